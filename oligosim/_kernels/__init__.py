@@ -1,0 +1,1 @@
+"""Private numba kernels: random streams, cohort generation, the event loop."""

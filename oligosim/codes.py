@@ -1,0 +1,145 @@
+"""Integer codes shared by the front end, the kernels and the results.
+
+Kernels hold no strings or objects, so every categorical quantity crosses the boundary as one
+of these small integers. The tuples of names (``ORGAN_NAMES`` ...) are indexed by the code and
+are what configs and reports use.
+"""
+
+# ----------------------------------------------------------------------------- histology
+ESCC = 0  #: esophageal squamous cell carcinoma
+EAC = 1  #: esophageal adenocarcinoma
+HISTOLOGY_NAMES = ("escc", "eac")
+
+# ----------------------------------------------------------------------------- organs
+# A lesion's organ. PRIMARY is the esophageal tumour itself (in place for synchronous disease),
+# REGIONAL_NODE the regional lymph nodes; neither counts as a distant site for synchronous
+# disease (consensus statement 1 text).
+PRIMARY = 0
+REGIONAL_NODE = 1
+LIVER = 2
+LUNG = 3
+DISTANT_NODE = 4  #: non-regional lymph node, counted per station
+BONE = 5
+BRAIN = 6
+ADRENAL = 7
+SOFT_TISSUE = 8  #: other soft tissue
+PERITONEUM = 9  #: a discrete peritoneal nodule (diffuse serosal disease is a patient flag)
+N_ORGANS = 10
+ORGAN_NAMES = (
+    "primary",
+    "regional_node",
+    "liver",
+    "lung",
+    "distant_node",
+    "bone",
+    "brain",
+    "adrenal",
+    "soft_tissue",
+    "peritoneum",
+)
+#: organs that can hold a distant metastasis (everything except the primary and regional nodes)
+METASTATIC_ORGANS = (LIVER, LUNG, DISTANT_NODE, BONE, BRAIN, ADRENAL, SOFT_TISSUE, PERITONEUM)
+
+# ----------------------------------------------------------------------------- sub-sites
+# The meaning of a lesion's sub-site code depends on its organ.
+NO_SUBSITE = 0
+LEFT = 0  #: liver: left lobe; lung: left lung; adrenal: left gland
+RIGHT = 1  #: liver: right lobe; lung: right lung; adrenal: right gland
+# distant (non-regional) nodal stations
+STATION_NECK = 0  #: supraclavicular / cervical
+STATION_UPPER_MEDIASTINUM = 1
+STATION_LOWER_MEDIASTINUM = 2  #: middle and lower mediastinum
+STATION_ABDOMINAL = 3  #: abdominal or retroperitoneal
+N_STATIONS = 4
+STATION_NAMES = ("neck", "upper_mediastinum", "lower_mediastinum", "abdominal")
+SIDE_NAMES = ("left", "right")
+#: number of sub-site codes per organ (1 = no sub-site)
+N_SUBSITES = (1, 1, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)
+
+# ----------------------------------------------------------------------------- presentation
+SYNCHRONOUS = 0  #: metastasis within 6 months of primary diagnosis, primary in place
+METACHRONOUS = 1  #: after treatment of the primary; disease-free interval matters
+INDUCED = 2  #: polymetastatic disease made oligometastatic by systemic therapy
+REPEAT = 3  #: oligometastasis again after an earlier oligometastatic episode
+PRESENTATION_NAMES = ("synchronous", "metachronous", "induced", "repeat")
+
+# ----------------------------------------------------------------------------- imaging
+CT = 0
+PET_CT = 1
+MRI = 2
+MODALITY_NAMES = ("ct", "pet_ct", "mri")
+
+# ----------------------------------------------------------------------------- ESTRO-EORTC
+# The nine classes of Guckenberger et al., Lancet Oncol 2020 (consensus statement 2).
+# Treatment context at the time of diagnosis of the episode:
+OFF_SYSTEMIC = 0  #: no active systemic therapy: oligorecurrence
+PROGRESSING_ON_SYSTEMIC = 1  #: progressing lesions during systemic therapy: oligoprogression
+STABLE_ON_SYSTEMIC = 2  #: persisting, not progressing lesions during systemic therapy
+CONTEXT_NAMES = ("off_systemic", "progressing_on_systemic", "stable_on_systemic")
+
+SYNCHRONOUS_OLIGOMETASTASIS = 0
+METACHRONOUS_OLIGORECURRENCE = 1
+METACHRONOUS_OLIGOPROGRESSION = 2
+REPEAT_OLIGORECURRENCE = 3
+REPEAT_OLIGOPROGRESSION = 4
+REPEAT_OLIGOPERSISTENCE = 5
+INDUCED_OLIGORECURRENCE = 6
+INDUCED_OLIGOPROGRESSION = 7
+INDUCED_OLIGOPERSISTENCE = 8
+N_ESTRO_CLASSES = 9
+NOT_OLIGO = -1  #: the episode is polymetastatic (not an oligometastatic class)
+ESTRO_CLASS_NAMES = (
+    "synchronous_oligometastasis",
+    "metachronous_oligorecurrence",
+    "metachronous_oligoprogression",
+    "repeat_oligorecurrence",
+    "repeat_oligoprogression",
+    "repeat_oligopersistence",
+    "induced_oligorecurrence",
+    "induced_oligoprogression",
+    "induced_oligopersistence",
+)
+
+# ----------------------------------------------------------------------------- toxicity
+LEUKOPENIA = 0
+NEUTROPENIA = 1
+THROMBOCYTOPENIA = 2
+PNEUMONITIS = 3
+ESOPHAGITIS = 4
+FISTULA = 5  #: esophageal fistula
+FATIGUE = 6
+NAUSEA = 7
+VOMITING = 8
+N_TOX = 9
+TOX_NAMES = (
+    "leukopenia",
+    "neutropenia",
+    "thrombocytopenia",
+    "pneumonitis",
+    "esophagitis",
+    "esophageal_fistula",
+    "fatigue",
+    "nausea",
+    "vomiting",
+)
+
+# ----------------------------------------------------------------------------- first failure
+FAIL_NONE = 0
+FAIL_IN_FIELD = 1
+FAIL_OUT_OF_FIELD_OLIGO = 2
+FAIL_WIDESPREAD = 3
+FAILURE_NAMES = ("none", "in_field", "out_of_field_oligo", "widespread")
+
+
+def code_of(names: tuple[str, ...], name: str) -> int:
+    """Return the integer code of ``name`` in ``names``.
+
+    Raises
+    ------
+    KeyError
+        With the allowed names listed, when ``name`` is not one of them.
+    """
+    try:
+        return names.index(name)
+    except ValueError:
+        raise KeyError(f"{name!r} is not one of {', '.join(names)}") from None

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``oligosim`` command line (one module each)."""
