@@ -1,0 +1,239 @@
+"""Virtual patients and their baseline lesions, drawn inside the kernel.
+
+A patient is a deterministic function of (seed, patient index): every draw here comes from the
+patient's COHORT stream, so the same patient enters every arm. Eligibility is applied to what
+staging imaging sees, by redrawing the whole patient until the trial's criteria hold (the cohort
+is then the trial population, not a reweighted general one).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import rng
+from oligosim.definitions import count_metastases, is_oligometastatic
+
+# patient attribute slots (float64 array ``pat``)
+HISTOLOGY = 0
+PRESENTATION = 1
+DFI = 2  #: months from primary diagnosis to the oligometastatic diagnosis
+AGE = 3  #: years at entry
+ECOG = 4
+KPS = 5
+PDL1_HIGH = 6
+PROPENSITY = 7  #: metastatic propensity multiplier (median 1)
+GROWTH = 8  #: patient median growth rate of metastases, 1/month
+CHEMO_SENS = 9  #: reserved: patient multiplier of systemic kill (1 in this version)
+ATTEMPTS = 10  #: draws needed to meet eligibility
+PRIMARY_IN_PLACE = 11
+BG_DEATH = 12  #: months from entry to other-cause death
+N_PAT = 13
+
+# lesion status
+EMPTY = 0
+ACTIVE = 1
+CONTROLLED = 2  #: permanently controlled by local therapy
+ERADICATED = 3  #: shrunk below the eradication size by systemic therapy
+
+_KPS_OF_ECOG = (90.0, 80.0, 60.0)
+_LOG_PI_6 = math.log(math.pi / 6.0)
+
+
+@njit(cache=True, inline="always")
+def logv_of_diameter(d_cm):
+    """Log volume (ln cm3) of a sphere of diameter ``d_cm``."""
+    return _LOG_PI_6 + 3.0 * math.log(d_cm)
+
+
+@njit(cache=True, inline="always")
+def diameter_of_logv(logv):
+    """Diameter (cm) of a sphere of log volume ``logv``."""
+    return math.exp((logv - _LOG_PI_6) / 3.0)
+
+
+@njit(cache=True)
+def draw_subsite(state, purpose, organ):
+    """Sub-site code for a lesion in ``organ`` (side, lobe or nodal station), uniform."""
+    n = 1
+    if organ == codes.LIVER or organ == codes.LUNG or organ == codes.ADRENAL:
+        n = 2
+    elif organ == codes.DISTANT_NODE:
+        n = codes.N_STATIONS
+    u = rng.uniform(state, purpose)
+    return min(int(u * n), n - 1)
+
+
+@njit(cache=True)
+def detection_logv(P, modality, organ, u):
+    """Log volume above which a lesion with detection quantile ``u`` is seen.
+
+    Detection probability is logistic in diameter, p(d) = 1 / (1 + exp(-(d - d50) / s)); a
+    lesion is seen once p(d) exceeds its own fixed quantile ``u``, so visibility is monotone in
+    size and identical across arms (common random numbers).
+    """
+    m = modality
+    if P.brain_mri and organ == codes.BRAIN:
+        m = codes.MRI
+    d = P.det_logd50[m] + P.det_slope * math.log(u / (1.0 - u))
+    if d < 1e-3:
+        d = 1e-3
+    return logv_of_diameter(d)
+
+
+@njit(cache=True)
+def init_lesion(P, state, purpose, pat, i, organ, logv, growth_rate, L):
+    """Fill lesion slot ``i`` with organ, size and its fixed per-lesion quantiles."""
+    L.organ[i] = organ
+    L.subsite[i] = draw_subsite(state, purpose, organ)
+    L.logv[i] = logv
+    L.growth[i] = growth_rate
+    L.status[i] = ACTIVE
+    L.det_logv[i] = detection_logv(P, P.modality, organ, rng.uniform(state, purpose))
+    L.sym_logv[i] = P.symptom_logv[organ] + P.symptom_sdlog_v * rng.normal(state, purpose)
+    L.u_tcp[i] = rng.uniform(state, purpose)
+    L.seen[i] = False
+    L.symptomatic[i] = False
+    L.irradiated[i] = 0
+    L.chemo_exposed[i] = False
+    L.site_eqd2[i] = 0.0
+    L.site_time[i] = 0.0
+    L.in_course[i] = False
+    L.rt_pre_logv[i] = 0.0
+    L.lc_slot[i] = -1
+
+
+@njit(cache=True)
+def lesion_growth(P, state, purpose, pat):
+    """Growth rate (1/month) of a new metastasis of this patient."""
+    return pat[GROWTH] * math.exp(P.growth_sd_lesion * rng.normal(state, purpose))
+
+
+@njit(cache=True)
+def _draw_once(P, state, pat, L):
+    """One draw of a patient and its baseline lesions; returns the number of lesion slots used."""
+    s = rng.COHORT
+    cap = P.max_lesions
+    pat[HISTOLOGY] = codes.EAC if rng.uniform(state, s) < P.eac_fraction else codes.ESCC
+    pres = rng.categorical(state, s, P.presentation_cum)
+    pat[PRESENTATION] = pres
+    dfi = P.dfi_median * math.exp(P.dfi_sdlog * rng.normal(state, s))
+    pat[DFI] = 0.0 if pres == codes.SYNCHRONOUS else dfi
+    pat[AGE] = P.age_mean + P.age_sd * rng.normal(state, s)
+    ecog = rng.categorical(state, s, P.ecog_cum)
+    pat[ECOG] = ecog
+    pat[KPS] = _KPS_OF_ECOG[ecog]
+    pat[PDL1_HIGH] = 1.0 if rng.uniform(state, s) < P.pdl1_fraction else 0.0
+    pat[PROPENSITY] = math.exp(P.propensity_sdlog * rng.normal(state, s))
+    pat[GROWTH] = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
+    pat[CHEMO_SENS] = 1.0
+    pat[PRIMARY_IN_PLACE] = 1.0 if pres == codes.SYNCHRONOUS else 0.0
+    hist = int(pat[HISTOLOGY])
+
+    n = 0
+    for i in range(cap):
+        L.status[i] = EMPTY
+    if pres == codes.SYNCHRONOUS:
+        logv = P.primary_logv_median + P.primary_logv_sd * rng.normal(state, s)
+        init_lesion(P, state, s, pat, n, codes.PRIMARY, logv, P.growth_primary, L)
+        n += 1
+        k = rng.poisson(state, s, P.regional_mean)
+        for _ in range(k):
+            if n >= cap:
+                break
+            logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * rng.normal(state, s)))
+            init_lesion(P, state, s, pat, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, pat), L)
+            n += 1
+    # macroscopic distant lesions
+    k = 1 + rng.poisson(state, s, P.extra_macro_mean)
+    for _ in range(k):
+        if n >= cap:
+            break
+        organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
+        d = math.exp(P.macro_logd_median + P.macro_logd_sd * rng.normal(state, s))
+        init_lesion(P, state, s, pat, n, organ, logv_of_diameter(d), lesion_growth(P, state, s, pat), L)
+        if organ == codes.BRAIN or organ == codes.BONE:
+            L.symptomatic[n] = rng.uniform(state, s) < P.symptomatic_at_entry
+        n += 1
+    # occult lesions: more in patients with a higher metastatic propensity
+    k = rng.poisson(state, s, P.occult_mean * pat[PROPENSITY])
+    for _ in range(k):
+        if n >= cap:
+            break
+        organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
+        logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)
+        init_lesion(P, state, s, pat, n, organ, logv_of_diameter(math.exp(logd)), lesion_growth(P, state, s, pat), L)
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
+    """Copy the visible, active lesions that count for the definitions into the buffers.
+
+    Returns the number copied. The primary never counts; regional nodes are passed and the
+    definitions decide (they do not count for synchronous disease).
+    """
+    m = 0
+    for i in range(n):
+        if L.status[i] == ACTIVE and L.logv[i] >= L.det_logv[i] and L.organ[i] != codes.PRIMARY:
+            buf_organ[m] = L.organ[i]
+            buf_subsite[m] = L.subsite[i]
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def _eligible(P, pat, L, n, buf_organ, buf_subsite):
+    if pat[KPS] < P.elig_min_kps or pat[AGE] < P.elig_min_age or pat[AGE] > P.elig_max_age:
+        return False
+    metachronous = pat[PRESENTATION] != codes.SYNCHRONOUS
+    m = visible_distant(L, n, buf_organ, buf_subsite, metachronous)
+    nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
+    if nl < P.elig_min_lesions or nl > P.elig_max_lesions or norg > P.elig_max_organs:
+        return False
+    for i in range(n):
+        if L.status[i] == ACTIVE and L.organ[i] != codes.PRIMARY and L.logv[i] >= L.det_logv[i]:
+            if diameter_of_logv(L.logv[i]) > P.elig_max_diameter:
+                return False
+    if P.elig_definition >= 0:
+        hist = int(pat[HISTOLOGY]) if P.elig_definition == 2 else P.elig_definition
+        if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
+            return False
+    return True
+
+
+@njit(cache=True)
+def draw_patient(P, state, pat, L, buf_organ, buf_subsite):
+    """Draw the patient until eligible; returns the lesion count, or -1 if infeasible.
+
+    Background (other-cause) death is drawn from its own stream, once, after eligibility,
+    by inverting the Gompertz cumulative hazard from the entry age.
+    """
+    for attempt in range(P.elig_max_attempts):
+        n = _draw_once(P, state, pat, L)
+        if _eligible(P, pat, L, n, buf_organ, buf_subsite):
+            pat[ATTEMPTS] = attempt + 1
+            pat[BG_DEATH] = gompertz_time(P, pat[AGE], rng.exponential(state, rng.BACKGROUND))
+            # what staging saw is what the team knows about
+            for i in range(n):
+                L.seen[i] = L.status[i] == ACTIVE and L.logv[i] >= L.det_logv[i]
+            return n
+    pat[ATTEMPTS] = P.elig_max_attempts
+    return -1
+
+
+@njit(cache=True)
+def gompertz_time(P, age_years, e):
+    """Months until other-cause death for a unit exponential ``e`` (Gompertz hazard).
+
+    h(a) = r60 exp(b (a - 60)) per year; H from age a0 over t years is
+    r60 e^{b(a0-60)} (e^{b t} - 1) / b, inverted in closed form.
+    """
+    h0 = P.bg_rate60 * math.exp(P.bg_slope * (age_years - 60.0))
+    if P.bg_slope <= 0.0:
+        return 12.0 * e / h0
+    return 12.0 * math.log1p(P.bg_slope * e / h0) / P.bg_slope

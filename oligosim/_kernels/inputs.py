@@ -1,0 +1,160 @@
+"""Plain-data inputs of the kernels: NamedTuples of numbers and contiguous arrays.
+
+Defined in an importable module (not ``__main__``) so that numba's on-disk cache can key on
+them. Times are in months, doses in Gy, volumes in cm3 and log-volumes are natural logs of cm3.
+``oligosim.lowering`` is the only code that builds them from a Scenario.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class ModelParams(NamedTuple):
+    """Scenario-wide parameters (everything but the regimens and the arm)."""
+
+    horizon: float
+    max_lesions: int
+    # cohort
+    eac_fraction: float
+    presentation_cum: np.ndarray  # (4,) cumulative shares
+    dfi_median: float
+    dfi_sdlog: float
+    age_mean: float
+    age_sd: float
+    ecog_cum: np.ndarray  # (3,)
+    pdl1_fraction: float
+    modality: int
+    brain_mri: bool
+    extra_macro_mean: float
+    macro_logd_median: float  # log of cm
+    macro_logd_sd: float
+    occult_mean: float
+    occult_logd_min: float
+    occult_logd_max: float
+    regional_mean: float
+    regional_logd: float
+    primary_logv_median: float
+    primary_logv_sd: float
+    organ_cum: np.ndarray  # (2, N_ORGANS) cumulative organ shares by histology
+    symptomatic_at_entry: float
+    # eligibility
+    elig_definition: int  # -1 none, 0 escc, 1 eac, 2 patient's histology
+    elig_max_lesions: int
+    elig_min_lesions: int
+    elig_max_organs: int
+    elig_max_diameter: float
+    elig_min_kps: int
+    elig_min_age: float
+    elig_max_age: float
+    elig_max_attempts: int
+    # disease
+    growth_median: float  # 1/month, ln2 / doubling
+    growth_sd_patient: float
+    growth_sd_lesion: float
+    growth_primary: float
+    seeding_rate: float
+    propensity_sdlog: float
+    seed_logv: float
+    eradication_logv: float
+    death_rate: float
+    death_weight: np.ndarray  # (N_ORGANS,)
+    symptom_logv: np.ndarray  # (N_ORGANS,) log volume of the median symptom diameter
+    symptom_sdlog_v: float  # sd of log volume (3 x sd of log diameter)
+    symptom_delay: float
+    # background mortality (Gompertz, per month, age in years)
+    bg_rate60: float
+    bg_slope: float  # per year
+    # imaging
+    det_logd50: np.ndarray  # (3,) per modality, log of cm... stored as cm
+    det_slope: float
+    recist_growth: float
+    recist_min_cm: float
+    # follow-up
+    fu_interval: np.ndarray  # (3,) months, years 0-2, 2-5, after
+    first_scan: float
+    # radiotherapy
+    ab_tumour: float
+    ab_late: float
+    tcp_bed50: float
+    tcp_gamma50: float
+    tcp_volume_ref: float
+    tcp_volume_exponent: float
+    uncontrolled_kill: float
+    rt_delay: float
+    chemo_before_rt: bool
+    chemo_before_rt_loss: float
+    abscopal_p: float
+    abscopal_kill: float
+    eso_fraction: np.ndarray  # (N_ORGANS,)
+    lung_fraction: np.ndarray  # (N_ORGANS,)
+    recovery_max: float
+    recovery_half_time: float
+    reirr_limit: float
+    reirr_min_interval: float
+    alt_local_control: float
+    # toxicity
+    esophagitis_td50: float
+    esophagitis_m: float
+    fistula_td50: float
+    fistula_m: float
+    pneumonitis_td50: float
+    pneumonitis_m: float
+    concurrent_or: float
+    io_pneumonitis_or: float
+    reirr_or: float
+    g5_fistula: float
+    g5_pneumonitis: float
+    tox_delay: float
+    discontinue_p: float
+
+
+class Regimens(NamedTuple):
+    """Systemic regimens as arrays indexed by regimen code (shape (R,) unless noted)."""
+
+    chemo: np.ndarray  # bool
+    io: np.ndarray  # bool
+    cycle: np.ndarray  # months
+    cycles: np.ndarray  # int
+    maintenance: np.ndarray  # months
+    kill: np.ndarray  # 1/month
+    maintenance_kill: np.ndarray
+    resistance_median: np.ndarray  # months
+    resistance_sdlog: np.ndarray
+    durable: np.ndarray
+    pdl1_multiplier: np.ndarray
+    tox: np.ndarray  # (R, N_TOX) probabilities
+    grade5: np.ndarray
+
+
+class ArmParams(NamedTuple):
+    """One strategy, lowered to codes and numbers."""
+
+    first_line: int  # regimen code, -1 none
+    second_line: int
+    rt_timing: int  # index into schema.RT_TIMINGS
+    consolidative_cycles: int
+    rt_primary: bool
+    rt_metastases: bool
+    max_irradiated: int
+    primary_dose: float
+    primary_fractions: int
+    metastasis_dose: float
+    metastasis_fractions: int
+    fractions_per_day: int
+    concurrent: bool
+    urgent: bool
+    local_first: bool
+    dfi_threshold: float
+    progression_local: int  # index into schema.PROGRESSION_LOCAL
+    slow_months: float
+    max_courses: int
+    alternative_local: bool
+    next_line: bool
+
+
+# RT timing and progression policy codes (mirror schema.RT_TIMINGS / PROGRESSION_LOCAL)
+RT_NONE, RT_UPFRONT, RT_CONCURRENT, RT_CONSOLIDATIVE, RT_AT_PROGRESSION = range(5)
+PROG_NONE, PROG_OLIGO, PROG_OLIGO_SLOW = range(3)

@@ -1,0 +1,168 @@
+"""``oligosim dose``: BED and EQD2 of fractionation schedules.
+
+Examples::
+
+    oligosim dose 60/20 --alpha-beta 10
+    oligosim dose 60/20 50/5 1.5x30bid --alpha-beta 10,3
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from oligosim import radiobiology as rb
+from oligosim.cli import UserError
+
+#: alpha/beta values shown when none is given: tumour and late-responding tissue.
+DEFAULT_ALPHA_BETA_GY = (10.0, 3.0)
+
+#: library argument names as the user typed them on the command line
+_OPTION_NAMES = {
+    "interfraction_interval_h": "--interval-h",
+    "repair_half_time_h": "--repair-half-time-h",
+    "repopulation_gy_per_day": "--repopulation-gy-per-day",
+    "kickoff_days": "--kickoff-days",
+}
+
+
+def register(subparsers) -> None:
+    """Add the ``dose`` parser to the ``oligosim`` sub-command parsers."""
+    p = subparsers.add_parser(
+        "dose",
+        help="BED and EQD2 of fractionation schedules",
+        description="Print BED and EQD2 (linear-quadratic model) of one or more schedules. "
+        + rb.SCHEDULE_FORMS[0].upper()
+        + rb.SCHEDULE_FORMS[1:]
+        + ".",
+        epilog="Overall time is counted in days from the first to the last fraction, "
+        "5 treatment days a week. Repair between fractions is complete unless "
+        "--repair-half-time-h is given; repopulation is off unless "
+        "--repopulation-gy-per-day is given.",
+    )
+    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="e.g. 60/20, 8x5, 1.5x30bid")
+    p.add_argument(
+        "--alpha-beta",
+        action="append",
+        metavar="GY",
+        help="alpha/beta in Gy; repeat or separate with commas (default: 10,3)",
+    )
+    p.add_argument(
+        "--repair-half-time-h",
+        type=str,
+        default=None,
+        metavar="H",
+        help="sublethal-damage repair half-time in hours, for incomplete repair between "
+        "same-day fractions (default: complete repair)",
+    )
+    p.add_argument(
+        "--interval-h",
+        type=str,
+        default=str(rb.DEFAULT_INTERFRACTION_INTERVAL_H),
+        metavar="H",
+        help="hours between same-day fractions (default: %(default)s)",
+    )
+    p.add_argument(
+        "--repopulation-gy-per-day",
+        type=str,
+        default="0",
+        metavar="GY",
+        help="BED lost per day after the kick-off time (default: 0, off)",
+    )
+    p.add_argument(
+        "--kickoff-days",
+        type=str,
+        default="28",
+        metavar="DAYS",
+        help="onset of accelerated repopulation in days (default: %(default)s)",
+    )
+    p.set_defaults(func=main)
+
+
+def _number(option: str, text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise UserError(f"{option} must be a number; got {text!r}") from None
+
+
+def _alpha_betas(values: list[str] | None) -> list[float]:
+    if not values:
+        return list(DEFAULT_ALPHA_BETA_GY)
+    out: list[float] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            ab = _number("--alpha-beta", part)
+            if not ab > 0 or ab == float("inf"):
+                raise UserError(f"--alpha-beta must be a number > 0 Gy; got {part!r}")
+            if ab not in out:
+                out.append(ab)
+    if not out:
+        raise UserError("--alpha-beta needs at least one value, e.g. --alpha-beta 10")
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the table; bad input raises :class:`oligosim.cli.UserError`."""
+    alpha_betas = _alpha_betas(args.alpha_beta)
+    half_time = (
+        None
+        if args.repair_half_time_h is None
+        else _number("--repair-half-time-h", args.repair_half_time_h)
+    )
+    options = {
+        "interfraction_interval_h": _number("--interval-h", args.interval_h),
+        "repair_half_time_h": half_time,
+        "repopulation_gy_per_day": _number("--repopulation-gy-per-day", args.repopulation_gy_per_day),
+        "kickoff_days": _number("--kickoff-days", args.kickoff_days),
+    }
+    schedules = []
+    for text in args.schedules:
+        try:
+            schedules.append((text, rb.parse_schedule(text)))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+    header = ("schedule", "total Gy", "fx", "Gy/fx", "fx/day", "a/b Gy", "BED Gy", "EQD2 Gy", "days")
+    rows = []
+    for text, s in schedules:
+        for ab in alpha_betas:
+            try:
+                b = s.bed(ab, **options)
+                e = s.eqd2(ab, **options)
+            except ValueError as exc:
+                message = str(exc)
+                for name, option in _OPTION_NAMES.items():
+                    message = message.replace(name, option)
+                raise UserError(message) from None
+            rows.append(
+                (
+                    text,
+                    f"{s.total_dose_gy:g}",
+                    str(s.n_fractions),
+                    f"{s.dose_per_fraction_gy:g}",
+                    str(s.fractions_per_day),
+                    f"{ab:g}",
+                    _fmt(b),
+                    _fmt(e),
+                    f"{s.overall_time_days:g}",
+                )
+            )
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:]))
+        return "  ".join((first, *rest))
+
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(line(r))
+    return 0

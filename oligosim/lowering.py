@@ -1,0 +1,199 @@
+"""Scenario -> kernel inputs: the only code that knows both the config and the kernel.
+
+Names become integer codes, diameters become log-volumes, doubling times become growth rates,
+days become months and shares become cumulative arrays. Nothing here is checked again: the
+Scenario was validated at load.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from oligosim import codes, schema
+from oligosim._kernels.cohort import logv_of_diameter
+from oligosim._kernels.inputs import ArmParams, ModelParams, Regimens
+from oligosim.config import Scenario
+
+DAYS_PER_MONTH = 365.25 / 12.0
+_LN2 = math.log(2.0)
+
+
+def _cum(values) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64)
+    c = np.cumsum(a / a.sum())
+    c[-1] = 1.0
+    return c
+
+
+def _by_organ(table, default=0.0) -> np.ndarray:
+    return np.array([float(table.get(name, default)) for name in codes.ORGAN_NAMES])
+
+
+def lower_model(sc: Scenario) -> ModelParams:
+    """Scenario-wide parameters as a :class:`ModelParams`."""
+    d = sc.data
+    sim, co, les, el = d["simulation"], d["cohort"], d["cohort"]["lesions"], d["cohort"]["eligibility"]
+    dis, bg, im, fu, rt, tx = d["disease"], d["background_mortality"], d["imaging"], d["followup"], d["radiotherapy"], d["toxicity"]
+    organ_cum = np.vstack(
+        [
+            _cum([les["organ_weights_escc"][codes.ORGAN_NAMES[o]] for o in codes.METASTATIC_ORGANS]),
+            _cum([les["organ_weights_eac"][codes.ORGAN_NAMES[o]] for o in codes.METASTATIC_ORGANS]),
+        ]
+    )
+    definition = {"none": -1, "escc": codes.ESCC, "eac": codes.EAC, "histology": 2}[el["definition"]]
+    symptom_logv = np.array([logv_of_diameter(dis["symptom_diameter_cm"][name]) for name in codes.ORGAN_NAMES])
+    return ModelParams(
+        horizon=float(sim["horizon_months"]),
+        max_lesions=int(sim["max_lesions"]),
+        eac_fraction=float(co["eac_fraction"]),
+        presentation_cum=_cum([co["presentation"][k] for k in codes.PRESENTATION_NAMES]),
+        dfi_median=float(co["dfi_median_months"]),
+        dfi_sdlog=float(co["dfi_sdlog"]),
+        age_mean=float(co["age_mean_years"]),
+        age_sd=float(co["age_sd_years"]),
+        ecog_cum=_cum([co["ecog"][k] for k in ("ecog0", "ecog1", "ecog2")]),
+        pdl1_fraction=float(co["pdl1_cps10_fraction"]),
+        modality=codes.MODALITY_NAMES.index(co["staging_modality"]),
+        brain_mri=bool(co["brain_mri"]),
+        extra_macro_mean=float(les["extra_macroscopic_mean"]),
+        macro_logd_median=math.log(les["macroscopic_diameter_median_cm"]),
+        macro_logd_sd=float(les["macroscopic_diameter_sdlog"]),
+        occult_mean=float(les["occult_mean"]),
+        occult_logd_min=math.log(les["occult_diameter_min_cm"]),
+        occult_logd_max=math.log(les["occult_diameter_max_cm"]),
+        regional_mean=float(les["regional_nodes_mean"]),
+        regional_logd=math.log(les["regional_node_diameter_cm"]),
+        primary_logv_median=math.log(les["primary_volume_median_cm3"]),
+        primary_logv_sd=float(les["primary_volume_sdlog"]),
+        organ_cum=np.ascontiguousarray(organ_cum),
+        symptomatic_at_entry=float(les["symptomatic_at_entry"]),
+        elig_definition=definition,
+        elig_max_lesions=int(el["max_lesions"]),
+        elig_min_lesions=int(el["min_lesions"]),
+        elig_max_organs=int(el["max_organs"]),
+        elig_max_diameter=float(el["max_diameter_cm"]),
+        elig_min_kps=int(el["min_kps"]),
+        elig_min_age=float(el["min_age_years"]),
+        elig_max_age=float(el["max_age_years"]),
+        elig_max_attempts=int(el["max_attempts"]),
+        growth_median=_LN2 / dis["metastasis_doubling_median_months"],
+        growth_sd_patient=float(dis["doubling_sdlog_patient"]),
+        growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),
+        growth_primary=_LN2 / dis["primary_doubling_months"],
+        seeding_rate=float(dis["seeding_rate_per_cm3_month"]),
+        propensity_sdlog=float(dis["propensity_sdlog"]),
+        seed_logv=logv_of_diameter(dis["seed_diameter_cm"]),
+        eradication_logv=logv_of_diameter(dis["eradication_diameter_cm"]),
+        death_rate=float(dis["death_hazard_per_cm3_month"]),
+        death_weight=_by_organ(dis["death_weights"]),
+        symptom_logv=symptom_logv,
+        symptom_sdlog_v=3.0 * float(dis["symptom_sdlog"]),
+        symptom_delay=float(dis["symptom_to_scan_months"]),
+        bg_rate60=float(bg["rate_at_60_per_year"]),
+        bg_slope=float(bg["gompertz_slope_per_year"]),
+        det_logd50=np.array([im["d50_ct_cm"], im["d50_pet_ct_cm"], im["d50_mri_cm"]], dtype=np.float64),
+        det_slope=float(im["slope_cm"]),
+        recist_growth=float(im["recist_growth_fraction"]),
+        recist_min_cm=float(im["recist_min_increase_cm"]),
+        fu_interval=np.array(
+            [fu["interval_years_0_2_months"], fu["interval_years_2_5_months"], fu["interval_after_5_months"]], dtype=np.float64
+        ),
+        first_scan=float(fu["first_scan_months"]),
+        ab_tumour=float(rt["alpha_beta_tumour_gy"]),
+        ab_late=float(rt["alpha_beta_late_gy"]),
+        tcp_bed50=float(rt["tcp_bed50_ref_gy"]),
+        tcp_gamma50=float(rt["tcp_gamma50"]),
+        tcp_volume_ref=float(rt["tcp_volume_ref_cm3"]),
+        tcp_volume_exponent=float(rt["tcp_volume_exponent"]),
+        uncontrolled_kill=float(rt["uncontrolled_log_kill_per_gy"]),
+        rt_delay=float(rt["start_delay_days"]) / DAYS_PER_MONTH,
+        chemo_before_rt=bool(rt["chemo_before_rt_effect"]),
+        chemo_before_rt_loss=float(rt["chemo_before_rt_bed10_loss_gy"]),
+        abscopal_p=float(rt["abscopal_probability"]),
+        abscopal_kill=float(rt["abscopal_log_kill"]),
+        eso_fraction=_by_organ(rt["esophagus_dose_fraction"]),
+        lung_fraction=_by_organ(rt["lung_mean_dose_fraction"]),
+        recovery_max=float(rt["recovery_max_fraction"]),
+        recovery_half_time=float(rt["recovery_half_time_months"]),
+        reirr_limit=float(rt["reirradiation_eqd2_limit_gy"]),
+        reirr_min_interval=float(rt["reirradiation_min_interval_months"]),
+        alt_local_control=float(rt["alternative_local_control"]),
+        esophagitis_td50=float(tx["esophagitis_td50_gy"]),
+        esophagitis_m=float(tx["esophagitis_m"]),
+        fistula_td50=float(tx["fistula_td50_gy"]),
+        fistula_m=float(tx["fistula_m"]),
+        pneumonitis_td50=float(tx["pneumonitis_td50_gy"]),
+        pneumonitis_m=float(tx["pneumonitis_m"]),
+        concurrent_or=float(tx["concurrent_odds_ratio"]),
+        io_pneumonitis_or=float(tx["immunotherapy_pneumonitis_odds_ratio"]),
+        reirr_or=float(tx["reirradiation_odds_ratio"]),
+        g5_fistula=float(tx["grade5_fraction_fistula"]),
+        g5_pneumonitis=float(tx["grade5_fraction_pneumonitis"]),
+        tox_delay=float(tx["delay_days"]) / DAYS_PER_MONTH,
+        discontinue_p=float(tx["discontinue_probability"]),
+    )
+
+
+def regimen_names(sc: Scenario) -> list[str]:
+    """Regimen names in code order (sorted, so codes do not depend on file order)."""
+    return sorted(sc.data["regimens"])
+
+
+def lower_regimens(sc: Scenario) -> Regimens:
+    """All regimens as a :class:`Regimens` of arrays indexed by regimen code."""
+    regs = [sc.data["regimens"][name] for name in regimen_names(sc)]
+
+    def col(key, dtype=np.float64):
+        return np.array([r[key] for r in regs], dtype=dtype)
+
+    return Regimens(
+        chemo=col("chemotherapy", np.bool_),
+        io=col("immunotherapy", np.bool_),
+        cycle=col("cycle_days") / DAYS_PER_MONTH,
+        cycles=col("induction_cycles", np.int64),
+        maintenance=col("maintenance_months"),
+        kill=col("kill_rate_per_month"),
+        maintenance_kill=col("maintenance_kill_rate_per_month"),
+        resistance_median=col("resistance_median_months"),
+        resistance_sdlog=col("resistance_sdlog"),
+        durable=col("durable_fraction"),
+        pdl1_multiplier=col("pdl1_high_multiplier"),
+        tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.TOX_NAMES] for r in regs], dtype=np.float64),
+        grade5=col("grade5"),
+    )
+
+
+def lower_arm(sc: Scenario, arm: str) -> ArmParams:
+    """One arm of the scenario as :class:`ArmParams`."""
+    a = sc.data["arms"][arm]
+    names = regimen_names(sc)
+
+    def reg(name):
+        return -1 if name == "none" else names.index(name)
+
+    prog = a["progression"]
+    return ArmParams(
+        first_line=reg(a["first_line"]),
+        second_line=reg(a["second_line"]),
+        rt_timing=schema.RT_TIMINGS.index(a["rt_timing"]),
+        consolidative_cycles=int(a["consolidative_after_cycles"]),
+        rt_primary=bool(a["rt_primary"]),
+        rt_metastases=bool(a["rt_metastases"]),
+        max_irradiated=int(a["max_lesions_irradiated"]),
+        primary_dose=float(a["primary_dose_gy"]),
+        primary_fractions=int(a["primary_fractions"]),
+        metastasis_dose=float(a["metastasis_dose_gy"]),
+        metastasis_fractions=int(a["metastasis_fractions"]),
+        fractions_per_day=int(a["fractions_per_day"]),
+        concurrent=bool(a["concurrent_chemotherapy"]),
+        urgent=bool(a["urgent_rt_symptomatic"]),
+        local_first=bool(a["local_first_long_dfi"]),
+        dfi_threshold=float(a["dfi_threshold_months"]),
+        progression_local=schema.PROGRESSION_LOCAL.index(prog["local_therapy"]),
+        slow_months=float(prog["slow_months"]),
+        max_courses=int(prog["max_courses"]),
+        alternative_local=bool(prog["alternative_local"]),
+        next_line=bool(prog["next_line"]),
+    )

@@ -1,0 +1,250 @@
+"""Figures from computed results (matplotlib).
+
+Plot functions take already-computed data, compute as little as possible, and follow the
+``plot_x(data, *, ax=None, ...) -> ax`` convention: they draw on ``ax`` when given and otherwise
+on a new :class:`matplotlib.figure.Figure` that is *not* registered with pyplot (so nothing here
+depends on, or changes, the user's backend; PNG output goes through Agg). This module never calls
+``matplotlib.use`` or ``pyplot.show``; choosing a backend is the CLI's business.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from oligosim.outcomes import KaplanMeier, number_at_risk, survival_at
+
+__all__ = ["plot_km", "save_figure", "new_axes"]
+
+#: group id given to the numbers-at-risk texts (lets tests and callers find them)
+AT_RISK_GID = "km-at-risk"
+
+
+def new_axes(figsize=(7.0, 5.0)):
+    """A fresh Axes on a pyplot-free :class:`~matplotlib.figure.Figure`.
+
+    Parameters
+    ----------
+    figsize : tuple of float, optional
+        Figure size in inches (width, height).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    fig = Figure(figsize=figsize)
+    return fig.add_subplot()
+
+
+#: above this many steps a curve is thinned to about the display resolution
+_MAX_STEPS = 20_000
+_GRID = 4000  # cells per axis used when thinning
+
+
+def _thin_steps(x: np.ndarray, y: np.ndarray, x_max: float):
+    """Drop steps finer than ~1/4000 of the axes (curves with millions of events).
+
+    Keeps the first point of every (time cell, survival cell) visited, plus the last point; both
+    coordinates are monotone, so at most ~2 * 4000 points remain and the drawn curve differs from
+    the exact one by less than one cell -- far below a pixel.
+    """
+    if x.size <= _MAX_STEPS:
+        return x, y
+    span = max(float(x_max), float(x[-1]), 1e-12)
+    cx = np.floor(x / span * _GRID)
+    cy = np.floor(y * _GRID)
+    keep = np.ones(x.size, dtype=bool)
+    keep[1:] = (cx[1:] != cx[:-1]) | (cy[1:] != cy[:-1])
+    keep[-1] = True
+    return x[keep], y[keep]
+
+
+def _default_at_risk_times(max_months: float, step: float = 12.0) -> np.ndarray:
+    return np.arange(0.0, max_months + 1e-9, step)
+
+
+def _format_count(n: int) -> str:
+    return f"{int(n):,}"
+
+
+def plot_km(
+    curves: dict,
+    *,
+    ax=None,
+    title: str | None = None,
+    xlabel: str = "Months",
+    ylabel: str = "Survival probability",
+    at_risk_times=None,
+    show_ci: bool = True,
+    max_months: float | None = None,
+):
+    """Kaplan-Meier curves with shaded 95 % CIs and a numbers-at-risk table.
+
+    Parameters
+    ----------
+    curves : dict of str -> KaplanMeier
+        One curve per arm, from :func:`oligosim.outcomes.kaplan_meier`; the key is the legend
+        label and the row label of the at-risk table.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; by default a new pyplot-free figure is made.
+    title, xlabel, ylabel : str, optional
+        Axis title and labels (the x axis is in months).
+    at_risk_times : array_like of float, optional
+        Times (months) of the at-risk columns; default 0, 12, 24, ... up to the x limit. Pass an
+        empty sequence to omit the table.
+    show_ci : bool, optional
+        Shade the pointwise log(-log) 95 % confidence band.
+    max_months : float, optional
+        Right end of the x axis; default the last follow-up time over all curves.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The main axes: one step line per arm (in the order of ``curves``). The at-risk numbers
+        are ``ax.texts`` below the x axis (gid ``"km-at-risk"``), one row per arm, coloured as the
+        arm's line; save with ``bbox_inches="tight"`` (as :func:`save_figure` does) to keep them.
+    """
+    if ax is None:
+        ax = new_axes()
+    if not curves:
+        raise ValueError("curves is empty: need at least one KaplanMeier curve")
+    for label, km in curves.items():
+        if not isinstance(km, KaplanMeier):
+            raise TypeError(f"curves[{label!r}] must be a KaplanMeier, got {type(km).__name__}")
+    if max_months is None:
+        max_months = max(float(km.times[-1]) for km in curves.values())
+    max_months = float(max_months)
+
+    colors = []
+    for label, km in curves.items():
+        # only times where the curve changes (events) plus the ends are needed for the steps
+        keep = km.events > 0
+        keep[-1] = True
+        x = np.concatenate(([0.0], km.times[keep]))
+        y = np.concatenate(([1.0], km.survival[keep]))
+        x, y = _thin_steps(x, y, max_months)
+        (line,) = ax.step(x, y, where="post", label=str(label), linewidth=1.6)
+        color = line.get_color()
+        colors.append(color)
+        if show_ci:
+            _, lo, hi = survival_at(km, x)
+            ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.2, linewidth=0)
+
+    ax.set_xlim(0.0, max_months)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", frameon=False)
+
+    if at_risk_times is None:
+        at_risk_times = _default_at_risk_times(max_months)
+    at_risk_times = np.asarray(at_risk_times, dtype=np.float64)
+    if at_risk_times.size:
+        ax.set_xticks(at_risk_times)
+        _draw_at_risk_table(ax, curves, colors, at_risk_times)
+    return ax
+
+
+def _draw_at_risk_table(ax, curves, colors, times):
+    """Numbers at risk as annotations under the x axis (x in data, y in points below the axis)."""
+    row_height = 12.0  # points
+    top = 36.0  # points below the axis line, leaves room for tick labels and the x label
+    counts_by_arm = [number_at_risk(km, times) for km in curves.values()]
+    widest = max(len(_format_count(c)) for counts in counts_by_arm for c in counts)
+    # row labels sit left of the y axis, clear of the (centred) numbers in the t = 0 column
+    label_x = -(8.0 + 0.5 * widest * 5.5) if times.min() <= ax.get_xlim()[0] else -6.0
+    ax.annotate(
+        "Number at risk",
+        xy=(0.0, 0.0),
+        xycoords="axes fraction",
+        xytext=(label_x, -top),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize="small",
+        fontweight="bold",
+        annotation_clip=False,
+        gid=AT_RISK_GID,
+    )
+    for row, (label, color, counts) in enumerate(zip(curves, colors, counts_by_arm), start=1):
+        offset = -(top + row * row_height)
+        ax.annotate(
+            str(label),
+            xy=(0.0, 0.0),
+            xycoords="axes fraction",
+            xytext=(label_x, offset),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize="small",
+            color=color,
+            annotation_clip=False,
+            gid=AT_RISK_GID,
+        )
+        for t, count in zip(times, counts):
+            ax.annotate(
+                _format_count(count),
+                xy=(t, 0.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0.0, offset),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize="small",
+                color=color,
+                annotation_clip=False,
+                gid=AT_RISK_GID,
+            )
+
+
+def save_figure(fig, path, **savefig_kwargs) -> Path:
+    """Save a figure atomically.
+
+    The image is written to a hidden temporary file in the destination directory, flushed to
+    disk and then moved over ``path`` with :func:`os.replace`, so an interrupted run leaves
+    either the old file or the complete new one -- never a half-written image -- and no
+    temporary file.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Figure to save (e.g. ``ax.figure``).
+    path : str or os.PathLike
+        Destination; the format comes from its suffix (default PNG if there is none).
+    **savefig_kwargs
+        Passed to :meth:`~matplotlib.figure.Figure.savefig`; defaults ``dpi=150`` and
+        ``bbox_inches="tight"`` (which keeps the at-risk table drawn under the axes).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    fmt = savefig_kwargs.pop("format", None) or (path.suffix[1:].lower() or "png")
+    savefig_kwargs.setdefault("dpi", 150)
+    savefig_kwargs.setdefault("bbox_inches", "tight")
+    directory = path.parent if str(path.parent) else Path(".")
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # 0o666 filtered by the umask, like a normal open(); O_EXCL so we never clobber anything
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt, **savefig_kwargs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

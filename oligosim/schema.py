@@ -1,0 +1,434 @@
+"""The scenario schema: every key a scenario file may hold, its unit, range, default and source.
+
+This is data, read by :mod:`oligosim.config` to validate files and by ``docs/model.md``'s
+parameter table (``python -m oligosim.docs``). A ``source`` of ``"assumption: ..."`` marks a
+value no publication fixes, with the reason; it is a candidate for calibration (issue 6) or for
+sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+from oligosim import codes
+from oligosim.config import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+
+A = "assumption: "
+LESION_CAP_MAX = 64  #: hard cap on lesions per patient (kernel buffers are this wide at most)
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _prob(default, doc, source, **kw):
+    return Float(default, lo=0.0, hi=1.0, doc=doc, source=source, **kw)
+
+
+def _pos(default, unit, doc, source, **kw):
+    return Float(default, lo=0.0, lo_open=True, unit=unit, doc=doc, source=source, **kw)
+
+
+def _nonneg(default, unit, doc, source, **kw):
+    return Float(default, lo=0.0, unit=unit, doc=doc, source=source, **kw)
+
+
+def _organ_table(defaults: dict[str, float], make) -> Section:
+    """A section with one key per metastatic organ (or every organ when given)."""
+    return Section({name: make(value) for name, value in defaults.items()})
+
+
+def _sums_to_one(keys, label):
+    def check(data, path):
+        total = sum(float(data[k]) for k in keys)
+        if abs(total - 1.0) > 1e-6:
+            return [f"{path}: {label} sum to {total:.6g}: must sum to 1"]
+        return []
+
+    return check
+
+
+def _positive_sum(label):
+    def check(data, path):
+        if sum(float(v) for v in data.values()) <= 0:
+            return [f"{path}: {label}: at least one weight must be > 0"]
+        return []
+
+    return check
+
+
+# ----------------------------------------------------------------------------- cohort
+
+_ESCC_ORGANS = {
+    "liver": 0.18,
+    "lung": 0.20,
+    "distant_node": 0.40,
+    "bone": 0.12,
+    "brain": 0.02,
+    "adrenal": 0.03,
+    "soft_tissue": 0.03,
+    "peritoneum": 0.02,
+}
+_EAC_ORGANS = {
+    "liver": 0.30,
+    "lung": 0.12,
+    "distant_node": 0.25,
+    "bone": 0.15,
+    "brain": 0.03,
+    "adrenal": 0.03,
+    "soft_tissue": 0.02,
+    "peritoneum": 0.10,
+}
+_ORGAN_SRC = (
+    A + "relative frequencies of metastatic sites, shaped by the autopsy series quoted in the "
+    "consensus (liver 56%, extra-regional nodes 53%, lung 50%; Verstegen 2020) and by the "
+    "node- and lung-dominant sites of ESCC oligometastasis trials (ESO-Shanghai 13, Liu 2020); "
+    "EAC shifted toward peritoneum and bone as the consensus states"
+)
+
+PRESENTATION = Section(
+    {
+        name: _prob(v, f"share of patients presenting {name}", A + "set per study config")
+        for name, v in zip(codes.PRESENTATION_NAMES, (1.0, 0.0, 0.0, 0.0))
+    },
+    doc="mix of presentations (ESTRO-EORTC, consensus statement 2); must sum to 1",
+    check=_sums_to_one(codes.PRESENTATION_NAMES, "presentation shares"),
+)
+
+ECOG = Section(
+    {
+        "ecog0": _prob(0.35, "share with ECOG 0 (KPS 90)", "ESO-Shanghai 13 and ESCORT-1st baseline tables: about one third ECOG 0"),
+        "ecog1": _prob(0.62, "share with ECOG 1 (KPS 80)", "as ecog0"),
+        "ecog2": _prob(0.03, "share with ECOG 2 (KPS 60)", A + "trials enrol few ECOG 2 patients"),
+    },
+    check=_sums_to_one(("ecog0", "ecog1", "ecog2"), "ECOG shares"),
+)
+
+LESIONS = Section(
+    {
+        "extra_macroscopic_mean": _nonneg(
+            1.0, "lesions", "mean number of macroscopic distant lesions beyond the first (Poisson)",
+            A + "ESO-Shanghai 13 and Liu 2020 report 1-2 lesions per patient on average",
+        ),
+        "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
+        "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
+        "occult_mean": _nonneg(
+            1.2, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            A + "calibration parameter; PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
+        ),
+        "occult_diameter_min_cm": _pos(0.05, "cm", "smallest occult lesion diameter (log-uniform)", A + "about 10^5 cells"),
+        "occult_diameter_max_cm": _pos(0.6, "cm", "largest occult lesion diameter (log-uniform)", A + "near the CT detection size"),
+        "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
+        "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A),
+        "primary_volume_median_cm3": _pos(25.0, "cm3", "median primary tumour volume for synchronous disease", A + "GTV of 20-40 cm3 typical of definitive RT series"),
+        "primary_volume_sdlog": _nonneg(0.5, "log", "sd of log primary volume", A),
+        "organ_weights_escc": Section(
+            {k: _nonneg(v, "", f"relative frequency of {k} metastases, ESCC", _ORGAN_SRC) for k, v in _ESCC_ORGANS.items()},
+            check=_positive_sum("ESCC organ weights"),
+        ),
+        "organ_weights_eac": Section(
+            {k: _nonneg(v, "", f"relative frequency of {k} metastases, EAC", _ORGAN_SRC) for k, v in _EAC_ORGANS.items()},
+            check=_positive_sum("EAC organ weights"),
+        ),
+        "symptomatic_at_entry": _prob(
+            0.05, "probability that a brain or bone lesion is symptomatic at entry", A + "statement 6 names them as the urgent cases"
+        ),
+    },
+    doc="baseline lesions: macroscopic (detectable) and occult",
+)
+
+ELIGIBILITY = Section(
+    {
+        "definition": Choice(("histology", "escc", "eac", "none"), "histology", doc="oligometastasis definition applied to the visible lesions (statement 1); 'histology' uses each patient's own"),
+        "max_lesions": Int(5, lo=1, hi=LESION_CAP_MAX, unit="lesions", doc="at most this many visible distant lesions (counted per statement 1)"),
+        "max_organs": Int(3, lo=1, hi=8, unit="organs", doc="at most this many involved organs"),
+        "min_lesions": Int(1, lo=0, hi=LESION_CAP_MAX, unit="lesions", doc="at least this many visible distant lesions"),
+        "max_diameter_cm": _pos(100.0, "cm", "largest allowed visible lesion diameter (e.g. 5 cm in ESO-Shanghai 13)", "trial criterion; default: none"),
+        "min_kps": Int(0, lo=0, hi=100, unit="KPS", doc="minimum Karnofsky score (inclusive); ECOG 0/1/2 map to KPS 90/80/60"),
+        "max_age_years": _pos(120.0, "years", "oldest eligible age", "trial criterion; default: none"),
+        "min_age_years": _nonneg(18.0, "years", "youngest eligible age", "trial criterion"),
+        "max_attempts": Int(2000, lo=1, hi=10**6, doc="draws per patient before the scenario is declared infeasible"),
+    },
+    doc="trial-style eligibility, applied to what staging imaging sees",
+)
+
+COHORT = Section(
+    {
+        "eac_fraction": _prob(0.0, "share of adenocarcinoma (else squamous cell)", "set per study; ESCC is >90% of cases in China"),
+        "presentation": PRESENTATION,
+        "dfi_median_months": _pos(14.0, "months", "median disease-free interval of metachronous patients", A + "lognormal; recurrences after esophagectomy cluster in years 1-2"),
+        "dfi_sdlog": _nonneg(0.7, "log", "sd of log DFI", A),
+        "age_mean_years": _pos(63.0, "years", "mean age", "ESO-Shanghai 13 and ESCORT-1st median age 60-64"),
+        "age_sd_years": _nonneg(8.0, "years", "sd of age (normal)", A),
+        "ecog": ECOG,
+        "pdl1_cps10_fraction": _prob(0.5, "share with PD-L1 CPS >= 10", "about half in ESCC first-line trials (KEYNOTE-590, ESCORT-1st)"),
+        "staging_modality": Choice(codes.MODALITY_NAMES, "pet_ct", doc="imaging used at staging and restaging (statement 3 recommends PET/CT)"),
+        "brain_mri": Bool(False, doc="add brain MRI at staging (statement 3: for symptoms or high risk)"),
+        "lesions": LESIONS,
+        "eligibility": ELIGIBILITY,
+    }
+)
+
+# ----------------------------------------------------------------------------- disease
+
+_DEATH_WEIGHTS = {
+    "primary": 1.0,
+    "regional_node": 0.5,
+    "liver": 2.0,
+    "lung": 0.5,
+    "distant_node": 0.5,
+    "bone": 1.0,
+    "brain": 4.0,
+    "adrenal": 1.0,
+    "soft_tissue": 1.0,
+    "peritoneum": 2.0,
+}
+_SYMPTOM_DIAMETERS = {
+    "primary": 100.0,
+    "regional_node": 6.0,
+    "liver": 6.0,
+    "lung": 5.0,
+    "distant_node": 4.0,
+    "bone": 2.5,
+    "brain": 1.2,
+    "adrenal": 6.0,
+    "soft_tissue": 5.0,
+    "peritoneum": 4.0,
+}
+
+DISEASE = Section(
+    {
+        "metastasis_doubling_median_months": _pos(
+            2.2, "months", "median volume doubling time of metastases (patient level)",
+            A + "metastases grow faster than primaries; calibrated to the PFS of systemic therapy alone",
+        ),
+        "doubling_sdlog_patient": _nonneg(0.4, "log", "between-patient sd of log doubling time", A),
+        "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A),
+        "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
+        "seeding_rate_per_cm3_month": _pos(
+            0.02, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            A + "Iwata-type seeding proportional to burden; calibration parameter",
+        ),
+        "propensity_sdlog": _nonneg(
+            1.3, "log", "sd of the log metastatic propensity between patients (median 1)",
+            A + "the indolent/aggressive mix that makes progression repeat-oligo or widespread; calibrated to 54% oligometastatic first recurrences",
+        ),
+        "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
+        "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
+        "death_hazard_per_cm3_month": _pos(
+            0.004, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            A + "calibration parameter; burden-dependent death (BRIEF 3)",
+        ),
+        "death_weights": _organ_table(_DEATH_WEIGHTS, lambda v: _nonneg(v, "", "relative lethality per cm3 by organ", A + "brain and liver worse, lung and nodes better (BRIEF 3, statement 11)")),
+        "symptom_diameter_cm": _organ_table(_SYMPTOM_DIAMETERS, lambda v: _pos(v, "cm", "median diameter at which a lesion causes symptoms", A + "brain and bone become symptomatic small (statement 6)")),
+        "symptom_sdlog": _nonneg(0.3, "log", "between-lesion sd of the log symptom diameter", A),
+        "symptom_to_scan_months": _nonneg(0.5, "months", "delay from symptoms to the unscheduled scan", A + "two weeks"),
+    }
+)
+
+BACKGROUND = Section(
+    {
+        "rate_at_60_per_year": _pos(0.0075, "1/year", "other-cause mortality at age 60", "approximation of the WHO life table for China 2019 (both sexes), Gompertz fit"),
+        "gompertz_slope_per_year": _nonneg(0.095, "1/year", "Gompertz slope of other-cause mortality with age", "as rate_at_60_per_year"),
+    }
+)
+
+IMAGING = Section(
+    {
+        "d50_ct_cm": _pos(0.8, "cm", "diameter seen with 50% probability on contrast CT", A + "CT misses what PET/CT finds in 5-20% of patients (BRIEF 1)"),
+        "d50_pet_ct_cm": _pos(0.55, "cm", "diameter seen with 50% probability on PET/CT", A + "gives about 66% sensitivity for nodes > 5 mm (BRIEF 1)"),
+        "d50_mri_cm": _pos(0.35, "cm", "diameter seen with 50% probability on MRI (liver, brain)", A + "MRI is better for liver and brain (BRIEF 1)"),
+        "slope_cm": _pos(0.15, "cm", "logistic scale of detection probability versus diameter", A),
+        "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
+        "recist_min_increase_cm": _nonneg(0.5, "cm", "minimum absolute growth of the target sum", "RECIST 1.1"),
+    }
+)
+
+FOLLOWUP = Section(
+    {
+        "interval_years_0_2_months": _pos(3.0, "months", "scan interval in years 0-2", "statement 13: every 3 months for 2 years"),
+        "interval_years_2_5_months": _pos(4.5, "months", "scan interval in years 2-5", "statement 13: every 3-6 months (midpoint)"),
+        "interval_after_5_months": _pos(12.0, "months", "scan interval after year 5", "statement 13: yearly"),
+        "first_scan_months": _pos(2.0, "months", "first restaging after the start of treatment", "trials restage after 2-3 cycles (ESO-Shanghai 13: 6-8 weeks)"),
+    }
+)
+
+# ----------------------------------------------------------------------------- radiotherapy
+
+_ESO_FRACTION = {
+    "primary": 1.0,
+    "regional_node": 0.7,
+    "liver": 0.0,
+    "lung": 0.05,
+    "distant_node": 0.3,
+    "bone": 0.05,
+    "brain": 0.0,
+    "adrenal": 0.0,
+    "soft_tissue": 0.0,
+    "peritoneum": 0.0,
+}
+_LUNG_FRACTION = {
+    "primary": 0.25,
+    "regional_node": 0.2,
+    "liver": 0.03,
+    "lung": 0.12,
+    "distant_node": 0.12,
+    "bone": 0.03,
+    "brain": 0.0,
+    "adrenal": 0.02,
+    "soft_tissue": 0.02,
+    "peritoneum": 0.0,
+}
+
+RADIOTHERAPY = Section(
+    {
+        "alpha_beta_tumour_gy": _pos(10.0, "Gy", "alpha/beta of tumour", "BRIEF 6; conventional value for squamous and adenocarcinoma"),
+        "alpha_beta_late_gy": _pos(3.0, "Gy", "alpha/beta of late-responding normal tissue", "BRIEF 6"),
+        "tcp_bed50_ref_gy": _pos(73.88, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", "fitted exactly to Moreno 2020 and Cao 2023 (oligosim.radiobiology.TCPParams)"),
+        "tcp_gamma50": _pos(1.814, "", "normalised slope of the TCP curve at 50%", "as tcp_bed50_ref_gy"),
+        "tcp_volume_ref_cm3": _pos(40.0, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
+        "tcp_volume_exponent": _nonneg(0.3963, "", "BED50 grows as (V / V_ref)^exponent", "fitted to the Cao 2023 volume split"),
+        "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "log cell kill per Gy BED10 in a lesion RT does not control", A + "sets the time to in-field recurrence"),
+        "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
+        "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
+        "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
+        "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),
+        "abscopal_log_kill": _nonneg(1.0, "log", "log reduction of unirradiated lesions' volume in an abscopal response", A),
+        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed EQD2 reaching the esophagus, by target organ", source=A + "geometry of a typical plan")),
+        "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed EQD2, by target organ", source=A + "geometry of a typical plan")),
+        "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
+        "recovery_max_fraction": _prob(0.5, "long-term fraction of an earlier course's EQD2 that is recovered", "Nieder 2006; Kirkpatrick 2010 (QUANTEC): about 25% at 6 months rising to about 50%"),
+        "recovery_half_time_months": _pos(6.0, "months", "months to half of the long-term recovery", "as recovery_max_fraction"),
+        "reirradiation_min_interval_months": _nonneg(6.0, "months", "minimum time since the earlier course", "BRIEF 10 scenario 3: > 6 months since the first course"),
+        "alternative_local_control": _prob(0.8, "local-control probability of surgery or ablation when RT is not feasible", A + "statement 12 allows other local therapy"),
+    }
+)
+
+TOXICITY = Section(
+    {
+        "esophagitis_td50_gy": _pos(72.0, "Gy", "EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB)", A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
+        "esophagitis_m": _pos(0.20, "", "LKB slope", "Emami/Burman 1991 esophagus m"),
+        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT for ESCC gives about 4-10% (BRIEF 8)"),
+        "fistula_m": _pos(0.25, "", "LKB slope", A),
+        "pneumonitis_td50_gy": _pos(30.8, "Gy", "mean lung EQD2 with 50% pneumonitis (LKB)", "Seppenwoolde 2003 / QUANTEC lung"),
+        "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
+        "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A),
+        "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
+        "reirradiation_odds_ratio": _pos(2.2, "", "odds ratio of fistula and esophagitis at re-irradiation", A + "fistula about 20% after re-irradiation (BRIEF 8)"),
+        "grade5_fraction_fistula": _prob(0.3, "share of grade >= 3 fistulas that are fatal", A),
+        "grade5_fraction_pneumonitis": _prob(0.1, "share of grade >= 3 pneumonitis that is fatal", A),
+        "delay_days": _nonneg(7.0, "days", "treatment delay after a grade >= 3 event", A + "one week per event"),
+        "discontinue_probability": _prob(0.15, "probability that a grade >= 3 event ends the systemic line", A),
+    }
+)
+
+# ----------------------------------------------------------------------------- regimens and arms
+
+REGIMEN = Section(
+    {
+        "label": Str("", doc="name shown in reports"),
+        "chemotherapy": Bool(True, doc="has a cytotoxic component (paused during RT, drives the chemo-before-RT effect)"),
+        "immunotherapy": Bool(False, doc="has an anti-PD-1 component (long half-life: not paused during RT)"),
+        "cycle_days": _pos(21.0, "days", "cycle length", "regimen label"),
+        "induction_cycles": Int(6, lo=1, hi=40, unit="cycles", doc="cycles of induction"),
+        "maintenance_months": _nonneg(0.0, "months", "maintenance after induction (0 = none)", "regimen label"),
+        "kill_rate_per_month": _nonneg(0.6, "1/month", "log-kill rate of sensitive lesions during induction", A + "calibration parameter"),
+        "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A),
+        "resistance_median_months": _pos(4.0, "months", "median time to acquired resistance (lognormal)", A + "calibration parameter"),
+        "resistance_sdlog": _nonneg(0.8, "log", "sd of log time to resistance", A),
+        "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
+        "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A),
+        "grade3plus": Section(
+            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", "regimen trials; see configs/base.toml") for t in codes.TOX_NAMES},
+        ),
+        "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
+    }
+)
+
+RT_TIMINGS = ("none", "upfront", "concurrent", "consolidative", "at_progression")
+PROGRESSION_LOCAL = ("none", "oligo", "oligo_slow")
+
+PROGRESSION = Section(
+    {
+        "local_therapy": Choice(PROGRESSION_LOCAL, "oligo_slow", doc="local therapy at later progression: never, whenever still oligometastatic, or only if also slow (statement 12)"),
+        "slow_months": _nonneg(6.0, "months", "a progression this long after the last local therapy (or entry) is slow", A + "statement 12 gives no number"),
+        "max_courses": Int(3, lo=0, hi=20, unit="courses", doc="at most this many local courses per patient after the first"),
+        "alternative_local": Bool(True, doc="use surgery or ablation when cumulative dose forbids RT (statement 12)"),
+        "next_line": Bool(True, doc="start the next systemic line at widespread or rapid progression"),
+    }
+)
+
+ARM = Section(
+    {
+        "label": Str("", doc="name shown in reports"),
+        "first_line": Ref("regimens", "none", doc="systemic regimen of the first line ('none' = local therapy alone)"),
+        "second_line": Ref("regimens", "none", doc="regimen at progression ('none' = no second line)"),
+        "rt_timing": Choice(RT_TIMINGS, doc="when the first RT course is given (BRIEF 7)"),
+        "consolidative_after_cycles": Int(4, lo=1, hi=40, unit="cycles", doc="consolidative RT after this many cycles if restaging shows no progression"),
+        "rt_primary": Bool(True, doc="irradiate the primary tumour when in place"),
+        "rt_metastases": Bool(True, doc="irradiate visible metastases (and regional nodes)"),
+        "max_lesions_irradiated": Int(10, lo=1, hi=LESION_CAP_MAX, unit="lesions", doc="irradiate at most this many metastases, largest first (treat all vs some)"),
+        "primary_dose_gy": _pos(50.4, "Gy", "total dose to the primary", "statement 8: EQD2 50-60 Gy in 25-30 fractions"),
+        "primary_fractions": Int(28, lo=1, hi=60, unit="fractions", doc="fractions to the primary"),
+        "metastasis_dose_gy": _pos(40.0, "Gy", "total dose to each metastasis", "Liu 2020 phase 2 SBRT; statement 8"),
+        "metastasis_fractions": Int(5, lo=1, hi=60, unit="fractions", doc="fractions to each metastasis"),
+        "fractions_per_day": Int(1, lo=1, hi=3, unit="fractions/day", doc="2 for twice-daily schedules"),
+        "concurrent_chemotherapy": Bool(False, doc="give chemotherapy concurrently with the RT course"),
+        "urgent_rt_symptomatic": Bool(True, doc="symptomatic brain or bone lesions get RT before systemic therapy (statement 6)"),
+        "local_first_long_dfi": Bool(False, doc="metachronous patients with DFI above the threshold get local therapy first (European consensus)"),
+        "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
+        "progression": PROGRESSION,
+    }
+)
+
+
+def _check_root(data, path):
+    errors = []
+    cap = data["simulation"]["max_lesions"]
+    elig = data["cohort"]["eligibility"]
+    if elig["max_lesions"] > cap:
+        errors.append(
+            f"cohort.eligibility.max_lesions = {elig['max_lesions']}: more lesions than the model's cap "
+            f"simulation.max_lesions = {cap}"
+        )
+    if elig["min_lesions"] > elig["max_lesions"]:
+        errors.append(f"cohort.eligibility.min_lesions = {elig['min_lesions']}: must be <= max_lesions = {elig['max_lesions']}")
+    les = data["cohort"]["lesions"]
+    if les["occult_diameter_min_cm"] >= les["occult_diameter_max_cm"]:
+        errors.append(
+            f"cohort.lesions.occult_diameter_min_cm = {les['occult_diameter_min_cm']}: must be < occult_diameter_max_cm = {les['occult_diameter_max_cm']}"
+        )
+    dis = data["disease"]
+    if dis["eradication_diameter_cm"] >= dis["seed_diameter_cm"]:
+        errors.append(f"disease.eradication_diameter_cm = {dis['eradication_diameter_cm']}: must be < seed_diameter_cm = {dis['seed_diameter_cm']}")
+    if not data["arms"]:
+        errors.append("arms: at least one arm is required")
+    for name, arm in data["arms"].items():
+        if arm["first_line"] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
+            errors.append(f"arms.{name}.rt_timing = {arm['rt_timing']!r}: needs a first_line regimen")
+    return errors
+
+
+SCENARIO_SCHEMA = Section(
+    {
+        "scenario": Section(
+            {"name": Str("", doc="short name of the scenario"), "description": Str("", doc="what the scenario is for")}
+        ),
+        "simulation": Section(
+            {
+                "patients": Int(2000, lo=1, hi=10**9, unit="patients", doc="virtual patients per arm"),
+                "seed": Int(20251121, lo=0, hi=2**63 - 1, doc="root seed of every random stream"),
+                "horizon_months": _pos(120.0, "months", "follow-up horizon; alive patients are censored here", "modelling choice"),
+                "max_lesions": Int(32, lo=4, hi=LESION_CAP_MAX, unit="lesions", doc="cap on lesions per patient; lesions seeded beyond it are counted, not simulated"),
+            }
+        ),
+        "cohort": COHORT,
+        "disease": DISEASE,
+        "background_mortality": BACKGROUND,
+        "imaging": IMAGING,
+        "followup": FOLLOWUP,
+        "radiotherapy": RADIOTHERAPY,
+        "toxicity": TOXICITY,
+        "regimens": Table(REGIMEN, min_items=1, doc="systemic regimens, by name"),
+        "arms": Table(ARM, min_items=1, doc="strategies to compare, by name"),
+    },
+    check=_check_root,
+)
+
+__all__ = ["SCENARIO_SCHEMA", "LESION_CAP_MAX", "RT_TIMINGS", "PROGRESSION_LOCAL", "ListOf"]
