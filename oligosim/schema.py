@@ -109,15 +109,15 @@ LESIONS = Section(
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
         "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
-            1.2, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            4.0, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
             A + "calibration parameter; PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
         ),
         "occult_diameter_min_cm": _pos(0.05, "cm", "smallest occult lesion diameter (log-uniform)", A + "about 10^5 cells"),
         "occult_diameter_max_cm": _pos(0.6, "cm", "largest occult lesion diameter (log-uniform)", A + "near the CT detection size"),
         "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
-        "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A),
+        "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
         "primary_volume_median_cm3": _pos(25.0, "cm3", "median primary tumour volume for synchronous disease", A + "GTV of 20-40 cm3 typical of definitive RT series"),
-        "primary_volume_sdlog": _nonneg(0.5, "log", "sd of log primary volume", A),
+        "primary_volume_sdlog": _nonneg(0.5, "log", "sd of log primary volume", A + "gives a 5-95% range of about 11-57 cm3"),
         "organ_weights_escc": Section(
             {k: _nonneg(v, "", f"relative frequency of {k} metastases, ESCC", _ORGAN_SRC) for k, v in _ESCC_ORGANS.items()},
             check=_positive_sum("ESCC organ weights"),
@@ -153,9 +153,9 @@ COHORT = Section(
         "eac_fraction": _prob(0.0, "share of adenocarcinoma (else squamous cell)", "set per study; ESCC is >90% of cases in China"),
         "presentation": PRESENTATION,
         "dfi_median_months": _pos(14.0, "months", "median disease-free interval of metachronous patients", A + "lognormal; recurrences after esophagectomy cluster in years 1-2"),
-        "dfi_sdlog": _nonneg(0.7, "log", "sd of log DFI", A),
+        "dfi_sdlog": _nonneg(0.7, "log", "sd of log DFI", A + "gives a 5-95% range of about 4.5-44 months"),
         "age_mean_years": _pos(63.0, "years", "mean age", "ESO-Shanghai 13 and ESCORT-1st median age 60-64"),
-        "age_sd_years": _nonneg(8.0, "years", "sd of age (normal)", A),
+        "age_sd_years": _nonneg(8.0, "years", "sd of age (normal)", A + "interquartile ranges of about 10 years in the trials"),
         "ecog": ECOG,
         "pdl1_cps10_fraction": _prob(0.5, "share with PD-L1 CPS >= 10", "about half in ESCC first-line trials (KEYNOTE-590, ESCORT-1st)"),
         "staging_modality": Choice(codes.MODALITY_NAMES, "pet_ct", doc="imaging used at staging and restaging (statement 3 recommends PET/CT)"),
@@ -168,7 +168,7 @@ COHORT = Section(
 # ----------------------------------------------------------------------------- disease
 
 _DEATH_WEIGHTS = {
-    "primary": 1.0,
+    "primary": 0.3,
     "regional_node": 0.5,
     "liver": 2.0,
     "lung": 0.5,
@@ -198,11 +198,11 @@ DISEASE = Section(
             2.2, "months", "median volume doubling time of metastases (patient level)",
             A + "metastases grow faster than primaries; calibrated to the PFS of systemic therapy alone",
         ),
-        "doubling_sdlog_patient": _nonneg(0.4, "log", "between-patient sd of log doubling time", A),
-        "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A),
+        "doubling_sdlog_patient": _nonneg(0.4, "log", "between-patient sd of log doubling time", A + "doubling times vary about twofold between patients"),
+        "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
         "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
         "seeding_rate_per_cm3_month": _pos(
-            0.02, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            0.06, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
             A + "Iwata-type seeding proportional to burden; calibration parameter",
         ),
         "propensity_sdlog": _nonneg(
@@ -212,12 +212,12 @@ DISEASE = Section(
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
-            0.004, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            0.0012, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
             A + "calibration parameter; burden-dependent death (BRIEF 3)",
         ),
         "death_weights": _organ_table(_DEATH_WEIGHTS, lambda v: _nonneg(v, "", "relative lethality per cm3 by organ", A + "brain and liver worse, lung and nodes better (BRIEF 3, statement 11)")),
         "symptom_diameter_cm": _organ_table(_SYMPTOM_DIAMETERS, lambda v: _pos(v, "cm", "median diameter at which a lesion causes symptoms", A + "brain and bone become symptomatic small (statement 6)")),
-        "symptom_sdlog": _nonneg(0.3, "log", "between-lesion sd of the log symptom diameter", A),
+        "symptom_sdlog": _nonneg(0.3, "log", "between-lesion sd of the log symptom diameter", A + "symptoms depend on location within the organ"),
         "symptom_to_scan_months": _nonneg(0.5, "months", "delay from symptoms to the unscheduled scan", A + "two weeks"),
     }
 )
@@ -234,7 +234,7 @@ IMAGING = Section(
         "d50_ct_cm": _pos(0.8, "cm", "diameter seen with 50% probability on contrast CT", A + "CT misses what PET/CT finds in 5-20% of patients (BRIEF 1)"),
         "d50_pet_ct_cm": _pos(0.55, "cm", "diameter seen with 50% probability on PET/CT", A + "gives about 66% sensitivity for nodes > 5 mm (BRIEF 1)"),
         "d50_mri_cm": _pos(0.35, "cm", "diameter seen with 50% probability on MRI (liver, brain)", A + "MRI is better for liver and brain (BRIEF 1)"),
-        "slope_cm": _pos(0.15, "cm", "logistic scale of detection probability versus diameter", A),
+        "slope_cm": _pos(0.15, "cm", "logistic scale of detection probability versus diameter", A + "detection rises from 20% to 80% over about 4 mm"),
         "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
         "recist_min_increase_cm": _nonneg(0.5, "cm", "minimum absolute growth of the target sum", "RECIST 1.1"),
     }
@@ -245,7 +245,7 @@ FOLLOWUP = Section(
         "interval_years_0_2_months": _pos(3.0, "months", "scan interval in years 0-2", "statement 13: every 3 months for 2 years"),
         "interval_years_2_5_months": _pos(4.5, "months", "scan interval in years 2-5", "statement 13: every 3-6 months (midpoint)"),
         "interval_after_5_months": _pos(12.0, "months", "scan interval after year 5", "statement 13: yearly"),
-        "first_scan_months": _pos(2.0, "months", "first restaging after the start of treatment", "trials restage after 2-3 cycles (ESO-Shanghai 13: 6-8 weeks)"),
+        "first_scan_months": _pos(2.0, "months", "first restaging, months after entry", "trials restage after 2-3 cycles (ESO-Shanghai 13: 6-8 weeks)"),
     }
 )
 
@@ -264,11 +264,11 @@ _ESO_FRACTION = {
     "peritoneum": 0.0,
 }
 _LUNG_FRACTION = {
-    "primary": 0.25,
-    "regional_node": 0.2,
+    "primary": 0.2,
+    "regional_node": 0.02,  # nodes next to the primary share its field: little extra lung dose
     "liver": 0.03,
-    "lung": 0.12,
-    "distant_node": 0.12,
+    "lung": 0.06,
+    "distant_node": 0.06,
     "bone": 0.03,
     "brain": 0.0,
     "adrenal": 0.02,
@@ -284,12 +284,12 @@ RADIOTHERAPY = Section(
         "tcp_gamma50": _pos(1.814, "", "normalised slope of the TCP curve at 50%", "as tcp_bed50_ref_gy"),
         "tcp_volume_ref_cm3": _pos(40.0, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
         "tcp_volume_exponent": _nonneg(0.3963, "", "BED50 grows as (V / V_ref)^exponent", "fitted to the Cao 2023 volume split"),
-        "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "log cell kill per Gy BED10 in a lesion RT does not control", A + "sets the time to in-field recurrence"),
+        "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
         "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
         "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
         "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),
-        "abscopal_log_kill": _nonneg(1.0, "log", "log reduction of unirradiated lesions' volume in an abscopal response", A),
+        "abscopal_log_kill": _nonneg(1.0, "log", "natural-log reduction of unirradiated lesions' volume in an abscopal response", A + "one log of volume, a partial response; only used when abscopal_probability > 0"),
         "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed EQD2 reaching the esophagus, by target organ", source=A + "geometry of a typical plan")),
         "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed EQD2, by target organ", source=A + "geometry of a typical plan")),
         "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
@@ -303,18 +303,18 @@ RADIOTHERAPY = Section(
 TOXICITY = Section(
     {
         "esophagitis_td50_gy": _pos(72.0, "Gy", "EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB)", A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
-        "esophagitis_m": _pos(0.20, "", "LKB slope", "Emami/Burman 1991 esophagus m"),
+        "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
         "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT for ESCC gives about 4-10% (BRIEF 8)"),
-        "fistula_m": _pos(0.25, "", "LKB slope", A),
-        "pneumonitis_td50_gy": _pos(30.8, "Gy", "mean lung EQD2 with 50% pneumonitis (LKB)", "Seppenwoolde 2003 / QUANTEC lung"),
+        "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
+        "pneumonitis_td50_gy": _pos(45.0, "Gy", "mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB)", A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
-        "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A),
+        "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A + "statement 10: no clear excess; a modest odds ratio"),
         "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
         "reirradiation_odds_ratio": _pos(2.2, "", "odds ratio of fistula and esophagitis at re-irradiation", A + "fistula about 20% after re-irradiation (BRIEF 8)"),
-        "grade5_fraction_fistula": _prob(0.3, "share of grade >= 3 fistulas that are fatal", A),
-        "grade5_fraction_pneumonitis": _prob(0.1, "share of grade >= 3 pneumonitis that is fatal", A),
+        "grade5_fraction_fistula": _prob(0.3, "share of grade >= 3 fistulas that are fatal", A + "fistula with massive bleeding is often fatal; series report 20-40%"),
+        "grade5_fraction_pneumonitis": _prob(0.1, "share of grade >= 3 pneumonitis that is fatal", A + "grade 5 is about a tenth of grade >= 3 pneumonitis in RT series"),
         "delay_days": _nonneg(7.0, "days", "treatment delay after a grade >= 3 event", A + "one week per event"),
-        "discontinue_probability": _prob(0.15, "probability that a grade >= 3 event ends the systemic line", A),
+        "discontinue_probability": _prob(0.15, "probability that a grade >= 3 event ends the systemic line", A + "trials report 10-20% discontinuation for adverse events"),
     }
 )
 
@@ -325,17 +325,17 @@ REGIMEN = Section(
         "label": Str("", doc="name shown in reports"),
         "chemotherapy": Bool(True, doc="has a cytotoxic component (paused during RT, drives the chemo-before-RT effect)"),
         "immunotherapy": Bool(False, doc="has an anti-PD-1 component (long half-life: not paused during RT)"),
-        "cycle_days": _pos(21.0, "days", "cycle length", "regimen label"),
+        "cycle_days": _pos(21.0, "days", "cycle length", "drug label of each regimen (configs/base.toml)"),
         "induction_cycles": Int(6, lo=1, hi=40, unit="cycles", doc="cycles of induction"),
-        "maintenance_months": _nonneg(0.0, "months", "maintenance after induction (0 = none)", "regimen label"),
+        "maintenance_months": _nonneg(0.0, "months", "maintenance after induction (0 = none)", "trial protocol of each regimen (configs/base.toml)"),
         "kill_rate_per_month": _nonneg(0.6, "1/month", "log-kill rate of sensitive lesions during induction", A + "calibration parameter"),
-        "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A),
+        "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A + "maintenance is less intense than induction"),
         "resistance_median_months": _pos(4.0, "months", "median time to acquired resistance (lognormal)", A + "calibration parameter"),
-        "resistance_sdlog": _nonneg(0.8, "log", "sd of log time to resistance", A),
+        "resistance_sdlog": _nonneg(0.8, "log", "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
         "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
-        "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A),
+        "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
         "grade3plus": Section(
-            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", "regimen trials; see configs/base.toml") for t in codes.TOX_NAMES},
+            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.TOX_NAMES},
         ),
         "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
     }
@@ -362,7 +362,7 @@ ARM = Section(
         "rt_timing": Choice(RT_TIMINGS, doc="when the first RT course is given (BRIEF 7)"),
         "consolidative_after_cycles": Int(4, lo=1, hi=40, unit="cycles", doc="consolidative RT after this many cycles if restaging shows no progression"),
         "rt_primary": Bool(True, doc="irradiate the primary tumour when in place"),
-        "rt_metastases": Bool(True, doc="irradiate visible metastases (and regional nodes)"),
+        "rt_metastases": Bool(True, doc="irradiate visible distant metastases (regional nodes go with the primary's field)"),
         "max_lesions_irradiated": Int(10, lo=1, hi=LESION_CAP_MAX, unit="lesions", doc="irradiate at most this many metastases, largest first (treat all vs some)"),
         "primary_dose_gy": _pos(50.4, "Gy", "total dose to the primary", "statement 8: EQD2 50-60 Gy in 25-30 fractions"),
         "primary_fractions": Int(28, lo=1, hi=60, unit="fractions", doc="fractions to the primary"),

@@ -103,6 +103,9 @@ def init_lesion(P, state, purpose, pat, i, organ, logv, growth_rate, L):
     L.site_time[i] = 0.0
     L.in_course[i] = False
     L.rt_pre_logv[i] = 0.0
+    L.nadir_d[i] = 0.0
+    L.exposed_at_start[i] = False
+    L.fail_time[i] = np.inf
     L.lc_slot[i] = -1
 
 

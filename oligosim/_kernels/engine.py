@@ -34,7 +34,7 @@ from oligosim._kernels.inputs import (
     RT_CONSOLIDATIVE,
     RT_UPFRONT,
 )
-from oligosim.definitions import estro_eortc_class, is_oligometastatic
+from oligosim.definitions import count_metastases, estro_eortc_class, is_oligometastatic
 from oligosim.radiobiology import cumulative_eqd2_nb, ntcp_lkb_nb, tcp_nb
 
 INF = np.inf
@@ -98,6 +98,12 @@ EVENT_NAMES = (
     "line_stop",
 )
 
+# when the first line starts relative to the first RT course
+LINE_NONE = -1  #: no line pending
+LINE_NOW = -2  #: start at the top of the loop, at the current time
+LINE_WITH_RT = -3  #: start with the first fraction (concurrent)
+LINE_AFTER_RT = -4  #: start when the course ends (sequential)
+
 # death causes
 ALIVE, DEATH_DISEASE, DEATH_OTHER, DEATH_TREATMENT = 0, 1, 2, 3
 N_SYSTEMIC_TOX = codes.N_TOX + 1  #: toxicity slots of a line: the nine types and grade 5
@@ -124,6 +130,9 @@ class Lesions(NamedTuple):
     site_time: np.ndarray
     rt_pre_logv: np.ndarray
     lc_slot: np.ndarray
+    nadir_d: np.ndarray  #: diameter (cm) at the scan that set the current nadir (0 if unseen)
+    exposed_at_start: np.ndarray  #: had chemotherapy before its current RT course began
+    fail_time: np.ndarray  #: scratch: in-field failure time found while advancing
 
 
 class Outputs(NamedTuple):
@@ -151,7 +160,7 @@ class Outputs(NamedTuple):
     n_visible_entry: np.ndarray
     n_lesions_entry: np.ndarray
     attempts: np.ndarray
-    overflow: np.ndarray
+    overflow: np.ndarray  # 1 if more lesions seeded than the cap
     lc_time: np.ndarray  # (n, K) months from RT to local failure or censoring
     lc_event: np.ndarray  # (n, K)
     lc_bed: np.ndarray  # (n, K) BED10 of the course
@@ -184,6 +193,9 @@ def new_lesions(cap):
         np.zeros(cap),
         np.zeros(cap),
         np.zeros(cap, np.int64),
+        np.zeros(cap),
+        np.zeros(cap, np.bool_),
+        np.full(cap, np.inf),
     )
 
 
@@ -230,7 +242,15 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
     """
     lo = 0.0
     hi = dt
-    tau = dt * 0.5
+    # first guess: the current hazard held constant (exact when nothing grows)
+    rate0 = 0.0
+    for i in range(n):
+        if L.status[i] == C.ACTIVE:
+            rate0 += (1.0 if which == 0 else P.death_weight[L.organ[i]]) * math.exp(L.logv[i])
+    rate0 *= P.seeding_rate * propensity if which == 0 else P.death_rate
+    tau = target / rate0 if rate0 > 0.0 else 0.5 * dt
+    if tau >= dt:
+        tau = 0.5 * dt
     for _ in range(100):
         f = 0.0
         fp = 0.0
@@ -247,7 +267,8 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
             hi = tau
         else:
             lo = tau
-        if hi - lo < 1e-9:
+        if hi - lo < 1e-9 or abs(f) <= 1e-13 * target:
+            hi = tau if abs(f) <= 1e-13 * target else hi
             break
         step = tau - f / fp if fp > 0.0 else 0.5 * (lo + hi)
         if step <= lo or step >= hi:
@@ -259,6 +280,7 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
 @njit(cache=True)
 def _advance(P, L, n, kill, t0, dt, out, j):
     """Move every lesion ``dt`` months on; record local failures and eradications."""
+    found = 0
     for i in range(n):
         if L.status[i] != C.ACTIVE:
             continue
@@ -270,13 +292,22 @@ def _advance(P, L, n, kill, t0, dt, out, j):
             thr = L.rt_pre_logv[i]
             if x0 < thr <= x1:
                 # regrown to its size at RT: in-field failure (lc_time holds the RT time until closed)
-                out.lc_time[j, k] = t0 + (thr - x0) / r - out.lc_time[j, k]
+                L.fail_time[i] = t0 + (thr - x0) / r
+                out.lc_time[j, k] = L.fail_time[i] - out.lc_time[j, k]
                 out.lc_event[j, k] = True
                 L.lc_slot[i] = -1
-                _log(out, j, t0 + (thr - x0) / r, EV_LOCAL_FAILURE, i)
+                found += 1
         L.logv[i] = x1
         if x1 < P.eradication_logv:
             L.status[i] = C.ERADICATED
+    # log the failures of this interval in time order
+    for _ in range(found):
+        first = -1
+        for i in range(n):
+            if L.fail_time[i] < INF and (first < 0 or L.fail_time[i] < L.fail_time[first]):
+                first = i
+        _log(out, j, L.fail_time[first], EV_LOCAL_FAILURE, first)
+        L.fail_time[first] = INF
 
 
 @njit(cache=True)
@@ -305,6 +336,16 @@ def _free_slot(L, n, cap):
     if n < cap:
         return n, n + 1
     return -1, n
+
+
+@njit(cache=True)
+def _set_nadir_diameters(L, n):
+    """Remember each lesion's visible diameter at the scan that sets the nadir."""
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+            L.nadir_d[i] = C.diameter_of_logv(L.logv[i])
+        else:
+            L.nadir_d[i] = 0.0
 
 
 @njit(cache=True)
@@ -359,15 +400,15 @@ def _plan_course(A, L, n, mode):
             L.in_course[i] = A.rt_primary or mode == 2
         else:
             L.in_course[i] = A.rt_metastases or mode == 2
-    # keep the largest metastases up to the cap
+    # keep the largest distant metastases up to the cap (primary and regional nodes are one field)
     n_met = 0
     for i in range(n):
-        if L.in_course[i] and L.organ[i] != codes.PRIMARY:
+        if L.in_course[i] and L.organ[i] != codes.PRIMARY and L.organ[i] != codes.REGIONAL_NODE:
             n_met += 1
     while n_met > A.max_irradiated:
         smallest = -1
         for i in range(n):
-            if L.in_course[i] and L.organ[i] != codes.PRIMARY:
+            if L.in_course[i] and L.organ[i] != codes.PRIMARY and L.organ[i] != codes.REGIONAL_NODE:
                 if smallest < 0 or L.logv[i] < L.logv[smallest]:
                     smallest = i
         L.in_course[smallest] = False
@@ -416,11 +457,10 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     out.kps[j] = pat[C.KPS]
     out.pdl1_high[j] = pat[C.PDL1_HIGH] > 0.0
     out.n_lesions_entry[j] = n
-    nvis = 0
-    for i in range(n):
-        if L.seen[i] and L.organ[i] != codes.PRIMARY:
-            nvis += 1
-    out.n_visible_entry[j] = nvis
+    # visible metastases counted as statement 1 counts them (the eligibility count)
+    metachronous = pat[C.PRESENTATION] != codes.SYNCHRONOUS
+    m = C.visible_distant(L, n, buf_organ, buf_subsite, metachronous)
+    out.n_visible_entry[j] = count_metastases(buf_organ, buf_subsite, m, metachronous)[0]
     propensity = pat[C.PROPENSITY]
     pdl1_high = pat[C.PDL1_HIGH] > 0.0
     hist = int(pat[C.HISTOLOGY])
@@ -444,7 +484,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     paused = False  # chemotherapy paused for an RT course
     course_concurrent = False
     course_mode = 0
-    line_after_rt = -1  # regimen to start when the current RT course ends
+    line_after_rt = LINE_NONE  # when the first line starts relative to the RT course
     rt_courses = 0
     local_courses = 0
     extra_courses = 0
@@ -452,11 +492,13 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     overflow = 0
     progressed = False
     widespread = False
+    palliative = False  # widespread with no treatment left: no scan can change any result
     has_baseline = True
     nadir = 0.0
     for i in range(n):
         if L.seen[i]:
             nadir += C.diameter_of_logv(L.logv[i])
+    _set_nadir_diameters(L, n)
     e_seed = rng.exponential(state, rng.SEEDING)
     e_death = rng.exponential(state, rng.DEATH)
     h_seed = 0.0
@@ -468,29 +510,26 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     if A.local_first and pat[C.PRESENTATION] == codes.METACHRONOUS and pat[C.DFI] > A.dfi_threshold:
         timing = RT_UPFRONT
     first = A.first_line
-    start_line_now = first >= 0
-    if A.urgent and _plan_course(A, L, n, 1) > 0:
-        # symptomatic brain or lytic bone disease: RT before anything else (statement 6)
+    line_after_rt = LINE_NOW if first >= 0 else LINE_NONE
+    concurrent_plan = timing == RT_CONCURRENT or A.concurrent
+    if (timing == RT_UPFRONT or timing == RT_CONCURRENT) and _plan_course(A, L, n, 0) > 0:
+        # local therapy first; the course includes any symptomatic lesion the arm irradiates
+        course_mode = 0
+        slot[S_RT_START] = P.rt_delay
+        if first >= 0:
+            line_after_rt = LINE_WITH_RT if concurrent_plan else LINE_AFTER_RT
+    elif A.urgent and _plan_course(A, L, n, 1) > 0:
+        # symptomatic brain or lytic bone disease: RT before systemic therapy (statement 6)
         course_mode = 1
         slot[S_RT_START] = P.rt_delay
-        line_after_rt = first
-        start_line_now = False
-    elif timing == RT_UPFRONT or timing == RT_CONCURRENT:
-        if _plan_course(A, L, n, 0) > 0:
-            course_mode = 0
-            slot[S_RT_START] = P.rt_delay
-            concurrent = timing == RT_CONCURRENT or A.concurrent
-            if not concurrent:
-                line_after_rt = first
-                start_line_now = False
-    if start_line_now:
-        line_after_rt = -2  # marker: start now
+        if first >= 0:
+            line_after_rt = LINE_AFTER_RT
     result_cause = ALIVE
 
     while True:
         # ---- start a line if one is due now (at entry, or after an RT course below)
-        if line_after_rt == -2:
-            line_after_rt = -1
+        if line_after_rt == LINE_NOW:
+            line_after_rt = LINE_NONE
             if first >= 0:
                 line = 1
                 reg = first
@@ -507,14 +546,14 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             if slot[s] < t_next:
                 t_next = slot[s]
                 s_next = s
-        tau_sym, sym_i = _symptom_crossing(L, n, kill)
+        tau_sym, sym_i = (INF, -1) if palliative else _symptom_crossing(L, n, kill)
         is_symptom = False
         if t + tau_sym < t_next:
             t_next = t + tau_sym
             is_symptom = True
         dt = t_next - t
         if dt < 0.0:
-            dt = 0.0
+            raise RuntimeError("oligosim engine: an event was scheduled in the past")
         # ---- continuous hazards inside (t, t_next]
         i_seed, i_death = _burden_integrals(P, L, n, kill, dt, propensity)
         cross_seed = h_seed + i_seed >= e_seed
@@ -534,7 +573,11 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             e_seed = rng.exponential(state, rng.SEEDING)
             i, n = _free_slot(L, n, cap)
             if i < 0:
-                overflow += 1
+                # More lesions than the cap: the patient is marked as having uncounted disease
+                # (always polymetastatic from now on) and further seeding, which could change
+                # nothing that is simulated, is no longer drawn.
+                overflow = 1
+                e_seed = INF
             else:
                 s = rng.LESION
                 organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
@@ -563,7 +606,13 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
 
         if s_next == S_RT_START:
             _log(out, j, t, EV_RT_START, course_mode)
+            for i in range(n):
+                L.exposed_at_start[i] = L.chemo_exposed[i]
             course_concurrent = line_on and reg >= 0 and R.chemo[reg]
+            if line_after_rt == LINE_WITH_RT:
+                # concurrent chemoradiotherapy: the line starts with the first fraction
+                line_after_rt = LINE_NOW
+                course_concurrent = R.chemo[first]
             dur = _course_months(A, L, n)
             if course_concurrent and not (A.concurrent or timing == RT_CONCURRENT):
                 # sequential strategy: chemotherapy waits for the RT course; anti-PD-1 goes on
@@ -577,19 +626,19 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             slot[S_RT_END] = t + dur
 
         elif s_next == S_RT_END:
+            _log(out, j, t, EV_RT_END, course_mode)
             dead = _deliver_course(P, R, A, L, n, t, reg, line_on, course_concurrent, state, out, j)
             rt_courses += 1
             local_courses += 1
             last_local = t
-            _log(out, j, t, EV_RT_END, course_mode)
             if paused:
                 paused = False
                 kill = 0.0 if (resisted or not line_on) else kill_line
             if dead:
                 result_cause = DEATH_TREATMENT
                 break
-            if line_after_rt != -1:
-                line_after_rt = -2
+            if line_after_rt == LINE_AFTER_RT:
+                line_after_rt = LINE_NOW
 
         elif s_next == S_TOX:
             k = 0
@@ -597,9 +646,9 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 if tox_time[q] < tox_time[k]:
                     k = q
             tox_time[k] = INF
+            _arm_toxicity(slot, tox_time)
             if k == codes.N_TOX:
                 result_cause = DEATH_TREATMENT
-                _log(out, j, t, EV_DEATH_TREATMENT, reg)
                 break
             out.tox[j, k] = True
             _log(out, j, t, EV_TOXICITY, k)
@@ -613,9 +662,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 if rng.uniform(state, rng.TOXICITY) < P.discontinue_p:
                     line_on = False
                     kill = 0.0
-                    slot[S_INDUCTION_END] = INF
-                    slot[S_MAINTENANCE_END] = INF
-                    slot[S_RESISTANCE] = INF
+                    _stop_line(slot, tox_time)
                     _log(out, j, t, EV_LINE_STOP, reg)
 
         elif s_next == S_INDUCTION_END:
@@ -661,15 +708,15 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                     if not L.seen[i]:
                         n_new += 1
                         L.seen[i] = True
-            if overflow > 0:
-                n_new += 1
+            if overflow == 1:
+                n_new += 1  # uncounted lesions beyond the cap: new disease, seen once
+                overflow = 2
             grew = has_baseline and total >= nadir * (1.0 + P.recist_growth) and total - nadir >= P.recist_min_cm
-            if not has_baseline:
+            if not has_baseline or (not (n_new > 0 or grew) and total < nadir):
                 nadir = total
                 has_baseline = True
+                _set_nadir_diameters(L, n)
             if not (n_new > 0 or grew):
-                if total < nadir:
-                    nadir = total
                 continue
             # ---- progression
             oligo = _oligo_now(pat, L, n, overflow, buf_organ, buf_subsite)
@@ -678,11 +725,19 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 progressed = True
                 out.pfs[j] = t
                 out.pfs_event[j] = True
+                # growth without new lesions is in field when the lesion that grew most since
+                # the nadir had been irradiated
                 in_field = False
                 if n_new == 0:
+                    most = -1
+                    most_growth = -INF
                     for i in range(n):
-                        if L.irradiated[i] > 0 and L.status[i] == C.ACTIVE and L.logv[i] >= L.rt_pre_logv[i]:
-                            in_field = True
+                        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+                            g = C.diameter_of_logv(L.logv[i]) - L.nadir_d[i]
+                            if g > most_growth:
+                                most_growth = g
+                                most = i
+                    in_field = most >= 0 and L.irradiated[most] > 0
                 if not oligo:
                     out.first_failure[j] = codes.FAIL_WIDESPREAD
                 elif in_field:
@@ -723,10 +778,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 if line_on:
                     line_on = False
                     kill = 0.0
-                    slot[S_INDUCTION_END] = INF
-                    slot[S_MAINTENANCE_END] = INF
-                    slot[S_RESISTANCE] = INF
-                    slot[S_CONSOLIDATION] = INF
+                    _stop_line(slot, tox_time)
                     _log(out, j, t, EV_LINE_STOP, reg)
                 if A.next_line and line == 1 and A.second_line >= 0:
                     line = 2
@@ -738,6 +790,12 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                     _start_line_events(R, A, reg, t, line, state, slot, tox_time, L, n)
                     _log(out, j, t, EV_LINE_START, reg)
             has_baseline = False
+            if widespread and not line_on and (line >= 2 or A.second_line < 0 or not A.next_line):
+                # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is
+                # left to decide, so later scans would change no result: stop scheduling them.
+                palliative = True
+                slot[S_SCAN] = INF
+                slot[S_SYMPTOM_SCAN] = INF
 
     # ---- close the record
     out.os[j] = t
@@ -754,7 +812,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     out.rt_courses[j] = rt_courses
     out.local_courses[j] = local_courses
     out.lines[j] = line
-    out.overflow[j] = overflow
+    out.overflow[j] = overflow > 0
     for k in range(out.lc_n[j]):
         if not out.lc_event[j, k]:
             out.lc_time[j, k] = t - out.lc_time[j, k]
@@ -762,10 +820,32 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
         _log(out, j, t, EV_DEATH_DISEASE, 0)
     elif result_cause == DEATH_OTHER:
         _log(out, j, t, EV_DEATH_OTHER, 0)
-    elif result_cause == ALIVE:
-        _log(out, j, t, EV_CENSORED, 0)
-    elif out.ev_n[j] == 0 or out.ev_code[j, min(out.ev_n[j], out.ev_code.shape[1]) - 1] != EV_DEATH_TREATMENT:
+    elif result_cause == DEATH_TREATMENT:
         _log(out, j, t, EV_DEATH_TREATMENT, 0)
+    else:
+        _log(out, j, t, EV_CENSORED, 0)
+
+
+@njit(cache=True)
+def _arm_toxicity(slot, tox_time):
+    """Point the toxicity slot at the earliest pending toxicity of the current line."""
+    tmin = INF
+    for k in range(N_SYSTEMIC_TOX):
+        if tox_time[k] < tmin:
+            tmin = tox_time[k]
+    slot[S_TOX] = tmin
+
+
+@njit(cache=True)
+def _stop_line(slot, tox_time):
+    """End the current line: its pending cycles, resistance and toxicities are cancelled."""
+    slot[S_INDUCTION_END] = INF
+    slot[S_MAINTENANCE_END] = INF
+    slot[S_RESISTANCE] = INF
+    slot[S_CONSOLIDATION] = INF
+    for k in range(N_SYSTEMIC_TOX):
+        tox_time[k] = INF
+    slot[S_TOX] = INF
 
 
 @njit(cache=True)
@@ -788,15 +868,8 @@ def _start_line_events(R, A, reg, t, line, state, slot, tox_time, L, n):
         u = rng.uniform(state, rng.TOXICITY)
         v = rng.uniform(state, rng.TOXICITY)
         p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
-        if u < p:
-            tk = t + v * dur
-            if tk < tox_time[k]:
-                tox_time[k] = tk
-    tmin = INF
-    for k in range(N_SYSTEMIC_TOX):
-        if tox_time[k] < tmin:
-            tmin = tox_time[k]
-    slot[S_TOX] = tmin
+        tox_time[k] = t + v * dur if u < p else INF
+    _arm_toxicity(slot, tox_time)
     if line == 1 and A.rt_timing == RT_CONSOLIDATIVE:
         slot[S_CONSOLIDATION] = t + A.consolidative_cycles * R.cycle[reg]
     if R.chemo[reg]:
@@ -861,7 +934,7 @@ def _deliver_course(P, R, A, L, n, t, reg, line_on, concurrent, state, out, j):
             continue
         d, k = _schedule(A, L.organ[i])
         bed10 = k * d * (1.0 + d / P.ab_tumour)
-        if P.chemo_before_rt and L.chemo_exposed[i]:
+        if P.chemo_before_rt and L.exposed_at_start[i]:
             bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
         eqd2_late = k * d * (d + P.ab_late) / (2.0 + P.ab_late)
         volume = math.exp(L.logv[i])
@@ -925,8 +998,6 @@ def _deliver_course(P, R, A, L, n, t, reg, line_on, concurrent, state, out, j):
             for i in range(n):
                 if L.status[i] == C.ACTIVE and L.irradiated[i] == 0:
                     L.logv[i] -= P.abscopal_kill
-    if dead:
-        _log(out, j, t, EV_DEATH_TREATMENT, 1)
     return dead
 
 

@@ -1,0 +1,87 @@
+"""``oligosim run CONFIG``: simulate every arm and write the summary, curves and tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from oligosim.cli import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="simulate a scenario's arms and write summary.json and Kaplan-Meier plots",
+        description="Simulate every arm of a scenario file and write DIR/summary.json, "
+        "DIR/km_os.png and DIR/km_pfs.png (and optionally per-patient and event tables).",
+    )
+    p.add_argument("config", help="scenario TOML file")
+    p.add_argument("--patients", type=int, help="virtual patients per arm (overrides simulation.patients)")
+    p.add_argument("--seed", type=int, help="root seed (overrides simulation.seed)")
+    p.add_argument("--threads", type=int, help="numba threads (default: all cores); results do not depend on it")
+    p.add_argument("--out", help="output directory (default: out/<scenario name>)")
+    p.add_argument("--per-patient", action="store_true", help="also write patients.csv")
+    p.add_argument("--events", action="store_true", help="also write events.csv (the event log)")
+    p.add_argument("--engine", choices=("numba",), default="numba", help="simulation engine")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.set_defaults(func=main)
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise UserError(f"--{name} = {value}: must be a whole number >= 1")
+
+
+def main(args: argparse.Namespace) -> int:
+    from oligosim.config import ConfigError, load_scenario
+
+    _positive("patients", args.patients)
+    _positive("threads", args.threads)
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed = {args.seed}: must be >= 0")
+    try:
+        scenario = load_scenario(args.config)
+    except ConfigError as exc:
+        raise UserError(f"{args.config} is not a valid scenario:\n{exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {args.config}: {exc.strerror or exc}") from None
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tqdm import tqdm
+
+    from oligosim import outputs, plotting
+    from oligosim.outcomes import kaplan_meier
+    from oligosim.simulate import InfeasibleCohort, run_scenario
+    from oligosim.summary import endpoint, format_table, summarize
+
+    n = args.patients or scenario.data["simulation"]["patients"]
+    total = n * len(scenario.data["arms"])
+    bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
+    try:
+        results = run_scenario(
+            scenario, patients=args.patients, seed=args.seed, threads=args.threads, events=args.events, progress=bar.update
+        )
+    except InfeasibleCohort as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
+    summary = summarize(results)
+    out = Path(args.out) if args.out else Path("out") / scenario.name
+    with outputs.atomic_directory(out) as tmp:
+        outputs.write_json(tmp / "summary.json", summary)
+        for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):
+            curves = {arm.label: kaplan_meier(*endpoint(arm, key)) for arm in results.arms.values()}
+            ax = plotting.plot_km(curves, title=f"{title}: {scenario.name}", max_months=min(60.0, scenario.data["simulation"]["horizon_months"]))
+            plotting.save_figure(ax.figure, tmp / f"km_{key}.png")
+        if args.per_patient:
+            outputs.write_patients_csv(tmp / "patients.csv", results)
+        if args.events:
+            outputs.write_events_csv(tmp / "events.csv", results)
+    if not args.quiet:
+        print(f"{scenario.name}: {results.patients} patients per arm, seed {results.seed}, {results.seconds:.1f} s")
+        print(format_table(summary))
+        print(f"wrote {out}/summary.json, km_os.png, km_pfs.png" + (", patients.csv" if args.per_patient else "") + (", events.csv" if args.events else ""))
+    return 0

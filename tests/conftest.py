@@ -1,0 +1,95 @@
+"""Shared helpers for the engine tests: scenario builders on top of ``configs/base.toml``.
+
+The engine tests never rely on the default values of ``oligosim/schema.py`` or on the study
+scenarios (they are being tuned): every scenario states what the test depends on, written as
+TOML on top of ``configs/base.toml`` (which only contributes regimens) or of one of the
+fixtures in ``tests/data/scenarios/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oligosim._kernels import engine
+from oligosim.config import load_scenario, loads_scenario
+from oligosim.lowering import DAYS_PER_MONTH
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+BASE_TOML = CONFIGS / "base.toml"
+SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
+
+#: ``EVENT_NAMES`` index of each event, by name
+EV = {name: i for i, name in enumerate(engine.EVENT_NAMES)}
+TERMINAL_EVENTS = (EV["death_disease"], EV["death_other"], EV["death_treatment"], EV["censored"])
+DEATH_EVENTS = (EV["death_disease"], EV["death_other"], EV["death_treatment"])
+
+
+def _toml_path(p: Path) -> str:
+    # TOML basic strings: escape backslashes (Windows paths) and quotes
+    return str(p).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def make_scenario(toml_text: str, *, base: str | Path = BASE_TOML, name: str = "test.toml"):
+    """A Scenario from TOML text that ``extends`` ``base`` (an absolute path).
+
+    ``toml_text`` must not contain its own ``extends`` line; everything else is allowed.
+    """
+    base = Path(base)
+    if not base.is_absolute():
+        base = SCENARIOS / base
+    text = f'extends = "{_toml_path(base)}"\n' + toml_text
+    return loads_scenario(text, name=name, base_dir=base.parent)
+
+
+def load_fixture(name: str):
+    """A scenario from ``tests/data/scenarios/<name>``."""
+    return load_scenario(SCENARIOS / name)
+
+
+def months_of_days(days: float) -> float:
+    return days / DAYS_PER_MONTH
+
+
+def event_log(arm, j: int) -> list[tuple[float, str, int]]:
+    """Patient ``j``'s event log as (time, name, detail) tuples."""
+    k = int(arm["ev_n"][j])
+    assert k <= arm.ev_time.shape[1], "event log overflowed its buffer"
+    return [
+        (float(arm.ev_time[j, i]), engine.EVENT_NAMES[int(arm.ev_code[j, i])], int(arm.ev_detail[j, i]))
+        for i in range(k)
+    ]
+
+
+def assert_arms_identical(a, b, *, rows=None, label=""):
+    """Every per-patient array of two ArmResults is bit-identical (optionally on some rows)."""
+    sel = slice(None) if rows is None else rows
+    for c in a.columns:
+        x, y = a[c][sel], b[c][sel]
+        assert x.dtype == y.dtype, f"{label} column {c}: dtype {x.dtype} != {y.dtype}"
+        # array_equal with equal_nan would hide a nan/number mismatch; compare bytes
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f"{label} column {c} differs"
+    for attr in ("tox", "lc_time", "lc_event", "lc_bed", "lc_volume", "ev_time", "ev_code", "ev_detail"):
+        x, y = getattr(a, attr)[sel], getattr(b, attr)[sel]
+        assert x.shape == y.shape, f"{label} {attr}: shape {x.shape} != {y.shape}"
+        assert x.tobytes() == y.tobytes(), f"{label} {attr} differs"
+
+
+# ----------------------------------------------------------------------------- quiet model
+QUIET = SCENARIOS / "quiet.toml"
+
+
+def quiet_scenario(extra: str, overrides: dict | None = None):
+    """``tests/data/scenarios/quiet.toml`` plus ``extra`` TOML (arms, new sections), then
+    ``overrides`` (dotted path -> value) applied with ``Scenario.with_values``."""
+    sc = make_scenario(extra, base=QUIET)
+    return sc.with_values(overrides) if overrides else sc
+
+
+@pytest.fixture(scope="session")
+def default_scenario():
+    """The project's default scenario (its parameter values are not relied upon)."""
+    return load_scenario(CONFIGS / "default.toml")
