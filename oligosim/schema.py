@@ -38,7 +38,7 @@ def _sums_to_one(keys, label):
     def check(data, path):
         total = sum(float(data[k]) for k in keys)
         if abs(total - 1.0) > 1e-6:
-            return [f"{path}: {label} sum to {total:.6g}: must sum to 1"]
+            return [f"{label} sum to {total:.6g}: must sum to 1"]
         return []
 
     return check
@@ -47,7 +47,7 @@ def _sums_to_one(keys, label):
 def _positive_sum(label):
     def check(data, path):
         if sum(float(v) for v in data.values()) <= 0:
-            return [f"{path}: {label}: at least one weight must be > 0"]
+            return [f"{label}: at least one weight must be > 0"]
         return []
 
     return check
@@ -102,6 +102,7 @@ ECOG = Section(
 
 LESIONS = Section(
     {
+        "macroscopic_min": Int(1, lo=0, hi=LESION_CAP_MAX, unit="lesions", doc="distant macroscopic lesions every patient has (0 for purely locoregional recurrence)"),
         "extra_macroscopic_mean": _nonneg(
             1.0, "lesions", "mean number of macroscopic distant lesions beyond the first (Poisson)",
             A + "ESO-Shanghai 13 and Liu 2020 report 1-2 lesions per patient on average",
@@ -115,6 +116,7 @@ LESIONS = Section(
         "occult_diameter_min_cm": _pos(0.05, "cm", "smallest occult lesion diameter (log-uniform)", A + "about 10^5 cells"),
         "occult_diameter_max_cm": _pos(0.6, "cm", "largest occult lesion diameter (log-uniform)", A + "near the CT detection size"),
         "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
+        "regional_nodes_mean_metachronous": _nonneg(0.0, "nodes", "mean number of recurrent regional nodes in metachronous patients (Poisson)", "set per study: locoregional recurrence (BRIEF 10, scenario 3)"),
         "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
         "primary_volume_median_cm3": _pos(25.0, "cm3", "median primary tumour volume for synchronous disease", A + "GTV of 20-40 cm3 typical of definitive RT series"),
         "primary_volume_sdlog": _nonneg(0.5, "log", "sd of log primary volume", A + "gives a 5-95% range of about 11-57 cm3"),
@@ -158,6 +160,8 @@ COHORT = Section(
         "age_sd_years": _nonneg(8.0, "years", "sd of age (normal)", A + "interquartile ranges of about 10 years in the trials"),
         "ecog": ECOG,
         "pdl1_cps10_fraction": _prob(0.5, "share with PD-L1 CPS >= 10", "about half in ESCC first-line trials (KEYNOTE-590, ESCORT-1st)"),
+        "prior_rt_eqd2_gy": _nonneg(0.0, "Gy", "EQD2 (alpha/beta 3) of an earlier course to the regional nodes of metachronous patients (0 = none)", "set per study: recurrence after definitive chemoradiotherapy (BRIEF 10, scenario 3)"),
+        "prior_rt_months": _nonneg(12.0, "months", "time from that earlier course to entry", A + "set per study; re-irradiation series require > 6 months"),
         "staging_modality": Choice(codes.MODALITY_NAMES, "pet_ct", doc="imaging used at staging and restaging (statement 3 recommends PET/CT)"),
         "brain_mri": Bool(False, doc="add brain MRI at staging (statement 3: for symptoms or high risk)"),
         "lesions": LESIONS,
@@ -379,29 +383,23 @@ ARM = Section(
 
 
 def _check_root(data, path):
+    """Rules that tie keys of different sections together; (key, message) pairs."""
     errors = []
     cap = data["simulation"]["max_lesions"]
     elig = data["cohort"]["eligibility"]
     if elig["max_lesions"] > cap:
-        errors.append(
-            f"cohort.eligibility.max_lesions = {elig['max_lesions']}: more lesions than the model's cap "
-            f"simulation.max_lesions = {cap}"
-        )
+        errors.append(("cohort.eligibility.max_lesions", f"more lesions than the model's cap simulation.max_lesions = {cap}"))
     if elig["min_lesions"] > elig["max_lesions"]:
-        errors.append(f"cohort.eligibility.min_lesions = {elig['min_lesions']}: must be <= max_lesions = {elig['max_lesions']}")
+        errors.append(("cohort.eligibility.min_lesions", f"must be <= cohort.eligibility.max_lesions = {elig['max_lesions']}"))
     les = data["cohort"]["lesions"]
     if les["occult_diameter_min_cm"] >= les["occult_diameter_max_cm"]:
-        errors.append(
-            f"cohort.lesions.occult_diameter_min_cm = {les['occult_diameter_min_cm']}: must be < occult_diameter_max_cm = {les['occult_diameter_max_cm']}"
-        )
+        errors.append(("cohort.lesions.occult_diameter_min_cm", f"must be < occult_diameter_max_cm = {les['occult_diameter_max_cm']}"))
     dis = data["disease"]
     if dis["eradication_diameter_cm"] >= dis["seed_diameter_cm"]:
-        errors.append(f"disease.eradication_diameter_cm = {dis['eradication_diameter_cm']}: must be < seed_diameter_cm = {dis['seed_diameter_cm']}")
-    if not data["arms"]:
-        errors.append("arms: at least one arm is required")
+        errors.append(("disease.eradication_diameter_cm", f"must be < seed_diameter_cm = {dis['seed_diameter_cm']}"))
     for name, arm in data["arms"].items():
         if arm["first_line"] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
-            errors.append(f"arms.{name}.rt_timing = {arm['rt_timing']!r}: needs a first_line regimen")
+            errors.append((f"arms.{name}.rt_timing", "needs a first_line regimen (concurrent and consolidative RT go with systemic therapy)"))
     return errors
 
 
@@ -426,7 +424,8 @@ SCENARIO_SCHEMA = Section(
         "radiotherapy": RADIOTHERAPY,
         "toxicity": TOXICITY,
         "regimens": Table(REGIMEN, min_items=1, doc="systemic regimens, by name"),
-        "arms": Table(ARM, min_items=1, doc="strategies to compare, by name"),
+        # a file without arms is a base for other scenarios: valid, but `run` refuses it
+        "arms": Table(ARM, min_items=0, doc="strategies to compare, by name"),
     },
     check=_check_root,
 )

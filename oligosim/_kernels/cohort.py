@@ -143,15 +143,21 @@ def _draw_once(P, state, pat, L):
         logv = P.primary_logv_median + P.primary_logv_sd * rng.normal(state, s)
         init_lesion(P, state, s, pat, n, codes.PRIMARY, logv, P.growth_primary, L)
         n += 1
-        k = rng.poisson(state, s, P.regional_mean)
-        for _ in range(k):
-            if n >= cap:
-                break
-            logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * rng.normal(state, s)))
-            init_lesion(P, state, s, pat, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, pat), L)
-            n += 1
+    # positive regional nodes: with the primary (synchronous) or as a locoregional recurrence
+    k = rng.poisson(state, s, P.regional_mean if pres == codes.SYNCHRONOUS else P.regional_mean_metachronous)
+    for _ in range(k):
+        if n >= cap:
+            break
+        logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * rng.normal(state, s)))
+        init_lesion(P, state, s, pat, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, pat), L)
+        if pres != codes.SYNCHRONOUS and P.prior_rt_eqd2 > 0.0:
+            # the recurrence sits in the field of an earlier course: a later course re-irradiates
+            L.irradiated[n] = 1
+            L.site_eqd2[n] = P.prior_rt_eqd2
+            L.site_time[n] = -P.prior_rt_months
+        n += 1
     # macroscopic distant lesions
-    k = 1 + rng.poisson(state, s, P.extra_macro_mean)
+    k = P.macro_min + rng.poisson(state, s, P.extra_macro_mean)
     for _ in range(k):
         if n >= cap:
             break

@@ -133,6 +133,7 @@ class Lesions(NamedTuple):
     nadir_d: np.ndarray  #: diameter (cm) at the scan that set the current nadir (0 if unseen)
     exposed_at_start: np.ndarray  #: had chemotherapy before its current RT course began
     fail_time: np.ndarray  #: scratch: in-field failure time found while advancing
+    vol: np.ndarray  #: scratch: volume (cm3) at the current time, refreshed every iteration
 
 
 class Outputs(NamedTuple):
@@ -196,6 +197,7 @@ def new_lesions(cap):
         np.zeros(cap),
         np.zeros(cap, np.bool_),
         np.full(cap, np.inf),
+        np.zeros(cap),
     )
 
 
@@ -213,21 +215,25 @@ def _log(out, j, t, code, detail):
 
 
 @njit(cache=True, inline="always")
-def _exp_integral(x0, r, tau):
-    """Integral over [0, tau] of exp(x0 + r s) ds."""
+def _integral(vol, r, tau):
+    """Integral over [0, tau] of vol * exp(r s) ds, and the end value's factor exp(r tau) - 1."""
+    em1 = math.expm1(r * tau)
     if abs(r * tau) < 1e-10:
-        return math.exp(x0) * tau * (1.0 + 0.5 * r * tau)
-    return math.exp(x0) * math.expm1(r * tau) / r
+        return vol * tau * (1.0 + 0.5 * r * tau), em1
+    return vol * em1 / r, em1
 
 
 @njit(cache=True)
 def _burden_integrals(P, L, n, kill, tau, propensity):
-    """Cumulative seeding and disease-death hazards over the next ``tau`` months."""
+    """Cumulative seeding and disease-death hazards over the next ``tau`` months.
+
+    Uses the volumes cached by :func:`_prepare` for the current time.
+    """
     seed = 0.0
     death = 0.0
     for i in range(n):
         if L.status[i] == C.ACTIVE:
-            v = _exp_integral(L.logv[i], L.growth[i] - kill, tau)
+            v, _ = _integral(L.vol[i], L.growth[i] - kill, tau)
             seed += v
             death += v * P.death_weight[L.organ[i]]
     return seed * P.seeding_rate * propensity, death * P.death_rate
@@ -237,17 +243,19 @@ def _burden_integrals(P, L, n, kill, tau, propensity):
 def _crossing_time(P, L, n, kill, dt, propensity, which, target):
     """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
 
-    ``which`` 0 is seeding, 1 is death. The cumulative hazard is increasing and convex or
-    concave piecewise, so Newton's method is kept inside a shrinking bracket.
+    ``which`` 0 is seeding, 1 is death. The cumulative hazard is increasing in tau, so
+    Newton's method is kept inside a shrinking bracket; the result is the bracket's upper
+    end, where the hazard has reached the target.
     """
+    scale = P.seeding_rate * propensity if which == 0 else P.death_rate
     lo = 0.0
     hi = dt
     # first guess: the current hazard held constant (exact when nothing grows)
     rate0 = 0.0
     for i in range(n):
         if L.status[i] == C.ACTIVE:
-            rate0 += (1.0 if which == 0 else P.death_weight[L.organ[i]]) * math.exp(L.logv[i])
-    rate0 *= P.seeding_rate * propensity if which == 0 else P.death_rate
+            rate0 += (1.0 if which == 0 else P.death_weight[L.organ[i]]) * L.vol[i]
+    rate0 *= scale
     tau = target / rate0 if rate0 > 0.0 else 0.5 * dt
     if tau >= dt:
         tau = 0.5 * dt
@@ -257,10 +265,9 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
         for i in range(n):
             if L.status[i] == C.ACTIVE:
                 w = 1.0 if which == 0 else P.death_weight[L.organ[i]]
-                r = L.growth[i] - kill
-                f += w * _exp_integral(L.logv[i], r, tau)
-                fp += w * math.exp(L.logv[i] + r * tau)
-        scale = P.seeding_rate * propensity if which == 0 else P.death_rate
+                v, em1 = _integral(L.vol[i], L.growth[i] - kill, tau)
+                f += w * v
+                fp += w * L.vol[i] * (1.0 + em1)
         f = f * scale - target
         fp *= scale
         if f > 0.0:
@@ -295,7 +302,7 @@ def _advance(P, L, n, kill, t0, dt, out, j):
                 L.fail_time[i] = t0 + (thr - x0) / r
                 out.lc_time[j, k] = L.fail_time[i] - out.lc_time[j, k]
                 out.lc_event[j, k] = True
-                L.lc_slot[i] = -1
+                L.lc_slot[i] = -2
                 found += 1
         L.logv[i] = x1
         if x1 < P.eradication_logv:
@@ -311,16 +318,25 @@ def _advance(P, L, n, kill, t0, dt, out, j):
 
 
 @njit(cache=True)
-def _symptom_crossing(L, n, kill):
-    """Months until the next lesion reaches its symptom size, and which (inf, -1 if none)."""
+def _prepare(L, n, kill, symptoms):
+    """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
+
+    Returns the months until the next lesion reaches its symptom size and its index
+    (inf, -1 if none or if ``symptoms`` is False).
+    """
     best = INF
     which = -1
     for i in range(n):
-        if L.status[i] == C.ACTIVE and not L.symptomatic[i]:
+        if L.status[i] != C.ACTIVE:
+            continue
+        L.vol[i] = math.exp(L.logv[i])
+        if symptoms and not L.symptomatic[i]:
             r = L.growth[i] - kill
             if L.logv[i] >= L.sym_logv[i]:
-                return 0.0, i
-            if r > 0.0:
+                if best > 0.0:
+                    best = 0.0
+                    which = i
+            elif r > 0.0 and best > 0.0:
                 tau = (L.sym_logv[i] - L.logv[i]) / r
                 if tau < best:
                     best = tau
@@ -546,7 +562,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             if slot[s] < t_next:
                 t_next = slot[s]
                 s_next = s
-        tau_sym, sym_i = (INF, -1) if palliative else _symptom_crossing(L, n, kill)
+        tau_sym, sym_i = _prepare(L, n, kill, not palliative)
         is_symptom = False
         if t + tau_sym < t_next:
             t_next = t + tau_sym
@@ -939,20 +955,25 @@ def _deliver_course(P, R, A, L, n, t, reg, line_on, concurrent, state, out, j):
         eqd2_late = k * d * (d + P.ab_late) / (2.0 + P.ab_late)
         volume = math.exp(L.logv[i])
         p = tcp_nb(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
-        again = L.irradiated[i] > 0
-        u = rng.uniform(state, rng.RT) if again else L.u_tcp[i]
-        q = out.lc_n[j]
-        if q < out.lc_time.shape[1] and not again:
-            out.lc_time[j, q] = t
-            out.lc_event[j, q] = False
-            out.lc_bed[j, q] = bed10
-            out.lc_volume[j, q] = volume
-            out.lc_n[j] = q + 1
-            L.lc_slot[i] = q
+        again = L.irradiated[i] > 0  # re-irradiation (also of a course given before entry)
+        # lc_slot: -1 no course yet in the simulation, -2 treated but no open record, >= 0 open
+        first_here = L.lc_slot[i] == -1
+        # the lesion's own radiosensitivity quantile decides its first course here (common
+        # random numbers across arms); later courses draw afresh
+        u = L.u_tcp[i] if first_here else rng.uniform(state, rng.RT)
+        if first_here:
+            L.lc_slot[i] = -2
+            q = out.lc_n[j]
+            if q < out.lc_time.shape[1]:
+                out.lc_time[j, q] = t
+                out.lc_event[j, q] = False
+                out.lc_bed[j, q] = bed10
+                out.lc_volume[j, q] = volume
+                out.lc_n[j] = q + 1
+                L.lc_slot[i] = q
         L.rt_pre_logv[i] = L.logv[i]
         if u < p:
             L.status[i] = C.CONTROLLED
-            L.lc_slot[i] = -1 if again else L.lc_slot[i]
         else:
             L.logv[i] -= P.uncontrolled_kill * bed10
             if L.logv[i] < P.eradication_logv:

@@ -28,6 +28,7 @@ class ModelParams(NamedTuple):
     pdl1_fraction: float
     modality: int
     brain_mri: bool
+    macro_min: int
     extra_macro_mean: float
     macro_logd_median: float  # log of cm
     macro_logd_sd: float
@@ -35,7 +36,10 @@ class ModelParams(NamedTuple):
     occult_logd_min: float
     occult_logd_max: float
     regional_mean: float
+    regional_mean_metachronous: float
     regional_logd: float
+    prior_rt_eqd2: float
+    prior_rt_months: float
     primary_logv_median: float
     primary_logv_sd: float
     organ_cum: np.ndarray  # (2, N_ORGANS) cumulative organ shares by histology

@@ -37,13 +37,16 @@ def main(args: argparse.Namespace) -> int:
     invalid = 0
     for path in args.configs:
         try:
-            config.load_scenario(path)
+            scenario = config.load_scenario(path)
         except config.ConfigError as exc:
             invalid += 1
             for line in exc.errors:
                 print(line, file=sys.stderr)
             continue
-        print(f"{path}: ok")
+        if "arms" in scenario.data and not scenario.data["arms"]:
+            print(f"{path}: ok (no arms: a base for other scenarios to extend; it cannot be run)")
+        else:
+            print(f"{path}: ok")
     if invalid:
         raise UserError(f"{invalid} of {len(args.configs)} configuration file(s) invalid")
     return 0

@@ -57,6 +57,11 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.simulate import InfeasibleCohort, run_scenario
     from oligosim.summary import endpoint, format_table, summarize
 
+    if not scenario.data["arms"]:
+        raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")
+    out = Path(args.out) if args.out else Path("out") / scenario.name
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
     n = args.patients or scenario.data["simulation"]["patients"]
     total = n * len(scenario.data["arms"])
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
@@ -69,7 +74,19 @@ def main(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     summary = summarize(results)
-    out = Path(args.out) if args.out else Path("out") / scenario.name
+    try:
+        _write(outputs, plotting, kaplan_meier, endpoint, scenario, results, summary, out, args)
+    except OSError as exc:
+        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        print(f"{scenario.name}: {results.patients} patients per arm, seed {results.seed}, {results.seconds:.1f} s")
+        print(format_table(summary))
+        print(f"wrote {out}/summary.json, km_os.png, km_pfs.png" + (", patients.csv" if args.per_patient else "") + (", events.csv" if args.events else ""))
+    return 0
+
+
+def _write(outputs, plotting, kaplan_meier, endpoint, scenario, results, summary, out, args) -> None:
+    """Write every output file into ``out`` at once (nothing half-written on failure)."""
     with outputs.atomic_directory(out) as tmp:
         outputs.write_json(tmp / "summary.json", summary)
         for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):
@@ -80,8 +97,3 @@ def main(args: argparse.Namespace) -> int:
             outputs.write_patients_csv(tmp / "patients.csv", results)
         if args.events:
             outputs.write_events_csv(tmp / "events.csv", results)
-    if not args.quiet:
-        print(f"{scenario.name}: {results.patients} patients per arm, seed {results.seed}, {results.seconds:.1f} s")
-        print(format_table(summary))
-        print(f"wrote {out}/summary.json, km_os.png, km_pfs.png" + (", patients.csv" if args.per_patient else "") + (", events.csv" if args.events else ""))
-    return 0
