@@ -135,13 +135,18 @@ def test_scenario_summary_fractions(scenario_run):
         assert set(s["toxicity_grade3plus"]) == set(codes.TOX_NAMES) | {"any"}
 
 
-def test_systemic_only_arms_get_only_urgent_rt(scenario_run):
+# the shipped scenarios that have at least one systemic-only arm
+WITH_SYSTEMIC_ONLY = [p for p in RUNNABLE if any(_systemic_only(a) for a in load_scenario(p).data["arms"].values())]
+
+
+@pytest.mark.parametrize("path", WITH_SYSTEMIC_ONLY, ids=lambda p: _rel(p))
+def test_systemic_only_arms_get_only_urgent_rt(path):
     """Arms without planned RT (rt_timing "none", no local therapy at progression) give RT only
     as the urgent course for symptomatic brain or bone lesions at entry (statement 6)."""
-    sc, res = scenario_run
+    sc = load_scenario(path)
+    res = run_scenario(sc, patients=PATIENTS, events=True)
     arms = {n: a for n, a in sc.data["arms"].items() if _systemic_only(a)}
-    if not arms:
-        pytest.skip(f"{sc.name} has no systemic-only arm")
+    assert arms
     for name in arms:
         arm = res.arms[name]
         rt = arm["rt_courses"]

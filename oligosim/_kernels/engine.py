@@ -782,11 +782,12 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             if do_local:
                 if local_courses > 0:
                     extra_courses += 1
-                n_rt = _plan_progression_course(P, A, L, n, t, state, out, j)
+                n_rt, n_alt = _plan_progression_course(P, A, L, n, t, state, out, j)
                 if n_rt > 0 and slot[S_RT_START] == INF and slot[S_RT_END] == INF:
                     course_mode = 2
                     slot[S_RT_START] = t + P.rt_delay
-                else:
+                elif n_alt > 0:
+                    # surgery or ablation only: a local course, but no RT
                     local_courses += 1
                     last_local = t
             else:
@@ -898,10 +899,12 @@ def _start_line_events(R, A, reg, t, line, state, slot, tox_time, L, n):
 def _plan_progression_course(P, A, L, n, t, state, out, j):
     """Local therapy at a progression: RT where dose allows, else surgery or ablation.
 
-    Returns the number of lesions put in an RT course.
+    Returns the number of lesions put in an RT course and the number given another local
+    therapy.
     """
     _plan_course(A, L, n, 2)
     n_rt = 0
+    n_alt = 0
     for i in range(n):
         if not L.in_course[i]:
             continue
@@ -912,6 +915,7 @@ def _plan_progression_course(P, A, L, n, t, state, out, j):
             if not ok:
                 L.in_course[i] = False
                 if A.alternative_local:
+                    n_alt += 1
                     _log(out, j, t, EV_ALT_LOCAL, i)
                     if rng.uniform(state, rng.RT) < P.alt_local_control:
                         L.status[i] = C.CONTROLLED
@@ -919,7 +923,7 @@ def _plan_progression_course(P, A, L, n, t, state, out, j):
                         L.logv[i] -= 2.0 * math.log(10.0)
                 continue
         n_rt += 1
-    return n_rt
+    return n_rt, n_alt
 
 
 @njit(cache=True)
