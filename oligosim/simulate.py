@@ -75,22 +75,79 @@ def _allocate(n: int, events: bool) -> engine.Outputs:
     )
 
 
+#: per-patient columns kept when only the summary is wanted (keep="summary")
+ENDPOINT_COLUMNS = ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause")
+
+
+def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.ndarray]:
+    """Integer counts that the summary needs, from per-patient columns.
+
+    Counts add exactly across chunks, so a run summarised chunk by chunk gives the same
+    summary as one that keeps every patient.
+
+    Returns
+    -------
+    dict
+        ``n``; ``tox`` (N_TOX,) patients with each grade >= 3 type; ``tox_any``;
+        ``first_failure`` (4,); ``estro`` (N_ESTRO_CLASSES + 1,) first-progression classes with
+        the last entry counting polymetastatic first progressions; ``treatment_deaths``;
+        ``rt_courses`` (total).
+    """
+    estro = columns["estro_first"].astype(np.int64)
+    return {
+        "n": np.int64(columns["os"].shape[0]),
+        "tox": tox.sum(axis=0, dtype=np.int64),
+        "tox_any": np.int64(tox.any(axis=1).sum()),
+        "first_failure": np.bincount(columns["first_failure"].astype(np.int64), minlength=len(codes.FAILURE_NAMES)),
+        "estro": np.append(
+            np.bincount(estro[estro >= 0], minlength=codes.N_ESTRO_CLASSES), np.count_nonzero(estro == codes.NOT_OLIGO)
+        ).astype(np.int64),
+        "treatment_deaths": np.int64(np.count_nonzero(columns["death_cause"] == engine.DEATH_TREATMENT)),
+        "rt_courses": np.int64(columns["rt_courses"].sum(dtype=np.int64)),
+    }
+
+
+def _merge(a: dict | None, b: dict) -> dict:
+    return dict(b) if a is None else {k: a[k] + b[k] for k in a}
+
+
+def lc_records(lc_time: np.ndarray, lc_event: np.ndarray, lc_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The used local-control records, patient by patient: (months from RT, failure flag)."""
+    mask = np.arange(lc_time.shape[1])[None, :] < lc_n[:, None]
+    return lc_time[mask], lc_event[mask]
+
+
 @dataclass
 class ArmResult:
-    """Per-patient results of one arm: ``columns[name]`` has shape (n,), ``tox`` (n, N_TOX),
-    the local-control arrays (n, LC_RECORDS), the event arrays (n, EVENT_RECORDS) or (n, 0)."""
+    """Results of one arm.
+
+    ``columns[name]`` has shape (n,). With ``keep="all"`` it holds every column of
+    :data:`COLUMNS` and ``tox`` (n, N_TOX), the local-control arrays (n, LC_RECORDS) and the
+    event arrays (n, EVENT_RECORDS) or (n, 0) are set; with ``keep="summary"`` only
+    :data:`ENDPOINT_COLUMNS` are kept and the rest is ``None``. ``aggregates`` and
+    ``lc_records`` are what the summary reads in either case (computed from the full arrays
+    when not given).
+    """
 
     name: str
     label: str
     columns: dict[str, np.ndarray]
-    tox: np.ndarray
-    lc_time: np.ndarray
-    lc_event: np.ndarray
-    lc_bed: np.ndarray
-    lc_volume: np.ndarray
-    ev_time: np.ndarray
-    ev_code: np.ndarray
-    ev_detail: np.ndarray
+    tox: np.ndarray | None = None
+    lc_time: np.ndarray | None = None
+    lc_event: np.ndarray | None = None
+    lc_bed: np.ndarray | None = None
+    lc_volume: np.ndarray | None = None
+    ev_time: np.ndarray | None = None
+    ev_code: np.ndarray | None = None
+    ev_detail: np.ndarray | None = None
+    aggregates: dict | None = None
+    lc_records: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __post_init__(self):
+        if self.aggregates is None:
+            self.aggregates = aggregate(self.columns, self.tox)
+        if self.lc_records is None:
+            self.lc_records = lc_records(self.lc_time, self.lc_event, self.columns["lc_n"])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -118,6 +175,7 @@ def run_scenario(
     seed: int | None = None,
     threads: int | None = None,
     events: bool = False,
+    keep: str = "all",
     chunk: int = DEFAULT_CHUNK,
     block: int = DEFAULT_BLOCK,
     arms: list[str] | None = None,
@@ -134,7 +192,11 @@ def run_scenario(
     threads : int, optional
         numba threads (default: all). Results do not depend on it.
     events : bool
-        Keep the event log (up to EVENT_RECORDS events per patient).
+        Keep the event log (up to EVENT_RECORDS events per patient); implies ``keep="all"``.
+    keep : {"all", "summary"}
+        ``"all"`` keeps every per-patient column (about 270 bytes per patient and arm);
+        ``"summary"`` keeps only the survival columns and summarises the rest chunk by chunk
+        (about 30 bytes per patient and arm), with an identical summary.
     chunk, block : int
         Patients per kernel call and per parallel work item. Results do not depend on them.
     arms : list of str, optional
@@ -150,6 +212,10 @@ def run_scenario(
         raise ValueError(f"seed = {seed}: must be >= 0")
     if chunk < 1 or block < 1:
         raise ValueError("chunk and block must be >= 1")
+    if keep not in ("all", "summary"):
+        raise ValueError(f"keep = {keep!r}: must be 'all' or 'summary'")
+    if events:
+        keep = "all"
     P = lower_model(scenario)
     R = lower_regimens(scenario)
     names = list(scenario.data["arms"]) if arms is None else list(arms)
@@ -160,37 +226,70 @@ def run_scenario(
     res = Results(scenario=scenario, seed=seed, patients=n)
     try:
         for name in names:
-            A = lower_arm(scenario, name)
-            full = _allocate(n, events)
-            for lo in range(0, n, chunk):
-                hi = min(lo + chunk, n)
-                # views along the patient axis: C-contiguous, written in place, no copy
-                part = engine.Outputs(*[arr[lo:hi] for arr in full])
-                engine.simulate_block(P, R, A, np.int64(seed), np.int64(lo), part, np.int64(block))
-                if progress is not None:
-                    progress(hi - lo)
-            bad = np.flatnonzero(np.isnan(full.os))
-            if bad.size:
-                raise InfeasibleCohort(
-                    f"{bad.size} of {n} patients could not be drawn eligible within "
-                    f"cohort.eligibility.max_attempts = {P.elig_max_attempts} draws (first: patient {bad[0]}); "
-                    "the eligibility criteria are too strict for the cohort parameters"
-                )
             label = scenario.data["arms"][name]["label"] or name
-            res.arms[name] = ArmResult(
-                name=name,
-                label=label,
-                columns={c: getattr(full, c) for c in COLUMNS},
-                tox=full.tox,
-                lc_time=full.lc_time,
-                lc_event=full.lc_event,
-                lc_bed=full.lc_bed,
-                lc_volume=full.lc_volume,
-                ev_time=full.ev_time,
-                ev_code=full.ev_code,
-                ev_detail=full.ev_detail,
-            )
+            A = lower_arm(scenario, name)
+            if keep == "all":
+                full = _allocate(n, events)
+                for lo in range(0, n, chunk):
+                    hi = min(lo + chunk, n)
+                    # views along the patient axis: C-contiguous, written in place, no copy
+                    part = engine.Outputs(*[arr[lo:hi] for arr in full])
+                    _run_chunk(P, R, A, seed, lo, part, block, progress)
+                _check_feasible(full.os, 0, P)
+                res.arms[name] = ArmResult(
+                    name=name,
+                    label=label,
+                    columns={c: getattr(full, c) for c in COLUMNS},
+                    tox=full.tox,
+                    lc_time=full.lc_time,
+                    lc_event=full.lc_event,
+                    lc_bed=full.lc_bed,
+                    lc_volume=full.lc_volume,
+                    ev_time=full.ev_time,
+                    ev_code=full.ev_code,
+                    ev_detail=full.ev_detail,
+                )
+            else:
+                cols = {c: np.empty(n, COLUMNS[c]) for c in ENDPOINT_COLUMNS}
+                buf = _allocate(min(chunk, n), False)
+                agg = None
+                lct, lce = [], []
+                for lo in range(0, n, chunk):
+                    hi = min(lo + chunk, n)
+                    part = engine.Outputs(*[arr[: hi - lo] for arr in buf])
+                    _run_chunk(P, R, A, seed, lo, part, block, progress)
+                    _check_feasible(part.os, lo, P)
+                    for c in ENDPOINT_COLUMNS:
+                        cols[c][lo:hi] = getattr(part, c)
+                    pcols = {c: getattr(part, c) for c in COLUMNS}
+                    agg = _merge(agg, aggregate(pcols, part.tox))
+                    t_lc, e_lc = lc_records(part.lc_time, part.lc_event, part.lc_n)
+                    lct.append(t_lc.copy())
+                    lce.append(e_lc.copy())
+                res.arms[name] = ArmResult(
+                    name=name,
+                    label=label,
+                    columns=cols,
+                    aggregates=agg,
+                    lc_records=(np.concatenate(lct), np.concatenate(lce)),
+                )
     finally:
         numba.set_num_threads(old_threads)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _run_chunk(P, R, A, seed, lo, part, block, progress) -> None:
+    engine.simulate_block(P, R, A, np.int64(seed), np.int64(lo), part, np.int64(block))
+    if progress is not None:
+        progress(part.os.shape[0])
+
+
+def _check_feasible(os_col: np.ndarray, first: int, P) -> None:
+    bad = np.flatnonzero(np.isnan(os_col))
+    if bad.size:
+        raise InfeasibleCohort(
+            f"{bad.size} of {os_col.size} patients (numbers {first} to {first + os_col.size - 1}) could not be drawn eligible within "
+            f"cohort.eligibility.max_attempts = {P.elig_max_attempts} draws (first: patient {first + bad[0]}); "
+            "the eligibility criteria are too strict for the cohort parameters"
+        )

@@ -28,16 +28,9 @@ def endpoint(arm: ArmResult, name: str) -> tuple[np.ndarray, np.ndarray]:
     return arm[name], arm[f"{name}_event"]
 
 
-def lesion_records(arm: ArmResult) -> tuple[np.ndarray, np.ndarray]:
-    """Local-control records of all irradiated lesions: (months from RT, failure flag)."""
-    k = np.arange(arm.lc_time.shape[1])
-    mask = k[None, :] < arm["lc_n"][:, None]
-    return arm.lc_time[mask], arm.lc_event[mask]
-
-
 def lesion_local_control(arm: ArmResult, landmarks=LC_LANDMARKS) -> dict[str, float | None]:
     """Kaplan-Meier local control of irradiated lesions at the landmarks (None if no lesion)."""
-    t, e = lesion_records(arm)
+    t, e = arm.lc_records
     if t.size == 0:
         return {str(m): None for m in landmarks}
     km = kaplan_meier(t, e)
@@ -45,33 +38,31 @@ def lesion_local_control(arm: ArmResult, landmarks=LC_LANDMARKS) -> dict[str, fl
     return {str(m): (None if not np.isfinite(v) else float(v)) for m, v in zip(landmarks, np.atleast_1d(est))}
 
 
-def fractions(codes_array: np.ndarray, names: tuple[str, ...], offset: int = 0) -> dict[str, float]:
-    """Share of each code ``offset + i`` among ``codes_array``, keyed by ``names[i]``."""
-    n = max(codes_array.size, 1)
-    return {name: float(np.count_nonzero(codes_array == i + offset)) / n for i, name in enumerate(names)}
+def shares(counts: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+    """Each count as a share of their total (0 when the total is 0), keyed by ``names``."""
+    total = max(int(np.sum(counts)), 1)
+    return {name: float(c) / total for name, c in zip(names, counts)}
 
 
 def estro_first_progression(arm: ArmResult) -> dict[str, float]:
     """ESTRO-EORTC class of the first progression, as shares of patients who progressed."""
-    c = arm["estro_first"]
-    c = c[c >= codes.NOT_OLIGO]
-    out = fractions(c, codes.ESTRO_CLASS_NAMES)
-    out[POLYMETASTATIC] = float(np.count_nonzero(c == codes.NOT_OLIGO)) / max(c.size, 1)
-    return out
+    return shares(arm.aggregates["estro"], codes.ESTRO_CLASS_NAMES + (POLYMETASTATIC,))
 
 
 def summarize_arm(arm: ArmResult) -> dict:
     """The summary.json entry of one arm."""
-    tox = {name: float(arm.tox[:, k].mean()) for k, name in enumerate(codes.TOX_NAMES)}
-    tox["any"] = float(arm.tox.any(axis=1).mean())
+    agg = arm.aggregates
+    n = int(agg["n"])
+    tox = {name: float(agg["tox"][k]) / n for k, name in enumerate(codes.TOX_NAMES)}
+    tox["any"] = float(agg["tox_any"]) / n
     out = {"label": arm.label, "patients": arm.n}
     for name in ("os", "pfs", "wpfs", "dss"):
         out[name] = summarize_survival(*endpoint(arm, name), landmarks=LANDMARKS)
     out["lesion_local_control"] = lesion_local_control(arm)
     out["toxicity_grade3plus"] = tox
-    out["treatment_deaths"] = float(np.mean(arm["death_cause"] == engine.DEATH_TREATMENT))
-    out["first_failure"] = fractions(arm["first_failure"], codes.FAILURE_NAMES)
-    out["rt_courses_mean"] = float(arm["rt_courses"].mean())
+    out["treatment_deaths"] = float(agg["treatment_deaths"]) / n
+    out["first_failure"] = shares(agg["first_failure"], codes.FAILURE_NAMES)
+    out["rt_courses_mean"] = float(agg["rt_courses"]) / n
     out["estro_eortc_first_progression"] = estro_first_progression(arm)
     return out
 

@@ -67,7 +67,14 @@ def main(args: argparse.Namespace) -> int:
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
     try:
         results = run_scenario(
-            scenario, patients=args.patients, seed=args.seed, threads=args.threads, events=args.events, progress=bar.update
+            scenario,
+            patients=args.patients,
+            seed=args.seed,
+            threads=args.threads,
+            events=args.events,
+            # per-patient tables need every column; otherwise summarise chunk by chunk
+            keep="all" if (args.per_patient or args.events) else "summary",
+            progress=bar.update,
         )
     except InfeasibleCohort as exc:
         raise UserError(str(exc)) from None
