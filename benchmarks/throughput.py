@@ -8,7 +8,12 @@ taken in the same run.
 * cold start: a fresh Python process that loads the scenario and simulates 100 patients, so
   it includes imports and numba's JIT or on-disk cache load;
 * warm: the same process runs again; ``patients`` counts patient-arms (every arm simulates
-  the same patients, so a 5-arm scenario with N patients is 5N patient-arms).
+  the same patients, so a 5-arm scenario with N patients is 5N patient-arms);
+* SimPy: the reference engine (``oligosim/reference.py``) on the same scenario, one process;
+* peak memory: a fresh process runs ``oligosim run``'s path (``keep="summary"``) for 1 and
+  10 million patients per arm on ONE arm of the scenario and reports its peak resident set
+  size (ru_maxrss); with ``--quick`` the 10-million figure is extrapolated linearly from 1 and
+  2 million and marked so.
 """
 
 from __future__ import annotations
@@ -40,6 +45,38 @@ def cold_start_seconds(config: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+_PEAK = """
+import resource, sys, time
+from oligosim.config import load_scenario
+from oligosim.simulate import run_scenario
+from oligosim.summary import summarize
+sc = load_scenario({config!r})
+arm = next(iter(sc.data["arms"]))
+t = time.perf_counter()
+summarize(run_scenario(sc, patients={n}, arms=[arm], keep="summary"))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+"""
+
+
+def peak_rss_mb(config: str, patients: int) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of a fresh process simulating and summarising one arm."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK.format(config=config, n=patients)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    secs, mb = out.stdout.strip().splitlines()[-1].split()
+    return float(secs), float(mb)
+
+
+def simpy_rate(scenario, patients: int) -> float:
+    """Reference-engine patient-arms per second, one process."""
+    from oligosim.reference import run_scenario_reference
+
+    arms = len(scenario.data["arms"])
+    t = time.perf_counter()
+    run_scenario_reference(scenario, patients=patients)
+    return patients * arms / (time.perf_counter() - t)
+
+
 def warm_rate(scenario, patients: int, threads: int, repeats: int) -> float:
     """Best of ``repeats`` warm runs, in patient-arms per second."""
     from oligosim.simulate import run_scenario
@@ -57,7 +94,7 @@ def warm_rate(scenario, patients: int, threads: int, repeats: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/default.toml")
-    ap.add_argument("--quick", action="store_true", help="fewer patients and repeats (under a minute once compiled)")
+    ap.add_argument("--quick", action="store_true", help="fewer patients and repeats (a few minutes once compiled)")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
     import numba
@@ -75,6 +112,17 @@ def main(argv=None) -> int:
     caps = {}
     for cap in (8, 16, 32, 64):
         caps[cap] = warm_rate(sc.with_values({"simulation.max_lesions": cap}), n // 4, 1, 1)
+    # time against the number of patients (all threads): constant rate means linear time
+    growth = {m: warm_rate(sc, m, cores, 1) for m in (n // 10, n, 4 * n)}
+    simpy = simpy_rate(sc, 200 if args.quick else 1000)
+    mem = {}
+    for m in ((1_000_000, 2_000_000) if args.quick else (1_000_000, 10_000_000)):
+        mem[m] = peak_rss_mb(args.config, m)
+    if args.quick:
+        (a, (_, ra)), (b, (_, rb)) = mem.items()
+        rss10, how = ra + (rb - ra) * (10_000_000 - a) / (b - a), "extrapolated from 1 and 2 million"
+    else:
+        rss10, how = mem[10_000_000][1], "measured"
     result = {
         "config": args.config,
         "patients_per_arm": n,
@@ -83,7 +131,13 @@ def main(argv=None) -> int:
         "numba_patients_per_s_1thread": round(one),
         "numba_patients_per_s_all": round(every),
         "parallel_efficiency": round(every / (one * cores), 3),
+        "simpy_patients_per_s": round(simpy, 1),
+        "speedup_vs_simpy": round(one / simpy, 1),
         "cold_start_s": round(cold, 2),
+        "peak_rss_mb_1m_patients": round(mem[1_000_000][1]),
+        "peak_rss_mb_10m_patients": round(rss10),
+        "peak_rss_10m_method": how,
+        "patients_per_s_all_by_patients": {str(k): round(v) for k, v in growth.items()},
         "patients_per_s_1thread_by_lesion_cap": {str(k): round(v) for k, v in caps.items()},
     }
     print(f"scenario {args.config}: {len(sc.data['arms'])} arms x {n} patients (patient-arms counted)")
@@ -92,6 +146,12 @@ def main(argv=None) -> int:
     print(f"  warm, {cores} threads                          {every:10,.0f} patients/s  (efficiency {result['parallel_efficiency']:.2f})")
     for k, v in caps.items():
         print(f"  lesion cap {k:3d}, 1 thread                 {v:10,.0f} patients/s")
+    for k, v in growth.items():
+        print(f"  {k:>9,} patients, {cores} threads             {v:10,.0f} patients/s")
+    print(f"  SimPy reference, 1 process               {simpy:10,.1f} patients/s  (numba 1 thread is {one / simpy:.0f}x faster)")
+    for k, (secs, mb) in mem.items():
+        print(f"  peak RSS, {k:>10,} patients, one arm   {mb:10,.0f} MB  ({secs:.0f} s)")
+    print(f"  peak RSS for 10 million patients ({how}): {rss10:,.0f} MB")
     print(json.dumps(result))
     return 0
 

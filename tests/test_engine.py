@@ -573,3 +573,51 @@ def test_failure_of_irradiated_lesions_only_is_in_field():
     progressed = arm["pfs_event"] & (arm["first_failure"] != codes.FAIL_NONE)
     assert progressed.sum() > 50
     assert np.all(arm["first_failure"][progressed] == codes.FAIL_IN_FIELD), np.bincount(arm["first_failure"], minlength=4)
+
+
+# ============================================================================ hazard inversion
+
+
+@pytest.mark.parametrize("dt", [0.5, 12.0, 115.0])
+@pytest.mark.parametrize("kill", [0.0, 0.9])
+def test_crossing_time_matches_closed_form_root(dt, kill):
+    """The kernel's inversion of the cumulative hazard equals brentq on the closed form.
+
+    Regression: Newton on H itself crept by about 1/r months a step and, over long intervals
+    (the palliative state), returned the bracket end after its iteration cap, far too late.
+    """
+    from scipy.optimize import brentq
+
+    from oligosim._kernels import cohort as C
+    from oligosim._kernels import engine
+    from oligosim.lowering import lower_model
+
+    from pathlib import Path
+
+    from oligosim.config import load_scenario
+
+    P = lower_model(load_scenario(Path(__file__).resolve().parents[1] / "configs" / "default.toml"))
+    L = engine.new_lesions(8)
+    growth = np.array([2.5, 0.5, 0.05, 0.3])  # one very fast lesion: the hardest case for Newton on H
+    logv = np.log(np.array([0.02, 3.0, 25.0, 1e-3]))
+    organs = np.array([codes.LIVER, codes.LUNG, codes.PRIMARY, codes.BONE])
+    for i in range(4):
+        L.status[i] = C.ACTIVE
+        L.growth[i] = growth[i]
+        L.logv[i] = logv[i]
+        L.vol[i] = np.exp(logv[i])
+        L.organ[i] = organs[i]
+    w = P.death_weight[organs]
+    r = growth - kill
+
+    def H(tau):  # closed-form cumulative death hazard
+        return P.death_rate * np.sum(w * np.exp(logv) * np.expm1(r * tau) / r)
+
+    # roots early, in the middle and late in the interval; an early root in a long interval is
+    # where the constant-hazard first guess lands far to the right of the root
+    for where in (0.01, 0.05, 0.5, 0.99):
+        root = where * dt
+        target = H(root)
+        got = engine._crossing_time(P, L, 4, kill, dt, 1.0, 1, target)
+        assert got == pytest.approx(root, rel=1e-9, abs=1e-9), (dt, kill, where)
+        assert brentq(lambda x: H(x) - target, 0.0, dt, xtol=1e-13) == pytest.approx(root, rel=1e-9, abs=1e-9)

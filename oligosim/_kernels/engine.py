@@ -243,11 +243,15 @@ def _burden_integrals(P, L, n, kill, tau, propensity):
 def _crossing_time(P, L, n, kill, dt, propensity, which, target):
     """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
 
-    ``which`` 0 is seeding, 1 is death. The cumulative hazard is increasing in tau, so
-    Newton's method is kept inside a shrinking bracket; the result is the bracket's upper
-    end, where the hazard has reached the target.
+    ``which`` 0 is seeding, 1 is death. The cumulative hazard H(tau) is a sum of exponentials,
+    increasing in tau. Newton's method is applied to log H(tau) - log(target), which is close
+    to linear even far from the root (H itself is so curved that Newton on it creeps by about
+    1/r months a step), and kept inside a shrinking bracket with bisection as the fallback. The
+    result is a point where H has reached the target (to 1e-12 relative) or the bracket's upper
+    end once the bracket is narrower than 1e-10 months.
     """
     scale = P.seeding_rate * propensity if which == 0 else P.death_rate
+    log_target = math.log(target)
     lo = 0.0
     hi = dt
     # first guess: the current hazard held constant (exact when nothing grows)
@@ -259,7 +263,7 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
     tau = target / rate0 if rate0 > 0.0 else 0.5 * dt
     if tau >= dt:
         tau = 0.5 * dt
-    for _ in range(100):
+    for _ in range(200):
         f = 0.0
         fp = 0.0
         for i in range(n):
@@ -268,16 +272,23 @@ def _crossing_time(P, L, n, kill, dt, propensity, which, target):
                 v, em1 = _integral(L.vol[i], L.growth[i] - kill, tau)
                 f += w * v
                 fp += w * L.vol[i] * (1.0 + em1)
-        f = f * scale - target
+        f *= scale
         fp *= scale
-        if f > 0.0:
+        if f <= 0.0:
+            lo = tau
+            tau = 0.5 * (lo + hi)
+            continue
+        g = math.log(f) - log_target
+        if abs(g) <= 1e-12:
+            return tau
+        if g > 0.0:
             hi = tau
         else:
             lo = tau
-        if hi - lo < 1e-9 or abs(f) <= 1e-13 * target:
-            hi = tau if abs(f) <= 1e-13 * target else hi
+        if hi - lo <= 1e-10:
             break
-        step = tau - f / fp if fp > 0.0 else 0.5 * (lo + hi)
+        # Newton on log H: d(log H)/d tau = H' / H
+        step = tau - g * f / fp if fp > 0.0 else 0.5 * (lo + hi)
         if step <= lo or step >= hi:
             step = 0.5 * (lo + hi)
         tau = step

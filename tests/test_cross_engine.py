@@ -1,0 +1,246 @@
+"""Cross-engine tests: the numba kernel against the plain SimPy reference (oligosim.reference).
+
+Two kinds of comparison:
+
+* **Paired, same seed** (fast). Both engines draw patient ``i`` from the same (seed, i, purpose)
+  streams, so the cohort must be identical, and since the reference consumes the streams in the
+  same order for the same events, nearly every patient's whole course coincides too. This is a
+  sharp deterministic check, but the two samples are then *dependent*, so it is not used for
+  two-sample tests.
+* **Distributional, different seeds** (slow). A two-sample test (KS, log-rank) or a z-test with
+  the standard error ``sqrt(se_a^2 + se_b^2)`` assumes two *independent* samples. With the same
+  seed the samples are almost the same patients, which makes every test extremely conservative
+  (p ~ 1 whatever a small model difference) and its nominal level meaningless. So the kernel runs
+  with ``SEED_KERNEL`` and the reference with ``SEED_REFERENCE``: independent cohorts from the
+  same population, and the nominal levels hold.
+
+Tolerances: a two-sample p-value must exceed ``P_MIN`` = 1e-3 (about 40 tests: family-wise false
+alarm < 5%); a summary fraction must agree within 4 standard errors, se = sqrt(p_a (1 - p_a) / n_a
++ p_b (1 - p_b) / n_b) (binomial, from both engines' estimates; two-sided level 6e-5 per
+comparison, about 1% over the ~200 comparisons); the mean number of RT courses within 4 se from
+both samples' variances. Seeds are fixed, so the tests are deterministic.
+
+Sizes: ``OLIGOSIM_XENGINE_PATIENTS`` patients per arm (default 20,000) for each of the arms in
+``CASES`` (10 arms); the reference runs on ``OLIGOSIM_XENGINE_WORKERS`` processes (default: all
+cores).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from oligosim import codes, simulate, summary
+from oligosim.config import load_scenario
+from oligosim.outcomes import logrank
+from oligosim.reference import Stream, run_scenario_reference, stream_key
+from oligosim._kernels import rng
+
+from conftest import CONFIGS
+
+SEED_KERNEL = 20251121
+SEED_REFERENCE = 987654321
+P_MIN = 1e-3
+Z_MAX = 4.0
+N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
+WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
+
+
+def default_scenario():
+    return load_scenario(CONFIGS / "default.toml")
+
+
+def eac_scenario():
+    """Adenocarcinoma only, eligibility by the EAC definition (the other histology's rules)."""
+    return default_scenario().with_values({"cohort.eac_fraction": 1.0, "cohort.eligibility.definition": "eac"})
+
+
+def scenario_file(name):
+    return lambda: load_scenario(CONFIGS / "scenarios" / name)
+
+
+#: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
+#: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
+#: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
+CASES = [
+    ("default", default_scenario, ["systemic_only", "upfront_rt", "concurrent", "consolidative", "at_progression"]),
+    ("reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
+    ("eac", eac_scenario, ["consolidative"]),
+    ("sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
+    ("node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["concurrent_pf"]),
+    ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
+]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def z_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    """|difference of two proportions| in units of its standard error (0 if both are 0 or 1)."""
+    pa, pb = float(np.mean(a)), float(np.mean(b))
+    se = math.sqrt(pa * (1 - pa) / a.size + pb * (1 - pb) / b.size)
+    return 0.0 if se == 0.0 else abs(pa - pb) / se
+
+
+def z_mean(a: np.ndarray, b: np.ndarray) -> float:
+    se = math.sqrt(np.var(a, ddof=1) / a.size + np.var(b, ddof=1) / b.size)
+    return 0.0 if se == 0.0 else abs(float(np.mean(a)) - float(np.mean(b))) / se
+
+
+def fraction_indicators(arm) -> dict[str, np.ndarray]:
+    """Per-patient 0/1 indicators whose means are the summary fractions."""
+    out = {f"tox_{name}": arm.tox[:, k] for k, name in enumerate(codes.TOX_NAMES)}
+    out["tox_any"] = arm.tox.any(axis=1)
+    for k, name in enumerate(codes.FAILURE_NAMES):
+        out[f"first_failure_{name}"] = arm["first_failure"] == k
+    for k, name in enumerate(("alive", "death_disease", "death_other", "death_treatment")):
+        out[name] = arm["death_cause"] == k
+    return out
+
+
+def compare_arms(a, b) -> dict:
+    """Two-sample comparison of one arm from each engine: p-values and the largest z."""
+    res = {}
+    for ep in ("os", "pfs"):
+        res[f"ks_{ep}"] = stats.ks_2samp(a[ep], b[ep]).pvalue
+        res[f"logrank_{ep}"] = logrank(a[ep], a[f"{ep}_event"], b[ep], b[f"{ep}_event"])[1]
+    fa, fb = fraction_indicators(a), fraction_indicators(b)
+    z = {k: z_fraction(fa[k], fb[k]) for k in fa}
+    z["rt_courses_mean"] = z_mean(a["rt_courses"].astype(float), b["rt_courses"].astype(float))
+    res["z"] = z
+    res["z_max"] = max(z.values())
+    res["z_argmax"] = max(z, key=z.get)
+    return res
+
+
+def assert_agree(label: str, res: dict) -> None:
+    for key in ("ks_os", "ks_pfs", "logrank_os", "logrank_pfs"):
+        p = res[key]
+        assert not (p < P_MIN), f"{label}: {key} p = {p:.2e} < {P_MIN}"
+    assert res["z_max"] < Z_MAX, f"{label}: {res['z_argmax']} differs by {res['z_max']:.1f} se"
+
+
+# ----------------------------------------------------------------------------- fast tests
+
+
+def test_streams_match_kernel():
+    for seed, pid, purpose in [(0, 0, 0), (SEED_KERNEL, 123456, 7), (2**62 + 5, 99, 3)]:
+        assert stream_key(seed, pid, purpose) == int(rng.stream_key(seed, pid, purpose))
+        s = Stream(seed, pid, purpose)
+        mine = [s.uniform() for _ in range(50)]
+        assert mine == list(rng.uniforms(seed, pid, purpose, 50))
+
+
+def test_smoke_same_seed_paired():
+    """300 patients per arm, same seed: same cohort, same output layout, nearly all patients
+    with the same course, and summarize() works on the reference's Results."""
+    sc = default_scenario()
+    n = 300
+    ref = run_scenario_reference(sc, patients=n, seed=11)
+    ker = simulate.run_scenario(sc, patients=n, seed=11)
+    assert list(ref.arms) == list(ker.arms)
+    for name in ker.arms:
+        a, b = ref.arms[name], ker.arms[name]
+        for c in simulate.COLUMNS:
+            assert a[c].dtype == b[c].dtype and a[c].shape == b[c].shape, c
+        for attr in ("tox", "lc_time", "lc_event", "lc_bed", "lc_volume", "ev_time", "ev_code", "ev_detail"):
+            assert getattr(a, attr).shape == getattr(b, attr).shape and getattr(a, attr).dtype == getattr(b, attr).dtype, attr
+        # the same virtual patients
+        for c in ("histology", "presentation", "kps", "pdl1_high", "n_lesions_entry", "n_visible_entry", "attempts"):
+            np.testing.assert_array_equal(a[c], b[c], err_msg=f"{name} {c}")
+        np.testing.assert_allclose(a["age"], b["age"], rtol=1e-6)
+        np.testing.assert_allclose(a["dfi"], b["dfi"], rtol=1e-6)
+        # the same courses for nearly everyone (differences: root-finding accuracy, see report)
+        same = np.isclose(a["os"], b["os"], rtol=0, atol=1e-6) & (a["death_cause"] == b["death_cause"])
+        assert same.mean() >= 0.97, f"{name}: only {same.mean():.3f} identical"
+        assert np.all(a["pfs"] <= a["os"] + 1e-12)
+    s = summary.summarize(ref)
+    assert set(s["arms"]) == set(ker.arms)
+
+
+def test_reference_event_log():
+    """The event log is time-ordered and ends with exactly one terminal event at OS."""
+    sc = default_scenario()
+    ref = run_scenario_reference(sc, patients=50, seed=3, arms=["consolidative"], events=True).arms["consolidative"]
+    terminal = {15, 16, 17, 18}
+    for j in range(ref.n):
+        k = min(int(ref["ev_n"][j]), ref.ev_time.shape[1])
+        t = ref.ev_time[j, :k]
+        assert np.all(np.diff(t) >= -1e-9)
+        if ref["ev_n"][j] <= ref.ev_time.shape[1]:
+            assert int(ref.ev_code[j, k - 1]) in terminal
+            assert abs(t[-1] - ref["os"][j]) < 1e-9
+
+
+# ----------------------------------------------------------------------------- slow tests
+
+_CACHE: dict = {}
+
+
+def _run_case(label, factory, arms, n):
+    key = (label, n)
+    if key not in _CACHE:
+        sc = factory()
+        t0 = time.perf_counter()
+        ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=arms)
+        t1 = time.perf_counter()
+        ref = run_scenario_reference(sc, patients=n, seed=SEED_REFERENCE, arms=arms, workers=WORKERS)
+        t2 = time.perf_counter()
+        _CACHE[key] = (ker, ref, t1 - t0, t2 - t1)
+    return _CACHE[key]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label,factory,arms", CASES, ids=[c[0] for c in CASES])
+def test_engines_agree(label, factory, arms):
+    ker, ref, tk, tr = _run_case(label, factory, arms, N_SLOW)
+    lines = []
+    for name in arms:
+        res = compare_arms(ref.arms[name], ker.arms[name])
+        lines.append(
+            f"{label}/{name}: n={N_SLOW} ks_os={res['ks_os']:.3g} ks_pfs={res['ks_pfs']:.3g} "
+            f"lr_os={res['logrank_os']:.3g} lr_pfs={res['logrank_pfs']:.3g} z_max={res['z_max']:.2f} ({res['z_argmax']})"
+        )
+        print(lines[-1])
+        assert_agree(f"{label}/{name}", res)
+    print(f"{label}: kernel {tk:.1f} s, reference {tr:.1f} s ({len(arms) * N_SLOW / tr:.0f} patients/s)")
+
+
+@pytest.mark.slow
+def test_teeth_seeding_rate():
+    """Doubling the seeding rate in the reference only must be detected by the same comparison."""
+    n = 4000
+    sc = default_scenario()
+    arm = "systemic_only"
+    ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=[arm]).arms[arm]
+    rate = sc.data["disease"]["seeding_rate_per_cm3_month"]
+    mutant = sc.with_values({"disease.seeding_rate_per_cm3_month": 2.0 * rate})
+    ref = run_scenario_reference(mutant, patients=n, seed=SEED_REFERENCE, arms=[arm], workers=WORKERS).arms[arm]
+    res = compare_arms(ref, ker)
+    print(f"teeth (seeding x2): ks_os={res['ks_os']:.2e} lr_os={res['logrank_os']:.2e} ks_pfs={res['ks_pfs']:.2e}")
+    # more seeding means earlier new lesions: PFS moves a lot (p ~ 1e-25 at n = 4000), OS less
+    assert res["ks_pfs"] < 1e-10 and res["logrank_pfs"] < 1e-10
+    assert res["ks_os"] < P_MIN and res["logrank_os"] < P_MIN
+    with pytest.raises(AssertionError):
+        assert_agree("mutant", res)
+
+
+@pytest.mark.slow
+def test_teeth_toxicity_fraction():
+    """A 10-point change of one toxicity probability in the reference only fails the 4-se rule."""
+    n = 4000
+    sc = default_scenario()
+    arm = "systemic_only"
+    ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=[arm]).arms[arm]
+    mutant = sc.with_values({"regimens.tp_pd1.grade3plus.neutropenia": 0.30})
+    ref = run_scenario_reference(mutant, patients=n, seed=SEED_REFERENCE, arms=[arm], workers=WORKERS).arms[arm]
+    res = compare_arms(ref, ker)
+    print(f"teeth (neutropenia 0.40 -> 0.30): z = {res['z']['tox_neutropenia']:.1f}")
+    assert res["z"]["tox_neutropenia"] > Z_MAX
+    with pytest.raises(AssertionError):
+        assert_agree("mutant", res)
