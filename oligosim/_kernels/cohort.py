@@ -27,11 +27,10 @@ KPS = 5
 PDL1_HIGH = 6
 PROPENSITY = 7  #: metastatic propensity multiplier (median 1)
 GROWTH = 8  #: patient median growth rate of metastases, 1/month
-CHEMO_SENS = 9  #: reserved: patient multiplier of systemic kill (1 in this version)
-ATTEMPTS = 10  #: draws needed to meet eligibility
-PRIMARY_IN_PLACE = 11
-BG_DEATH = 12  #: months from entry to other-cause death
-N_PAT = 13
+ATTEMPTS = 9  #: draws needed to meet eligibility
+PRIMARY_IN_PLACE = 10
+BG_DEATH = 11  #: months from entry to other-cause death
+N_PAT = 12
 
 # lesion status
 EMPTY = 0
@@ -132,7 +131,6 @@ def _draw_once(P, state, pat, L):
     pat[PDL1_HIGH] = 1.0 if rng.uniform(state, s) < P.pdl1_fraction else 0.0
     pat[PROPENSITY] = math.exp(P.propensity_sdlog * rng.normal(state, s))
     pat[GROWTH] = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
-    pat[CHEMO_SENS] = 1.0
     pat[PRIMARY_IN_PLACE] = 1.0 if pres == codes.SYNCHRONOUS else 0.0
     hist = int(pat[HISTOLOGY])
 
