@@ -967,7 +967,7 @@ def _deliver_course(P, R, A, L, n, t, reg, line_on, concurrent, state, out, j):
         bed10 = k * d * (1.0 + d / P.ab_tumour)
         if P.chemo_before_rt and L.exposed_at_start[i]:
             bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
-        eqd2_late = k * d * (d + P.ab_late) / (2.0 + P.ab_late)
+        eqd2_late = _eqd2_late(P, A, L.organ[i])
         volume = math.exp(L.logv[i])
         p = tcp_nb(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
         again = L.irradiated[i] > 0  # re-irradiation (also of a course given before entry)
