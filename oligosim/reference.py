@@ -491,6 +491,7 @@ class Patient:
         self.horizon = Appointment(self, P_HORIZON, lambda: self.finish(engine.ALIVE))
         # treatment state
         self.line = 0
+        self.lines_started = 0  # differs from line when the arm has no first line (0 -> 2)
         self.reg = -1
         self.line_on = False
         self.resisted = False
@@ -737,6 +738,7 @@ class Patient:
         """Start a line of systemic therapy: book induction end, resistance, toxicities."""
         R, A, now = self.R, self.A, self.env.now
         self.line, self.reg = line, reg
+        self.lines_started += 1
         self.resisted = False
         self.line_on = True
         self.kill_line = R.kill[reg] * (R.pdl1_multiplier[reg] if self.pat.pdl1_high else 1.0)
@@ -1048,7 +1050,8 @@ class Patient:
         else:
             if self.line_on:
                 self.stop_line()
-            if A.next_line and self.line == 1 and A.second_line >= 0:
+            # line 0: no first line was given, so the "second line" is the first systemic therapy
+            if A.next_line and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
                 self.start_line(2, A.second_line)
         self.has_baseline = False  # the next scan sets a new baseline
         if self.widespread and not self.line_on and (self.line >= 2 or A.second_line < 0 or not A.next_line):
@@ -1150,7 +1153,7 @@ def _write_row(out: dict, j: int, p: Patient, n_entry: int, n_visible: int, even
     c["wpfs_event"][j] = True if p.widespread else dead
     c["rt_courses"][j] = p.rt_courses
     c["local_courses"][j] = p.local_courses
-    c["lines"][j] = p.line
+    c["lines"][j] = p.lines_started
     c["first_failure"][j] = p.first_failure
     c["estro_first"][j] = p.estro_first
     c["histology"][j] = pat.histology

@@ -503,6 +503,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
 
     # treatment state
     line = 0
+    lines_started = 0  # differs from line when the arm has no first line (line jumps 0 -> 2)
     reg = -1
     line_on = False
     resisted = False
@@ -565,6 +566,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 kill_line = R.kill[reg] * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
                 kill = 0.0 if (paused and R.chemo[reg]) else kill_line
                 _start_line_events(R, A, reg, t, line, state, slot, tox_time, L, n)
+                lines_started += 1
                 _log(out, j, t, EV_LINE_START, reg)
         # ---- next scheduled event
         s_next = 0
@@ -808,7 +810,9 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                     kill = 0.0
                     _stop_line(slot, tox_time)
                     _log(out, j, t, EV_LINE_STOP, reg)
-                if A.next_line and line == 1 and A.second_line >= 0:
+                # line 0: the arm started with no systemic line (first_line = "none"), so its
+                # "second line" is the first systemic therapy, started at this progression
+                if A.next_line and (line == 1 or (line == 0 and first < 0)) and A.second_line >= 0:
                     line = 2
                     reg = A.second_line
                     resisted = False
@@ -816,6 +820,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                     kill_line = R.kill[reg] * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
                     kill = kill_line
                     _start_line_events(R, A, reg, t, line, state, slot, tox_time, L, n)
+                    lines_started += 1
                     _log(out, j, t, EV_LINE_START, reg)
             has_baseline = False
             if widespread and not line_on and (line >= 2 or A.second_line < 0 or not A.next_line):
@@ -839,7 +844,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
         out.wpfs_event[j] = result_cause != ALIVE
     out.rt_courses[j] = rt_courses
     out.local_courses[j] = local_courses
-    out.lines[j] = line
+    out.lines[j] = lines_started
     out.overflow[j] = overflow > 0
     for k in range(out.lc_n[j]):
         if not out.lc_event[j, k]:
