@@ -1285,6 +1285,13 @@ class Scenario:
     def __hash__(self) -> int:
         return hash((self.name, self.sha256))
 
+    def __reduce__(self):
+        # Pickled as its raw (pre-validation) data and rebuilt on load, so that scenarios can
+        # be sent to worker processes and Dask workers; the frozen mappings cannot be pickled.
+        if self._schema is not default_schema():
+            raise TypeError("only scenarios validated against the default schema can be pickled")
+        return (_unpickle_scenario, (_thaw(self._raw), dict(self.sources), self._fallback_name, self.path, self._origin))
+
     def get(self, path: str, default: Any = _NO_DEFAULT) -> Any:
         """Value at a dotted path such as ``"arms.upfront.rt.metastasis_dose_gy"``.
 
@@ -1340,3 +1347,8 @@ class Scenario:
         if errors:
             raise ConfigError(errors)
         return _build(raw, sources, self._schema, fallback_name=self._fallback_name, path=self.path, origin=self._origin)
+
+
+def _unpickle_scenario(raw: dict, sources: dict[str, str], fallback_name: str, path: Path | None, origin: str) -> Scenario:
+    """Rebuild a pickled :class:`Scenario` (see ``Scenario.__reduce__``)."""
+    return _build(raw, sources, default_schema(), fallback_name=fallback_name, path=path, origin=origin)

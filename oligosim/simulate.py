@@ -91,7 +91,7 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
         ``n``; ``tox`` (N_TOX,) patients with each grade >= 3 type; ``tox_any``;
         ``first_failure`` (4,); ``estro`` (N_ESTRO_CLASSES + 1,) first-progression classes with
         the last entry counting polymetastatic first progressions; ``treatment_deaths``;
-        ``rt_courses`` (total).
+        ``rt_courses`` (total); ``attempts`` (cohort draws until eligible, total).
     """
     estro = columns["estro_first"].astype(np.int64)
     return {
@@ -104,6 +104,9 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
         ).astype(np.int64),
         "treatment_deaths": np.int64(np.count_nonzero(columns["death_cause"] == engine.DEATH_TREATMENT)),
         "rt_courses": np.int64(columns["rt_courses"].sum(dtype=np.int64)),
+        # cohort draws until eligible, summed: n / attempts is the share of screened patients
+        # who qualify (stage migration, definitions)
+        "attempts": np.int64(columns["attempts"].sum(dtype=np.int64)),
     }
 
 
@@ -111,10 +114,22 @@ def _merge(a: dict | None, b: dict) -> dict:
     return dict(b) if a is None else {k: a[k] + b[k] for k in a}
 
 
-def lc_records(lc_time: np.ndarray, lc_event: np.ndarray, lc_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The used local-control records, patient by patient: (months from RT, failure flag)."""
+def lc_records(
+    lc_time: np.ndarray, lc_event: np.ndarray, lc_bed: np.ndarray, lc_volume: np.ndarray, lc_n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The used local-control records, patient by patient.
+
+    Returns
+    -------
+    time, event, bed, volume : ndarray, shape (m,)
+        Months from the first irradiation of the lesion to in-field failure or censoring, the
+        failure flag, the BED10 (Gy) of that course and the lesion volume (cm3) at RT, for the
+        ``m`` irradiated lesions recorded (at most LC_RECORDS per patient).
+    """
     mask = np.arange(lc_time.shape[1])[None, :] < lc_n[:, None]
-    return lc_time[mask], lc_event[mask]
+    # BED and volume only select lesions (metrics' local_control[bed>=...] filters): float32 is
+    # ample and keeps a record at 17 bytes
+    return lc_time[mask], lc_event[mask], lc_bed[mask].astype(np.float32), lc_volume[mask].astype(np.float32)
 
 
 @dataclass
@@ -141,13 +156,13 @@ class ArmResult:
     ev_code: np.ndarray | None = None
     ev_detail: np.ndarray | None = None
     aggregates: dict | None = None
-    lc_records: tuple[np.ndarray, np.ndarray] | None = None
+    lc_records: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self):
         if self.aggregates is None:
             self.aggregates = aggregate(self.columns, self.tox)
         if self.lc_records is None:
-            self.lc_records = lc_records(self.lc_time, self.lc_event, self.columns["lc_n"])
+            self.lc_records = lc_records(self.lc_time, self.lc_event, self.lc_bed, self.lc_volume, self.columns["lc_n"])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -253,7 +268,7 @@ def run_scenario(
                 cols = {c: np.empty(n, COLUMNS[c]) for c in ENDPOINT_COLUMNS}
                 buf = _allocate(min(chunk, n), False)
                 agg = None
-                lct, lce = [], []
+                lc_parts = []
                 for lo in range(0, n, chunk):
                     hi = min(lo + chunk, n)
                     part = engine.Outputs(*[arr[: hi - lo] for arr in buf])
@@ -263,15 +278,14 @@ def run_scenario(
                         cols[c][lo:hi] = getattr(part, c)
                     pcols = {c: getattr(part, c) for c in COLUMNS}
                     agg = _merge(agg, aggregate(pcols, part.tox))
-                    t_lc, e_lc = lc_records(part.lc_time, part.lc_event, part.lc_n)
-                    lct.append(t_lc.copy())
-                    lce.append(e_lc.copy())
+                    recs = lc_records(part.lc_time, part.lc_event, part.lc_bed, part.lc_volume, part.lc_n)
+                    lc_parts.append([r.copy() for r in recs])
                 res.arms[name] = ArmResult(
                     name=name,
                     label=label,
                     columns=cols,
                     aggregates=agg,
-                    lc_records=(np.concatenate(lct), np.concatenate(lce)),
+                    lc_records=tuple(np.concatenate(parts) for parts in zip(*lc_parts)),
                 )
     finally:
         numba.set_num_threads(old_threads)

@@ -30,7 +30,7 @@ def endpoint(arm: ArmResult, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def lesion_local_control(arm: ArmResult, landmarks=LC_LANDMARKS) -> dict[str, float | None]:
     """Kaplan-Meier local control of irradiated lesions at the landmarks (None if no lesion)."""
-    t, e = arm.lc_records
+    t, e = arm.lc_records[:2]
     if t.size == 0:
         return {str(m): None for m in landmarks}
     km = kaplan_meier(t, e)

@@ -1,0 +1,133 @@
+"""A short methods-and-results report, written as Markdown and as standalone HTML.
+
+The report is built as a list of blocks (headings, paragraphs, bullet lists, tables, figures)
+and rendered twice, so ``report.md`` and ``report.html`` always say the same thing. Figures are
+PNG files beside the report, referenced by relative path.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from pathlib import Path
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A number for a report: ``digits`` significant figures, "–" for None/nan."""
+    if x is None:
+        return "–"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    x = float(x)
+    if not math.isfinite(x):
+        return "–"
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:.0f}"
+
+
+def fmt_ci(value, lo, hi, digits: int = 3, scale: float = 1.0) -> str:
+    """``value (lo to hi)`` with None-safe formatting; ``scale`` e.g. 100 for percentages."""
+    s = (lambda v: None if v is None else float(v) * scale)
+    if lo is None and hi is None:
+        return fmt(s(value), digits)
+    return f"{fmt(s(value), digits)} ({fmt(s(lo), digits)} to {fmt(s(hi), digits)})"
+
+
+class Report:
+    """Blocks of a report, rendered to Markdown and HTML.
+
+    Parameters
+    ----------
+    title : str
+        The report's title (level-1 heading).
+    """
+
+    def __init__(self, title: str):
+        self.title = title
+        self.blocks: list[tuple] = []
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.blocks.append(("heading", level, text))
+
+    def paragraph(self, text: str) -> None:
+        self.blocks.append(("paragraph", text))
+
+    def bullets(self, items) -> None:
+        self.blocks.append(("bullets", [str(i) for i in items]))
+
+    def table(self, headers, rows, caption: str | None = None) -> None:
+        self.blocks.append(("table", [str(h) for h in headers], [[fmt(c) for c in r] for r in rows], caption))
+
+    def figure(self, filename: str, caption: str) -> None:
+        self.blocks.append(("figure", filename, caption))
+
+    # ------------------------------------------------------------------ rendering
+    def to_markdown(self) -> str:
+        out = [f"# {self.title}", ""]
+        for b in self.blocks:
+            if b[0] == "heading":
+                out += ["#" * b[1] + " " + b[2], ""]
+            elif b[0] == "paragraph":
+                out += [b[1], ""]
+            elif b[0] == "bullets":
+                out += [f"- {i}" for i in b[1]] + [""]
+            elif b[0] == "table":
+                _, headers, rows, caption = b
+                if caption:
+                    out += [f"*{caption}*", ""]
+                out.append("| " + " | ".join(headers) + " |")
+                out.append("|" + "|".join("---" for _ in headers) + "|")
+                out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+                out.append("")
+            elif b[0] == "figure":
+                out += [f"![{b[2]}]({b[1]})", "", f"*{b[2]}*", ""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self) -> str:
+        e = html.escape
+        body = [f"<h1>{e(self.title)}</h1>"]
+        for b in self.blocks:
+            if b[0] == "heading":
+                body.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
+            elif b[0] == "paragraph":
+                body.append(f"<p>{e(b[1])}</p>")
+            elif b[0] == "bullets":
+                body.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b[1]) + "</ul>")
+            elif b[0] == "table":
+                _, headers, rows, caption = b
+                cap = f"<caption>{e(caption)}</caption>" if caption else ""
+                head = "".join(f"<th>{e(h)}</th>" for h in headers)
+                trs = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+                body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
+            elif b[0] == "figure":
+                body.append(f'<figure><img src="{e(b[1])}" alt="{e(b[2])}"><figcaption>{e(b[2])}</figcaption></figure>')
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}"
+            "table{border-collapse:collapse;margin:1rem 0;font-size:0.92rem}th,td{border:1px solid #ccc;padding:0.25rem 0.5rem;text-align:right}"
+            "th:first-child,td:first-child{text-align:left}caption{font-style:italic;text-align:left;margin-bottom:0.3rem}"
+            "figure{margin:1.2rem 0}img{max-width:100%}figcaption{font-style:italic;font-size:0.9rem}"
+        )
+        return (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{e(self.title)}</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        )
+
+    def write(self, directory: Path) -> None:
+        """Write ``report.md`` and ``report.html`` into ``directory``."""
+        Path(directory, "report.md").write_text(self.to_markdown(), encoding="utf-8")
+        Path(directory, "report.html").write_text(self.to_html(), encoding="utf-8")
+
+
+def write_csv(path: Path, headers, rows) -> None:
+    """A CSV table (numbers written in full precision, None as empty)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        for r in rows:
+            w.writerow(["" if c is None else (repr(float(c)) if isinstance(c, float) else c) for c in r])

@@ -1,0 +1,416 @@
+"""Named scalar outcomes of one simulated arm, with Monte Carlo confidence intervals.
+
+Experiments, calibration targets and reports all need "one number per arm" (the median OS,
+the 24-month PFS rate, the grade >= 3 pneumonitis rate, ...). This module names them with a
+small grammar so that a user can write them in a TOML file, and computes each with its 95 %
+Monte Carlo confidence interval from an :class:`~oligosim.simulate.ArmResult` (either
+``keep="all"`` or ``keep="summary"``).
+
+Grammar (case-sensitive)::
+
+    os.median | pfs.median | wpfs.median | dss.median       months (nan when not reached)
+    os.rate:24                                               S(24 months), fraction
+    os.rmst:60                                               restricted mean to 60 months
+    tox.<type> | tox.any                                     grade >= 3 rate, fraction
+    treatment_deaths                                         fraction of patients
+    first_failure.<none|in_field|out_of_field_oligo|widespread>   share of patients
+    oligo_fraction_first_progression                         oligometastatic share of first progressions
+    local_control:12                                         lesion-level KM local control at 12 months
+    local_control:12[bed>=90,bed<=110,volume<27.7]           ... of lesions with BED10 (Gy) and volume (cm3) in range
+    local_control[bed>=90,bed<=110]                          ... at the end of follow-up (crude: 1 - failures/lesions)
+    rt_courses_mean                                          RT courses per patient
+    estro.<class>                                            share of first progressions in an ESTRO-EORTC class
+                                                             (codes.ESTRO_CLASS_NAMES, or polymetastatic)
+    eligible_fraction                                        share of screened (drawn) patients who were eligible
+
+Endpoints: ``os``, ``pfs``, ``wpfs`` (progression to widespread disease or death) and ``dss``
+(deaths from the disease; other deaths censor).
+
+:func:`evaluate_mixture` evaluates a metric in a *mixture* of arms run on the same virtual
+patients, e.g. a study arm in which half the patients received chemotherapy after SBRT and half
+did not, or a trial's toxicity pooled over its chemotherapy and chemo-immunotherapy subgroups.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from oligosim import codes
+from oligosim.outcomes import kaplan_meier, median_survival, proportion_ci, rmst, survival_at
+from oligosim.simulate import ArmResult
+
+ENDPOINTS = ("os", "pfs", "wpfs", "dss")
+_Z95 = 1.959963984540054
+
+_FILTER = re.compile(r"^(bed|volume)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)$")
+_GRAMMAR = (
+    "os|pfs|wpfs|dss followed by .median, .rate:MONTHS or .rmst:MONTHS; tox.TYPE or tox.any; "
+    "treatment_deaths; first_failure.NAME; oligo_fraction_first_progression; "
+    "local_control[:MONTHS][filters]; rt_courses_mean; estro.CLASS; eligible_fraction"
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A parsed metric name.
+
+    Attributes
+    ----------
+    name : str
+        The text it was parsed from (canonical spacing).
+    kind : str
+        ``"median"``, ``"rate"``, ``"rmst"``, ``"tox"``, ``"treatment_deaths"``,
+        ``"first_failure"``, ``"oligo_fraction"``, ``"local_control"``, ``"rt_courses"``,
+        ``"estro"`` or ``"eligible_fraction"``.
+    endpoint : str or None
+        Survival endpoint for median/rate/rmst; the toxicity or failure name for tox/first_failure.
+    months : float or None
+        Landmark or truncation time.
+    filters : tuple of (field, op, value)
+        Lesion filters for local control.
+    unit : str
+        ``"months"``, ``"fraction"`` or ``"courses"``.
+    """
+
+    name: str
+    kind: str
+    endpoint: str | None = None
+    months: float | None = None
+    filters: tuple = ()
+    unit: str = "fraction"
+
+
+def _months(text: str, name: str) -> float:
+    try:
+        m = float(text)
+    except ValueError:
+        raise ValueError(f"metric {name!r}: {text!r} is not a number of months") from None
+    if not (math.isfinite(m) and m >= 0):
+        raise ValueError(f"metric {name!r}: months must be a finite number >= 0, got {text!r}")
+    return m
+
+
+def parse_metric(name: str) -> Metric:
+    """Parse a metric name (see the module docstring for the grammar).
+
+    Raises
+    ------
+    ValueError
+        Naming the metric and the grammar when it cannot be parsed.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"metric {name!r}: must be a non-empty string ({_GRAMMAR})")
+    text = name.strip()
+    bad = ValueError(f"metric {text!r} is not understood; expected {_GRAMMAR}")
+    if text.startswith("local_control"):
+        rest = text[len("local_control") :]
+        filters: list[tuple[str, str, float]] = []
+        if rest.endswith("]"):
+            if "[" not in rest:
+                raise bad
+            rest, inside = rest[:-1].split("[", 1)
+            for part in inside.split(","):
+                m = _FILTER.match(part.strip())
+                if not m:
+                    raise ValueError(
+                        f"metric {text!r}: lesion filter {part.strip()!r} must look like bed>=90 or volume<27.7 "
+                        "(fields bed, volume; operators <, <=, >, >=)"
+                    )
+                filters.append((m.group(1), m.group(2), float(m.group(3))))
+        months = None
+        if rest:
+            if not rest.startswith(":"):
+                raise bad
+            months = _months(rest[1:], text)
+        return Metric(text, "local_control", months=months, filters=tuple(filters))
+    if text == "treatment_deaths":
+        return Metric(text, "treatment_deaths")
+    if text == "rt_courses_mean":
+        return Metric(text, "rt_courses", unit="courses")
+    if text == "oligo_fraction_first_progression":
+        return Metric(text, "oligo_fraction")
+    if text == "eligible_fraction":
+        return Metric(text, "eligible_fraction")
+    head, _, tail = text.partition(".")
+    if head == "tox":
+        if tail != "any" and tail not in codes.TOX_NAMES:
+            raise ValueError(f"metric {text!r}: toxicity type {tail!r} is not one of {', '.join(codes.TOX_NAMES + ('any',))}")
+        return Metric(text, "tox", endpoint=tail)
+    if head == "estro":
+        names = codes.ESTRO_CLASS_NAMES + ("polymetastatic",)
+        if tail not in names:
+            raise ValueError(f"metric {text!r}: ESTRO-EORTC class {tail!r} is not one of {', '.join(names)}")
+        return Metric(text, "estro", endpoint=tail)
+    if head == "first_failure":
+        if tail not in codes.FAILURE_NAMES:
+            raise ValueError(f"metric {text!r}: failure pattern {tail!r} is not one of {', '.join(codes.FAILURE_NAMES)}")
+        return Metric(text, "first_failure", endpoint=tail)
+    if head in ENDPOINTS:
+        stat, _, arg = tail.partition(":")
+        if stat == "median" and not arg:
+            return Metric(text, "median", endpoint=head, unit="months")
+        if stat == "rate" and arg:
+            return Metric(text, "rate", endpoint=head, months=_months(arg, text))
+        if stat == "rmst" and arg:
+            return Metric(text, "rmst", endpoint=head, months=_months(arg, text), unit="months")
+    raise bad
+
+
+def _endpoint(arm: ArmResult, name: str):
+    if name == "dss":
+        from oligosim._kernels import engine
+
+        return arm["os"], arm["death_cause"] == engine.DEATH_DISEASE
+    return arm[name], arm[f"{name}_event"]
+
+
+def _none_to_nan(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _lesions(arm: ArmResult, filters) -> tuple[np.ndarray, np.ndarray]:
+    recs = arm.lc_records
+    t, e = recs[0], recs[1]
+    if filters:
+        keep = np.ones(t.shape, bool)
+        for field, op, value in filters:
+            x = recs[2] if field == "bed" else recs[3]
+            keep &= {"<": x < value, "<=": x <= value, ">": x > value, ">=": x >= value}[op]
+        t, e = t[keep], e[keep]
+    return t, e
+
+
+def evaluate(arm: ArmResult, metric: str | Metric, *, _km_cache: dict | None = None) -> tuple[float, float, float]:
+    """Value of ``metric`` in ``arm`` with its 95 % Monte Carlo confidence interval.
+
+    Parameters
+    ----------
+    arm : ArmResult
+        One simulated arm (``keep="all"`` or ``"summary"``).
+    metric : str or Metric
+        A metric name (see the module docstring) or a parsed :class:`Metric`.
+
+    Returns
+    -------
+    value, lo, hi : float
+        The estimate and its 95 % CI: Brookmeyer-Crowley for medians, log(-log) Greenwood for
+        KM rates, Greenwood-type for RMST, Wilson for proportions of patients. ``nan`` when the
+        quantity is undefined (median not reached, no lesion irradiated, landmark after the
+        last follow-up); the CI limits may be nan on their own (e.g. an upper limit not reached).
+    """
+    m = parse_metric(metric) if isinstance(metric, str) else metric
+    agg = arm.aggregates
+    n = int(agg["n"])
+    if m.kind in ("median", "rate", "rmst"):
+        if _km_cache is not None and m.endpoint in _km_cache:
+            km = _km_cache[m.endpoint]
+        else:
+            km = kaplan_meier(*_endpoint(arm, m.endpoint))
+            if _km_cache is not None:
+                _km_cache[m.endpoint] = km
+        if m.kind == "median":
+            med, (lo, hi) = median_survival(km)
+            return _none_to_nan(med), _none_to_nan(lo), _none_to_nan(hi)
+        if m.kind == "rate":
+            return tuple(float(v) for v in survival_at(km, m.months))
+        if m.months > km.times[-1] and km.survival[-1] > 0:
+            return (float("nan"),) * 3
+        est, se = rmst(km, m.months)
+        return est, est - _Z95 * se, est + _Z95 * se
+    if m.kind == "local_control":
+        t, e = _lesions(arm, m.filters)
+        if t.size == 0:
+            return (float("nan"),) * 3
+        if m.months is None:
+            ok = int(t.size - np.count_nonzero(e))
+            lo, hi = proportion_ci(ok, int(t.size))
+            return ok / t.size, lo, hi
+        return tuple(float(v) for v in survival_at(kaplan_meier(t, e), m.months))
+    if m.kind == "rt_courses":
+        mean = float(agg["rt_courses"]) / n
+        return mean, float("nan"), float("nan")
+    if m.kind == "estro":
+        estro = agg["estro"]
+        total = int(estro.sum())
+        if total == 0:
+            return (float("nan"),) * 3
+        names = codes.ESTRO_CLASS_NAMES + ("polymetastatic",)
+        k = int(estro[names.index(m.endpoint)])
+        lo, hi = proportion_ci(k, total)
+        return k / total, lo, hi
+    if m.kind == "eligible_fraction":
+        drawn = int(agg["attempts"])
+        lo, hi = proportion_ci(n, drawn)
+        return n / drawn, lo, hi
+    if m.kind == "oligo_fraction":
+        estro = agg["estro"]
+        total = int(estro.sum())
+        if total == 0:
+            return (float("nan"),) * 3
+        k = total - int(estro[-1])
+        lo, hi = proportion_ci(k, total)
+        return k / total, lo, hi
+    if m.kind == "tox":
+        k = int(agg["tox_any"]) if m.endpoint == "any" else int(agg["tox"][codes.TOX_NAMES.index(m.endpoint)])
+    elif m.kind == "treatment_deaths":
+        k = int(agg["treatment_deaths"])
+    else:  # first_failure
+        k = int(agg["first_failure"][codes.FAILURE_NAMES.index(m.endpoint)])
+    lo, hi = proportion_ci(k, n)
+    return k / n, lo, hi
+
+
+def evaluate_many(arm: ArmResult, metrics) -> dict[str, tuple[float, float, float]]:
+    """:func:`evaluate` for several metrics, sharing the Kaplan-Meier fits per endpoint."""
+    cache: dict = {}
+    return {str(name): evaluate(arm, name, _km_cache=cache) for name in metrics}
+
+
+# ----------------------------------------------------------------------------- mixtures of arms
+
+#: seed of the fixed allocation of patients to the arms of a mixture (see evaluate_mixture)
+MIXTURE_ALLOCATION_SEED = 0x6D6978
+
+
+def mixture_allocation(n: int, weights) -> np.ndarray:
+    """Arm index (0..k-1) of each of ``n`` patients in a mixture with the given ``weights``.
+
+    The allocation is random but fixed (it depends only on ``n`` and ``weights``, through
+    :data:`MIXTURE_ALLOCATION_SEED`), so it is independent of the simulated patients and the
+    same in every evaluation: exactly ``round(w_k n)`` patients (largest remainders) go to arm
+    ``k``.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError(f"mixture weights must be a non-empty list of numbers > 0, got {list(weights)!r}")
+    w = w / w.sum()
+    exact = w * n
+    counts = np.floor(exact).astype(np.int64)
+    short = int(n - counts.sum())
+    if short:
+        counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
+    labels = np.repeat(np.arange(w.size), counts)
+    return np.random.default_rng(MIXTURE_ALLOCATION_SEED).permutation(labels)
+
+
+def _pooled_arm(arms, weights) -> ArmResult:
+    """A pseudo-arm whose patient i comes from arm ``mixture_allocation(n, weights)[i]``.
+
+    Only the survival columns are filled (what medians, rates and RMST read).
+    """
+    n = arms[0].n
+    which = mixture_allocation(n, weights)
+    rows = np.arange(n)
+    columns = {}
+    for c in ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause"):
+        stack = np.stack([a[c] for a in arms])
+        columns[c] = stack[which, rows]
+    empty = np.zeros(0)
+    return ArmResult(
+        name="+".join(a.name for a in arms),
+        label="mixture",
+        columns=columns,
+        aggregates={"n": np.int64(n)},
+        lc_records=(empty, np.zeros(0, bool), empty, empty),
+    )
+
+
+def _wilson(p: float, n: float) -> tuple[float, float, float]:
+    if not n > 0 or not math.isfinite(p):
+        return (float("nan"),) * 3
+    lo, hi = proportion_ci(min(max(p * n, 0.0), n), n)
+    return p, float(lo), float(hi)
+
+
+def evaluate_mixture(arms, weights, metric: str | Metric) -> tuple[float, float, float]:
+    """Value and 95 % CI of ``metric`` in a mixture of arms of one run.
+
+    Parameters
+    ----------
+    arms : sequence of ArmResult
+        Arms of one :func:`~oligosim.simulate.run_scenario` call (same virtual patients, same
+        number of patients).
+    weights : sequence of float
+        Share of the mixed population treated as each arm; any positive numbers (normalised), so
+        patient counts such as ``(61, 43)`` work.
+    metric : str or Metric
+
+    Returns
+    -------
+    value, lo, hi : float
+        With one arm, exactly :func:`evaluate`. Otherwise:
+
+        * survival medians, rates and RMST are computed on a pooled cohort of ``n`` patients in
+          which patient ``i`` is taken from one arm (a fixed random allocation in the given
+          proportions, :func:`mixture_allocation`), so the estimate and its CI are those of a
+          randomised mixture of ``n`` patients;
+        * proportions of patients (``tox.*``, ``treatment_deaths``, ``first_failure.*``) are the
+          weighted mean of the arms' proportions, with a Wilson CI for ``n`` patients;
+        * ratios (``oligo_fraction_first_progression``, crude ``local_control``) weight each
+          arm's numerator and denominator;
+        * landmark local control (``local_control:T``) is the weighted mean of the arms'
+          Kaplan-Meier values with a normal CI from their CI widths (var = sum w_k var_k);
+        * ``rt_courses_mean`` is the weighted mean (no CI).
+    """
+    m = parse_metric(metric) if isinstance(metric, str) else metric
+    arms = list(arms)
+    w = np.asarray(weights, dtype=np.float64)
+    if len(arms) != w.size or not arms:
+        raise ValueError(f"{len(arms)} arms but {w.size} weights")
+    if np.any(~np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError(f"mixture weights must be > 0, got {list(weights)!r}")
+    if len(arms) == 1:
+        return evaluate(arms[0], m)
+    sizes = {a.n for a in arms}
+    if len(sizes) != 1:
+        raise ValueError(f"arms of a mixture must have the same number of patients, got {sorted(sizes)}")
+    w = w / w.sum()
+    n = arms[0].n
+    if m.kind in ("median", "rate", "rmst"):
+        return evaluate(_pooled_arm(arms, w), m)
+    if m.kind in ("tox", "treatment_deaths", "first_failure"):
+        p = sum(wk * evaluate(a, m)[0] for wk, a in zip(w, arms))
+        return _wilson(float(p), float(n))
+    if m.kind == "estro":
+        estro = agg["estro"]
+        total = int(estro.sum())
+        if total == 0:
+            return (float("nan"),) * 3
+        names = codes.ESTRO_CLASS_NAMES + ("polymetastatic",)
+        k = int(estro[names.index(m.endpoint)])
+        lo, hi = proportion_ci(k, total)
+        return k / total, lo, hi
+    if m.kind == "eligible_fraction":
+        drawn = int(agg["attempts"])
+        lo, hi = proportion_ci(n, drawn)
+        return n / drawn, lo, hi
+    if m.kind == "oligo_fraction":
+        num = den = 0.0
+        for wk, a in zip(w, arms):
+            estro = a.aggregates["estro"]
+            total = int(estro.sum())
+            num += wk * (total - int(estro[-1]))
+            den += wk * total
+        return _wilson(num / den, den) if den > 0 else (float("nan"),) * 3
+    if m.kind == "local_control" and m.months is None:
+        num = den = 0.0
+        for wk, a in zip(w, arms):
+            t, e = _lesions(a, m.filters)
+            num += wk * (t.size - np.count_nonzero(e))
+            den += wk * t.size
+        return _wilson(num / den, den) if den > 0 else (float("nan"),) * 3
+    values = [evaluate(a, m) for a in arms]
+    est = float(sum(wk * v[0] for wk, v in zip(w, values)))
+    if m.kind == "rt_courses":
+        return est, float("nan"), float("nan")
+    var = 0.0
+    for wk, (_, lo, hi) in zip(w, values):
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return est, float("nan"), float("nan")
+        var += wk * ((hi - lo) / (2.0 * _Z95)) ** 2
+    half = _Z95 * math.sqrt(var)
+    return est, max(est - half, 0.0), min(est + half, 1.0)
