@@ -1,0 +1,101 @@
+"""``oligosim targets TARGETS --map MAP``: score the model against published calibration targets.
+
+Reads the targets file and the map (both validated strictly before anything runs), simulates
+each study scenario the map names once (only the arms it needs), evaluates every mapped target
+with its Monte Carlo 95 % CI, prints a table and writes ``DIR/targets.json`` and
+``DIR/targets.png`` together (nothing is written when anything fails). The file formats and the
+scoring rule are documented in :mod:`oligosim.targets`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from oligosim.cli import UserError
+
+DEFAULT_OUT = Path("out") / "targets"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "targets",
+        help="score the model against published calibration targets (targets.json, targets.png)",
+        description="Simulate the study scenarios named by a target map, evaluate every mapped "
+        "target with its Monte Carlo 95% CI, print a table and write DIR/targets.json and "
+        "DIR/targets.png. Map entries whose id is not in the targets file are an error; targets "
+        "without a map entry are listed as unmapped.",
+    )
+    p.add_argument("targets", help="targets TOML file ([[target]] tables, as ../shared/calibration/targets.toml)")
+    p.add_argument("--map", required=True, dest="map", metavar="MAP", help="map TOML file (e.g. configs/calibration/map.toml)")
+    p.add_argument("--patients", type=int, help="virtual patients per arm (default: each scenario's simulation.patients)")
+    p.add_argument("--seed", type=int, help="root seed (default: each scenario's simulation.seed)")
+    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from oligosim.config import ConfigError
+    from oligosim.targets import load_map, load_targets
+
+    if args.patients is not None and args.patients < 1:
+        raise UserError(f"--patients = {args.patients}: must be a whole number >= 1")
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed = {args.seed}: must be >= 0")
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    try:
+        targets = load_targets(args.targets)
+    except ConfigError as exc:
+        raise UserError(f"{args.targets} is not a valid targets file:\n{exc}") from None
+    try:
+        tmap = load_map(args.map, targets, extra="error")
+    except ConfigError as exc:
+        raise UserError(f"{args.map} is not a valid target map:\n{exc}") from None
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tqdm import tqdm
+
+    from oligosim import outputs, plotting
+    from oligosim.simulate import InfeasibleCohort
+    from oligosim.targets import evaluate_targets, format_results_table, plot_targets, results_json
+
+    total = 0
+    seen = {}
+    for e in tmap.entries:
+        seen.setdefault(e.scenario_path, set()).update(name for name, _ in e.arms)
+    for path, arms in seen.items():
+        n = args.patients or tmap.scenarios[path].data["simulation"]["patients"]
+        total += n * len(arms)
+    bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
+    try:
+        results = evaluate_targets(tmap, patients=args.patients, seed=args.seed, progress=bar.update)
+    except InfeasibleCohort as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
+    doc = results_json(tmap, results, patients=args.patients, seed=args.seed)
+    try:
+        with outputs.atomic_directory(out) as tmp:
+            outputs.write_json(tmp / "targets.json", doc)
+            ax = plot_targets(results)
+            plotting.save_figure(ax.figure, tmp / "targets.png")
+    except OSError as exc:
+        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        print(format_results_table(results))
+        print()
+        if tmap.unmapped:
+            print(f"unmapped targets ({len(tmap.unmapped)}, no entry in {args.map}): {', '.join(tmap.unmapped)}")
+        else:
+            print(f"all {len(tmap.targets)} targets of {args.targets} are mapped")
+        s = doc["summary"]
+        if s["mapped"]:
+            print(f"within tolerance: {s['within_tolerance']} of {s['mapped']} ({100 * s['fraction_within']:.0f}%)")
+        print(f"wrote {out}/targets.json, targets.png")
+    return 0
