@@ -1,0 +1,287 @@
+"""The teaching experiments (``experiments/teaching/``): they validate, cover the consensus
+statements the lessons are about, run end to end with ``--quick``, and the model reproduces
+each lesson's qualitative claim.
+
+The claims are checked on the quick runs' ``results.json``. A claim "a is larger than b" passes
+when the difference exceeds ``k`` standard errors of the difference, the standard errors taken
+from the 95 % Monte Carlo CIs that the results carry (half-width / 1.96) and combined as if the
+two estimates were independent (conservative: common random numbers make them positively
+correlated), or from the paired CI where the experiment reports one. ``k`` is 2 for the large
+effects; it is 1 only for the one effect a lesson itself calls small (stage migration under
+systemic therapy alone, lesson 3), and 0 where only the direction of each step is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from oligosim.experiments import load_experiment
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHING = ROOT / "experiments" / "teaching"
+FILES = sorted(TEACHING.glob("*.toml"))
+NAMES = [p.stem for p in FILES]
+#: consensus statements the lessons must cover (the teaching brief's nine topics)
+REQUIRED_STATEMENTS = {1, 2, 3, 6, 7, 8, 10, 12, 13}
+Z95 = 1.959963984540054
+
+
+# ----------------------------------------------------------------------------- validation
+def test_there_are_at_least_nine_lessons():
+    assert len(FILES) >= 9, NAMES
+
+
+@pytest.mark.parametrize("path", FILES, ids=NAMES)
+def test_teaching_file_validates_and_explains_itself(path):
+    exp = load_experiment(path)
+    quick = load_experiment(path, quick=True)
+    assert exp.question.strip(), f"{path.name}: no question"
+    assert len(exp.explanation.strip()) > 200, f"{path.name}: the explanation is missing or too short"
+    assert exp.statements, f"{path.name}: no consensus statements"
+    assert exp.title.startswith("Lesson"), exp.title
+    # the scenario is a teaching scenario, not a shared one
+    assert Path(exp.scenario.path).resolve().parent == ROOT / "configs" / "teaching", exp.scenario.path
+    # --quick is really smaller
+    assert quick.patients < exp.patients
+
+
+def test_lessons_cover_the_consensus_statements():
+    covered = set()
+    for path in FILES:
+        covered |= set(load_experiment(path).statements)
+    assert REQUIRED_STATEMENTS <= covered, f"missing statements: {sorted(REQUIRED_STATEMENTS - covered)}"
+
+
+def test_readme_lists_every_lesson():
+    text = (TEACHING / "README.md").read_text(encoding="utf-8")
+    for path in FILES:
+        assert path.name in text, f"README.md does not list {path.name}"
+
+
+# ----------------------------------------------------------------------------- quick runs
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """Run a lesson with --quick once per test module; return its results.json."""
+    from oligosim.cli import main
+
+    cache: dict[str, dict] = {}
+    root = tmp_path_factory.mktemp("teaching")
+
+    def run(name: str) -> dict:
+        if name not in cache:
+            out = root / name
+            rc = main(["experiment", str(TEACHING / f"{name}.toml"), "--quick", "--out", str(out), "--quiet", "--workers", "1"])
+            assert rc == 0, f"{name}: exit code {rc}"
+            assert (out / "report.md").is_file(), f"{name}: no report.md"
+            cache[name] = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        return cache[name]
+
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_lesson_runs_end_to_end_quick(name, quick_run):
+    doc = quick_run(name)
+    assert doc["experiment"]["quick"] is True
+    assert doc["files"], name
+
+
+# ----------------------------------------------------------------------------- helpers
+def _se(v) -> float:
+    """Standard error from a [value, lo, hi] triple (95 % CI)."""
+    value, lo, hi = v
+    assert lo is not None and hi is not None, f"no CI in {v}"
+    return (hi - lo) / (2 * Z95)
+
+
+def assert_greater(a, b, k: float = 2.0, what: str = ""):
+    """a and b are [value, lo, hi]: a's value exceeds b's by more than k combined SEs."""
+    diff = a[0] - b[0]
+    se = math.hypot(_se(a), _se(b))
+    assert diff > k * se, f"{what}: {a[0]:.4g} - {b[0]:.4g} = {diff:.4g} is not > {k} x SE {se:.3g}"
+
+
+def _prop(p: float, n: float):
+    """[p, lo, hi] with a normal-approximation CI for a proportion of n."""
+    half = Z95 * math.sqrt(max(p * (1 - p), 1e-12) / n)
+    return [p, p - half, p + half]
+
+
+def points(doc: dict) -> dict:
+    """Grid value -> per-arm metrics of a sweep."""
+    res = doc["results"]
+    return dict(zip(res["values"], res["points"]))
+
+
+def ends(doc: dict):
+    """Metrics at the lowest and the highest grid value of a sweep."""
+    pts = points(doc)
+    return pts[min(pts)], pts[max(pts)]
+
+
+def paired(point: dict, arm: str):
+    """[difference, lo, hi] of the outcome, arm minus reference, with its paired CI."""
+    p = point["paired"][arm]
+    return [p["diff"], *p["ci95"]]
+
+
+# ----------------------------------------------------------------------------- lesson claims
+@pytest.mark.slow
+def test_lesson1_stricter_definition_selects_better_prognosis(quick_run):
+    esc, omec = ends(quick_run("01_definition_count_rule"))  # x = 0: ESCC rule, x = 1: OMEC rule
+    # selection: under systemic therapy alone the stricter rule's cohort lives longer
+    assert_greater(omec["arms"]["systemic_only"]["os.rmst:60"], esc["arms"]["systemic_only"]["os.rmst:60"], what="OS, systemic alone")
+    # and more first progressions are called polymetastatic (not treatable locally)
+    assert_greater(
+        esc["arms"]["systemic_only"]["oligo_fraction_first_progression"],
+        omec["arms"]["systemic_only"]["oligo_fraction_first_progression"],
+        what="oligometastatic share of first progressions",
+    )
+
+
+@pytest.mark.slow
+def test_lesson2_treatment_context_decides_the_estro_eortc_class(quick_run):
+    res = quick_run("02_classification_estro_eortc")["results"]["arms"]
+
+    def share(arm, *classes):
+        a = res[arm]
+        progressed = a["patients"] * (1.0 - a["first_failure"]["none"])
+        return _prop(sum(a["estro_eortc_first_progression"][c] for c in classes), progressed)
+
+    prog = ("repeat_oligoprogression", "induced_oligoprogression")
+    # maintenance keeps patients on therapy: oligoprogression; six cycles: mostly oligorecurrence
+    assert_greater(share("chemo_io_maintenance", *prog), share("chemo_6_cycles", *prog), what="oligoprogression share")
+    # without systemic therapy every oligometastatic first progression is an oligorecurrence
+    assert share("sbrt_alone", *prog)[0] == 0.0
+    assert share("sbrt_alone", "repeat_oligorecurrence", "induced_oligorecurrence")[0] > 0.5
+    # history: earlier polymetastatic disease stays 'induced' under every strategy, and a
+    # genuine patient's next oligometastatic episode is 'repeat'
+    for arm, a in res.items():
+        est = a["estro_eortc_first_progression"]
+        assert est["induced_oligorecurrence"] + est["induced_oligoprogression"] > 0.05, arm
+        for c in ("synchronous_oligometastasis", "metachronous_oligorecurrence", "metachronous_oligoprogression"):
+            assert est[c] == 0.0, (arm, c)
+
+
+@pytest.mark.slow
+def test_lesson3_stage_migration_improves_os_in_every_arm(quick_run):
+    sensitive, insensitive = ends(quick_run("03_staging_will_rogers"))  # lowest d50 = most sensitive
+    # the RT arm: a large effect
+    assert_greater(sensitive["arms"]["upfront"]["os.rmst:60"], insensitive["arms"]["upfront"]["os.rmst:60"], what="OS, RT first")
+    # systemic therapy alone: the lesson calls this effect small (under a month of RMST), so one
+    # standard error of the (conservatively independent) difference is required
+    assert_greater(
+        sensitive["arms"]["systemic_only"]["os.rmst:60"], insensitive["arms"]["systemic_only"]["os.rmst:60"], k=1.0, what="OS, systemic alone"
+    )
+
+
+@pytest.mark.slow
+def test_lesson3b_sensitive_restaging_finds_progression_earlier_and_still_oligometastatic(quick_run):
+    doc = quick_run("03b_restaging_sensitivity")
+    sensitive, insensitive = ends(doc)
+    # lead time: under systemic therapy alone PFS is shorter with a more sensitive scan (in the
+    # RT arm it is not: more lesions are irradiated, which offsets the earlier detection)
+    arm = "systemic_only"
+    assert_greater(insensitive["arms"][arm]["pfs.rmst:36"], sensitive["arms"][arm]["pfs.rmst:36"], what=f"PFS, {arm}")
+    for arm in ("systemic_only", "upfront"):
+        assert_greater(
+            sensitive["arms"][arm]["oligo_fraction_first_progression"],
+            insensitive["arms"][arm]["oligo_fraction_first_progression"],
+            what=f"oligometastatic share of first progressions, {arm}",
+        )
+    # the benefit of RT grows with sensitivity (paired CIs at each point)
+    assert_greater(paired(sensitive, "upfront"), paired(insensitive, "upfront"), what="RT benefit")
+
+
+@pytest.mark.slow
+def test_lesson4_rt_timing(quick_run):
+    m = quick_run("04_rt_timing")["results"]["metrics"]
+    for arm in ("upfront", "concurrent", "consolidative", "at_progression"):
+        assert_greater(m[arm]["os.rmst:60"], m["systemic_only"]["os.rmst:60"], what=f"OS, {arm} vs systemic alone")
+    # chemotherapy before RT lowers local control (the switchable hypothesis of statement 6)
+    assert_greater(m["upfront"]["local_control:12"], m["consolidative"]["local_control:12"], what="local control, RT first vs after induction")
+    # concurrent RT carries more pneumonitis than RT after induction
+    assert_greater(m["concurrent"]["tox.pneumonitis"], m["consolidative"]["tox.pneumonitis"], what="pneumonitis")
+
+
+@pytest.mark.slow
+def test_lesson5_hypofractionating_the_primary_raises_esophageal_toxicity(quick_run):
+    m = quick_run("05_fractionation_primary_vs_metastases")["results"]["metrics"]
+    for tox in ("tox.esophageal_fistula", "tox.esophagitis"):
+        assert_greater(m["primary_sbrt"][tox], m["consensus"][tox], what=tox)
+    # conventional fractionation of the metastases (lower BED10) loses local control
+    assert_greater(m["consensus"]["local_control:12"], m["metastases_conv"]["local_control:12"], what="local control, SBRT vs 50 Gy/25")
+
+
+@pytest.mark.slow
+def test_lesson6_higher_bed10_gives_better_local_control(quick_run):
+    doc = quick_run("06_dose_bed10_threshold")
+    pts = points(doc)
+    grid = sorted(pts)
+    lc = [pts[x]["arms"]["slow_only"]["local_control:12"] for x in grid]
+    for lo_dose, hi_dose in zip(lc, lc[1:]):
+        assert_greater(hi_dose, lo_dose, k=0.0, what="local control rises with BED10")
+    assert_greater(lc[-1], lc[0], what="local control, highest vs lowest BED10")
+    # the 90% crossing lies inside the sweep, below Moreno's 100 Gy for these small lesions
+    cross = doc["results"]["crossing"]
+    assert cross is not None and 30.0 < cross < 100.0, cross
+    # large lesions need more dose: at the second-highest point they are controlled less often
+    arm = pts[grid[-2]]["arms"]["slow_only"]
+    assert_greater(arm["local_control:12[volume<27.7]"], arm["local_control:12[volume>=27.7]"], what="small vs large lesions")
+
+
+@pytest.mark.slow
+def test_lesson6b_primary_dose_trades_in_field_control_for_esophagitis(quick_run):
+    low, high = ends(quick_run("06b_dose_primary"))
+    assert_greater(high["arms"]["concurrent"]["tox.esophagitis"], low["arms"]["concurrent"]["tox.esophagitis"], what="esophagitis")
+    assert_greater(low["arms"]["concurrent"]["first_failure.in_field"], high["arms"]["concurrent"]["first_failure.in_field"], what="in-field failure")
+
+
+@pytest.mark.slow
+def test_lesson7_concurrency_and_anti_pd1_raise_rt_toxicity(quick_run):
+    m = quick_run("07_toxicity_concurrency")["results"]["metrics"]
+    assert_greater(m["chemo_rt"]["tox.pneumonitis"], m["rt_then_chemo"]["tox.pneumonitis"], what="pneumonitis, concurrency")
+    assert_greater(m["chemo_io_rt"]["tox.pneumonitis"], m["chemo_rt"]["tox.pneumonitis"], what="pneumonitis, anti-PD-1")
+    assert_greater(m["chemo_rt"]["tox.esophagitis"], m["rt_then_chemo"]["tox.esophagitis"], what="esophagitis, concurrency")
+
+
+@pytest.mark.slow
+def test_lesson7b_mean_lung_dose_drives_pneumonitis(quick_run):
+    pts = points(quick_run("07b_toxicity_lung_dose"))
+    grid = sorted(pts)
+    pn = [pts[x]["arms"]["chemo_io_rt"]["tox.pneumonitis"] for x in grid]
+    for a, b in zip(pn, pn[1:]):
+        assert b[0] >= a[0], pn
+    assert_greater(pn[-1], pn[0], what="pneumonitis, poor vs sparing plan")
+
+
+@pytest.mark.slow
+def test_lesson8_treating_repeat_oligoprogression(quick_run):
+    res = quick_run("08_reirradiation_at_progression")["results"]
+    m, arms = res["metrics"], res["arms"]
+    assert_greater(m["slow_only"]["os.rmst:60"], m["no_local"]["os.rmst:60"], what="OS, SBRT again vs none")
+    assert arms["slow_only"]["rt_courses_mean"] > arms["no_local"]["rt_courses_mean"] + 0.5
+    # without an alternative local therapy part of the gain is lost (paired CIs vs the reference)
+    cmp = res["comparisons"]
+    a = cmp["slow_only"]["endpoints"]["os"]["rmst"]
+    b = cmp["slow_no_alt"]["endpoints"]["os"]["rmst"]
+    assert_greater([a["diff"], a["ci_lo"], a["ci_hi"]], [b["diff"], b["ci_lo"], b["ci_hi"]], what="alternative local therapy")
+
+
+@pytest.mark.slow
+def test_lesson9_rarer_scans_find_fewer_oligometastatic_progressions(quick_run):
+    frequent, rare = ends(quick_run("09_followup_interval"))
+    arm = "slow_only"
+    assert_greater(frequent["arms"][arm]["oligo_fraction_first_progression"], rare["arms"][arm]["oligo_fraction_first_progression"], what="oligometastatic share")
+    assert_greater(rare["arms"][arm]["first_failure.widespread"], frequent["arms"][arm]["first_failure.widespread"], what="widespread first failure")
+
+
+@pytest.mark.slow
+def test_lesson9b_rarer_scans_lose_part_of_the_salvage_benefit(quick_run):
+    frequent, rare = ends(quick_run("09b_followup_salvage_benefit"))
+    assert_greater(paired(frequent, "slow_only"), paired(rare, "slow_only"), what="OS benefit of SBRT at oligoprogression")
