@@ -375,19 +375,9 @@ def evaluate_mixture(arms, weights, metric: str | Metric) -> tuple[float, float,
     if m.kind in ("tox", "treatment_deaths", "first_failure"):
         p = sum(wk * evaluate(a, m)[0] for wk, a in zip(w, arms))
         return _wilson(float(p), float(n))
-    if m.kind == "estro":
-        estro = agg["estro"]
-        total = int(estro.sum())
-        if total == 0:
-            return (float("nan"),) * 3
-        names = codes.ESTRO_CLASS_NAMES + ("polymetastatic",)
-        k = int(estro[names.index(m.endpoint)])
-        lo, hi = proportion_ci(k, total)
-        return k / total, lo, hi
     if m.kind == "eligible_fraction":
-        drawn = int(agg["attempts"])
-        lo, hi = proportion_ci(n, drawn)
-        return n / drawn, lo, hi
+        # every arm of a run screens the same virtual patients
+        return evaluate(arms[0], m)
     if m.kind == "oligo_fraction":
         num = den = 0.0
         for wk, a in zip(w, arms):

@@ -92,3 +92,14 @@ def test_eligible_fraction_is_patients_over_draws(arms):
     a = arms[0]["systemic_only"]
     assert evaluate(a, "eligible_fraction")[0] == pytest.approx(a.n / a["attempts"].sum())
     assert 0 < evaluate(a, "eligible_fraction")[0] <= 1
+
+
+def test_mixtures_of_arms_handle_every_metric_kind(arms):
+    from oligosim.metrics import evaluate_mixture
+
+    full = arms[0]
+    a, b = full["systemic_only"], full["consolidative"]
+    for name in ("eligible_fraction", "estro.repeat_oligoprogression", "oligo_fraction_first_progression", "tox.any", "os.median", "rt_courses_mean"):
+        v = evaluate_mixture([a, b], [1.0, 1.0], name)[0]
+        va, vb = evaluate(a, name)[0], evaluate(b, name)[0]
+        assert min(va, vb) - 1e-9 <= v <= max(va, vb) + 1e-9, name
