@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: sub-command modules, in the order ``oligosim --help`` lists them
-COMMANDS = ("run", "check", "dose", "experiment", "targets")
+COMMANDS = ("run", "check", "dose", "experiment", "targets", "calibrate")
 
 
 class UserError(Exception):

@@ -993,6 +993,30 @@ def _syntax_message(exc: tomllib.TOMLDecodeError) -> str:
     return f"TOML syntax error: {msg}"
 
 
+def read_toml_file(path: str | os.PathLike, display: str | None = None) -> dict:
+    """Read and parse a TOML input file (experiment, targets, map, calibration config).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file (as ``display``) for a missing or unreadable file and for TOML syntax
+        errors (with line and column).
+    """
+    display = os.fspath(path) if display is None else display
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{display}: file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{display}: is a directory, not a TOML file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{display}: cannot read file: {getattr(exc, 'strerror', None) or exc}"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{display}: {_syntax_message(exc)}"]) from None
+
+
 def _parse_toml(text: str, display: str, errors: list[str]) -> dict | None:
     try:
         return tomllib.loads(text)

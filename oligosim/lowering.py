@@ -91,6 +91,8 @@ def lower_model(sc: Scenario) -> ModelParams:
         seed_logv=logv_of_diameter(dis["seed_diameter_cm"]),
         eradication_logv=logv_of_diameter(dis["eradication_diameter_cm"]),
         death_rate=float(dis["death_hazard_per_cm3_month"]),
+        death_after_progression=float(dis["death_hazard_after_progression_per_month"]),
+        death_after_widespread=float(dis["death_hazard_after_widespread_per_month"]),
         death_weight=_by_organ(dis["death_weights"]),
         symptom_logv=symptom_logv,
         symptom_sdlog_v=3.0 * float(dis["symptom_sdlog"]),

@@ -382,15 +382,21 @@ def draw_cohort_patient(P, seed: int, pid: int):
     return pat, None
 
 
+def _waiting(e: float, rate: float) -> float:
+    """Months until a constant hazard ``rate`` reaches the unit-exponential draw ``e`` (inf at 0)."""
+    return e / rate if rate > 0.0 else INF
+
+
 # ============================================================================ appointments
 
 # same-time priority of each kind of appointment (lower first); the kernel's slot order
 P_RT_END, P_RT_START, P_TOX, P_SCAN, P_SYMPTOM_SCAN, P_CONSOLIDATION = 0, 1, 2, 3, 4, 5
 P_INDUCTION_END, P_MAINTENANCE_END, P_RESISTANCE, P_BACKGROUND_DEATH, P_HORIZON = 6, 7, 8, 9, 10
+P_PROGRESSION_DEATH, P_WIDESPREAD_DEATH = 11, 12
 # a continuous-hazard crossing found up to and including the next appointment's time comes
 # first; a symptom reached exactly at an appointment's time comes after it
 P_CROSSING = -1
-P_SYMPTOM = 11
+P_SYMPTOM = 13
 
 
 class _Fire(simpy.events.Event):
@@ -489,6 +495,10 @@ class Patient:
         self.resistance = Appointment(self, P_RESISTANCE, self.on_resistance)
         self.background_death = Appointment(self, P_BACKGROUND_DEATH, lambda: self.finish(engine.DEATH_OTHER))
         self.horizon = Appointment(self, P_HORIZON, lambda: self.finish(engine.ALIVE))
+        # post-progression disease death: constant hazards from the first progression and from
+        # the first widespread progression on (model 4.3)
+        self.progression_death = Appointment(self, P_PROGRESSION_DEATH, lambda: self.finish(engine.DEATH_DISEASE))
+        self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish(engine.DEATH_DISEASE))
         # treatment state
         self.line = 0
         self.lines_started = 0  # differs from line when the arm has no first line (0 -> 2)
@@ -1018,6 +1028,7 @@ class Patient:
         if not self.progressed:
             self.progressed = True
             self.pfs = now
+            self.progression_death.book(now + _waiting(self.s_death.exponential(), P.death_after_progression))
             self.first_failure = self.first_failure_pattern(oligo, n_new)
             context = codes.PROGRESSING_ON_SYSTEMIC if self.line_on else codes.OFF_SYSTEMIC
             self.estro_first = int(estro_eortc_class(
@@ -1027,6 +1038,7 @@ class Patient:
             self.widespread = True
             self.wpfs = now
             self.record(engine.EV_WIDESPREAD, 0)
+            self.widespread_death.book(now + _waiting(self.s_death.exponential(), P.death_after_widespread))
         # statement 12: local therapy for oligoprogression, systemic therapy otherwise
         do_local = False
         if oligo:

@@ -12,6 +12,8 @@ from oligosim import codes
 from oligosim.config import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 
 A = "assumption: "
+#: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
+CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibration/targets.toml"
 LESION_CAP_MAX = 64  #: hard cap on lesions per patient (kernel buffers are this wide at most)
 
 # ----------------------------------------------------------------------------- helpers
@@ -110,8 +112,8 @@ LESIONS = Section(
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
         "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
-            4.0, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
-            A + "calibration parameter; PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
+            10.07, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            CAL + ", prior log-uniform 1-20); PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
         ),
         "occult_diameter_min_cm": _pos(0.05, "cm", "smallest occult lesion diameter (log-uniform)", A + "about 10^5 cells"),
         "occult_diameter_max_cm": _pos(0.6, "cm", "largest occult lesion diameter (log-uniform)", A + "near the CT detection size"),
@@ -199,25 +201,38 @@ _SYMPTOM_DIAMETERS = {
 DISEASE = Section(
     {
         "metastasis_doubling_median_months": _pos(
-            2.2, "months", "median volume doubling time of metastases (patient level)",
-            A + "metastases grow faster than primaries; calibrated to the PFS of systemic therapy alone",
+            3.10, "months", "median volume doubling time of metastases (patient level)",
+            CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
         ),
         "doubling_sdlog_patient": _nonneg(0.4, "log", "between-patient sd of log doubling time", A + "doubling times vary about twofold between patients"),
         "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
         "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
         "seeding_rate_per_cm3_month": _pos(
-            0.06, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
-            A + "Iwata-type seeding proportional to burden; calibration parameter",
+            0.0356, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
         ),
         "propensity_sdlog": _nonneg(
-            1.3, "log", "sd of the log metastatic propensity between patients (median 1)",
-            A + "the indolent/aggressive mix that makes progression repeat-oligo or widespread; calibrated to 54% oligometastatic first recurrences",
+            2.27, "log", "sd of the log metastatic propensity between patients (median 1)",
+            CAL + ", prior uniform 0.5-2.5); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
-            0.0012, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
-            A + "calibration parameter; burden-dependent death (BRIEF 3)",
+            0.000804, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            CAL + ", prior log-uniform 0.0003-0.006); burden-dependent death (BRIEF 3)",
+        ),
+        "death_hazard_after_progression_per_month": _nonneg(
+            0.0304, "1/month",
+            "disease-death hazard that starts at the first detected progression and does not scale with tumour burden "
+            "(deterioration, refractory micro-disease, complications): post-progression survival",
+            CAL + ", prior log-uniform 0.005-0.2); assumption of the mechanism: without it burden-driven death leaves "
+            "patients whose progressions are treated locally alive for years after progression, against the short "
+            "post-progression survival of ESCC trials",
+        ),
+        "death_hazard_after_widespread_per_month": _nonneg(
+            0.0432, "1/month",
+            "further disease-death hazard from the first widespread (not oligometastatic) progression on, added to the one above",
+            CAL + ", prior log-uniform 0.002-0.3); widespread progression carries the worse prognosis (statement 12)",
         ),
         "death_weights": _organ_table(_DEATH_WEIGHTS, lambda v: _nonneg(v, "", "relative lethality per cm3 by organ", A + "brain and liver worse, lung and nodes better (BRIEF 3, statement 11)")),
         "symptom_diameter_cm": _organ_table(_SYMPTOM_DIAMETERS, lambda v: _pos(v, "cm", "median diameter at which a lesion causes symptoms", A + "brain and bone become symptomatic small (statement 6)")),
@@ -308,7 +323,7 @@ TOXICITY = Section(
     {
         "esophagitis_td50_gy": _pos(72.0, "Gy", "EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB)", A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
         "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT for ESCC gives about 4-10% (BRIEF 8)"),
+        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: the fit lowered it to about 62 Gy to raise fistula in ESO-Shanghai 13's study file, whose 'controlled primary' is not irradiated, and that gave about 30% fistula wherever the primary is (docs/calibration/README.md)"),
         "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
         "pneumonitis_td50_gy": _pos(45.0, "Gy", "mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB)", A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),

@@ -52,7 +52,6 @@ import math
 import os
 import re
 import statistics
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -206,18 +205,7 @@ MAP_FILE_SCHEMA = Section(
 
 
 def _read_toml(path: Path, display: str) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{display}: file not found"]) from None
-    except IsADirectoryError:
-        raise ConfigError([f"{display}: is a directory, not a TOML file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{display}: cannot read file: {getattr(exc, 'strerror', None) or exc}"]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{display}: {config._syntax_message(exc)}"]) from None
+    return config.read_toml_file(path, display)
 
 
 # ============================================================================ targets file

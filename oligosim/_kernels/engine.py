@@ -52,7 +52,9 @@ S_MAINTENANCE_END = 7
 S_RESISTANCE = 8
 S_BACKGROUND_DEATH = 9
 S_HORIZON = 10
-N_SLOTS = 11
+S_PROGRESSION_DEATH = 11  # disease death by the post-progression hazard
+S_WIDESPREAD_DEATH = 12  # disease death by the further hazard after widespread progression
+N_SLOTS = 13
 
 # ----------------------------------------------------------------------------- event log codes
 EV_ENTRY = 0
@@ -221,6 +223,12 @@ def _integral(vol, r, tau):
     if abs(r * tau) < 1e-10:
         return vol * tau * (1.0 + 0.5 * r * tau), em1
     return vol * em1 / r, em1
+
+
+@njit(cache=True, inline="always")
+def _exp_time(e, rate):
+    """Waiting time (months) of a unit-exponential draw ``e`` at a constant ``rate`` (inf at 0)."""
+    return e / rate if rate > 0.0 else INF
 
 
 @njit(cache=True)
@@ -632,6 +640,9 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
         if s_next == S_BACKGROUND_DEATH:
             result_cause = DEATH_OTHER
             break
+        if s_next == S_PROGRESSION_DEATH or s_next == S_WIDESPREAD_DEATH:
+            result_cause = DEATH_DISEASE
+            break
 
         if s_next == S_RT_START:
             _log(out, j, t, EV_RT_START, course_mode)
@@ -754,6 +765,9 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 progressed = True
                 out.pfs[j] = t
                 out.pfs_event[j] = True
+                # post-progression death: a constant hazard from now on, a competing exponential
+                # clock; drawn whatever the rate, so that the death stream stays aligned
+                slot[S_PROGRESSION_DEATH] = t + _exp_time(rng.exponential(state, rng.DEATH), P.death_after_progression)
                 # growth without new lesions is in field when the lesion that grew most since
                 # the nadir had been irradiated
                 in_field = False
@@ -782,6 +796,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 out.wpfs[j] = t
                 out.wpfs_event[j] = True
                 _log(out, j, t, EV_WIDESPREAD, 0)
+                slot[S_WIDESPREAD_DEATH] = t + _exp_time(rng.exponential(state, rng.DEATH), P.death_after_widespread)
             # ---- what the team does (statement 12)
             do_local = False
             if oligo:

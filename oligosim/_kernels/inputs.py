@@ -64,6 +64,8 @@ class ModelParams(NamedTuple):
     seed_logv: float
     eradication_logv: float
     death_rate: float
+    death_after_progression: float  # 1/month, from the first progression on
+    death_after_widespread: float  # 1/month, added from the first widespread progression on
     death_weight: np.ndarray  # (N_ORGANS,)
     symptom_logv: np.ndarray  # (N_ORGANS,) log volume of the median symptom diameter
     symptom_sdlog_v: float  # sd of log volume (3 x sd of log diameter)

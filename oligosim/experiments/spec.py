@@ -358,15 +358,10 @@ def load_experiment(path: str | os.PathLike, *, quick: bool = False) -> Experime
         Listing every problem (file, key, value, rule), including problems found in the
         scenario it names, unknown arms and parameter paths the scenario does not have.
     """
+    from oligosim.config import read_toml_file
+
     display = os.fspath(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{display}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{display}: TOML syntax error: {exc}"]) from None
+    raw = read_toml_file(path, display)
     return _from_dict(raw, display=display, path=Path(path), base_dir=Path(path).parent, quick=quick)
 
 

@@ -1,0 +1,295 @@
+"""Calibration of the model's parameters to published targets: point fit and ABC-SMC posterior.
+
+``oligosim calibrate CONFIG --targets TARGETS.toml`` fits the parameters a calibration config
+names to the targets of a targets file, as mapped onto study scenarios by a target map
+(:mod:`oligosim.targets`), and writes the fit, the posterior and a report.
+
+Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
+
+    [calibration]
+    title = "..."
+    map = "map.toml"            # target map, relative to this file
+    patients = 2000             # virtual patients per arm and evaluation
+    seed = 20251121             # the same virtual patients for every candidate (CRN)
+    method = "both"             # default of --method: optimize | abc | both
+
+    [objective]                 # all optional
+    weighting = "n"             # "n": weight each target by its n; "equal"
+    missing_n_weight = 100      # weight of targets without n (default: median n of the others)
+    median_scale = "log"        # errors of month-valued targets on the log scale ("linear": as scored)
+    undefined_penalty = 100     # squared error charged for an undefined value (median not reached)
+
+    [optimize]                  # point fit (all optional)
+    screen_points = 48          # scrambled Sobol' points, evaluated in parallel
+    local = "nelder-mead"       # or "none" (screen only)
+    max_evaluations = 200       # Nelder-Mead budget, all runs together
+    restarts = 1                # fresh simplex at the incumbent while it still improves
+    initial_step = 0.15         # initial simplex edge in the unit cube
+    xatol = 0.01
+    fatol = 0.001
+
+    [abc]                       # posterior (all optional)
+    particles = 80
+    generations = 4             # populations in all, the prior one included
+    prior_draws = 160           # generation 0: prior draws, the best `particles` kept
+    quantile = 0.5              # tolerance of generation t = this quantile of t-1's distances
+    max_proposals = 320         # simulations allowed per later generation
+    # batch = 40                # proposals per parallel batch (default: adaptive)
+
+    [quick]                     # what --quick lowers: patients, screen_points,
+    patients = 300              # max_evaluations, restarts, particles, prior_draws,
+    particles = 12              # generations, max_proposals
+
+    [report]
+    discussion = "..."          # free text for the report (blank line = new paragraph)
+
+    [[parameter]]               # one per fitted parameter
+    path = "disease.seeding_rate_per_cm3_month"   # any numeric scenario key, regimens too
+    label = "Seeding rate"
+    low = 0.02                  # prior range (every candidate lies in it)
+    high = 0.3
+    scale = "log"               # "linear" | "log": the search cube and the default prior
+    # prior = { dist = "lognormal", mean = 0.06, sd = 0.03 }   # optional, truncated to the range
+
+Objective (the distance of the point fit and of ABC). Every candidate is simulated with the same
+virtual patients (``patients``, ``seed``: common random numbers), so the objective is a
+deterministic function of the parameters. For mapped target ``i`` with tolerance half-width
+``h_i`` (:func:`oligosim.targets.score`), model value ``m_i`` and published value ``y_i``::
+
+    e_i = (m_i - y_i) / h_i                         the scored error (``scaled_error``; 0 on
+                                                    the allowed side of a one-sided bound)
+    e_i = ln(m_i / y_i) / ln(1 + t_i)   if m_i > y_i    month-valued targets with a relative
+    e_i = ln(m_i / y_i) / -ln(1 - t_i)  if m_i < y_i    tolerance t_i, median_scale = "log"
+    c_i = e_i^2,  or  P (undefined_penalty) when m_i is undefined (median not reached)
+    w_i = n_i (patients behind the figure), or missing_n_weight when the target has no n
+          (all w_i = 1 with weighting = "equal")
+    L   = sum_i w_i c_i / sum_i w_i
+
+``|e_i| <= 1`` is exactly "within tolerance" on both scales. Weighting by ``n`` weighs each
+target by its precision (the sampling variance of a published median or rate is about
+proportional to ``1 / n``), so ``L`` is, up to constants, a Gaussian negative log-likelihood
+with the tolerance as the error scale.
+
+Point fit (:func:`oligosim.calibration.search.optimize`): parameters are mapped to the unit
+cube (linearly, or in their log with ``scale = "log"``); a scrambled Sobol' screen (plus the
+current defaults) is simulated in parallel, then bounded Nelder-Mead runs from the best screened
+point with a large initial simplex (medians of PFS are read at restaging scans, so the objective
+has plateaus that a small simplex or a gradient would not cross), restarting while that still
+improves it. ABC-SMC (:func:`oligosim.calibration.search.abc_smc`): Toni 2009 / Beaumont 2009
+population Monte Carlo with the same distance ``L``, an adaptive quantile tolerance schedule, a
+Gaussian kernel with twice the weighted covariance and importance weights prior / kernel
+mixture, in the same unit cube. With CRN the distance has no simulation noise, so the ABC
+posterior is the prior restricted to ``L <= epsilon_final`` (importance-weighted): the parameter
+sets that fit the targets about as well as the final tolerance allows.
+
+Outputs (:func:`oligosim.calibration.report.write_outputs`, all written together or not at all):
+``calibration.json``, ``calibrated.toml`` (fitted values as a scenario overlay to ``extends``),
+``evaluations.csv``, ``targets_fit.csv``, ``targets_before.png``, ``targets_after.png``,
+``objective_trace.png``, and with ABC ``posterior.csv``, ``posterior_distributions.toml``
+(scenario overlay with a fitted distribution per parameter), ``psa_parameters.toml``
+(``[[parameter]]`` tables for an experiment file), ``posterior_marginals.png``,
+``posterior_pairs.png``; then ``report.md`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from oligosim.calibration.evaluation import Evaluator, objective, target_error, target_weight
+from oligosim.calibration.search import AbcResult, OptimizeResult, UnitPrior, abc_smc, optimize, weighted_quantile
+from oligosim.calibration.spec import CalibrationSpec, CalParameter, load_calibration
+
+__all__ = [
+    "load_calibration",
+    "run_calibration",
+    "CalibrationSpec",
+    "CalParameter",
+    "CalibrationResult",
+    "objective",
+    "target_error",
+    "target_weight",
+    "optimize",
+    "abc_smc",
+    "UnitPrior",
+]
+
+
+@dataclass
+class CalibrationResult:
+    """Everything a calibration run produced (written out by :mod:`oligosim.calibration.report`)."""
+
+    spec: CalibrationSpec
+    method: str
+    evaluations: list
+    best_index: int
+    before: list  #: TargetResults at the scenarios' own values
+    after: list  #: TargetResults at the best parameters
+    before_fresh: list  #: the same at a different seed (new virtual patients)
+    after_fresh: list
+    fresh_seed: int
+    opt: OptimizeResult | None = None
+    abc: AbcResult | None = None
+    seconds: float = 0.0
+    eval_seconds: float = math.nan  #: median wall time of one in-process evaluation
+    workers: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def best(self):
+        return self.evaluations[self.best_index]
+
+    @property
+    def best_values(self) -> dict:
+        return dict(self.best.values)
+
+
+def prior_of(spec: CalibrationSpec) -> UnitPrior:
+    """The product prior on the unit cube of the fitted parameters."""
+    return UnitPrior([p.unit_marginal() for p in spec.parameters])
+
+
+def run_calibration(
+    spec: CalibrationSpec,
+    *,
+    method: str | None = None,
+    workers: int | None = None,
+    scheduler=None,
+    progress: Callable[[int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    """Run the point fit and/or ABC-SMC of a calibration config.
+
+    Parameters
+    ----------
+    spec : CalibrationSpec
+        From :func:`load_calibration`.
+    method : {"optimize", "abc", "both"}, optional
+        Default: the config's ``calibration.method``.
+    workers : int, optional
+        Local worker processes for batches (default: the usable cores; 1: all in this process).
+    scheduler : str, optional
+        Dask scheduler address for batches.
+    progress : callable, optional
+        ``progress(1)`` after each simulated candidate.
+    log : callable, optional
+        Receives one-line status messages.
+
+    Returns
+    -------
+    CalibrationResult
+        Deterministic for a given config, targets file and seed (whatever ``workers``).
+
+    Raises
+    ------
+    RuntimeError
+        If the scenarios' own parameter values give an infeasible cohort.
+    """
+    from oligosim.calibration import evaluation as objmod
+
+    method = method or spec.method
+    say = log or (lambda s: None)
+    t_start = time.perf_counter()
+    objmod._MAPS[(str(spec.targets_path), str(spec.map_path))] = spec.tmap
+    ev = Evaluator(spec, workers=workers, scheduler=scheduler, progress=progress)
+    before = ev.results_at({})
+    if isinstance(before, str):
+        raise RuntimeError(f"the scenarios' own parameter values: {before}")
+    ev.record_results({p.path: p.default for p in spec.parameters}, before, "defaults")
+    say(f"defaults: objective {ev.evaluations[-1].objective:.4g} ({ev.serial_seconds[-1]:.1f} s per evaluation)")
+    starts = None
+    if all(p.default is not None and p.low <= p.default <= p.high for p in spec.parameters):
+        starts = np.array([[float(p.to_unit(p.default)) for p in spec.parameters]])
+    opt = abc = None
+    o = spec.optimize
+    if method in ("optimize", "both"):
+
+        def phase(name):
+            ev.phase = name
+            say(f"optimize: {name} stage")
+
+        opt = optimize(
+            ev,
+            spec.dim,
+            screen_points=o["screen_points"],
+            max_evaluations=o["max_evaluations"],
+            initial_step=o["initial_step"],
+            restarts=o["restarts"],
+            xatol=o["xatol"],
+            fatol=o["fatol"],
+            seed=spec.seed,
+            starts=starts,
+            local=o["local"],
+            on_phase=phase,
+        )
+        say(f"optimize: best objective {opt.fun:.4g} after {opt.nfev} evaluations")
+    if method in ("abc", "both"):
+        a = spec.abc
+        ev.phase = "abc"
+        first = len(ev.evaluations)
+
+        def gen(t, info):
+            say(f"abc: generation {t}: epsilon {info['epsilon']:.4g}, {info['proposals']} simulated, ESS {info['ess']:.0f}" + (" (budget reached: tolerance relaxed)" if info["relaxed"] else ""))
+
+        abc = abc_smc(
+            ev,
+            prior_of(spec),
+            particles=a["particles"],
+            generations=a["generations"],
+            prior_draws=a["prior_draws"],
+            quantile=a["quantile"],
+            max_proposals=a["max_proposals"],
+            batch=a["batch"],
+            seed=spec.seed + 1,
+            on_generation=gen,
+        )
+        for e, (g, _, _) in zip(ev.evaluations[first:], abc.history):
+            e.phase = f"abc{g}"
+    cube = [e for e in ev.evaluations if e.z is not None and math.isfinite(e.objective)]
+    if not cube:
+        raise RuntimeError("no candidate parameter set could be evaluated (every cohort was infeasible)")
+    best = min(cube, key=lambda e: (e.objective, e.index))
+    after = ev.results_at(best.values)
+    check, _, _ = objective(after, spec.objective)
+    if not math.isclose(check, best.objective, rel_tol=1e-9, abs_tol=1e-12):  # pragma: no cover - CRN broken
+        raise RuntimeError(f"the best candidate's objective is not reproducible ({check} vs {best.objective}): common random numbers are broken")
+    fresh = spec.seed + 1_000_003
+    before_fresh = ev.results_at({}, seed=fresh)
+    after_fresh = ev.results_at(best.values, seed=fresh)
+    serial = ev.serial_seconds[1:] or ev.serial_seconds
+    return CalibrationResult(
+        spec=spec,
+        method=method,
+        evaluations=ev.evaluations,
+        best_index=best.index,
+        before=before,
+        after=after,
+        before_fresh=before_fresh if not isinstance(before_fresh, str) else [],
+        after_fresh=after_fresh if not isinstance(after_fresh, str) else [],
+        fresh_seed=fresh,
+        opt=opt,
+        abc=abc,
+        seconds=time.perf_counter() - t_start,
+        eval_seconds=float(np.median(serial)) if serial else math.nan,
+        workers=workers,
+        extra={"simulation_seconds": ev.seconds},
+    )
+
+
+def posterior_summary(result: CalibrationResult) -> list[dict]:
+    """Per parameter: weighted mean, sd and 2.5/50/97.5 % quantiles of the ABC posterior."""
+    if result.abc is None:
+        return []
+    out = []
+    w = result.abc.weights
+    for i, p in enumerate(result.spec.parameters):
+        x = np.asarray(p.to_value(result.abc.particles[:, i]), dtype=float)
+        m = float(w @ x)
+        sd = float(math.sqrt(max(w @ (x - m) ** 2, 0.0)))
+        lo, med, hi = (float(v) for v in weighted_quantile(x, w, [0.025, 0.5, 0.975]))
+        out.append({"path": p.path, "mean": m, "sd": sd, "q025": lo, "median": med, "q975": hi})
+    return out

@@ -1,0 +1,188 @@
+"""The calibration objective and the evaluation of candidate parameter sets.
+
+:func:`target_error` and :func:`objective` implement the formula documented in
+:mod:`oligosim.calibration`; :class:`Evaluator` turns unit-cube points into parameter values,
+simulates them (in this process, on a local process pool or on Dask, through
+:func:`oligosim.experiments.executor.run_tasks`) and records every evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from oligosim.targets import TargetResult
+
+
+def target_error(r: TargetResult, *, median_scale: str = "log") -> float | None:
+    """Error of one target in tolerance units (None if the model value is undefined).
+
+    ``r.scaled_error`` (``(model - target) / half``, 0 on the allowed side of a one-sided
+    bound), except for month-valued targets with a relative tolerance ``tol`` < 1 when
+    ``median_scale = "log"``: ``ln(model / target) / ln(1 + tol)`` above the target and
+    ``ln(model / target) / -ln(1 - tol)`` below it. Both put the band's edges at exactly +-1 (so
+    ``|e| <= 1`` still means within tolerance), but the log form treats a model twice the target
+    like one half the target instead of letting long medians dominate.
+    """
+    if r.scaled_error is None or r.model is None:
+        return None
+    tol = r.tolerance
+    if median_scale == "log" and r.unit == "months" and tol["kind"] == "relative" and tol["value"] < 1.0 and r.target > 0:
+        if r.model <= 0:
+            return -math.inf if tol["bound"] != "upper" else 0.0
+        lr = math.log(r.model / r.target)
+        e = lr / math.log1p(tol["value"]) if lr > 0 else lr / -math.log1p(-tol["value"])
+        if tol["bound"] == "lower":
+            e = min(e, 0.0)
+        elif tol["bound"] == "upper":
+            e = max(e, 0.0)
+        return e
+    return float(r.scaled_error)
+
+
+def target_weight(r: TargetResult, settings: dict) -> float:
+    """``n`` (or the stated weight of targets without n) with ``weighting = "n"``; else 1."""
+    if settings.get("weighting", "n") == "equal":
+        return 1.0
+    return float(r.n) if r.n else float(settings["missing_n_weight_resolved"])
+
+
+def objective(results: Sequence[TargetResult], settings: dict) -> tuple[float, list[float | None], list[float]]:
+    """Precision-weighted mean squared error in tolerance units.
+
+    Returns
+    -------
+    (value, errors, weights)
+        ``value = sum_i w_i c_i / sum_i w_i`` with ``c_i = e_i^2`` (``e_i`` from
+        :func:`target_error`) or ``undefined_penalty`` when the model value is undefined;
+        ``errors`` are the ``e_i`` (None where undefined).
+    """
+    errs, ws = [], []
+    num = den = 0.0
+    pen = float(settings.get("undefined_penalty", 100.0))
+    for r in results:
+        e = target_error(r, median_scale=settings.get("median_scale", "log"))
+        w = target_weight(r, settings)
+        c = pen if e is None else (e * e if math.isfinite(e) else math.inf)
+        num += w * c
+        den += w
+        errs.append(e)
+        ws.append(w)
+    return (num / den if den > 0 else math.nan), errs, ws
+
+
+# ============================================================================ evaluation
+
+_MAPS: dict = {}
+
+
+def _map(targets_path: str, map_path: str):
+    key = (targets_path, map_path)
+    if key not in _MAPS:
+        from oligosim.targets import load_map, load_targets
+
+        _MAPS[key] = load_map(map_path, load_targets(targets_path), extra="error")
+    return _MAPS[key]
+
+
+def evaluate_task(task: dict) -> list[TargetResult] | str:
+    """Worker function (module level, picklable): score every target at ``task["overrides"]``.
+
+    Returns the target results, or the message of an infeasible cohort (a parameter set whose
+    eligibility cannot be met), which the objective treats as an infinite distance.
+    """
+    from oligosim.simulate import InfeasibleCohort
+    from oligosim.targets import evaluate_targets
+
+    tmap = _map(task["targets"], task["map"])
+    try:
+        return evaluate_targets(tmap, patients=task["patients"], seed=task["seed"], overrides=task["overrides"], threads=task["threads"])
+    except InfeasibleCohort as exc:
+        return f"infeasible cohort: {exc}"
+
+
+@dataclass
+class Evaluation:
+    """One evaluated candidate."""
+
+    index: int
+    phase: str
+    z: np.ndarray | None  #: unit-cube point (None: the scenarios' own defaults)
+    values: dict
+    objective: float
+    errors: list  #: e_i per mapped target (None: undefined)
+    within: list  #: within tolerance per mapped target
+    note: str = ""
+
+
+@dataclass
+class Evaluator:
+    """Batch objective on the unit cube for :mod:`oligosim.calibration.search`.
+
+    Calling it with a ``(k, dim)`` array simulates the ``k`` candidates (as one parallel batch
+    when ``workers != 1`` or a scheduler is given, else in this process) and returns their
+    objective values; every evaluation is recorded in :attr:`evaluations`.
+    """
+
+    spec: object
+    workers: int | None = None
+    scheduler: object = None
+    progress: Callable[[int], None] | None = None
+    phase: str = "screen"
+    evaluations: list = field(default_factory=list)
+    seconds: float = 0.0  #: wall time spent simulating
+    serial_seconds: list = field(default_factory=list)  #: wall time of each in-process evaluation
+
+    def _task(self, overrides: dict, threads: int | None, seed: int | None = None) -> dict:
+        return {
+            "targets": os.fspath(self.spec.targets_path),
+            "map": os.fspath(self.spec.map_path),
+            "patients": self.spec.patients,
+            "seed": self.spec.seed if seed is None else seed,
+            "overrides": overrides,
+            "threads": threads,
+        }
+
+    def results_at(self, overrides: dict, *, seed: int | None = None) -> list[TargetResult] | str:
+        """Full target results at a parameter set, in this process (on ``workers`` numba threads)."""
+        t0 = time.perf_counter()
+        out = evaluate_task(self._task(overrides, self.workers, seed))
+        dt = time.perf_counter() - t0
+        self.seconds += dt
+        self.serial_seconds.append(dt)
+        if self.progress:
+            self.progress(1)
+        return out
+
+    def _record(self, z, values, res, phase) -> float:
+        if isinstance(res, str):
+            n = len(self.spec.tmap.entries)
+            ev = Evaluation(len(self.evaluations), phase, z, values, math.inf, [None] * n, [False] * n, note=res)
+        else:
+            val, errs, _ = objective(res, self.spec.objective)
+            ev = Evaluation(len(self.evaluations), phase, z, values, val, errs, [r.within_tolerance for r in res])
+        self.evaluations.append(ev)
+        return ev.objective
+
+    def record_results(self, overrides: dict, res, phase: str, z=None) -> float:
+        return self._record(z, dict(overrides), res, phase)
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        from oligosim.experiments.executor import run_tasks
+
+        Z = np.atleast_2d(np.asarray(Z, dtype=float))
+        values = [self.spec.values(z) for z in Z]
+        parallel = len(Z) > 1 and (self.scheduler is not None or self.workers != 1)
+        if parallel:
+            t0 = time.perf_counter()
+            tasks = [self._task(v, 1) for v in values]
+            res = run_tasks(evaluate_task, tasks, scheduler=self.scheduler, workers=self.workers, progress=self.progress)
+            self.seconds += time.perf_counter() - t0
+        else:
+            res = [self.results_at(v) for v in values]
+        return np.array([self._record(z.copy(), v, r, self.phase) for z, v, r in zip(Z, values, res)])

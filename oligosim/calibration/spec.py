@@ -1,0 +1,386 @@
+"""The calibration config file: schema, validation and the resolved :class:`CalibrationSpec`.
+
+Validated as strictly as a scenario (the :mod:`oligosim.config` node types): unknown, missing or
+mistyped keys, out-of-range values, parameter paths the map's scenarios do not have and prior
+ranges that give an invalid scenario are all reported at once, one line per problem naming the
+file, the key, the value and the rule (:class:`~oligosim.config.ConfigError`). The format is
+documented in :mod:`oligosim.calibration`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oligosim.config import (
+    Choice,
+    ConfigError,
+    Distribution,
+    Float,
+    Int,
+    ListOf,
+    Section,
+    Str,
+    format_value,
+    validate,
+)
+from oligosim.experiments.spec import DistributionSpec, Maybe
+
+SCALES = ("linear", "log")
+METHODS = ("optimize", "abc", "both")
+QUICK_KEYS = ("patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals")
+
+
+def _check_parameter(d: dict, path: str):
+    problems = []
+    lo, hi = d["low"], d["high"]
+    if not lo < hi:
+        problems.append(("high", f"must be greater than low = {lo:g}"))
+    if d["scale"] == "log" and not lo > 0:
+        problems.append(("low", 'must be > 0 with scale = "log"'))
+    dist = d["prior"]
+    if dist is not None and lo < hi:
+        mass = float(dist.frozen.cdf(hi) - dist.frozen.cdf(lo))
+        if not mass > 1e-9:
+            problems.append(("prior", f"puts no probability between low = {lo:g} and high = {hi:g}"))
+    return problems
+
+
+PARAMETER = Section(
+    {
+        "path": Str(doc="dotted scenario key, e.g. disease.seeding_rate_per_cm3_month or regimens.tp.kill_rate_per_month"),
+        "label": Str("", doc="name in reports (default: the path)"),
+        "low": Float(uncertain=False, doc="lower end of the prior range"),
+        "high": Float(uncertain=False, doc="upper end of the prior range"),
+        "scale": Choice(SCALES, "linear", doc="search (and default prior) scale: uniform in the value or in its log"),
+        "prior": DistributionSpec(doc="prior distribution, truncated to [low, high] (default: uniform on the scale)"),
+    },
+    check=_check_parameter,
+)
+
+
+def _check_abc(d: dict, path: str):
+    problems = []
+    if d["prior_draws"] is not None and d["prior_draws"] < d["particles"]:
+        problems.append(("prior_draws", f"must be >= particles = {d['particles']}"))
+    return problems
+
+
+SCHEMA = Section(
+    {
+        "calibration": Section(
+            {
+                "title": Str("oligosim calibration"),
+                "description": Str(""),
+                "map": Str(doc="target map file, relative to this file"),
+                "patients": Int(lo=1, hi=10**7, unit="patients", doc="virtual patients per arm and evaluation"),
+                "seed": Int(0, lo=0, hi=2**63 - 1, doc="root seed: the same virtual patients for every candidate (common random numbers)"),
+                "method": Choice(METHODS, "both", doc="what --method defaults to"),
+            }
+        ),
+        "objective": Section(
+            {
+                "weighting": Choice(("n", "equal"), "n", doc="weight each target by its n, or all equally"),
+                "missing_n_weight": Maybe(Float(lo=0.0, lo_open=True, uncertain=False), doc="weight of targets without n (default: the median n of the others)"),
+                "median_scale": Choice(("log", "linear"), "log", doc="error of month-valued targets with a relative tolerance: on the log scale or linear"),
+                "undefined_penalty": Float(100.0, lo=0.0, uncertain=False, doc="squared error charged for an undefined model value (median not reached)"),
+            }
+        ),
+        "optimize": Section(
+            {
+                "screen_points": Int(32, lo=0, hi=100_000, doc="scrambled Sobol' points screened in parallel"),
+                "local": Choice(("nelder-mead", "none"), "nelder-mead"),
+                "max_evaluations": Int(200, lo=0, hi=1_000_000, doc="Nelder-Mead evaluations (all runs together)"),
+                "restarts": Int(1, lo=0, hi=100),
+                "initial_step": Float(0.15, lo=0.0, hi=1.0, lo_open=True, uncertain=False, doc="edge of the initial simplex in the unit cube"),
+                "xatol": Float(0.01, lo=0.0, lo_open=True, uncertain=False),
+                "fatol": Float(1e-3, lo=0.0, lo_open=True, uncertain=False),
+            }
+        ),
+        "abc": Section(
+            {
+                "particles": Int(100, lo=2, hi=1_000_000),
+                "generations": Int(4, lo=1, hi=100, doc="populations in all, the prior generation included"),
+                "prior_draws": Maybe(Int(lo=2), doc="prior draws of generation 0 (default 2 x particles)"),
+                "quantile": Float(0.5, lo=0.0, hi=1.0, lo_open=True, hi_open=True, uncertain=False),
+                "max_proposals": Maybe(Int(lo=1), doc="simulations allowed per later generation (default 10 x particles)"),
+                "batch": Maybe(Int(lo=1), doc="proposals simulated per parallel batch (default: adaptive)"),
+            },
+            check=_check_abc,
+        ),
+        "quick": Section({k: Maybe(Int(lo=0 if k == "restarts" else 1)) for k in QUICK_KEYS}),
+        "report": Section({"discussion": Str("", doc="free text for the report (paragraphs separated by blank lines)")}),
+        "parameter": ListOf(PARAMETER, min_len=1),
+    }
+)
+
+
+@dataclass(frozen=True)
+class CalParameter:
+    """One fitted parameter: prior range, scale and the maps to and from the unit cube."""
+
+    path: str
+    label: str
+    low: float
+    high: float
+    scale: str
+    prior: Distribution | None
+    default: float | None  #: the map's scenarios' value (None if they differ)
+
+    # ---- unit cube
+    def _g(self, x):
+        return np.log(x) if self.scale == "log" else np.asarray(x, float)
+
+    def _ginv(self, y):
+        return np.exp(y) if self.scale == "log" else y
+
+    def to_value(self, z):
+        """Value(s) at unit-cube coordinate(s) ``z``."""
+        glo, ghi = self._g(self.low), self._g(self.high)
+        v = self._ginv(glo + np.asarray(z, float) * (ghi - glo))
+        return np.clip(v, self.low, self.high)
+
+    def to_unit(self, x):
+        glo, ghi = self._g(self.low), self._g(self.high)
+        return (self._g(np.asarray(x, float)) - glo) / (ghi - glo)
+
+    def unit_marginal(self):
+        """``None`` (uniform on the scale) or ``(ppf, pdf)`` of the prior in unit coordinates."""
+        if self.prior is None:
+            return None
+        fr = self.prior.frozen
+        c_lo, c_hi = float(fr.cdf(self.low)), float(fr.cdf(self.high))
+        glo, ghi = self._g(self.low), self._g(self.high)
+
+        def ppf(u):
+            return np.clip(self.to_unit(np.clip(fr.ppf(c_lo + np.asarray(u) * (c_hi - c_lo)), self.low, self.high)), 0.0, 1.0)
+
+        def pdf(z):
+            x = self.to_value(z)
+            # dx/dz: (ghi - glo) for linear, x (ghi - glo) for log
+            jac = (ghi - glo) * (x if self.scale == "log" else 1.0)
+            return fr.pdf(x) * jac / (c_hi - c_lo)
+
+        return (ppf, pdf)
+
+    def describe_prior(self) -> str:
+        rng = f"[{self.low:g}, {self.high:g}]"
+        if self.prior is not None:
+            return f"{self.prior.describe().split(':')[0]} truncated to {rng}"
+        return f"{'log-uniform' if self.scale == 'log' else 'uniform'} on {rng}"
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "label": self.label,
+            "low": self.low,
+            "high": self.high,
+            "scale": self.scale,
+            "prior": self.prior.spec() if self.prior else None,
+            "prior_text": self.describe_prior(),
+            "default": self.default,
+        }
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """A validated calibration config (with the quick sizes applied when asked)."""
+
+    path: Path
+    title: str
+    description: str
+    map_path: Path
+    targets_path: Path
+    patients: int
+    seed: int
+    method: str
+    objective: dict
+    optimize: dict
+    abc: dict
+    discussion: str
+    parameters: tuple
+    quick: bool = False
+    tmap: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def dim(self) -> int:
+        return len(self.parameters)
+
+    def values(self, z) -> dict:
+        """``{path: value}`` of a unit-cube point."""
+        return {p.path: float(p.to_value(zi)) for p, zi in zip(self.parameters, z)}
+
+    def to_json(self) -> dict:
+        return {
+            "file": os.fspath(self.path),
+            "title": self.title,
+            "map": os.fspath(self.map_path),
+            "targets": os.fspath(self.targets_path),
+            "patients": self.patients,
+            "seed": self.seed,
+            "method": self.method,
+            "quick": self.quick,
+            "objective": dict(self.objective),
+            "optimize": dict(self.optimize),
+            "abc": dict(self.abc),
+            "parameters": [p.to_json() for p in self.parameters],
+        }
+
+
+def _read(path: Path, display: str) -> dict:
+    from oligosim.config import read_toml_file
+
+    return read_toml_file(path, display)
+
+
+def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, quick: bool = False) -> CalibrationSpec:
+    """Load and validate a calibration config against a targets file.
+
+    Parameters
+    ----------
+    path : path-like
+        The calibration TOML file; its ``calibration.map`` is relative to it.
+    targets : path-like
+        The targets file (``[[target]]`` tables) the map is checked against.
+    quick : bool
+        Apply the file's ``[quick]`` sizes.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem (file, key, value, rule), including those of the map and targets
+        files and parameter paths or ranges that the map's scenarios do not accept.
+    """
+    from oligosim.targets import load_map, load_targets
+
+    display = os.fspath(path)
+    raw = _read(Path(path), display)
+    errors: list[str] = []
+    # validated piece by piece, so that one bad parameter does not hide the others' problems
+    top = Section({k: v for k, v in SCHEMA.fields.items() if k != "parameter"})
+    data = None
+    try:
+        data = dict(validate({k: v for k, v in raw.items() if k != "parameter"}, top, origin=display).data)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+    param_schema = Section({"parameter": SCHEMA.fields["parameter"]})
+    try:
+        validate({"parameter": raw["parameter"]} if "parameter" in raw else {}, param_schema, origin=display)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+    raw_params = raw.get("parameter") if isinstance(raw.get("parameter"), list) else []
+    checked = []
+    for i, item in enumerate(raw_params):
+        try:
+            checked.append((i, validate(item, PARAMETER, origin=display).data))
+        except ConfigError:
+            pass  # reported above, with its index
+    if data is None:
+        raise ConfigError(errors)
+
+    def bad(key: str, value: Any, rule: str) -> None:
+        errors.append(f"{display}: {key} = {format_value(value)}: {rule}")
+
+    cal = data["calibration"]
+    map_path = Path(path).parent / cal["map"]
+    try:
+        tlist = load_targets(targets)
+    except ConfigError as exc:
+        raise ConfigError(errors + [f"{os.fspath(targets)}: the targets file is not valid:"] + list(exc.errors)) from None
+    try:
+        tmap = load_map(map_path, tlist, extra="error")
+    except ConfigError as exc:
+        raise ConfigError(errors + [f"{display}: calibration.map = {cal['map']!r}: the map is not valid:"] + list(exc.errors)) from None
+    scenarios = list(tmap.scenarios.values())
+    params = []
+    seen: set[str] = set()
+    for i, p in checked:
+        key = f"parameter[{i}]"
+        if p["path"] in seen:
+            bad(f"{key}.path", p["path"], "is fitted twice")
+            continue
+        seen.add(p["path"])
+        defaults = set()
+        problem = None
+        for sc in scenarios:
+            try:
+                v = sc.get(p["path"])
+            except KeyError:
+                problem = f"is not a key of scenario {sc.name} ({sc.path})"
+                break
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                problem = f"is not a numeric key of scenario {sc.name}"
+                break
+            defaults.add(float(v))
+            for end, val in (("low", p["low"]), ("high", p["high"])):
+                try:
+                    sc.with_values({p["path"]: val})
+                except ConfigError as exc:
+                    problem = f"{end} = {val:g} gives an invalid scenario {sc.name}: {'; '.join(exc.errors)}"
+                    break
+            if problem:
+                break
+        if problem:
+            bad(f"{key}.path", p["path"], problem)
+            continue
+        params.append(
+            CalParameter(
+                path=p["path"],
+                label=p["label"] or p["path"],
+                low=float(p["low"]),
+                high=float(p["high"]),
+                scale=p["scale"],
+                prior=p["prior"],
+                default=defaults.pop() if len(defaults) == 1 else None,
+            )
+        )
+    if errors:
+        raise ConfigError(errors)
+    sizes = {k: v for k, v in data["quick"].items() if v is not None}
+    opt = dict(data["optimize"])
+    abc = dict(data["abc"])
+    patients = cal["patients"]
+    if quick:
+        patients = sizes.get("patients", patients)
+        for k in ("screen_points", "max_evaluations", "restarts"):
+            if k in sizes:
+                opt[k] = sizes[k]
+        for k in ("particles", "prior_draws", "generations", "max_proposals"):
+            if k in sizes:
+                abc[k] = sizes[k]
+    if abc["prior_draws"] is None:
+        abc["prior_draws"] = 2 * abc["particles"]
+    abc["prior_draws"] = max(abc["prior_draws"], abc["particles"])
+    if abc["max_proposals"] is None:
+        abc["max_proposals"] = 10 * abc["particles"]
+    objective = dict(data["objective"])
+    if objective["missing_n_weight"] is None:
+        known = [t.n for t in tlist if t.n]
+        objective["missing_n_weight_resolved"] = float(statistics.median(known)) if known else 1.0
+    else:
+        objective["missing_n_weight_resolved"] = float(objective["missing_n_weight"])
+    return CalibrationSpec(
+        path=Path(path),
+        title=cal["title"],
+        description=cal["description"],
+        map_path=map_path,
+        targets_path=Path(targets),
+        patients=int(patients),
+        seed=int(cal["seed"]),
+        method=cal["method"],
+        objective=objective,
+        optimize=opt,
+        abc=abc,
+        discussion=data["report"]["discussion"],
+        parameters=tuple(params),
+        quick=quick,
+        tmap=tmap,
+    )
+
+
+__all__ = ["load_calibration", "CalibrationSpec", "CalParameter", "SCHEMA", "SCALES", "METHODS"]

@@ -1,0 +1,99 @@
+"""``oligosim calibrate CONFIG --targets TARGETS``: fit parameters to published targets.
+
+Validates the calibration config, the targets file and the map before anything runs (a problem
+is one line naming the file, key, value and rule; exit code 2, nothing written), then runs the
+point fit (Sobol' screen + Nelder-Mead) and/or ABC-SMC on common random numbers and writes the
+fit, the posterior and a report into DIR together (see :mod:`oligosim.calibration`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from oligosim.cli import UserError
+
+DEFAULT_OUT = Path("out") / "calibration"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit model parameters to published targets (point fit and ABC-SMC posterior)",
+        description="Fit the parameters named by a calibration config to the targets of a targets "
+        "file (as mapped onto study scenarios by the config's map): a Sobol' screen and Nelder-Mead "
+        "for the point fit, ABC-SMC for the posterior, all on common random numbers. Writes "
+        "DIR/calibration.json, calibrated.toml, posterior files, figures, report.md and report.html.",
+    )
+    p.add_argument("config", help="calibration TOML file (e.g. configs/calibration/calibrate.toml)")
+    p.add_argument("--targets", required=True, metavar="TARGETS", help="targets TOML file ([[target]] tables)")
+    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT})")
+    p.add_argument("--quick", action="store_true", help="use the config's [quick] sizes: a fast, rough run")
+    p.add_argument("--method", choices=("optimize", "abc", "both"), help="point fit, posterior or both (default: the config's calibration.method)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores; 1: in this process); results do not depend on it")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="evaluate batches on a Dask distributed scheduler (e.g. tcp://10.0.0.1:8786)")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from oligosim.calibration import load_calibration, run_calibration
+    from oligosim.config import ConfigError
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    try:
+        spec = load_calibration(args.config, args.targets, quick=args.quick)
+    except ConfigError as exc:
+        raise UserError(f"{args.config} is not a valid calibration (or its targets or map are not valid):\n{exc}") from None
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tqdm import tqdm
+
+    from oligosim.calibration.report import write_outputs
+    from oligosim.simulate import InfeasibleCohort
+
+    method = args.method or spec.method
+    o, a = spec.optimize, spec.abc
+    budget = 4
+    if method in ("optimize", "both"):
+        budget += o["screen_points"] + 1 + (o["max_evaluations"] if o["local"] != "none" else 0)
+    if method in ("abc", "both"):
+        budget += a["prior_draws"] + (a["generations"] - 1) * a["max_proposals"]
+    bar = tqdm(total=budget, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc="calibrating")
+    log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
+    try:
+        result = run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=bar.update, log=log)
+    except (InfeasibleCohort, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    except ConfigError as exc:
+        raise UserError(f"a parameter value gave an invalid scenario:\n{exc}") from None
+    except OSError as exc:
+        if args.scheduler and "connect" in str(exc).lower():
+            raise UserError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
+        raise
+    finally:
+        bar.close()
+    try:
+        names = write_outputs(result, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        from oligosim.targets import format_results_table
+
+        print(format_results_table(result.after))
+        print()
+        nb = sum(r.within_tolerance for r in result.before)
+        na = sum(r.within_tolerance for r in result.after)
+        n = len(result.after)
+        print(f"objective {result.evaluations[0].objective:.4g} -> {result.best.objective:.4g}; within tolerance {nb} -> {na} of {n}")
+        for p in spec.parameters:
+            print(f"  {p.path} = {result.best.values[p.path]:.6g}   (prior [{p.low:g}, {p.high:g}], default {p.default})")
+        print(f"{len(result.evaluations)} evaluations in {result.seconds / 60:.1f} min; wrote {out}/: {', '.join(names)}")
+    return 0
