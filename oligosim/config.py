@@ -24,6 +24,7 @@ Design rules
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 import difflib
 import hashlib
 import json
@@ -58,6 +59,7 @@ __all__ = [
     "Validated",
     "default_schema",
     "format_value",
+    "Maybe",
     "load_scenario",
     "loads_scenario",
     "split_path",
@@ -532,11 +534,12 @@ class _Ctx:
 
 
 @dataclass(frozen=True)
-class Node:
+class Node(ABC):
     """Base class of schema nodes; subclasses implement ``_resolve``."""
 
-    def _resolve(self, value: Any, path: str, ctx: _Ctx) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _resolve(self, value: Any, path: str, ctx: _Ctx) -> Any:
+        """Validate ``value`` at ``path``, recording problems in ``ctx``; return the resolved value."""
 
     def _missing(self, path: str, ctx: _Ctx) -> Any:
         """Value for an absent key: the default (validated, to catch schema slips) or an error."""
@@ -777,6 +780,20 @@ class Ref(Node):
             ctx.bad(path, value, f"unknown {_singular(self.table)}; known: {listed}{tail}")
             return None
         return value
+
+
+@dataclass(frozen=True)
+class Maybe(Node):
+    """An optional key with no default: absent -> None, present -> validated by ``node``."""
+
+    node: Node
+    doc: str = ""
+
+    def _missing(self, path: str, ctx: _Ctx) -> Any:
+        return None
+
+    def _resolve(self, value: Any, path: str, ctx: _Ctx) -> Any:
+        return self.node._resolve(value, path, ctx)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ import numpy as np
 from oligosim import codes
 from oligosim.outcomes import kaplan_meier, median_survival, proportion_ci, rmst, survival_at
 from oligosim.simulate import ArmResult
+from oligosim.summary import endpoint
 
 ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 _Z95 = 1.959963984540054
@@ -160,14 +161,6 @@ def parse_metric(name: str) -> Metric:
     raise bad
 
 
-def _endpoint(arm: ArmResult, name: str):
-    if name == "dss":
-        from oligosim._kernels import engine
-
-        return arm["os"], arm["death_cause"] == engine.DEATH_DISEASE
-    return arm[name], arm[f"{name}_event"]
-
-
 def _none_to_nan(x) -> float:
     return float("nan") if x is None else float(x)
 
@@ -209,7 +202,7 @@ def evaluate(arm: ArmResult, metric: str | Metric, *, _km_cache: dict | None = N
         if _km_cache is not None and m.endpoint in _km_cache:
             km = _km_cache[m.endpoint]
         else:
-            km = kaplan_meier(*_endpoint(arm, m.endpoint))
+            km = kaplan_meier(*endpoint(arm, m.endpoint))
             if _km_cache is not None:
                 _km_cache[m.endpoint] = km
         if m.kind == "median":

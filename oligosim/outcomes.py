@@ -42,6 +42,7 @@ __all__ = [
     "cox_hazard_ratio",
     "summarize_survival",
     "proportion_ci",
+    "json_number",
     "DEFAULT_LANDMARKS",
 ]
 
@@ -55,6 +56,15 @@ DEFAULT_LANDMARKS = (12, 24, 36, 60)
 #: is mathematically exactly 0.5 (e.g. 2 deaths out of 4) may come out of the product a few ulps
 #: above it, and would otherwise move the median to the next event time.
 _QUANTILE_RTOL = 1e-12
+
+
+def json_number(x) -> float | None:
+    """``x`` as a float, or None when it is None, nan or infinite: JSON has no nan, and an
+    undefined statistic (a median not reached, a CI limit off the curve) is reported as null."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 # ============================================================================ input handling

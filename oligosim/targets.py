@@ -59,6 +59,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from oligosim import config
 from oligosim.config import (
+    Maybe,
     Choice,
     ConfigError,
     Float,
@@ -74,6 +75,7 @@ from oligosim.config import (
     validate,
 )
 from oligosim.metrics import Metric, evaluate_mixture, parse_metric
+from oligosim.outcomes import json_number
 
 __all__ = [
     "Target",
@@ -99,19 +101,6 @@ DEFAULT_TOLERANCE_ABSOLUTE = 0.07
 
 
 # ============================================================================ schema helpers
-
-
-@dataclass(frozen=True)
-class _Optional(Node):
-    """A key that may be absent (then ``None``); when present it validates against ``item``."""
-
-    item: Node
-
-    def _resolve(self, value: Any, path: str, ctx) -> Any:
-        return self.item._resolve(value, path, ctx)
-
-    def _missing(self, path: str, ctx) -> Any:
-        return None
 
 
 _ARM_RULE = 'must be an arm name (a string) or a table of arm weights > 0, e.g. { chemo_local = 61, io_local = 43 }'
@@ -170,7 +159,7 @@ TARGET_SCHEMA = Section(
         "arm": Str(doc="the treatment arm, in words"),
         "metric": Str(doc="what the figure is, in words (e.g. median_pfs_months)"),
         "value": Float(lo=0.0, uncertain=False, doc="the published figure (months or a fraction)"),
-        "n": _Optional(Int(lo=1, unit="patients")),
+        "n": Maybe(Int(lo=1, unit="patients")),
         "quoted_in": Str(doc="where the figure was read"),
         "note": Str("", doc="free text"),
     }
@@ -183,8 +172,8 @@ MAP_ENTRY_SCHEMA = Section(
         "scenario": Str(doc="study scenario file, relative to the map file"),
         "arm": _ArmSpec(doc="arm name, or a table of arm weights for a mixture"),
         "metric": Str(doc="oligosim metric (oligosim.metrics grammar)"),
-        "tolerance": _Optional(Choice(TOLERANCE_KINDS)),
-        "tolerance_value": _Optional(Float(lo=0.0, lo_open=True, uncertain=False)),
+        "tolerance": Maybe(Choice(TOLERANCE_KINDS)),
+        "tolerance_value": Maybe(Float(lo=0.0, lo_open=True, uncertain=False)),
         "bound": Choice(BOUNDS, "two_sided"),
         "note": Str(""),
     }
@@ -565,10 +554,6 @@ class TargetResult:
         }
 
 
-def _finite(x) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
 def evaluate_targets(
     tmap: TargetMap,
     *,
@@ -637,8 +622,8 @@ def evaluate_targets(
                 unit=parse_metric(e.metric).unit,
                 target=float(t.value),
                 n=t.n,
-                model=_finite(model),
-                model_ci95=(_finite(lo), _finite(hi)),
+                model=json_number(model),
+                model_ci95=(json_number(lo), json_number(hi)),
                 rel_error=s["rel_error"],
                 abs_error=s["abs_error"],
                 tolerance={"kind": e.tolerance, "value": e.tolerance_value, "bound": e.bound, "band": s["band"]},

@@ -349,16 +349,8 @@ def simulate_trial_data(control, experimental, *, n_per_arm, accrual_per_month, 
 
 
 # ============================================================================ analysis
-def _none(x):
-    """float, or None for nan / None (JSON has no nan)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _list(a) -> list:
-    return [_none(v) for v in np.asarray(a, dtype=np.float64)]
+    return [outcomes.json_number(v) for v in np.asarray(a, dtype=np.float64)]
 
 
 def _pcts(values: np.ndarray) -> dict:
@@ -465,7 +457,7 @@ def _simulate(pools: _Pools, d: _Design) -> dict:
     else:
         cov, cov_ci = None, [None, None]
     hr_summary = {
-        "true": _none(true_hr),
+        "true": outcomes.json_number(true_hr),
         "geometric_mean": float(np.exp(log_hr.mean())) if n_ok else None,
         "log_hr_mean": float(log_hr.mean()) if n_ok else None,
         "log_hr_sd": float(log_hr.std(ddof=1)) if n_ok > 1 else None,
@@ -876,7 +868,7 @@ def power_curve(control, experimental, *, n_grid, target_power=0.8, **trial_kwar
         "hr_geometric_mean": [r["hr"]["geometric_mean"] for r in results],
         "target_power": target,
         "n_for_target": n_target,
-        "hr_true": _none(hr_true),
+        "hr_true": outcomes.json_number(hr_true),
         "schoenfeld_events": d_req,
         "schoenfeld_n_per_arm": n_sch,
         "n_mid": grid[mid],

@@ -11,6 +11,7 @@ from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.config import Distribution, split_path
 from oligosim.experiments.report import Report, fmt, write_csv
+from oligosim.outcomes import json_number
 
 PHASE_COLORS = {"defaults": "black", "screen": "tab:blue", "local": "tab:orange"}
 
@@ -22,10 +23,6 @@ def _num(x) -> str:
     if "e" not in s and "." not in s and "inf" not in s and "nan" not in s:
         s += ".0"
     return s
-
-
-def _finite(x):
-    return float(x) if x is not None and math.isfinite(x) else None
 
 
 # ============================================================================ TOML files
@@ -205,11 +202,11 @@ def diagnose(result: CalibrationResult) -> list[dict]:
             "target": r.target,
             "model": r.model,
             "band": r.tolerance["band"],
-            "error": _finite(best.errors[j]) if best.errors[j] is not None else None,
+            "error": json_number(best.errors[j]) if best.errors[j] is not None else None,
             "direction": "undefined" if r.model is None else ("above" if r.model > r.target else "below"),
             "candidates": len(cube),
             "met_by": len(met),
-            "best_error": _finite(float(np.nanmin(np.abs(errs)))) if np.isfinite(errs).any() else None,
+            "best_error": json_number(float(np.nanmin(np.abs(errs)))) if np.isfinite(errs).any() else None,
             "tension": [],
             "moves_with": [],
             "scan_note": None,
@@ -218,7 +215,7 @@ def diagnose(result: CalibrationResult) -> list[dict]:
             alt = min(met, key=lambda e: e.objective)
             worse = sorted(((contrib(alt, k) - contrib(best, k), k) for k in range(len(result.after)) if k != j), reverse=True)
             d["tension"] = [
-                {"id": result.after[k].id, "error_at_fit": _finite(best.errors[k]) if best.errors[k] is not None else None, "error_there": _finite(alt.errors[k]) if alt.errors[k] is not None else None}
+                {"id": result.after[k].id, "error_at_fit": json_number(best.errors[k]) if best.errors[k] is not None else None, "error_there": json_number(alt.errors[k]) if alt.errors[k] is not None else None}
                 for inc, k in worse[:3]
                 if inc > 0
             ]
@@ -433,7 +430,7 @@ def most_within(result: CalibrationResult):
 
 def _ev_json(e) -> dict:
     # parameter values and per-target errors of every candidate are in evaluations.csv
-    return {"index": e.index, "phase": e.phase, "objective": _finite(e.objective), "within_tolerance": int(sum(e.within)), **({"note": e.note} if e.note else {})}
+    return {"index": e.index, "phase": e.phase, "objective": json_number(e.objective), "within_tolerance": int(sum(e.within)), **({"note": e.note} if e.note else {})}
 
 
 def _gof(results) -> dict:
@@ -451,7 +448,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
     def obj(res):
         from oligosim.calibration.evaluation import objective
 
-        return _finite(objective(res, s_obj)[0]) if res else None
+        return json_number(objective(res, s_obj)[0]) if res else None
 
     targets = []
     for b, a, bf, af in zip(result.before, result.after, result.before_fresh or result.before, result.after_fresh or result.after):
@@ -484,7 +481,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
         "method": result.method,
         "oligosim_version": __version__,
         "seconds": result.seconds,
-        "evaluation_seconds": _finite(result.eval_seconds),
+        "evaluation_seconds": json_number(result.eval_seconds),
         "evaluations": len(result.evaluations),
         "objective_formula": "L = sum_i w_i c_i / sum_i w_i; c_i = e_i^2 (P if undefined); e_i = scaled error in tolerance units (log ratio for month targets with relative tolerance when median_scale = log); w_i = n_i or missing_n_weight",
         "objective": {
@@ -496,7 +493,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
         },
         "best": {"index": result.best_index, "phase": result.best.phase, "values": result.best.values},
         "most_within": (
-            {"index": mw.index, "phase": mw.phase, "objective": _finite(mw.objective), "within_tolerance": int(sum(mw.within)), "values": mw.values}
+            {"index": mw.index, "phase": mw.phase, "objective": json_number(mw.objective), "within_tolerance": int(sum(mw.within)), "values": mw.values}
             if (mw := most_within(result)) is not None
             else None
         ),
@@ -514,7 +511,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
         "trace": [_ev_json(e) for e in result.evaluations],
     }
     if result.opt is not None:
-        doc["optimize"] = {"objective": _finite(result.opt.fun), "evaluations": result.opt.nfev, "screen_best": _finite(result.opt.screen_best), "local_runs": result.opt.local_runs}
+        doc["optimize"] = {"objective": json_number(result.opt.fun), "evaluations": result.opt.nfev, "screen_best": json_number(result.opt.screen_best), "local_runs": result.opt.local_runs}
     if result.abc is not None:
         doc["abc"] = {"generations": result.abc.generations, "ess": result.abc.ess, "particles": int(len(result.abc.weights))}
     return doc
@@ -725,7 +722,7 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         write_csv(
             tmp / "evaluations.csv",
             ["index", "phase", "objective"] + [p.path for p in spec.parameters] + [f"e:{i}" for i in ids],
-            [[e.index, e.phase, _finite(e.objective)] + [e.values.get(p.path) for p in spec.parameters] + [_finite(x) if x is not None else None for x in e.errors] for e in result.evaluations],
+            [[e.index, e.phase, json_number(e.objective)] + [e.values.get(p.path) for p in spec.parameters] + [json_number(x) if x is not None else None for x in e.errors] for e in result.evaluations],
         )
         add("evaluations.csv", "every candidate: stage, objective, parameter values, error of each target (tolerance units)")
         write_csv(
@@ -749,7 +746,7 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
             write_csv(
                 tmp / "posterior.csv",
                 ["particle", "weight", "distance"] + [p.path for p in spec.parameters],
-                [[k, float(result.abc.weights[k]), _finite(float(result.abc.distances[k]))] + [float(v) for v in X[k]] for k in range(len(X))],
+                [[k, float(result.abc.weights[k]), json_number(float(result.abc.distances[k]))] + [float(v) for v in X[k]] for k in range(len(X))],
             )
             add("posterior.csv", "final ABC-SMC population: weight, distance, parameter values")
             (tmp / "posterior_distributions.toml").write_text(overlay, encoding="utf-8")

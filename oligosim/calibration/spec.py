@@ -29,7 +29,8 @@ from oligosim.config import (
     format_value,
     validate,
 )
-from oligosim.experiments.spec import DistributionSpec, Maybe
+from oligosim.config import Maybe
+from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
 METHODS = ("optimize", "abc", "both")

@@ -34,7 +34,7 @@ def run(ctx) -> dict:
     with_events = run_scenario(exp.scenario, patients=k, seed=exp.seed, events=True, arms=list(exp.arms))
 
     summaries = {a: summarize_arm(res.arms[a]) for a in exp.arms}
-    from oligosim.experiments.evaluation import json_number
+    from oligosim.outcomes import json_number
 
     # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON
     per_arm = {a: {m: [json_number(x) for x in v] for m, v in evaluate_many(res.arms[a], exp.all_metrics).items()} for a in exp.arms}
@@ -64,12 +64,14 @@ def run(ctx) -> dict:
     ctx.csv("metrics.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], metric_rows)
 
     diff_headers = ["quantity", "reference", "arm", "difference", "95% CI", "variance ratio (independent/paired)"]
-    diff_rows, csv_rows = [], []
+    csv_rows = []
     for a, cmp in comparisons.items():
+        diff_rows = []
         for r in paired_difference_table(cmp):
             if r["diff"] is None and r["a"] is None:
                 continue
-            diff_rows.append([r["quantity"], r["a"], r["b"], r["diff"], fmt_ci(r["diff"], r["ci_lo"], r["ci_hi"]).split(" (")[-1].rstrip(")") if r["ci_lo"] is not None else "–", r["variance_ratio"]])
+            ci = f"{fmt(r['ci_lo'])} to {fmt(r['ci_hi'])}" if r["ci_lo"] is not None else "–"
+            diff_rows.append([r["quantity"], r["a"], r["b"], r["diff"], ci, r["variance_ratio"]])
             csv_rows.append([ctx.arm_label(a)] + [r[c] for c in ("quantity", "a", "b", "diff", "ci_lo", "ci_hi", "se_paired", "se_independent", "variance_ratio")])
         ctx.report.table(diff_headers, diff_rows, caption=f"{ctx.arm_label(a)} minus {ctx.arm_label(ref)}: paired differences")
         os_r = cmp["endpoints"]["os"]["rmst"]
@@ -78,7 +80,6 @@ def run(ctx) -> dict:
                 f"{ctx.arm_label(a)} changes the {fmt(s['tau_months'])}-month restricted mean OS by {fmt_ci(os_r['diff'], os_r['ci_lo'], os_r['ci_hi'])} months; "
                 + (f"independent arms would need {fmt(os_r['variance_ratio'])} times as many patients for this precision." if os_r.get("variance_ratio") else "")
             )
-        diff_rows = []
     ctx.csv("paired_differences.csv", ["arm", "quantity", "reference", "value", "difference", "ci_lo", "ci_hi", "se_paired", "se_independent", "variance_ratio"], csv_rows)
 
     from oligosim import codes

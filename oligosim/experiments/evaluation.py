@@ -8,11 +8,11 @@ differences between evaluations are due to the parameters, not to patient sampli
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from oligosim.config import Scenario
 from oligosim.metrics import evaluate_many
+from oligosim.outcomes import json_number
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class Evaluation:
     threads: int | None = None
     paired_outcome: str | None = None
     paired_replicates: int = 200
-
-
-def json_number(x: float) -> float | None:
-    """``x`` as a float, or None when it is nan or infinite (JSON has no nan)."""
-    return float(x) if math.isfinite(x) else None
 
 
 def evaluate(ev: Evaluation) -> dict:

@@ -20,6 +20,7 @@ from scipy.stats import qmc
 from oligosim.experiments.report import fmt
 from oligosim.experiments.spec import ExperimentError
 from oligosim.experiments.runner import better_sign
+from oligosim.metrics import parse_metric
 
 
 def draw_parameters(params, draws: int, seed: int, sampling: str = "lhs") -> np.ndarray:
@@ -146,7 +147,7 @@ def run(ctx) -> dict:
 
     ax = plot_probability_best(
         weights, {ctx.arm_label(a): pbest[a] for a in arms},
-        xlabel=f"Toxicity weight w ({'months' if exp.outcome.split('.')[-1].startswith(('median', 'rmst')) else 'outcome units'} per grade ≥3 event)",
+        xlabel=f"Toxicity weight w ({'months' if parse_metric(exp.outcome).unit == 'months' else 'outcome units'} per grade ≥3 event)",
         title="Probability each strategy is best",
     )
     ctx.save(ax, "probability_best.png", "Probability that each strategy has the highest net benefit, against the weight given to grade ≥3 toxicity")

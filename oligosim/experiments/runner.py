@@ -10,7 +10,6 @@ leaves no half-written results.
 from __future__ import annotations
 
 import importlib
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -164,10 +163,6 @@ class Context:
             + extra
         )
         self.report.paragraph(text.strip())
-
-
-def _none(x):
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
 def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False) -> dict:

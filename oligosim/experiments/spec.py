@@ -51,6 +51,7 @@ from oligosim.config import (
     Float,
     Int,
     ListOf,
+    Maybe,
     Node,
     Scenario,
     Section,
@@ -69,20 +70,6 @@ KINDS = ("compare", "oneway", "twoway", "threshold", "psa", "sobol", "morris", "
 
 #: keys of ``[quick]``: the sizes --quick may lower
 QUICK_KEYS = ("patients", "draws", "base_samples", "trajectories", "points", "replicates", "pool_patients")
-
-
-@dataclass(frozen=True)
-class Maybe(Node):
-    """An optional value: absent -> None, present -> validated by ``node``."""
-
-    node: Node
-    doc: str = ""
-
-    def _missing(self, path, ctx):
-        return None
-
-    def _resolve(self, value, path, ctx):
-        return self.node._resolve(value, path, ctx)
 
 
 @dataclass(frozen=True)
