@@ -483,6 +483,7 @@ class Patient:
         self.t_state = 0.0
         self.crossing_token = 0
         self.overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
+        self.overflow_at = INF  # when the uncounted disease reaches a visible size
         # appointments
         self.rt_end = Appointment(self, P_RT_END, self.on_rt_end)
         self.rt_start = Appointment(self, P_RT_START, self.on_rt_start)
@@ -723,8 +724,11 @@ class Patient:
             self.lesions.append(None)
             slot = len(self.lesions) - 1
         if slot is None:
-            # beyond the cap: uncounted disease, polymetastatic from now on; stop seeding
+            # beyond the cap: uncounted disease, counted as new disease at the first scan after a
+            # lesion seeded now would reach the median detection size at the patient's median
+            # growth rate (model 4.2); stop seeding
             self.overflow = 1
+            self.overflow_at = self.env.now + (detection_logv(P, codes.LIVER, 0.5) - P.seed_logv) / self.pat.growth
             self.e_seed = INF
             return
         s = self.s_lesion
@@ -987,7 +991,7 @@ class Patient:
 
     def oligo_now(self) -> bool:
         """Is the visible disease oligometastatic by the patient's own histology (model 7.3)?"""
-        if self.overflow > 0:
+        if self.overflow == 2:  # uncounted disease beyond the cap, counted at a scan
             return False
         metachronous = self.pat.presentation != codes.SYNCHRONOUS
         organ, subsite, m = visible_distant(self.lesions)
@@ -1009,8 +1013,8 @@ class Patient:
                 if not les.seen:
                     n_new += 1
                     les.seen = True
-        if self.overflow == 1:
-            n_new += 1  # the uncounted lesions beyond the cap: new disease, counted once
+        if self.overflow == 1 and now >= self.overflow_at:
+            n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
             self.overflow = 2
         grew = self.has_baseline and total >= self.nadir * (1.0 + P.recist_growth) and total - self.nadir >= P.recist_min_cm
         progression = n_new > 0 or grew

@@ -163,6 +163,23 @@ def test_smoke_same_seed_paired():
     assert set(s["arms"]) == set(ker.arms)
 
 
+def test_lesion_cap_overflow_same_seed():
+    """A small lesion cap that many patients fill: both engines count the uncounted disease beyond
+    the cap at the same scan (the first after it would reach the median detection size, model
+    4.2), so that with the same seed nearly every patient has the same course."""
+    sc = default_scenario().with_values({"simulation.max_lesions": 6})
+    n = 300
+    arms = ["systemic_only", "consolidative"]
+    ref = run_scenario_reference(sc, patients=n, seed=5, arms=arms)
+    ker = simulate.run_scenario(sc, patients=n, seed=5, arms=arms)
+    for name in ("systemic_only", "consolidative"):
+        a, b = ref.arms[name], ker.arms[name]
+        assert b["overflow"].mean() > 0.2, f"{name}: the cap is rarely filled ({b['overflow'].mean():.2f})"
+        np.testing.assert_array_equal(a["overflow"], b["overflow"], err_msg=name)
+        same = np.isclose(a["pfs"], b["pfs"], rtol=0, atol=1e-6) & np.isclose(a["os"], b["os"], rtol=0, atol=1e-6)
+        assert same.mean() >= 0.97, f"{name}: only {same.mean():.3f} identical"
+
+
 def test_reference_event_log():
     """The event log is time-ordered and ends with exactly one terminal event at OS."""
     sc = default_scenario()
@@ -213,20 +230,25 @@ def test_engines_agree(label, factory, arms):
 
 @pytest.mark.slow
 def test_teeth_seeding_rate():
-    """Quadrupling the seeding rate in the reference only must be detected by the same comparison."""
+    """A 16-fold seeding rate in the reference only must be detected by the same comparison.
+
+    The mechanism is tested at the hand-set rate (0.06 per cm3 per month) without occult lesions at
+    entry. With the calibrated defaults (2026-11-22) seeding barely shapes outcomes: the rate is at
+    the bottom of its prior, most progressions come from the occult disease present at entry, and
+    new lesions seeded at 1.2 mm need about a year to be seen at the fitted 1.8-month doubling
+    time; even 16-fold seeding in the default scenario left KS p about 0.8. Here 16-fold seeding
+    gave PFS KS p = 8e-5 and OS KS p = 0.02 (4-fold: 0.17 and 0.43)."""
     n = 4000
-    sc = default_scenario()
+    sc = default_scenario().with_values({"cohort.lesions.occult_mean": 0.0, "disease.seeding_rate_per_cm3_month": 0.06})
     arm = "systemic_only"
     ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=[arm]).arms[arm]
     rate = sc.data["disease"]["seeding_rate_per_cm3_month"]
-    mutant = sc.with_values({"disease.seeding_rate_per_cm3_month": 4.0 * rate})
+    mutant = sc.with_values({"disease.seeding_rate_per_cm3_month": 16.0 * rate})
     ref = run_scenario_reference(mutant, patients=n, seed=SEED_REFERENCE, arms=[arm], workers=WORKERS).arms[arm]
     res = compare_arms(ref, ker)
-    print(f"teeth (seeding x4): ks_os={res['ks_os']:.2e} lr_os={res['logrank_os']:.2e} ks_pfs={res['ks_pfs']:.2e}")
-    # more seeding means earlier new lesions: PFS moves a lot, OS less (with the calibrated
-    # defaults a doubling gave p ~ 1e-3 only: most patients' propensity is low, 4.2)
-    assert res["ks_pfs"] < 1e-10 and res["logrank_pfs"] < 1e-10
-    assert res["ks_os"] < P_MIN and res["logrank_os"] < P_MIN
+    print(f"teeth (seeding x16): ks_os={res['ks_os']:.2e} lr_os={res['logrank_os']:.2e} ks_pfs={res['ks_pfs']:.2e}")
+    # more seeding means earlier new lesions: PFS moves, OS less
+    assert res["ks_pfs"] < P_MIN
     with pytest.raises(AssertionError):
         assert_agree("mutant", res)
 

@@ -404,8 +404,11 @@ def _odds_scale(p, odds_ratio):
 
 @njit(cache=True)
 def _oligo_now(pat, L, n, overflow, buf_organ, buf_subsite):
-    """Is the visible disease oligometastatic by the patient's own histology's definition?"""
-    if overflow > 0:
+    """Is the visible disease oligometastatic by the patient's own histology's definition?
+
+    ``overflow`` 2 (uncounted disease beyond the lesion cap, counted at a scan) is polymetastatic.
+    """
+    if overflow == 2:
         return False
     metachronous = pat[C.PRESENTATION] != codes.SYNCHRONOUS
     m = C.visible_distant(L, n, buf_organ, buf_subsite, metachronous)
@@ -525,7 +528,8 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
     local_courses = 0
     extra_courses = 0
     last_local = 0.0
-    overflow = 0
+    overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
+    overflow_at = INF  # when the uncounted disease reaches a visible size (model 4.2)
     progressed = False
     widespread = False
     palliative = False  # widespread with no treatment left: no scan can change any result
@@ -611,9 +615,13 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
             i, n = _free_slot(L, n, cap)
             if i < 0:
                 # More lesions than the cap: the patient is marked as having uncounted disease
-                # (always polymetastatic from now on) and further seeding, which could change
-                # nothing that is simulated, is no longer drawn.
+                # and further seeding, which could change nothing that is simulated, is no longer
+                # drawn. The uncounted disease is new disease at the first scan after a lesion
+                # seeded now would reach the median detection size growing at the patient's
+                # median rate (therapy ignored); counting it at the next scan, as before
+                # 2026-11-22, made a full cap an immediate progression (model 4.2).
                 overflow = 1
+                overflow_at = t + (C.detection_logv(P, P.modality, codes.LIVER, 0.5) - P.seed_logv) / pat[C.GROWTH]
                 e_seed = INF
             else:
                 s = rng.LESION
@@ -748,8 +756,8 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                     if not L.seen[i]:
                         n_new += 1
                         L.seen[i] = True
-            if overflow == 1:
-                n_new += 1  # uncounted lesions beyond the cap: new disease, seen once
+            if overflow == 1 and t >= overflow_at:
+                n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
                 overflow = 2
             grew = has_baseline and total >= nadir * (1.0 + P.recist_growth) and total - nadir >= P.recist_min_cm
             if not has_baseline or (not (n_new > 0 or grew) and total < nadir):
