@@ -179,7 +179,7 @@ def test_lesson3_stage_migration_improves_os_in_every_arm(quick_run):
 
 
 @pytest.mark.slow
-def test_lesson3b_sensitive_restaging_finds_progression_earlier_and_still_oligometastatic(quick_run):
+def test_lesson3b_sensitive_restaging_lowers_the_oligometastatic_share(quick_run):
     doc = quick_run("03b_restaging_sensitivity")
     sensitive, insensitive = ends(doc)
     # PFS carries lead time and stage migration with opposite signs; with the calibrated defaults
