@@ -59,6 +59,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         brain_mri=bool(co["brain_mri"]),
         macro_min=int(les["macroscopic_min"]),
         extra_macro_mean=float(les["extra_macroscopic_mean"]),
+        macro_propensity_exponent=float(les["extra_macroscopic_propensity_exponent"]),
         macro_logd_median=math.log(les["macroscopic_diameter_median_cm"]),
         macro_logd_sd=float(les["macroscopic_diameter_sdlog"]),
         occult_mean=float(les["occult_mean"]),

@@ -327,7 +327,9 @@ def _draw_once(P, s: Stream):
             les.site_time = -P.prior_rt_months
         lesions.append(les)
     # macroscopic distant metastases
-    for _ in range(P.macro_min + s.poisson(P.extra_macro_mean)):
+    # the number visible at entry grows with the propensity too (model 3.2)
+    extra_mean = P.extra_macro_mean * pat.propensity**P.macro_propensity_exponent
+    for _ in range(P.macro_min + s.poisson(extra_mean)):
         if len(lesions) >= cap:
             break
         organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]

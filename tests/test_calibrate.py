@@ -225,6 +225,19 @@ def test_objective_formula():
     assert ws_eq == [1.0, 1.0, 1.0] and eq == pytest.approx(102 / 3)
 
 
+def test_discrepancy_weights_cap_large_studies():
+    """w = n n0 / (n + n0): 1/w is the sampling variance 1/n plus the discrepancy variance 1/n0."""
+    settings = {"weighting": "n", "missing_n_weight_resolved": 50.0, "median_scale": "log", "undefined_penalty": 100.0, "discrepancy_n": 100.0}
+    big, small, no_n = _result(10.0, 12.0, n=900), _result(10.0, 12.0, n=25), _result(0.5, 0.57, unit="fraction", kind="absolute", tol=0.07)
+    _, _, ws = objective([big, small, no_n], settings)
+    assert ws == pytest.approx([90.0, 20.0, 100.0 / 3.0])
+    # every weight stays below n0, and the ratio of a 900- to a 25-patient study falls from 36 to 4.5
+    assert max(ws) < 100.0 and ws[0] / ws[1] == pytest.approx(4.5)
+    # None (the default) keeps the plain precision weights
+    _, _, plain = objective([big, small, no_n], dict(settings, discrepancy_n=None))
+    assert plain == [900.0, 25.0, 50.0]
+
+
 # ============================================================================ config validation
 
 
@@ -288,6 +301,29 @@ scale = "log"
     assert f"{cfg}: calibration.colour: unknown key" in err
     assert "parameter[0].scale = \"cubic\"" in err and "must be one of" in err
     assert "abc.prior_draws = 5: must be >= particles = 10" in err
+    assert not out.exists()
+
+
+def test_discrepancy_with_equal_weights_is_an_error(tmp_path, capsys):
+    cfg = _write_config(
+        tmp_path,
+        GOOD_HEAD
+        + """
+[objective]
+weighting = "equal"
+discrepancy_n = 100
+
+[[parameter]]
+path = "disease.seeding_rate_per_cm3_month"
+low = 0.02
+high = 0.3
+""",
+    )
+    out = tmp_path / "out"
+    code = cli.main(["calibrate", str(cfg), "--targets", str(TARGETS), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert 'objective.discrepancy_n = 100.0: applies to weighting = "n" only' in err
     assert not out.exists()
 
 
@@ -396,6 +432,7 @@ def test_quick_run_writes_every_output(quick_run):
     report = (quick_run / "report.md").read_text()
     for heading in ("## Method", "## Fitted parameters", "## Targets before and after", "## Targets the model cannot meet", "## Using the posterior in the PSA"):
         assert heading in report
+    assert "model-discrepancy size n0 = 200" in report  # the weights the run used are stated
     assert "<table>" in (quick_run / "report.html").read_text()
 
 

@@ -301,3 +301,45 @@ def test_post_progression_hazard_zero_changes_nothing():
     assert np.array_equal(base["pfs"], fast["pfs"])
     assert np.all(fast["os"] <= base["os"])
     assert np.all(base["death_cause"] != DEATH_DISEASE)
+
+
+# ----------------------------------------------------------------- visible burden and propensity
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_visible_lesion_count_scales_with_the_propensity(beta):
+    """Extra macroscopic lesions ~ Poisson(mu * propensity^beta), propensity = exp(sigma Z):
+    E[K] = mu exp(beta^2 sigma^2 / 2), Var[K] = E[K] + mu^2 (exp(2 beta^2 sigma^2) - exp(beta^2 sigma^2)),
+    and the count rises with the propensity only when beta > 0 (model 3.2)."""
+    from oligosim.lowering import lower_model
+    from oligosim.reference import draw_cohort_patient
+
+    mu, sigma = 2.0, 1.0
+    sc = quiet_scenario(
+        "",
+        {
+            "simulation.max_lesions": 64,
+            "cohort.eligibility.max_lesions": 64,
+            "cohort.lesions.extra_macroscopic_mean": mu,
+            "cohort.lesions.extra_macroscopic_propensity_exponent": beta,
+            "disease.propensity_sdlog": sigma,
+        },
+    )
+    P = lower_model(sc)
+    n = 4000
+    k = np.empty(n)
+    prop = np.empty(n)
+    for pid in range(n):
+        pat, lesions = draw_cohort_patient(P, 2027, pid)
+        assert lesions is not None and pat.attempts == 1
+        k[pid] = len(lesions) - 1  # the one lesion every patient has (macroscopic_min = 1)
+        prop[pid] = pat.propensity
+    s2 = (beta * sigma) ** 2
+    mean = mu * math.exp(s2 / 2.0)
+    var = mean + mu * mu * (math.exp(2.0 * s2) - math.exp(s2))
+    _within(k.mean(), mean, math.sqrt(var / n), k=4.0, what=f"mean extra lesions (beta {beta})")
+    rho = stats.spearmanr(k, prop).statistic
+    if beta == 0.0:
+        assert abs(rho) < 4.0 / math.sqrt(n), rho
+    else:
+        assert rho > 0.4, rho

@@ -155,7 +155,12 @@ def _draw_once(P, state, pat, L):
             L.site_time[n] = -P.prior_rt_months
         n += 1
     # macroscopic distant lesions
-    k = P.macro_min + rng.poisson(state, s, P.extra_macro_mean)
+    # visible burden and occult burden share the patient's propensity (exponent 0: independent),
+    # so that selecting few visible lesions selects patients with little occult disease
+    mean = P.extra_macro_mean
+    if P.macro_propensity_exponent != 0.0:
+        mean *= pat[PROPENSITY] ** P.macro_propensity_exponent
+    k = P.macro_min + rng.poisson(state, s, mean)
     for _ in range(k):
         if n >= cap:
             break

@@ -30,6 +30,7 @@ class ModelParams(NamedTuple):
     brain_mri: bool
     macro_min: int
     extra_macro_mean: float
+    macro_propensity_exponent: float  # extra macroscopic lesions scale as propensity**this
     macro_logd_median: float  # log of cm
     macro_logd_sd: float
     occult_mean: float

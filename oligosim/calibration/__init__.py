@@ -16,6 +16,7 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     [objective]                 # all optional
     weighting = "n"             # "n": weight each target by its n; "equal"
     missing_n_weight = 100      # weight of targets without n (default: median n of the others)
+    discrepancy_n = 100         # model-discrepancy sample size n0: weight n n0/(n + n0) (default: none)
     median_scale = "log"        # errors of month-valued targets on the log scale ("linear": as scored)
     undefined_penalty = 100     # squared error charged for an undefined value (median not reached)
 
@@ -62,13 +63,18 @@ deterministic function of the parameters. For mapped target ``i`` with tolerance
     e_i = ln(m_i / y_i) / -ln(1 - t_i)  if m_i < y_i    tolerance t_i, median_scale = "log"
     c_i = e_i^2,  or  P (undefined_penalty) when m_i is undefined (median not reached)
     w_i = n_i (patients behind the figure), or missing_n_weight when the target has no n
-          (all w_i = 1 with weighting = "equal")
+          (all w_i = 1 with weighting = "equal");  with discrepancy_n = n0:
+    w_i = n_i n0 / (n_i + n0)
     L   = sum_i w_i c_i / sum_i w_i
 
 ``|e_i| <= 1`` is exactly "within tolerance" on both scales. Weighting by ``n`` weighs each
 target by its precision (the sampling variance of a published median or rate is about
 proportional to ``1 / n``), so ``L`` is, up to constants, a Gaussian negative log-likelihood
-with the tolerance as the error scale.
+with the tolerance as the error scale. That likelihood assumes the model could meet every figure
+but for sampling error. ``discrepancy_n`` adds a model-discrepancy variance (Kennedy & O'Hagan,
+J R Stat Soc B 2001) equal to the sampling variance of an ``n0``-patient study: the weight becomes
+``1 / (1/n_i + 1/n0)``, below ``n0`` for every target, so one large study the model cannot meet
+no longer decides the fit for all the others.
 
 Point fit (:func:`oligosim.calibration.search.optimize`): parameters are mapped to the unit
 cube (linearly, or in their log with ``scale = "log"``); a scrambled Sobol' screen (plus the

@@ -46,10 +46,22 @@ def target_error(r: TargetResult, *, median_scale: str = "log") -> float | None:
 
 
 def target_weight(r: TargetResult, settings: dict) -> float:
-    """``n`` (or the stated weight of targets without n) with ``weighting = "n"``; else 1."""
+    """Weight of one target in the objective.
+
+    With ``weighting = "n"``: ``n`` (or ``missing_n_weight`` for a target without n); with a
+    ``discrepancy_n`` n0 this becomes ``n n0 / (n + n0)`` = ``1 / (1/n + 1/n0)``. With
+    ``weighting = "equal"``: 1.
+
+    Why the discrepancy term: weighting by n treats sampling error as the only difference
+    between model and figure, so the largest studies dominate the fit even where the model
+    structurally cannot meet them. Adding a model-discrepancy variance (Kennedy & O'Hagan 2001)
+    of the size of the sampling variance of an n0-patient study caps every weight below n0.
+    """
     if settings.get("weighting", "n") == "equal":
         return 1.0
-    return float(r.n) if r.n else float(settings["missing_n_weight_resolved"])
+    n = float(r.n) if r.n else float(settings["missing_n_weight_resolved"])
+    n0 = settings.get("discrepancy_n")
+    return n if n0 is None else n * float(n0) / (n + float(n0))
 
 
 def objective(results: Sequence[TargetResult], settings: dict) -> tuple[float, list[float | None], list[float]]:

@@ -569,6 +569,13 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
             (
                 f"Weights w_i = n_i, the patients behind the published figure (its precision); targets without n weigh "
                 + (f"{fmt(mw)}." if mw is not None else f"the median n of the others ({fmt(s_obj['missing_n_weight_resolved'])}).")
+                + (
+                    f" With a model-discrepancy size n0 = {fmt(s_obj['discrepancy_n'])} each weight becomes n_i n0 / (n_i + n0) = 1 / (1/n_i + 1/n0): "
+                    "the sampling variance of the figure plus a discrepancy variance of the size of an n0-patient study's (Kennedy & O'Hagan 2001), "
+                    "so no target weighs more than n0."
+                    if s_obj.get("discrepancy_n") is not None
+                    else ""
+                )
             )
             if s_obj["weighting"] == "n"
             else "All targets weigh the same (weighting = \"equal\").",

@@ -88,6 +88,10 @@ SCHEMA = Section(
             {
                 "weighting": Choice(("n", "equal"), "n", doc="weight each target by its n, or all equally"),
                 "missing_n_weight": Maybe(Float(lo=0.0, lo_open=True, uncertain=False), doc="weight of targets without n (default: the median n of the others)"),
+                "discrepancy_n": Maybe(
+                    Float(lo=0.0, lo_open=True, uncertain=False),
+                    doc="model-discrepancy sample size n0 (weighting = \"n\" only): weight n n0 / (n + n0), the precision of a figure whose sampling variance ~1/n is added to a discrepancy variance ~1/n0 (default: none, weight n)",
+                ),
                 "median_scale": Choice(("log", "linear"), "log", doc="error of month-valued targets with a relative tolerance: on the log scale or linear"),
                 "undefined_penalty": Float(100.0, lo=0.0, uncertain=False, doc="squared error charged for an undefined model value (median not reached)"),
             }
@@ -288,6 +292,8 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         errors.append(f"{display}: {key} = {format_value(value)}: {rule}")
 
     cal = data["calibration"]
+    if data["objective"]["discrepancy_n"] is not None and data["objective"]["weighting"] != "n":
+        bad("objective.discrepancy_n", data["objective"]["discrepancy_n"], 'applies to weighting = "n" only (weighting is "equal")')
     map_path = Path(path).parent / cal["map"]
     try:
         tlist = load_targets(targets)
