@@ -179,19 +179,20 @@ def test_lesson3_stage_migration_improves_os_in_every_arm(quick_run):
 
 
 @pytest.mark.slow
-def test_lesson3b_sensitive_restaging_lowers_the_oligometastatic_share(quick_run):
+def test_lesson3b_sensitive_restaging_does_not_raise_the_oligometastatic_share(quick_run):
     doc = quick_run("03b_restaging_sensitivity")
     sensitive, insensitive = ends(doc)
     # PFS carries lead time and stage migration with opposite signs; with the calibrated defaults
-    # stage migration wins (the lesson says so), so no direction is asserted for it here
-    # with a near-sharp detection threshold (calibrated, 2026-11-22) a sensitive scan finds more
-    # small lesions at once: the oligometastatic share of first progressions falls (the lesson
-    # says so, against the consensus' reasoning)
-    assert_greater(
-        insensitive["arms"]["systemic_only"]["oligo_fraction_first_progression"],
-        sensitive["arms"]["systemic_only"]["oligo_fraction_first_progression"],
-        what="oligometastatic share of first progressions, systemic_only",
-    )
+    # they nearly cancel (the lesson says so), so no direction is asserted for it here.
+    # With a near-sharp detection threshold (calibrated) a sensitive scan finds more small lesions
+    # at once, which offsets finding progression earlier: the oligometastatic share of first
+    # progressions does not rise with sensitivity (the consensus' reasoning expects it to; the
+    # lesson says the model does not show it). It fell clearly with the defaults of a812d9d and
+    # is flat within Monte Carlo error with those of 2026-11-22, so only "no rise" is asserted.
+    a = sensitive["arms"]["systemic_only"]["oligo_fraction_first_progression"]
+    b = insensitive["arms"]["systemic_only"]["oligo_fraction_first_progression"]
+    se = math.hypot(_se(a), _se(b))
+    assert a[0] - b[0] < 2.0 * se, f"oligometastatic share rises with sensitivity: {a[0]:.4g} vs {b[0]:.4g} (SE {se:.3g})"
     # the benefit of RT grows with sensitivity (paired CIs at each point)
     assert_greater(paired(sensitive, "upfront"), paired(insensitive, "upfront"), what="RT benefit")
 
