@@ -157,10 +157,8 @@ def _draw_once(P, state, pat, L):
     # macroscopic distant lesions
     # visible burden and occult burden share the patient's propensity (exponent 0: independent),
     # so that selecting few visible lesions selects patients with little occult disease
-    mean = P.extra_macro_mean
-    if P.macro_propensity_exponent != 0.0:
-        mean *= pat[PROPENSITY] ** P.macro_propensity_exponent
-    k = P.macro_min + rng.poisson(state, s, mean)
+    # (x ** 0.0 is exactly 1.0, so exponent 0 gives the old draws bit for bit)
+    k = P.macro_min + rng.poisson(state, s, P.extra_macro_mean * pat[PROPENSITY] ** P.macro_propensity_exponent)
     for _ in range(k):
         if n >= cap:
             break
