@@ -9,3 +9,8 @@ The package is layered (see ``docs/model.md``)::
 """
 
 __version__ = "0.1.0"
+
+# numba does not invalidate a kernel's cache when a file it calls into changes: clear them first
+from oligosim._numba_cache import clear_stale_caches as _clear_stale_caches
+
+_clear_stale_caches()

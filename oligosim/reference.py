@@ -59,7 +59,7 @@ from oligosim._kernels.inputs import (
 )
 from oligosim.definitions import count_metastases, estro_eortc_class, is_oligometastatic
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
-from oligosim.simulate import COLUMNS, EVENT_RECORDS, LC_RECORDS, ArmResult, InfeasibleCohort, Results
+from oligosim.simulate import COLUMNS, EVENT_RECORDS, LC_RECORDS, ArmResult, InfeasibleCohort, Results, selected_arms
 
 __all__ = ["run_scenario_reference", "Stream", "draw_cohort_patient"]
 
@@ -1261,7 +1261,7 @@ def run_scenario_reference(
         raise ValueError(f"seed = {seed}: must be >= 0")
     P = lower_model(scenario)
     R = lower_regimens(scenario)
-    names = list(scenario.data["arms"]) if arms is None else list(arms)
+    names = selected_arms(scenario, arms)
     t0 = time.perf_counter()
     res = Results(scenario=scenario, seed=seed, patients=n)
     workers = max(1, min(int(workers), n))

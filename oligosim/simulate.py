@@ -183,6 +183,23 @@ class Results:
     seconds: float = 0.0
 
 
+def selected_arms(scenario: Scenario, arms: list[str] | None) -> list[str]:
+    """The arm names to simulate: all of the scenario's (``arms=None``) or the named ones, checked.
+
+    Raises
+    ------
+    ValueError
+        If ``arms`` is empty, repeats a name or names an arm the scenario does not have.
+    """
+    names = list(scenario.data["arms"]) if arms is None else list(arms)
+    unknown = [a for a in names if a not in scenario.data["arms"]]
+    if unknown or not names or len(set(names)) != len(names):
+        have = ", ".join(scenario.data["arms"])
+        why = f"; unknown: {', '.join(map(str, unknown))}" if unknown else ""
+        raise ValueError(f"arms = {names!r}: must name distinct arms of the scenario, at least one (its arms: {have}{why})")
+    return names
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -233,7 +250,7 @@ def run_scenario(
         keep = "all"
     P = lower_model(scenario)
     R = lower_regimens(scenario)
-    names = list(scenario.data["arms"]) if arms is None else list(arms)
+    names = selected_arms(scenario, arms)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))

@@ -58,3 +58,17 @@ def test_events_imply_keeping_everything(default):
 def test_bad_keep_is_refused(default):
     with pytest.raises(ValueError, match="keep"):
         run_scenario(default, patients=10, keep="some")
+
+
+@pytest.mark.parametrize(
+    "arms, why",
+    [(["no_such_arm"], "unknown: no_such_arm"), ([], "at least one"), (["upfront_rt", "upfront_rt"], "distinct")],
+)
+def test_bad_arm_selection_is_refused_by_name(default, arms, why):
+    # both engines share the check: a named error, not a KeyError from deep in the lowering
+    from oligosim.reference import run_scenario_reference
+
+    for run in (run_scenario, run_scenario_reference):
+        with pytest.raises(ValueError, match="arms = ") as err:
+            run(default, patients=10, arms=arms)
+        assert why in str(err.value) and "systemic_only" in str(err.value)
