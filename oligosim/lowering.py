@@ -58,7 +58,11 @@ def lower_model(sc: Scenario) -> ModelParams:
         modality=codes.MODALITY_NAMES.index(co["staging_modality"]),
         brain_mri=bool(co["brain_mri"]),
         macro_min=int(les["macroscopic_min"]),
-        extra_macro_mean=float(les["extra_macroscopic_mean"]),
+        # the Poisson mean at propensity 1: E[propensity^beta] = exp(beta^2 sigma^2 / 2) for the
+        # lognormal propensity, so dividing by it keeps extra_macroscopic_mean the population mean
+        # whatever the exponent (exactly 1.0 at beta = 0, so the old draws are kept)
+        extra_macro_mean=float(les["extra_macroscopic_mean"])
+        * math.exp(-0.5 * (les["extra_macroscopic_propensity_exponent"] * dis["propensity_sdlog"]) ** 2),
         macro_propensity_exponent=float(les["extra_macroscopic_propensity_exponent"]),
         macro_logd_median=math.log(les["macroscopic_diameter_median_cm"]),
         macro_logd_sd=float(les["macroscopic_diameter_sdlog"]),

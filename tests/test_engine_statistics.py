@@ -308,9 +308,10 @@ def test_post_progression_hazard_zero_changes_nothing():
 
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_visible_lesion_count_scales_with_the_propensity(beta):
-    """Extra macroscopic lesions ~ Poisson(mu * propensity^beta), propensity = exp(sigma Z):
-    E[K] = mu exp(beta^2 sigma^2 / 2), Var[K] = E[K] + mu^2 (exp(2 beta^2 sigma^2) - exp(beta^2 sigma^2)),
-    and the count rises with the propensity only when beta > 0 (model 3.2)."""
+    """Extra macroscopic lesions ~ Poisson(c * propensity^beta), propensity = exp(sigma Z) and
+    c = mu / E[propensity^beta] = mu exp(-beta^2 sigma^2 / 2): E[K] = mu whatever beta,
+    Var[K] = mu + mu^2 (exp(beta^2 sigma^2) - 1), and the count rises with the propensity only when
+    beta > 0 (model 3.2)."""
     from oligosim.lowering import lower_model
     from oligosim.reference import draw_cohort_patient
 
@@ -335,8 +336,8 @@ def test_visible_lesion_count_scales_with_the_propensity(beta):
         k[pid] = len(lesions) - 1  # the one lesion every patient has (macroscopic_min = 1)
         prop[pid] = pat.propensity
     s2 = (beta * sigma) ** 2
-    mean = mu * math.exp(s2 / 2.0)
-    var = mean + mu * mu * (math.exp(2.0 * s2) - math.exp(s2))
+    mean = mu
+    var = mu + mu * mu * (math.exp(s2) - 1.0)
     _within(k.mean(), mean, math.sqrt(var / n), k=4.0, what=f"mean extra lesions (beta {beta})")
     rho = stats.spearmanr(k, prop).statistic
     if beta == 0.0:

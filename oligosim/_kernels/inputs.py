@@ -29,7 +29,7 @@ class ModelParams(NamedTuple):
     modality: int
     brain_mri: bool
     macro_min: int
-    extra_macro_mean: float
+    extra_macro_mean: float  # Poisson mean at propensity 1 (population mean / E[propensity**exponent])
     macro_propensity_exponent: float  # extra macroscopic lesions scale as propensity**this
     macro_logd_median: float  # log of cm
     macro_logd_sd: float
