@@ -14,6 +14,7 @@ a checkout that is edited or updated in place.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -30,7 +31,10 @@ def kernel_sources(package: Path = _PACKAGE) -> list[Path]:
     out, so editing them costs no recompilation.
     """
     kernels = package / "_kernels"
-    files = [p for p in sorted(package.rglob("*.py")) if p.parent == kernels or "cache=True" in p.read_text(encoding="utf-8")]
+    own = Path(__file__).resolve()  # this guard compiles nothing (its docstring names cache=True)
+    files = [
+        p for p in sorted(package.rglob("*.py")) if p != own and (p.parent == kernels or "cache=True" in p.read_text(encoding="utf-8"))
+    ]
     codes = package / "codes.py"
     if codes.exists() and codes not in files:
         files.append(codes)
@@ -88,7 +92,7 @@ def clear_stale_caches(package: Path = _PACKAGE) -> bool:
             return False
     except OSError:
         pass
-    tmp = stamp.with_suffix(".tmp")
+    tmp = stamp.with_name(f"{STAMP_NAME}.{os.getpid()}.tmp")  # one per process: imports may race
     try:
         stamp.parent.mkdir(exist_ok=True)
         tmp.write_text(digest + "\n", encoding="ascii")
@@ -107,5 +111,8 @@ def clear_stale_caches(package: Path = _PACKAGE) -> bool:
                     f.unlink()
                 except OSError:
                     pass  # another process removed it first
-    tmp.replace(stamp)  # atomic: a concurrent reader sees the old stamp or the new one
+    try:
+        tmp.replace(stamp)  # atomic: a concurrent reader sees the old stamp or the new one
+    except OSError:
+        tmp.unlink(missing_ok=True)
     return True
