@@ -33,7 +33,7 @@ def kernel_sources(package: Path = _PACKAGE) -> list[Path]:
     kernels = package / "_kernels"
     own = Path(__file__).resolve()  # this guard compiles nothing (its docstring names cache=True)
     files = [
-        p for p in sorted(package.rglob("*.py")) if p != own and (p.parent == kernels or "cache=True" in p.read_text(encoding="utf-8"))
+        p for p in sorted(package.rglob("*.py")) if p != own and (p.parent == kernels or b"cache=True" in p.read_bytes())
     ]
     codes = package / "codes.py"
     if codes.exists() and codes not in files:

@@ -66,6 +66,7 @@ from oligosim.outcomes import (
     _QUANTILE_RTOL,
     KaplanMeier,
     _validate,
+    json_number,
     kaplan_meier,
     median_survival,
     proportion_ci,
@@ -272,14 +273,6 @@ def _draw_weights(rng: np.random.Generator, n: int, out: np.ndarray) -> int:
 
 
 # ============================================================================ helpers
-def _f(x):
-    """A JSON-able float: None for None/nan/inf."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _percentile_ci(d: np.ndarray):
     """2.5/97.5 % percentiles of replicate differences (numpy's linear rule); a limit whose
     interpolation touches an infinite replicate is None. nan replicates are dropped."""
@@ -307,9 +300,9 @@ def _ratio(se_ind, se_pair):
 def _bootstrap_entry(est_a, est_b, rep_a, rep_b, independent: bool) -> dict:
     """Difference entry of a survival quantity from its point estimates and replicates."""
     entry = {
-        "a": _f(est_a),
-        "b": _f(est_b),
-        "diff": _f(est_b - est_a),
+        "a": json_number(est_a),
+        "b": json_number(est_b),
+        "diff": json_number(est_b - est_a),
         "ci_lo": None,
         "ci_hi": None,
         "se_paired": None,

@@ -193,10 +193,6 @@ MAP_FILE_SCHEMA = Section(
 )
 
 
-def _read_toml(path: Path, display: str) -> dict:
-    return config.read_toml_file(path, display)
-
-
 # ============================================================================ targets file
 
 
@@ -224,7 +220,7 @@ def load_targets(path: str | os.PathLike) -> list[Target]:
         One line per problem (``file: target[i].key = value: rule``, with the target's id).
     """
     display = os.fspath(path)
-    raw = _read_toml(Path(path), display)
+    raw = config.read_toml_file(Path(path), display)
     try:
         data, _ = validate(raw, TARGETS_FILE_SCHEMA, origin=display)
     except ConfigError as exc:
@@ -328,7 +324,7 @@ def load_map(path: str | os.PathLike, targets: Sequence[Target], *, extra: str =
         raise ValueError(f"extra = {extra!r}: must be 'error' or 'ignore'")
     display = os.fspath(path)
     path = Path(path)
-    raw = _read_toml(path, display)
+    raw = config.read_toml_file(path, display)
     by_id = {t.id: t for t in targets}
     errors: list[str] = []
     # ---- structure, piece by piece so that one bad entry does not hide the others' problems

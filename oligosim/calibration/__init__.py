@@ -101,7 +101,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -143,7 +143,6 @@ class CalibrationResult:
     seconds: float = 0.0
     eval_seconds: float = math.nan  #: median wall time of one in-process evaluation
     workers: int | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def best(self):
@@ -195,17 +194,14 @@ def run_calibration(
     RuntimeError
         If the scenarios' own parameter values give an infeasible cohort.
     """
-    from oligosim.calibration import evaluation as objmod
-
     method = method or spec.method
     say = log or (lambda s: None)
     t_start = time.perf_counter()
-    objmod._MAPS[(str(spec.targets_path), str(spec.map_path))] = spec.tmap
     ev = Evaluator(spec, workers=workers, scheduler=scheduler, progress=progress)
     before = ev.results_at({})
     if isinstance(before, str):
         raise RuntimeError(f"the scenarios' own parameter values: {before}")
-    ev.record_results({p.path: p.default for p in spec.parameters}, before, "defaults")
+    ev.record(None, {p.path: p.default for p in spec.parameters}, before, "defaults")
     say(f"defaults: objective {ev.evaluations[-1].objective:.4g} ({ev.serial_seconds[-1]:.1f} s per evaluation)")
     starts = None
     if all(p.default is not None and p.low <= p.default <= p.high for p in spec.parameters):
@@ -282,7 +278,6 @@ def run_calibration(
         seconds=time.perf_counter() - t_start,
         eval_seconds=float(np.median(serial)) if serial else math.nan,
         workers=workers,
-        extra={"simulation_seconds": ev.seconds},
     )
 
 

@@ -102,20 +102,22 @@ def _map(targets_path: str, map_path: str):
     return _MAPS[key]
 
 
-def evaluate_task(task: dict) -> list[TargetResult] | str:
-    """Worker function (module level, picklable): score every target at ``task["overrides"]``.
-
-    Returns the target results, or the message of an infeasible cohort (a parameter set whose
-    eligibility cannot be met), which the objective treats as an infinite distance.
-    """
+def _score(tmap, task: dict) -> list[TargetResult] | str:
+    """Every target of ``tmap`` at ``task["overrides"]``, or the message of an infeasible cohort (a
+    parameter set whose eligibility cannot be met), which the objective treats as an infinite
+    distance."""
     from oligosim.simulate import InfeasibleCohort
     from oligosim.targets import evaluate_targets
 
-    tmap = _map(task["targets"], task["map"])
     try:
         return evaluate_targets(tmap, patients=task["patients"], seed=task["seed"], overrides=task["overrides"], threads=task["threads"])
     except InfeasibleCohort as exc:
         return f"infeasible cohort: {exc}"
+
+
+def evaluate_task(task: dict) -> list[TargetResult] | str:
+    """Worker function (module level, picklable): :func:`_score` with the map loaded once per worker."""
+    return _score(_map(task["targets"], task["map"]), task)
 
 
 @dataclass
@@ -163,7 +165,7 @@ class Evaluator:
     def results_at(self, overrides: dict, *, seed: int | None = None) -> list[TargetResult] | str:
         """Full target results at a parameter set, in this process (on ``workers`` numba threads)."""
         t0 = time.perf_counter()
-        out = evaluate_task(self._task(overrides, self.workers, seed))
+        out = _score(self.spec.tmap, self._task(overrides, self.workers, seed))
         dt = time.perf_counter() - t0
         self.seconds += dt
         self.serial_seconds.append(dt)
@@ -171,7 +173,8 @@ class Evaluator:
             self.progress(1)
         return out
 
-    def _record(self, z, values, res, phase) -> float:
+    def record(self, z, values, res, phase) -> float:
+        """Record one evaluated candidate (``res``: target results or an infeasibility message); its objective."""
         if isinstance(res, str):
             n = len(self.spec.tmap.entries)
             ev = Evaluation(len(self.evaluations), phase, z, values, math.inf, [None] * n, [False] * n, note=res)
@@ -180,9 +183,6 @@ class Evaluator:
             ev = Evaluation(len(self.evaluations), phase, z, values, val, errs, [r.within_tolerance for r in res])
         self.evaluations.append(ev)
         return ev.objective
-
-    def record_results(self, overrides: dict, res, phase: str, z=None) -> float:
-        return self._record(z, dict(overrides), res, phase)
 
     def __call__(self, Z: np.ndarray) -> np.ndarray:
         from oligosim.experiments.executor import run_tasks
@@ -197,4 +197,4 @@ class Evaluator:
             self.seconds += time.perf_counter() - t0
         else:
             res = [self.results_at(v) for v in values]
-        return np.array([self._record(z.copy(), v, r, self.phase) for z, v, r in zip(Z, values, res)])
+        return np.array([self.record(z.copy(), v, r, self.phase) for z, v, r in zip(Z, values, res)])

@@ -202,7 +202,7 @@ def diagnose(result: CalibrationResult) -> list[dict]:
             "target": r.target,
             "model": r.model,
             "band": r.tolerance["band"],
-            "error": json_number(best.errors[j]) if best.errors[j] is not None else None,
+            "error": json_number(best.errors[j]),
             "direction": "undefined" if r.model is None else ("above" if r.model > r.target else "below"),
             "candidates": len(cube),
             "met_by": len(met),
@@ -215,7 +215,7 @@ def diagnose(result: CalibrationResult) -> list[dict]:
             alt = min(met, key=lambda e: e.objective)
             worse = sorted(((contrib(alt, k) - contrib(best, k), k) for k in range(len(result.after)) if k != j), reverse=True)
             d["tension"] = [
-                {"id": result.after[k].id, "error_at_fit": json_number(best.errors[k]) if best.errors[k] is not None else None, "error_there": json_number(alt.errors[k]) if alt.errors[k] is not None else None}
+                {"id": result.after[k].id, "error_at_fit": json_number(best.errors[k]), "error_there": json_number(alt.errors[k])}
                 for inc, k in worse[:3]
                 if inc > 0
             ]

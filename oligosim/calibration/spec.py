@@ -24,12 +24,13 @@ from oligosim.config import (
     Float,
     Int,
     ListOf,
+    Maybe,
     Section,
     Str,
     format_value,
+    read_toml_file,
     validate,
 )
-from oligosim.config import Maybe
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -237,12 +238,6 @@ class CalibrationSpec:
         }
 
 
-def _read(path: Path, display: str) -> dict:
-    from oligosim.config import read_toml_file
-
-    return read_toml_file(path, display)
-
-
 def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, quick: bool = False) -> CalibrationSpec:
     """Load and validate a calibration config against a targets file.
 
@@ -264,7 +259,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     from oligosim.targets import load_map, load_targets
 
     display = os.fspath(path)
-    raw = _read(Path(path), display)
+    raw = read_toml_file(Path(path), display)
     errors: list[str] = []
     # validated piece by piece, so that one bad parameter does not hide the others' problems
     top = Section({k: v for k, v in SCHEMA.fields.items() if k != "parameter"})
