@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from oligosim.cli import UserError
+from oligosim.commands import run_errors
 
 DEFAULT_OUT = Path("out") / "calibration"
 
@@ -72,12 +73,11 @@ def main(args: argparse.Namespace) -> int:
         result = run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=bar.update, log=log)
     except (InfeasibleCohort, RuntimeError) as exc:
         raise UserError(str(exc)) from None
-    except ConfigError as exc:
-        raise UserError(f"a parameter value gave an invalid scenario:\n{exc}") from None
-    except OSError as exc:
-        if args.scheduler and "connect" in str(exc).lower():
-            raise UserError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
-        raise
+    except (ConfigError, OSError) as exc:
+        err = run_errors(args, exc)
+        if err is None:
+            raise
+        raise err from None
     finally:
         bar.close()
     try:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from oligosim.cli import UserError
+from oligosim.commands import run_errors
 
 
 def register(sub) -> None:
@@ -44,12 +45,8 @@ def main(args: argparse.Namespace) -> int:
         doc = run_experiment(exp, out, scheduler=args.scheduler, workers=args.workers, quiet=args.quiet)
     except (InfeasibleCohort, ExperimentError) as exc:
         raise UserError(str(exc)) from None
-    except ConfigError as exc:
-        raise UserError(f"a parameter value gave an invalid scenario:\n{exc}") from None
-    except OSError as exc:
-        if args.scheduler and "connect" in str(exc).lower():
-            raise UserError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
-        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    except (ConfigError, OSError) as exc:
+        raise run_errors(args, exc) or UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(f"{exp.name} ({exp.kind}): {doc['seconds']:.1f} s; wrote {out}/" + ", ".join(doc["files"]))
     return 0
