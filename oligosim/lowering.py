@@ -31,6 +31,19 @@ def _by_organ(table, default=0.0) -> np.ndarray:
     return np.array([float(table.get(name, default)) for name in codes.ORGAN_NAMES])
 
 
+def _esophagus_fraction(rt) -> np.ndarray:
+    """Esophagus share of the prescribed EQD2 by (organ, subsite), shape (N_ORGANS, N_STATIONS).
+
+    Every subsite of an organ takes the organ's value, except distant lymph nodes, whose subsite is
+    the nodal station and whose value is the station's (model 8.3).
+    """
+    by_organ = _by_organ(rt["esophagus_dose_fraction"])
+    out = np.repeat(by_organ[:, None], codes.N_STATIONS, axis=1)
+    station = rt["esophagus_dose_fraction_node_station"]
+    out[codes.DISTANT_NODE, :] = [float(station[name]) for name in codes.STATION_NAMES]
+    return out
+
+
 def lower_model(sc: Scenario) -> ModelParams:
     """Scenario-wide parameters as a :class:`ModelParams`."""
     d = sc.data
@@ -124,7 +137,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         chemo_before_rt_loss=float(rt["chemo_before_rt_bed10_loss_gy"]),
         abscopal_p=float(rt["abscopal_probability"]),
         abscopal_kill=float(rt["abscopal_log_kill"]),
-        eso_fraction=_by_organ(rt["esophagus_dose_fraction"]),
+        eso_fraction=_esophagus_fraction(rt),
         lung_fraction=_by_organ(rt["lung_mean_dose_fraction"]),
         recovery_max=float(rt["recovery_max_fraction"]),
         recovery_half_time=float(rt["recovery_half_time_months"]),

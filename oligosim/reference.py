@@ -944,13 +944,13 @@ class Patient:
                 if les.logv < P.eradication_logv:
                     les.status = ERADICATED
             if again:
-                reirradiation = reirradiation or P.eso_fraction[les.organ] > 0.0
+                reirradiation = reirradiation or P.eso_fraction[les.organ, les.subsite] > 0.0
                 les.site_eqd2 = cumulative_eqd2(les.site_eqd2, now - les.site_time, late, P)
             else:
                 les.site_eqd2 = late
             les.site_time = now
             les.irradiated += 1
-            eso = max(eso, late * P.eso_fraction[les.organ])
+            eso = max(eso, late * P.eso_fraction[les.organ, les.subsite])
             lung += late * P.lung_fraction[les.organ]
         # RT toxicity: esophagitis and fistula from the esophagus dose, pneumonitis from the lung
         io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])

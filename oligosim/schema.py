@@ -110,18 +110,18 @@ LESIONS = Section(
             A + "ESO-Shanghai 13 and Liu 2020 report 1-2 lesions per patient on average",
         ),
         "extra_macroscopic_propensity_exponent": _nonneg(
-            0.2598, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
+            0.2499, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
             "(0: visible lesion count independent of the metastatic propensity)",
             CAL + ", prior uniform 0-1.5; 0 before); oligometastatic eligibility then selects patients with less occult disease (model 3.2)",
         ),
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
         "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
-            18.14, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            16.73, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
             CAL + ", prior log-uniform 1-20); PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
         ),
-        "occult_diameter_min_cm": _pos(0.1843, "cm", "smallest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.03-0.19 cm, fitted near its upper bound; hand-set 0.05 before, about 10^5 cells)"),
-        "occult_diameter_max_cm": _pos(0.3097, "cm", "largest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.2-0.8 cm; hand-set 0.6 before, near the CT detection size)"),
+        "occult_diameter_min_cm": _pos(0.181, "cm", "smallest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.03-0.19 cm, fitted near its upper bound; hand-set 0.05 before, about 10^5 cells)"),
+        "occult_diameter_max_cm": _pos(0.3063, "cm", "largest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.2-0.8 cm; hand-set 0.6 before, near the CT detection size)"),
         "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
         "regional_nodes_mean_metachronous": _nonneg(0.0, "nodes", "mean number of recurrent regional nodes in metachronous patients (Poisson)", "set per study: locoregional recurrence (BRIEF 10, scenario 3)"),
         "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
@@ -206,31 +206,31 @@ _SYMPTOM_DIAMETERS = {
 DISEASE = Section(
     {
         "metastasis_doubling_median_months": _pos(
-            1.817, "months", "median volume doubling time of metastases (patient level)",
+            1.829, "months", "median volume doubling time of metastases (patient level)",
             CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
         ),
         "doubling_sdlog_patient": _nonneg(
-            0.5411, "log", "between-patient sd of log doubling time",
+            0.5691, "log", "between-patient sd of log doubling time",
             CAL + ", prior uniform 0.2-1.2; hand-set 0.4 before, doubling times varying about twofold between patients)",
         ),
         "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
         "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
         "seeding_rate_per_cm3_month": _pos(
-            0.02237, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            0.02494, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
             CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
         ),
         "propensity_sdlog": _nonneg(
-            2.258, "log", "sd of the log metastatic propensity between patients (median 1)",
+            2.5, "log", "sd of the log metastatic propensity between patients (median 1)",
             CAL + ", prior uniform 0.5-2.5); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
-            0.00177, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            0.00168, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
             CAL + ", prior log-uniform 0.0003-0.006); burden-dependent death (BRIEF 3)",
         ),
         "death_hazard_after_progression_per_month": _nonneg(
-            0.03202, "1/month",
+            0.03025, "1/month",
             "disease-death hazard that starts at the first detected progression and does not scale with tumour burden "
             "(deterioration, refractory micro-disease, complications): post-progression survival",
             CAL + ", prior log-uniform 0.005-0.2); assumption of the mechanism: without it burden-driven death leaves "
@@ -238,7 +238,7 @@ DISEASE = Section(
             "post-progression survival of ESCC trials",
         ),
         "death_hazard_after_widespread_per_month": _nonneg(
-            0.00388, "1/month",
+            0.00466, "1/month",
             "further disease-death hazard from the first widespread (not oligometastatic) progression on, added to the one above",
             CAL + ", prior log-uniform 0.002-0.3); widespread progression carries the worse prognosis (statement 12)",
         ),
@@ -262,7 +262,7 @@ IMAGING = Section(
         "d50_pet_ct_cm": _pos(0.55, "cm", "diameter seen with 50% probability on PET/CT", A + "gives about 66% sensitivity for nodes > 5 mm (BRIEF 1)"),
         "d50_mri_cm": _pos(0.35, "cm", "diameter seen with 50% probability on MRI (liver, brain)", A + "MRI is better for liver and brain (BRIEF 1)"),
         "slope_cm": _pos(
-            0.03251, "cm", "logistic scale of detection probability versus diameter",
+            0.03432, "cm", "logistic scale of detection probability versus diameter",
             CAL + ", prior log-uniform 0.03-0.2 cm, fitted near its lower bound; hand-set 0.15 before); detection rises from 20% to 80% "
             "over about 1 mm, a near-sharp size threshold that lets lesions of similar size become visible together, standing in for "
             "the clustered dissemination the model lacks (docs/model.md 3.3 and 12)",
@@ -288,12 +288,21 @@ _ESO_FRACTION = {
     "regional_node": 0.7,
     "liver": 0.0,
     "lung": 0.05,
-    "distant_node": 0.3,
     "bone": 0.05,
     "brain": 0.0,
     "adrenal": 0.0,
     "soft_tissue": 0.0,
     "peritoneum": 0.0,
+}
+# A distant (non-regional) node's share depends on its station, not on the organ: mediastinal
+# stations lie against the esophagus (or the gastric conduit after esophagectomy) like a regional
+# node, so an ablative schedule there brings the fistula risk statement 7 warns of; cervical and
+# abdominal stations are centimetres away.
+_ESO_FRACTION_STATION = {
+    "neck": 0.15,
+    "upper_mediastinum": 0.7,
+    "lower_mediastinum": 0.7,
+    "abdominal": 0.1,
 }
 _LUNG_FRACTION = {
     "primary": 0.2,
@@ -312,17 +321,25 @@ RADIOTHERAPY = Section(
     {
         "alpha_beta_tumour_gy": _pos(10.0, "Gy", "alpha/beta of tumour", "BRIEF 6; conventional value for squamous and adenocarcinoma"),
         "alpha_beta_late_gy": _pos(3.0, "Gy", "alpha/beta of late-responding normal tissue", "BRIEF 6"),
-        "tcp_bed50_ref_gy": _pos(70.25, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
-        "tcp_gamma50": _pos(2.562, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
+        "tcp_bed50_ref_gy": _pos(69.19, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "tcp_gamma50": _pos(2.455, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
         "tcp_volume_ref_cm3": _pos(40.0, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
-        "tcp_volume_exponent": _nonneg(0.3981, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
+        "tcp_volume_exponent": _nonneg(0.4042, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
         "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
         "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
         "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
         "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),
         "abscopal_log_kill": _nonneg(1.0, "log", "natural-log reduction of unirradiated lesions' volume in an abscopal response", A + "one log of volume, a partial response; only used when abscopal_probability > 0"),
-        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed EQD2 reaching the esophagus, by target organ", source=A + "geometry of a typical plan")),
+        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed EQD2 reaching the esophagus, by target organ (distant nodes: by station, below)", source=A + "geometry of a typical plan")),
+        "esophagus_dose_fraction_node_station": _organ_table(
+            _ESO_FRACTION_STATION,
+            lambda v: Float(
+                v, lo=0.0, hi=1.0,
+                doc="share of the prescribed EQD2 reaching the esophagus for a distant lymph-node target, by nodal station",
+                source=A + "geometry of a typical plan: mediastinal stations abut the esophagus or conduit as a regional node does (0.7, the regional-node value); statement 7 recommends conventional fractionation there for the fistula risk",
+            ),
+        ),
         "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed EQD2, by target organ", source=A + "geometry of a typical plan")),
         "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
         "recovery_max_fraction": _prob(0.5, "long-term fraction of an earlier course's EQD2 that is recovered", "Nieder 2006; Kirkpatrick 2010 (QUANTEC): about 25% at 6 months rising to about 50%"),
@@ -336,7 +353,7 @@ TOXICITY = Section(
     {
         "esophagitis_td50_gy": _pos(72.0, "Gy", "EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB)", A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
         "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: the fit lowered it to about 62 Gy to raise fistula in ESO-Shanghai 13's study file, whose 'controlled primary' is not irradiated, and that gave about 30% fistula wherever the primary is (docs/calibration/README.md)"),
+        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
         "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
         "pneumonitis_td50_gy": _pos(45.0, "Gy", "mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB)", A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),

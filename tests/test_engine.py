@@ -536,6 +536,39 @@ rt_timing = "upfront"
         assert names.index("rt_end") < names.index("death_treatment"), names
 
 
+@pytest.mark.parametrize("dosed, share", [(("upper_mediastinum", "lower_mediastinum"), 0.5), (("neck",), 0.25)])
+def test_distant_node_esophagus_dose_follows_its_station(dosed, share):
+    # one distant node per patient, SBRT upfront, a step-like fistula NTCP (TD50 10 Gy, m 0.01):
+    # a fistula exactly when the node's station gives the esophagus dose. Stations are drawn
+    # uniformly among four, so the fistula rate is the dosed stations' share (binomial, 4 SE),
+    # in both engines; the organ-level distant_node value no longer exists.
+    from oligosim.reference import run_scenario_reference
+
+    stations = {f"radiotherapy.esophagus_dose_fraction_node_station.{name}": (1.0 if name in dosed else 0.0) for name in codes.STATION_NAMES}
+    sc = quiet_scenario(
+        """
+[arms.sbrt]
+first_line = "quiet"
+rt_timing = "upfront"
+metastasis_dose_gy = 40.0
+metastasis_fractions = 5
+""",
+        {
+            "cohort.lesions.organ_weights_escc.liver": 0.0,
+            "cohort.lesions.organ_weights_escc.distant_node": 1.0,
+            "toxicity.fistula_td50_gy": 10.0,
+            "toxicity.fistula_m": 0.01,
+            "toxicity.grade5_fraction_fistula": 0.0,
+            **stations,
+        },
+    )
+    for run, n in ((run_scenario, 2000), (run_scenario_reference, 300)):
+        arm = run(sc, patients=n, seed=5).arms["sbrt"]
+        assert np.all(arm["rt_courses"] == 1)
+        rate = arm.aggregates["tox"][codes.FISTULA] / n
+        assert abs(rate - share) < 4.0 * math.sqrt(share * (1.0 - share) / n), (run.__name__, rate)
+
+
 def _two_irradiated_lesions_regrowing():
     """Two visible liver lesions, both irradiated upfront, never controlled (TCP ~0), shrunk by
     RT and regrowing at different rates (lesion-level doubling sd 0.3); no seeding, no occult

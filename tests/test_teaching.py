@@ -215,6 +215,8 @@ def test_lesson5_hypofractionating_the_primary_raises_esophageal_toxicity(quick_
         assert_greater(m["primary_sbrt"][tox], m["consensus"][tox], what=tox)
     # conventional fractionation of the metastases (lower BED10) loses local control
     assert_greater(m["consensus"]["local_control:12"], m["metastases_conv"]["local_control:12"], what="local control, SBRT vs 50 Gy/25")
+    # ... but spares the esophagus next to mediastinal nodal metastases (model 6.5)
+    assert_greater(m["consensus"]["tox.esophagitis"], m["metastases_conv"]["tox.esophagitis"], what="esophagitis, SBRT vs 50 Gy/25 to metastases")
 
 
 @pytest.mark.slow

@@ -1022,13 +1022,13 @@ def _deliver_course(P, R, A, L, n, t, reg, line_on, concurrent, state, out, j):
             if L.logv[i] < P.eradication_logv:
                 L.status[i] = C.ERADICATED
         if again:
-            reirr = reirr or P.eso_fraction[L.organ[i]] > 0.0
+            reirr = reirr or P.eso_fraction[L.organ[i], L.subsite[i]] > 0.0
             L.site_eqd2[i] = cumulative_eqd2_nb(L.site_eqd2[i], t - L.site_time[i], eqd2_late, P.recovery_max, P.recovery_half_time)
         else:
             L.site_eqd2[i] = eqd2_late
         L.site_time[i] = t
         L.irradiated[i] += 1
-        e = eqd2_late * P.eso_fraction[L.organ[i]]
+        e = eqd2_late * P.eso_fraction[L.organ[i], L.subsite[i]]
         if e > eso:
             eso = e
         lung += eqd2_late * P.lung_fraction[L.organ[i]]

@@ -95,7 +95,7 @@ class ModelParams(NamedTuple):
     chemo_before_rt_loss: float
     abscopal_p: float
     abscopal_kill: float
-    eso_fraction: np.ndarray  # (N_ORGANS,)
+    eso_fraction: np.ndarray  # (N_ORGANS, N_STATIONS): by organ and subsite (distant nodes: station)
     lung_fraction: np.ndarray  # (N_ORGANS,)
     recovery_max: float
     recovery_half_time: float
