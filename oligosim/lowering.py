@@ -35,7 +35,7 @@ def _esophagus_fraction(rt) -> np.ndarray:
     """Esophagus share of the prescribed EQD2 by (organ, subsite), shape (N_ORGANS, N_STATIONS).
 
     Every subsite of an organ takes the organ's value, except distant lymph nodes, whose subsite is
-    the nodal station and whose value is the station's (model 8.3).
+    the nodal station and whose value is the station's (docs/model.md 6.5).
     """
     by_organ = _by_organ(rt["esophagus_dose_fraction"])
     out = np.repeat(by_organ[:, None], codes.N_STATIONS, axis=1)

@@ -221,7 +221,7 @@ DISEASE = Section(
         ),
         "propensity_sdlog": _nonneg(
             2.5, "log", "sd of the log metastatic propensity between patients (median 1)",
-            CAL + ", prior uniform 0.5-2.5); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
+            CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
