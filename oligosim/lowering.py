@@ -49,6 +49,9 @@ def lower_model(sc: Scenario) -> ModelParams:
     d = sc.data
     sim, co, les, el = d["simulation"], d["cohort"], d["cohort"]["lesions"], d["cohort"]["eligibility"]
     dis, bg, im, fu, rt, tx = d["disease"], d["background_mortality"], d["imaging"], d["followup"], d["radiotherapy"], d["toxicity"]
+    modality = codes.MODALITY_NAMES.index(co["staging_modality"])
+    det_d50 = np.array([im["d50_ct_cm"], im["d50_pet_ct_cm"], im["d50_mri_cm"]], dtype=np.float64)  # cm, by modality
+    seed_logv = logv_of_diameter(dis["seed_diameter_cm"])
     organ_cum = np.vstack(
         [
             _cum([les["organ_weights_escc"][codes.ORGAN_NAMES[o]] for o in codes.METASTATIC_ORGANS]),
@@ -68,7 +71,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         age_sd=float(co["age_sd_years"]),
         ecog_cum=_cum([co["ecog"][k] for k in ("ecog0", "ecog1", "ecog2")]),
         pdl1_fraction=float(co["pdl1_cps10_fraction"]),
-        modality=codes.MODALITY_NAMES.index(co["staging_modality"]),
+        modality=modality,
         brain_mri=bool(co["brain_mri"]),
         macro_min=int(les["macroscopic_min"]),
         # the Poisson mean at propensity 1: E[propensity^beta] = exp(beta^2 sigma^2 / 2) for the
@@ -106,7 +109,10 @@ def lower_model(sc: Scenario) -> ModelParams:
         growth_primary=_LN2 / dis["primary_doubling_months"],
         seeding_rate=float(dis["seeding_rate_per_cm3_month"]),
         propensity_sdlog=float(dis["propensity_sdlog"]),
-        seed_logv=logv_of_diameter(dis["seed_diameter_cm"]),
+        seed_logv=seed_logv,
+        # uncounted disease beyond the lesion cap is counted once a lesion seeded at that moment
+        # would have grown to the diameter the staging modality sees with 50% probability
+        overflow_dlogv=logv_of_diameter(max(float(det_d50[modality]), 1e-3)) - seed_logv,
         eradication_logv=logv_of_diameter(dis["eradication_diameter_cm"]),
         death_rate=float(dis["death_hazard_per_cm3_month"]),
         death_after_progression=float(dis["death_hazard_after_progression_per_month"]),
@@ -117,7 +123,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         symptom_delay=float(dis["symptom_to_scan_months"]),
         bg_rate60=float(bg["rate_at_60_per_year"]),
         bg_slope=float(bg["gompertz_slope_per_year"]),
-        det_logd50=np.array([im["d50_ct_cm"], im["d50_pet_ct_cm"], im["d50_mri_cm"]], dtype=np.float64),
+        det_logd50=det_d50,
         det_slope=float(im["slope_cm"]),
         recist_growth=float(im["recist_growth_fraction"]),
         recist_min_cm=float(im["recist_min_increase_cm"]),

@@ -730,7 +730,7 @@ class Patient:
             # lesion seeded now would reach the median detection size at the patient's median
             # growth rate (model 4.2); stop seeding
             self.overflow = 1
-            self.overflow_at = self.env.now + (detection_logv(P, codes.LIVER, 0.5) - P.seed_logv) / self.pat.growth
+            self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
             self.e_seed = INF
             return
         s = self.s_lesion

@@ -621,7 +621,7 @@ def simulate_patient(P, R, A, seed, pid, j, L, pat, buf_organ, buf_subsite, tox_
                 # median rate (therapy ignored); counting it at the next scan, as before
                 # 2026-11-22, made a full cap an immediate progression (model 4.2).
                 overflow = 1
-                overflow_at = t + (C.detection_logv(P, P.modality, codes.LIVER, 0.5) - P.seed_logv) / pat[C.GROWTH]
+                overflow_at = t + P.overflow_dlogv / pat[C.GROWTH]
                 e_seed = INF
             else:
                 s = rng.LESION

@@ -63,6 +63,7 @@ class ModelParams(NamedTuple):
     seeding_rate: float
     propensity_sdlog: float
     seed_logv: float
+    overflow_dlogv: float  # ln-volume growth from seeding to the median detection size (model 4.2)
     eradication_logv: float
     death_rate: float
     death_after_progression: float  # 1/month, from the first progression on
