@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtri as _ndtri
 
 from oligosim import codes, schema
 from oligosim._kernels.cohort import logv_of_diameter
@@ -109,6 +110,8 @@ def lower_model(sc: Scenario) -> ModelParams:
         growth_primary=_LN2 / dis["primary_doubling_months"],
         seeding_rate=float(dis["seeding_rate_per_cm3_month"]),
         propensity_sdlog=float(dis["propensity_sdlog"]),
+        # the lowest-propensity share has no capacity (model 3.1): z < Phi^-1(share), -inf for 0
+        limited_z=float(_ndtri(float(dis["limited_capacity_fraction"]))),
         seed_logv=seed_logv,
         # uncounted disease beyond the lesion cap is counted once a lesion seeded at that moment
         # would have grown to the diameter the staging modality sees with 50% probability

@@ -305,7 +305,8 @@ def _draw_once(P, s: Stream):
     pat.ecog = s.categorical(P.ecog_cum)
     pat.kps = _KPS_OF_ECOG[pat.ecog]
     pat.pdl1_high = s.uniform() < P.pdl1_fraction
-    pat.propensity = math.exp(P.propensity_sdlog * s.normal())
+    z_propensity = s.normal()
+    pat.propensity = math.exp(P.propensity_sdlog * z_propensity)
     pat.growth = P.growth_median * math.exp(P.growth_sd_patient * s.normal())
     synchronous = pat.presentation == codes.SYNCHRONOUS
     organ_cum = P.organ_cum[pat.histology]
@@ -338,6 +339,9 @@ def _draw_once(P, s: Stream):
         if organ in (codes.BRAIN, codes.BONE):
             les.symptomatic = s.uniform() < P.symptomatic_at_entry
         lesions.append(les)
+    # the lowest-propensity share: no capacity beyond the lesions drawn so far (model 3.1)
+    if z_propensity < P.limited_z:
+        pat.propensity = 0.0
     # occult micrometastases, more of them with a higher metastatic propensity
     for _ in range(s.poisson(P.occult_mean * pat.propensity)):
         if len(lesions) >= cap:

@@ -223,6 +223,13 @@ DISEASE = Section(
             2.5, "log", "sd of the log metastatic propensity between patients (median 1)",
             CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
+        "limited_capacity_fraction": _prob(
+            0.0, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
+            "lowest-propensity share, whose propensity is set to 0 once their visible lesions are drawn (no occult lesions, "
+            "no new metastases ever)",
+            A + "0 = a continuum of propensities only; the oligometastatic state as the low end of a spectrum of metastatic "
+            "capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & Hellman, Nat Rev Clin Oncol 2011)",
+        ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(

@@ -201,6 +201,25 @@ def test_visible_burden_tied_to_propensity_same_seed():
         assert same.mean() >= 0.97, f"{name}: only {same.mean():.3f} identical"
 
 
+def test_limited_capacity_share_same_seed():
+    """With a share of patients without metastatic capacity (model 3.1), both engines draw the
+    same cohort and nearly every patient has the same course."""
+    sc = default_scenario().with_values({"disease.limited_capacity_fraction": 0.3})
+    n = 300
+    arms = ["systemic_only", "upfront_rt"]
+    ref = run_scenario_reference(sc, patients=n, seed=4, arms=arms)
+    ker = simulate.run_scenario(sc, patients=n, seed=4, arms=arms)
+    none = simulate.run_scenario(default_scenario().with_values({"disease.limited_capacity_fraction": 0.0}), patients=n, seed=4, arms=arms)
+    for name in arms:
+        a, b = ref.arms[name], ker.arms[name]
+        for c in ("n_lesions_entry", "n_visible_entry", "attempts"):
+            np.testing.assert_array_equal(a[c], b[c], err_msg=f"{name} {c}")
+        # teeth: the share removes occult lesions from the cohort
+        assert b["n_lesions_entry"].sum() < none.arms[name]["n_lesions_entry"].sum()
+        same = np.isclose(a["pfs"], b["pfs"], rtol=0, atol=1e-6) & np.isclose(a["os"], b["os"], rtol=0, atol=1e-6)
+        assert same.mean() >= 0.97, f"{name}: only {same.mean():.3f} identical"
+
+
 def test_reference_event_log():
     """The event log is time-ordered and ends with exactly one terminal event at OS."""
     sc = default_scenario()

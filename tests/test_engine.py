@@ -569,6 +569,62 @@ metastasis_fractions = 5
         assert abs(rate - share) < 4.0 * math.sqrt(share * (1.0 - share) / n), (run.__name__, rate)
 
 
+def _capacity_scenario(share):
+    """One 1.6-cm liver lesion per patient, Poisson(3) occult lesions (propensity 1 for all),
+    no growth, and seeding at 1 per cm3 per month: every patient with capacity seeds within
+    months; ``share`` of the patients have none."""
+    return quiet_scenario(
+        """
+[arms.watch]
+first_line = "quiet"
+rt_timing = "none"
+progression.local_therapy = "none"
+""",
+        {
+            "simulation.max_lesions": 16,
+            "cohort.lesions.occult_mean": 3.0,
+            "disease.seeding_rate_per_cm3_month": 1.0,
+            "disease.limited_capacity_fraction": share,
+        },
+    )
+
+
+def _seeded(arm):
+    """Per patient: did any new metastasis arise (a ``new_lesion`` event)?"""
+    return np.array([any(e == "new_lesion" for _, e, _ in event_log(arm, j)) for j in range(arm.n)])
+
+
+@pytest.mark.parametrize("engine_name, n", [("numba", 4000), ("reference", 400)])
+def test_limited_capacity_share_has_no_occult_lesions_and_never_seeds(engine_name, n):
+    # model 3.1: the lowest-propensity share f has propensity 0 once its visible lesions are
+    # drawn. With Poisson(3) occult lesions at propensity 1, a patient enters with its one
+    # visible lesion alone with probability f + (1 - f) e^-3, and only patients with capacity
+    # ever seed (all of them here): both rates binomial, 4 SE, in both engines.
+    from oligosim.reference import run_scenario_reference
+
+    run = run_scenario if engine_name == "numba" else run_scenario_reference
+    f = 0.3
+    arm = run(_capacity_scenario(f), patients=n, seed=8, events=True).arms["watch"]
+    alone = arm["n_lesions_entry"] == 1
+    seeded = _seeded(arm)
+    p_alone = f + (1.0 - f) * math.exp(-3.0)
+    assert abs(alone.mean() - p_alone) < 4.0 * math.sqrt(p_alone * (1.0 - p_alone) / n), alone.mean()
+    assert abs((~seeded).mean() - f) < 4.0 * math.sqrt(f * (1.0 - f) / n), (~seeded).mean()
+    # a patient without capacity has no occult lesion either
+    assert np.all(alone[~seeded])
+
+
+def test_limited_capacity_is_decided_on_the_propensity_draw_alone():
+    # no random number is added: share 0 is the continuum (everyone seeds), and the patients
+    # without capacity at a share are among those without capacity at any larger share
+    sets = {}
+    for f in (0.0, 0.15, 0.3):
+        arm = run_scenario(_capacity_scenario(f), patients=1000, seed=3, events=True).arms["watch"]
+        sets[f] = ~_seeded(arm)
+    assert not sets[0.0].any()
+    assert sets[0.15].any() and np.all(sets[0.3][sets[0.15]]) and sets[0.3].sum() > sets[0.15].sum()
+
+
 def _two_irradiated_lesions_regrowing():
     """Two visible liver lesions, both irradiated upfront, never controlled (TCP ~0), shrunk by
     RT and regrowing at different rates (lesion-level doubling sd 0.3); no seeding, no occult

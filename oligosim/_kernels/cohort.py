@@ -129,7 +129,8 @@ def _draw_once(P, state, pat, L):
     pat[ECOG] = ecog
     pat[KPS] = _KPS_OF_ECOG[ecog]
     pat[PDL1_HIGH] = 1.0 if rng.uniform(state, s) < P.pdl1_fraction else 0.0
-    pat[PROPENSITY] = math.exp(P.propensity_sdlog * rng.normal(state, s))
+    z_propensity = rng.normal(state, s)
+    pat[PROPENSITY] = math.exp(P.propensity_sdlog * z_propensity)
     pat[GROWTH] = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
     pat[PRIMARY_IN_PLACE] = 1.0 if pres == codes.SYNCHRONOUS else 0.0
     hist = int(pat[HISTOLOGY])
@@ -168,6 +169,10 @@ def _draw_once(P, state, pat, L):
         if organ == codes.BRAIN or organ == codes.BONE:
             L.symptomatic[n] = rng.uniform(state, s) < P.symptomatic_at_entry
         n += 1
+    # the lowest-propensity share has no capacity beyond the lesions drawn so far: no occult
+    # lesions, no seeding (model 3.1); decided on the deviate already drawn, so no draw is added
+    if z_propensity < P.limited_z:
+        pat[PROPENSITY] = 0.0
     # occult lesions: more in patients with a higher metastatic propensity
     k = rng.poisson(state, s, P.occult_mean * pat[PROPENSITY])
     for _ in range(k):

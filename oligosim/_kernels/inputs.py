@@ -62,6 +62,7 @@ class ModelParams(NamedTuple):
     growth_primary: float
     seeding_rate: float
     propensity_sdlog: float
+    limited_z: float  # propensity normal deviate below which a patient has no capacity (-inf: none)
     seed_logv: float
     overflow_dlogv: float  # ln-volume growth from seeding to the median detection size (model 4.2)
     eradication_logv: float
