@@ -110,18 +110,18 @@ LESIONS = Section(
             A + "ESO-Shanghai 13 and Liu 2020 report 1-2 lesions per patient on average",
         ),
         "extra_macroscopic_propensity_exponent": _nonneg(
-            0.2499, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
+            0.2508, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
             "(0: visible lesion count independent of the metastatic propensity)",
             CAL + ", prior uniform 0-1.5; 0 before); oligometastatic eligibility then selects patients with less occult disease (model 3.2)",
         ),
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
         "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
-            16.73, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            16.8, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
             CAL + ", prior log-uniform 1-20); PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
         ),
-        "occult_diameter_min_cm": _pos(0.181, "cm", "smallest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.03-0.19 cm, fitted near its upper bound; hand-set 0.05 before, about 10^5 cells)"),
-        "occult_diameter_max_cm": _pos(0.3063, "cm", "largest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.2-0.8 cm; hand-set 0.6 before, near the CT detection size)"),
+        "occult_diameter_min_cm": _pos(0.1811, "cm", "smallest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.03-0.19 cm, fitted near its upper bound; hand-set 0.05 before, about 10^5 cells)"),
+        "occult_diameter_max_cm": _pos(0.3065, "cm", "largest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.2-0.8 cm; hand-set 0.6 before, near the CT detection size)"),
         "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
         "regional_nodes_mean_metachronous": _nonneg(0.0, "nodes", "mean number of recurrent regional nodes in metachronous patients (Poisson)", "set per study: locoregional recurrence (BRIEF 10, scenario 3)"),
         "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
@@ -210,34 +210,35 @@ DISEASE = Section(
             CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
         ),
         "doubling_sdlog_patient": _nonneg(
-            0.5691, "log", "between-patient sd of log doubling time",
+            0.5681, "log", "between-patient sd of log doubling time",
             CAL + ", prior uniform 0.2-1.2; hand-set 0.4 before, doubling times varying about twofold between patients)",
         ),
         "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
         "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
         "seeding_rate_per_cm3_month": _pos(
-            0.02494, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            0.02506, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
             CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
         ),
         "propensity_sdlog": _nonneg(
-            2.5, "log", "sd of the log metastatic propensity between patients (median 1)",
+            2.498, "log", "sd of the log metastatic propensity between patients (median 1)",
             CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "limited_capacity_fraction": _prob(
-            0.0, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
+            0.2651, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
             "lowest-propensity share, whose propensity is set to 0 once their visible lesions are drawn (no occult lesions, "
             "no new metastases ever)",
-            A + "0 = a continuum of propensities only; the oligometastatic state as the low end of a spectrum of metastatic "
-            "capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & Hellman, Nat Rev Clin Oncol 2011)",
+            CAL + ", prior uniform 0-0.6; 0 before 2026-11-22: a continuum of propensities only); the oligometastatic state "
+            "as the low end of a spectrum of metastatic capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & "
+            "Hellman, Nat Rev Clin Oncol 2011)",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
-            0.00168, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            0.00171, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
             CAL + ", prior log-uniform 0.0003-0.006); burden-dependent death (BRIEF 3)",
         ),
         "death_hazard_after_progression_per_month": _nonneg(
-            0.03025, "1/month",
+            0.03046, "1/month",
             "disease-death hazard that starts at the first detected progression and does not scale with tumour burden "
             "(deterioration, refractory micro-disease, complications): post-progression survival",
             CAL + ", prior log-uniform 0.005-0.2); assumption of the mechanism: without it burden-driven death leaves "
@@ -245,7 +246,7 @@ DISEASE = Section(
             "post-progression survival of ESCC trials",
         ),
         "death_hazard_after_widespread_per_month": _nonneg(
-            0.00466, "1/month",
+            0.00958, "1/month",
             "further disease-death hazard from the first widespread (not oligometastatic) progression on, added to the one above",
             CAL + ", prior log-uniform 0.002-0.3); widespread progression carries the worse prognosis (statement 12)",
         ),
@@ -269,7 +270,7 @@ IMAGING = Section(
         "d50_pet_ct_cm": _pos(0.55, "cm", "diameter seen with 50% probability on PET/CT", A + "gives about 66% sensitivity for nodes > 5 mm (BRIEF 1)"),
         "d50_mri_cm": _pos(0.35, "cm", "diameter seen with 50% probability on MRI (liver, brain)", A + "MRI is better for liver and brain (BRIEF 1)"),
         "slope_cm": _pos(
-            0.03432, "cm", "logistic scale of detection probability versus diameter",
+            0.03423, "cm", "logistic scale of detection probability versus diameter",
             CAL + ", prior log-uniform 0.03-0.2 cm, fitted near its lower bound; hand-set 0.15 before); detection rises from 20% to 80% "
             "over about 1 mm, a near-sharp size threshold that lets lesions of similar size become visible together, standing in for "
             "the clustered dissemination the model lacks (docs/model.md 3.3 and 12)",
@@ -328,10 +329,10 @@ RADIOTHERAPY = Section(
     {
         "alpha_beta_tumour_gy": _pos(10.0, "Gy", "alpha/beta of tumour", "BRIEF 6; conventional value for squamous and adenocarcinoma"),
         "alpha_beta_late_gy": _pos(3.0, "Gy", "alpha/beta of late-responding normal tissue", "BRIEF 6"),
-        "tcp_bed50_ref_gy": _pos(69.19, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
-        "tcp_gamma50": _pos(2.455, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
+        "tcp_bed50_ref_gy": _pos(69.18, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "tcp_gamma50": _pos(2.437, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
         "tcp_volume_ref_cm3": _pos(40.0, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
-        "tcp_volume_exponent": _nonneg(0.4042, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
+        "tcp_volume_exponent": _nonneg(0.4041, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
         "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
         "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),

@@ -253,6 +253,14 @@ def test_weekday_course_helper(fractions, per_day, days):
     assert weekday_course_days(fractions, per_day) == days
 
 
+#: one arm with the quiet regimen, no RT and no local therapy at progression
+ARM_SYSTEMIC_ONLY = """
+[arms.systemic]
+first_line = "quiet"
+rt_timing = "none"
+progression.local_therapy = "none"
+"""
+
 ARMS_QUIET = """
 [arms.systemic]
 first_line = "quiet"
@@ -355,12 +363,7 @@ def test_exact_event_sequences_of_the_quiet_model(fx, per_day):
 
 def test_resistance_and_maintenance_times():
     sc = quiet_scenario(
-        """
-[arms.systemic]
-first_line = "quiet"
-rt_timing = "none"
-progression.local_therapy = "none"
-""",
+        ARM_SYSTEMIC_ONLY,
         {
             "regimens.quiet.durable_fraction": 0.0,
             "regimens.quiet.resistance_median_months": 4.0,
@@ -380,12 +383,7 @@ progression.local_therapy = "none"
 
 def test_cytopenia_delays_the_induction_by_delay_days():
     sc = quiet_scenario(
-        """
-[arms.systemic]
-first_line = "quiet"
-rt_timing = "none"
-progression.local_therapy = "none"
-""",
+        ARM_SYSTEMIC_ONLY,
         {"regimens.quiet.grade3plus.neutropenia": 1.0, "regimens.quiet.grade3plus.fatigue": 1.0},
     )
     arm = run_scenario(sc, patients=20, seed=4, events=True).arms["systemic"]
@@ -574,12 +572,7 @@ def _capacity_scenario(share):
     no growth, and seeding at 1 per cm3 per month: every patient with capacity seeds within
     months; ``share`` of the patients have none."""
     return quiet_scenario(
-        """
-[arms.watch]
-first_line = "quiet"
-rt_timing = "none"
-progression.local_therapy = "none"
-""",
+        ARM_SYSTEMIC_ONLY,
         {
             "simulation.max_lesions": 16,
             "cohort.lesions.occult_mean": 3.0,
@@ -604,7 +597,7 @@ def test_limited_capacity_share_has_no_occult_lesions_and_never_seeds(engine_nam
 
     run = run_scenario if engine_name == "numba" else run_scenario_reference
     f = 0.3
-    arm = run(_capacity_scenario(f), patients=n, seed=8, events=True).arms["watch"]
+    arm = run(_capacity_scenario(f), patients=n, seed=8, events=True).arms["systemic"]
     alone = arm["n_lesions_entry"] == 1
     seeded = _seeded(arm)
     p_alone = f + (1.0 - f) * math.exp(-3.0)
@@ -619,7 +612,7 @@ def test_limited_capacity_is_decided_on_the_propensity_draw_alone():
     # without capacity at a share are among those without capacity at any larger share
     sets = {}
     for f in (0.0, 0.15, 0.3):
-        arm = run_scenario(_capacity_scenario(f), patients=1000, seed=3, events=True).arms["watch"]
+        arm = run_scenario(_capacity_scenario(f), patients=1000, seed=3, events=True).arms["systemic"]
         sets[f] = ~_seeded(arm)
     assert not sets[0.0].any()
     assert sets[0.15].any() and np.all(sets[0.3][sets[0.15]]) and sets[0.3].sum() > sets[0.15].sum()
