@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import ndtri as _ndtri
 
 from oligosim import codes, schema
-from oligosim._kernels.cohort import logv_of_diameter
+from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
 from oligosim._kernels.inputs import ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario
 
@@ -115,7 +115,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         seed_logv=seed_logv,
         # uncounted disease beyond the lesion cap is counted once a lesion seeded at that moment
         # would have grown to the diameter the staging modality sees with 50% probability
-        overflow_dlogv=logv_of_diameter(max(float(det_d50[modality]), 1e-3)) - seed_logv,
+        overflow_dlogv=logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5)) - seed_logv,
         eradication_logv=logv_of_diameter(dis["eradication_diameter_cm"]),
         death_rate=float(dis["death_hazard_per_cm3_month"]),
         death_after_progression=float(dis["death_hazard_after_progression_per_month"]),
@@ -126,7 +126,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         symptom_delay=float(dis["symptom_to_scan_months"]),
         bg_rate60=float(bg["rate_at_60_per_year"]),
         bg_slope=float(bg["gompertz_slope_per_year"]),
-        det_logd50=det_d50,
+        det_d50=det_d50,
         det_slope=float(im["slope_cm"]),
         recist_growth=float(im["recist_growth_fraction"]),
         recist_min_cm=float(im["recist_min_increase_cm"]),

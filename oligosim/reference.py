@@ -265,7 +265,7 @@ def detection_logv(P, organ: int, u: float) -> float:
     """ln volume above which a lesion with detection quantile ``u`` is seen (logistic in
     diameter; brain imaged by MRI if the scenario says so)."""
     m = codes.MRI if (P.brain_mri and organ == codes.BRAIN) else P.modality
-    d = max(P.det_logd50[m] + P.det_slope * math.log(u / (1.0 - u)), 1e-3)
+    d = max(P.det_d50[m] + P.det_slope * math.log(u / (1.0 - u)), 1e-3)
     return logv_of_diameter(d)
 
 

@@ -67,20 +67,30 @@ def draw_subsite(state, purpose, organ):
 
 
 @njit(cache=True)
+def detection_diameter(d50, slope, u):
+    """Diameter (cm) at which a lesion with detection quantile ``u`` is seen.
+
+    Detection probability is logistic in diameter, p(d) = 1 / (1 + exp(-(d - d50) / s)), so the
+    diameter is its inverse at ``u``, floored at 10 um (``d50``, ``slope`` in cm).
+    """
+    d = d50 + slope * math.log(u / (1.0 - u))
+    if d < 1e-3:
+        d = 1e-3
+    return d
+
+
+@njit(cache=True)
 def detection_logv(P, modality, organ, u):
     """Log volume above which a lesion with detection quantile ``u`` is seen.
 
-    Detection probability is logistic in diameter, p(d) = 1 / (1 + exp(-(d - d50) / s)); a
-    lesion is seen once p(d) exceeds its own fixed quantile ``u``, so visibility is monotone in
-    size and identical across arms (common random numbers).
+    A lesion is seen once the logistic detection probability of its diameter exceeds its own
+    fixed quantile ``u`` (:func:`detection_diameter`), so visibility is monotone in size and
+    identical across arms (common random numbers).
     """
     m = modality
     if P.brain_mri and organ == codes.BRAIN:
         m = codes.MRI
-    d = P.det_logd50[m] + P.det_slope * math.log(u / (1.0 - u))
-    if d < 1e-3:
-        d = 1e-3
-    return logv_of_diameter(d)
+    return logv_of_diameter(detection_diameter(P.det_d50[m], P.det_slope, u))
 
 
 @njit(cache=True)

@@ -77,7 +77,7 @@ class ModelParams(NamedTuple):
     bg_rate60: float
     bg_slope: float  # per year
     # imaging
-    det_logd50: np.ndarray  # (3,) per modality, log of cm... stored as cm
+    det_d50: np.ndarray  # (3,) cm, diameter seen with probability 0.5, by modality
     det_slope: float
     recist_growth: float
     recist_min_cm: float
