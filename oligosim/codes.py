@@ -131,6 +131,77 @@ FAIL_WIDESPREAD = 3
 FAILURE_NAMES = ("none", "in_field", "out_of_field_oligo", "widespread")
 
 
+# ----------------------------------------------------------------------------- strategies
+# RT timing of an arm's first course (index into schema.RT_TIMINGS) and the policy for local
+# therapy at a later oligoprogression (index into schema.PROGRESSION_LOCAL).
+RT_NONE = 0
+RT_UPFRONT = 1
+RT_CONCURRENT = 2
+RT_CONSOLIDATIVE = 3
+RT_AT_PROGRESSION = 4
+RT_TIMING_NAMES = ("none", "upfront", "concurrent", "consolidative", "at_progression")
+PROG_NONE = 0
+PROG_OLIGO = 1
+PROG_OLIGO_SLOW = 2
+PROGRESSION_LOCAL_NAMES = ("none", "oligo", "oligo_slow")
+
+# ----------------------------------------------------------------------------- death causes
+ALIVE = 0  #: alive at the horizon (censored)
+DEATH_DISEASE = 1
+DEATH_OTHER = 2
+DEATH_TREATMENT = 3
+DEATH_CAUSE_NAMES = ("alive", "disease", "other", "treatment")
+
+# ----------------------------------------------------------------------------- event log
+# The code of each entry in a patient's event log (``ev_code``); ``ev_detail`` says which
+# lesion, regimen, toxicity or course mode it concerns.
+EV_ENTRY = 0
+EV_LINE_START = 1
+EV_INDUCTION_END = 2
+EV_MAINTENANCE_END = 3
+EV_RESISTANCE = 4
+EV_RT_START = 5
+EV_RT_END = 6
+EV_TOXICITY = 7
+EV_SCAN = 8
+EV_PROGRESSION = 9
+EV_WIDESPREAD = 10
+EV_NEW_LESION = 11
+EV_SYMPTOM = 12
+EV_ALT_LOCAL = 13
+EV_LOCAL_FAILURE = 14
+EV_DEATH_DISEASE = 15
+EV_DEATH_OTHER = 16
+EV_DEATH_TREATMENT = 17
+EV_CENSORED = 18
+EV_LINE_STOP = 19
+EVENT_NAMES = (
+    "entry",
+    "line_start",
+    "induction_end",
+    "maintenance_end",
+    "resistance",
+    "rt_start",
+    "rt_end",
+    "toxicity",
+    "scan",
+    "progression",
+    "widespread",
+    "new_lesion",
+    "symptom",
+    "alternative_local",
+    "local_failure",
+    "death_disease",
+    "death_other",
+    "death_treatment",
+    "censored",
+    "line_stop",
+)
+#: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
+SCAN_SCHEDULED = 3
+SCAN_SYMPTOM = 4
+
+
 def code_of(names: tuple[str, ...], name: str) -> int:
     """Return the integer code of ``name`` in ``names``.
 

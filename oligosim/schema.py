@@ -398,8 +398,8 @@ REGIMEN = Section(
     }
 )
 
-RT_TIMINGS = ("none", "upfront", "concurrent", "consolidative", "at_progression")
-PROGRESSION_LOCAL = ("none", "oligo", "oligo_slow")
+RT_TIMINGS = codes.RT_TIMING_NAMES
+PROGRESSION_LOCAL = codes.PROGRESSION_LOCAL_NAMES
 
 PROGRESSION = Section(
     {

@@ -56,48 +56,33 @@ S_PROGRESSION_DEATH = 11  # disease death by the post-progression hazard
 S_WIDESPREAD_DEATH = 12  # disease death by the further hazard after widespread progression
 N_SLOTS = 13
 
-# ----------------------------------------------------------------------------- event log codes
-EV_ENTRY = 0
-EV_LINE_START = 1
-EV_INDUCTION_END = 2
-EV_MAINTENANCE_END = 3
-EV_RESISTANCE = 4
-EV_RT_START = 5
-EV_RT_END = 6
-EV_TOXICITY = 7
-EV_SCAN = 8
-EV_PROGRESSION = 9
-EV_WIDESPREAD = 10
-EV_NEW_LESION = 11
-EV_SYMPTOM = 12
-EV_ALT_LOCAL = 13
-EV_LOCAL_FAILURE = 14
-EV_DEATH_DISEASE = 15
-EV_DEATH_OTHER = 16
-EV_DEATH_TREATMENT = 17
-EV_CENSORED = 18
-EV_LINE_STOP = 19
-EVENT_NAMES = (
-    "entry",
-    "line_start",
-    "induction_end",
-    "maintenance_end",
-    "resistance",
-    "rt_start",
-    "rt_end",
-    "toxicity",
-    "scan",
-    "progression",
-    "widespread",
-    "new_lesion",
-    "symptom",
-    "alternative_local",
-    "local_failure",
-    "death_disease",
-    "death_other",
-    "death_treatment",
-    "censored",
-    "line_stop",
+# event log codes and death causes: oligosim.codes is their one definition
+from oligosim.codes import (  # noqa: E402  (re-exported for the engines)
+    ALIVE,
+    DEATH_DISEASE,
+    DEATH_OTHER,
+    DEATH_TREATMENT,
+    EV_ALT_LOCAL,
+    EV_CENSORED,
+    EV_DEATH_DISEASE,
+    EV_DEATH_OTHER,
+    EV_DEATH_TREATMENT,
+    EV_ENTRY,
+    EV_INDUCTION_END,
+    EV_LINE_START,
+    EV_LINE_STOP,
+    EV_LOCAL_FAILURE,
+    EV_MAINTENANCE_END,
+    EV_NEW_LESION,
+    EV_PROGRESSION,
+    EV_RESISTANCE,
+    EV_RT_END,
+    EV_RT_START,
+    EV_SCAN,
+    EV_SYMPTOM,
+    EV_TOXICITY,
+    EV_WIDESPREAD,
+    EVENT_NAMES,
 )
 
 # when the first line starts relative to the first RT course
@@ -106,8 +91,6 @@ LINE_NOW = -2  #: start at the top of the loop, at the current time
 LINE_WITH_RT = -3  #: start with the first fraction (concurrent)
 LINE_AFTER_RT = -4  #: start when the course ends (sequential)
 
-# death causes
-ALIVE, DEATH_DISEASE, DEATH_OTHER, DEATH_TREATMENT = 0, 1, 2, 3
 N_SYSTEMIC_TOX = codes.N_TOX + 1  #: toxicity slots of a line: the nine types and grade 5
 MONTHS_PER_DAY = 12.0 / 365.25
 

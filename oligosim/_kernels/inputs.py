@@ -164,6 +164,14 @@ class ArmParams(NamedTuple):
     next_line: bool
 
 
-# RT timing and progression policy codes (mirror schema.RT_TIMINGS / PROGRESSION_LOCAL)
-RT_NONE, RT_UPFRONT, RT_CONCURRENT, RT_CONSOLIDATIVE, RT_AT_PROGRESSION = range(5)
-PROG_NONE, PROG_OLIGO, PROG_OLIGO_SLOW = range(3)
+# RT timing and progression policy codes: defined once, in oligosim.codes
+from oligosim.codes import (  # noqa: E402,F401
+    PROG_NONE,
+    PROG_OLIGO,
+    PROG_OLIGO_SLOW,
+    RT_AT_PROGRESSION,
+    RT_CONCURRENT,
+    RT_CONSOLIDATIVE,
+    RT_NONE,
+    RT_UPFRONT,
+)
