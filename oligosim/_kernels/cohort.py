@@ -17,21 +17,6 @@ from oligosim import codes
 from oligosim._kernels import rng
 from oligosim.definitions import count_metastases, is_oligometastatic
 
-# patient attribute slots (float64 array ``pat``)
-HISTOLOGY = 0
-PRESENTATION = 1
-DFI = 2  #: months from primary diagnosis to the oligometastatic diagnosis
-AGE = 3  #: years at entry
-ECOG = 4
-KPS = 5
-PDL1_HIGH = 6
-PROPENSITY = 7  #: metastatic propensity multiplier (median 1)
-GROWTH = 8  #: patient median growth rate of metastases, 1/month
-ATTEMPTS = 9  #: draws needed to meet eligibility
-PRIMARY_IN_PLACE = 10
-BG_DEATH = 11  #: months from entry to other-cause death
-N_PAT = 12
-
 # lesion status
 EMPTY = 0
 ACTIVE = 1
@@ -94,7 +79,7 @@ def detection_logv(P, modality, organ, u):
 
 
 @njit(cache=True)
-def init_lesion(P, state, purpose, pat, i, organ, logv, growth_rate, L):
+def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     """Fill lesion slot ``i`` with organ, size and its fixed per-lesion quantiles."""
     L.organ[i] = organ
     L.subsite[i] = draw_subsite(state, purpose, organ)
@@ -119,38 +104,38 @@ def init_lesion(P, state, purpose, pat, i, organ, logv, growth_rate, L):
 
 
 @njit(cache=True)
-def lesion_growth(P, state, purpose, pat):
+def lesion_growth(P, state, purpose, st):
     """Growth rate (1/month) of a new metastasis of this patient."""
-    return pat[GROWTH] * math.exp(P.growth_sd_lesion * rng.normal(state, purpose))
+    return st.growth * math.exp(P.growth_sd_lesion * rng.normal(state, purpose))
 
 
 @njit(cache=True)
-def _draw_once(P, state, pat, L):
+def _draw_once(P, state, st, L):
     """One draw of a patient and its baseline lesions; returns the number of lesion slots used."""
     s = rng.COHORT
     cap = P.max_lesions
-    pat[HISTOLOGY] = codes.EAC if rng.uniform(state, s) < P.eac_fraction else codes.ESCC
+    st.histology = codes.EAC if rng.uniform(state, s) < P.eac_fraction else codes.ESCC
     pres = rng.categorical(state, s, P.presentation_cum)
-    pat[PRESENTATION] = pres
+    st.presentation = pres
     dfi = P.dfi_median * math.exp(P.dfi_sdlog * rng.normal(state, s))
-    pat[DFI] = 0.0 if pres == codes.SYNCHRONOUS else dfi
-    pat[AGE] = P.age_mean + P.age_sd * rng.normal(state, s)
+    st.dfi = 0.0 if pres == codes.SYNCHRONOUS else dfi
+    st.age = P.age_mean + P.age_sd * rng.normal(state, s)
     ecog = rng.categorical(state, s, P.ecog_cum)
-    pat[ECOG] = ecog
-    pat[KPS] = _KPS_OF_ECOG[ecog]
-    pat[PDL1_HIGH] = 1.0 if rng.uniform(state, s) < P.pdl1_fraction else 0.0
+    st.ecog = ecog
+    st.kps = _KPS_OF_ECOG[ecog]
+    st.pdl1_high = rng.uniform(state, s) < P.pdl1_fraction
     z_propensity = rng.normal(state, s)
-    pat[PROPENSITY] = math.exp(P.propensity_sdlog * z_propensity)
-    pat[GROWTH] = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
-    pat[PRIMARY_IN_PLACE] = 1.0 if pres == codes.SYNCHRONOUS else 0.0
-    hist = int(pat[HISTOLOGY])
+    st.propensity = math.exp(P.propensity_sdlog * z_propensity)
+    st.growth = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
+    st.primary_in_place = pres == codes.SYNCHRONOUS
+    hist = st.histology
 
     n = 0
     for i in range(cap):
         L.status[i] = EMPTY
     if pres == codes.SYNCHRONOUS:
         logv = P.primary_logv_median + P.primary_logv_sd * rng.normal(state, s)
-        init_lesion(P, state, s, pat, n, codes.PRIMARY, logv, P.growth_primary, L)
+        init_lesion(P, state, s, n, codes.PRIMARY, logv, P.growth_primary, L)
         n += 1
     # positive regional nodes: with the primary (synchronous) or as a locoregional recurrence
     k = rng.poisson(state, s, P.regional_mean if pres == codes.SYNCHRONOUS else P.regional_mean_metachronous)
@@ -158,7 +143,7 @@ def _draw_once(P, state, pat, L):
         if n >= cap:
             break
         logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * rng.normal(state, s)))
-        init_lesion(P, state, s, pat, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, pat), L)
+        init_lesion(P, state, s, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, st), L)
         if pres != codes.SYNCHRONOUS and P.prior_rt_eqd2 > 0.0:
             # the recurrence sits in the field of an earlier course: a later course re-irradiates
             L.irradiated[n] = 1
@@ -169,28 +154,28 @@ def _draw_once(P, state, pat, L):
     # visible burden and occult burden share the patient's propensity (exponent 0: independent),
     # so that selecting few visible lesions selects patients with little occult disease
     # (x ** 0.0 is exactly 1.0, so exponent 0 gives the old draws bit for bit)
-    k = P.macro_min + rng.poisson(state, s, P.extra_macro_mean * pat[PROPENSITY] ** P.macro_propensity_exponent)
+    k = P.macro_min + rng.poisson(state, s, P.extra_macro_mean * st.propensity ** P.macro_propensity_exponent)
     for _ in range(k):
         if n >= cap:
             break
         organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
         d = math.exp(P.macro_logd_median + P.macro_logd_sd * rng.normal(state, s))
-        init_lesion(P, state, s, pat, n, organ, logv_of_diameter(d), lesion_growth(P, state, s, pat), L)
+        init_lesion(P, state, s, n, organ, logv_of_diameter(d), lesion_growth(P, state, s, st), L)
         if organ == codes.BRAIN or organ == codes.BONE:
             L.symptomatic[n] = rng.uniform(state, s) < P.symptomatic_at_entry
         n += 1
     # the lowest-propensity share has no capacity beyond the lesions drawn so far: no occult
     # lesions, no seeding (model 3.1); decided on the deviate already drawn, so no draw is added
     if z_propensity < P.limited_z:
-        pat[PROPENSITY] = 0.0
+        st.propensity = 0.0
     # occult lesions: more in patients with a higher metastatic propensity
-    k = rng.poisson(state, s, P.occult_mean * pat[PROPENSITY])
+    k = rng.poisson(state, s, P.occult_mean * st.propensity)
     for _ in range(k):
         if n >= cap:
             break
         organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
         logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)
-        init_lesion(P, state, s, pat, n, organ, logv_of_diameter(math.exp(logd)), lesion_growth(P, state, s, pat), L)
+        init_lesion(P, state, s, n, organ, logv_of_diameter(math.exp(logd)), lesion_growth(P, state, s, st), L)
         n += 1
     return n
 
@@ -212,10 +197,10 @@ def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
 
 
 @njit(cache=True)
-def _eligible(P, pat, L, n, buf_organ, buf_subsite):
-    if pat[KPS] < P.elig_min_kps or pat[AGE] < P.elig_min_age or pat[AGE] > P.elig_max_age:
+def _eligible(P, st, L, n, buf_organ, buf_subsite):
+    if st.kps < P.elig_min_kps or st.age < P.elig_min_age or st.age > P.elig_max_age:
         return False
-    metachronous = pat[PRESENTATION] != codes.SYNCHRONOUS
+    metachronous = st.presentation != codes.SYNCHRONOUS
     m = visible_distant(L, n, buf_organ, buf_subsite, metachronous)
     nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
     if nl < P.elig_min_lesions or nl > P.elig_max_lesions or norg > P.elig_max_organs:
@@ -225,29 +210,32 @@ def _eligible(P, pat, L, n, buf_organ, buf_subsite):
             if diameter_of_logv(L.logv[i]) > P.elig_max_diameter:
                 return False
     if P.elig_definition >= 0:
-        hist = int(pat[HISTOLOGY]) if P.elig_definition == 2 else P.elig_definition
+        hist = st.histology if P.elig_definition == 2 else P.elig_definition
         if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
             return False
     return True
 
 
 @njit(cache=True)
-def draw_patient(P, state, pat, L, buf_organ, buf_subsite):
+def draw_patient(P, W):
     """Draw the patient until eligible; returns the lesion count, or -1 if infeasible.
 
     Background (other-cause) death is drawn from its own stream, once, after eligibility,
     by inverting the Gompertz cumulative hazard from the entry age.
     """
+    st = W.state[0]
+    state = W.streams
+    L = W.L
     for attempt in range(P.elig_max_attempts):
-        n = _draw_once(P, state, pat, L)
-        if _eligible(P, pat, L, n, buf_organ, buf_subsite):
-            pat[ATTEMPTS] = attempt + 1
-            pat[BG_DEATH] = gompertz_time(P, pat[AGE], rng.exponential(state, rng.BACKGROUND))
+        n = _draw_once(P, state, st, L)
+        if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):
+            st.attempts = attempt + 1
+            st.bg_death = gompertz_time(P, st.age, rng.exponential(state, rng.BACKGROUND))
             # what staging saw is what the team knows about
             for i in range(n):
                 L.seen[i] = L.status[i] == ACTIVE and L.logv[i] >= L.det_logv[i]
             return n
-    pat[ATTEMPTS] = P.elig_max_attempts
+    st.attempts = P.elig_max_attempts
     return -1
 
 

@@ -1,0 +1,91 @@
+"""Response assessment in the kernel: what a scan shows and how a progression is classified.
+
+RECIST 1.1 as implemented (model 7.2): progression is a new lesion, or a sum of visible
+diameters at least 20% and 5 mm above the nadir. A progression is oligometastatic by the
+patient's own histology's definition (model 7.3, statements 1-2), and the first one is
+classified as in-field, out-of-field oligometastatic or widespread (model 7.4).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels.state import INF
+from oligosim.definitions import is_oligometastatic
+
+
+@njit(cache=True)
+def scan_interval(P, t):
+    """Months to the next scheduled follow-up scan at ``t`` months after entry."""
+    if t < 24.0:
+        return P.fu_interval[0]
+    if t < 60.0:
+        return P.fu_interval[1]
+    return P.fu_interval[2]
+
+
+@njit(cache=True)
+def set_nadir_diameters(L, n):
+    """Remember each lesion's visible diameter at the scan that sets the nadir."""
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+            L.nadir_d[i] = C.diameter_of_logv(L.logv[i])
+        else:
+            L.nadir_d[i] = 0.0
+
+
+@njit(cache=True)
+def visible_sum(L, n):
+    """Sum of the visible lesions' diameters (cm); lesions seen for the first time are marked
+    seen. Returns (sum, number newly seen)."""
+    total = 0.0
+    n_new = 0
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+            total += C.diameter_of_logv(L.logv[i])
+            if not L.seen[i]:
+                n_new += 1
+                L.seen[i] = True
+    return total, n_new
+
+
+@njit(cache=True)
+def oligo_now(W):
+    """Is the visible disease oligometastatic by the patient's own histology's definition?
+
+    Uncounted disease beyond the lesion cap, once a scan has counted it (``overflow`` 2), is
+    polymetastatic.
+    """
+    st = W.state[0]
+    if st.overflow == 2:
+        return False
+    metachronous = st.presentation != codes.SYNCHRONOUS
+    m = C.visible_distant(W.L, st.n, W.buf_organ, W.buf_subsite, metachronous)
+    if m == 0:
+        return True
+    return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, False, False, True)
+
+
+@njit(cache=True)
+def first_failure(L, n, oligo, n_new):
+    """Pattern of first failure (codes.FAIL_*): widespread, in field or out-of-field oligo.
+
+    Growth without new lesions is in field when the lesion that grew most since the nadir had
+    been irradiated.
+    """
+    if not oligo:
+        return codes.FAIL_WIDESPREAD
+    if n_new == 0:
+        most = -1
+        most_growth = -INF
+        for i in range(n):
+            if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+                g = C.diameter_of_logv(L.logv[i]) - L.nadir_d[i]
+                if g > most_growth:
+                    most_growth = g
+                    most = i
+        if most >= 0 and L.irradiated[most] > 0:
+            return codes.FAIL_IN_FIELD
+    return codes.FAIL_OUT_OF_FIELD_OLIGO

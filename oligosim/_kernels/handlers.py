@@ -1,0 +1,531 @@
+"""One handler per event kind, named like the reference engine's ``Patient.on_*`` methods.
+
+Every handler takes the parameter tuples (``P`` model, ``R`` regimens, ``A`` arm), the
+patient's :class:`~oligosim._kernels.state.Workspace` ``W`` and the output row (``out``, ``j``),
+acts at the current time ``W.state[0].t`` and sets ``st.over`` when the patient's course ends.
+The event loop (:mod:`oligosim._kernels.engine`) decides which handler runs next.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import assess, hazards, rng, rt, systemic
+from oligosim._kernels import cohort as C
+from oligosim._kernels.state import (
+    INF,
+    LINE_AFTER_RT,
+    LINE_NONE,
+    LINE_WITH_RT,
+    N_SLOTS,
+    N_SYSTEMIC_TOX,
+    S_BACKGROUND_DEATH,
+    S_CONSOLIDATION,
+    S_HORIZON,
+    S_INDUCTION_END,
+    S_MAINTENANCE_END,
+    S_PROGRESSION_DEATH,
+    S_RESISTANCE,
+    S_RT_END,
+    S_RT_START,
+    S_SCAN,
+    S_SYMPTOM_SCAN,
+    S_TOX,
+    S_WIDESPREAD_DEATH,
+    log_event,
+)
+from oligosim.definitions import count_metastases, estro_eortc_class
+
+
+@njit(cache=True)
+def finish(W, cause):
+    """The patient's course ends now (``cause``: codes.ALIVE at the horizon, or DEATH_*)."""
+    st = W.state[0]
+    st.cause = cause
+    st.over = True
+
+
+# ----------------------------------------------------------------------------- entry
+
+
+@njit(cache=True)
+def _reset(P, W):
+    """Clear the simulation's scalars and schedule the events every patient has."""
+    st = W.state[0]
+    st.t = 0.0
+    st.over = False
+    st.cause = codes.ALIVE
+    st.line = 0
+    st.lines_started = 0
+    st.reg = -1
+    st.line_on = False
+    st.resisted = False
+    st.kill = 0.0
+    st.kill_line = 0.0
+    st.paused = False
+    st.first_line_at = LINE_NONE
+    st.course_mode = rt.PLAN_INITIAL
+    st.course_concurrent = False
+    st.rt_courses = 0
+    st.local_courses = 0
+    st.extra_courses = 0
+    st.last_local = 0.0
+    st.progressed = False
+    st.widespread = False
+    st.palliative = False
+    st.has_baseline = True
+    st.overflow = 0
+    st.overflow_at = INF
+    st.h_seed = 0.0
+    st.h_death = 0.0
+    for s in range(N_SLOTS):
+        W.slot[s] = INF
+    for k in range(N_SYSTEMIC_TOX):
+        W.tox_time[k] = INF
+    W.slot[S_BACKGROUND_DEATH] = st.bg_death
+    W.slot[S_HORIZON] = P.horizon
+    W.slot[S_SCAN] = P.first_scan
+
+
+@njit(cache=True)
+def _record_entry(W, out, j):
+    """The patient's baseline columns; the visible metastases counted as statement 1 counts
+    them (the eligibility count)."""
+    st = W.state[0]
+    out.histology[j] = st.histology
+    out.presentation[j] = st.presentation
+    out.age[j] = st.age
+    out.dfi[j] = st.dfi
+    out.kps[j] = st.kps
+    out.pdl1_high[j] = st.pdl1_high
+    out.n_lesions_entry[j] = st.n
+    metachronous = st.presentation != codes.SYNCHRONOUS
+    m = C.visible_distant(W.L, st.n, W.buf_organ, W.buf_subsite, metachronous)
+    out.n_visible_entry[j] = count_metastases(W.buf_organ, W.buf_subsite, m, metachronous)[0]
+
+
+@njit(cache=True)
+def on_entry(P, R, A, seed, pid, W, out, j):
+    """Draw patient ``pid``, record its baseline and make the initial plan (BRIEF 7, model 8.2).
+
+    Returns False if eligibility could not be met (the row's OS is then NaN).
+    """
+    rng.init_streams(seed, pid, W.streams)
+    n = C.draw_patient(P, W)
+    st = W.state[0]
+    out.attempts[j] = st.attempts
+    out.ev_n[j] = 0
+    out.lc_n[j] = 0
+    for k in range(codes.N_TOX):
+        out.tox[j, k] = False
+    if n < 0:
+        out.os[j] = np.nan
+        return False
+    st.n = n
+    _record_entry(W, out, j)
+    log_event(out, j, 0.0, codes.EV_ENTRY, n)
+    _reset(P, W)
+    L = W.L
+    nadir = 0.0
+    for i in range(n):
+        if L.seen[i]:
+            nadir += C.diameter_of_logv(L.logv[i])
+    st.nadir = nadir
+    assess.set_nadir_diameters(L, n)
+    st.e_seed = rng.exponential(W.streams, rng.SEEDING)
+    st.e_death = rng.exponential(W.streams, rng.DEATH)
+    # the European consensus: metachronous disease after a long disease-free interval -> local first
+    st.timing = A.rt_timing
+    if A.local_first and st.presentation == codes.METACHRONOUS and st.dfi > A.dfi_threshold:
+        st.timing = codes.RT_UPFRONT
+    first = A.first_line
+    concurrent_plan = st.timing == codes.RT_CONCURRENT or A.concurrent
+    start_now = first >= 0
+    if (st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT) and rt.plan_course(A, L, n, rt.PLAN_INITIAL) > 0:
+        # local therapy first; the course includes any symptomatic lesion the arm irradiates
+        st.course_mode = rt.PLAN_INITIAL
+        W.slot[S_RT_START] = P.rt_delay
+        if first >= 0:
+            start_now = False
+            st.first_line_at = LINE_WITH_RT if concurrent_plan else LINE_AFTER_RT
+    elif A.urgent and rt.plan_course(A, L, n, rt.PLAN_URGENT) > 0:
+        # symptomatic brain or lytic bone disease: RT before systemic therapy (statement 6)
+        st.course_mode = rt.PLAN_URGENT
+        W.slot[S_RT_START] = P.rt_delay
+        if first >= 0:
+            start_now = False
+            st.first_line_at = LINE_AFTER_RT
+    if start_now:
+        systemic.start_line(R, A, W, 1, first, out, j)
+    return True
+
+
+# ----------------------------------------------------------------------------- continuous processes
+
+
+@njit(cache=True)
+def on_seeding(P, R, W, out, j):
+    """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume."""
+    st = W.state[0]
+    L = W.L
+    st.e_seed = rng.exponential(W.streams, rng.SEEDING)
+    i, n = hazards.free_slot(L, st.n, P.max_lesions)
+    st.n = n
+    if i < 0:
+        # More lesions than the cap: the patient is marked as having uncounted disease and
+        # further seeding, which could change nothing that is simulated, is no longer drawn.
+        # The uncounted disease is new disease at the first scan after a lesion seeded now
+        # would reach the median detection size growing at the patient's median rate (therapy
+        # ignored); counting it at the next scan, as before 2026-11-22, made a full cap an
+        # immediate progression (model 4.2).
+        st.overflow = 1
+        st.overflow_at = st.t + P.overflow_dlogv / st.growth
+        st.e_seed = INF
+        return
+    s = rng.LESION
+    organ = codes.METASTATIC_ORGANS[rng.categorical(W.streams, s, P.organ_cum[st.histology])]
+    C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
+    L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
+    log_event(out, j, st.t, codes.EV_NEW_LESION, i)
+
+
+@njit(cache=True)
+def on_crossing(P, R, W, dt, i_seed, i_death, out, j):
+    """A continuous hazard crosses its threshold within the next ``dt`` months (over which the
+    seeding and death hazards integrate to ``i_seed``, ``i_death``): move to the crossing and
+    let disease death (which wins a tie) or seeding happen."""
+    st = W.state[0]
+    L = W.L
+    cross_seed = st.h_seed + i_seed >= st.e_seed
+    cross_death = st.h_death + i_death >= st.e_death
+    tau_s = hazards.crossing_time(P, L, st.n, st.kill, dt, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
+    tau_d = hazards.crossing_time(P, L, st.n, st.kill, dt, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
+    tau = min(tau_s, tau_d)
+    a_seed, a_death = hazards.burden_integrals(P, L, st.n, st.kill, tau, st.propensity)
+    hazards.advance(P, L, st.n, st.kill, st.t, tau, out, j)
+    st.t += tau
+    if tau_d <= tau_s:
+        finish(W, codes.DEATH_DISEASE)
+        return
+    st.h_seed = 0.0
+    st.h_death += a_death
+    on_seeding(P, R, W, out, j)
+
+
+@njit(cache=True)
+def on_symptom(P, W, i, out, j):
+    """Lesion ``i`` reached its symptom size: an unscheduled scan is booked (model 4.6)."""
+    st = W.state[0]
+    W.L.symptomatic[i] = True
+    log_event(out, j, st.t, codes.EV_SYMPTOM, i)
+    if W.slot[S_SYMPTOM_SCAN] == INF and W.L.status[i] == C.ACTIVE:
+        W.slot[S_SYMPTOM_SCAN] = st.t + P.symptom_delay
+
+
+# ----------------------------------------------------------------------------- systemic therapy
+
+
+@njit(cache=True)
+def on_toxicity(P, W, out, j):
+    """The earliest pending grade >= 3 toxicity of the line (model 5.5), or its grade-5 event."""
+    st = W.state[0]
+    k = 0
+    for q in range(1, N_SYSTEMIC_TOX):
+        if W.tox_time[q] < W.tox_time[k]:
+            k = q
+    W.tox_time[k] = INF
+    systemic.arm_toxicity(W.slot, W.tox_time)
+    if k == codes.N_TOX:
+        finish(W, codes.DEATH_TREATMENT)
+        return
+    out.tox[j, k] = True
+    log_event(out, j, st.t, codes.EV_TOXICITY, k)
+    if st.line_on:
+        if k <= codes.THROMBOCYTOPENIA:
+            # a cytopenia delays the next cycles
+            if W.slot[S_INDUCTION_END] < INF:
+                W.slot[S_INDUCTION_END] += P.tox_delay
+            if W.slot[S_CONSOLIDATION] < INF:
+                W.slot[S_CONSOLIDATION] += P.tox_delay
+        if rng.uniform(W.streams, rng.TOXICITY) < P.discontinue_p:
+            systemic.stop_line(W, out, j)
+
+
+@njit(cache=True)
+def on_induction_end(R, W, out, j):
+    """Induction over: maintenance at its own kill rate, or the line ends."""
+    st = W.state[0]
+    reg = st.reg
+    log_event(out, j, st.t, codes.EV_INDUCTION_END, reg)
+    if R.maintenance[reg] > 0.0:
+        st.kill_line = systemic.line_kill(R, reg, True, st.pdl1_high)
+        if not st.resisted:
+            st.kill = st.kill_line
+        W.slot[S_MAINTENANCE_END] = st.t + R.maintenance[reg]
+    else:
+        st.line_on = False
+        st.kill = 0.0
+        W.slot[S_RESISTANCE] = INF
+
+
+@njit(cache=True)
+def on_maintenance_end(W, out, j):
+    """Maintenance over: the line ends."""
+    st = W.state[0]
+    log_event(out, j, st.t, codes.EV_MAINTENANCE_END, st.reg)
+    st.line_on = False
+    st.kill = 0.0
+    W.slot[S_RESISTANCE] = INF
+
+
+@njit(cache=True)
+def on_resistance(W, out, j):
+    """Acquired resistance: the line no longer kills (it goes on until it ends)."""
+    st = W.state[0]
+    log_event(out, j, st.t, codes.EV_RESISTANCE, st.reg)
+    st.resisted = True
+    st.kill = 0.0
+
+
+# ----------------------------------------------------------------------------- radiotherapy
+
+
+@njit(cache=True)
+def on_rt_start(P, R, A, W, out, j):
+    """First fraction of a course; sequential strategies pause chemotherapy (model 5.4)."""
+    st = W.state[0]
+    L = W.L
+    t = st.t
+    log_event(out, j, t, codes.EV_RT_START, st.course_mode)
+    for i in range(st.n):
+        L.exposed_at_start[i] = L.chemo_exposed[i]
+    st.course_concurrent = st.line_on and st.reg >= 0 and R.chemo[st.reg]
+    start_line_now = st.first_line_at == LINE_WITH_RT
+    if start_line_now:
+        # concurrent chemoradiotherapy: the line starts with the first fraction
+        st.first_line_at = LINE_NONE
+        st.course_concurrent = R.chemo[A.first_line]
+    dur = rt.course_months(A, L, st.n)
+    if st.course_concurrent and not (A.concurrent or st.timing == codes.RT_CONCURRENT):
+        # sequential strategy: chemotherapy waits for the RT course; anti-PD-1 goes on
+        st.course_concurrent = False
+        st.paused = True
+        st.kill = 0.0
+        if W.slot[S_INDUCTION_END] < INF:
+            W.slot[S_INDUCTION_END] += dur
+        if W.slot[S_CONSOLIDATION] < INF:
+            W.slot[S_CONSOLIDATION] += dur
+    W.slot[S_RT_END] = t + dur
+    if start_line_now:
+        systemic.start_line(R, A, W, 1, A.first_line, out, j)
+
+
+@njit(cache=True)
+def on_rt_end(P, R, A, W, out, j):
+    """Last fraction: the course's effect on each target and its toxicity (model 6)."""
+    st = W.state[0]
+    log_event(out, j, st.t, codes.EV_RT_END, st.course_mode)
+    dead = rt.deliver_course(P, R, A, W, out, j)
+    st.rt_courses += 1
+    st.local_courses += 1
+    st.last_local = st.t
+    if st.paused:
+        st.paused = False
+        st.kill = 0.0 if (st.resisted or not st.line_on) else st.kill_line
+    if dead:
+        finish(W, codes.DEATH_TREATMENT)
+        return
+    if st.first_line_at == LINE_AFTER_RT:
+        st.first_line_at = LINE_NONE
+        systemic.start_line(R, A, W, 1, A.first_line, out, j)
+
+
+@njit(cache=True)
+def on_consolidation(P, A, W):
+    """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
+    st = W.state[0]
+    if not st.progressed and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
+        if rt.plan_course(A, W.L, st.n, rt.PLAN_INITIAL) > 0:
+            st.course_mode = rt.PLAN_INITIAL
+            W.slot[S_RT_START] = st.t + P.rt_delay
+
+
+# ----------------------------------------------------------------------------- scans
+
+
+@njit(cache=True)
+def on_scan(P, R, A, W, symptom, out, j):
+    """Response assessment, RECIST 1.1 as implemented (model 7.2), then the policy (8.4)."""
+    st = W.state[0]
+    L = W.L
+    t = st.t
+    if not symptom:
+        W.slot[S_SCAN] = t + assess.scan_interval(P, t)
+    log_event(out, j, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
+    total, n_new = assess.visible_sum(L, st.n)
+    if st.overflow == 1 and t >= st.overflow_at:
+        n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
+        st.overflow = 2
+    nadir = st.nadir
+    grew = st.has_baseline and total >= nadir * (1.0 + P.recist_growth) and total - nadir >= P.recist_min_cm
+    progression = n_new > 0 or grew
+    if not st.has_baseline or (not progression and total < nadir):
+        st.nadir = total
+        st.has_baseline = True
+        assess.set_nadir_diameters(L, st.n)
+    if progression:
+        on_progression(P, R, A, W, n_new, out, j)
+
+
+@njit(cache=True)
+def _first_progression(P, W, oligo, n_new, out, j):
+    """PFS, the post-progression death clock, the first-failure pattern and its class."""
+    st = W.state[0]
+    t = st.t
+    st.progressed = True
+    out.pfs[j] = t
+    out.pfs_event[j] = True
+    # post-progression death: a constant hazard from now on, a competing exponential clock;
+    # drawn whatever the rate, so that the death stream stays aligned
+    W.slot[S_PROGRESSION_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_progression)
+    out.first_failure[j] = assess.first_failure(W.L, st.n, oligo, n_new)
+    context = codes.PROGRESSING_ON_SYSTEMIC if st.line_on else codes.OFF_SYSTEMIC
+    out.estro_first[j] = estro_eortc_class(oligo, st.presentation == codes.INDUCED or st.widespread, True, st.dfi + t, context, 6.0)
+
+
+@njit(cache=True)
+def _wants_local(A, st, oligo):
+    """Statement 12: local therapy for an oligoprogression, within the arm's policy."""
+    if not oligo:
+        return False
+    if st.timing == codes.RT_AT_PROGRESSION and st.local_courses == 0:
+        return True
+    if st.extra_courses < A.max_courses:
+        if A.progression_local == codes.PROG_OLIGO:
+            return True
+        if A.progression_local == codes.PROG_OLIGO_SLOW and st.t - st.last_local >= A.slow_months:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _local_at_progression(P, A, W, out, j):
+    """An RT course where the dose allows, else surgery or ablation (model 6.6-6.7)."""
+    st = W.state[0]
+    if st.local_courses > 0:
+        st.extra_courses += 1
+    n_rt, n_alt = rt.plan_progression_course(P, A, W, out, j)
+    if n_rt > 0 and W.slot[S_RT_START] == INF and W.slot[S_RT_END] == INF:
+        st.course_mode = rt.PLAN_PROGRESSION
+        W.slot[S_RT_START] = st.t + P.rt_delay
+    elif n_alt > 0:
+        # surgery or ablation only: a local course, but no RT
+        st.local_courses += 1
+        st.last_local = st.t
+
+
+@njit(cache=True)
+def _next_line(R, A, W, out, j):
+    """Rapid or widespread progression: the line has failed; the next line if there is one."""
+    st = W.state[0]
+    if st.line_on:
+        systemic.stop_line(W, out, j)
+    # line 0: the arm started with no systemic line (first_line = "none"), so its "second
+    # line" is the first systemic therapy, started at this progression
+    if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
+        systemic.start_line(R, A, W, 2, A.second_line, out, j)
+
+
+@njit(cache=True)
+def on_progression(P, R, A, W, n_new, out, j):
+    """A progression at a scan: record it, then decide local or systemic therapy (model 8.4)."""
+    st = W.state[0]
+    t = st.t
+    oligo = assess.oligo_now(W)
+    log_event(out, j, t, codes.EV_PROGRESSION, 1 if oligo else 0)
+    if not st.progressed:
+        _first_progression(P, W, oligo, n_new, out, j)
+    if not oligo and not st.widespread:
+        st.widespread = True
+        out.wpfs[j] = t
+        out.wpfs_event[j] = True
+        log_event(out, j, t, codes.EV_WIDESPREAD, 0)
+        W.slot[S_WIDESPREAD_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_widespread)
+    if _wants_local(A, st, oligo):
+        _local_at_progression(P, A, W, out, j)
+    else:
+        _next_line(R, A, W, out, j)
+    st.has_baseline = False  # the next scan sets a new baseline
+    if st.widespread and not st.line_on and (st.line >= 2 or A.second_line < 0 or not A.next_line):
+        # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is left to
+        # decide, so later scans would change no result: stop scheduling them (model 7.5).
+        st.palliative = True
+        W.slot[S_SCAN] = INF
+        W.slot[S_SYMPTOM_SCAN] = INF
+
+
+# ----------------------------------------------------------------------------- dispatch and close
+
+
+@njit(cache=True)
+def dispatch(P, R, A, W, s, out, j):
+    """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
+    if s == S_HORIZON:
+        finish(W, codes.ALIVE)
+    elif s == S_BACKGROUND_DEATH:
+        finish(W, codes.DEATH_OTHER)
+    elif s == S_PROGRESSION_DEATH or s == S_WIDESPREAD_DEATH:
+        finish(W, codes.DEATH_DISEASE)
+    elif s == S_RT_START:
+        on_rt_start(P, R, A, W, out, j)
+    elif s == S_RT_END:
+        on_rt_end(P, R, A, W, out, j)
+    elif s == S_TOX:
+        on_toxicity(P, W, out, j)
+    elif s == S_INDUCTION_END:
+        on_induction_end(R, W, out, j)
+    elif s == S_MAINTENANCE_END:
+        on_maintenance_end(W, out, j)
+    elif s == S_RESISTANCE:
+        on_resistance(W, out, j)
+    elif s == S_CONSOLIDATION:
+        on_consolidation(P, A, W)
+    elif s == S_SCAN or s == S_SYMPTOM_SCAN:
+        on_scan(P, R, A, W, s == S_SYMPTOM_SCAN, out, j)
+
+
+@njit(cache=True)
+def close(W, out, j):
+    """Write the patient's summary columns at death or the horizon."""
+    st = W.state[0]
+    t = st.t
+    cause = st.cause
+    ended = cause != codes.ALIVE
+    out.os[j] = t
+    out.os_event[j] = ended
+    out.death_cause[j] = cause
+    if not st.progressed:
+        out.pfs[j] = t
+        out.pfs_event[j] = ended
+        out.first_failure[j] = codes.FAIL_NONE
+        out.estro_first[j] = codes.NOT_OLIGO - 1  # no progression
+    if not st.widespread:
+        out.wpfs[j] = t
+        out.wpfs_event[j] = ended
+    out.rt_courses[j] = st.rt_courses
+    out.local_courses[j] = st.local_courses
+    out.lines[j] = st.lines_started
+    out.overflow[j] = st.overflow > 0
+    for k in range(out.lc_n[j]):
+        if not out.lc_event[j, k]:
+            out.lc_time[j, k] = t - out.lc_time[j, k]
+    if cause == codes.DEATH_DISEASE:
+        log_event(out, j, t, codes.EV_DEATH_DISEASE, 0)
+    elif cause == codes.DEATH_OTHER:
+        log_event(out, j, t, codes.EV_DEATH_OTHER, 0)
+    elif cause == codes.DEATH_TREATMENT:
+        log_event(out, j, t, codes.EV_DEATH_TREATMENT, 0)
+    else:
+        log_event(out, j, t, codes.EV_CENSORED, 0)

@@ -1,0 +1,186 @@
+"""Lesion growth between events and the two continuous processes it drives.
+
+Between events every lesion's log-volume changes linearly, ``x(t) = x0 + (g - k) t``, where
+``g`` is its growth rate and ``k`` the kill rate of the systemic therapy in force, so volumes
+are exact exponentials. Two processes have hazards linear in the volume-weighted burden,
+``h(t) = sum_i c_i exp(x_i(t))``:
+
+* seeding of new metastases (``c_i`` = seeding rate x the patient's metastatic propensity),
+* disease death (``c_i`` = death rate x the organ's lethality weight),
+
+so their cumulative hazards over an interval are closed-form sums of exponentials, and the time
+at which a unit-exponential threshold is crossed is found by a safeguarded Newton iteration
+(model 4.2-4.3). Symptom times are closed form too (model 4.6).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels.state import INF, log_event
+
+
+@njit(cache=True, inline="always")
+def _integral(vol, r, tau):
+    """Integral over [0, tau] of vol * exp(r s) ds, and the end value's factor exp(r tau) - 1."""
+    em1 = math.expm1(r * tau)
+    if abs(r * tau) < 1e-10:
+        return vol * tau * (1.0 + 0.5 * r * tau), em1
+    return vol * em1 / r, em1
+
+
+@njit(cache=True, inline="always")
+def exp_time(e, rate):
+    """Waiting time (months) of a unit-exponential draw ``e`` at a constant ``rate`` (inf at 0)."""
+    return e / rate if rate > 0.0 else INF
+
+
+@njit(cache=True)
+def burden_integrals(P, L, n, kill, tau, propensity):
+    """Cumulative seeding and disease-death hazards over the next ``tau`` months.
+
+    Uses the volumes cached by :func:`prepare` for the current time.
+    """
+    seed = 0.0
+    death = 0.0
+    for i in range(n):
+        if L.status[i] == C.ACTIVE:
+            v, _ = _integral(L.vol[i], L.growth[i] - kill, tau)
+            seed += v
+            death += v * P.death_weight[L.organ[i]]
+    return seed * P.seeding_rate * propensity, death * P.death_rate
+
+
+@njit(cache=True)
+def crossing_time(P, L, n, kill, dt, propensity, which, target):
+    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
+
+    ``which`` 0 is seeding, 1 is death. The cumulative hazard H(tau) is a sum of exponentials,
+    increasing in tau. Newton's method is applied to log H(tau) - log(target), which is close
+    to linear even far from the root (H itself is so curved that Newton on it creeps by about
+    1/r months a step), and kept inside a shrinking bracket with bisection as the fallback. The
+    result is a point where H has reached the target (to 1e-12 relative) or the bracket's upper
+    end once the bracket is narrower than 1e-10 months.
+    """
+    scale = P.seeding_rate * propensity if which == 0 else P.death_rate
+    log_target = math.log(target)
+    lo = 0.0
+    hi = dt
+    # first guess: the current hazard held constant (exact when nothing grows)
+    rate0 = 0.0
+    for i in range(n):
+        if L.status[i] == C.ACTIVE:
+            rate0 += (1.0 if which == 0 else P.death_weight[L.organ[i]]) * L.vol[i]
+    rate0 *= scale
+    tau = target / rate0 if rate0 > 0.0 else 0.5 * dt
+    if tau >= dt:
+        tau = 0.5 * dt
+    for _ in range(200):
+        f = 0.0
+        fp = 0.0
+        for i in range(n):
+            if L.status[i] == C.ACTIVE:
+                w = 1.0 if which == 0 else P.death_weight[L.organ[i]]
+                v, em1 = _integral(L.vol[i], L.growth[i] - kill, tau)
+                f += w * v
+                fp += w * L.vol[i] * (1.0 + em1)
+        f *= scale
+        fp *= scale
+        if f <= 0.0:
+            lo = tau
+            tau = 0.5 * (lo + hi)
+            continue
+        g = math.log(f) - log_target
+        if abs(g) <= 1e-12:
+            return tau
+        if g > 0.0:
+            hi = tau
+        else:
+            lo = tau
+        if hi - lo <= 1e-10:
+            break
+        # Newton on log H: d(log H)/d tau = H' / H
+        step = tau - g * f / fp if fp > 0.0 else 0.5 * (lo + hi)
+        if step <= lo or step >= hi:
+            step = 0.5 * (lo + hi)
+        tau = step
+    return hi
+
+
+@njit(cache=True)
+def advance(P, L, n, kill, t0, dt, out, j):
+    """Move every lesion ``dt`` months on from ``t0``; record in-field failures and eradications.
+
+    A lesion whose local-control record is open fails in field when it regrows to its size at
+    RT (model 6.4); one shrunk below the eradication size is gone (model 4.7).
+    """
+    found = 0
+    for i in range(n):
+        if L.status[i] != C.ACTIVE:
+            continue
+        r = L.growth[i] - kill
+        x0 = L.logv[i]
+        x1 = x0 + r * dt
+        k = L.lc_slot[i]
+        if k >= 0 and not out.lc_event[j, k]:
+            thr = L.rt_pre_logv[i]
+            if x0 < thr <= x1:
+                # lc_time holds the RT time until the record is closed
+                L.fail_time[i] = t0 + (thr - x0) / r
+                out.lc_time[j, k] = L.fail_time[i] - out.lc_time[j, k]
+                out.lc_event[j, k] = True
+                L.lc_slot[i] = -2
+                found += 1
+        L.logv[i] = x1
+        if x1 < P.eradication_logv:
+            L.status[i] = C.ERADICATED
+    # log the failures of this interval in time order
+    for _ in range(found):
+        first = -1
+        for i in range(n):
+            if L.fail_time[i] < INF and (first < 0 or L.fail_time[i] < L.fail_time[first]):
+                first = i
+        log_event(out, j, L.fail_time[first], codes.EV_LOCAL_FAILURE, first)
+        L.fail_time[first] = INF
+
+
+@njit(cache=True)
+def prepare(L, n, kill, symptoms):
+    """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
+
+    Returns the months until the next lesion reaches its symptom size and its index
+    (inf, -1 if none or if ``symptoms`` is False).
+    """
+    best = INF
+    which = -1
+    for i in range(n):
+        if L.status[i] != C.ACTIVE:
+            continue
+        L.vol[i] = math.exp(L.logv[i])
+        if symptoms and not L.symptomatic[i]:
+            r = L.growth[i] - kill
+            if L.logv[i] >= L.sym_logv[i]:
+                if best > 0.0:
+                    best = 0.0
+                    which = i
+            elif r > 0.0 and best > 0.0:
+                tau = (L.sym_logv[i] - L.logv[i]) / r
+                if tau < best:
+                    best = tau
+                    which = i
+    return best, which
+
+
+@njit(cache=True)
+def free_slot(L, n, cap):
+    """A lesion slot for a new metastasis and the new slot count; (-1, n) when all are taken."""
+    for i in range(n):
+        if L.status[i] == C.EMPTY or L.status[i] == C.ERADICATED:
+            return i, n
+    if n < cap:
+        return n, n + 1
+    return -1, n

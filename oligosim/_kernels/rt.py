@@ -1,0 +1,257 @@
+"""Radiotherapy in the kernel: which lesions a course treats, how long it lasts, what it does.
+
+A course is planned by marking lesions ``in_course`` (:func:`plan_course`,
+:func:`plan_progression_course`), lasts as long as its longest schedule
+(:func:`course_months`), and acts at its last fraction (:func:`deliver_course`): each target is
+controlled with its TCP or shrinks, and the course's esophagus and lung doses decide its
+toxicity (model 6).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels import rng
+from oligosim._kernels.state import MONTHS_PER_DAY, log_event
+from oligosim.radiobiology import cumulative_eqd2_nb, ntcp_lkb_nb, tcp_nb
+
+#: plan_course modes
+PLAN_INITIAL = 0  #: every known lesion the arm irradiates (primary, nodes, metastases)
+PLAN_URGENT = 1  #: symptomatic brain and bone lesions only (statement 6)
+PLAN_PROGRESSION = 2  #: every known active lesion, at an oligoprogression
+
+
+@njit(cache=True, inline="always")
+def _locoregional(organ):
+    """The primary and regional nodes are one field, outside the cap on irradiated metastases."""
+    return organ == codes.PRIMARY or organ == codes.REGIONAL_NODE
+
+
+@njit(cache=True)
+def plan_course(A, L, n, mode):
+    """Mark the lesions an RT course will treat (``mode``: PLAN_*); returns how many.
+
+    Distant metastases beyond ``max_irradiated`` are left out, smallest first.
+    """
+    count = 0
+    for i in range(n):
+        L.in_course[i] = False
+        if L.status[i] != C.ACTIVE or not L.seen[i]:
+            continue
+        organ = L.organ[i]
+        if mode == PLAN_URGENT:
+            if L.symptomatic[i] and (organ == codes.BRAIN or organ == codes.BONE):
+                L.in_course[i] = True
+        elif organ == codes.PRIMARY or (organ == codes.REGIONAL_NODE and mode == PLAN_INITIAL and A.rt_primary):
+            L.in_course[i] = A.rt_primary or mode == PLAN_PROGRESSION
+        else:
+            L.in_course[i] = A.rt_metastases or mode == PLAN_PROGRESSION
+    # keep the largest distant metastases up to the cap
+    n_met = 0
+    for i in range(n):
+        if L.in_course[i] and not _locoregional(L.organ[i]):
+            n_met += 1
+    while n_met > A.max_irradiated:
+        smallest = -1
+        for i in range(n):
+            if L.in_course[i] and not _locoregional(L.organ[i]):
+                if smallest < 0 or L.logv[i] < L.logv[smallest]:
+                    smallest = i
+        L.in_course[smallest] = False
+        n_met -= 1
+    for i in range(n):
+        if L.in_course[i]:
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def schedule(A, organ):
+    """(dose per fraction in Gy, fractions) for a target in ``organ``."""
+    if _locoregional(organ):
+        return A.primary_dose / A.primary_fractions, A.primary_fractions
+    return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
+
+
+@njit(cache=True)
+def eqd2_late(P, A, organ):
+    """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of the schedule for ``organ``."""
+    d, k = schedule(A, organ)
+    return k * d * (d + P.ab_late) / (2.0 + P.ab_late)
+
+
+@njit(cache=True)
+def course_months(A, L, n):
+    """Overall time of the planned course: the longest schedule, 5 treatment days a week."""
+    fx = 0
+    for i in range(n):
+        if L.in_course[i]:
+            k = schedule(A, L.organ[i])[1]
+            if k > fx:
+                fx = k
+    days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
+    calendar = (days - 1) // 5 * 7 + (days - 1) % 5 + 1
+    return calendar * MONTHS_PER_DAY
+
+
+@njit(cache=True)
+def plan_progression_course(P, A, W, out, j):
+    """Local therapy at a progression: RT where the re-irradiation dose allows (model 6.6),
+    else surgery or ablation if the arm allows it (6.7).
+
+    Returns the number of lesions put in an RT course and the number given another local
+    therapy.
+    """
+    st = W.state[0]
+    L = W.L
+    t = st.t
+    plan_course(A, L, st.n, PLAN_PROGRESSION)
+    n_rt = 0
+    n_alt = 0
+    for i in range(st.n):
+        if not L.in_course[i]:
+            continue
+        if L.irradiated[i] > 0:
+            months = t - L.site_time[i]
+            new = eqd2_late(P, A, L.organ[i])
+            ok = months >= P.reirr_min_interval and cumulative_eqd2_nb(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
+            if not ok:
+                L.in_course[i] = False
+                if A.alternative_local:
+                    n_alt += 1
+                    log_event(out, j, t, codes.EV_ALT_LOCAL, i)
+                    if rng.uniform(W.streams, rng.RT) < P.alt_local_control:
+                        L.status[i] = C.CONTROLLED
+                    else:
+                        L.logv[i] -= 2.0 * math.log(10.0)
+                continue
+        n_rt += 1
+    return n_rt, n_alt
+
+
+@njit(cache=True)
+def _odds_scale(p, odds_ratio):
+    """``p`` with its odds multiplied by ``odds_ratio``."""
+    if p <= 0.0 or odds_ratio == 1.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    o = p / (1.0 - p) * odds_ratio
+    return o / (1.0 + o)
+
+
+@njit(cache=True)
+def _irradiate(P, A, W, i, out, j):
+    """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
+    st = W.state[0]
+    L = W.L
+    t = st.t
+    d, k = schedule(A, L.organ[i])
+    bed10 = k * d * (1.0 + d / P.ab_tumour)
+    if P.chemo_before_rt and L.exposed_at_start[i]:
+        # chemotherapy before RT leaves resistant survivors (model 5.6)
+        bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
+    late = eqd2_late(P, A, L.organ[i])
+    volume = math.exp(L.logv[i])
+    p = tcp_nb(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+    again = L.irradiated[i] > 0  # re-irradiation (also of a course given before entry)
+    # lc_slot: -1 no course yet in the simulation, -2 treated but no open record, >= 0 open
+    first_here = L.lc_slot[i] == -1
+    # the lesion's own radiosensitivity quantile decides its first course here (common random
+    # numbers across arms); later courses draw afresh
+    u = L.u_tcp[i] if first_here else rng.uniform(W.streams, rng.RT)
+    if first_here:
+        L.lc_slot[i] = -2
+        q = out.lc_n[j]
+        if q < out.lc_time.shape[1]:
+            out.lc_time[j, q] = t
+            out.lc_event[j, q] = False
+            out.lc_bed[j, q] = bed10
+            out.lc_volume[j, q] = volume
+            out.lc_n[j] = q + 1
+            L.lc_slot[i] = q
+    L.rt_pre_logv[i] = L.logv[i]
+    if u < p:
+        L.status[i] = C.CONTROLLED
+    else:  # not sterilised: shrinks, and may regrow in field
+        L.logv[i] -= P.uncontrolled_kill * bed10
+        if L.logv[i] < P.eradication_logv:
+            L.status[i] = C.ERADICATED
+    if again:
+        L.site_eqd2[i] = cumulative_eqd2_nb(L.site_eqd2[i], t - L.site_time[i], late, P.recovery_max, P.recovery_half_time)
+    else:
+        L.site_eqd2[i] = late
+    L.site_time[i] = t
+    L.irradiated[i] += 1
+    return late
+
+
+@njit(cache=True)
+def _course_toxicity(P, R, W, eso, lung, reirr, out, j):
+    """Esophagitis, fistula and pneumonitis of a course (model 6.5); True if one was fatal.
+
+    Always five draws, whatever happens, so that the toxicity stream stays aligned.
+    """
+    st = W.state[0]
+    t = st.t
+    io = st.line_on and st.reg >= 0 and R.io[st.reg]
+    or_c = P.concurrent_or if st.course_concurrent else 1.0
+    or_r = P.reirr_or if reirr else 1.0
+    p_esoph = _odds_scale(ntcp_lkb_nb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
+    p_fist = _odds_scale(ntcp_lkb_nb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+    p_pneu = _odds_scale(ntcp_lkb_nb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
+    u_e = rng.uniform(W.streams, rng.TOXICITY)
+    u_f = rng.uniform(W.streams, rng.TOXICITY)
+    u_p = rng.uniform(W.streams, rng.TOXICITY)
+    g_f = rng.uniform(W.streams, rng.TOXICITY)
+    g_p = rng.uniform(W.streams, rng.TOXICITY)
+    dead = False
+    if u_e < p_esoph:
+        out.tox[j, codes.ESOPHAGITIS] = True
+        log_event(out, j, t, codes.EV_TOXICITY, codes.ESOPHAGITIS)
+    if u_f < p_fist:
+        out.tox[j, codes.FISTULA] = True
+        log_event(out, j, t, codes.EV_TOXICITY, codes.FISTULA)
+        dead = g_f < P.g5_fistula
+    if u_p < p_pneu:
+        out.tox[j, codes.PNEUMONITIS] = True
+        log_event(out, j, t, codes.EV_TOXICITY, codes.PNEUMONITIS)
+        dead = dead or g_p < P.g5_pneumonitis
+    return dead
+
+
+@njit(cache=True)
+def deliver_course(P, R, A, W, out, j):
+    """Apply an RT course to its targets; returns True if it caused a treatment death."""
+    st = W.state[0]
+    L = W.L
+    eso = 0.0
+    lung = 0.0
+    reirr = False
+    for i in range(st.n):
+        if not L.in_course[i]:
+            continue
+        L.in_course[i] = False
+        if L.status[i] != C.ACTIVE:
+            continue
+        again = L.irradiated[i] > 0
+        late = _irradiate(P, A, W, i, out, j)
+        if again:
+            reirr = reirr or P.eso_fraction[L.organ[i], L.subsite[i]] > 0.0
+        e = late * P.eso_fraction[L.organ[i], L.subsite[i]]
+        if e > eso:
+            eso = e
+        lung += late * P.lung_fraction[L.organ[i]]
+    dead = _course_toxicity(P, R, W, eso, lung, reirr, out, j)
+    # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
+    io = st.line_on and st.reg >= 0 and R.io[st.reg]
+    if io and P.abscopal_p > 0.0:
+        if rng.uniform(W.streams, rng.RT) < P.abscopal_p:
+            for i in range(st.n):
+                if L.status[i] == C.ACTIVE and L.irradiated[i] == 0:
+                    L.logv[i] -= P.abscopal_kill
+    return dead

@@ -1,0 +1,238 @@
+"""What the event loop works on: the patient's state record, lesion arrays, scratch, outputs.
+
+A patient is simulated in a :class:`Workspace` that a thread allocates once and reuses for
+every patient it runs:
+
+* ``state``, a one-element :data:`STATE_DTYPE` array whose record ``st = state[0]`` holds the
+  patient's attributes and every scalar of the simulation (clock, treatment, response
+  assessment, hazard accumulators), by name;
+* ``L``, a :class:`Lesions` struct of arrays, one entry per lesion slot;
+* ``slot``, the time of each scheduled event kind (``S_*``; inf when none is pending), and
+  ``tox_time``, the pending toxicities of the current systemic line;
+* ``streams``, the patient's random-stream counters (:mod:`oligosim._kernels.rng`).
+
+The handlers (:mod:`oligosim._kernels.handlers`) read and write these by name. A record is a
+view into its array (numba does not reference-count it), so the array travels in the
+Workspace and each function takes its own ``st = W.state[0]``; writes through it persist.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import rng
+
+INF = np.inf
+MONTHS_PER_DAY = 12.0 / 365.25
+
+# ----------------------------------------------------------------------------- event slots
+# The index is the priority among events at the same time: an RT course ends before the
+# toxicity check before a scan on the same day.
+S_RT_END = 0
+S_RT_START = 1
+S_TOX = 2
+S_SCAN = codes.SCAN_SCHEDULED  # 3: the slot index is the EV_SCAN detail
+S_SYMPTOM_SCAN = codes.SCAN_SYMPTOM  # 4
+S_CONSOLIDATION = 5
+S_INDUCTION_END = 6
+S_MAINTENANCE_END = 7
+S_RESISTANCE = 8
+S_BACKGROUND_DEATH = 9
+S_HORIZON = 10
+S_PROGRESSION_DEATH = 11  #: disease death by the post-progression hazard
+S_WIDESPREAD_DEATH = 12  #: disease death by the further hazard after widespread progression
+N_SLOTS = 13
+
+N_SYSTEMIC_TOX = codes.N_TOX + 1  #: toxicity slots of a line: the nine types and grade 5
+
+# when the first systemic line starts relative to the first RT course
+LINE_NONE = -1  #: no line pending (started, or the arm has none)
+LINE_WITH_RT = -3  #: with the first fraction (concurrent chemoradiotherapy)
+LINE_AFTER_RT = -4  #: when the course ends (sequential)
+
+#: The patient's state: its attributes (drawn by the cohort) and the simulation's scalars.
+STATE_DTYPE = np.dtype(
+    [
+        # ---- attributes (oligosim._kernels.cohort)
+        ("histology", np.int64),  # codes.ESCC / EAC
+        ("presentation", np.int64),  # codes.SYNCHRONOUS ...
+        ("dfi", np.float64),  # months from primary diagnosis to the oligometastatic diagnosis
+        ("age", np.float64),  # years at entry
+        ("ecog", np.int64),
+        ("kps", np.float64),
+        ("pdl1_high", np.bool_),
+        ("propensity", np.float64),  # metastatic propensity multiplier (median 1; 0 = none)
+        ("growth", np.float64),  # the patient's median growth rate of metastases, 1/month
+        ("attempts", np.int64),  # draws needed to meet eligibility
+        ("primary_in_place", np.bool_),
+        ("bg_death", np.float64),  # months from entry to other-cause death
+        # ---- clock and lesion slots
+        ("t", np.float64),  # months since entry
+        ("n", np.int64),  # lesion slots in use
+        ("over", np.bool_),  # death or the horizon reached: the loop stops
+        ("cause", np.int64),  # codes.ALIVE / DEATH_*
+        # ---- systemic therapy
+        ("line", np.int64),  # 0 none yet, 1 first, 2 second
+        ("lines_started", np.int64),  # differs from line when the arm has no first line
+        ("reg", np.int64),  # regimen of the current line (-1 none)
+        ("line_on", np.bool_),
+        ("resisted", np.bool_),
+        ("kill", np.float64),  # log-kill rate in force, 1/month
+        ("kill_line", np.float64),  # the line's kill rate when active
+        ("paused", np.bool_),  # chemotherapy paused for an RT course
+        ("first_line_at", np.int64),  # LINE_*: when the first line starts
+        # ---- local therapy
+        ("timing", np.int64),  # codes.RT_*: the arm's timing, or upfront by the DFI rule
+        ("course_mode", np.int64),  # 0 initial plan, 1 urgent (statement 6), 2 at progression
+        ("course_concurrent", np.bool_),
+        ("rt_courses", np.int64),
+        ("local_courses", np.int64),
+        ("extra_courses", np.int64),  # local courses at later progressions
+        ("last_local", np.float64),
+        # ---- response assessment
+        ("progressed", np.bool_),
+        ("widespread", np.bool_),
+        ("palliative", np.bool_),  # widespread with no treatment left: no scan can change a result
+        ("has_baseline", np.bool_),
+        ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
+        ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
+        ("overflow_at", np.float64),  # when the uncounted disease reaches a visible size
+        # ---- continuous hazards: accumulated value and unit-exponential threshold
+        ("h_seed", np.float64),
+        ("e_seed", np.float64),
+        ("h_death", np.float64),
+        ("e_death", np.float64),
+    ]
+)
+
+
+class Lesions(NamedTuple):
+    """Struct of arrays, one entry per lesion slot (shape (cap,))."""
+
+    organ: np.ndarray
+    subsite: np.ndarray
+    status: np.ndarray
+    logv: np.ndarray
+    growth: np.ndarray
+    det_logv: np.ndarray
+    sym_logv: np.ndarray
+    u_tcp: np.ndarray
+    seen: np.ndarray
+    symptomatic: np.ndarray
+    irradiated: np.ndarray
+    chemo_exposed: np.ndarray
+    in_course: np.ndarray
+    site_eqd2: np.ndarray
+    site_time: np.ndarray
+    rt_pre_logv: np.ndarray
+    lc_slot: np.ndarray
+    nadir_d: np.ndarray  #: diameter (cm) at the scan that set the current nadir (0 if unseen)
+    exposed_at_start: np.ndarray  #: had chemotherapy before its current RT course began
+    fail_time: np.ndarray  #: scratch: in-field failure time found while advancing
+    vol: np.ndarray  #: scratch: volume (cm3) at the current time, refreshed every iteration
+
+
+class Workspace(NamedTuple):
+    """One thread's scratch for simulating patients one after another."""
+
+    state: np.ndarray  #: (1,) STATE_DTYPE: ``state[0]`` is the patient's record
+    L: Lesions
+    buf_organ: np.ndarray  #: (cap,) int64: visible lesions' organs, for the definitions
+    buf_subsite: np.ndarray  #: (cap,) int64
+    tox_time: np.ndarray  #: (N_SYSTEMIC_TOX,) months: pending toxicities of the line
+    streams: np.ndarray  #: (rng.N_PURPOSES,) uint64 stream counters
+    slot: np.ndarray  #: (N_SLOTS,) months: next time of each scheduled event kind
+
+
+class Outputs(NamedTuple):
+    """Per-patient result columns (first axis: patient within the call)."""
+
+    os: np.ndarray
+    os_event: np.ndarray
+    pfs: np.ndarray
+    pfs_event: np.ndarray
+    wpfs: np.ndarray
+    wpfs_event: np.ndarray
+    death_cause: np.ndarray
+    rt_courses: np.ndarray
+    local_courses: np.ndarray
+    lines: np.ndarray
+    tox: np.ndarray  # (n, N_TOX) bool
+    first_failure: np.ndarray
+    estro_first: np.ndarray
+    histology: np.ndarray
+    presentation: np.ndarray
+    age: np.ndarray
+    dfi: np.ndarray
+    kps: np.ndarray
+    pdl1_high: np.ndarray
+    n_visible_entry: np.ndarray
+    n_lesions_entry: np.ndarray
+    attempts: np.ndarray
+    overflow: np.ndarray  # 1 if more lesions seeded than the cap
+    lc_time: np.ndarray  # (n, K) months from RT to local failure or censoring
+    lc_event: np.ndarray  # (n, K)
+    lc_bed: np.ndarray  # (n, K) BED10 of the course
+    lc_volume: np.ndarray  # (n, K) cm3 at RT
+    lc_n: np.ndarray
+    ev_time: np.ndarray  # (n, E)
+    ev_code: np.ndarray
+    ev_detail: np.ndarray
+    ev_n: np.ndarray
+
+
+@njit(cache=True)
+def new_lesions(cap):
+    """Allocate a Lesions scratch record for ``cap`` slots."""
+    return Lesions(
+        np.zeros(cap, np.int64),
+        np.zeros(cap, np.int64),
+        np.zeros(cap, np.int64),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap, np.bool_),
+        np.zeros(cap, np.bool_),
+        np.zeros(cap, np.int64),
+        np.zeros(cap, np.bool_),
+        np.zeros(cap, np.bool_),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap),
+        np.zeros(cap, np.int64),
+        np.zeros(cap),
+        np.zeros(cap, np.bool_),
+        np.full(cap, np.inf),
+        np.zeros(cap),
+    )
+
+
+@njit(cache=True)
+def new_workspace(cap):
+    """A Workspace for patients with up to ``cap`` lesions."""
+    return Workspace(
+        np.zeros(1, STATE_DTYPE),
+        new_lesions(cap),
+        np.zeros(cap, np.int64),
+        np.zeros(cap, np.int64),
+        np.zeros(N_SYSTEMIC_TOX),
+        np.zeros(rng.N_PURPOSES, np.uint64),
+        np.zeros(N_SLOTS),
+    )
+
+
+@njit(cache=True, inline="always")
+def log_event(out, j, t, code, detail):
+    """Append (t, code, detail) to patient ``j``'s event log; count it even when it is full."""
+    k = out.ev_n[j]
+    if k < out.ev_time.shape[1]:
+        out.ev_time[j, k] = t
+        out.ev_code[j, k] = code
+        out.ev_detail[j, k] = detail
+    out.ev_n[j] = k + 1

@@ -1,0 +1,103 @@
+"""Systemic therapy in the kernel: starting and stopping a line and scheduling its events.
+
+A line has an induction phase (cycles x cycle length), optional maintenance, an acquired
+resistance time unless the patient is a durable responder, and grade >= 3 toxicities at
+uniform times during induction (model 5).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels import rng
+from oligosim._kernels.state import (
+    INF,
+    N_SYSTEMIC_TOX,
+    S_CONSOLIDATION,
+    S_INDUCTION_END,
+    S_MAINTENANCE_END,
+    S_RESISTANCE,
+    S_TOX,
+    log_event,
+)
+
+
+@njit(cache=True)
+def arm_toxicity(slot, tox_time):
+    """Point the toxicity slot at the earliest pending toxicity of the current line."""
+    tmin = INF
+    for k in range(N_SYSTEMIC_TOX):
+        if tox_time[k] < tmin:
+            tmin = tox_time[k]
+    slot[S_TOX] = tmin
+
+
+@njit(cache=True)
+def line_kill(R, reg, maintenance, pdl1_high):
+    """Log-kill rate (1/month) of regimen ``reg`` in induction or maintenance."""
+    k = R.maintenance_kill[reg] if maintenance else R.kill[reg]
+    return k * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
+
+
+@njit(cache=True)
+def start_line(R, A, W, line, reg, out, j):
+    """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
+
+    The draws are made in a fixed number per line (2 for resistance, 2 per toxicity slot) so
+    that the streams stay aligned whatever happens. A first line that starts while an RT
+    course pauses chemotherapy does not kill until the course ends.
+    """
+    st = W.state[0]
+    slot = W.slot
+    t = st.t
+    st.line = line
+    st.reg = reg
+    st.resisted = False
+    st.line_on = True
+    st.kill_line = line_kill(R, reg, False, st.pdl1_high)
+    st.kill = 0.0 if (st.paused and R.chemo[reg] and line == 1) else st.kill_line
+    dur = R.cycles[reg] * R.cycle[reg]
+    slot[S_INDUCTION_END] = t + dur
+    slot[S_MAINTENANCE_END] = INF
+    u1 = rng.uniform(W.streams, rng.RESPONSE)
+    u2 = rng.uniform(W.streams, rng.RESPONSE)
+    if u1 < R.durable[reg]:
+        slot[S_RESISTANCE] = INF
+    else:
+        slot[S_RESISTANCE] = t + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * rng.std_normal_ppf(u2))
+    for k in range(N_SYSTEMIC_TOX):
+        u = rng.uniform(W.streams, rng.TOXICITY)
+        v = rng.uniform(W.streams, rng.TOXICITY)
+        p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
+        W.tox_time[k] = t + v * dur if u < p else INF
+    arm_toxicity(slot, W.tox_time)
+    if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
+        slot[S_CONSOLIDATION] = t + A.consolidative_cycles * R.cycle[reg]
+    if R.chemo[reg]:
+        L = W.L
+        for i in range(st.n):
+            if L.status[i] == C.ACTIVE:
+                L.chemo_exposed[i] = True
+    st.lines_started += 1
+    log_event(out, j, t, codes.EV_LINE_START, reg)
+
+
+@njit(cache=True)
+def stop_line(W, out, j):
+    """End the current line: its pending cycles, resistance and toxicities are cancelled."""
+    st = W.state[0]
+    slot = W.slot
+    st.line_on = False
+    st.kill = 0.0
+    slot[S_INDUCTION_END] = INF
+    slot[S_MAINTENANCE_END] = INF
+    slot[S_RESISTANCE] = INF
+    slot[S_CONSOLIDATION] = INF
+    for k in range(N_SYSTEMIC_TOX):
+        W.tox_time[k] = INF
+    slot[S_TOX] = INF
+    log_event(out, j, st.t, codes.EV_LINE_STOP, st.reg)
