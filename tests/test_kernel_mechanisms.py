@@ -1,0 +1,250 @@
+"""Kernel mechanisms one at a time, through the functions the event loop calls, against answers
+computed here from docs/model.md's formulas.
+
+Each test builds a patient's workspace by hand (lesions with chosen organs, volumes and
+radiosensitivity quantiles, a known random-stream state), runs one RT course with
+``rt.deliver_course`` exactly as ``handlers.on_rt_end`` does, and checks the outcome lesion by
+lesion and draw by draw: local control is the lesion's own quantile against the TCP of the
+course's BED10 (model 6.3), toxicity is each of the course's five toxicity uniforms against the
+NTCP of its esophagus or lung EQD2 (model 6.5). These are exact, not statistical, so a
+mechanism computed from the wrong dose, or drawn from a fresh random number, fails them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oligosim import codes, simulate
+from oligosim._kernels import cohort as C
+from oligosim._kernels import handlers, rng, rt
+from oligosim._kernels.state import STATE_DTYPE, new_workspace
+from oligosim.lowering import lower_arm, lower_model, lower_regimens
+
+
+@pytest.fixture(scope="module")
+def params(default_scenario):
+    """(P, R, A) of the default scenario's upfront arm."""
+    sc = default_scenario
+    return lower_model(sc), lower_regimens(sc), lower_arm(sc, "upfront_rt")
+
+
+def _tcp(bed10, volume, P):
+    """Model 6.3: logistic in BED10, with the BED50 scaled by the volume."""
+    bed50 = P.tcp_bed50 * (volume / P.tcp_volume_ref) ** P.tcp_volume_exponent
+    x = (bed10 / bed50) ** (4.0 * P.tcp_gamma50)
+    return x / (1.0 + x)
+
+
+def _ntcp(eqd2, td50, m):
+    """Model 6.5: Lyman-Kutcher-Burman, probit in the EQD2."""
+    return 0.5 * math.erfc(-((eqd2 - td50) / (m * td50)) / math.sqrt(2.0))
+
+
+def _odds(p, ratio):
+    if p <= 0.0 or ratio == 1.0:
+        return p
+    o = p / (1.0 - p) * ratio
+    return o / (1.0 + o)
+
+
+def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
+    """A workspace whose lesions ``organs`` (codes) are active, seen and planned for a course."""
+    W = new_workspace(P.max_lesions)
+    L = W.L
+    n = len(organs)
+    assert n <= P.max_lesions
+    st = W.state  # a one-element record array: assigning a field sets the patient's value
+    st["n"] = n
+    st["t"] = 3.0
+    st["reg"] = -1
+    st["line_on"] = False
+    st["course_concurrent"] = False
+    for i in range(n):
+        L.organ[i] = organs[i]
+        L.subsite[i] = 0
+        L.status[i] = C.ACTIVE
+        L.logv[i] = logv[i]
+        L.u_tcp[i] = u_tcp[i]
+        L.seen[i] = True
+        L.irradiated[i] = 0
+        L.lc_slot[i] = -1
+        L.in_course[i] = True
+        L.exposed_at_start[i] = False
+        L.fail_time[i] = np.inf
+    rng.init_streams(seed, pid, W.streams)
+    return W
+
+
+def _outputs(n=1):
+    return simulate._allocate(n, events=True)
+
+
+def _bed10(dose, fractions, P):
+    d = dose / fractions
+    return fractions * d * (1.0 + d / P.ab_tumour)
+
+
+# ----------------------------------------------------------------------------- local control
+
+
+@pytest.mark.parametrize("dose,fractions", [(30.0, 10), (40.0, 5), (50.0, 5), (60.0, 10)])
+def test_control_is_the_lesions_quantile_below_tcp_of_bed10(params, dose, fractions):
+    """Every lesion's first course controls it exactly when its quantile is below the TCP of the
+    course's BED10 at its volume (not the physical dose, not a fresh random number)."""
+    P, R, A = params
+    A = A._replace(metastasis_dose=dose, metastasis_fractions=fractions)
+    P = P._replace(chemo_before_rt=False)
+    bed10 = _bed10(dose, fractions, P)
+    k = min(P.max_lesions, 12)
+    checked = 0
+    for volume in (0.3, 3.0, 30.0):
+        p = _tcp(bed10, volume, P)
+        # quantiles straddling the TCP closely, and spread over (0, 1)
+        us = np.concatenate([p + np.array([-1e-9, 1e-9, -0.02, 0.02]), np.linspace(0.01, 0.99, k - 4)])
+        us = np.clip(us, 1e-12, 1 - 1e-12)
+        W = _workspace(P, [codes.LIVER] * k, [math.log(volume)] * k, us)
+        out = _outputs()
+        rt.deliver_course(P, R, A, W, out, 0)
+        controlled = W.L.status[:k] == C.CONTROLLED
+        np.testing.assert_array_equal(controlled, us < p, err_msg=f"{dose}/{fractions} Gy, {volume} cm3, TCP {p:.4f}")
+        # the course's record carries the BED10 and the volume the TCP was computed from
+        assert out.lc_n[0] == min(k, out.lc_bed.shape[1])
+        np.testing.assert_allclose(out.lc_bed[0, : out.lc_n[0]], bed10, rtol=1e-12)
+        np.testing.assert_allclose(out.lc_volume[0, : out.lc_n[0]], volume, rtol=1e-12)
+        checked += k
+    assert checked >= 30
+
+
+def test_control_rate_follows_the_dose_response(params):
+    """Over lesions with uniform quantiles the controlled share is the TCP (binomial 4 se), and
+    rises with dose: 30 Gy/10 < 50 Gy/5 (the two schedules' analytic TCPs differ widely)."""
+    P, R, A = params
+    P = P._replace(chemo_before_rt=False)
+    k = min(P.max_lesions, 20)
+    n_courses = 150
+    volume = 5.0
+    shares = []
+    for dose, fractions in ((30.0, 10), (50.0, 5)):
+        Ad = A._replace(metastasis_dose=dose, metastasis_fractions=fractions)
+        p = _tcp(_bed10(dose, fractions, P), volume, P)
+        controlled = 0
+        for c in range(n_courses):
+            us = rng.uniforms(2026, c, rng.RT, k)  # any fixed uniform sample
+            W = _workspace(P, [codes.LUNG] * k, [math.log(volume)] * k, us)
+            rt.deliver_course(P, R, Ad, W, _outputs(), 0)
+            controlled += int(np.count_nonzero(W.L.status[:k] == C.CONTROLLED))
+        m = n_courses * k
+        share = controlled / m
+        se = math.sqrt(p * (1 - p) / m)
+        assert abs(share - p) <= 4 * se + 1e-12, f"{dose}/{fractions}: control {share:.4f} vs TCP {p:.4f} (se {se:.4f})"
+        shares.append(share)
+    assert shares[0] < shares[1]
+
+
+def test_first_course_control_uses_no_random_number(params):
+    """Common random numbers: a lesion's first course here is decided by its own quantile, so the
+    RT stream's state does not matter; a later course of the same lesion draws from it."""
+    P, R, A = params
+    P = P._replace(chemo_before_rt=False)
+    k = min(P.max_lesions, 16)
+    us = np.linspace(0.02, 0.98, k)
+    logv = [math.log(4.0)] * k
+    outcomes = []
+    for seed in (1, 2, 3):
+        W = _workspace(P, [codes.LIVER] * k, logv, us, seed=seed, pid=seed)
+        before = W.streams[rng.RT]
+        rt.deliver_course(P, R, A, W, _outputs(), 0)
+        assert W.streams[rng.RT] == before, "a first course drew from the RT stream"
+        outcomes.append(W.L.status[:k].copy())
+    np.testing.assert_array_equal(outcomes[0], outcomes[1])
+    np.testing.assert_array_equal(outcomes[0], outcomes[2])
+    # a second course of an uncontrolled lesion draws afresh (one uniform per target)
+    W = _workspace(P, [codes.LIVER] * k, logv, np.full(k, 1.0 - 1e-12))
+    rt.deliver_course(P, R, A, W, _outputs(), 0)
+    again = W.L.status[:k] == C.ACTIVE
+    assert again.any()
+    for i in range(k):
+        W.L.in_course[i] = bool(again[i])
+    before = int(W.streams[rng.RT])
+    rt.deliver_course(P, R, A, W, _outputs(), 0)
+    # each draw advances the stream's counter by the golden-ratio increment (mod 2**64)
+    draws = int(np.count_nonzero(again))
+    assert int(W.streams[rng.RT]) == (before + draws * int(rng._GOLDEN)) % 2**64
+
+
+# ----------------------------------------------------------------------------- toxicity
+
+
+def _toxicity_case(P, R, A, *, organ, dose, fractions, trials, concurrent=False):
+    """Deliver one course to one lesion in ``trials`` patients; return what happened and the
+    five toxicity uniforms each course drew (the stream is fresh, so they are its first five)."""
+    res = np.zeros((trials, 4), bool)  # esophagitis, fistula, pneumonitis, death
+    draws = np.zeros((trials, 5))
+    Ad = A._replace(primary_dose=dose, primary_fractions=fractions, metastasis_dose=dose, metastasis_fractions=fractions)
+    for pid in range(trials):
+        W = _workspace(P, [organ], [math.log(10.0)], [0.5], seed=77, pid=pid)
+        W.state["course_concurrent"] = concurrent
+        out = _outputs()
+        dead = rt.deliver_course(P, R, Ad, W, out, 0)
+        res[pid] = (out.tox[0, codes.ESOPHAGITIS], out.tox[0, codes.FISTULA], out.tox[0, codes.PNEUMONITIS], dead)
+        draws[pid] = rng.uniforms(77, pid, rng.TOXICITY, 5)
+    return res, draws
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_rt_toxicity_is_ntcp_of_the_organ_dose(params, concurrent):
+    """Esophagitis, fistula and pneumonitis of a course, and whether it kills, follow from the
+    NTCP of the course's late EQD2 times the organ's dose fraction (odds scaled by the
+    concurrent odds ratio), draw by draw; and the rates agree with the analytic probabilities.
+
+    The NTCP curves are moved (TD50) so that every probability is between 0.2 and 0.8, where a
+    change in the fatal share or a dose computed wrongly shows at once."""
+    P, R, A = params
+    organ = codes.PRIMARY
+    dose, fractions = 60.0, 30
+    d = dose / fractions
+    eqd2 = fractions * d * (d + P.ab_late) / (2.0 + P.ab_late)
+    eso, lung = eqd2 * P.eso_fraction[organ, 0], eqd2 * P.lung_fraction[organ]
+    assert eso > 0 and lung > 0
+    P = P._replace(esophagitis_td50=eso, fistula_td50=eso * 1.15, pneumonitis_td50=lung * 0.95, g5_fistula=0.4, g5_pneumonitis=0.3)
+    or_c = P.concurrent_or if concurrent else 1.0
+    p_e = _odds(_ntcp(eso, P.esophagitis_td50, P.esophagitis_m), or_c)
+    p_f = _odds(_ntcp(eso, P.fistula_td50, P.fistula_m), or_c)
+    p_p = _odds(_ntcp(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c)
+    for p in (p_e, p_f, p_p):
+        assert 0.05 < p < 0.95
+    n = 3000
+    res, u = _toxicity_case(P, R, A, organ=organ, dose=dose, fractions=fractions, trials=n, concurrent=concurrent)
+    # draw by draw (model 6.5): u_e, u_f, u_p decide the events, g_f, g_p whether they kill
+    np.testing.assert_array_equal(res[:, 0], u[:, 0] < p_e)
+    np.testing.assert_array_equal(res[:, 1], u[:, 1] < p_f)
+    np.testing.assert_array_equal(res[:, 2], u[:, 2] < p_p)
+    fatal = ((u[:, 1] < p_f) & (u[:, 3] < P.g5_fistula)) | ((u[:, 2] < p_p) & (u[:, 4] < P.g5_pneumonitis))
+    np.testing.assert_array_equal(res[:, 3], fatal)
+    # and as rates against the analytic probabilities (binomial, 4 se)
+    p_dead = 1.0 - (1.0 - p_f * P.g5_fistula) * (1.0 - p_p * P.g5_pneumonitis)
+    for k, p in enumerate((p_e, p_f, p_p, p_dead)):
+        se = math.sqrt(p * (1 - p) / n)
+        assert abs(res[:, k].mean() - p) <= 4 * se, f"column {k}: {res[:, k].mean():.4f} vs {p:.4f}"
+
+
+def test_distant_lesion_far_from_the_esophagus_spares_it(params):
+    """A liver metastasis puts no dose on the esophagus: no esophagitis or fistula, whatever the
+    dose (its esophagus fraction is 0 in the default table)."""
+    P, R, A = params
+    assert P.eso_fraction[codes.LIVER, 0] == 0.0
+    res, _ = _toxicity_case(P, R, A, organ=codes.LIVER, dose=60.0, fractions=3, trials=200)
+    assert not res[:, 0].any() and not res[:, 1].any()
+
+
+def test_workspace_state_record_is_shared(params):
+    """Handlers write the patient's record through the workspace: a write is seen by the caller
+    (the event loop relies on it)."""
+    P, _, _ = params
+    W = new_workspace(P.max_lesions)
+    assert W.state.dtype == STATE_DTYPE and W.state.shape == (1,)
+    handlers.finish(W, codes.DEATH_OTHER)
+    assert W.state[0]["over"] and W.state[0]["cause"] == codes.DEATH_OTHER
