@@ -25,6 +25,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
+from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.schema import SCENARIO_SCHEMA
+
 __all__ = [
     "BEGIN",
     "END",
@@ -68,8 +71,6 @@ def _num(x: Any) -> str:
 
 
 def _format_default(value: Any) -> str:
-    from oligosim.config import REQUIRED
-
     if value is REQUIRED:
         return "required"
     if isinstance(value, bool):
@@ -92,8 +93,6 @@ def _interval(lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
 
 
 def _range(node) -> str:
-    from oligosim.config import Bool, Choice, Float, Int, ListOf, Ref, Str
-
     if isinstance(node, Float):
         return _interval(node.lo, node.hi, node.lo_open, node.hi_open)
     if isinstance(node, Int):
@@ -116,8 +115,6 @@ def _range(node) -> str:
 
 
 def _walk(node, path: str, rows: list[dict]) -> None:
-    from oligosim.config import Section, Table
-
     if isinstance(node, Section):
         for name, child in node.fields.items():
             _walk(child, f"{path}.{name}" if path else name, rows)
@@ -160,7 +157,7 @@ def parameter_rows(schema=None) -> list[dict]:
         "assumption").
     """
     if schema is None:
-        from oligosim.schema import SCENARIO_SCHEMA as schema
+        schema = SCENARIO_SCHEMA
     rows: list[dict] = []
     _walk(schema, "", rows)
     return rows
@@ -231,8 +228,6 @@ def parameter_table_markdown(schema=None) -> str:
 
 def _regimen_rows(path: Path) -> list[tuple[str, dict]]:
     """Regimens of a base config with schema defaults filled in (no validation)."""
-    from oligosim.schema import SCENARIO_SCHEMA
-
     entry = SCENARIO_SCHEMA.fields["regimens"].value
     with open(path, "rb") as f:
         raw = tomllib.load(f).get("regimens", {})
