@@ -1,6 +1,6 @@
 """Generated parts of ``docs/model.md``: the parameter table (and the regimen table).
 
-The scenario schema (:mod:`oligosim.schema`) is the single record of every parameter's
+The scenario schema (:mod:`oligosim.config.schema`) is the single record of every parameter's
 default, unit, range, meaning and source. This module turns it into Markdown so the model
 document cannot drift from the code:
 
@@ -144,7 +144,7 @@ def parameter_rows(schema=None) -> list[dict]:
     Parameters
     ----------
     schema : oligosim.config.Section, optional
-        Default :data:`oligosim.schema.SCENARIO_SCHEMA` (imported lazily).
+        Default :data:`oligosim.config.schema.SCENARIO_SCHEMA`.
 
     Returns
     -------
@@ -183,7 +183,7 @@ def parameter_table_markdown(schema=None) -> str:
     n_assume = sum(r["assumption"] for r in rows)
     n_float = sum(r["kind"] == "Float" for r in rows)
     lines = [
-        "_Generated from `oligosim/schema.py` by `python -m oligosim.docs --write docs/model.md`;"
+        "_Generated from `oligosim/config/schema.py` by `python -m oligosim.docs --write docs/model.md`;"
         " do not edit by hand._",
         "",
         f"{len(rows)} parameters ({n_float} real-valued); {n_assume} have a source marked"

@@ -645,7 +645,7 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
     rep.paragraph(
         "calibrated.toml holds the point fit as a scenario overlay: a scenario uses it with "
         "extends = [\"../base.toml\", \"<path to>/calibrated.toml\"] (later files override earlier ones), "
-        "or the values go into the schema defaults (oligosim/schema.py) and configs/base.toml."
+        "or the values go into the schema defaults (oligosim/config/schema.py) and configs/base.toml."
     )
 
     rep.heading("Targets before and after")
