@@ -1,6 +1,6 @@
 """Generated parts of ``docs/model.md``: the parameter table (and the regimen table).
 
-The scenario schema (:mod:`oligosim.schema`) is the single record of every parameter's
+The scenario schema (:mod:`oligosim.config.schema`) is the single record of every parameter's
 default, unit, range, meaning and source. This module turns it into Markdown so the model
 document cannot drift from the code:
 
@@ -24,6 +24,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
+
+from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.schema import SCENARIO_SCHEMA
 
 __all__ = [
     "BEGIN",
@@ -68,8 +71,6 @@ def _num(x: Any) -> str:
 
 
 def _format_default(value: Any) -> str:
-    from oligosim.config import REQUIRED
-
     if value is REQUIRED:
         return "required"
     if isinstance(value, bool):
@@ -92,8 +93,6 @@ def _interval(lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
 
 
 def _range(node) -> str:
-    from oligosim.config import Bool, Choice, Float, Int, ListOf, Ref, Str
-
     if isinstance(node, Float):
         return _interval(node.lo, node.hi, node.lo_open, node.hi_open)
     if isinstance(node, Int):
@@ -116,8 +115,6 @@ def _range(node) -> str:
 
 
 def _walk(node, path: str, rows: list[dict]) -> None:
-    from oligosim.config import Section, Table
-
     if isinstance(node, Section):
         for name, child in node.fields.items():
             _walk(child, f"{path}.{name}" if path else name, rows)
@@ -147,7 +144,7 @@ def parameter_rows(schema=None) -> list[dict]:
     Parameters
     ----------
     schema : oligosim.config.Section, optional
-        Default :data:`oligosim.schema.SCENARIO_SCHEMA` (imported lazily).
+        Default :data:`oligosim.config.schema.SCENARIO_SCHEMA`.
 
     Returns
     -------
@@ -160,7 +157,7 @@ def parameter_rows(schema=None) -> list[dict]:
         "assumption").
     """
     if schema is None:
-        from oligosim.schema import SCENARIO_SCHEMA as schema
+        schema = SCENARIO_SCHEMA
     rows: list[dict] = []
     _walk(schema, "", rows)
     return rows
@@ -186,7 +183,7 @@ def parameter_table_markdown(schema=None) -> str:
     n_assume = sum(r["assumption"] for r in rows)
     n_float = sum(r["kind"] == "Float" for r in rows)
     lines = [
-        "_Generated from `oligosim/schema.py` by `python -m oligosim.docs --write docs/model.md`;"
+        "_Generated from `oligosim/config/schema.py` by `python -m oligosim.docs --write docs/model.md`;"
         " do not edit by hand._",
         "",
         f"{len(rows)} parameters ({n_float} real-valued); {n_assume} have a source marked"
@@ -231,8 +228,6 @@ def parameter_table_markdown(schema=None) -> str:
 
 def _regimen_rows(path: Path) -> list[tuple[str, dict]]:
     """Regimens of a base config with schema defaults filled in (no validation)."""
-    from oligosim.schema import SCENARIO_SCHEMA
-
     entry = SCENARIO_SCHEMA.fields["regimens"].value
     with open(path, "rb") as f:
         raw = tomllib.load(f).get("regimens", {})

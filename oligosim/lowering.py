@@ -12,10 +12,10 @@ import math
 import numpy as np
 from scipy.special import ndtri as _ndtri
 
-from oligosim import codes, schema
+from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
 from oligosim._kernels.inputs import ArmParams, ModelParams, Regimens
-from oligosim.config import Scenario
+from oligosim.config import Scenario, schema
 
 DAYS_PER_MONTH = 365.25 / 12.0
 _LN2 = math.log(2.0)

@@ -74,6 +74,7 @@ from oligosim.config import (
     load_scenario,
     validate,
 )
+from oligosim.config.values import suggest
 from oligosim.metrics import Metric, evaluate_mixture, parse_metric
 from oligosim.outcomes import json_number
 
@@ -331,7 +332,7 @@ def load_map(path: str | os.PathLike, targets: Sequence[Target], *, extra: str =
     for key, value in raw.items():
         if key not in MAP_FILE_SCHEMA.fields:
             what = "section" if isinstance(value, Mapping) else "key"
-            errors.append(f"{display}: {key}: unknown {what}{config._suggest(key, MAP_FILE_SCHEMA.fields)}")
+            errors.append(f"{display}: {key}: unknown {what}{suggest(key, MAP_FILE_SCHEMA.fields)}")
     defaults = {"tolerance_relative": DEFAULT_TOLERANCE_RELATIVE, "tolerance_absolute": DEFAULT_TOLERANCE_ABSOLUTE}
     try:
         defaults = validate({"defaults": raw.get("defaults", {})}, Section({"defaults": MAP_DEFAULTS_SCHEMA}), origin=display).data["defaults"]
@@ -352,7 +353,7 @@ def load_map(path: str | os.PathLike, targets: Sequence[Target], *, extra: str =
             if extra == "ignore":
                 extras.append(tid)
             else:
-                hint = config._suggest(tid, list(by_id), "target ids")
+                hint = suggest(tid, list(by_id), "target ids")
                 errors.append(f"{display}: {_entry_path(tid)}: no target with this id in the targets file{hint}")
             continue
         try:

@@ -1,6 +1,6 @@
 """Shared helpers for the engine tests: scenario builders on top of ``configs/base.toml``.
 
-The engine tests never rely on the default values of ``oligosim/schema.py`` or on the study
+The engine tests never rely on the default values of ``oligosim/config/schema.py`` or on the study
 scenarios (they are being tuned): every scenario states what the test depends on, written as
 TOML on top of ``configs/base.toml`` (which only contributes regimens) or of one of the
 fixtures in ``tests/data/scenarios/``.

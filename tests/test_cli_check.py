@@ -1,8 +1,8 @@
 """Tests of ``oligosim check``.
 
-A small schema is patched in as the default (``oligosim.config.default_schema``) so the tests do
-not depend on ``oligosim/schema.py``; only the ``check`` sub-command is registered so that they
-do not depend on the other sub-command modules either.
+A small schema is patched in as the default (``oligosim.config.scenario.default_schema``) so the
+tests do not depend on ``oligosim/config/schema.py``; only the ``check`` sub-command is
+registered so that they do not depend on the other sub-command modules either.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from oligosim import cli, config
+from oligosim import cli
+from oligosim.config import scenario as scenario_module
 from oligosim.config import Float, Int, Section
 
 DATA = Path(__file__).parent / "data" / "config"
@@ -23,7 +24,7 @@ SCHEMA = Section({"cohort": Section({"n_patients": Int(lo=1), "eac_fraction": Fl
 
 @pytest.fixture(autouse=True)
 def _test_schema(monkeypatch):
-    monkeypatch.setattr(config, "default_schema", lambda: SCHEMA)
+    monkeypatch.setattr(scenario_module, "default_schema", lambda: SCHEMA)
     monkeypatch.setattr(cli, "COMMANDS", ("check",))
 
 

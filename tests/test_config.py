@@ -1,7 +1,7 @@
 """Tests of ``oligosim.config``: schema nodes, errors, extends/provenance, uncertainty, Scenario.
 
 The schema used here is a small stand-in written in this module (covering every node type), so
-the tests do not depend on ``oligosim/schema.py``.
+the tests do not depend on ``oligosim/config/schema.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from oligosim import config
+from oligosim.config import scenario as scenario_module
 from oligosim.config import (
     REQUIRED,
     Bool,
@@ -341,7 +341,7 @@ def test_validate_plain_dict():
 
 
 def test_default_schema_is_used_when_none_given(monkeypatch):
-    monkeypatch.setattr(config, "default_schema", lambda: SCHEMA)
+    monkeypatch.setattr(scenario_module, "default_schema", lambda: SCHEMA)
     assert loads_scenario(text()).get("cohort.n_patients") == 10
     assert load_scenario(DATA / "base.toml").get("cohort.n_patients") == 100
 

@@ -37,13 +37,13 @@ def test_every_float_parameter_names_a_source():
             if head.strip().lower() != "assumption" or not reason.strip():
                 offenders.append(f"{row['path']}: {source!r} gives no reason after 'assumption:'")
     assert not offenders, (
-        f"{len(offenders)} Float parameter(s) in oligosim/schema.py lack a source or an "
+        f"{len(offenders)} Float parameter(s) in oligosim/config/schema.py lack a source or an "
         "assumption's reason:\n  " + "\n  ".join(offenders)
     )
 
 
 def test_rows_cover_every_leaf_with_formatted_fields():
-    from oligosim.schema import SCENARIO_SCHEMA
+    from oligosim.config.schema import SCENARIO_SCHEMA
 
     rows = docs.parameter_rows()
     paths = [r["path"] for r in rows]
@@ -86,7 +86,7 @@ def test_parameter_rows_of_a_small_schema():
 
 
 def test_table_markdown_contains_every_leaf_path():
-    from oligosim.schema import SCENARIO_SCHEMA
+    from oligosim.config.schema import SCENARIO_SCHEMA
 
     md = docs.parameter_table_markdown()
     missing = [p for p in _leaf_paths(SCENARIO_SCHEMA) if f"`{p}`" not in md]

@@ -9,7 +9,7 @@ import numpy as np
 
 from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.evaluation import target_error, target_weight
-from oligosim.config import Distribution, split_path
+from oligosim.config import Distribution, Float, Section, Table, default_schema, split_path
 from oligosim.experiments.report import Report, fmt, write_csv
 from oligosim.outcomes import json_number
 
@@ -63,8 +63,6 @@ def calibrated_toml(result: CalibrationResult) -> str:
 
 def _schema_range(path: str) -> tuple[float | None, float | None]:
     """Bounds (lo, hi) of the scenario schema's key at a dotted path (None: unbounded/unknown)."""
-    from oligosim.config import Float, Section, Table, default_schema
-
     node = default_schema()
     for part in split_path(path):
         if isinstance(node, Section) and part in node.fields:
@@ -647,7 +645,7 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
     rep.paragraph(
         "calibrated.toml holds the point fit as a scenario overlay: a scenario uses it with "
         "extends = [\"../base.toml\", \"<path to>/calibrated.toml\"] (later files override earlier ones), "
-        "or the values go into the schema defaults (oligosim/schema.py) and configs/base.toml."
+        "or the values go into the schema defaults (oligosim/config/schema.py) and configs/base.toml."
     )
 
     rep.heading("Targets before and after")

@@ -56,7 +56,9 @@ from oligosim.config import (
     Scenario,
     Section,
     Str,
+    format_value,
     load_scenario,
+    read_toml_file,
     validate,
 )
 from oligosim.metrics import parse_metric
@@ -345,8 +347,6 @@ def load_experiment(path: str | os.PathLike, *, quick: bool = False) -> Experime
         Listing every problem (file, key, value, rule), including problems found in the
         scenario it names, unknown arms and parameter paths the scenario does not have.
     """
-    from oligosim.config import read_toml_file
-
     display = os.fspath(path)
     raw = read_toml_file(path, display)
     return _from_dict(raw, display=display, path=Path(path), base_dir=Path(path).parent, quick=quick)
@@ -372,8 +372,6 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
     errors: list[str] = []
 
     def bad(key: str, value: Any, rule: str) -> None:
-        from oligosim.config import format_value
-
         errors.append(f"{display}: {key} = {format_value(value)}: {rule}")
 
     scenario_path = base_dir / exp["scenario"]

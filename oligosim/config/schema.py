@@ -1,6 +1,7 @@
 """The scenario schema: every key a scenario file may hold, its unit, range, default and source.
 
-This is data, read by :mod:`oligosim.config` to validate files and by ``docs/model.md``'s
+This is data, built from the node types of :mod:`oligosim.config.nodes`, read by
+:mod:`oligosim.config.scenario` to validate files and by ``docs/model.md``'s
 parameter table (``python -m oligosim.docs``). A ``source`` of ``"assumption: ..."`` marks a
 value no publication fixes, with the reason; it is a candidate for calibration (issue 6) or for
 sensitivity analysis.
@@ -9,7 +10,7 @@ sensitivity analysis.
 from __future__ import annotations
 
 from oligosim import codes
-from oligosim.config import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 
 A = "assumption: "
 #: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
