@@ -16,6 +16,7 @@ import pytest
 from oligosim._kernels import engine
 from oligosim.config import load_scenario, loads_scenario
 from oligosim.lowering import DAYS_PER_MONTH
+from oligosim.simulate import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -93,3 +94,14 @@ def quiet_scenario(extra: str, overrides: dict | None = None):
 def default_scenario():
     """The project's default scenario (its parameter values are not relied upon)."""
     return load_scenario(CONFIGS / "default.toml")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """Compile the kernels (or load them from numba's on-disk cache) once, before the first test.
+
+    The one-time cost then shows in one place in ``pytest --durations`` (this fixture's setup)
+    instead of inside whichever test happens to run first.
+    """
+    sc = load_scenario(CONFIGS / "default.toml")
+    run_scenario(sc, patients=8, seed=1, arms=[next(iter(sc.data["arms"]))], events=True)
