@@ -1,11 +1,11 @@
 """oligosim: virtual patients with oligometastatic esophageal cancer under treatment strategies.
 
-The package is layered (see ``docs/model.md``)::
+The package is layered (see ``docs/architecture.md`` and ``docs/model.md``)::
 
     configs/*.toml -> config.load_scenario -> Scenario
-        -> lowering.lower -> KernelInputs (arrays)
-        -> _kernels.engine (numba event loop) -> per-patient result columns
-        -> outcomes / plotting / reports
+        -> lowering.lower_model / lower_regimens / lower_arm -> ModelParams, Regimens, ArmParams
+        -> _kernels.engine (numba event loop; handlers per event) -> per-patient result columns
+        -> results -> analysis / plots / io / experiments / calibration
 """
 
 __version__ = "0.1.0"

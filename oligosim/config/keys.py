@@ -1,4 +1,4 @@
-"""Dotted key paths such as ``arms.upfront.rt.doses[1]``.
+"""Dotted key paths such as ``arms.upfront_rt.metastasis_dose_gy``.
 
 Error messages, provenance (which file wrote a key) and :meth:`Scenario.with_values
 <oligosim.config.scenario.Scenario.with_values>` all name a value by its path from the top of

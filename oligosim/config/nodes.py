@@ -12,7 +12,7 @@ Design rules
   so a user fixes a file in one round trip.
 * Every error is one line naming the file that wrote the offending value, the dotted key path,
   the value and the rule, e.g.
-  ``configs/x.toml: arms.upfront.rt.metastasis_dose_gy = -5: must be > 0 (Gy)``.
+  ``configs/x.toml: arms.upfront_rt.metastasis_dose_gy = -5: must be > 0 (Gy)``.
 * Any :class:`Float` marked ``uncertain`` may be an uncertainty table instead of a number
   (:mod:`oligosim.config.uncertainty`); validation returns the point value in the data and the
   :class:`~oligosim.config.uncertainty.Distribution` beside it.

@@ -238,7 +238,7 @@ class Scenario:
         return (_unpickle_scenario, (_thaw(self._raw), dict(self.sources), self._fallback_name, self.path, self._origin))
 
     def get(self, path: str, default: Any = _NO_DEFAULT) -> Any:
-        """Value at a dotted path such as ``"arms.upfront.rt.metastasis_dose_gy"``.
+        """Value at a dotted path such as ``"arms.upfront_rt.metastasis_dose_gy"``.
 
         Raises
         ------

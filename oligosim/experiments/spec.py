@@ -136,7 +136,7 @@ def _check_parameter(d: dict, path: str):
 
 PARAMETER = Section(
     {
-        "path": Str(doc="dotted scenario key, e.g. disease.seeding_rate_per_cm3_month or arms.upfront.metastasis_dose_gy"),
+        "path": Str(doc="dotted scenario key, e.g. disease.seeding_rate_per_cm3_month or arms.upfront_rt.metastasis_dose_gy"),
         "label": Str(""),
         "low": Maybe(Float()),
         "high": Maybe(Float()),
