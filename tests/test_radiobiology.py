@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,6 @@ from scipy.special import ndtr
 
 from oligosim import radiobiology as rb
 from oligosim.radiobiology import core
-from oligosim.radiobiology.params import _solve_tcp_anchors
 
 # ----------------------------------------------------------------------------- worked values
 
@@ -225,24 +225,37 @@ def test_core_callable_from_njit_code():
 
 # ----------------------------------------------------------------------------- TCP
 
+#: the closed form through the published anchors (TCPParams docstring, model.md 6.3)
+CLOSED_FORM = rb.solve_tcp_anchors()
 
-def test_tcp_anchors():
+
+def test_tcp_anchors_of_the_closed_form():
     # Moreno 2020: BED10 100 Gy ~ 90% at the typical 40 cm3 lesion
-    assert rb.tcp(100.0, 40.0) == pytest.approx(0.90, abs=0.005)
+    assert rb.tcp(100.0, 40.0, params=CLOSED_FORM) == pytest.approx(0.90, abs=1e-9)
     # Cao 2023: 41.2 Gy/5 on a small (15 cm3) and 55.2 Gy/5 on a large (45 cm3) lesion ~ 95%
-    small = rb.tcp(rb.bed(41.2 / 5, 5, 10.0), 15.0)
-    large = rb.tcp(rb.bed(55.2 / 5, 5, 10.0), 45.0)
-    assert small == pytest.approx(0.95, abs=0.005)
-    assert large == pytest.approx(0.95, abs=0.005)
+    small = rb.tcp(rb.bed(41.2 / 5, 5, 10.0), 15.0, params=CLOSED_FORM)
+    large = rb.tcp(rb.bed(55.2 / 5, 5, 10.0), 45.0, params=CLOSED_FORM)
+    assert small == pytest.approx(0.95, abs=1e-9)
+    assert large == pytest.approx(0.95, abs=1e-9)
     # over the ranges the brief names, the Cao schedules stay in a sensible band
-    assert np.all(rb.tcp(rb.bed(41.2 / 5, 5, 10.0), np.array([10.0, 20.0, 27.0])) > 0.75)
-    assert np.all(rb.tcp(rb.bed(55.2 / 5, 5, 10.0), np.array([30.0, 45.0, 60.0])) > 0.88)
-
-
-def test_tcp_defaults_are_the_anchor_solution():
-    exact = _solve_tcp_anchors()
-    for got, want in zip(rb.DEFAULT_TCP_PARAMS, exact):
+    assert np.all(rb.tcp(rb.bed(41.2 / 5, 5, 10.0), np.array([10.0, 20.0, 27.0]), params=CLOSED_FORM) > 0.75)
+    assert np.all(rb.tcp(rb.bed(55.2 / 5, 5, 10.0), np.array([30.0, 45.0, 60.0]), params=CLOSED_FORM) > 0.88)
+    # the rounded values the documentation quotes
+    rounded = rb.TCPParams(73.88, 1.814, 40.0, 0.3963)
+    for got, want in zip(rounded, CLOSED_FORM):
         assert got == pytest.approx(want, rel=1e-3)
+
+
+def test_tcp_defaults_are_the_models():
+    """rb.tcp with its defaults is the TCP the simulation gives at the shipped parameters."""
+    from oligosim.config import load_scenario
+    from oligosim.lowering import lower_model
+
+    P = lower_model(load_scenario(Path(__file__).resolve().parents[1] / "configs" / "default.toml"))
+    assert tuple(rb.DEFAULT_TCP_PARAMS) == (P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+    for b, v in [(100.0, 40.0), (72.0, 2.1), (59.472, 25.0), (116.14, 45.0), (0.0, 10.0)]:
+        model = core.tcp(b, v, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+        assert rb.tcp(b, v) == model
 
 
 def test_tcp_monotone():

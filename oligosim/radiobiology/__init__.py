@@ -14,7 +14,8 @@ Everything here is pure arithmetic, in layers:
 * :mod:`~oligosim.radiobiology.timing`: overall treatment time and repair between same-day
   fractions; :mod:`~oligosim.radiobiology.schedules`: the :class:`Schedule` value and
   :func:`parse_schedule` (what ``oligosim dose`` uses).
-* :mod:`~oligosim.radiobiology.params`: parameter sets with their sources.
+* :mod:`~oligosim.radiobiology.params`: parameter sets with their sources. The TCP defaults are
+  the model's calibrated values; the scenario schema reads them from here.
 
 Units are in the names: Gy, fractions, days, hours (repair), cm3, months (recovery).
 
@@ -27,7 +28,7 @@ Models and default parameters (each default names its source, or says it is an a
   (``Dprolif = 0``); ``Tk = 28 days`` is the onset Withers et al. (Acta Oncol 1988;27:131)
   estimated for head-and-neck squamous carcinoma.
 * Local control: a log-logistic TCP in BED10 whose BED50 grows as a power of lesion volume,
-  fitted to Moreno 2020 and Cao 2023 (see :class:`TCPParams` for equations and the fit).
+  calibrated to Moreno 2020, Cao 2023 and Liu 2020 (see :class:`TCPParams`).
 * NTCP: Lyman-Kutcher-Burman probit, organ parameters in :data:`ORGAN_NTCP`.
 * Re-irradiation: the earlier course's EQD2 counts for ``1 - R(t)`` of itself, with recovered
   fraction ``R(t) = R_max (1 - 2**(-t / t_half))``, ``R_max = 0.5``, ``t_half = 6 months``
@@ -57,6 +58,7 @@ from oligosim.radiobiology.params import (
     OrganNTCP,
     ReirradiationParams,
     TCPParams,
+    solve_tcp_anchors,
 )
 from oligosim.radiobiology.schedules import SCHEDULE_FORMS, Schedule, parse_schedule
 from oligosim.radiobiology.timing import (
@@ -80,6 +82,7 @@ __all__ = [
     "SCHEDULE_FORMS",
     "TCPParams",
     "DEFAULT_TCP_PARAMS",
+    "solve_tcp_anchors",
     "tcp",
     "OrganNTCP",
     "ORGAN_NTCP",

@@ -228,7 +228,9 @@ def tcp(bed10_gy, volume_cm3, *, params: TCPParams = DEFAULT_TCP_PARAMS):
 
     Examples
     --------
-    >>> round(tcp(100.0, 40.0), 3)
+    >>> round(tcp(100.0, 40.0), 3)    # the model's calibrated defaults
+    0.973
+    >>> round(tcp(100.0, 40.0, params=TCPParams(73.88, 1.814, 40.0, 0.3963)), 3)  # closed form
     0.9
     """
     b = non_negative("bed10_gy", bed10_gy, " Gy")

@@ -1,7 +1,9 @@
 """Parameter sets of the radiobiology models, each default with its source.
 
-* :class:`TCPParams`: the local-control (TCP) model, with the closed-form solution through the
-  published anchors as defaults.
+* :class:`TCPParams`: the local-control (TCP) model. Its defaults are the model's shipped,
+  calibrated values: the scenario schema (``radiotherapy.tcp_*``) takes its defaults from
+  :data:`DEFAULT_TCP_PARAMS`, so the library and the simulation use one set of numbers.
+  :func:`solve_tcp_anchors` gives the closed-form solution through the published anchors.
 * :data:`ORGAN_NTCP`: Lyman-Kutcher-Burman parameters by organ and endpoint.
 * :class:`ReirradiationParams`: recovery of an earlier course's dose before re-irradiation.
 
@@ -29,6 +31,16 @@ class TCPParams(NamedTuple):
     controlled for good; the calibration reads the anchors' 1-year local control as TCP
     (assumption: in-field failures after SBRT mostly appear within the first year).
 
+    **The defaults are the model's calibrated values**, the ones the simulation ships with: the
+    scenario schema takes the defaults of ``radiotherapy.tcp_bed50_ref_gy``, ``tcp_gamma50``,
+    ``tcp_volume_ref_cm3`` and ``tcp_volume_exponent`` from :data:`DEFAULT_TCP_PARAMS`, so that
+    ``tcp(b, v)`` is the TCP the model gives. ``oligosim calibrate`` fitted them (calibration of
+    2026-11, ``docs/calibration/report.md``; ``docs/model.md`` sections 6.3 and 13) to the local
+    control that the study files simulate for Moreno 2020, Cao 2023 and Liu 2020, with the
+    lesions the model actually gives those courses, starting from the closed form below. They
+    give TCP(100 Gy, 40 cm3) = 0.97, TCP = 0.99 at both Cao anchors, BED50 46.5 Gy at 15 cm3 and
+    81.5 Gy at 60 cm3, TCP(75 Gy, 40 cm3) = 0.69.
+
     Anchors (``../shared/calibration/targets.toml``):
 
     * Moreno AC et al., J Thorac Oncol 2020;15:101 (as quoted by the 2025 consensus,
@@ -39,14 +51,15 @@ class TCPParams(NamedTuple):
       >= 95% 1-year local control; read as TCP = 0.95 at **15 cm3** and **45 cm3** (assumption:
       about the geometric middles of 10-27.7 and 30-60 cm3).
 
-    Three anchors fix the three parameters (closed form, see ``_solve_tcp_anchors``)::
+    **Closed form.** Read at assumed lesion volumes, the three anchors fix the three parameters
+    (:func:`solve_tcp_anchors`; the calibration's starting point)::
 
         volume_exponent = ln(116.14 / 75.15) / ln(45 / 15)                   = 0.3963
         k = ln(19/9) / ln[(40/15)**0.3963 * 75.15 / 100]                     = 7.257
         gamma50 = k / 4                                                       = 1.814
         bed50_ref_gy = BED50(40 cm3) = 75.15 / 19**(1/k) * (40/15)**0.3963   = 73.88 Gy
 
-    Fit with the rounded defaults:
+    Fit of the rounded closed form:
 
         ===========================  ==========  ========  ========  =========
         anchor                       BED10 Gy    V cm3     target    model
@@ -56,7 +69,7 @@ class TCPParams(NamedTuple):
         Cao 2023, 55.2 Gy/5 fx       116.14      45        0.95      0.9500
         ===========================  ==========  ========  ========  =========
 
-    Consequences worth knowing: BED50 is 50.1 Gy at 15 cm3 and 86.8 Gy at 60 cm3;
+    Consequences of the closed form worth knowing: BED50 is 50.1 Gy at 15 cm3 and 86.8 Gy at 60 cm3;
     TCP(75 Gy, 40 cm3) = 0.53; within Cao's groups TCP varies with volume (41.2 Gy/5 fx gives
     0.98 at 10 cm3 but 0.76 at 27.7 cm3; 55.2 Gy/5 fx gives 0.98 at 30 cm3, 0.89 at 60 cm3),
     so Cao's ">= 95%" holds at the representative volumes, not across each whole group. The
@@ -71,31 +84,44 @@ class TCPParams(NamedTuple):
     Attributes
     ----------
     bed50_ref_gy : float
-        BED10 giving 50% control at ``volume_ref_cm3``, Gy. Fitted (73.88).
+        BED10 giving 50% control at ``volume_ref_cm3``, Gy. Calibrated (closed form 73.88).
     gamma50 : float
-        Normalised slope at 50%. Fitted (1.814).
+        Normalised slope at 50%. Calibrated (closed form 1.814).
     volume_ref_cm3 : float
         Reference volume, cm3: the assumed typical SBRT lesion (40).
     volume_exponent : float
-        Power of volume in BED50. Fitted (0.3963).
+        Power of volume in BED50. Calibrated (closed form 0.3963).
     """
 
-    bed50_ref_gy: float = 73.88
-    gamma50: float = 1.814
+    # the one copy of the model's TCP defaults (oligosim/schema.py reads them from here)
+    bed50_ref_gy: float = 69.18
+    gamma50: float = 2.437
     volume_ref_cm3: float = 40.0
-    volume_exponent: float = 0.3963
+    volume_exponent: float = 0.4041
 
 
 DEFAULT_TCP_PARAMS = TCPParams()
 
 
-def _solve_tcp_anchors(
+def solve_tcp_anchors(
     typical=(100.0, 40.0, 0.90),
     small=(41.2 * (1 + 8.24 / 10), 15.0, 0.95),
     large=(55.2 * (1 + 11.04 / 10), 45.0, 0.95),
 ) -> TCPParams:
-    """Exact solution of the three anchors ``(BED10 Gy, volume cm3, TCP)``; small and large
-    must share one TCP level. Used to document and test the defaults."""
+    """The TCP parameters through three anchors, exactly (the closed form of :class:`TCPParams`).
+
+    Parameters
+    ----------
+    typical, small, large : tuple of (float, float, float)
+        Anchors ``(BED10 Gy, volume cm3, TCP)``. ``typical`` fixes the reference volume;
+        ``small`` and ``large`` must share one TCP level and fix the volume exponent. Defaults:
+        Moreno 2020 read at 40 cm3, Cao 2023's two schedules read at 15 and 45 cm3.
+
+    Returns
+    -------
+    TCPParams
+        The exact solution (about 73.88 Gy, 1.814, 40 cm3, 0.3963 for the defaults).
+    """
     (b_t, v_t, p_t), (b_s, v_s, p_s), (b_l, v_l, p_l) = typical, small, large
     if p_s != p_l:
         raise ValueError("small and large anchors must share one TCP level")
