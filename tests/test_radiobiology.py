@@ -1,15 +1,18 @@
-"""Tests of oligosim.radiobiology: worked values, vectorisation, numba twins, properties."""
+"""Tests of oligosim.radiobiology: worked values, vectorisation, core formulas, properties."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import ndtr
 
 from oligosim import radiobiology as rb
+from oligosim.radiobiology import core
 
 # ----------------------------------------------------------------------------- worked values
 
@@ -103,7 +106,7 @@ def test_bid_complete_repair_by_default_and_thames_h_factor():
             k = min(m, n - day_start)
             quad += k + 2 * sum(th ** (j - i) for i in range(k) for j in range(i + 1, k))
         brute = n * 2.0 + 4.0 * quad / 3.0
-        assert rb.bed_nb(2.0, n, 3.0, m, th, 0.0, 28.0, 0.0) == pytest.approx(brute, rel=1e-12)
+        assert core.bed_extended(2.0, n, 3.0, m, th, 0.0, 28.0, 0.0) == pytest.approx(brute, rel=1e-12)
     # incomplete repair only ever adds effect, less the longer the interval
     b6 = rb.bed(1.2, 40, 3.0, fractions_per_day=2, interfraction_interval_h=6.0, repair_half_time_h=2.0)
     b8 = rb.bed(1.2, 40, 3.0, fractions_per_day=2, interfraction_interval_h=8.0, repair_half_time_h=2.0)
@@ -150,10 +153,10 @@ def test_other_validation():
         rb.ntcp_organ(10.0, "liver")
 
 
-# ----------------------------------------------------------------------------- numba twins
+# ----------------------------------------------------------------------------- core formulas
 
 
-def test_njit_twins_equal_numpy_versions():
+def test_public_functions_apply_the_core_formulas():
     rng = np.random.default_rng(20250101)
     for _ in range(50):
         d = float(rng.uniform(0.5, 20.0))
@@ -163,60 +166,89 @@ def test_njit_twins_equal_numpy_versions():
         half = float(rng.uniform(0.3, 4.0))
         dprolif = float(rng.uniform(0.0, 1.0))
         t = rb.overall_time_days(n, fpd)
-        assert rb.overall_time_days_nb(float(n), float(fpd), 5.0) == t
+        assert core.overall_time_days(float(n), float(fpd), 5.0) == t
         theta = rb.repair_theta(6.0, half)
-        assert rb.repair_theta_nb(6.0, half) == theta
+        assert core.repair_theta(6.0, half) == theta
         kw = dict(fractions_per_day=fpd, repair_half_time_h=half, kickoff_days=21.0,
                   repopulation_gy_per_day=dprolif)
-        assert rb.bed_nb(d, n, ab, fpd, theta, t, 21.0, dprolif) == pytest.approx(
-            rb.bed(d, n, ab, **kw), rel=1e-12, abs=1e-12)
-        assert rb.eqd2_nb(d, n, ab, fpd, theta, t, 21.0, dprolif) == pytest.approx(
-            rb.eqd2(d, n, ab, **kw), rel=1e-12, abs=1e-12)
+        assert core.bed_extended(d, n, ab, fpd, theta, t, 21.0, dprolif) == rb.bed(d, n, ab, **kw)
+        assert core.eqd2_extended(d, n, ab, fpd, theta, t, 21.0, dprolif) == rb.eqd2(d, n, ab, **kw)
+        assert rb.eqd2(d, n, ab, **kw) == pytest.approx(
+            rb.eqd2_from_bed(rb.bed(d, n, ab, **kw), ab), rel=1e-12, abs=1e-12)
         b = rb.bed(d, n, 10.0)
-        assert rb.eqd2_from_bed_nb(b, ab) == pytest.approx(rb.eqd2_from_bed(b, ab), rel=1e-14)
+        assert core.eqd2_from_bed(b, ab) == rb.eqd2_from_bed(b, ab)
         v = float(rng.uniform(0.5, 200.0))
-        assert rb.tcp_nb(b, v, *rb.DEFAULT_TCP_PARAMS) == pytest.approx(rb.tcp(b, v), rel=1e-12)
+        assert core.tcp(b, v, *rb.DEFAULT_TCP_PARAMS) == rb.tcp(b, v)
         eud, td50, m = float(rng.uniform(0, 90)), float(rng.uniform(20, 70)), float(rng.uniform(0.05, 0.5))
-        assert rb.ntcp_lkb_nb(eud, td50, m) == pytest.approx(rb.ntcp_lkb(eud, td50, m), rel=1e-9, abs=1e-15)
+        assert core.ntcp_lkb(eud, td50, m) == rb.ntcp_lkb(eud, td50, m)
+        # the probit through erfc agrees with scipy's normal CDF
+        assert core.ntcp_lkb(eud, td50, m) == pytest.approx(ndtr((eud - td50) / (m * td50)), rel=1e-9, abs=1e-15)
         prior, months, new = float(rng.uniform(0, 70)), float(rng.uniform(0, 60)), float(rng.uniform(0, 50))
-        assert rb.recovered_fraction_nb(months, 0.5, 6.0) == pytest.approx(rb.recovered_fraction(months))
-        assert rb.cumulative_eqd2_nb(prior, months, new, 0.5, 6.0) == pytest.approx(
-            rb.cumulative_eqd2(prior, months, new), rel=1e-12)
-        assert rb.max_new_eqd2_nb(prior, months, 60.0, 0.5, 6.0) == pytest.approx(
-            rb.max_new_eqd2(prior, months, 60.0), rel=1e-12, abs=1e-12)
+        assert core.recovered_fraction(months, 0.5, 6.0) == rb.recovered_fraction(months)
+        assert core.cumulative_eqd2(prior, months, new, 0.5, 6.0) == rb.cumulative_eqd2(prior, months, new)
+        assert core.max_new_eqd2(prior, months, 60.0, 0.5, 6.0) == rb.max_new_eqd2(prior, months, 60.0)
 
 
-def test_njit_twins_callable_from_njit_code():
+def test_plain_lq_is_the_kernel_form_and_the_default_of_the_public_functions():
+    rng = np.random.default_rng(7)
+    d = rng.uniform(0.5, 25.0, 500)
+    n = rng.integers(1, 45, 500).astype(float)
+    ab = rng.uniform(0.5, 20.0, 500)
+    # the expressions the simulation kernel uses, operation for operation
+    kernel_bed = np.array([k * x * (1.0 + x / a) for x, k, a in zip(d, n, ab)])
+    kernel_eqd2 = np.array([k * x * (x + a) / (2.0 + a) for x, k, a in zip(d, n, ab)])
+    assert np.array_equal([core.bed(*x) for x in zip(d, n, ab)], kernel_bed)
+    assert np.array_equal([core.eqd2(*x) for x in zip(d, n, ab)], kernel_eqd2)
+    # without incomplete repair or repopulation, the public functions give exactly these
+    assert np.array_equal(rb.bed(d, n, ab), kernel_bed)
+    assert np.array_equal(rb.eqd2(d, n, ab), kernel_eqd2)
+    assert np.array_equal(rb.bed(d, n, ab, fractions_per_day=2), kernel_bed)
+    assert np.array_equal(rb.eqd2(d, n, ab, repopulation_gy_per_day=0.0, overall_time_days=60.0), kernel_eqd2)
+
+
+def test_core_callable_from_njit_code():
     from numba import njit
 
     @njit
-    def lesion_tcp(d, n, vol):
-        b = rb.bed_nb(d, n, 10.0, 1, 0.0, 0.0, 28.0, 0.0)
-        return rb.tcp_nb(b, vol, 73.88, 1.814, 40.0, 0.3963)
+    def lesion_tcp(d, n, vol, b50, g50, vref, a):
+        return core.tcp(core.bed(d, n, 10.0), vol, b50, g50, vref, a)
 
-    assert lesion_tcp(10.0, 5, 40.0) == pytest.approx(rb.tcp(100.0, 40.0))
+    assert lesion_tcp(10.0, 5, 40.0, *rb.DEFAULT_TCP_PARAMS) == rb.tcp(100.0, 40.0)
 
 
 # ----------------------------------------------------------------------------- TCP
 
+#: the closed form through the published anchors (TCPParams docstring, model.md 6.3)
+CLOSED_FORM = rb.solve_tcp_anchors()
 
-def test_tcp_anchors():
+
+def test_tcp_anchors_of_the_closed_form():
     # Moreno 2020: BED10 100 Gy ~ 90% at the typical 40 cm3 lesion
-    assert rb.tcp(100.0, 40.0) == pytest.approx(0.90, abs=0.005)
+    assert rb.tcp(100.0, 40.0, params=CLOSED_FORM) == pytest.approx(0.90, abs=1e-9)
     # Cao 2023: 41.2 Gy/5 on a small (15 cm3) and 55.2 Gy/5 on a large (45 cm3) lesion ~ 95%
-    small = rb.tcp(rb.bed(41.2 / 5, 5, 10.0), 15.0)
-    large = rb.tcp(rb.bed(55.2 / 5, 5, 10.0), 45.0)
-    assert small == pytest.approx(0.95, abs=0.005)
-    assert large == pytest.approx(0.95, abs=0.005)
+    small = rb.tcp(rb.bed(41.2 / 5, 5, 10.0), 15.0, params=CLOSED_FORM)
+    large = rb.tcp(rb.bed(55.2 / 5, 5, 10.0), 45.0, params=CLOSED_FORM)
+    assert small == pytest.approx(0.95, abs=1e-9)
+    assert large == pytest.approx(0.95, abs=1e-9)
     # over the ranges the brief names, the Cao schedules stay in a sensible band
-    assert np.all(rb.tcp(rb.bed(41.2 / 5, 5, 10.0), np.array([10.0, 20.0, 27.0])) > 0.75)
-    assert np.all(rb.tcp(rb.bed(55.2 / 5, 5, 10.0), np.array([30.0, 45.0, 60.0])) > 0.88)
-
-
-def test_tcp_defaults_are_the_anchor_solution():
-    exact = rb._solve_tcp_anchors()
-    for got, want in zip(rb.DEFAULT_TCP_PARAMS, exact):
+    assert np.all(rb.tcp(rb.bed(41.2 / 5, 5, 10.0), np.array([10.0, 20.0, 27.0]), params=CLOSED_FORM) > 0.75)
+    assert np.all(rb.tcp(rb.bed(55.2 / 5, 5, 10.0), np.array([30.0, 45.0, 60.0]), params=CLOSED_FORM) > 0.88)
+    # the rounded values the documentation quotes
+    rounded = rb.TCPParams(73.88, 1.814, 40.0, 0.3963)
+    for got, want in zip(rounded, CLOSED_FORM):
         assert got == pytest.approx(want, rel=1e-3)
+
+
+def test_tcp_defaults_are_the_models():
+    """rb.tcp with its defaults is the TCP the simulation gives at the shipped parameters."""
+    from oligosim.config import load_scenario
+    from oligosim.lowering import lower_model
+
+    P = lower_model(load_scenario(Path(__file__).resolve().parents[1] / "configs" / "default.toml"))
+    assert tuple(rb.DEFAULT_TCP_PARAMS) == (P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+    for b, v in [(100.0, 40.0), (72.0, 2.1), (59.472, 25.0), (116.14, 45.0), (0.0, 10.0)]:
+        model = core.tcp(b, v, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+        assert rb.tcp(b, v) == model
 
 
 def test_tcp_monotone():

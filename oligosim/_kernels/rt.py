@@ -17,7 +17,7 @@ from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import rng
 from oligosim._kernels.state import MONTHS_PER_DAY, log_event
-from oligosim.radiobiology import cumulative_eqd2_nb, ntcp_lkb_nb, tcp_nb
+from oligosim.radiobiology import core as rb
 
 #: plan_course modes
 PLAN_INITIAL = 0  #: every known lesion the arm irradiates (primary, nodes, metastases)
@@ -81,7 +81,7 @@ def schedule(A, organ):
 def eqd2_late(P, A, organ):
     """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of the schedule for ``organ``."""
     d, k = schedule(A, organ)
-    return k * d * (d + P.ab_late) / (2.0 + P.ab_late)
+    return rb.eqd2(d, k, P.ab_late)
 
 
 @njit(cache=True)
@@ -118,7 +118,7 @@ def plan_progression_course(P, A, W, out, j):
         if L.irradiated[i] > 0:
             months = t - L.site_time[i]
             new = eqd2_late(P, A, L.organ[i])
-            ok = months >= P.reirr_min_interval and cumulative_eqd2_nb(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
+            ok = months >= P.reirr_min_interval and rb.cumulative_eqd2(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
             if not ok:
                 L.in_course[i] = False
                 if A.alternative_local:
@@ -151,13 +151,13 @@ def _irradiate(P, A, W, i, out, j):
     L = W.L
     t = st.t
     d, k = schedule(A, L.organ[i])
-    bed10 = k * d * (1.0 + d / P.ab_tumour)
+    bed10 = rb.bed(d, k, P.ab_tumour)
     if P.chemo_before_rt and L.exposed_at_start[i]:
         # chemotherapy before RT leaves resistant survivors (model 5.6)
         bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
     late = eqd2_late(P, A, L.organ[i])
     volume = math.exp(L.logv[i])
-    p = tcp_nb(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
+    p = rb.tcp(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
     again = L.irradiated[i] > 0  # re-irradiation (also of a course given before entry)
     # lc_slot: -1 no course yet in the simulation, -2 treated but no open record, >= 0 open
     first_here = L.lc_slot[i] == -1
@@ -182,7 +182,7 @@ def _irradiate(P, A, W, i, out, j):
         if L.logv[i] < P.eradication_logv:
             L.status[i] = C.ERADICATED
     if again:
-        L.site_eqd2[i] = cumulative_eqd2_nb(L.site_eqd2[i], t - L.site_time[i], late, P.recovery_max, P.recovery_half_time)
+        L.site_eqd2[i] = rb.cumulative_eqd2(L.site_eqd2[i], t - L.site_time[i], late, P.recovery_max, P.recovery_half_time)
     else:
         L.site_eqd2[i] = late
     L.site_time[i] = t
@@ -201,9 +201,9 @@ def _course_toxicity(P, R, W, eso, lung, reirr, out, j):
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     or_c = P.concurrent_or if st.course_concurrent else 1.0
     or_r = P.reirr_or if reirr else 1.0
-    p_esoph = _odds_scale(ntcp_lkb_nb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
-    p_fist = _odds_scale(ntcp_lkb_nb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
-    p_pneu = _odds_scale(ntcp_lkb_nb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
+    p_esoph = _odds_scale(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
+    p_fist = _odds_scale(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+    p_pneu = _odds_scale(rb.ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
     u_e = rng.uniform(W.streams, rng.TOXICITY)
     u_f = rng.uniform(W.streams, rng.TOXICITY)
     u_p = rng.uniform(W.streams, rng.TOXICITY)

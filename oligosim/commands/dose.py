@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from oligosim import radiobiology as rb
 from oligosim.cli import UserError
+from oligosim.radiobiology.schedules import SCHEDULE_FORMS, parse_schedule
+from oligosim.radiobiology.timing import DEFAULT_INTERFRACTION_INTERVAL_H
 
 #: alpha/beta values shown when none is given: tumour and late-responding tissue.
 DEFAULT_ALPHA_BETA_GY = (10.0, 3.0)
@@ -31,8 +32,8 @@ def register(subparsers) -> None:
         "dose",
         help="BED and EQD2 of fractionation schedules",
         description="Print BED and EQD2 (linear-quadratic model) of one or more schedules. "
-        + rb.SCHEDULE_FORMS[0].upper()
-        + rb.SCHEDULE_FORMS[1:]
+        + SCHEDULE_FORMS[0].upper()
+        + SCHEDULE_FORMS[1:]
         + ".",
         epilog="Overall time is counted in days from the first to the last fraction, "
         "5 treatment days a week. Repair between fractions is complete unless "
@@ -57,7 +58,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--interval-h",
         type=str,
-        default=str(rb.DEFAULT_INTERFRACTION_INTERVAL_H),
+        default=str(DEFAULT_INTERFRACTION_INTERVAL_H),
         metavar="H",
         help="hours between same-day fractions (default: %(default)s)",
     )
@@ -125,7 +126,7 @@ def main(args: argparse.Namespace) -> int:
     schedules = []
     for text in args.schedules:
         try:
-            schedules.append((text, rb.parse_schedule(text)))
+            schedules.append((text, parse_schedule(text)))
         except ValueError as exc:
             raise UserError(str(exc)) from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from oligosim import codes
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 A = "assumption: "
 #: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
@@ -330,10 +331,10 @@ RADIOTHERAPY = Section(
     {
         "alpha_beta_tumour_gy": _pos(10.0, "Gy", "alpha/beta of tumour", "BRIEF 6; conventional value for squamous and adenocarcinoma"),
         "alpha_beta_late_gy": _pos(3.0, "Gy", "alpha/beta of late-responding normal tissue", "BRIEF 6"),
-        "tcp_bed50_ref_gy": _pos(69.18, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
-        "tcp_gamma50": _pos(2.437, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
-        "tcp_volume_ref_cm3": _pos(40.0, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
-        "tcp_volume_exponent": _nonneg(0.4041, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
+        "tcp_bed50_ref_gy": _pos(TCP.bed50_ref_gy, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "tcp_gamma50": _pos(TCP.gamma50, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
+        "tcp_volume_ref_cm3": _pos(TCP.volume_ref_cm3, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
+        "tcp_volume_exponent": _nonneg(TCP.volume_exponent, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
         "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
         "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
