@@ -9,7 +9,7 @@ taken in the same run.
   it includes imports and numba's JIT or on-disk cache load;
 * warm: the same process runs again; ``patients`` counts patient-arms (every arm simulates
   the same patients, so a 5-arm scenario with N patients is 5N patient-arms);
-* SimPy: the reference engine (``oligosim/reference.py``) on the same scenario, one process;
+* SimPy: the reference engine (``oligosim/reference/``) on the same scenario, one process;
 * peak memory: a fresh process runs ``oligosim run``'s path (``keep="summary"``) for 1 and
   10 million patients per arm on ONE arm of the scenario and reports its peak resident set
   size (ru_maxrss); with ``--quick`` the 10-million figure is extrapolated linearly from 1 and

@@ -1,0 +1,159 @@
+"""Response assessment in the reference engine: scans, progression, and the policy after it.
+
+A scan sums the diameters of the visible lesions and counts new ones (RECIST 1.1 as
+implemented, model 7.2); a progression is classified oligometastatic or widespread by the
+patient's own histology (model 7.3), starts the post-progression death hazards (model 4.3),
+and triggers local therapy for oligoprogression or the next systemic line (statement 12,
+model 8.4).
+"""
+
+from __future__ import annotations
+
+import math
+
+from oligosim import codes
+from oligosim.definitions import estro_eortc_class, is_oligometastatic
+from oligosim.reference.cohort import diameter_of_logv, visible_distant
+
+__all__ = ["AssessmentMixin", "scan_interval"]
+
+INF = math.inf
+
+
+def scan_interval(P, t: float) -> float:
+    """Follow-up interval (months) at time ``t`` (months; statement 13: 3-monthly for 2 years,
+    then sparser)."""
+    if t < 24.0:
+        return P.fu_interval[0]
+    if t < 60.0:
+        return P.fu_interval[1]
+    return P.fu_interval[2]
+
+
+def _waiting(e: float, rate: float) -> float:
+    """Months until a constant hazard ``rate`` (1/month) reaches the unit-exponential draw ``e``
+    (inf at rate 0)."""
+    return e / rate if rate > 0.0 else INF
+
+
+class AssessmentMixin:
+    """Assessment handlers of :class:`oligosim.reference.patient.Patient`.
+
+    Uses the assessment state (``nadir`` in cm, ``has_baseline``, ``progressed``,
+    ``widespread``, ``palliative``, ``overflow``), the appointments ``scan``, ``symptom_scan``,
+    ``progression_death``, ``widespread_death`` and the first-progression outputs.
+    """
+
+    def set_nadir_diameters(self) -> None:
+        """Remember every lesion's diameter (cm; 0 if not visible) at the new nadir."""
+        for les in self.lesions:
+            if les is not None:
+                les.nadir_d = diameter_of_logv(les.logv) if les.visible else 0.0
+
+    def oligo_now(self) -> bool:
+        """Is the visible disease oligometastatic by the patient's own histology (model 7.3)?"""
+        if self.overflow == 2:  # uncounted disease beyond the cap, counted at a scan
+            return False
+        metachronous = self.pat.presentation != codes.SYNCHRONOUS
+        organ, subsite, m = visible_distant(self.lesions)
+        if m == 0:
+            return True
+        return bool(is_oligometastatic(self.pat.histology, organ, subsite, m, metachronous, False, False, True))
+
+    def on_scan(self, symptom: bool) -> None:
+        """Response assessment, RECIST 1.1 as implemented (model 7.2), then the policy (8.4).
+
+        Parameters
+        ----------
+        symptom : bool
+            An unscheduled scan prompted by a symptom (the follow-up schedule is not moved).
+        """
+        P, now = self.P, self.env.now
+        if not symptom:
+            self.scan.book(now + scan_interval(P, now))
+        self.record(codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
+        total = 0.0
+        n_new = 0
+        for les in self.lesions:
+            if les is not None and les.visible:
+                total += diameter_of_logv(les.logv)
+                if not les.seen:
+                    n_new += 1
+                    les.seen = True
+        if self.overflow == 1 and now >= self.overflow_at:
+            n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
+            self.overflow = 2
+        grew = self.has_baseline and total >= self.nadir * (1.0 + P.recist_growth) and total - self.nadir >= P.recist_min_cm
+        progression = n_new > 0 or grew
+        if not self.has_baseline or (not progression and total < self.nadir):
+            self.nadir = total
+            self.has_baseline = True
+            self.set_nadir_diameters()
+        if progression:
+            self.on_progression(n_new)
+
+    def on_progression(self, n_new: int) -> None:
+        """A progression with ``n_new`` new lesions: classify it and apply the policy (8.4)."""
+        P, A, now = self.P, self.A, self.env.now
+        oligo = self.oligo_now()
+        self.record(codes.EV_PROGRESSION, 1 if oligo else 0)
+        if not self.progressed:
+            self.progressed = True
+            self.pfs = now
+            self.progression_death.book(now + _waiting(self.s_death.exponential(), P.death_after_progression))
+            self.first_failure = self.first_failure_pattern(oligo, n_new)
+            context = codes.PROGRESSING_ON_SYSTEMIC if self.line_on else codes.OFF_SYSTEMIC
+            self.estro_first = int(estro_eortc_class(
+                oligo, self.pat.presentation == codes.INDUCED or self.widespread, True, self.pat.dfi + now, context, 6.0
+            ))
+        if not oligo and not self.widespread:
+            self.widespread = True
+            self.wpfs = now
+            self.record(codes.EV_WIDESPREAD, 0)
+            self.widespread_death.book(now + _waiting(self.s_death.exponential(), P.death_after_widespread))
+        # statement 12: local therapy for oligoprogression, systemic therapy otherwise
+        do_local = False
+        if oligo:
+            if self.timing == codes.RT_AT_PROGRESSION and self.local_courses == 0:
+                do_local = True
+            elif self.extra_courses < A.max_courses:
+                if A.progression_local == codes.PROG_OLIGO:
+                    do_local = True
+                elif A.progression_local == codes.PROG_OLIGO_SLOW and now - self.last_local >= A.slow_months:
+                    do_local = True
+        if do_local:
+            if self.local_courses > 0:
+                self.extra_courses += 1
+            n_rt = self.plan_progression_course()
+            if n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
+                self.course_mode = 2
+                self.rt_start.book(now + P.rt_delay)
+            else:  # everything handled otherwise, or a course already pending
+                self.local_courses += 1
+                self.last_local = now
+        else:
+            if self.line_on:
+                self.stop_line()
+            # line 0: no first line was given, so the "second line" is the first systemic therapy
+            if A.next_line and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
+                self.start_line(2, A.second_line)
+        self.has_baseline = False  # the next scan sets a new baseline
+        if self.widespread and not self.line_on and (self.line >= 2 or A.second_line < 0 or not A.next_line):
+            # palliative: no scan could change any result any more (model 7.5)
+            self.palliative = True
+            self.scan.cancel()
+            self.symptom_scan.cancel()
+
+    def first_failure_pattern(self, oligo: bool, n_new: int) -> int:
+        """Widespread, in-field or out-of-field oligometastatic first failure (model 7.4)."""
+        if not oligo:
+            return codes.FAIL_WIDESPREAD
+        if n_new == 0:
+            # growth only: in field if the lesion that grew most since the nadir was irradiated
+            grown = [(diameter_of_logv(les.logv) - les.nadir_d, i) for i, les in enumerate(self.lesions) if les is not None and les.visible]
+            if grown:
+                best = max(g for g, _ in grown)
+                i = next(i for g, i in grown if g == best)
+                if self.lesions[i].irradiated > 0:
+                    return codes.FAIL_IN_FIELD
+        return codes.FAIL_OUT_OF_FIELD_OLIGO

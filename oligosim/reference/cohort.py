@@ -1,0 +1,248 @@
+"""The virtual cohort of the reference engine: lesions, baseline attributes, eligibility.
+
+A patient is drawn from their COHORT stream (model 3.1-3.2) and redrawn until the trial's
+criteria, applied to what staging imaging sees, are met (rejection sampling, model 3.4).
+The draws are made in the same order as :mod:`oligosim._kernels.cohort`, so both engines
+enrol the same patients for a given seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from oligosim import codes
+from oligosim.definitions import count_metastases, is_oligometastatic
+from oligosim.reference.streams import BACKGROUND, COHORT, Stream
+
+__all__ = [
+    "ACTIVE", "CONTROLLED", "ERADICATED", "Lesion", "PatientAttributes",
+    "logv_of_diameter", "diameter_of_logv", "detection_logv", "new_lesion_growth",
+    "visible_distant", "gompertz_months", "draw_cohort_patient",
+]
+
+LOG_PI_6 = math.log(math.pi / 6.0)
+
+ACTIVE, CONTROLLED, ERADICATED = 1, 2, 3  # lesion status (0, empty, is a missing list entry)
+
+_KPS_OF_ECOG = (90.0, 80.0, 60.0)
+
+
+def logv_of_diameter(d_cm: float) -> float:
+    """ln volume (cm3) of a sphere of diameter ``d_cm`` (cm)."""
+    return LOG_PI_6 + 3.0 * math.log(d_cm)
+
+
+def diameter_of_logv(logv: float) -> float:
+    """Diameter (cm) of a sphere of ln volume ``logv`` (ln cm3)."""
+    return math.exp((logv - LOG_PI_6) / 3.0)
+
+
+def detection_logv(P, organ: int, u: float) -> float:
+    """ln volume (ln cm3) above which a lesion with detection quantile ``u`` is seen.
+
+    Detection is logistic in diameter; the brain is imaged by MRI if the scenario says so.
+    """
+    m = codes.MRI if (P.brain_mri and organ == codes.BRAIN) else P.modality
+    d = max(P.det_d50[m] + P.det_slope * math.log(u / (1.0 - u)), 1e-3)
+    return logv_of_diameter(d)
+
+
+def new_lesion_growth(P, stream: Stream, patient_growth: float) -> float:
+    """Growth rate (1/month) of a metastasis: the patient's median times a lesion factor."""
+    return patient_growth * math.exp(P.growth_sd_lesion * stream.normal())
+
+
+def gompertz_months(P, age: float, e: float) -> float:
+    """Months to other-cause death for a unit exponential ``e`` (Gompertz hazard by age, years)."""
+    h0 = P.bg_rate60 * math.exp(P.bg_slope * (age - 60.0))
+    if P.bg_slope <= 0.0:
+        return 12.0 * e / h0
+    return 12.0 * math.log1p(P.bg_slope * e / h0) / P.bg_slope
+
+
+class Lesion:
+    """One tumour deposit: the primary, a regional node, or a distant metastasis.
+
+    Parameters
+    ----------
+    P : ModelParams
+        Lowered model parameters (:func:`oligosim.lowering.lower_model`).
+    stream : Stream
+        The stream the lesion's own quantiles are drawn from (COHORT at entry, LESION later).
+    organ : int
+        ``codes`` organ.
+    logv : float
+        ln volume (ln cm3) now.
+    growth : float
+        Net growth rate without therapy (1/month).
+    """
+
+    __slots__ = (
+        "organ", "subsite", "status", "logv", "growth", "det_logv", "sym_logv", "u_tcp",
+        "seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "site_eqd2",
+        "site_time", "rt_pre_logv", "treated_here", "lc_record", "nadir_d", "exposed_at_start",
+    )
+
+    def __init__(self, P, stream: Stream, organ: int, logv: float, growth: float):
+        # own fixed quantiles: the same lesion is seen, gives symptoms and responds to RT at the
+        # same size in every arm (common random numbers)
+        n_sub = 2 if organ in (codes.LIVER, codes.LUNG, codes.ADRENAL) else (codes.N_STATIONS if organ == codes.DISTANT_NODE else 1)
+        self.organ = organ
+        self.subsite = min(int(stream.uniform() * n_sub), n_sub - 1)
+        self.status = ACTIVE
+        self.logv = logv
+        self.growth = growth
+        self.det_logv = detection_logv(P, organ, stream.uniform())
+        self.sym_logv = P.symptom_logv[organ] + P.symptom_sdlog_v * stream.normal()
+        self.u_tcp = stream.uniform()
+        self.seen = False
+        self.symptomatic = False
+        self.irradiated = 0  # courses received (a course before entry counts)
+        self.chemo_exposed = False
+        self.in_course = False
+        self.site_eqd2 = 0.0  # cumulative late EQD2 (Gy) at the site
+        self.site_time = 0.0  # month of the site's last course
+        self.rt_pre_logv = 0.0
+        self.treated_here = False  # irradiated in this simulation
+        self.lc_record = None  # index of the open local-control record, if any
+        self.nadir_d = 0.0
+        self.exposed_at_start = False
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def visible(self) -> bool:
+        return self.status == ACTIVE and self.logv >= self.det_logv
+
+    @property
+    def is_locoregional(self) -> bool:
+        return self.organ in (codes.PRIMARY, codes.REGIONAL_NODE)
+
+
+def visible_distant(lesions) -> tuple[np.ndarray, np.ndarray, int]:
+    """Organs and sub-sites of the visible active non-primary lesions (what counts, stmt 1).
+
+    Returns
+    -------
+    organ, subsite : numpy.ndarray of int64, shape (m,)
+    m : int
+        Number of such lesions.
+    """
+    sel = [les for les in lesions if les is not None and les.visible and les.organ != codes.PRIMARY]
+    organ = np.array([les.organ for les in sel], dtype=np.int64)
+    subsite = np.array([les.subsite for les in sel], dtype=np.int64)
+    return organ, subsite, len(sel)
+
+
+class PatientAttributes:
+    """Baseline attributes of a virtual patient (model section 3.1); ages and times in years/months."""
+
+    __slots__ = ("histology", "presentation", "dfi", "age", "ecog", "kps", "pdl1_high", "propensity", "growth", "attempts", "bg_death")
+
+
+def _draw_once(P, s: Stream):
+    """One candidate patient and their baseline lesions (model 3.1-3.2), from the COHORT stream."""
+    pat = PatientAttributes()
+    pat.histology = codes.EAC if s.uniform() < P.eac_fraction else codes.ESCC
+    pat.presentation = s.categorical(P.presentation_cum)
+    dfi = P.dfi_median * math.exp(P.dfi_sdlog * s.normal())
+    pat.dfi = 0.0 if pat.presentation == codes.SYNCHRONOUS else dfi
+    pat.age = P.age_mean + P.age_sd * s.normal()
+    pat.ecog = s.categorical(P.ecog_cum)
+    pat.kps = _KPS_OF_ECOG[pat.ecog]
+    pat.pdl1_high = s.uniform() < P.pdl1_fraction
+    z_propensity = s.normal()
+    pat.propensity = math.exp(P.propensity_sdlog * z_propensity)
+    pat.growth = P.growth_median * math.exp(P.growth_sd_patient * s.normal())
+    synchronous = pat.presentation == codes.SYNCHRONOUS
+    organ_cum = P.organ_cum[pat.histology]
+    lesions: list[Lesion] = []
+    cap = P.max_lesions
+    if synchronous:  # the primary tumour is in place
+        logv = P.primary_logv_median + P.primary_logv_sd * s.normal()
+        lesions.append(Lesion(P, s, codes.PRIMARY, logv, P.growth_primary))
+    # regional nodes, with the primary or as a locoregional recurrence
+    for _ in range(s.poisson(P.regional_mean if synchronous else P.regional_mean_metachronous)):
+        if len(lesions) >= cap:
+            break
+        logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * s.normal()))
+        les = Lesion(P, s, codes.REGIONAL_NODE, logv, new_lesion_growth(P, s, pat.growth))
+        if not synchronous and P.prior_rt_eqd2 > 0.0:
+            # a recurrence inside an earlier RT field: any course here is a re-irradiation
+            les.irradiated = 1
+            les.site_eqd2 = P.prior_rt_eqd2
+            les.site_time = -P.prior_rt_months
+        lesions.append(les)
+    # macroscopic distant metastases
+    # the number visible at entry grows with the propensity too (model 3.2)
+    extra_mean = P.extra_macro_mean * pat.propensity**P.macro_propensity_exponent
+    for _ in range(P.macro_min + s.poisson(extra_mean)):
+        if len(lesions) >= cap:
+            break
+        organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]
+        d = math.exp(P.macro_logd_median + P.macro_logd_sd * s.normal())
+        les = Lesion(P, s, organ, logv_of_diameter(d), new_lesion_growth(P, s, pat.growth))
+        if organ in (codes.BRAIN, codes.BONE):
+            les.symptomatic = s.uniform() < P.symptomatic_at_entry
+        lesions.append(les)
+    # the lowest-propensity share: no capacity beyond the lesions drawn so far (model 3.1)
+    if z_propensity < P.limited_z:
+        pat.propensity = 0.0
+    # occult micrometastases, more of them with a higher metastatic propensity
+    for _ in range(s.poisson(P.occult_mean * pat.propensity)):
+        if len(lesions) >= cap:
+            break
+        organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]
+        logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * s.uniform()
+        lesions.append(Lesion(P, s, organ, logv_of_diameter(math.exp(logd)), new_lesion_growth(P, s, pat.growth)))
+    return pat, lesions
+
+
+def _eligible(P, pat, lesions) -> bool:
+    """The trial's criteria applied to what staging imaging sees (model 3.4)."""
+    if pat.kps < P.elig_min_kps or pat.age < P.elig_min_age or pat.age > P.elig_max_age:
+        return False
+    metachronous = pat.presentation != codes.SYNCHRONOUS
+    organ, subsite, m = visible_distant(lesions)
+    n_lesions, n_organs, _ = count_metastases(organ, subsite, m, metachronous)
+    if n_lesions < P.elig_min_lesions or n_lesions > P.elig_max_lesions or n_organs > P.elig_max_organs:
+        return False
+    if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > P.elig_max_diameter for les in lesions):
+        return False
+    if P.elig_definition >= 0:
+        hist = pat.histology if P.elig_definition == 2 else P.elig_definition
+        if not is_oligometastatic(hist, organ, subsite, m, metachronous, False, False, True):
+            return False
+    return True
+
+
+def draw_cohort_patient(P, seed: int, pid: int):
+    """Patient ``pid``: redrawn until eligible (rejection sampling, model 3.4).
+
+    Parameters
+    ----------
+    P : ModelParams
+        Lowered model parameters (:func:`oligosim.lowering.lower_model`).
+    seed, pid : int
+        Run seed and patient index.
+
+    Returns
+    -------
+    tuple of (PatientAttributes, list of Lesion or None)
+        The attributes and lesions, or (attributes, None) if eligibility was never met.
+    """
+    s = Stream(seed, pid, COHORT)
+    for attempt in range(P.elig_max_attempts):
+        pat, lesions = _draw_once(P, s)
+        if _eligible(P, pat, lesions):
+            pat.attempts = attempt + 1
+            pat.bg_death = gompertz_months(P, pat.age, Stream(seed, pid, BACKGROUND).exponential())
+            for les in lesions:  # what staging saw is what the team knows about
+                les.seen = les.visible
+            return pat, lesions
+    pat.attempts = P.elig_max_attempts
+    return pat, None

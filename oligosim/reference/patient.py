@@ -1,0 +1,222 @@
+"""One virtual patient's course under one arm, as a SimPy simulation.
+
+:class:`Patient` holds the state and the event loop; the handlers come from one mixin per
+concern, each in its own module and named like the kernel's handlers:
+
+* :class:`~oligosim.reference.hazards.HazardsMixin`: lesion growth, seeding, disease death,
+  symptoms (the continuous processes);
+* :class:`~oligosim.reference.systemic.SystemicMixin`: lines of systemic therapy;
+* :class:`~oligosim.reference.rt.RadiotherapyMixin`: RT courses;
+* :class:`~oligosim.reference.assess.AssessmentMixin`: scans and progression.
+
+Every patient lives in their own :class:`simpy.Environment`. Every event, an
+:class:`~oligosim.reference.appointments.Appointment` or a continuous-hazard crossing, passes
+through :meth:`Patient.dispatch` (or the crossing's own callback): lesions are brought to now,
+the handler runs, and the next crossing is re-planned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from oligosim import codes
+from oligosim.reference.appointments import (
+    P_BACKGROUND_DEATH,
+    P_CONSOLIDATION,
+    P_HORIZON,
+    P_INDUCTION_END,
+    P_MAINTENANCE_END,
+    P_PROGRESSION_DEATH,
+    P_RESISTANCE,
+    P_RT_END,
+    P_RT_START,
+    P_SCAN,
+    P_SYMPTOM_SCAN,
+    P_TOX,
+    P_WIDESPREAD_DEATH,
+    Appointment,
+)
+from oligosim.reference.assess import AssessmentMixin
+from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
+from oligosim.reference.hazards import HazardsMixin
+from oligosim.reference.rt import RadiotherapyMixin
+from oligosim.reference.streams import DEATH, LESION, RESPONSE, RT, SEEDING, TOXICITY, Stream
+from oligosim.reference.systemic import SystemicMixin
+
+__all__ = ["Patient"]
+
+INF = math.inf
+
+# the event-log code of each way a patient's simulation ends
+_CLOSING_CODE = {
+    codes.DEATH_DISEASE: codes.EV_DEATH_DISEASE,
+    codes.DEATH_OTHER: codes.EV_DEATH_OTHER,
+    codes.DEATH_TREATMENT: codes.EV_DEATH_TREATMENT,
+}
+
+
+class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
+    """One virtual patient's course under one arm, as a SimPy simulation.
+
+    Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
+    current time (:meth:`advance_to`) before every event is handled; the systemic kill rate in
+    force is ``self.kill`` (1/month), constant between events.
+
+    Parameters
+    ----------
+    P, R, A : ModelParams, Regimens, ArmParams
+        Lowered model, regimens and arm (:mod:`oligosim.lowering`).
+    seed, pid : int
+        Run seed and patient index (keys of the patient's random streams).
+    pat : oligosim.reference.cohort.PatientAttributes
+        Baseline attributes.
+    lesions : list of Lesion
+        Lesions at entry (:func:`oligosim.reference.cohort.draw_cohort_patient`).
+    """
+
+    def __init__(self, P, R, A, seed: int, pid: int, pat, lesions):
+        self.P, self.R, self.A = P, R, A
+        self.pat = pat
+        self.lesions: list[Lesion | None] = lesions  # None: a free slot
+        self.env = simpy.Environment()
+        self.finished = self.env.event()
+        self.over = False
+        self.cause = codes.ALIVE
+        # streams (the cohort's were used by the caller)
+        self.s_lesion = Stream(seed, pid, LESION)
+        self.s_seeding = Stream(seed, pid, SEEDING)
+        self.s_death = Stream(seed, pid, DEATH)
+        self.s_response = Stream(seed, pid, RESPONSE)
+        self.s_tox = Stream(seed, pid, TOXICITY)
+        self.s_rt = Stream(seed, pid, RT)
+        # continuous hazards: accumulated value and unit-exponential threshold
+        self.h_seed, self.e_seed = 0.0, self.s_seeding.exponential()
+        self.h_death, self.e_death = 0.0, self.s_death.exponential()
+        self.t_state = 0.0
+        self.crossing_token = 0
+        self.overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
+        self.overflow_at = INF  # when the uncounted disease reaches a visible size
+        self._make_appointments()
+        # treatment state
+        self.line = 0
+        self.lines_started = 0  # differs from line when the arm has no first line (0 -> 2)
+        self.reg = -1
+        self.line_on = False
+        self.resisted = False
+        self.kill = 0.0
+        self.kill_line = 0.0
+        self.paused = False
+        self.course_concurrent = False
+        self.course_mode = 0
+        self.line_with_rt = False  # the first line starts with the first fraction
+        self.line_after_rt = False  # the first line starts when the course ends
+        self.timing = A.rt_timing
+        self.rt_courses = 0
+        self.local_courses = 0
+        self.extra_courses = 0
+        self.last_local = 0.0
+        # response assessment state
+        self.progressed = False
+        self.widespread = False
+        self.palliative = False
+        self.has_baseline = True
+        self.nadir = 0.0
+        # outputs
+        self.log: list[tuple[float, int, int]] = []
+        self.tox_seen = [False] * codes.N_TOX
+        self.lc: list[list] = []  # [rt time, failed, failure time, bed10, volume]
+        self.pfs = self.wpfs = None
+        self.first_failure = codes.FAIL_NONE
+        self.estro_first = codes.NOT_OLIGO - 1
+
+    def _make_appointments(self) -> None:
+        """One appointment per kind of scheduled event, each with its handler."""
+        self.rt_end = Appointment(self, P_RT_END, self.on_rt_end)
+        self.rt_start = Appointment(self, P_RT_START, self.on_rt_start)
+        self.tox = [Appointment(self, P_TOX, self._tox_handler(k)) for k in range(codes.N_TOX + 1)]
+        self.scan = Appointment(self, P_SCAN, lambda: self.on_scan(symptom=False))
+        self.symptom_scan = Appointment(self, P_SYMPTOM_SCAN, lambda: self.on_scan(symptom=True))
+        self.consolidation = Appointment(self, P_CONSOLIDATION, self.on_consolidation)
+        self.induction_end = Appointment(self, P_INDUCTION_END, self.on_induction_end)
+        self.maintenance_end = Appointment(self, P_MAINTENANCE_END, self.on_maintenance_end)
+        self.resistance = Appointment(self, P_RESISTANCE, self.on_resistance)
+        self.background_death = Appointment(self, P_BACKGROUND_DEATH, lambda: self.finish(codes.DEATH_OTHER))
+        self.horizon = Appointment(self, P_HORIZON, lambda: self.finish(codes.ALIVE))
+        # post-progression disease death: constant hazards from the first progression and from
+        # the first widespread progression on (model 4.3)
+        self.progression_death = Appointment(self, P_PROGRESSION_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
+        self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
+
+    # ------------------------------------------------------------------ bookkeeping
+    def record(self, code: int, detail: int = 0, t: float | None = None) -> None:
+        """Append (time in months, ``codes.EV_*`` code, detail) to the event log (now by default)."""
+        self.log.append((self.env.now if t is None else t, code, detail))
+
+    def active(self):
+        """The active lesions."""
+        return [les for les in self.lesions if les is not None and les.status == ACTIVE]
+
+    def run(self) -> None:
+        """Simulate from entry to death or the horizon."""
+        self.env.process(self.entry())
+        self.env.run(until=self.finished)
+
+    def finish(self, cause: int) -> None:
+        """The simulation ends now with ``cause`` (``codes.ALIVE`` or a ``codes.DEATH_*``)."""
+        self.cause = cause
+        self.over = True
+        self.finished.succeed()
+
+    def dispatch(self, appointment: Appointment | None, token: int) -> None:
+        """Every event passes here: bring the lesions to now, handle it, re-plan the hazards."""
+        if self.over:
+            return
+        self.advance_to(self.env.now)
+        if appointment is not None and appointment.token == token:
+            appointment.at = INF
+            appointment.handler()
+        if not self.over:
+            self.plan_continuous()
+
+    # ------------------------------------------------------------------ entry and initial plan
+    def entry(self):
+        """SimPy process: the patient enters; the team makes the initial plan (model 8.2)."""
+        P, A, pat = self.P, self.A, self.pat
+        self.record(codes.EV_ENTRY, len(self.lesions))
+        self.nadir = sum(diameter_of_logv(les.logv) for les in self.lesions if les.seen)
+        self.set_nadir_diameters()
+        self.background_death.book(pat.bg_death)
+        self.horizon.book(P.horizon)
+        self.scan.book(P.first_scan)
+        # European consensus: metachronous disease after a long disease-free interval -> local first
+        if A.local_first and pat.presentation == codes.METACHRONOUS and pat.dfi > A.dfi_threshold:
+            self.timing = codes.RT_UPFRONT
+        first = A.first_line
+        concurrent_plan = self.timing == codes.RT_CONCURRENT or A.concurrent
+        start_now = first >= 0
+        if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT) and self.plan_course(0) > 0:
+            # RT to every known lesion the arm irradiates, then (or with) systemic therapy
+            self.course_mode = 0
+            self.rt_start.book(P.rt_delay)
+            if first >= 0:
+                start_now = False
+                self.line_with_rt = concurrent_plan
+                self.line_after_rt = not concurrent_plan
+        elif A.urgent and self.plan_course(1) > 0:
+            # statement 6: symptomatic brain or bone disease is irradiated before systemic therapy
+            self.course_mode = 1
+            self.rt_start.book(P.rt_delay)
+            if first >= 0:
+                start_now = False
+                self.line_after_rt = True
+        if start_now:
+            self.start_line(1, first)
+        self.plan_continuous()
+        yield self.finished
+
+    # ------------------------------------------------------------------ results
+    def close(self) -> None:
+        """Final records at death or the horizon."""
+        self.record(_CLOSING_CODE.get(self.cause, codes.EV_CENSORED), 0)

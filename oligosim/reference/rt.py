@@ -1,0 +1,271 @@
+"""Radiotherapy in the reference engine: planning, delivery, toxicity, courses at progression.
+
+A course treats the lesions :meth:`RadiotherapyMixin.plan_course` marks (model 8.1); at its
+last fraction each target is sterilised with its tumour control probability or shrinks and may
+regrow in field (model 6.3-6.4), and the course's esophagus and lung doses give RT toxicities
+(LKB NTCP, model 6.5). Re-irradiation is allowed up to a cumulative late EQD2 with partial
+recovery (model 6.6); otherwise surgery or ablation if the arm allows (model 6.7).
+
+The small radiobiology formulas below are the reference's own plain-Python versions.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+from oligosim import codes
+from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
+from oligosim.simulate import LC_RECORDS
+
+__all__ = [
+    "RadiotherapyMixin", "tcp", "ntcp_lkb", "odds_scaled", "cumulative_eqd2", "schedule_of", "eqd2_late",
+]
+
+INF = math.inf
+MONTHS_PER_DAY = 12.0 / 365.25
+_NORMAL = NormalDist()
+
+
+# ============================================================================ formulas
+
+
+def tcp(bed10: float, volume: float, P) -> float:
+    """Tumour control probability: logistic in BED10 (Gy) with a volume-dependent BED50 (model 6.3).
+
+    ``volume`` is in cm3; returns a probability.
+    """
+    bed50 = P.tcp_bed50 * (volume / P.tcp_volume_ref) ** P.tcp_volume_exponent
+    x = (bed10 / bed50) ** (4.0 * P.tcp_gamma50)
+    return x / (1.0 + x)
+
+
+def ntcp_lkb(eud: float, td50: float, m: float) -> float:
+    """Lyman-Kutcher-Burman NTCP: Phi((EUD - TD50) / (m TD50)) (model 6.5); doses in Gy."""
+    return _NORMAL.cdf((eud - td50) / (m * td50))
+
+
+def odds_scaled(p: float, odds_ratio: float) -> float:
+    """``p`` with its odds multiplied by ``odds_ratio``."""
+    if p <= 0.0 or odds_ratio == 1.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    o = p / (1.0 - p) * odds_ratio
+    return o / (1.0 + o)
+
+
+def cumulative_eqd2(prior: float, months: float, new: float, P) -> float:
+    """Cumulative EQD2 (Gy, late, alpha/beta 3) of a re-irradiated site, the earlier dose partly
+    recovered: prior (1 - R(t)) + new, R(t) = R_max (1 - 2^(-t / T_half)) (model 6.6)."""
+    recovered = P.recovery_max * (1.0 - math.exp(-math.log(2.0) * months / P.recovery_half_time))
+    return prior * (1.0 - recovered) + new
+
+
+def schedule_of(A, organ: int) -> tuple[float, int]:
+    """(dose per fraction in Gy, fractions) the arm gives a lesion in ``organ``."""
+    if organ in (codes.PRIMARY, codes.REGIONAL_NODE):
+        return A.primary_dose / A.primary_fractions, A.primary_fractions
+    return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
+
+
+def eqd2_late(P, A, organ: int) -> float:
+    """EQD2 (Gy) for late effects (alpha/beta of normal tissue) of the arm's schedule in ``organ``."""
+    d, k = schedule_of(A, organ)
+    return k * d * (d + P.ab_late) / (2.0 + P.ab_late)
+
+
+# ============================================================================ handlers
+
+
+class RadiotherapyMixin:
+    """Radiotherapy handlers of :class:`oligosim.reference.patient.Patient`.
+
+    Uses the lesions' course marks (``in_course``), the course state (``course_mode``,
+    ``course_concurrent``, ``line_with_rt``, ``line_after_rt``, ``paused``), the course
+    counters and the appointments ``rt_start``, ``rt_end``.
+    """
+
+    def plan_course(self, mode: int) -> int:
+        """Mark the lesions a course treats (model 8.1); returns how many.
+
+        mode 0: every seen lesion the arm irradiates; 1: symptomatic brain/bone lesions only
+        (statement 6); 2: every seen active lesion (a progression). At most
+        ``max_irradiated`` distant metastases, the largest kept.
+        """
+        A = self.A
+        for les in self.lesions:
+            if les is None:
+                continue
+            les.in_course = False
+            if les.status != ACTIVE or not les.seen:
+                continue
+            if mode == 1:
+                les.in_course = les.symptomatic and les.organ in (codes.BRAIN, codes.BONE)
+            elif les.organ == codes.PRIMARY or (les.organ == codes.REGIONAL_NODE and mode == 0 and A.rt_primary):
+                les.in_course = A.rt_primary or mode == 2
+            else:
+                les.in_course = A.rt_metastases or mode == 2
+        distant = [les for les in self.lesions if les is not None and les.in_course and not les.is_locoregional]
+        if len(distant) > A.max_irradiated:
+            distant.sort(key=lambda les: les.logv)
+            for les in distant[: len(distant) - A.max_irradiated]:
+                les.in_course = False
+        return sum(1 for les in self.lesions if les is not None and les.in_course)
+
+    def course_months(self) -> float:
+        """Overall time (months) of the planned course: the longest schedule, 5 treatment days a week."""
+        A = self.A
+        fx = max((schedule_of(A, les.organ)[1] for les in self.lesions if les is not None and les.in_course), default=0)
+        days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
+        calendar = (days - 1) // 5 * 7 + (days - 1) % 5 + 1
+        return calendar * MONTHS_PER_DAY
+
+    def on_rt_start(self) -> None:
+        """First fraction of a course; sequential strategies pause chemotherapy (model 5.4)."""
+        A, R = self.A, self.R
+        now = self.env.now
+        self.record(codes.EV_RT_START, self.course_mode)
+        for les in self.lesions:
+            if les is not None:
+                les.exposed_at_start = les.chemo_exposed
+        self.course_concurrent = self.line_on and self.reg >= 0 and bool(R.chemo[self.reg])
+        start_line_now = False
+        if self.line_with_rt:
+            self.line_with_rt = False
+            start_line_now = True
+            self.course_concurrent = bool(R.chemo[A.first_line])
+        duration = self.course_months()
+        if self.course_concurrent and not (A.concurrent or self.timing == codes.RT_CONCURRENT):
+            # sequential strategy: chemotherapy waits for the course (anti-PD-1 alone goes on)
+            self.course_concurrent = False
+            self.paused = True
+            self.kill = 0.0
+            self.induction_end.postpone(duration)
+            self.consolidation.postpone(duration)
+        self.rt_end.book(now + duration)
+        if start_line_now:  # concurrent chemoradiotherapy: the line starts with the first fraction
+            self.start_line(1, A.first_line)
+
+    def on_rt_end(self) -> None:
+        """Last fraction: the course's effect on each target and its toxicity (model 6)."""
+        self.record(codes.EV_RT_END, self.course_mode)
+        dead = self.deliver_course()
+        self.rt_courses += 1
+        self.local_courses += 1
+        self.last_local = self.env.now
+        if self.paused:
+            self.paused = False
+            self.kill = 0.0 if (self.resisted or not self.line_on) else self.kill_line
+        if dead:
+            self.finish(codes.DEATH_TREATMENT)
+            return
+        if self.line_after_rt:
+            self.line_after_rt = False
+            self.start_line(1, self.A.first_line)
+
+    def deliver_course(self) -> bool:
+        """Apply the course to its targets; returns True if it killed the patient."""
+        P, A, R, now = self.P, self.A, self.R, self.env.now
+        eso = lung = 0.0  # the course's late EQD2 (Gy) to the esophagus (max) and the lung (sum)
+        reirradiation = False
+        for les in self.lesions:
+            if les is None or not les.in_course:
+                continue
+            les.in_course = False
+            if les.status != ACTIVE:
+                continue
+            d, k = schedule_of(A, les.organ)
+            bed10 = k * d * (1.0 + d / P.ab_tumour)
+            if P.chemo_before_rt and les.exposed_at_start:
+                # chemotherapy before RT leaves resistant survivors (model 5.6)
+                bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
+            late = eqd2_late(P, A, les.organ)
+            volume = math.exp(les.logv)
+            again = les.irradiated > 0
+            # the lesion's own radiosensitivity quantile decides its first course here
+            u = self.s_rt.uniform() if les.treated_here else les.u_tcp
+            if not les.treated_here:
+                les.treated_here = True
+                if len(self.lc) < LC_RECORDS:
+                    les.lc_record = len(self.lc)
+                    self.lc.append([now, False, INF, bed10, volume])
+            les.rt_pre_logv = les.logv
+            if u < tcp(bed10, volume, P):
+                les.status = CONTROLLED
+            else:  # not sterilised: shrinks, and may regrow in field
+                les.logv -= P.uncontrolled_kill * bed10
+                if les.logv < P.eradication_logv:
+                    les.status = ERADICATED
+            if again:
+                reirradiation = reirradiation or P.eso_fraction[les.organ, les.subsite] > 0.0
+                les.site_eqd2 = cumulative_eqd2(les.site_eqd2, now - les.site_time, late, P)
+            else:
+                les.site_eqd2 = late
+            les.site_time = now
+            les.irradiated += 1
+            eso = max(eso, late * P.eso_fraction[les.organ, les.subsite])
+            lung += late * P.lung_fraction[les.organ]
+        io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])
+        dead = self._course_toxicity(eso, lung, reirradiation, io)
+        # the abscopal draw comes after the toxicity draws (stream order)
+        if io and P.abscopal_p > 0.0 and self.s_rt.uniform() < P.abscopal_p:
+            for les in self.active():
+                if les.irradiated == 0:
+                    les.logv -= P.abscopal_kill
+        return dead
+
+    def _course_toxicity(self, eso: float, lung: float, reirradiation: bool, io: bool) -> bool:
+        """RT toxicity: esophagitis and fistula from the esophagus dose ``eso``, pneumonitis from
+        the lung dose ``lung`` (late EQD2, Gy); returns True if one was fatal (grade 5)."""
+        P = self.P
+        or_c = P.concurrent_or if self.course_concurrent else 1.0
+        or_r = P.reirr_or if reirradiation else 1.0
+        p_esophagitis = odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
+        p_fistula = odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+        p_pneumonitis = odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
+        u_e, u_f, u_p, g_f, g_p = (self.s_tox.uniform() for _ in range(5))
+        dead = False
+        if u_e < p_esophagitis:
+            self.tox_seen[codes.ESOPHAGITIS] = True
+            self.record(codes.EV_TOXICITY, codes.ESOPHAGITIS)
+        if u_f < p_fistula:
+            self.tox_seen[codes.FISTULA] = True
+            self.record(codes.EV_TOXICITY, codes.FISTULA)
+            dead = g_f < P.g5_fistula
+        if u_p < p_pneumonitis:
+            self.tox_seen[codes.PNEUMONITIS] = True
+            self.record(codes.EV_TOXICITY, codes.PNEUMONITIS)
+            dead = dead or g_p < P.g5_pneumonitis
+        return dead
+
+    def on_consolidation(self) -> None:
+        """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
+        if not self.progressed and not self.rt_end.pending and not self.rt_start.pending:
+            if self.plan_course(0) > 0:
+                self.course_mode = 0
+                self.rt_start.book(self.env.now + self.P.rt_delay)
+
+    def plan_progression_course(self) -> int:
+        """Local therapy at progression: RT where the re-irradiation dose allows (model 6.6),
+        else surgery/ablation if the arm allows (6.7). Returns lesions put in an RT course."""
+        P, A, now = self.P, self.A, self.env.now
+        self.plan_course(2)
+        n_rt = 0
+        for i, les in enumerate(self.lesions):
+            if les is None or not les.in_course:
+                continue
+            if les.irradiated > 0:
+                months = now - les.site_time
+                ok = months >= P.reirr_min_interval and cumulative_eqd2(les.site_eqd2, months, eqd2_late(P, A, les.organ), P) <= P.reirr_limit
+                if not ok:
+                    les.in_course = False
+                    if A.alternative_local:
+                        self.record(codes.EV_ALT_LOCAL, i)
+                        if self.s_rt.uniform() < P.alt_local_control:
+                            les.status = CONTROLLED
+                        else:
+                            les.logv -= 2.0 * math.log(10.0)
+                    continue
+            n_rt += 1
+        return n_rt

@@ -1,0 +1,118 @@
+"""Systemic therapy in the reference engine: lines, induction, maintenance, resistance, toxicity.
+
+A line kills every active lesion at its regimen's rate (1/month, higher with high PD-L1) during
+induction, then at the maintenance rate if the regimen has maintenance (model 5.1-5.3); an
+acquired resistance stops the killing (the line goes on until it ends); grade >= 3 toxicities
+come at uniform times during induction and may delay cycles or stop the line (model 5.5).
+"""
+
+from __future__ import annotations
+
+import math
+
+from oligosim import codes
+from oligosim.reference.streams import NORMAL
+
+__all__ = ["SystemicMixin"]
+
+INF = math.inf
+
+
+class SystemicMixin:
+    """Systemic-therapy handlers of :class:`oligosim.reference.patient.Patient`.
+
+    Uses the line state (``line``, ``reg``, ``line_on``, ``resisted``, ``paused``, ``kill``,
+    ``kill_line`` in 1/month) and the appointments ``induction_end``, ``maintenance_end``,
+    ``resistance``, ``consolidation`` and ``tox``.
+    """
+
+    def start_line(self, line: int, reg: int) -> None:
+        """Start a line of systemic therapy: book induction end, resistance, toxicities.
+
+        Parameters
+        ----------
+        line : int
+            1 (first line) or 2 (the line after progression).
+        reg : int
+            Regimen index into the lowered regimens ``R``.
+        """
+        R, A, now = self.R, self.A, self.env.now
+        self.line, self.reg = line, reg
+        self.lines_started += 1
+        self.resisted = False
+        self.line_on = True
+        self.kill_line = R.kill[reg] * (R.pdl1_multiplier[reg] if self.pat.pdl1_high else 1.0)
+        self.kill = 0.0 if (self.paused and R.chemo[reg] and line == 1) else self.kill_line
+        duration = R.cycles[reg] * R.cycle[reg]
+        self.induction_end.book(now + duration)
+        self.maintenance_end.cancel()
+        # acquired resistance: a durable responder never resists; others after a lognormal time
+        u1, u2 = self.s_response.uniform(), self.s_response.uniform()
+        if u1 < R.durable[reg]:
+            self.resistance.cancel()
+        else:
+            self.resistance.book(now + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * NORMAL.inv_cdf(u2)))
+        # grade >= 3 toxicities (and grade 5) of the line, each at a uniform time during induction
+        for k in range(codes.N_TOX + 1):
+            u, v = self.s_tox.uniform(), self.s_tox.uniform()
+            p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
+            self.tox[k].book(now + v * duration if u < p else INF)
+        if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
+            self.consolidation.book(now + A.consolidative_cycles * R.cycle[reg])
+        if R.chemo[reg]:
+            for les in self.active():
+                les.chemo_exposed = True
+        self.record(codes.EV_LINE_START, reg)
+
+    def stop_line(self) -> None:
+        """The line fails or is stopped: its pending events are cancelled."""
+        self.line_on = False
+        self.kill = 0.0
+        for appt in (self.induction_end, self.maintenance_end, self.resistance, self.consolidation, *self.tox):
+            appt.cancel()
+        self.record(codes.EV_LINE_STOP, self.reg)
+
+    def on_induction_end(self) -> None:
+        """Induction over: maintenance at its own kill rate, or the line ends."""
+        R, reg = self.R, self.reg
+        self.record(codes.EV_INDUCTION_END, reg)
+        if R.maintenance[reg] > 0.0:
+            self.kill_line = R.maintenance_kill[reg] * (R.pdl1_multiplier[reg] if self.pat.pdl1_high else 1.0)
+            if not self.resisted:
+                self.kill = self.kill_line
+            self.maintenance_end.book(self.env.now + R.maintenance[reg])
+        else:
+            self.line_on = False
+            self.kill = 0.0
+            self.resistance.cancel()
+
+    def on_maintenance_end(self) -> None:
+        """Maintenance over: the line ends."""
+        self.record(codes.EV_MAINTENANCE_END, self.reg)
+        self.line_on = False
+        self.kill = 0.0
+        self.resistance.cancel()
+
+    def on_resistance(self) -> None:
+        """Acquired resistance: the line no longer kills (it goes on until it ends)."""
+        self.record(codes.EV_RESISTANCE, self.reg)
+        self.resisted = True
+        self.kill = 0.0
+
+    def _tox_handler(self, k: int):
+        """The handler of toxicity appointment ``k`` (binds ``k`` now, not at call time)."""
+        return lambda: self.on_toxicity(k)
+
+    def on_toxicity(self, k: int) -> None:
+        """A grade >= 3 systemic toxicity (model 5.5), or a grade-5 event (k = N_TOX)."""
+        if k == codes.N_TOX:
+            self.finish(codes.DEATH_TREATMENT)
+            return
+        self.tox_seen[k] = True
+        self.record(codes.EV_TOXICITY, k)
+        if self.line_on:
+            if k <= codes.THROMBOCYTOPENIA:  # a cytopenia delays the next cycles
+                self.induction_end.postpone(self.P.tox_delay)
+                self.consolidation.postpone(self.P.tox_delay)
+            if self.s_tox.uniform() < self.P.discontinue_p:
+                self.stop_line()
