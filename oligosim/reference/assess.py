@@ -124,11 +124,14 @@ class AssessmentMixin:
         if do_local:
             if self.local_courses > 0:
                 self.extra_courses += 1
-            n_rt = self.plan_progression_course()
+            n_rt, n_alt = self.plan_progression_course()
             if n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
                 self.course_mode = 2
                 self.rt_start.book(now + P.rt_delay)
-            else:  # everything handled otherwise, or a course already pending
+            elif n_alt > 0:
+                # surgery or ablation only: a local course, but no RT. Nothing given (no lesion
+                # to treat, re-irradiation refused without an alternative, or a course already
+                # pending) is no local course (counted as one here before 2026-12-05).
                 self.local_courses += 1
                 self.last_local = now
         else:

@@ -6,15 +6,16 @@ regrow in field (model 6.3-6.4), and the course's esophagus and lung doses give 
 (LKB NTCP, model 6.5). Re-irradiation is allowed up to a cumulative late EQD2 with partial
 recovery (model 6.6); otherwise surgery or ablation if the arm allows (model 6.7).
 
-The small radiobiology formulas below are the reference's own plain-Python versions.
+The radiobiology formulas are :mod:`oligosim.radiobiology.core`'s, the one copy the kernel
+uses too; what the reference writes independently is the event logic around them.
 """
 
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 from oligosim import codes
+from oligosim.radiobiology import core as rb
 from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
 from oligosim.simulate import LC_RECORDS
 
@@ -24,25 +25,20 @@ __all__ = [
 
 INF = math.inf
 MONTHS_PER_DAY = 12.0 / 365.25
-_NORMAL = NormalDist()
 
 
 # ============================================================================ formulas
 
 
 def tcp(bed10: float, volume: float, P) -> float:
-    """Tumour control probability: logistic in BED10 (Gy) with a volume-dependent BED50 (model 6.3).
-
-    ``volume`` is in cm3; returns a probability.
-    """
-    bed50 = P.tcp_bed50 * (volume / P.tcp_volume_ref) ** P.tcp_volume_exponent
-    x = (bed10 / bed50) ** (4.0 * P.tcp_gamma50)
-    return x / (1.0 + x)
+    """Tumour control probability of BED10 (Gy) at ``volume`` (cm3) with the model's
+    parameters (model 6.3; the formula is radiobiology.core's, shared with the kernel)."""
+    return rb.tcp(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
 
 
 def ntcp_lkb(eud: float, td50: float, m: float) -> float:
-    """Lyman-Kutcher-Burman NTCP: Phi((EUD - TD50) / (m TD50)) (model 6.5); doses in Gy."""
-    return _NORMAL.cdf((eud - td50) / (m * td50))
+    """Lyman-Kutcher-Burman NTCP (model 6.5); doses in Gy."""
+    return rb.ntcp_lkb(eud, td50, m)
 
 
 def odds_scaled(p: float, odds_ratio: float) -> float:
@@ -56,10 +52,9 @@ def odds_scaled(p: float, odds_ratio: float) -> float:
 
 
 def cumulative_eqd2(prior: float, months: float, new: float, P) -> float:
-    """Cumulative EQD2 (Gy, late, alpha/beta 3) of a re-irradiated site, the earlier dose partly
-    recovered: prior (1 - R(t)) + new, R(t) = R_max (1 - 2^(-t / T_half)) (model 6.6)."""
-    recovered = P.recovery_max * (1.0 - math.exp(-math.log(2.0) * months / P.recovery_half_time))
-    return prior * (1.0 - recovered) + new
+    """Cumulative late EQD2 (Gy) of a re-irradiated site, the earlier dose partly recovered
+    (model 6.6)."""
+    return rb.cumulative_eqd2(prior, months, new, P.recovery_max, P.recovery_half_time)
 
 
 def schedule_of(A, organ: int) -> tuple[float, int]:
@@ -72,7 +67,7 @@ def schedule_of(A, organ: int) -> tuple[float, int]:
 def eqd2_late(P, A, organ: int) -> float:
     """EQD2 (Gy) for late effects (alpha/beta of normal tissue) of the arm's schedule in ``organ``."""
     d, k = schedule_of(A, organ)
-    return k * d * (d + P.ab_late) / (2.0 + P.ab_late)
+    return rb.eqd2(d, k, P.ab_late)
 
 
 # ============================================================================ handlers
@@ -176,7 +171,7 @@ class RadiotherapyMixin:
             if les.status != ACTIVE:
                 continue
             d, k = schedule_of(A, les.organ)
-            bed10 = k * d * (1.0 + d / P.ab_tumour)
+            bed10 = rb.bed(d, k, P.ab_tumour)
             if P.chemo_before_rt and les.exposed_at_start:
                 # chemotherapy before RT leaves resistant survivors (model 5.6)
                 bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
@@ -246,12 +241,13 @@ class RadiotherapyMixin:
                 self.course_mode = 0
                 self.rt_start.book(self.env.now + self.P.rt_delay)
 
-    def plan_progression_course(self) -> int:
+    def plan_progression_course(self) -> tuple[int, int]:
         """Local therapy at progression: RT where the re-irradiation dose allows (model 6.6),
-        else surgery/ablation if the arm allows (6.7). Returns lesions put in an RT course."""
+        else surgery/ablation if the arm allows (6.7). Returns the lesions put in an RT course
+        and the lesions given another local therapy."""
         P, A, now = self.P, self.A, self.env.now
         self.plan_course(2)
-        n_rt = 0
+        n_rt = n_alt = 0
         for i, les in enumerate(self.lesions):
             if les is None or not les.in_course:
                 continue
@@ -261,6 +257,7 @@ class RadiotherapyMixin:
                 if not ok:
                     les.in_course = False
                     if A.alternative_local:
+                        n_alt += 1
                         self.record(codes.EV_ALT_LOCAL, i)
                         if self.s_rt.uniform() < P.alt_local_control:
                             les.status = CONTROLLED
@@ -268,4 +265,4 @@ class RadiotherapyMixin:
                             les.logv -= 2.0 * math.log(10.0)
                     continue
             n_rt += 1
-        return n_rt
+        return n_rt, n_alt
