@@ -7,7 +7,7 @@ Every function follows the convention of :mod:`oligosim.plotting`: ``plot_x(data
 
 Inputs are the plain, JSON-able numbers the experiments write to ``results.json`` (lists, dicts,
 summary.json arm entries), so a report can be redrawn from its results without re-running
-anything; only :func:`plot_swimmer` takes a live :class:`~oligosim.simulate.ArmResult` (the event
+anything; only :func:`plot_swimmer` takes a live :class:`~oligosim.results.ArmResult` (the event
 log is not part of the summary). Time is in months everywhere.
 
 Bad input raises :class:`ValueError` naming the argument, the offending value and the rule;
@@ -29,7 +29,6 @@ from matplotlib.container import BarContainer
 from matplotlib.patches import Patch
 
 from oligosim import codes
-from oligosim._kernels import engine
 from oligosim.outcomes import proportion_ci
 from oligosim.plotting import new_axes
 
@@ -117,10 +116,10 @@ _SWIMMER_MARKERS = {
     "swimmer-truncated": dict(marker="$\u2026$", ms=10, mfc="k", mec="k", mew=0.3),
 }
 _DEATH_GID = {
-    engine.DEATH_DISEASE: "swimmer-death-disease",
-    engine.DEATH_OTHER: "swimmer-death-other",
-    engine.DEATH_TREATMENT: "swimmer-death-treatment",
-    engine.ALIVE: "swimmer-alive",
+    codes.DEATH_DISEASE: "swimmer-death-disease",
+    codes.DEATH_OTHER: "swimmer-death-other",
+    codes.DEATH_TREATMENT: "swimmer-death-treatment",
+    codes.ALIVE: "swimmer-alive",
 }
 _RT_COLOR = "#2c7bb6"
 _BAR_COLOR = "#d9d9d9"
@@ -264,11 +263,11 @@ def _rt_courses(times: np.ndarray, codes_: np.ndarray, end_if_open: float) -> li
     out = []
     start = None
     for t, c in zip(times, codes_):
-        if c == engine.EV_RT_START:
+        if c == codes.EV_RT_START:
             if start is not None:  # never produced by the engine: close the open course here
                 out.append((start, t))
             start = t
-        elif c == engine.EV_RT_END and start is not None:
+        elif c == codes.EV_RT_END and start is not None:
             out.append((start, t))
             start = None
     if start is not None:
@@ -287,11 +286,11 @@ def plot_swimmer(arm, *, patients=20, ax=None, max_months=None, title=None):
 
     Parameters
     ----------
-    arm : oligosim.simulate.ArmResult
+    arm : oligosim.results.ArmResult
         One arm simulated with ``events=True``: ``arm.ev_time`` (n, E) months, ``arm.ev_code``
-        (n, E) ``engine.EV_*`` codes, ``arm.ev_detail`` (n, E), ``arm["ev_n"]`` (n,) events
+        (n, E) ``codes.EV_*`` codes, ``arm.ev_detail`` (n, E), ``arm["ev_n"]`` (n,) events
         logged (only the first E are stored when it exceeds E), ``arm["os"]`` (n,) months and
-        ``arm["death_cause"]`` (n,) ``engine.ALIVE`` / ``DEATH_*``.
+        ``arm["death_cause"]`` (n,) ``codes.ALIVE`` / ``DEATH_*``.
     patients : int or sequence of int, optional
         ``k`` draws the first k patients; a sequence draws those patient indices (0-based,
         in ``[0, n)``), top to bottom in the order given (pass them sorted by OS for a
@@ -363,10 +362,10 @@ def plot_swimmer(arm, *, patients=20, ax=None, max_months=None, title=None):
     rt_bars: list[tuple[float, float, float]] = []  # (row, start, width)
     # which events get which marker (the engine logs a progression's type in its detail)
     kinds = {
-        engine.EV_LINE_START: "swimmer-line-start",
-        engine.EV_TOXICITY: "swimmer-toxicity",
-        engine.EV_WIDESPREAD: "swimmer-widespread",
-        engine.EV_LOCAL_FAILURE: "swimmer-local-failure",
+        codes.EV_LINE_START: "swimmer-line-start",
+        codes.EV_TOXICITY: "swimmer-toxicity",
+        codes.EV_WIDESPREAD: "swimmer-widespread",
+        codes.EV_LOCAL_FAILURE: "swimmer-local-failure",
     }
     for r, j in enumerate(idx):
         row = rows[r]
@@ -378,7 +377,7 @@ def plot_swimmer(arm, *, patients=20, ax=None, max_months=None, title=None):
         for start, end in _rt_courses(t, c, end_open):
             rt_bars.append((row, start, end - start))
         for ti, ci, di in zip(t, c, d):
-            if ci == engine.EV_PROGRESSION:
+            if ci == codes.EV_PROGRESSION:
                 points["swimmer-progression-oligo" if di == 1 else "swimmer-progression-poly"].append((ti, row))
             elif ci in kinds:
                 points[kinds[ci]].append((ti, row))

@@ -3,7 +3,7 @@
 Experiments, calibration targets and reports all need "one number per arm" (the median OS,
 the 24-month PFS rate, the grade >= 3 pneumonitis rate, ...). This module names them with a
 small grammar so that a user can write them in a TOML file, and computes each with its 95 %
-Monte Carlo confidence interval from an :class:`~oligosim.simulate.ArmResult` (either
+Monte Carlo confidence interval from an :class:`~oligosim.results.ArmResult` (either
 ``keep="all"`` or ``keep="summary"``).
 
 Grammar (case-sensitive)::
@@ -41,7 +41,7 @@ import numpy as np
 
 from oligosim import codes
 from oligosim.outcomes import kaplan_meier, median_survival, proportion_ci, rmst, survival_at
-from oligosim.simulate import ArmResult
+from oligosim.results import ArmResult
 from oligosim.summary import endpoint
 
 ENDPOINTS = ("os", "pfs", "wpfs", "dss")

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from oligosim import codes
-from oligosim._kernels import engine
-from oligosim.simulate import Results
+from oligosim.results import Results
 
 PATIENT_COLUMNS = (
     ("os_months", "os", "{:.4f}"),
@@ -41,9 +40,6 @@ PATIENT_COLUMNS = (
     ("pdl1_cps10", "pdl1_high", "{:d}"),
     ("visible_lesions_entry", "n_visible_entry", "{:d}"),
 )
-DEATH_CAUSES = ("alive", "disease", "other", "treatment")
-
-
 @contextmanager
 def atomic_directory(target: Path):
     """Yield a temporary directory; on success move its files into ``target``.
@@ -83,7 +79,7 @@ def write_patients_csv(path: Path, results: Results) -> None:
         w = csv.writer(fh)
         w.writerow(["arm", "patient"] + [c[0] for c in PATIENT_COLUMNS] + [f"tox_{t}" for t in codes.TOX_NAMES])
         tables = {
-            "death_cause": DEATH_CAUSES,
+            "death_cause": codes.DEATH_CAUSE_NAMES,
             "first_failure": codes.FAILURE_NAMES,
             "estro_first": codes.ESTRO_CLASS_NAMES,
             "histology": codes.HISTOLOGY_NAMES,
@@ -113,4 +109,4 @@ def write_events_csv(path: Path, results: Results) -> None:
             kept = np.minimum(arm["ev_n"], arm.ev_time.shape[1])
             for i in range(arm.n):
                 for k in range(kept[i]):
-                    w.writerow([name, i, f"{arm.ev_time[i, k]:.4f}", engine.EVENT_NAMES[arm.ev_code[i, k]], int(arm.ev_detail[i, k])])
+                    w.writerow([name, i, f"{arm.ev_time[i, k]:.4f}", codes.EVENT_NAMES[arm.ev_code[i, k]], int(arm.ev_detail[i, k])])

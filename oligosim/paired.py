@@ -61,7 +61,6 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels.engine import DEATH_TREATMENT
 from oligosim.outcomes import (
     _QUANTILE_RTOL,
     KaplanMeier,
@@ -84,7 +83,7 @@ __all__ = [
 ]
 
 #: ``death_cause`` code of a treatment-related death
-TREATMENT_DEATH = int(DEATH_TREATMENT)
+TREATMENT_DEATH = int(codes.DEATH_TREATMENT)
 
 #: columns of :func:`paired_difference_table` rows
 TABLE_COLUMNS = ("quantity", "a", "b", "diff", "ci_lo", "ci_hi", "se_paired", "se_independent", "variance_ratio")

@@ -14,10 +14,9 @@ from matplotlib.colors import TwoSlopeNorm, to_rgba  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
 from oligosim import codes, figures  # noqa: E402
-from oligosim._kernels import engine  # noqa: E402
 from oligosim.outcomes import proportion_ci  # noqa: E402
 from oligosim.plotting import new_axes, save_figure  # noqa: E402
-from oligosim.simulate import ArmResult  # noqa: E402
+from oligosim.results import ArmResult  # noqa: E402
 
 from conftest import CONFIGS  # noqa: E402
 
@@ -68,7 +67,7 @@ def sim_arm():
     return res.arms["consolidative"]
 
 
-EV = engine
+EV = codes
 
 
 def make_arm(histories, os, cause, E=10, ev_n=None):

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from oligosim import codes
 from oligosim.outcomes import kaplan_meier, median_survival, rmst, survival_at
 from oligosim.paired import (
     TABLE_COLUMNS,
@@ -442,8 +443,8 @@ def synthetic_arms():
     pa, pb = ta * 0.5, tb * 0.5
     tox_a = rng.random((n, 9)) < 0.1
     tox_b = tox_a | (rng.random((n, 9)) < 0.05)
-    dc_a = np.where(ta <= c, 1, 0)
-    dc_b = np.where(rng.random(n) < 0.02, 3, dc_a)
+    dc_a = np.where(ta <= c, codes.DEATH_DISEASE, codes.ALIVE)
+    dc_b = np.where(rng.random(n) < 0.02, codes.DEATH_TREATMENT, dc_a)
     a = Arm(os=np.minimum(ta, c), os_event=ta <= c, pfs=np.minimum(pa, c), pfs_event=pa <= c, death_cause=dc_a,
             tox=tox_a)
     b = Arm(os=np.minimum(tb, c), os_event=tb <= c, pfs=np.minimum(pb, c), pfs_event=pb <= c, death_cause=dc_b,
@@ -476,7 +477,7 @@ def test_compare_arms_shape_json_and_determinism(synthetic_arms):
         "fatigue", "nausea", "vomiting", "any",
     }
     assert r1["toxicity"]["any"]["a"] == pytest.approx(a.tox.any(axis=1).mean())
-    assert r1["treatment_death"]["b"] == pytest.approx(np.mean(b["death_cause"] == 3))
+    assert r1["treatment_death"]["b"] == pytest.approx(np.mean(b["death_cause"] == codes.DEATH_TREATMENT))
     for ep in ("os", "pfs"):
         res = r1["endpoints"][ep]
         for entry in (res["median"], res["rmst"], *res["survival"].values()):

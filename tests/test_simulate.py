@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from oligosim.config import load_scenario
-from oligosim.simulate import COLUMNS, ENDPOINT_COLUMNS, run_scenario
+from oligosim.results import COLUMNS, ENDPOINT_COLUMNS
+from oligosim.simulate import run_scenario
 from oligosim.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -64,9 +64,7 @@ def paired_metric_difference(a, b, metric: str, *, replicates: int = 200, seed: 
             k = codes.TOX_NAMES.index(m.endpoint)
             xa, xb = a.tox[:, k], b.tox[:, k]
     elif m.kind == "treatment_deaths":
-        from oligosim._kernels import engine
-
-        xa, xb = a["death_cause"] == engine.DEATH_TREATMENT, b["death_cause"] == engine.DEATH_TREATMENT
+        xa, xb = a["death_cause"] == codes.DEATH_TREATMENT, b["death_cause"] == codes.DEATH_TREATMENT
     elif m.kind == "first_failure":
         k = codes.FAILURE_NAMES.index(m.endpoint)
         xa, xb = a["first_failure"] == k, b["first_failure"] == k
