@@ -29,7 +29,7 @@ from matplotlib.container import BarContainer
 from matplotlib.patches import Patch
 
 from oligosim import codes
-from oligosim.outcomes import proportion_ci
+from oligosim.analysis.proportions import proportion_ci
 from oligosim.plotting import new_axes
 
 __all__ = [
@@ -738,7 +738,7 @@ def plot_failure_patterns(arms, *, ax=None, title=None):
     Parameters
     ----------
     arms : dict of str -> dict
-        Arm label -> summary.json arm entry (:func:`oligosim.summary.summarize_arm`); uses
+        Arm label -> summary.json arm entry (:func:`oligosim.analysis.summary.summarize_arm`); uses
         ``entry["first_failure"]``, the shares (in [0, 1], adding up to 1 within 1e-6) of
         patients by first failure, keyed by ``codes.FAILURE_NAMES``.
     ax : matplotlib.axes.Axes, optional
@@ -816,7 +816,7 @@ def plot_toxicity(arms, *, ax=None, types=None, title=None):
     matplotlib.axes.Axes
         One bar container per arm (in the order of ``arms``, tab10 colours), one bar per type,
         heights in percent; error bars are the Wilson 95 % interval of
-        ``round(rate * n)`` events among ``n`` patients (:func:`oligosim.outcomes.proportion_ci`).
+        ``round(rate * n)`` events among ``n`` patients (:func:`oligosim.analysis.proportions.proportion_ci`).
     """
     colors = _arm_entries(arms, "toxicity_grade3plus")
     rates, ns = {}, {}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from oligosim.outcomes import KaplanMeier, number_at_risk, survival_at
+from oligosim.analysis.survival import KaplanMeier, number_at_risk, survival_at
 
 __all__ = ["plot_km", "save_figure", "new_axes"]
 
@@ -87,7 +87,7 @@ def plot_km(
     Parameters
     ----------
     curves : dict of str -> KaplanMeier
-        One curve per arm, from :func:`oligosim.outcomes.kaplan_meier`; the key is the legend
+        One curve per arm, from :func:`oligosim.analysis.survival.kaplan_meier`; the key is the legend
         label and the row label of the at-risk table.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; by default a new pyplot-free figure is made.

@@ -7,7 +7,7 @@ Two user files meet here:
   ``median_pfs_months``), ``value``, optional ``n``, ``quoted_in`` and optional ``note``;
 * the **map file** (``configs/calibration/map.toml``): how oligosim reproduces each target --
   a study scenario, one of its arms (or a weighted mixture of arms), an oligosim metric
-  (:mod:`oligosim.metrics` grammar) and a tolerance rule::
+  (:mod:`oligosim.analysis.metrics` grammar) and a tolerance rule::
 
       [defaults]
       tolerance_relative = 0.20   # used when tolerance = "relative"
@@ -74,8 +74,8 @@ from oligosim.config import (
     load_scenario,
     validate,
 )
-from oligosim.metrics import Metric, evaluate_mixture, parse_metric
-from oligosim.outcomes import json_number
+from oligosim.analysis.metrics import Metric, evaluate_mixture, parse_metric
+from oligosim.analysis.survival import json_number
 
 __all__ = [
     "Target",
@@ -171,7 +171,7 @@ MAP_ENTRY_SCHEMA = Section(
     {
         "scenario": Str(doc="study scenario file, relative to the map file"),
         "arm": _ArmSpec(doc="arm name, or a table of arm weights for a mixture"),
-        "metric": Str(doc="oligosim metric (oligosim.metrics grammar)"),
+        "metric": Str(doc="oligosim metric (oligosim.analysis.metrics grammar)"),
         "tolerance": Maybe(Choice(TOLERANCE_KINDS)),
         "tolerance_value": Maybe(Float(lo=0.0, lo_open=True, uncertain=False)),
         "bound": Choice(BOUNDS, "two_sided"),

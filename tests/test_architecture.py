@@ -30,10 +30,7 @@ LONG_MODULES = {
     # split into the analysis, plots and calibration packages in the next commits
     "oligosim.calibration.report": "",
     "oligosim.figures": "",
-    "oligosim.outcomes": "",
-    "oligosim.paired": "",
     "oligosim.targets": "",
-    "oligosim.trial": "",
 }
 
 

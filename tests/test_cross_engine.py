@@ -35,9 +35,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from oligosim import codes, results, simulate, summary
+from oligosim import codes, results, simulate
+from oligosim.analysis import summary
 from oligosim.config import load_scenario
-from oligosim.outcomes import logrank
+from oligosim.analysis.hazards import logrank
 from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim._kernels import rng
 

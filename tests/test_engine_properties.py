@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import DEATH_EVENTS, EV, TERMINAL_EVENTS, load_fixture
 from oligosim import codes
-from oligosim.outcomes import summarize_survival
+from oligosim.analysis.survival import summarize_survival
 from oligosim.results import LC_RECORDS
 from oligosim.simulate import run_scenario
 

@@ -14,7 +14,7 @@ from matplotlib.colors import TwoSlopeNorm, to_rgba  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
 from oligosim import codes, figures  # noqa: E402
-from oligosim.outcomes import proportion_ci  # noqa: E402
+from oligosim.analysis.proportions import proportion_ci  # noqa: E402
 from oligosim.plotting import new_axes, save_figure  # noqa: E402
 from oligosim.results import ArmResult  # noqa: E402
 
@@ -369,7 +369,7 @@ def ff_entry(none, in_field, oof, wide):
 
 
 def test_failure_patterns_stacked_to_100(sim_arm, tmp_path):
-    from oligosim.summary import summarize_arm
+    from oligosim.analysis.summary import summarize_arm
 
     arms = {"Chemo alone": ff_entry(0.2, 0.3, 0.1, 0.4), "Consolidative": summarize_arm(sim_arm)}
     ax = figures.plot_failure_patterns(arms, title="First failure")

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from oligosim.outcomes import kaplan_meier, number_at_risk
+from oligosim.analysis.survival import kaplan_meier, number_at_risk
 from oligosim.plotting import AT_RISK_GID, plot_km, save_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,7 +16,7 @@ import pytest
 from oligosim import cli, codes
 from oligosim.config import ConfigError, load_scenario, loads_scenario
 from oligosim.simulate import run_scenario
-from oligosim.summary import summarize_arm
+from oligosim.analysis.summary import summarize_arm
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

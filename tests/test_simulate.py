@@ -8,7 +8,7 @@ import pytest
 from oligosim.config import load_scenario
 from oligosim.results import COLUMNS, ENDPOINT_COLUMNS
 from oligosim.simulate import run_scenario
-from oligosim.summary import summarize
+from oligosim.analysis.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """Tests of the calibration-target machinery: ``oligosim.targets``, ``oligosim targets`` and the
-mixture metrics of ``oligosim.metrics``.
+mixture metrics of ``oligosim.analysis.metrics``.
 
 Simulations use a tiny scenario (``tests/data/targets/tiny_study.toml``) with a few hundred
 patients. The model is being calibrated, so no test asserts a simulated value against a
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oligosim import cli, metrics
+from oligosim import cli
+from oligosim.analysis import metrics
 from oligosim.config import ConfigError, load_scenario
 from oligosim.simulate import run_scenario
 from oligosim.targets import (

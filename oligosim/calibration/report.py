@@ -11,7 +11,7 @@ from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.config import Distribution, split_path
 from oligosim.experiments.report import Report, fmt, write_csv
-from oligosim.outcomes import json_number
+from oligosim.analysis.survival import json_number
 
 PHASE_COLORS = {"defaults": "black", "screen": "tab:blue", "local": "tab:orange"}
 

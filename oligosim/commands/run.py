@@ -58,9 +58,9 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from oligosim import outputs, plotting
-    from oligosim.outcomes import kaplan_meier
+    from oligosim.analysis.survival import kaplan_meier
     from oligosim.simulate import InfeasibleCohort, run_scenario
-    from oligosim.summary import endpoint, format_table, summarize
+    from oligosim.analysis.summary import endpoint, format_table, summarize
 
     if not scenario.data["arms"]:
         raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")

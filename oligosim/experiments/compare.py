@@ -18,11 +18,11 @@ def run(ctx) -> dict:
     s = exp.settings
     from tqdm import tqdm
 
-    from oligosim.metrics import evaluate_many
-    from oligosim.outcomes import kaplan_meier
-    from oligosim.paired import compare_arms, paired_difference_table
+    from oligosim.analysis.metrics import evaluate_many
+    from oligosim.analysis.survival import kaplan_meier
+    from oligosim.analysis.paired import compare_arms, paired_difference_table
     from oligosim.simulate import run_scenario
-    from oligosim.summary import endpoint, summarize_arm
+    from oligosim.analysis.summary import endpoint, summarize_arm
 
     total = exp.patients * len(exp.arms)
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=1.0, disable=ctx.quiet, desc="simulating")
@@ -34,7 +34,7 @@ def run(ctx) -> dict:
     with_events = run_scenario(exp.scenario, patients=k, seed=exp.seed, events=True, arms=list(exp.arms))
 
     summaries = {a: summarize_arm(res.arms[a]) for a in exp.arms}
-    from oligosim.outcomes import json_number
+    from oligosim.analysis.survival import json_number
 
     # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON
     per_arm = {a: {m: [json_number(x) for x in v] for m, v in evaluate_many(res.arms[a], exp.all_metrics).items()} for a in exp.arms}

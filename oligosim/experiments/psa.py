@@ -20,7 +20,7 @@ from scipy.stats import qmc
 from oligosim.experiments.report import fmt
 from oligosim.experiments.spec import ExperimentError
 from oligosim.experiments.runner import better_sign
-from oligosim.metrics import parse_metric
+from oligosim.analysis.metrics import parse_metric
 
 
 def draw_parameters(params, draws: int, seed: int, sampling: str = "lhs") -> np.ndarray:

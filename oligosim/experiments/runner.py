@@ -20,7 +20,7 @@ from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
 from oligosim.experiments.report import Report, write_csv
 from oligosim.experiments.spec import Experiment
-from oligosim.metrics import parse_metric
+from oligosim.analysis.metrics import parse_metric
 
 _MODULES = {
     "compare": "compare",

@@ -3,7 +3,7 @@
 The two arms are simulated once as large pools (common random numbers, so the pools share
 their virtual patients); each virtual trial randomises distinct virtual patients from them,
 with Poisson accrual, administrative censoring at the analysis and exponential dropout
-(:mod:`oligosim.trial`). Repeated many times this gives the power, the distribution of the
+(:mod:`oligosim.analysis.trial`). Repeated many times this gives the power, the distribution of the
 estimated hazard ratio and medians, and the sample size for a target power, to set beside
 Schoenfeld's formula.
 """
@@ -23,11 +23,11 @@ def run(ctx) -> dict:
     from tqdm import tqdm
 
     from oligosim.figures import plot_distribution, plot_power
-    from oligosim.outcomes import kaplan_meier
+    from oligosim.analysis.survival import kaplan_meier
     from oligosim.plotting import plot_km
     from oligosim.simulate import run_scenario
-    from oligosim.summary import endpoint
-    from oligosim.trial import power_curve, simulate_trials
+    from oligosim.analysis.summary import endpoint
+    from oligosim.analysis.trial import power_curve, simulate_trials
 
     pool = s["pool_patients"] or exp.patients
     control, experimental = exp.arms

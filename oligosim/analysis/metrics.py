@@ -40,9 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from oligosim import codes
-from oligosim.outcomes import kaplan_meier, median_survival, proportion_ci, rmst, survival_at
+from oligosim.analysis.proportions import proportion_ci
+from oligosim.analysis.survival import kaplan_meier, median_survival, rmst, survival_at
 from oligosim.results import ArmResult
-from oligosim.summary import endpoint
+from oligosim.analysis.summary import endpoint
 
 ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 _Z95 = 1.959963984540054

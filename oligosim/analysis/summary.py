@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from oligosim import __version__, codes
-from oligosim.outcomes import kaplan_meier, summarize_survival, survival_at
+from oligosim.analysis.survival import kaplan_meier, summarize_survival, survival_at
 from oligosim.results import ArmResult, Results
 
 LANDMARKS = (12, 24, 36, 60)
