@@ -735,7 +735,7 @@ def plot_targets(results: Sequence[TargetResult], *, ax=None, title: str | None 
     -------
     matplotlib.axes.Axes
     """
-    from oligosim.plotting import new_axes
+    from oligosim.plots.canvas import new_axes
 
     groups: dict[str, list[TargetResult]] = {}
     for r in results:

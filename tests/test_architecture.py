@@ -29,7 +29,6 @@ LONG_MODULES = {
     "oligosim._kernels.engine": "split into kernel modules in another branch",
     # split into the analysis, plots and calibration packages in the next commits
     "oligosim.calibration.report": "",
-    "oligosim.figures": "",
     "oligosim.targets": "",
 }
 

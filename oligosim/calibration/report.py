@@ -10,7 +10,8 @@ import numpy as np
 from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.config import Distribution, split_path
-from oligosim.experiments.report import Report, fmt, write_csv
+from oligosim.io.files import write_csv
+from oligosim.io.report import Report, fmt
 from oligosim.analysis.survival import json_number
 
 PHASE_COLORS = {"defaults": "black", "screen": "tab:blue", "local": "tab:orange"}
@@ -707,7 +708,8 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
 
 def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
     """Write every output file of a calibration into ``out`` (atomically); the names written."""
-    from oligosim import outputs, plotting
+    from oligosim.io.files import atomic_directory, write_json
+    from oligosim.plots.canvas import save_figure
     from oligosim.targets import plot_targets
 
     spec = result.spec
@@ -717,11 +719,11 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         dists, overlay, psa = posterior_distributions(result, summary)
     diagnostics = diagnose(result)
     files = []
-    with outputs.atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out)) as tmp:
         def add(name, desc):
             files.append(f"{name}: {desc}")
 
-        outputs.write_json(tmp / "calibration.json", calibration_json(result, summary, dists, diagnostics))
+        write_json(tmp / "calibration.json", calibration_json(result, summary, dists, diagnostics))
         add("calibration.json", "config, best parameters, objective trace, goodness of fit before and after, diagnostics")
         (tmp / "calibrated.toml").write_text(calibrated_toml(result), encoding="utf-8")
         add("calibrated.toml", "the point fit as a scenario overlay")
@@ -742,11 +744,11 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         )
         add("targets_fit.csv", "each target before and after the fit")
         ax = plot_targets(result.before, title=f"Before calibration (current defaults): {sum(r.within_tolerance for r in result.before)} of {len(result.before)} within tolerance")
-        plotting.save_figure(ax.figure, tmp / "targets_before.png")
+        save_figure(ax.figure, tmp / "targets_before.png")
         ax = plot_targets(result.after, title=f"After calibration (point fit): {sum(r.within_tolerance for r in result.after)} of {len(result.after)} within tolerance")
-        plotting.save_figure(ax.figure, tmp / "targets_after.png")
+        save_figure(ax.figure, tmp / "targets_after.png")
         add("targets_before.png, targets_after.png", "the targets against the model before and after")
-        plotting.save_figure(plot_trace(result), tmp / "objective_trace.png")
+        save_figure(plot_trace(result), tmp / "objective_trace.png")
         add("objective_trace.png", "objective of every candidate")
         if result.abc is not None:
             X = np.column_stack([np.asarray(p.to_value(result.abc.particles[:, i]), float) for i, p in enumerate(spec.parameters)])
@@ -760,8 +762,8 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
             add("posterior_distributions.toml", "fitted marginal distributions as a scenario overlay")
             (tmp / "psa_parameters.toml").write_text(psa, encoding="utf-8")
             add("psa_parameters.toml", "the same as [[parameter]] tables for an experiment file")
-            plotting.save_figure(plot_marginals(result), tmp / "posterior_marginals.png")
-            plotting.save_figure(plot_pairs(result), tmp / "posterior_pairs.png")
+            save_figure(plot_marginals(result), tmp / "posterior_marginals.png")
+            save_figure(plot_pairs(result), tmp / "posterior_pairs.png")
             add("posterior_marginals.png, posterior_pairs.png", "posterior plots")
         add("report.md, report.html", "this report")
         build_report(result, summary, diagnostics, files).write(tmp)

@@ -61,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
-    from oligosim import outputs, plotting
+    from oligosim.io.files import atomic_directory, write_json
+    from oligosim.plots.canvas import save_figure
     from oligosim.simulate import InfeasibleCohort
     from oligosim.targets import evaluate_targets, format_results_table, plot_targets, results_json
 
@@ -81,10 +82,10 @@ def main(args: argparse.Namespace) -> int:
         bar.close()
     doc = results_json(tmap, results, patients=args.patients, seed=args.seed)
     try:
-        with outputs.atomic_directory(out) as tmp:
-            outputs.write_json(tmp / "targets.json", doc)
+        with atomic_directory(out) as tmp:
+            write_json(tmp / "targets.json", doc)
             ax = plot_targets(results)
-            plotting.save_figure(ax.figure, tmp / "targets.png")
+            save_figure(ax.figure, tmp / "targets.png")
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:

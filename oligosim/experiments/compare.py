@@ -10,7 +10,7 @@ unpaired comparison would need for the same precision.
 
 from __future__ import annotations
 
-from oligosim.experiments.report import fmt, fmt_ci
+from oligosim.io.report import fmt, fmt_ci
 
 
 def run(ctx) -> dict:
@@ -93,8 +93,9 @@ def run(ctx) -> dict:
     )
     ctx.csv("estro_first_progression.csv", ["class"] + list(exp.arms), estro_rows)
 
-    from oligosim.figures import plot_failure_patterns, plot_swimmer, plot_toxicity
-    from oligosim.plotting import plot_km
+    from oligosim.plots.arms import plot_failure_patterns, plot_toxicity
+    from oligosim.plots.swimmer import plot_swimmer
+    from oligosim.plots.km import plot_km
 
     horizon = min(60.0, exp.scenario.data["simulation"]["horizon_months"])
     for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):

@@ -18,7 +18,8 @@ from pathlib import Path
 from oligosim import __version__
 from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
-from oligosim.experiments.report import Report, write_csv
+from oligosim.io.files import write_csv
+from oligosim.io.report import Report
 from oligosim.experiments.spec import Experiment
 from oligosim.analysis.metrics import parse_metric
 
@@ -136,7 +137,7 @@ class Context:
     # ------------------------------------------------------------------ files
     def save(self, ax, filename: str, caption: str) -> None:
         """Save the figure of ``ax`` as ``filename`` and add it to the report."""
-        from oligosim.plotting import save_figure
+        from oligosim.plots.canvas import save_figure
 
         save_figure(ax.figure, self.out / filename)
         self.files.append(filename)
@@ -176,7 +177,7 @@ def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int |
     import matplotlib
 
     matplotlib.use("Agg")
-    from oligosim.outputs import atomic_directory, write_json
+    from oligosim.io.files import atomic_directory, write_json
 
     module = importlib.import_module(f"oligosim.experiments.{_MODULES[exp.kind]}")
     t0 = time.perf_counter()

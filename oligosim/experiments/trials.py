@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from oligosim.experiments.report import fmt
+from oligosim.io.report import fmt
 
 
 def run(ctx) -> dict:
@@ -22,9 +22,9 @@ def run(ctx) -> dict:
     s = exp.settings
     from tqdm import tqdm
 
-    from oligosim.figures import plot_distribution, plot_power
+    from oligosim.plots.trial import plot_distribution, plot_power
     from oligosim.analysis.survival import kaplan_meier
-    from oligosim.plotting import plot_km
+    from oligosim.plots.km import plot_km
     from oligosim.simulate import run_scenario
     from oligosim.analysis.summary import endpoint
     from oligosim.analysis.trial import power_curve, simulate_trials

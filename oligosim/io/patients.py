@@ -1,17 +1,12 @@
-"""Writing run outputs: all files appear together or not at all.
+"""Per-patient tables of a run: ``patients.csv`` (outcomes, treatment, cohort) and ``events.csv``.
 
-Files are written into a temporary directory beside the target and moved in only when every
-one of them is complete, so an error or Ctrl-C leaves the target as it was.
+Coded columns are written by name (:mod:`oligosim.codes`).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,31 +35,6 @@ PATIENT_COLUMNS = (
     ("pdl1_cps10", "pdl1_high", "{:d}"),
     ("visible_lesions_entry", "n_visible_entry", "{:d}"),
 )
-@contextmanager
-def atomic_directory(target: Path):
-    """Yield a temporary directory; on success move its files into ``target``.
-
-    On any exception (KeyboardInterrupt included) the temporary directory is removed and
-    ``target`` is untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield tmp
-        target.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, target / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: Path, obj) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, allow_nan=False)
-        fh.write("\n")
-
-
 def _name(table, code):
     if code == codes.NOT_OLIGO:
         return "polymetastatic"
