@@ -28,8 +28,6 @@ LONG_MODULES = {
     "oligosim.radiobiology": "split into the oligosim/radiobiology/ package in another branch",
     "oligosim._kernels.engine": "split into kernel modules in another branch",
     # split into the analysis, plots and calibration packages in the next commits
-    "oligosim.calibration.report": "",
-    "oligosim.targets": "",
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests of the calibration-target machinery: ``oligosim.targets``, ``oligosim targets`` and the
+"""Tests of the calibration-target machinery: ``oligosim.calibration`` (targets, target_map, scoring), ``oligosim targets`` and the
 mixture metrics of ``oligosim.analysis.metrics``.
 
 Simulations use a tiny scenario (``tests/data/targets/tiny_study.toml``) with a few hundred
@@ -21,14 +21,10 @@ from oligosim import cli
 from oligosim.analysis import metrics
 from oligosim.config import ConfigError, load_scenario
 from oligosim.simulate import run_scenario
-from oligosim.targets import (
-    evaluate_targets,
-    goodness_of_fit,
-    load_map,
-    load_targets,
-    results_json,
-    score,
-)
+from oligosim.calibration.scoring import evaluate_targets, goodness_of_fit, score
+from oligosim.calibration.target_map import load_map
+from oligosim.calibration.target_report import results_json
+from oligosim.calibration.targets import load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "targets"

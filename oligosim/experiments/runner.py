@@ -1,6 +1,6 @@
 """Run an experiment: evaluate, tabulate, plot and report, writing everything at once.
 
-Each kind's module (``sweeps``, ``psa``, ``gsa``, ``compare``, ``trials``) provides
+Each kind's module (``sweeps``, ``psa``, ``gsa``, ``compare``, ``trial``) provides
 ``run(ctx) -> dict`` that asks :class:`Context` for evaluations, writes its CSV tables and
 figures into ``ctx.out``, adds its sections to ``ctx.report`` and returns its JSON-able
 results. :func:`run_experiment` wraps that in an atomic output directory, so an error or Ctrl-C
@@ -31,7 +31,7 @@ _MODULES = {
     "psa": "psa",
     "sobol": "gsa",
     "morris": "gsa",
-    "trial": "trials",
+    "trial": "trial",
 }
 
 
