@@ -4,8 +4,8 @@ The package is layered (see ``docs/model.md``)::
 
     configs/*.toml -> config.load_scenario -> Scenario
         -> lowering.lower -> KernelInputs (arrays)
-        -> _kernels.engine (numba event loop) -> per-patient result columns
-        -> outcomes / plotting / reports
+        -> _kernels.engine (numba event loop) -> results.Results (per-patient columns)
+        -> analysis / plots / io (reports)
 """
 
 __version__ = "0.1.0"

@@ -27,7 +27,6 @@ LONG_MODULES = {
     "oligosim.reference": "split into the oligosim/reference/ package in another branch",
     "oligosim.radiobiology": "split into the oligosim/radiobiology/ package in another branch",
     "oligosim._kernels.engine": "split into kernel modules in another branch",
-    # split into the analysis, plots and calibration packages in the next commits
 }
 
 
