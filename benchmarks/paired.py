@@ -99,8 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bootstrap", type=int, default=400, help="bootstrap replicates for compare_arms (default 400)")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
-    from oligosim.config import load_scenario
     from oligosim.analysis.paired import compare_arms
+    from oligosim.config import load_scenario
     from oligosim.simulate import run_scenario
 
     reps = args.replications or (10 if args.quick else 40)

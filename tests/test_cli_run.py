@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from oligosim import cli, codes
+from oligosim.config import load_scenario
 from oligosim.io import files
 from oligosim.io import patients as patient_tables
 from oligosim.plots import canvas
-from oligosim.config import load_scenario
 from oligosim.simulate import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,11 +36,11 @@ import pytest
 from scipy import stats
 
 from oligosim import codes, results, simulate
-from oligosim.analysis import summary
-from oligosim.config import load_scenario
-from oligosim.analysis.hazards import logrank
-from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim._kernels import rng
+from oligosim.analysis import summary
+from oligosim.analysis.hazards import logrank
+from oligosim.config import load_scenario
+from oligosim.reference import Stream, run_scenario_reference, stream_key
 
 from conftest import CONFIGS
 

@@ -24,8 +24,8 @@ from scipy import stats
 
 from conftest import EV, quiet_scenario
 from oligosim import codes
-from oligosim.codes import ALIVE, DEATH_DISEASE, DEATH_OTHER, DEATH_TREATMENT
 from oligosim.analysis.survival import kaplan_meier, median_survival, survival_at
+from oligosim.codes import ALIVE, DEATH_DISEASE, DEATH_OTHER, DEATH_TREATMENT
 from oligosim.simulate import run_scenario
 
 DPM = 365.25 / 12.0

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from oligosim import codes
-from oligosim.config import load_scenario
 from oligosim.analysis.metrics import evaluate, evaluate_many, parse_metric
 from oligosim.analysis.proportions import proportion_ci
-from oligosim.analysis.survival import kaplan_meier, rmst
-from oligosim.simulate import run_scenario
 from oligosim.analysis.summary import summarize_arm
+from oligosim.analysis.survival import kaplan_meier, rmst
+from oligosim.config import load_scenario
+from oligosim.simulate import run_scenario
 
 
 @pytest.fixture(scope="module")

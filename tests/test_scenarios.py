@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from oligosim import cli, codes
+from oligosim.analysis.summary import summarize_arm
 from oligosim.config import ConfigError, load_scenario, loads_scenario
 from oligosim.simulate import run_scenario
-from oligosim.analysis.summary import summarize_arm
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

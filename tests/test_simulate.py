@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from oligosim.analysis.summary import summarize
 from oligosim.config import load_scenario
 from oligosim.results import COLUMNS, ENDPOINT_COLUMNS
 from oligosim.simulate import run_scenario
-from oligosim.analysis.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 

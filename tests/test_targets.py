@@ -19,12 +19,12 @@ import pytest
 
 from oligosim import cli
 from oligosim.analysis import metrics
-from oligosim.config import ConfigError, load_scenario
-from oligosim.simulate import run_scenario
 from oligosim.calibration.scoring import evaluate_targets, goodness_of_fit, score
 from oligosim.calibration.target_map import load_map
 from oligosim.calibration.target_report import results_json
 from oligosim.calibration.targets import load_targets
+from oligosim.config import ConfigError, load_scenario
+from oligosim.simulate import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "targets"

@@ -41,9 +41,9 @@ import numpy as np
 
 from oligosim import codes
 from oligosim.analysis.proportions import proportion_ci
+from oligosim.analysis.summary import endpoint
 from oligosim.analysis.survival import kaplan_meier, median_survival, rmst, survival_at
 from oligosim.results import ArmResult
-from oligosim.analysis.summary import endpoint
 
 ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 _Z95 = 1.959963984540054

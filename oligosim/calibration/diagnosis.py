@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from oligosim.analysis.survival import json_number
 from oligosim.calibration import CalibrationResult
 from oligosim.calibration.evaluation import target_weight
 from oligosim.io.report import fmt
-from oligosim.analysis.survival import json_number
 
 __all__ = ["diagnose", "diagnosis_text"]
 

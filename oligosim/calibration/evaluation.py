@@ -107,8 +107,8 @@ def _score(tmap, task: dict) -> list[TargetResult] | str:
     """Every target of ``tmap`` at ``task["overrides"]``, or the message of an infeasible cohort (a
     parameter set whose eligibility cannot be met), which the objective treats as an infinite
     distance."""
-    from oligosim.simulate import InfeasibleCohort
     from oligosim.calibration.scoring import evaluate_targets
+    from oligosim.simulate import InfeasibleCohort
 
     try:
         return evaluate_targets(tmap, patients=task["patients"], seed=task["seed"], overrides=task["overrides"], threads=task["threads"])

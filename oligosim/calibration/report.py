@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.analysis.survival import json_number
+from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.diagnosis import diagnose, diagnosis_text
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.calibration.plots import plot_marginals, plot_pairs, plot_trace
@@ -300,9 +300,9 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
 
 def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
     """Write every output file of a calibration into ``out`` (atomically); the names written."""
+    from oligosim.calibration.plots import plot_targets
     from oligosim.io.files import atomic_directory, write_json
     from oligosim.plots.canvas import save_figure
-    from oligosim.calibration.plots import plot_targets
 
     spec = result.spec
     summary = posterior_summary(result)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from oligosim.config import ConfigError, Scenario
 from oligosim.analysis.metrics import evaluate_mixture, parse_metric
 from oligosim.analysis.survival import json_number
 from oligosim.calibration.target_map import MapEntry, TargetMap
 from oligosim.calibration.targets import BOUNDS, TOLERANCE_KINDS
+from oligosim.config import ConfigError, Scenario
 
 __all__ = ["score", "TargetResult", "evaluate_targets", "goodness_of_fit"]
 

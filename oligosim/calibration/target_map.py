@@ -36,6 +36,15 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from oligosim import config
+from oligosim.analysis.metrics import Metric, parse_metric
+from oligosim.calibration.targets import (
+    BOUNDS,
+    DEFAULT_TOLERANCE_ABSOLUTE,
+    DEFAULT_TOLERANCE_RELATIVE,
+    ID_PATTERN,
+    TOLERANCE_KINDS,
+    Target,
+)
 from oligosim.config import (
     Maybe,
     Choice,
@@ -49,15 +58,6 @@ from oligosim.config import (
     format_value,
     load_scenario,
     validate,
-)
-from oligosim.analysis.metrics import Metric, parse_metric
-from oligosim.calibration.targets import (
-    BOUNDS,
-    DEFAULT_TOLERANCE_ABSOLUTE,
-    DEFAULT_TOLERANCE_RELATIVE,
-    ID_PATTERN,
-    TOLERANCE_KINDS,
-    Target,
 )
 
 __all__ = ["MapEntry", "TargetMap", "load_map"]

@@ -57,12 +57,12 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
+    from oligosim.analysis.summary import endpoint, format_table, summarize
+    from oligosim.analysis.survival import kaplan_meier
     from oligosim.io import files
     from oligosim.io import patients as patient_tables
     from oligosim.plots import canvas, km
-    from oligosim.analysis.survival import kaplan_meier
     from oligosim.simulate import InfeasibleCohort, run_scenario
-    from oligosim.analysis.summary import endpoint, format_table, summarize
 
     if not scenario.data["arms"]:
         raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")

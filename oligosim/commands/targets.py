@@ -38,9 +38,9 @@ def register(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from oligosim.config import ConfigError
     from oligosim.calibration.target_map import load_map
     from oligosim.calibration.targets import load_targets
+    from oligosim.config import ConfigError
 
     if args.patients is not None and args.patients < 1:
         raise UserError(f"--patients = {args.patients}: must be a whole number >= 1")
@@ -63,12 +63,12 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
-    from oligosim.io.files import atomic_directory, write_json
-    from oligosim.plots.canvas import save_figure
-    from oligosim.simulate import InfeasibleCohort
     from oligosim.calibration.plots import plot_targets
     from oligosim.calibration.scoring import evaluate_targets
     from oligosim.calibration.target_report import format_results_table, results_json
+    from oligosim.io.files import atomic_directory, write_json
+    from oligosim.plots.canvas import save_figure
+    from oligosim.simulate import InfeasibleCohort
 
     total = 0
     seen = {}

@@ -19,10 +19,10 @@ def run(ctx) -> dict:
     from tqdm import tqdm
 
     from oligosim.analysis.metrics import evaluate_many
-    from oligosim.analysis.survival import kaplan_meier
     from oligosim.analysis.paired import compare_arms, paired_difference_table
-    from oligosim.simulate import run_scenario
     from oligosim.analysis.summary import endpoint, summarize_arm
+    from oligosim.analysis.survival import kaplan_meier
+    from oligosim.simulate import run_scenario
 
     total = exp.patients * len(exp.arms)
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=1.0, disable=ctx.quiet, desc="simulating")
@@ -94,8 +94,8 @@ def run(ctx) -> dict:
     ctx.csv("estro_first_progression.csv", ["class"] + list(exp.arms), estro_rows)
 
     from oligosim.plots.arms import plot_failure_patterns, plot_toxicity
-    from oligosim.plots.swimmer import plot_swimmer
     from oligosim.plots.km import plot_km
+    from oligosim.plots.swimmer import plot_swimmer
 
     horizon = min(60.0, exp.scenario.data["simulation"]["horizon_months"])
     for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):

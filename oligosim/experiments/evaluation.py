@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oligosim.config import Scenario
 from oligosim.analysis.metrics import evaluate_many
 from oligosim.analysis.survival import json_number
+from oligosim.config import Scenario
 
 
 @dataclass(frozen=True)

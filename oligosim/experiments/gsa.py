@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oligosim.io.report import fmt
 from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt
 
 
 def _to_values(params, U: np.ndarray) -> np.ndarray:

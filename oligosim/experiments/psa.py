@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
-from oligosim.io.report import fmt
-from oligosim.experiments.spec import ExperimentError
-from oligosim.experiments.runner import better_sign
 from oligosim.analysis.metrics import parse_metric
+from oligosim.experiments.runner import better_sign
+from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt
 
 
 def draw_parameters(params, draws: int, seed: int, sampling: str = "lhs") -> np.ndarray:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oligosim import __version__
+from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
+from oligosim.experiments.spec import Experiment
 from oligosim.io.files import write_csv
 from oligosim.io.report import Report
-from oligosim.experiments.spec import Experiment
-from oligosim.analysis.metrics import parse_metric
 
 _MODULES = {
     "compare": "compare",

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from oligosim.analysis.metrics import parse_metric
 from oligosim.config import (
     REQUIRED,
     Bool,
@@ -59,7 +60,6 @@ from oligosim.config import (
     load_scenario,
     validate,
 )
-from oligosim.analysis.metrics import parse_metric
 
 class ExperimentError(ValueError):
     """A problem with an experiment found while running it (e.g. an outcome that is undefined

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oligosim.io.report import fmt, fmt_ci
 from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt, fmt_ci
 
 
 def run(ctx) -> dict:

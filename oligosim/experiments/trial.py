@@ -22,12 +22,12 @@ def run(ctx) -> dict:
     s = exp.settings
     from tqdm import tqdm
 
-    from oligosim.plots.trial import plot_distribution, plot_power
-    from oligosim.analysis.survival import kaplan_meier
-    from oligosim.plots.km import plot_km
-    from oligosim.simulate import run_scenario
     from oligosim.analysis.summary import endpoint
+    from oligosim.analysis.survival import kaplan_meier
     from oligosim.analysis.trial import power_curve, simulate_trials
+    from oligosim.plots.km import plot_km
+    from oligosim.plots.trial import plot_distribution, plot_power
+    from oligosim.simulate import run_scenario
 
     pool = s["pool_patients"] or exp.patients
     control, experimental = exp.arms
