@@ -13,7 +13,21 @@ from matplotlib import colormaps
 
 from oligosim.plots.canvas import new_axes
 
-__all__ = ["PALETTE", "arm_colors"]
+__all__ = [
+    "PALETTE",
+    "arm_colors",
+    "axes_or_new",
+    "finish",
+    "legend_above",
+    "format_value",
+    "check_vector",
+    "check_same_length",
+    "check_increasing",
+    "check_in_unit",
+    "check_scalar",
+    "check_probability",
+    "check_nonempty_mapping",
+]
 
 #: the arm palette: tab10 colours, used in the order the arms are given
 PALETTE = tuple(colormaps["tab10"].colors)
@@ -42,10 +56,12 @@ def arm_colors(labels) -> dict:
 
 
 def axes_or_new(ax, figsize=(7.0, 5.0)):
+    """``ax``, or a new pyplot-free Axes of ``figsize`` when it is None."""
     return new_axes(figsize) if ax is None else ax
 
 
 def finish(ax, title):
+    """Set the title (if any) and return ``ax``."""
     if title:
         ax.set_title(title)
     return ax
@@ -68,12 +84,14 @@ def check_vector(name: str, values, *, finite: bool = True, min_size: int = 1) -
 
 
 def check_same_length(ref_name: str, ref: np.ndarray, **others: np.ndarray) -> None:
+    """ValueError unless every array of ``others`` has as many values as ``ref``."""
     for name, arr in others.items():
         if arr.shape[0] != ref.shape[0]:
             raise ValueError(f"{name} has {arr.shape[0]} values but {ref_name} has {ref.shape[0]}: they must have the same length")
 
 
 def check_increasing(name: str, arr: np.ndarray) -> None:
+    """ValueError unless ``arr`` is strictly increasing."""
     # lines and grids are drawn in the given order; an unsorted axis would draw a scribble
     if arr.size > 1 and not np.all(np.diff(arr) > 0):
         k = int(np.flatnonzero(np.diff(arr) <= 0)[0])
@@ -81,12 +99,14 @@ def check_increasing(name: str, arr: np.ndarray) -> None:
 
 
 def check_in_unit(name: str, arr: np.ndarray) -> None:
+    """ValueError unless every value of ``arr`` is in [0, 1]."""
     bad = np.flatnonzero((arr < 0.0) | (arr > 1.0))
     if bad.size:
         raise ValueError(f"{name}[{bad[0]}] = {arr[bad[0]]}: must be a probability in [0, 1]")
 
 
 def check_scalar(name: str, value, *, allow_none: bool = False) -> float | None:
+    """``float(value)`` if finite (None passes when ``allow_none``), else ValueError."""
     if value is None and allow_none:
         return None
     try:
@@ -107,6 +127,7 @@ def legend_above(ax, title, ncol):
 
 
 def check_probability(name: str, value) -> float:
+    """``float(value)`` if it is a share in [0, 1], else ValueError."""
     x = check_scalar(name, value)
     if not 0.0 <= x <= 1.0:
         raise ValueError(f"{name} = {value!r}: must be a share in [0, 1]")
@@ -114,6 +135,7 @@ def check_probability(name: str, value) -> float:
 
 
 def check_nonempty_mapping(name: str, value) -> None:
+    """ValueError unless ``value`` is a non-empty dict."""
     if not isinstance(value, Mapping):
         raise ValueError(f"{name} is a {type(value).__name__}: must be a dict")
     if not value:

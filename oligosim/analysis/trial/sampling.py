@@ -4,7 +4,6 @@ The design checks, the pools and the vectorised sampling of blocks of replicates
 :mod:`~oligosim.analysis.trial.replicates` and :mod:`~oligosim.analysis.trial.power`.
 """
 
-
 from __future__ import annotations
 
 import math
@@ -16,7 +15,17 @@ import numpy as np
 from oligosim.analysis.hazards import cox_hazard_ratio
 from oligosim.analysis.survival import kaplan_meier, median_survival
 
-__all__ = ["simulate_trial_data"]
+__all__ = [
+    "simulate_trial_data",
+    "Pools",
+    "prepare_pools",
+    "Design",
+    "make_design",
+    "Block",
+    "iter_blocks",
+    "check_int",
+    "check_real",
+]
 
 #: patients (replicates x 2 n) sampled per vectorised block; a fixed number, so that the block
 #: layout -- and with it the order of the random draws -- depends only on n_per_arm
@@ -25,6 +34,7 @@ _BLOCK_PATIENTS = 1 << 18
 
 # ============================================================================ validation
 def check_int(name: str, value, minimum: int) -> int:
+    """``int(value)`` if it is an integer (not a bool) ``>= minimum``, else ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} = {value!r}: must be an integer >= {minimum}")
     if value < minimum:
