@@ -18,7 +18,7 @@ SD_paired**2`` is the factor by which the paired design reduces the number of pa
 for the same precision. Its 95 % interval treats the two variance estimates as independent
 chi-square variables (F distribution with R - 1, R - 1 degrees of freedom; approximate for
 non-normal estimates such as medians on a discrete assessment grid). For comparison, the
-bootstrap estimate of the same ratio from :func:`oligosim.paired.compare_arms` on the first
+bootstrap estimate of the same ratio from :func:`oligosim.analysis.paired.compare_arms` on the first
 paired replication is printed too (what a single run reports).
 
 Figures are Monte-Carlo estimates from this run; nothing is asserted.
@@ -50,7 +50,7 @@ LABELS = {
 
 def differences(a, b) -> dict[str, float]:
     """Estimated b - a of each quantity (nan if a median is not reached)."""
-    from oligosim.outcomes import kaplan_meier, median_survival, rmst
+    from oligosim.analysis.survival import kaplan_meier, median_survival, rmst
 
     def med(arm, ep):
         m = median_survival(kaplan_meier(arm[ep], arm[f"{ep}_event"]))[0]
@@ -99,8 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bootstrap", type=int, default=400, help="bootstrap replicates for compare_arms (default 400)")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
+    from oligosim.analysis.paired import compare_arms
     from oligosim.config import load_scenario
-    from oligosim.paired import compare_arms
     from oligosim.simulate import run_scenario
 
     reps = args.replications or (10 if args.quick else 40)

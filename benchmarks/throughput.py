@@ -49,7 +49,7 @@ _PEAK = """
 import resource, sys, time
 from oligosim.config import load_scenario
 from oligosim.simulate import run_scenario
-from oligosim.summary import summarize
+from oligosim.analysis.summary import summarize
 sc = load_scenario({config!r})
 arm = next(iter(sc.data["arms"]))
 t = time.perf_counter()

@@ -67,26 +67,39 @@ def unit_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "oligosim"
 
 
-def _load_time_imports(tree: ast.Module):
-    """Import nodes executed when the module loads: not inside a function or class body."""
-    stack = list(tree.body)
-    while stack:
-        node = stack.pop()
+def _is_type_checking(node: ast.If) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): annotations only, never run."""
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def load_time_imports(body):
+    """Import statements run when a module loads: at module level, inside ``if`` (except
+    ``if TYPE_CHECKING:``), ``try`` and ``with`` blocks; not inside functions or classes."""
+    for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, (ast.If, ast.Try, ast.With)):
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                for child in getattr(node, field, []) or []:
-                    stack.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node):
+                yield from load_time_imports(node.body)
+            yield from load_time_imports(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                yield from load_time_imports(block)
+        elif isinstance(node, ast.With):
+            yield from load_time_imports(node.body)
 
 
-def module_imports(path: Path, modules: set[str]) -> set[str]:
-    """oligosim modules that ``path`` imports when it loads (``from pkg import mod`` counts as
-    importing ``pkg.mod`` when that is a module, else ``pkg``)."""
+def module_imports(path: Path, modules: set[str], *, load_time: bool = True) -> set[str]:
+    """oligosim modules that ``path`` imports when it loads (``load_time``) or anywhere, function
+    bodies included (``from pkg import mod`` counts as importing ``pkg.mod`` when that is a
+    module, else ``pkg``)."""
     me = module_name(path)
     is_pkg = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = load_time_imports(tree.body) if load_time else (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
     found = set()
-    for node in _load_time_imports(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
@@ -222,8 +235,48 @@ def render_markdown(graph, lines) -> str:
     return "\n".join(out)
 
 
+def reduced(units: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The transitive reduction: an import ``u -> v`` is dropped when ``u`` reaches ``v``
+    through other units anyway (the picture shows the layering, the table every import)."""
+
+    def reach(u: str, skip: str) -> set[str]:
+        seen, todo = set(), [w for w in units[u] if w != skip]
+        while todo:
+            w = todo.pop()
+            if w not in seen:
+                seen.add(w)
+                todo.extend(units[w])
+        return seen
+
+    return {u: {v for v in vs if v not in reach(u, v)} for u, vs in units.items()}
+
+
+def _order(by_layer: dict[int, list[str]], edges: dict[str, set[str]]) -> dict[str, float]:
+    """x positions: each layer sorted by the mean position of its neighbours (a few barycentre
+    sweeps down and up), so that few arrows cross."""
+    width = max(len(v) for v in by_layer.values())
+    x = {}
+    for us in by_layer.values():
+        for k, u in enumerate(us):
+            x[u] = (k + 0.5) * width / len(us)
+    nbrs: dict[str, set[str]] = defaultdict(set)
+    for u, vs in edges.items():
+        for v in vs:
+            nbrs[u].add(v)
+            nbrs[v].add(u)
+    for sweep in range(6):
+        layers_ = sorted(by_layer, reverse=sweep % 2 == 0)
+        for d in layers_:
+            us = sorted(by_layer[d], key=lambda u: (sum(x[w] for w in nbrs[u]) / len(nbrs[u]) if nbrs[u] else x[u], u))
+            for k, u in enumerate(us):
+                x[u] = (k + 0.5) * width / len(us)
+            by_layer[d] = us
+    return x
+
+
 def draw(graph, path: Path) -> None:
-    """The unit graph as a PNG: layers top (imports most) to bottom (imports nothing)."""
+    """The unit graph as a PNG: layers from the top (imports most) to the bottom (imports
+    nothing), arrows of the transitive reduction only."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -231,32 +284,34 @@ def draw(graph, path: Path) -> None:
     from matplotlib.patches import FancyArrowPatch
 
     units = unit_graph(graph)
+    edges = reduced(units)
     depth = layers(units)
     top = max(depth.values())
     by_layer: dict[int, list[str]] = defaultdict(list)
     for u, d in sorted(depth.items()):
         by_layer[d].append(u)
     width = max(len(v) for v in by_layer.values())
-    pos = {}
-    for d, us in by_layer.items():
-        for k, u in enumerate(us):
-            pos[u] = ((k + 0.5) * width / len(us), d)
-    fig, ax = plt.subplots(figsize=(2.1 * width + 1, 1.25 * (top + 1) + 1))
-    for u, deps in units.items():
-        for v in deps:
+    x = _order(by_layer, edges)
+    pos = {u: (x[u], depth[u]) for u in units}
+    fig, ax = plt.subplots(figsize=(2.0 * width + 1.5, 1.15 * (top + 1) + 1.2))
+    for u, deps in sorted(edges.items()):
+        for v in sorted(deps):
             (x0, y0), (x1, y1) = pos[u], pos[v]
-            ax.add_patch(
-                FancyArrowPatch((x0, y0 - 0.16), (x1, y1 + 0.16), arrowstyle="-|>", mutation_scale=9, lw=0.6, color="0.55", shrinkA=0, shrinkB=0, connectionstyle="arc3,rad=0.06")
-            )
-    for u, (x, y) in pos.items():
+            ax.add_patch(FancyArrowPatch((x0, y0 - 0.17), (x1, y1 + 0.17), arrowstyle="-|>", mutation_scale=10, lw=0.8, color="0.45"))
+    for u, (xu, yu) in pos.items():
         kernel_side = u in ("_kernels", "lowering", "simulate", "reference")
-        ax.text(x, y, u, ha="center", va="center", fontsize=9, bbox=dict(boxstyle="round,pad=0.35", fc="#fde9c9" if kernel_side else "#dbe8f6", ec="0.3", lw=0.8))
+        ax.text(xu, yu, u, ha="center", va="center", fontsize=10, bbox=dict(boxstyle="round,pad=0.35", fc="#fde9c9" if kernel_side else "#dbe8f6", ec="0.3", lw=0.8))
     for d in range(top + 1):
-        ax.text(-0.35, d, f"layer {d}", ha="right", va="center", fontsize=8, color="0.4")
-    ax.set_xlim(-1.3, width + 0.2)
+        ax.text(-0.2, d, f"layer {d}", ha="right", va="center", fontsize=8, color="0.4")
+    ax.set_xlim(-1.0, width + 0.2)
     ax.set_ylim(-0.6, top + 0.6)
     ax.axis("off")
-    ax.set_title("oligosim: units and import directions (an arrow points to what a unit imports)\norange: the kernel side (only lowering, simulate and reference import _kernels)", fontsize=10)
+    ax.set_title(
+        "oligosim: units and import directions (an arrow points to what a unit imports;\n"
+        "imports implied by a longer path are left out, docs/architecture.md lists them all).\n"
+        "Orange: the kernel side; only lowering, simulate and reference import _kernels.",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

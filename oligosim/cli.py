@@ -11,12 +11,10 @@ import argparse
 import importlib
 import sys
 
+from oligosim.commands import UserError
+
 #: sub-command modules, in the order ``oligosim --help`` lists them
 COMMANDS = ("run", "check", "dose", "experiment", "targets", "calibrate")
-
-
-class UserError(Exception):
-    """An error in the user's input: printed without a traceback, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oligosim._kernels import engine
+from oligosim import codes
 from oligosim.config import load_scenario, loads_scenario
 from oligosim.lowering import DAYS_PER_MONTH
 from oligosim.simulate import run_scenario
@@ -24,7 +24,7 @@ BASE_TOML = CONFIGS / "base.toml"
 SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
 
 #: ``EVENT_NAMES`` index of each event, by name
-EV = {name: i for i, name in enumerate(engine.EVENT_NAMES)}
+EV = {name: i for i, name in enumerate(codes.EVENT_NAMES)}
 TERMINAL_EVENTS = (EV["death_disease"], EV["death_other"], EV["death_treatment"], EV["censored"])
 DEATH_EVENTS = (EV["death_disease"], EV["death_other"], EV["death_treatment"])
 
@@ -60,7 +60,7 @@ def event_log(arm, j: int) -> list[tuple[float, str, int]]:
     k = int(arm["ev_n"][j])
     assert k <= arm.ev_time.shape[1], "event log overflowed its buffer"
     return [
-        (float(arm.ev_time[j, i]), engine.EVENT_NAMES[int(arm.ev_code[j, i])], int(arm.ev_detail[j, i]))
+        (float(arm.ev_time[j, i]), codes.EVENT_NAMES[int(arm.ev_code[j, i])], int(arm.ev_detail[j, i]))
         for i in range(k)
     ]
 

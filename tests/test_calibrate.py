@@ -26,9 +26,9 @@ from scipy import stats
 from oligosim import cli
 from oligosim.calibration import load_calibration, run_calibration
 from oligosim.calibration.evaluation import objective, target_error
+from oligosim.calibration.scoring import TargetResult
 from oligosim.calibration.search import UnitPrior, abc_smc, optimize, weighted_cov, weighted_quantile
 from oligosim.config import ConfigError, loads_scenario
-from oligosim.targets import TargetResult
 
 DATA = Path(__file__).resolve().parent / "data" / "calibration"
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from oligosim import cli, codes, outputs, plotting
+from oligosim import cli, codes
 from oligosim.config import load_scenario
+from oligosim.io import files
+from oligosim.io import patients as patient_tables
+from oligosim.plots import canvas
 from oligosim.simulate import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +50,7 @@ def load_strict_json(path: Path) -> dict:
 
 
 def temp_leftovers(parent: Path) -> list[str]:
-    """Temporary directories ``.<name>.tmp-*`` that outputs.atomic_directory left behind."""
+    """Temporary directories ``.<name>.tmp-*`` that files.atomic_directory left behind."""
     return sorted(p.name for p in Path(parent).iterdir() if re.match(r"^\..+\.tmp-", p.name))
 
 
@@ -97,8 +100,6 @@ def test_run_without_optional_outputs_writes_three_files(tmp_path):
 
 
 def test_events_csv_is_well_formed(default_run, scenario):
-    from oligosim._kernels import engine
-
     with open(default_run / "events.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows, "the event log is empty"
@@ -108,7 +109,7 @@ def test_events_csv_is_well_formed(default_run, scenario):
     for r in rows:
         assert r["arm"] in arms
         assert 0 <= int(r["patient"]) < PATIENTS
-        assert r["event"] in engine.EVENT_NAMES
+        assert r["event"] in codes.EVENT_NAMES
         t = float(r["time_months"])
         assert math.isfinite(t) and t >= 0
         key = (r["arm"], r["patient"])
@@ -409,10 +410,10 @@ def _interrupt_after_partial_write(exc_type):
 
 
 INTERRUPTED = [
-    pytest.param(outputs, "write_json", id="write_json"),
-    pytest.param(plotting, "save_figure", id="save_figure"),
-    pytest.param(outputs, "write_patients_csv", id="write_patients_csv"),
-    pytest.param(outputs, "write_events_csv", id="write_events_csv"),
+    pytest.param(files, "write_json", id="write_json"),
+    pytest.param(canvas, "save_figure", id="save_figure"),
+    pytest.param(patient_tables, "write_patients_csv", id="write_patients_csv"),
+    pytest.param(patient_tables, "write_events_csv", id="write_events_csv"),
 ]
 
 
@@ -446,7 +447,7 @@ def test_interrupt_leaves_existing_directory_unchanged(tmp_path, capsys, monkeyp
 
 
 def test_unexpected_error_while_writing_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "write_patients_csv", _interrupt_after_partial_write(lambda: OSError(28, "No space left on device")))
+    monkeypatch.setattr(patient_tables, "write_patients_csv", _interrupt_after_partial_write(lambda: OSError(28, "No space left on device")))
     out = tmp_path / "out"
     code = cli.main(["run", str(DEFAULT), "--patients", "200", "--out", str(out), "--per-patient", "--quiet"])
     # a failed write is reported as a user-facing error (exit 2), not a traceback

@@ -36,11 +36,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from oligosim import codes, simulate, summary
-from oligosim.config import load_scenario
-from oligosim.outcomes import logrank
-from oligosim.reference import Stream, run_scenario_reference, stream_key
+from oligosim import codes, results, simulate
 from oligosim._kernels import rng
+from oligosim.analysis import summary
+from oligosim.analysis.hazards import logrank
+from oligosim.config import load_scenario
+from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
@@ -103,8 +104,8 @@ def fraction_indicators(arm) -> dict[str, np.ndarray]:
     out["tox_any"] = arm.tox.any(axis=1)
     for k, name in enumerate(codes.FAILURE_NAMES):
         out[f"first_failure_{name}"] = arm["first_failure"] == k
-    for k, name in enumerate(("alive", "death_disease", "death_other", "death_treatment")):
-        out[name] = arm["death_cause"] == k
+    for k, name in enumerate(codes.DEATH_CAUSE_NAMES):
+        out["alive" if k == codes.ALIVE else f"death_{name}"] = arm["death_cause"] == k
     return out
 
 
@@ -151,7 +152,7 @@ def test_smoke_same_seed_paired():
     assert list(ref.arms) == list(ker.arms)
     for name in ker.arms:
         a, b = ref.arms[name], ker.arms[name]
-        for c in simulate.COLUMNS:
+        for c in results.COLUMNS:
             assert a[c].dtype == b[c].dtype and a[c].shape == b[c].shape, c
         for attr in ("tox", "lc_time", "lc_event", "lc_bed", "lc_volume", "ev_time", "ev_code", "ev_detail"):
             assert getattr(a, attr).shape == getattr(b, attr).shape and getattr(a, attr).dtype == getattr(b, attr).dtype, attr

@@ -31,7 +31,8 @@ from conftest import (
 )
 from oligosim import codes
 from oligosim.lowering import regimen_names
-from oligosim.simulate import LC_RECORDS, InfeasibleCohort, run_scenario
+from oligosim.results import LC_RECORDS
+from oligosim.simulate import InfeasibleCohort, run_scenario
 
 N = 300  # patients per arm in the structural tests (all arms together run in well under 1 s)
 
@@ -140,7 +141,7 @@ def test_background_death_time_is_common_to_all_arms(busy_run):
     checked = 0
     for i, a in enumerate(arms):
         for b in arms[i + 1 :]:
-            both = (a["death_cause"] == 2) & (b["death_cause"] == 2)
+            both = (a["death_cause"] == codes.DEATH_OTHER) & (b["death_cause"] == codes.DEATH_OTHER)
             assert np.array_equal(a["os"][both], b["os"][both]), f"{a.name} vs {b.name}"
             checked += both.sum()
     assert checked > 0
@@ -341,7 +342,7 @@ def test_exact_event_sequences_of_the_quiet_model(fx, per_day):
             assert arm["os"][j] == got[-1][0]
         # the horizon censors everyone: no death hazard, no progression
         assert np.all(arm["os"] == HORIZON) and not arm["os_event"].any()
-        assert np.all(arm["death_cause"] == 0)
+        assert np.all(arm["death_cause"] == codes.ALIVE)
         assert np.all(arm["pfs"] == HORIZON) and not arm["pfs_event"].any()
         assert np.all(arm["wpfs"] == HORIZON) and not arm["wpfs_event"].any()
         assert np.all(arm["first_failure"] == codes.FAIL_NONE)
@@ -410,7 +411,7 @@ rt_timing = "upfront"
         {"background_mortality.rate_at_60_per_year": 0.5},
     )
     arm = run_scenario(sc, patients=200, seed=8, events=True).arms["upfront"]
-    died = arm["death_cause"] == 2
+    died = arm["death_cause"] == codes.DEATH_OTHER
     assert 0.6 < died.mean() < 0.95  # P(death before 36 months) = 1 - exp(-1.5) = 0.78
     for j in range(arm.n):
         log = event_log(arm, j)
@@ -526,7 +527,7 @@ rt_timing = "upfront"
         },
     )
     arm = run_scenario(sc, patients=3, seed=1, events=True).arms["upfront"]
-    assert np.all(arm["death_cause"] == 3) and np.all(arm["rt_courses"] == 1)
+    assert np.all(arm["death_cause"] == codes.DEATH_TREATMENT) and np.all(arm["rt_courses"] == 1)
     for j in range(arm.n):
         names = [e for _, e, _ in event_log(arm, j)]
         assert names.count("death_treatment") == 1, names

@@ -12,13 +12,19 @@ from hypothesis import strategies as st
 
 from conftest import DEATH_EVENTS, EV, TERMINAL_EVENTS, load_fixture
 from oligosim import codes
-from oligosim.outcomes import summarize_survival
-from oligosim.simulate import LC_RECORDS, run_scenario
+from oligosim.analysis.survival import summarize_survival
+from oligosim.results import LC_RECORDS
+from oligosim.simulate import run_scenario
 
 BUSY = load_fixture("busy.toml")
 HORIZON = float(BUSY.data["simulation"]["horizon_months"])
 REGIMENS = ("tp", "tp_pd1", "pf", "pd1")
-CAUSE_EVENT = {1: EV["death_disease"], 2: EV["death_other"], 3: EV["death_treatment"], 0: EV["censored"]}
+CAUSE_EVENT = {
+    codes.DEATH_DISEASE: EV["death_disease"],
+    codes.DEATH_OTHER: EV["death_other"],
+    codes.DEATH_TREATMENT: EV["death_treatment"],
+    codes.ALIVE: EV["censored"],
+}
 
 BOOL_COLUMNS = ("os_event", "pfs_event", "wpfs_event", "pdl1_high")
 
@@ -49,7 +55,7 @@ def _rt_course_death(arm, j):
     """True if patient j died of the toxicity of an RT course (see the xfail in test_engine)."""
     k = min(int(arm["ev_n"][j]), arm.ev_code.shape[1])
     codes_ = arm.ev_code[j, :k]
-    return arm["death_cause"][j] == 3 and np.any((codes_ == EV["rt_end"]) & (arm.ev_time[j, :k] == arm["os"][j]))
+    return arm["death_cause"][j] == codes.DEATH_TREATMENT and np.any((codes_ == EV["rt_end"]) & (arm.ev_time[j, :k] == arm["os"][j]))
 
 
 def check_invariants(arm, horizon):
@@ -61,8 +67,8 @@ def check_invariants(arm, horizon):
     assert arm.tox.dtype == np.bool_ and arm.lc_event.dtype == np.bool_
     assert np.all(np.isfinite(os)) and np.all(os >= 0) and np.all(os <= horizon)
     assert np.all(pfs <= os) and np.all(wpfs >= pfs) and np.all(wpfs <= os)
-    assert np.all(np.isin(arm["death_cause"], (0, 1, 2, 3)))
-    assert np.array_equal(arm["os_event"], arm["death_cause"] != 0)
+    assert np.all(np.isin(arm["death_cause"], (codes.ALIVE, codes.DEATH_DISEASE, codes.DEATH_OTHER, codes.DEATH_TREATMENT)))
+    assert np.array_equal(arm["os_event"], arm["death_cause"] != codes.ALIVE)
     assert np.all(os[~arm["os_event"]] == horizon), "only the horizon censors"
     assert np.all(np.isin(arm["first_failure"], (0, 1, 2, 3)))
     progressed = arm["first_failure"] != codes.FAIL_NONE

@@ -24,7 +24,8 @@ from scipy import stats
 
 from conftest import EV, quiet_scenario
 from oligosim import codes
-from oligosim.outcomes import kaplan_meier, median_survival, survival_at
+from oligosim.analysis.survival import kaplan_meier, median_survival, survival_at
+from oligosim.codes import ALIVE, DEATH_DISEASE, DEATH_OTHER, DEATH_TREATMENT
 from oligosim.simulate import run_scenario
 
 DPM = 365.25 / 12.0
@@ -40,7 +41,6 @@ second_line = "none"
 rt_timing = "none"
 progression.local_therapy = "none"
 """
-DEATH_OTHER, DEATH_DISEASE, DEATH_TREATMENT = 2, 1, 3
 # volume of the quiet model's single 1.6 cm liver metastasis (cm3)
 V_LESION = math.pi / 6.0 * 1.6**3
 
@@ -183,7 +183,7 @@ def test_disease_death_hazard_scales_with_organ_weight():
         "disease.death_weights.liver": 2.0,
     }
     arm = run_scenario(quiet_scenario(NOTHING, base), patients=n, seed=105).arms["nothing"]
-    dead = arm["death_cause"] != 0
+    dead = arm["death_cause"] != ALIVE
     p = 2 * lam1 / (2 * lam1 + lam2)
     _within((arm["death_cause"][dead] == DEATH_DISEASE).mean(), p, math.sqrt(p * (1 - p) / dead.sum()), what="disease share")
 
@@ -216,7 +216,7 @@ def test_systemic_toxicity_rates_match_the_regimen():
     # toxicity of the line is seen with exactly its probability, independently of the others
     n = 4000
     arm = run_scenario(_tox_scenario(TOX_P), patients=n, seed=106, events=True).arms["systemic"]
-    assert np.all(arm["death_cause"] == 0) and np.all(arm["lines"] == 1)
+    assert np.all(arm["death_cause"] == ALIVE) and np.all(arm["lines"] == 1)
     for k, name in enumerate(codes.TOX_NAMES):
         p = TOX_P[name]
         frac = arm.tox[:, k].mean()
@@ -246,7 +246,7 @@ def test_treatment_death_rate_and_timing():
     n, g5 = 4000, 0.2
     arm = run_scenario(_tox_scenario({"leukopenia": 1.0, "fatigue": 0.5}, grade5=g5), patients=n, seed=107, events=True).arms["systemic"]
     tdeath = arm["death_cause"] == DEATH_TREATMENT
-    assert np.all(arm["death_cause"][~tdeath] == 0)
+    assert np.all(arm["death_cause"][~tdeath] == ALIVE)
     _within(tdeath.mean(), g5, math.sqrt(g5 * (1 - g5) / n), what="treatment deaths")
     dur = 6 * 21 / DPM
     t = arm["os"][tdeath]

@@ -1,4 +1,4 @@
-"""Tests of oligosim.figures: the report plots (artists drawn, sorting, validation, saving)."""
+"""Tests of oligosim.plots (swimmer, arms, sensitivity, psa, trial, style): the report plots (artists drawn, sorting, validation, saving)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm, to_rgba  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
-from oligosim import codes, figures  # noqa: E402
-from oligosim._kernels import engine  # noqa: E402
-from oligosim.outcomes import proportion_ci  # noqa: E402
-from oligosim.plotting import new_axes, save_figure  # noqa: E402
-from oligosim.simulate import ArmResult  # noqa: E402
+from oligosim import codes  # noqa: E402
+from oligosim.analysis.proportions import proportion_ci  # noqa: E402
+from oligosim.plots.arms import plot_failure_patterns, plot_toxicity  # noqa: E402
+from oligosim.plots.canvas import new_axes, save_figure  # noqa: E402
+from oligosim.plots.psa import QUADRANT_GID, plot_probability_best, plot_psa_scatter  # noqa: E402
+from oligosim.plots.sensitivity import plot_sensitivity_indices, plot_threshold, plot_tornado, plot_twoway  # noqa: E402
+from oligosim.plots.style import arm_colors  # noqa: E402
+from oligosim.plots.swimmer import SWIMMER_GIDS, plot_swimmer  # noqa: E402
+from oligosim.plots.trial import plot_distribution, plot_power  # noqa: E402
+from oligosim.results import ArmResult  # noqa: E402
 
 from conftest import CONFIGS  # noqa: E402
 
@@ -68,7 +73,7 @@ def sim_arm():
     return res.arms["consolidative"]
 
 
-EV = engine
+EV = codes
 
 
 def make_arm(histories, os, cause, E=10, ev_n=None):
@@ -116,7 +121,7 @@ def synthetic_arm():
 
 
 def test_swimmer_synthetic_exact(synthetic_arm, tmp_path):
-    ax = figures.plot_swimmer(synthetic_arm, patients=4, title="Synthetic")
+    ax = plot_swimmer(synthetic_arm, patients=4, title="Synthetic")
     assert isinstance(ax, Axes)
     assert ax.get_title() == "Synthetic"
     assert ax.get_xlabel() == "Months since entry"
@@ -138,14 +143,14 @@ def test_swimmer_synthetic_exact(synthetic_arm, tmp_path):
     assert xy(m["swimmer-death-other"]) == [(30.0, 2.0)]
     assert xy(m["swimmer-death-treatment"]) == [(4.5, 3.0)]
     assert xy(m["swimmer-truncated"])[0][0] == 7.0
-    assert sorted(legend_texts(ax)) == sorted(figures.SWIMMER_GIDS.values())
+    assert sorted(legend_texts(ax)) == sorted(SWIMMER_GIDS.values())
     saves(ax, tmp_path)
 
 
 def test_swimmer_legend_lists_only_present_kinds(synthetic_arm):
-    ax = figures.plot_swimmer(synthetic_arm, patients=[1], max_months=24)
+    ax = plot_swimmer(synthetic_arm, patients=[1], max_months=24)
     assert legend_texts(ax) == [
-        figures.SWIMMER_GIDS[g]
+        SWIMMER_GIDS[g]
         for g in ("swimmer-bar", "swimmer-progression-poly", "swimmer-widespread", "swimmer-alive")
     ]
     assert set(lines_by_gid(ax)) == {"swimmer-progression-poly", "swimmer-widespread", "swimmer-alive"}
@@ -155,22 +160,22 @@ def test_swimmer_legend_lists_only_present_kinds(synthetic_arm):
 
 
 def test_swimmer_max_months_hides_later_events_and_their_legend_entries(synthetic_arm):
-    ax = figures.plot_swimmer(synthetic_arm, patients=[0], max_months=4.0)
+    ax = plot_swimmer(synthetic_arm, patients=[0], max_months=4.0)
     assert set(lines_by_gid(ax)) == {"swimmer-line-start", "swimmer-toxicity"}
-    assert legend_texts(ax) == [figures.SWIMMER_GIDS[g] for g in ("swimmer-bar", "swimmer-rt", "swimmer-line-start", "swimmer-toxicity")]
+    assert legend_texts(ax) == [SWIMMER_GIDS[g] for g in ("swimmer-bar", "swimmer-rt", "swimmer-line-start", "swimmer-toxicity")]
     assert [(p.get_x(), p.get_width()) for p in ax.containers[1].patches] == [(1.0, 1.0)]
     assert ax.get_xlim() == (0.0, 4.0)
 
 
 def test_swimmer_patient_order_follows_indices(synthetic_arm):
-    ax = figures.plot_swimmer(synthetic_arm, patients=[3, 0])
+    ax = plot_swimmer(synthetic_arm, patients=[3, 0])
     assert ytick_order(ax) == ["Patient 3", "Patient 0"]
     assert [p.get_width() for p in ax.containers[0].patches] == [4.5, 12.0]
 
 
 def test_swimmer_simulated_arm(sim_arm, tmp_path):
     k = 20
-    ax = figures.plot_swimmer(sim_arm, patients=k, title="Consolidative RT")
+    ax = plot_swimmer(sim_arm, patients=k, title="Consolidative RT")
     assert len(ax.containers[0].patches) == k
     assert [p.get_width() for p in ax.containers[0].patches] == pytest.approx(sim_arm["os"][:k])
     m = lines_by_gid(ax)
@@ -189,8 +194,8 @@ def test_swimmer_simulated_arm(sim_arm, tmp_path):
     ends = sum(n_marks(g) for g in ("swimmer-death-disease", "swimmer-death-other", "swimmer-death-treatment", "swimmer-alive"))
     assert ends == k
     # the legend is exactly: follow-up bar, RT (if any), one entry per marker kind drawn
-    expected = [figures.SWIMMER_GIDS["swimmer-bar"]] + (["RT course"] if rt else [])
-    expected += [figures.SWIMMER_GIDS[g] for g in figures.SWIMMER_GIDS if g in m]
+    expected = [SWIMMER_GIDS["swimmer-bar"]] + (["RT course"] if rt else [])
+    expected += [SWIMMER_GIDS[g] for g in SWIMMER_GIDS if g in m]
     assert legend_texts(ax) == expected
     saves(ax, tmp_path, "swimmer.png")
 
@@ -198,19 +203,19 @@ def test_swimmer_simulated_arm(sim_arm, tmp_path):
 def test_swimmer_errors(synthetic_arm, sim_arm):
     no_log = make_arm([[(0.0, EV.EV_CENSORED, 0)]], os=[1.0], cause=[EV.ALIVE], E=0, ev_n=[1])
     with pytest.raises(ValueError, match="events=True"):
-        figures.plot_swimmer(no_log)
+        plot_swimmer(no_log)
     with pytest.raises(ValueError, match="patients = 0"):
-        figures.plot_swimmer(synthetic_arm, patients=0)
+        plot_swimmer(synthetic_arm, patients=0)
     with pytest.raises(ValueError, match="patients = 5: .*4 patients"):
-        figures.plot_swimmer(synthetic_arm, patients=5)
+        plot_swimmer(synthetic_arm, patients=5)
     with pytest.raises(ValueError, match=r"patients\[1\] = -1"):
-        figures.plot_swimmer(synthetic_arm, patients=[0, -1])
+        plot_swimmer(synthetic_arm, patients=[0, -1])
     with pytest.raises(ValueError, match="patients"):
-        figures.plot_swimmer(synthetic_arm, patients=[])
+        plot_swimmer(synthetic_arm, patients=[])
     with pytest.raises(ValueError, match="patients"):
-        figures.plot_swimmer(synthetic_arm, patients=[0.5])
+        plot_swimmer(synthetic_arm, patients=[0.5])
     with pytest.raises(ValueError, match="max_months = -1"):
-        figures.plot_swimmer(synthetic_arm, max_months=-1, patients=2)
+        plot_swimmer(synthetic_arm, max_months=-1, patients=2)
 
 
 # ============================================================================ tornado
@@ -222,7 +227,7 @@ TORNADO_ROWS = [
 
 
 def test_tornado_sorted_by_swing(tmp_path):
-    ax = figures.plot_tornado(TORNADO_ROWS, base=2.0, xlabel="Δ OS RMST (months)", title="One-way")
+    ax = plot_tornado(TORNADO_ROWS, base=2.0, xlabel="Δ OS RMST (months)", title="One-way")
     assert isinstance(ax, Axes)
     assert ytick_order(ax) == ["TCP D50", "Toxicity OR", "alpha/beta"]
     low, high = ax.containers[0], ax.containers[1]
@@ -242,14 +247,14 @@ def test_tornado_sorted_by_swing(tmp_path):
 
 def test_tornado_errors():
     with pytest.raises(ValueError, match="rows is empty"):
-        figures.plot_tornado([], base=0.0)
+        plot_tornado([], base=0.0)
     with pytest.raises(ValueError, match=r"rows\[0\] lacks high_result"):
-        figures.plot_tornado([{k: v for k, v in TORNADO_ROWS[0].items() if k != "high_result"}], base=0.0)
+        plot_tornado([{k: v for k, v in TORNADO_ROWS[0].items() if k != "high_result"}], base=0.0)
     bad = dict(TORNADO_ROWS[0], low_result=float("nan"))
     with pytest.raises(ValueError, match=r"rows\[1\]\['low_result'\] = nan: must be finite"):
-        figures.plot_tornado([TORNADO_ROWS[1], bad], base=0.0)
+        plot_tornado([TORNADO_ROWS[1], bad], base=0.0)
     with pytest.raises(ValueError, match="base = nan"):
-        figures.plot_tornado(TORNADO_ROWS, base=float("nan"))
+        plot_tornado(TORNADO_ROWS, base=float("nan"))
 
 
 # ============================================================================ sensitivity
@@ -265,7 +270,7 @@ MORRIS = {"names": ["a", "b", "c"], "mu_star": [0.3, 1.2, 0.7], "mu_star_conf": 
 
 
 def test_sobol_sorted_by_total_index(tmp_path):
-    ax = figures.plot_sensitivity_indices(SOBOL, title="Sobol")
+    ax = plot_sensitivity_indices(SOBOL, title="Sobol")
     assert ytick_order(ax) == ["b", "d", "a", "c"]
     s1, st = bars(ax)
     assert [p.get_width() for p in s1.patches] == pytest.approx([0.50, 0.20, 0.10, -0.01])
@@ -279,7 +284,7 @@ def test_sobol_sorted_by_total_index(tmp_path):
 
 
 def test_morris_sorted_by_mu_star(tmp_path):
-    ax = figures.plot_sensitivity_indices(MORRIS, method="morris")
+    ax = plot_sensitivity_indices(MORRIS, method="morris")
     assert ytick_order(ax) == ["b", "c", "a"]
     assert [p.get_width() for p in bars(ax)[0].patches] == pytest.approx([1.2, 0.7, 0.3])
     sigma = [line for line in ax.lines if line.get_label().startswith("σ")]
@@ -291,55 +296,55 @@ def test_morris_sorted_by_mu_star(tmp_path):
 
 def test_sensitivity_errors():
     with pytest.raises(ValueError, match="method = 'fast'"):
-        figures.plot_sensitivity_indices(SOBOL, method="fast")
+        plot_sensitivity_indices(SOBOL, method="fast")
     with pytest.raises(ValueError, match="indices lacks ST_conf"):
-        figures.plot_sensitivity_indices({k: v for k, v in SOBOL.items() if k != "ST_conf"})
+        plot_sensitivity_indices({k: v for k, v in SOBOL.items() if k != "ST_conf"})
     with pytest.raises(ValueError, match=r"indices\['ST'\] has 3 values but indices\['names'\] has 4"):
-        figures.plot_sensitivity_indices(dict(SOBOL, ST=[0.1, 0.2, 0.3]))
+        plot_sensitivity_indices(dict(SOBOL, ST=[0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match=r"indices\['S1'\]\[1\] = nan"):
-        figures.plot_sensitivity_indices(dict(SOBOL, S1=[0.1, float("nan"), 0.0, 0.0]))
+        plot_sensitivity_indices(dict(SOBOL, S1=[0.1, float("nan"), 0.0, 0.0]))
     with pytest.raises(ValueError, match=r"indices\['mu_star_conf'\]\[0\] = -0.1: must be >= 0"):
-        figures.plot_sensitivity_indices(dict(MORRIS, mu_star_conf=[-0.1, 0.1, 0.1]), method="morris")
+        plot_sensitivity_indices(dict(MORRIS, mu_star_conf=[-0.1, 0.1, 0.1]), method="morris")
     with pytest.raises(ValueError, match="indices is empty"):
-        figures.plot_sensitivity_indices({}, method="morris")
+        plot_sensitivity_indices({}, method="morris")
 
 
 # ============================================================================ PSA scatter
 def test_psa_scatter_quadrants(tmp_path):
     x = np.array([1.0, 2.0, -1.0, -2.0, -3.0, 0.5, 1.5, 2.5])
     y = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -2.0, -2.0, -2.0])
-    ax = figures.plot_psa_scatter(x, y, xlabel="Δ grade ≥3 toxicity", ylabel="Δ OS RMST (months)", title="PSA")
+    ax = plot_psa_scatter(x, y, xlabel="Δ grade ≥3 toxicity", ylabel="Δ OS RMST (months)", title="PSA")
     assert len(ax.collections[0].get_offsets()) == 8
     mean = [line for line in ax.lines if line.get_label() == "Mean"][0]
     assert xy(mean) == [pytest.approx((x.mean(), y.mean()))]
-    quads = {t.get_position(): t.get_text() for t in ax.texts if t.get_gid() == figures.QUADRANT_GID}
+    quads = {t.get_position(): t.get_text() for t in ax.texts if t.get_gid() == QUADRANT_GID}
     assert quads == {(0.98, 0.98): "25.0%", (0.02, 0.98): "12.5%", (0.02, 0.02): "25.0%", (0.98, 0.02): "37.5%"}
     assert ax.get_xlabel() == "Δ grade ≥3 toxicity" and ax.get_ylabel() == "Δ OS RMST (months)"
     saves(ax, tmp_path)
 
 
 def test_psa_scatter_keeps_zero_lines_in_view_and_reports_points_on_them():
-    ax = figures.plot_psa_scatter([1.0, 2.0, 3.0, 0.0], [5.0, 6.0, 7.0, 8.0], xlabel="x", ylabel="y")
+    ax = plot_psa_scatter([1.0, 2.0, 3.0, 0.0], [5.0, 6.0, 7.0, 8.0], xlabel="x", ylabel="y")
     assert ax.get_xlim()[0] < 0.0 < ax.get_xlim()[1]
     assert ax.get_ylim()[0] < 0.0 < ax.get_ylim()[1]
-    texts = [t.get_text() for t in ax.texts if t.get_gid() == figures.QUADRANT_GID]
+    texts = [t.get_text() for t in ax.texts if t.get_gid() == QUADRANT_GID]
     assert "on a zero line: 25.0%" in texts and "75.0%" in texts
 
 
 def test_psa_scatter_errors():
     with pytest.raises(ValueError, match="y has 2 values but x has 3"):
-        figures.plot_psa_scatter([1, 2, 3], [1, 2], xlabel="x", ylabel="y")
+        plot_psa_scatter([1, 2, 3], [1, 2], xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match="x has 0 values"):
-        figures.plot_psa_scatter([], [], xlabel="x", ylabel="y")
+        plot_psa_scatter([], [], xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match=r"y\[1\] = inf"):
-        figures.plot_psa_scatter([1, 2], [1, np.inf], xlabel="x", ylabel="y")
+        plot_psa_scatter([1, 2], [1, np.inf], xlabel="x", ylabel="y")
 
 
 # ============================================================================ probability best
 def test_probability_best(tmp_path):
     w = [0.0, 1.0, 2.0, 3.0]
     probs = {"Chemo": [0.1, 0.2, 0.5, 0.7], "SBRT": [0.9, 0.7, 0.5, 0.2], "Hypo": [0.0, 0.1, 0.0, 0.1]}
-    ax = figures.plot_probability_best(w, probs, title="Best arm")
+    ax = plot_probability_best(w, probs, title="Best arm")
     assert [line.get_label() for line in ax.lines] == list(probs)
     assert [to_rgba(line.get_color()) for line in ax.lines] == [to_rgba(c) for c in TAB10[:3]]
     assert list(ax.lines[1].get_ydata()) == probs["SBRT"]
@@ -351,17 +356,17 @@ def test_probability_best(tmp_path):
 def test_probability_best_errors():
     w = [0.0, 1.0]
     with pytest.raises(ValueError, match=r"probabilities\['B'\] has 3 values but weights has 2"):
-        figures.plot_probability_best(w, {"A": [0.5, 0.5], "B": [0.5, 0.5, 0.0]})
+        plot_probability_best(w, {"A": [0.5, 0.5], "B": [0.5, 0.5, 0.0]})
     with pytest.raises(ValueError, match=r"weights\[1\] = 1.0 add up to 0.9"):
-        figures.plot_probability_best(w, {"A": [0.5, 0.4], "B": [0.5, 0.5]})
+        plot_probability_best(w, {"A": [0.5, 0.4], "B": [0.5, 0.5]})
     with pytest.raises(ValueError, match=r"probabilities\['A'\]\[0\] = 1.5"):
-        figures.plot_probability_best(w, {"A": [1.5, 0.5], "B": [-0.5, 0.5]})
+        plot_probability_best(w, {"A": [1.5, 0.5], "B": [-0.5, 0.5]})
     with pytest.raises(ValueError, match="probabilities is empty"):
-        figures.plot_probability_best(w, {})
+        plot_probability_best(w, {})
     with pytest.raises(ValueError, match="weights = .*strictly increasing"):
-        figures.plot_probability_best([1.0, 0.0], {"A": [1.0, 1.0]})
+        plot_probability_best([1.0, 0.0], {"A": [1.0, 1.0]})
     with pytest.raises(ValueError, match=r"probabilities\['A'\]\[1\] = nan"):
-        figures.plot_probability_best(w, {"A": [1.0, np.nan]})
+        plot_probability_best(w, {"A": [1.0, np.nan]})
 
 
 # ============================================================================ failure patterns
@@ -370,10 +375,10 @@ def ff_entry(none, in_field, oof, wide):
 
 
 def test_failure_patterns_stacked_to_100(sim_arm, tmp_path):
-    from oligosim.summary import summarize_arm
+    from oligosim.analysis.summary import summarize_arm
 
     arms = {"Chemo alone": ff_entry(0.2, 0.3, 0.1, 0.4), "Consolidative": summarize_arm(sim_arm)}
-    ax = figures.plot_failure_patterns(arms, title="First failure")
+    ax = plot_failure_patterns(arms, title="First failure")
     assert len(ax.containers) == len(codes.FAILURE_NAMES)
     heights = np.array([[p.get_height() for p in c.patches] for c in ax.containers])
     assert heights.sum(axis=0) == pytest.approx([100.0, 100.0])
@@ -387,19 +392,19 @@ def test_failure_patterns_stacked_to_100(sim_arm, tmp_path):
 
 def test_failure_patterns_errors():
     with pytest.raises(ValueError, match="arms is empty"):
-        figures.plot_failure_patterns({})
+        plot_failure_patterns({})
     with pytest.raises(ValueError, match=r"arms\['A'\] has no 'first_failure'"):
-        figures.plot_failure_patterns({"A": {}})
+        plot_failure_patterns({"A": {}})
     with pytest.raises(ValueError, match=r"arms\['A'\]\['first_failure'\] shares add up to 0.8.*must sum to 1"):
-        figures.plot_failure_patterns({"A": ff_entry(0.2, 0.3, 0.1, 0.2)})
+        plot_failure_patterns({"A": ff_entry(0.2, 0.3, 0.1, 0.2)})
     with pytest.raises(ValueError, match=r"arms\['A'\]\['first_failure'\]\['none'\] = -0.1"):
-        figures.plot_failure_patterns({"A": ff_entry(-0.1, 0.3, 0.4, 0.4)})
+        plot_failure_patterns({"A": ff_entry(-0.1, 0.3, 0.4, 0.4)})
     entry = ff_entry(0.2, 0.3, 0.1, 0.4)
     entry["first_failure"]["regional"] = 0.0
     with pytest.raises(ValueError, match=r"arms\['A'\]\['first_failure'\] has keys .*must be exactly"):
-        figures.plot_failure_patterns({"A": entry})
+        plot_failure_patterns({"A": entry})
     with pytest.raises(ValueError, match="arms has 11 entries"):
-        figures.plot_failure_patterns({str(i): ff_entry(1, 0, 0, 0) for i in range(11)})
+        plot_failure_patterns({str(i): ff_entry(1, 0, 0, 0) for i in range(11)})
 
 
 # ============================================================================ toxicity
@@ -416,7 +421,7 @@ TOX_ARMS = {
 
 
 def test_toxicity_grouped_with_wilson_intervals(tmp_path):
-    ax = figures.plot_toxicity(TOX_ARMS, title="Toxicity")
+    ax = plot_toxicity(TOX_ARMS, title="Toxicity")
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["Neutropenia", "Esophagitis", "Esophageal fistula", "Fatigue", "Any"]
     assert len(bars(ax)) == 2
@@ -434,28 +439,28 @@ def test_toxicity_grouped_with_wilson_intervals(tmp_path):
 
 
 def test_toxicity_selected_types_in_order():
-    ax = figures.plot_toxicity(TOX_ARMS, types=["any", "pneumonitis"])
+    ax = plot_toxicity(TOX_ARMS, types=["any", "pneumonitis"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Any", "Pneumonitis"]
     assert [p.get_height() for p in bars(ax)[1].patches] == pytest.approx([30.0, 0.0])
 
 
 def test_toxicity_errors():
     with pytest.raises(ValueError, match=r"types has unknown \['rash'\]"):
-        figures.plot_toxicity(TOX_ARMS, types=["rash"])
+        plot_toxicity(TOX_ARMS, types=["rash"])
     with pytest.raises(ValueError, match="types = .*only once"):
-        figures.plot_toxicity(TOX_ARMS, types=["any", "any"])
+        plot_toxicity(TOX_ARMS, types=["any", "any"])
     with pytest.raises(ValueError, match="types = "):
-        figures.plot_toxicity(TOX_ARMS, types=[])
+        plot_toxicity(TOX_ARMS, types=[])
     with pytest.raises(ValueError, match=r"arms\['A'\]\['patients'\] = 0"):
-        figures.plot_toxicity({"A": tox_entry(0, any=0.0)})
+        plot_toxicity({"A": tox_entry(0, any=0.0)})
     with pytest.raises(ValueError, match=r"arms\['A'\]\['toxicity_grade3plus'\]\['fatigue'\] = 1.2"):
-        figures.plot_toxicity({"A": tox_entry(10, fatigue=1.2, any=1.0)})
+        plot_toxicity({"A": tox_entry(10, fatigue=1.2, any=1.0)})
     entry = tox_entry(10)
     del entry["toxicity_grade3plus"]["any"]
     with pytest.raises(ValueError, match=r"arms\['A'\]\['toxicity_grade3plus'\] lacks any"):
-        figures.plot_toxicity({"A": entry})
+        plot_toxicity({"A": entry})
     with pytest.raises(ValueError, match=r"arms\['A'\] has no 'toxicity_grade3plus'"):
-        figures.plot_toxicity({"A": {"patients": 10}})
+        plot_toxicity({"A": {"patients": 10}})
 
 
 # ============================================================================ power
@@ -466,7 +471,7 @@ POWER = {
 
 
 def test_power(tmp_path):
-    ax = figures.plot_power(POWER, target=0.9, title="Power")
+    ax = plot_power(POWER, target=0.9, title="Power")
     curves = [line for line in ax.lines if line.get_label() in POWER]
     assert [line.get_label() for line in curves] == list(POWER)
     assert list(curves[1].get_xdata()) == [50, 100, 200, 400]
@@ -480,15 +485,15 @@ def test_power(tmp_path):
 def test_power_errors():
     c = POWER["HR 0.7"]
     with pytest.raises(ValueError, match=r"curves\['x'\]\['power'\] has 2 values but curves\['x'\]\['n_per_arm'\] has 3"):
-        figures.plot_power({"x": dict(c, power=[0.1, 0.2])})
+        plot_power({"x": dict(c, power=[0.1, 0.2])})
     with pytest.raises(ValueError, match=r"power\[2\] = 0.95 is outside power_ci95"):
-        figures.plot_power({"x": dict(c, power=[0.3, 0.55, 0.95])})
+        plot_power({"x": dict(c, power=[0.3, 0.55, 0.95])})
     with pytest.raises(ValueError, match="target = 1.5"):
-        figures.plot_power(POWER, target=1.5)
+        plot_power(POWER, target=1.5)
     with pytest.raises(ValueError, match=r"n_per_arm'\] = .*strictly increasing"):
-        figures.plot_power({"x": dict(c, n_per_arm=[50, 50, 200])})
+        plot_power({"x": dict(c, n_per_arm=[50, 50, 200])})
     with pytest.raises(ValueError, match=r"curves\['x'\] lacks power_ci95"):
-        figures.plot_power({"x": {"n_per_arm": [1], "power": [0.5]}})
+        plot_power({"x": {"n_per_arm": [1], "power": [0.5]}})
 
 
 # ============================================================================ two-way
@@ -496,7 +501,7 @@ def test_twoway_contour_when_crossing(tmp_path):
     x = np.linspace(0.0, 1.0, 6)
     y = np.linspace(10.0, 20.0, 5)
     z = x[None, :] - 0.5 + 0.01 * (y[:, None] - 15.0)
-    ax = figures.plot_twoway(x, y, z, xlabel="a (Gy)", ylabel="b (months)", zlabel="Δ RMST (months)", title="Two-way")
+    ax = plot_twoway(x, y, z, xlabel="a (Gy)", ylabel="b (months)", zlabel="Δ RMST (months)", title="Two-way")
     mesh = ax.collections[0]
     assert isinstance(mesh.norm, TwoSlopeNorm) and mesh.norm.vcenter == 0.0
     contours = [c for c in ax.collections if isinstance(c, ContourSet)]
@@ -509,30 +514,30 @@ def test_twoway_contour_when_crossing(tmp_path):
 def test_twoway_no_contour_when_not_crossing():
     x, y = [1.0, 2.0, 3.0], [0.0, 1.0]
     z = [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]
-    ax = figures.plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=0.0)
+    ax = plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=0.0)
     assert not [c for c in ax.collections if isinstance(c, ContourSet)]
     assert not isinstance(ax.collections[0].norm, TwoSlopeNorm)
     # a threshold inside the range gives the contour
-    ax = figures.plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=2.5)
+    ax = plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=2.5)
     assert len([c for c in ax.collections if isinstance(c, ContourSet)]) == 1
 
 
 def test_twoway_errors():
     with pytest.raises(ValueError, match=r"z has shape \(3, 2\): must be \(len\(y\), len\(x\)\) = \(2, 3\)"):
-        figures.plot_twoway([1, 2, 3], [1, 2], np.zeros((3, 2)), xlabel="x", ylabel="y", zlabel="z")
+        plot_twoway([1, 2, 3], [1, 2], np.zeros((3, 2)), xlabel="x", ylabel="y", zlabel="z")
     z = np.zeros((2, 3))
     z[1, 2] = np.nan
     with pytest.raises(ValueError, match=r"z\[1, 2\] = nan"):
-        figures.plot_twoway([1, 2, 3], [1, 2], z, xlabel="x", ylabel="y", zlabel="z")
+        plot_twoway([1, 2, 3], [1, 2], z, xlabel="x", ylabel="y", zlabel="z")
     with pytest.raises(ValueError, match="y = .*strictly increasing"):
-        figures.plot_twoway([1, 2, 3], [2, 1], np.zeros((2, 3)), xlabel="x", ylabel="y", zlabel="z")
+        plot_twoway([1, 2, 3], [2, 1], np.zeros((2, 3)), xlabel="x", ylabel="y", zlabel="z")
 
 
 # ============================================================================ threshold
 def test_threshold_line_at_threshold_x(tmp_path):
     x = np.linspace(0.0, 4.0, 9)
     y = 1.0 - 0.5 * x
-    ax = figures.plot_threshold(x, y, y - 0.3, y + 0.3, threshold_x=2.0, xlabel="Dose (Gy)", ylabel="Δ RMST (months)", title="Sweep")
+    ax = plot_threshold(x, y, y - 0.3, y + 0.3, threshold_x=2.0, xlabel="Dose (Gy)", ylabel="Δ RMST (months)", title="Sweep")
     assert list(ax.lines[0].get_ydata()) == pytest.approx(y)
     vertical = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert len(vertical) == 1 and list(vertical[0].get_xdata()) == [2.0, 2.0]
@@ -540,24 +545,24 @@ def test_threshold_line_at_threshold_x(tmp_path):
     assert any(line.get_ydata()[0] == 0.0 and line.get_ydata()[1] == 0.0 for line in ax.lines)  # zero line
     assert len(ax.collections) == 1  # CI band
     saves(ax, tmp_path)
-    ax = figures.plot_threshold(x, y, y - 0.3, y + 0.3, threshold_x=None, xlabel="x", ylabel="y")
+    ax = plot_threshold(x, y, y - 0.3, y + 0.3, threshold_x=None, xlabel="x", ylabel="y")
     assert not [line for line in ax.lines if line.get_linestyle() == "--"]
 
 
 def test_threshold_errors():
     x = [0.0, 1.0, 2.0]
     with pytest.raises(ValueError, match=r"threshold_x = 5.0: must lie within the swept range \[0.0, 2.0\]"):
-        figures.plot_threshold(x, x, x, x, threshold_x=5.0, xlabel="x", ylabel="y")
+        plot_threshold(x, x, x, x, threshold_x=5.0, xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match=r"y_low\[1\] = 2.0 > y_high\[1\] = 1.0"):
-        figures.plot_threshold(x, x, [0.0, 2.0, 2.0], x, xlabel="x", ylabel="y")
+        plot_threshold(x, x, [0.0, 2.0, 2.0], x, xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match="y_high has 2 values but x has 3"):
-        figures.plot_threshold(x, x, x, [0.0, 1.0], xlabel="x", ylabel="y")
+        plot_threshold(x, x, x, [0.0, 1.0], xlabel="x", ylabel="y")
 
 
 # ============================================================================ distribution
 def test_distribution(tmp_path):
     v = np.random.default_rng(1).lognormal(np.log(0.75), 0.15, 400)
-    ax = figures.plot_distribution(v, xlabel="Estimated hazard ratio", reference=0.75, title="HR")
+    ax = plot_distribution(v, xlabel="Estimated hazard ratio", reference=0.75, title="HR")
     assert sum(p.get_height() for p in ax.patches) == 400
     xs = sorted(line.get_xdata()[0] for line in ax.lines)
     expected = sorted([np.median(v), *np.percentile(v, [2.5, 97.5]), 0.75])
@@ -565,32 +570,32 @@ def test_distribution(tmp_path):
     assert any(t.startswith("Reference: 0.75") for t in legend_texts(ax))
     assert ax.get_xlabel() == "Estimated hazard ratio"
     saves(ax, tmp_path)
-    ax = figures.plot_distribution([1.0], xlabel="x")
+    ax = plot_distribution([1.0], xlabel="x")
     assert len(ax.lines) == 3
 
 
 def test_distribution_errors():
     with pytest.raises(ValueError, match=r"values\[1\] = nan: must be finite"):
-        figures.plot_distribution([1.0, np.nan], xlabel="x")
+        plot_distribution([1.0, np.nan], xlabel="x")
     with pytest.raises(ValueError, match="values has 0 values"):
-        figures.plot_distribution([], xlabel="x")
+        plot_distribution([], xlabel="x")
     with pytest.raises(ValueError, match="reference = inf"):
-        figures.plot_distribution([1.0], xlabel="x", reference=np.inf)
+        plot_distribution([1.0], xlabel="x", reference=np.inf)
 
 
 # ============================================================================ conventions
 def test_every_plot_draws_on_the_given_axes():
     calls = [
-        lambda ax: figures.plot_tornado(TORNADO_ROWS, base=2.0, ax=ax),
-        lambda ax: figures.plot_sensitivity_indices(SOBOL, ax=ax),
-        lambda ax: figures.plot_psa_scatter([1.0], [2.0], ax=ax, xlabel="x", ylabel="y"),
-        lambda ax: figures.plot_probability_best([0.0], {"A": [1.0]}, ax=ax),
-        lambda ax: figures.plot_failure_patterns({"A": ff_entry(1.0, 0.0, 0.0, 0.0)}, ax=ax),
-        lambda ax: figures.plot_toxicity(TOX_ARMS, ax=ax),
-        lambda ax: figures.plot_power(POWER, ax=ax),
-        lambda ax: figures.plot_twoway([0.0, 1.0], [0.0, 1.0], [[0.0, 1.0], [1.0, 2.0]], ax=ax, xlabel="x", ylabel="y", zlabel="z"),
-        lambda ax: figures.plot_threshold([0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0], ax=ax, xlabel="x", ylabel="y"),
-        lambda ax: figures.plot_distribution([1.0, 2.0], ax=ax, xlabel="x"),
+        lambda ax: plot_tornado(TORNADO_ROWS, base=2.0, ax=ax),
+        lambda ax: plot_sensitivity_indices(SOBOL, ax=ax),
+        lambda ax: plot_psa_scatter([1.0], [2.0], ax=ax, xlabel="x", ylabel="y"),
+        lambda ax: plot_probability_best([0.0], {"A": [1.0]}, ax=ax),
+        lambda ax: plot_failure_patterns({"A": ff_entry(1.0, 0.0, 0.0, 0.0)}, ax=ax),
+        lambda ax: plot_toxicity(TOX_ARMS, ax=ax),
+        lambda ax: plot_power(POWER, ax=ax),
+        lambda ax: plot_twoway([0.0, 1.0], [0.0, 1.0], [[0.0, 1.0], [1.0, 2.0]], ax=ax, xlabel="x", ylabel="y", zlabel="z"),
+        lambda ax: plot_threshold([0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0], ax=ax, xlabel="x", ylabel="y"),
+        lambda ax: plot_distribution([1.0, 2.0], ax=ax, xlabel="x"),
     ]
     for call in calls:
         ax = new_axes()
@@ -599,7 +604,7 @@ def test_every_plot_draws_on_the_given_axes():
 
 
 def test_arm_colors_follow_tab10_order():
-    assert figures.arm_colors(["b", "a"]) == {"b": TAB10[0], "a": TAB10[1]}
+    assert arm_colors(["b", "a"]) == {"b": TAB10[0], "a": TAB10[1]}
     with pytest.raises(ValueError, match="arms has 11 entries"):
-        figures.arm_colors(range(11))
+        arm_colors(range(11))
 

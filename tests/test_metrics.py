@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from oligosim import codes
+from oligosim.analysis.metrics import evaluate, evaluate_many, parse_metric
+from oligosim.analysis.proportions import proportion_ci
+from oligosim.analysis.summary import summarize_arm
+from oligosim.analysis.survival import kaplan_meier, rmst
 from oligosim.config import load_scenario
-from oligosim.metrics import evaluate, evaluate_many, parse_metric
-from oligosim.outcomes import kaplan_meier, proportion_ci, rmst
 from oligosim.simulate import run_scenario
-from oligosim.summary import summarize_arm
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def test_eligible_fraction_is_patients_over_draws(arms):
 
 
 def test_mixtures_of_arms_handle_every_metric_kind(arms):
-    from oligosim.metrics import evaluate_mixture
+    from oligosim.analysis.metrics import evaluate_mixture
 
     full = arms[0]
     a, b = full["systemic_only"], full["consolidative"]

@@ -30,7 +30,7 @@ def test_sources_are_the_numba_modules_and_the_constants(tmp_path):
     assert [p.name for p in _numba_cache.kernel_sources(pkg)] == ["kernel.py", "codes.py"]
     real = {p.relative_to(PACKAGE).as_posix() for p in _numba_cache.kernel_sources(PACKAGE)}
     assert {"_kernels/cohort.py", "_kernels/engine.py", "_kernels/rng.py", "_kernels/inputs.py", "codes.py"} <= real
-    assert {"definitions.py", "radiobiology/core.py", "paired.py"} <= real
+    assert {"definitions.py", "radiobiology/core.py", "analysis/paired_bootstrap.py"} <= real
     assert "simulate.py" not in real and "_numba_cache.py" not in real
 
 

@@ -1,4 +1,4 @@
-"""Tests of oligosim.outcomes against lifelines, scipy.stats, statsmodels and analytic results."""
+"""Tests of oligosim.analysis.survival and hazards against lifelines, scipy.stats, statsmodels and analytic results."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from oligosim.outcomes import (
+from oligosim.analysis.hazards import cox_hazard_ratio, logrank
+from oligosim.analysis.proportions import proportion_ci
+from oligosim.analysis.survival import (
     KaplanMeier,
-    cox_hazard_ratio,
     kaplan_meier,
-    logrank,
     median_survival,
     number_at_risk,
-    proportion_ci,
     rmst,
     summarize_survival,
     survival_at,

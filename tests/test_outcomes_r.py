@@ -1,4 +1,4 @@
-"""oligosim.outcomes against R's survival package (survfit, survdiff, coxph).
+"""oligosim.analysis.survival and hazards against R's survival package (survfit, survdiff, coxph).
 
 R is run once per dataset through ``Rscript``; the module is skipped when ``Rscript`` is not on
 the PATH or ``library(survival)`` fails. Data go to R as CSV with 17 significant digits (exact
@@ -24,7 +24,7 @@ Conventions compared (all identical unless said otherwise):
   (dataset "flat").
 * RMST: ``summary(fit, rmean = tau)$table`` ``rmean`` and ``se(rmean)``. R's variance is
   ``sum_j A_j^2 d_j / (n_j (n_j - d_j))`` with ``A_j`` the area under the curve from event
-  time ``t_j`` to tau -- the same formula as ``outcomes.rmst`` (no ``n / (n - 1)`` factor in
+  time ``t_j`` to tau -- the same formula as ``survival.rmst`` (no ``n / (n - 1)`` factor in
   survival 3.x), so they agree to rounding.
 * ``survdiff``: log-rank chi-square with the hypergeometric variance.
 * ``coxph(ties = "breslow" | "efron")``: coefficient, its SE (``1 / sqrt(information)``),
@@ -42,15 +42,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from oligosim.outcomes import (
-    Z95,
-    cox_hazard_ratio,
-    kaplan_meier,
-    logrank,
-    median_survival,
-    rmst,
-    survival_at,
-)
+from oligosim.analysis.hazards import cox_hazard_ratio, logrank
+from oligosim.analysis.survival import Z95, kaplan_meier, median_survival, rmst, survival_at
 
 RSCRIPT = shutil.which("Rscript")
 

@@ -1,4 +1,4 @@
-"""Tests of oligosim.paired: weighted Kaplan-Meier, the bootstrap kernel, paired comparisons.
+"""Tests of oligosim.analysis.paired: weighted Kaplan-Meier, the bootstrap kernel, paired comparisons.
 
 Tolerances come from standard errors (Monte-Carlo error of a bootstrap SD with R replicates is
 about ``1/sqrt(2R)`` relative) or are exact where the arithmetic is the same. Analytic answers
@@ -26,17 +26,11 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from oligosim.outcomes import kaplan_meier, median_survival, rmst, survival_at
-from oligosim.paired import (
-    TABLE_COLUMNS,
-    _draw_weights,
-    _EndpointBootstrap,
-    _POISSON1_CDF,
-    compare_arms,
-    paired_binary_difference,
-    paired_difference_table,
-    weighted_kaplan_meier,
-)
+from oligosim import codes
+from oligosim.analysis.paired import TABLE_COLUMNS, compare_arms, paired_difference_table
+from oligosim.analysis.paired_binary import paired_binary_difference
+from oligosim.analysis.paired_bootstrap import _POISSON1_CDF, EndpointBootstrap, draw_weights, weighted_kaplan_meier
+from oligosim.analysis.survival import kaplan_meier, median_survival, rmst, survival_at
 
 ROOT = Path(__file__).resolve().parents[1]
 LN2 = math.log(2.0)
@@ -168,7 +162,7 @@ def test_poisson_weights_are_poisson1():
     assert 1.0 - _POISSON1_CDF[-2] < 1e-15  # P(X >= 18): below double resolution
     n = 200_000
     w = np.empty(n, np.uint8)
-    total = _draw_weights(np.random.Generator(np.random.PCG64(3)), n, w)
+    total = draw_weights(np.random.Generator(np.random.PCG64(3)), n, w)
     assert total == int(w.sum(dtype=np.int64))
     counts = np.bincount(w, minlength=7)[:7].astype(float)
     counts[6] = n - counts[:6].sum()  # pool 6+
@@ -197,11 +191,11 @@ def test_kernel_matches_weighted_km(tied, seed):
     tau = 30.0  # an observed (tied) time: rounding to whole months
     assert tau in t
     landmarks = np.array([24.0, -1.0, 12.0, 0.5, 59.0, 1000.0])  # unsorted, before/at/after times
-    eng = _EndpointBootstrap(t, e, tau, landmarks)
+    eng = EndpointBootstrap(t, e, tau, landmarks)
     rng = np.random.Generator(np.random.PCG64(seed))
     w = np.empty(t.size, np.uint8)
     for _ in range(5):
-        total = _draw_weights(rng, t.size, w)
+        total = draw_weights(rng, t.size, w)
         med, area, lm = eng.stats(w, total)
         ref_med, ref_area, ref_lm = _reference_stats(t, e, w, tau, landmarks)
         assert med == ref_med
@@ -211,7 +205,7 @@ def test_kernel_matches_weighted_km(tied, seed):
 
 def test_kernel_unit_weights_equal_point_estimates(tied):
     t, e, _ = tied
-    eng = _EndpointBootstrap(t, e, 45.0, np.array([12.0, 24.0]))
+    eng = EndpointBootstrap(t, e, 45.0, np.array([12.0, 24.0]))
     med, area, lm = eng.stats(np.ones(t.size, np.uint8), t.size)
     km = kaplan_meier(t, e)
     assert med == median_survival(km)[0]
@@ -223,7 +217,7 @@ def test_kernel_median_exactly_half_and_not_reached():
     # 2 of 4 dead at t=2: S is exactly 0.5 there (outcomes' convention: median = 2)
     t = np.array([1.0, 2.0, 3.0, 4.0])
     e = np.array([0, 1, 1, 0])
-    eng = _EndpointBootstrap(t, e, 4.0, np.array([]))
+    eng = EndpointBootstrap(t, e, 4.0, np.array([]))
     w = np.array([0, 2, 1, 1], np.uint8)  # 4 at risk at t=2, 2 deaths
     assert eng.stats(w, 4)[0] == 2.0 == median_survival(weighted_kaplan_meier(t, e, w))[0]
     w = np.array([1, 1, 0, 3], np.uint8)  # S = 3/4 at the end: not reached
@@ -276,7 +270,7 @@ def test_scaled_pairs_rmst(scaled):
     mc = 1.0 / math.sqrt(2 * r)
     assert entry["se_paired"] == pytest.approx(sd_sample, rel=4 * mc)
     assert sd_sample == pytest.approx(sd_true, rel=5 / math.sqrt(2 * n) + 0.02)
-    # independent arms: sum of the two arms' variances; Greenwood SEs of outcomes.rmst
+    # independent arms: sum of the two arms' variances; Greenwood SEs of survival.rmst
     se_a = rmst(kaplan_meier(a["os"], a["os_event"]), tau)[1]
     se_b = rmst(kaplan_meier(b["os"], b["os_event"]), tau)[1]
     assert entry["se_independent"] == pytest.approx(math.hypot(se_a, se_b), rel=4 * mc)
@@ -322,15 +316,15 @@ def test_independent_se_equals_separate_weights_bootstrap():
     a, b = scaled_pairs(np.random.default_rng(31), 2000, lam, k, censor=(10.0, 60.0))
     r = 800
     res = compare_arms(a, b, endpoints=("os",), tau_months=24.0, landmarks=(12,), replicates=r, seed=1)
-    ea = _EndpointBootstrap(a["os"], a["os_event"], 24.0, np.array([12.0]))
-    eb = _EndpointBootstrap(b["os"], b["os_event"], 24.0, np.array([12.0]))
+    ea = EndpointBootstrap(a["os"], a["os_event"], 24.0, np.array([12.0]))
+    eb = EndpointBootstrap(b["os"], b["os_event"], 24.0, np.array([12.0]))
     rng = np.random.Generator(np.random.PCG64(777))
     n = a["os"].size
     wa, wb = np.empty(n, np.uint8), np.empty(n, np.uint8)
     d = np.empty((r, 2))
     for i in range(r):
-        sa = ea.stats(wa, _draw_weights(rng, n, wa))
-        sb = eb.stats(wb, _draw_weights(rng, n, wb))
+        sa = ea.stats(wa, draw_weights(rng, n, wa))
+        sb = eb.stats(wb, draw_weights(rng, n, wb))
         d[i] = sb[1] - sa[1], sb[2][0] - sa[2][0]
     sep = d.std(axis=0, ddof=1)
     tol = 4.0 * math.sqrt(2.0) / math.sqrt(2 * r)  # two independent SD estimates
@@ -442,8 +436,8 @@ def synthetic_arms():
     pa, pb = ta * 0.5, tb * 0.5
     tox_a = rng.random((n, 9)) < 0.1
     tox_b = tox_a | (rng.random((n, 9)) < 0.05)
-    dc_a = np.where(ta <= c, 1, 0)
-    dc_b = np.where(rng.random(n) < 0.02, 3, dc_a)
+    dc_a = np.where(ta <= c, codes.DEATH_DISEASE, codes.ALIVE)
+    dc_b = np.where(rng.random(n) < 0.02, codes.DEATH_TREATMENT, dc_a)
     a = Arm(os=np.minimum(ta, c), os_event=ta <= c, pfs=np.minimum(pa, c), pfs_event=pa <= c, death_cause=dc_a,
             tox=tox_a)
     b = Arm(os=np.minimum(tb, c), os_event=tb <= c, pfs=np.minimum(pb, c), pfs_event=pb <= c, death_cause=dc_b,
@@ -476,7 +470,7 @@ def test_compare_arms_shape_json_and_determinism(synthetic_arms):
         "fatigue", "nausea", "vomiting", "any",
     }
     assert r1["toxicity"]["any"]["a"] == pytest.approx(a.tox.any(axis=1).mean())
-    assert r1["treatment_death"]["b"] == pytest.approx(np.mean(b["death_cause"] == 3))
+    assert r1["treatment_death"]["b"] == pytest.approx(np.mean(b["death_cause"] == codes.DEATH_TREATMENT))
     for ep in ("os", "pfs"):
         res = r1["endpoints"][ep]
         for entry in (res["median"], res["rmst"], *res["survival"].values()):

@@ -1,4 +1,4 @@
-"""Tests of oligosim.plotting (pyplot-free figures, atomic saving)."""
+"""Tests of oligosim.plots.km and oligosim.plots.canvas (pyplot-free figures, atomic saving)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from oligosim.outcomes import kaplan_meier, number_at_risk
-from oligosim.plotting import AT_RISK_GID, plot_km, save_figure
+from oligosim.analysis.survival import kaplan_meier, number_at_risk
+from oligosim.plots.canvas import save_figure
+from oligosim.plots.km import AT_RISK_GID, plot_km
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

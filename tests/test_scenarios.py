@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 from oligosim import cli, codes
-from oligosim._kernels import engine
+from oligosim.analysis.summary import summarize_arm
 from oligosim.config import ConfigError, load_scenario, loads_scenario
 from oligosim.simulate import run_scenario
-from oligosim.summary import summarize_arm
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -28,7 +27,6 @@ BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 ALL_CONFIGS = sorted(CONFIGS.glob("*.toml")) + sorted((CONFIGS / "scenarios").glob("*.toml"))
 RUNNABLE = [DEFAULT] + sorted((CONFIGS / "scenarios").glob("*.toml"))
 PATIENTS = 300
-EV_RT_START = engine.EVENT_NAMES.index("rt_start")
 URGENT_COURSE = 1  #: detail of an rt_start event of an urgent course (engine._plan_course mode 1)
 
 
@@ -115,7 +113,7 @@ def test_scenario_time_ordering(scenario_run):
         assert np.all(arm["pfs_event"] | ~arm["os_event"] | (pfs < os_)), name
         assert np.all(arm["pfs_event"][arm["wpfs_event"]]), f"{name}: widespread progression without progression"
         # alive patients are censored for OS, the dead are events
-        dead = arm["death_cause"] != 0
+        dead = arm["death_cause"] != codes.ALIVE
         assert np.array_equal(arm["os_event"], dead), name
 
 
@@ -155,7 +153,7 @@ def test_systemic_only_arms_get_only_urgent_rt(path):
         assert np.all(arm["local_courses"] <= rt), name
         for j in np.flatnonzero(rt > 0):
             k = min(int(arm["ev_n"][j]), arm.ev_time.shape[1])
-            starts = [(arm.ev_time[j, i], arm.ev_detail[j, i]) for i in range(k) if arm.ev_code[j, i] == EV_RT_START]
+            starts = [(arm.ev_time[j, i], arm.ev_detail[j, i]) for i in range(k) if arm.ev_code[j, i] == codes.EV_RT_START]
             assert starts, f"{name} patient {j}: an RT course without rt_start event"
             for t, detail in starts:
                 assert detail == URGENT_COURSE, f"{name} patient {j}: non-urgent RT course (mode {detail}) at {t:.2f} months"

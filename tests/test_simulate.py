@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from oligosim.analysis.summary import summarize
 from oligosim.config import load_scenario
-from oligosim.simulate import COLUMNS, ENDPOINT_COLUMNS, run_scenario
-from oligosim.summary import summarize
+from oligosim.results import COLUMNS, ENDPOINT_COLUMNS
+from oligosim.simulate import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
-"""Tests of the calibration-target machinery: ``oligosim.targets``, ``oligosim targets`` and the
-mixture metrics of ``oligosim.metrics``.
+"""Tests of the calibration-target machinery: ``oligosim.calibration`` (targets, target_map, scoring), ``oligosim targets`` and the
+mixture metrics of ``oligosim.analysis.metrics``.
 
 Simulations use a tiny scenario (``tests/data/targets/tiny_study.toml``) with a few hundred
 patients. The model is being calibrated, so no test asserts a simulated value against a
@@ -17,17 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oligosim import cli, metrics
+from oligosim import cli
+from oligosim.analysis import metrics
+from oligosim.calibration.scoring import evaluate_targets, goodness_of_fit, score
+from oligosim.calibration.target_map import load_map
+from oligosim.calibration.target_report import results_json
+from oligosim.calibration.targets import load_targets
 from oligosim.config import ConfigError, load_scenario
 from oligosim.simulate import run_scenario
-from oligosim.targets import (
-    evaluate_targets,
-    goodness_of_fit,
-    load_map,
-    load_targets,
-    results_json,
-    score,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "targets"

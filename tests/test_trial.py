@@ -1,4 +1,4 @@
-"""Tests of oligosim.trial: virtual randomised trials against analytic answers.
+"""Tests of oligosim.analysis.trial: virtual randomised trials against analytic answers.
 
 Pools are exponential (medians 12 and 17 months, HR 12/17), for which the expected number of
 events of a design has a closed form: with Poisson accrual of rate A, a patient followed by
@@ -19,8 +19,16 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from oligosim import outcomes, trial
-from oligosim.trial import power_curve, schoenfeld_events, schoenfeld_power, simulate_trial_data, simulate_trials
+from oligosim.analysis import hazards, proportions
+from oligosim.analysis.trial import power as trial_power
+from oligosim.analysis.trial import sampling
+from oligosim.analysis.trial import (
+    power_curve,
+    schoenfeld_events,
+    schoenfeld_power,
+    simulate_trial_data,
+    simulate_trials,
+)
 
 MED_C, MED_X = 12.0, 17.0
 HR = MED_C / MED_X
@@ -81,7 +89,7 @@ def test_power_matches_schoenfeld(runs, key):
     assert abs(res["power"] - analytic) <= 3 * se, (res["power"], analytic)
     lo, hi = res["power_ci95"]
     assert lo <= res["power"] <= hi
-    assert (lo, hi) == pytest.approx(outcomes.proportion_ci(res["significant"], R))
+    assert (lo, hi) == pytest.approx(proportions.proportion_ci(res["significant"], R))
     p = np.array(res["replicates"]["p"], dtype=float)
     assert res["significant"] == int(np.sum(p < 0.05)) == sum(res["replicates"]["significant"])
 
@@ -227,7 +235,7 @@ def test_censoring_bounds(pools):
     res = simulate_trials(control, experimental, **kw)
     for j in (0, 117):
         c, x = data["control"], data["experimental"]
-        p = outcomes.logrank(c["time"][j], c["event"][j], x["time"][j], x["event"][j])[1]
+        p = hazards.logrank(c["time"][j], c["event"][j], x["time"][j], x["event"][j])[1]
         assert res["replicates"]["p"][j] == p
         assert res["replicates"]["events_control"][j] == int(c["event"][j].sum())
 
@@ -301,7 +309,7 @@ def test_determinism(pools):
 @pytest.mark.parametrize("pop,m", [(12, 3), (6, 4)])  # rejection path, random-keys path
 def test_sample_distinct_uniform(pop, m):
     rows = 60_000
-    idx = trial._sample_distinct(np.random.default_rng(1), pop, rows, m)
+    idx = sampling._sample_distinct(np.random.default_rng(1), pop, rows, m)
     srt = np.sort(idx, axis=1)
     assert idx.shape == (rows, m) and np.all(srt[:, 1:] != srt[:, :-1])
     assert idx.min() >= 0 and idx.max() < pop
@@ -404,7 +412,7 @@ def test_power_curve(pools):
     lo, hi = curve["power_ci95"]
     assert np.all(np.array(lo) <= power) and np.all(power <= np.array(hi))
     # each point is simulate_trials with the derived seed
-    seed50 = trial._derived_seed(3, 50)
+    seed50 = trial_power._derived_seed(3, 50)
     assert curve["seeds"][1] == seed50
     single = simulate_trials(control, experimental, n_per_arm=50, **{**kw, "seed": seed50})
     assert single["power"] == curve["power"][1]
@@ -425,23 +433,23 @@ def test_power_curve(pools):
 
 def test_n_for_target_interpolation():
     logit = special.logit
-    n, note = trial._n_for_target([100, 200, 300], [0.5, 0.7, 0.9], 0.8)
+    n, note = trial_power._n_for_target([100, 200, 300], [0.5, 0.7, 0.9], 0.8)
     assert note is None
     assert n == pytest.approx(200 + (logit(0.8) - logit(0.7)) / (logit(0.9) - logit(0.7)) * 100, rel=1e-12)
     assert n == pytest.approx(239.9278, abs=1e-3)
     # first crossing is used even if the power dips afterwards (Monte Carlo noise)
-    n, _ = trial._n_for_target([10, 20, 30, 40], [0.6, 0.85, 0.79, 0.9], 0.8)
+    n, _ = trial_power._n_for_target([10, 20, 30, 40], [0.6, 0.85, 0.79, 0.9], 0.8)
     assert 10 < n < 20
     # exactly on a grid point
-    n, _ = trial._n_for_target([10, 20], [0.6, 0.8], 0.8)
+    n, _ = trial_power._n_for_target([10, 20], [0.6, 0.8], 0.8)
     assert n == pytest.approx(20.0)
     # power 1.0 is clipped to 1 - 0.5 / replicates
-    n, _ = trial._n_for_target([10, 20], [0.5, 1.0], 0.8, replicates=100)
+    n, _ = trial_power._n_for_target([10, 20], [0.5, 1.0], 0.8, replicates=100)
     assert n == pytest.approx(10 + (logit(0.8) - logit(0.5)) / (logit(0.995) - logit(0.5)) * 10)
     # never reached / reached at once
-    n, note = trial._n_for_target([10, 20], [0.3, 0.5], 0.8)
+    n, note = trial_power._n_for_target([10, 20], [0.3, 0.5], 0.8)
     assert n is None and "not reached" in note
-    n, note = trial._n_for_target([10, 20], [0.85, 0.9], 0.8)
+    n, note = trial_power._n_for_target([10, 20], [0.85, 0.9], 0.8)
     assert n is None and "<= 10" in note
 
 
@@ -452,12 +460,12 @@ def test_power_curve_hand_made(pools, monkeypatch):
 
     def fake(p, d):
         k = round(table[d.n] * d.replicates)
-        lo, hi = outcomes.proportion_ci(k, d.replicates)
+        lo, hi = proportions.proportion_ci(k, d.replicates)
         return {"power": k / d.replicates, "power_ci95": [lo, hi], "events": {"mean": d.n, "probability": 0.5},
                 "duration": {"mean": 1.0}, "hr": {"geometric_mean": 0.7}, "notes": [],
                 "inputs": {"n_per_arm": d.n}}
 
-    monkeypatch.setattr(trial, "_simulate", fake)
+    monkeypatch.setattr(trial_power, "simulate_design", fake)
     kw = dict(accrual_per_month=10.0, followup_months=12.0, replicates=1000)
     curve = power_curve(control, experimental, n_grid=sorted(table), **kw)
     logit = special.logit

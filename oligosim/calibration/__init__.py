@@ -2,7 +2,7 @@
 
 ``oligosim calibrate CONFIG --targets TARGETS.toml`` fits the parameters a calibration config
 names to the targets of a targets file, as mapped onto study scenarios by a target map
-(:mod:`oligosim.targets`), and writes the fit, the posterior and a report.
+(:mod:`oligosim.calibration.targets`, :mod:`~oligosim.calibration.target_map`), and writes the fit, the posterior and a report.
 
 Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
 
@@ -55,7 +55,7 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
 Objective (the distance of the point fit and of ABC). Every candidate is simulated with the same
 virtual patients (``patients``, ``seed``: common random numbers), so the objective is a
 deterministic function of the parameters. For mapped target ``i`` with tolerance half-width
-``h_i`` (:func:`oligosim.targets.score`), model value ``m_i`` and published value ``y_i``::
+``h_i`` (:func:`oligosim.calibration.scoring.score`), model value ``m_i`` and published value ``y_i``::
 
     e_i = (m_i - y_i) / h_i                         the scored error (``scaled_error``; 0 on
                                                     the allowed side of a one-sided bound)

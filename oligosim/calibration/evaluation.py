@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from oligosim.targets import TargetResult
+from oligosim.calibration.scoring import TargetResult
 
 
 def target_error(r: TargetResult, *, median_scale: str = "log") -> float | None:
@@ -96,7 +96,8 @@ _MAPS: dict = {}
 def _map(targets_path: str, map_path: str):
     key = (targets_path, map_path)
     if key not in _MAPS:
-        from oligosim.targets import load_map, load_targets
+        from oligosim.calibration.target_map import load_map
+        from oligosim.calibration.targets import load_targets
 
         _MAPS[key] = load_map(map_path, load_targets(targets_path), extra="error")
     return _MAPS[key]
@@ -106,8 +107,8 @@ def _score(tmap, task: dict) -> list[TargetResult] | str:
     """Every target of ``tmap`` at ``task["overrides"]``, or the message of an infeasible cohort (a
     parameter set whose eligibility cannot be met), which the objective treats as an infinite
     distance."""
+    from oligosim.calibration.scoring import evaluate_targets
     from oligosim.simulate import InfeasibleCohort
-    from oligosim.targets import evaluate_targets
 
     try:
         return evaluate_targets(tmap, patients=task["patients"], seed=task["seed"], overrides=task["overrides"], threads=task["threads"])

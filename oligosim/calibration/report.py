@@ -1,4 +1,5 @@
-"""Files, figures and report of a calibration run (all written together or not at all)."""
+"""Files and report of a calibration run, all written together or not at all: calibration.json,
+the CSV tables, the figures and report.md / report.html."""
 
 from __future__ import annotations
 
@@ -7,417 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from oligosim.analysis.survival import json_number
 from oligosim.calibration import CalibrationResult, posterior_summary
+from oligosim.calibration.diagnosis import diagnose, diagnosis_text
 from oligosim.calibration.evaluation import target_error, target_weight
-from oligosim.config import Distribution, Float, Section, Table, default_schema, split_path
-from oligosim.experiments.report import Report, fmt, write_csv
-from oligosim.outcomes import json_number
-
-PHASE_COLORS = {"defaults": "black", "screen": "tab:blue", "local": "tab:orange"}
-
-
-def _num(x) -> str:
-    """A TOML number with 6 significant digits."""
-    x = float(x)
-    s = f"{x:.6g}"
-    if "e" not in s and "." not in s and "inf" not in s and "nan" not in s:
-        s += ".0"
-    return s
-
-
-# ============================================================================ TOML files
-
-
-def _sections(values: dict) -> dict:
-    """``{"a.b.c": v}`` -> ``{"a.b": {"c": v}}`` in first-seen order."""
-    out: dict[str, dict] = {}
-    for path, v in values.items():
-        parts = split_path(path)
-        out.setdefault(".".join(str(p) for p in parts[:-1]), {})[str(parts[-1])] = v
-    return out
-
-
-def calibrated_toml(result: CalibrationResult) -> str:
-    """The fitted values as a scenario overlay (``extends`` it after the base)."""
-    spec = result.spec
-    best = result.best
-    lines = [
-        f"# Calibrated parameter values: {spec.title}",
-        f"# Written by `oligosim calibrate {spec.path.name}` (method {result.method}); objective "
-        f"{best.objective:.4g} (defaults: {result.evaluations[0].objective:.4g}),",
-        f"# {sum(r.within_tolerance for r in result.after)} of {len(result.after)} targets within tolerance "
-        f"(defaults: {sum(r.within_tolerance for r in result.before)}); {spec.patients} patients per arm, seed {spec.seed}.",
-        "# A scenario uses these values with e.g. extends = [\"../base.toml\", \"<this file>\"]",
-        "# (or put them into the schema defaults). Prior ranges are given after each value.",
-        "",
-    ]
-    labels = {p.path: p for p in spec.parameters}
-    for section, keys in _sections(best.values).items():
-        lines.append(f"[{section}]")
-        for key, v in keys.items():
-            p = labels[f"{section}.{key}"]
-            lines.append(f"{key} = {_num(v)}    # {p.label}; prior {p.describe_prior()}; default {fmt(p.default, 4)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _schema_range(path: str) -> tuple[float | None, float | None]:
-    """Bounds (lo, hi) of the scenario schema's key at a dotted path (None: unbounded/unknown)."""
-    node = default_schema()
-    for part in split_path(path):
-        if isinstance(node, Section) and part in node.fields:
-            node = node.fields[part]
-        elif isinstance(node, Table):
-            node = node.value
-        else:
-            return None, None
-    if isinstance(node, Float):
-        return node.lo, node.hi
-    return None, None
-
-
-def fitted_distribution(p, mean: float, sd: float) -> Distribution:
-    """A marginal distribution by moments: lognormal for a log-scale parameter; else by the
-    schema's range of the key: beta for [0, 1], gamma for [0, inf), normal when unbounded;
-    uniform on the prior range if the moments are degenerate or do not fit."""
-    if not (sd > 0 and math.isfinite(sd) and math.isfinite(mean)):
-        return Distribution("uniform", {"low": p.low, "high": p.high})
-    lo, hi = _schema_range(p.path)
-    try:
-        if p.scale == "log" and mean > 0:
-            return Distribution.from_spec({"dist": "lognormal", "mean": mean, "sd": sd})
-        if lo == 0 and hi == 1 and 0 < mean < 1 and sd * sd < mean * (1 - mean):
-            return Distribution.from_spec({"dist": "beta", "mean": mean, "sd": sd})
-        if lo is not None and lo >= 0 and mean > 0:
-            return Distribution.from_spec({"dist": "gamma", "mean": mean, "sd": sd})
-        return Distribution.from_spec({"dist": "normal", "mean": mean, "sd": sd})
-    except ValueError:
-        return Distribution("uniform", {"low": p.low, "high": p.high})
-
-
-def _dist_inline(d: Distribution, mean: float | None = None, sd: float | None = None, value: float | None = None) -> str:
-    if d.kind in ("lognormal", "gamma", "beta", "normal") and mean is not None:
-        body = f'dist = "{d.kind}", mean = {_num(mean)}, sd = {_num(sd)}'
-    else:
-        body = ", ".join([f'dist = "{d.kind}"'] + [f"{k} = {_num(v)}" for k, v in d.params.items()])
-    if value is not None:
-        body += f", value = {_num(value)}"
-    return "{ " + body + " }"
-
-
-def posterior_distributions(result: CalibrationResult, summary: list[dict]) -> tuple[dict, str, str]:
-    """Fitted marginals, the scenario overlay (posterior_distributions.toml) and the
-    ``[[parameter]]`` tables (psa_parameters.toml)."""
-    spec = result.spec
-    dists = {}
-    for p, s in zip(spec.parameters, summary):
-        d = fitted_distribution(p, s["mean"], s["sd"])
-        # the distribution must fit the schema range of every scenario (e.g. > 0)
-        try:
-            for sc in spec.tmap.scenarios.values():
-                sc.with_values({p.path: d})
-        except Exception:  # noqa: BLE001 - fall back to the posterior's central 95 %
-            lo, hi = max(s["q025"], p.low), min(s["q975"], p.high)
-            d = Distribution("uniform", {"low": lo, "high": hi if hi > lo else p.high})
-        dists[p.path] = (d, s)
-    head = [
-        f"# ABC-SMC posterior of: {spec.title}",
-        f"# One marginal distribution per fitted parameter, by the moments of the weighted final",
-        f"# population ({len(result.abc.weights)} particles, ESS {result.abc.ess:.0f}); correlations between",
-        "# parameters are NOT kept (posterior.csv has the joint sample).",
-    ]
-    overlay = head + [
-        "# A scenario overlay: a scenario that extends it (after its base) carries these distributions,",
-        "# with the point fit as its value, and a PSA experiment on that scenario draws from them",
-        "# ([[parameter]] tables with only a path; psa.use_scenario_distributions = true).",
-        "",
-    ]
-    best = result.best.values
-    for section, keys in _sections({p.path: p.path for p in spec.parameters}).items():
-        overlay.append(f"[{section}]")
-        for key, path in keys.items():
-            d, s = dists[path]
-            value = min(max(best[path], d.support[0]), d.support[1])
-            overlay.append(f"{key} = {_dist_inline(d, s['mean'], s['sd'], value)}")
-        overlay.append("")
-    psa = head + [
-        "# [[parameter]] tables for an experiment file (e.g. experiments/psa.toml): replace its own",
-        "# [[parameter]] tables with these.",
-        "",
-    ]
-    for p in spec.parameters:
-        d, s = dists[p.path]
-        psa += ["[[parameter]]", f'path = "{p.path}"', f'label = "{p.label}"', f"distribution = {_dist_inline(d, s['mean'], s['sd'])}", ""]
-    return {k: v[0] for k, v in dists.items()}, "\n".join(overlay), "\n".join(psa)
-
-
-# ============================================================================ diagnostics
-
-
-def _scan_times(scenario, until: float) -> list[float]:
-    f = scenario.data["followup"]
-    t, out = float(f["first_scan_months"]), []
-    while t <= until + 1e-9 and len(out) < 500:
-        out.append(t)
-        step = f["interval_years_0_2_months"] if t < 24 else f["interval_years_2_5_months"] if t < 60 else f["interval_after_5_months"]
-        t += float(step)
-    return out
-
-
-def diagnose(result: CalibrationResult) -> list[dict]:
-    """Why each target still outside tolerance after the fit is missed (data-driven).
-
-    For each such target: the direction of the miss; the smallest error of any evaluated
-    candidate and how many candidates met it; for a target met by some candidate, the targets
-    that the best of those candidates fits worse than the point fit (the tension); the fitted
-    parameters whose values correlate most with the target's error across all candidates
-    (Spearman); for PFS medians, whether the tolerance band contains a restaging time.
-    """
-    from scipy.stats import spearmanr
-
-    spec = result.spec
-    entries = {e.id: e for e in spec.tmap.entries}
-    cube = [e for e in result.evaluations if e.z is not None and math.isfinite(e.objective)]
-    Z = np.array([e.z for e in cube]) if cube else np.empty((0, spec.dim))
-    best = result.best
-    weights = [target_weight(r, spec.objective) for r in result.after]
-    pen = spec.objective["undefined_penalty"]
-
-    def contrib(ev, j):
-        e = ev.errors[j]
-        return weights[j] * (pen if e is None else e * e)
-
-    out = []
-    for j, r in enumerate(result.after):
-        if r.within_tolerance:
-            continue
-        errs = np.array([np.nan if e.errors[j] is None else e.errors[j] for e in cube], dtype=float)
-        met = [e for e in cube if e.within[j]]
-        d = {
-            "id": r.id,
-            "metric": r.metric,
-            "unit": r.unit,
-            "target": r.target,
-            "model": r.model,
-            "band": r.tolerance["band"],
-            "error": json_number(best.errors[j]),
-            "direction": "undefined" if r.model is None else ("above" if r.model > r.target else "below"),
-            "candidates": len(cube),
-            "met_by": len(met),
-            "best_error": json_number(float(np.nanmin(np.abs(errs)))) if np.isfinite(errs).any() else None,
-            "tension": [],
-            "moves_with": [],
-            "scan_note": None,
-        }
-        if met:
-            alt = min(met, key=lambda e: e.objective)
-            worse = sorted(((contrib(alt, k) - contrib(best, k), k) for k in range(len(result.after)) if k != j), reverse=True)
-            d["tension"] = [
-                {"id": result.after[k].id, "error_at_fit": json_number(best.errors[k]), "error_there": json_number(alt.errors[k])}
-                for inc, k in worse[:3]
-                if inc > 0
-            ]
-            d["tension_objective"] = alt.objective
-        ok = np.isfinite(errs)
-        if ok.sum() >= 8:
-            rhos = []
-            for i, p in enumerate(spec.parameters):
-                col = Z[ok, i]
-                if np.ptp(col) > 0 and np.ptp(errs[ok]) > 0:
-                    rho = float(spearmanr(col, errs[ok]).statistic)
-                    if math.isfinite(rho):
-                        rhos.append((abs(rho), rho, p.label))
-            d["moves_with"] = [{"parameter": lab, "rho": rho} for _, rho, lab in sorted(rhos, reverse=True)[:3]]
-        m = r.metric
-        if m.startswith(("pfs.median", "wpfs.median")) and r.tolerance["band"][0] is not None and r.tolerance["band"][1] is not None:
-            lo, hi = r.tolerance["band"]
-            sc = spec.tmap.scenarios[entries[r.id].scenario_path]
-            times = _scan_times(sc, hi + 12)
-            inside = [t for t in times if lo <= t <= hi]
-            d["scan_times"] = times[: min(len(times), 8)]
-            if not inside:
-                d["scan_note"] = (
-                    f"the tolerance band {lo:.3g}-{hi:.3g} months holds no restaging time ({', '.join(f'{t:.3g}' for t in d['scan_times'])} ... "
-                    f"months in {sc.name}): progression is found at scans, so the Kaplan-Meier median falls on a scan time unless "
-                    "progressions found between scans (symptoms) or deaths carry it into the band"
-                    + (
-                        " -- no candidate managed that: the study's restaging schedule (followup.*), not a model parameter, decides this target"
-                        if d["met_by"] == 0
-                        else " -- which only the candidates above did"
-                    )
-                )
-        out.append(d)
-    return out
-
-
-def _diagnosis_text(d: dict, result: CalibrationResult) -> str:
-    unit = " months" if d["unit"] == "months" else ""
-
-    def v(x):
-        return "undefined" if x is None else (f"{x:.3g}" if d["unit"] != "fraction" else f"{x:.3f}")
-
-    parts = []
-    if d["model"] is None:
-        parts.append(f"undefined (e.g. median not reached) against a target of {v(d['target'])}{unit}")
-    else:
-        rel = (d["model"] - d["target"]) / d["target"] if d["target"] else float("nan")
-        parts.append(f"model {d['direction']} the target: {v(d['model'])} vs {v(d['target'])}{unit} ({100 * rel:+.0f}%, error {fmt(d['error'], 2)} tolerances)")
-    if d["met_by"] == 0:
-        parts.append(
-            f"none of the {d['candidates']} candidates evaluated met it (smallest |error| {fmt(d['best_error'], 2)} tolerances): out of reach of the fitted parameters within their prior ranges"
-        )
-    else:
-        def ee(x):
-            return "undefined" if x is None else fmt(x, 2)
-
-        tension = ", ".join(f"{t['id']} ({ee(t['error_at_fit'])} -> {ee(t['error_there'])})" for t in d["tension"])
-        parts.append(
-            f"{d['met_by']} of {d['candidates']} candidates met it, but the best of them (objective {fmt(d.get('tension_objective'), 3)} vs {fmt(result.best.objective, 3)}) fits these worse (error at the fit -> there): {tension or 'nothing else'}"
-        )
-    if d["moves_with"]:
-        parts.append("its error moves most with " + ", ".join(f"{m['parameter']} (Spearman {m['rho']:+.2f})" for m in d["moves_with"]))
-    if d["scan_note"]:
-        parts.append(d["scan_note"])
-    return f"**{d['id']}** ({d['metric']}): " + "; ".join(parts) + "."
-
-
-# ============================================================================ figures
-
-
-def _log_ticks(axis) -> None:
-    """Plain labels on a log axis: a few major ticks as numbers, no minor labels."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0), numticks=4))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _fig(figsize):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize)
-
-
-def plot_trace(result: CalibrationResult):
-    fig = _fig((8.0, 4.2))
-    ax = fig.add_subplot()
-    evs = [e for e in result.evaluations if math.isfinite(e.objective)]
-    x = np.array([e.index for e in evs])
-    y = np.array([e.objective for e in evs])
-    phases = [e.phase for e in evs]
-    names = list(dict.fromkeys(phases))
-    cmap = ["tab:blue", "tab:orange", "tab:purple", "tab:green", "tab:red", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
-    for k, name in enumerate(names):
-        sel = np.array([p == name for p in phases])
-        ax.scatter(x[sel], y[sel], s=8, alpha=0.7, color=PHASE_COLORS.get(name, cmap[k % len(cmap)]), label=name, linewidths=0)
-    order = np.argsort(x)
-    ax.step(x[order], np.minimum.accumulate(y[order]), where="post", color="k", linewidth=1.0, label="best so far")
-    ax.set_yscale("log")
-    ax.set_xlabel("evaluation")
-    ax.set_ylabel("objective L (weighted mean squared error, tolerance units)")
-    ax.set_title("Objective of every candidate evaluated", fontsize="medium")
-    ax.legend(fontsize="x-small", ncol=4)
-    ax.grid(True, alpha=0.3)
-    return fig
-
-
-def _prior_curve(p, xs):
-    """Prior density of parameter ``p`` on its own scale, at ``xs``."""
-    if p.prior is not None:
-        fr = p.prior.frozen
-        return fr.pdf(xs) / (fr.cdf(p.high) - fr.cdf(p.low))
-    if p.scale == "log":
-        return 1.0 / (xs * (math.log(p.high) - math.log(p.low)))
-    return np.full_like(xs, 1.0 / (p.high - p.low))
-
-
-def plot_marginals(result: CalibrationResult):
-    spec, abc = result.spec, result.abc
-    d = spec.dim
-    cols = min(3, d)
-    rows = int(math.ceil(d / cols))
-    fig = _fig((3.3 * cols, 2.5 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for i, p in enumerate(spec.parameters):
-        ax = axes[i]
-        x = np.asarray(p.to_value(abc.particles[:, i]), float)
-        if p.scale == "log":
-            bins = np.geomspace(p.low, p.high, 21)
-            ax.set_xscale("log")
-            _log_ticks(ax.xaxis)
-        else:
-            bins = np.linspace(p.low, p.high, 21)
-        ax.hist(x, bins=bins, weights=abc.weights, density=True, color="tab:blue", alpha=0.6, label="posterior")
-        xs = np.geomspace(p.low, p.high, 200) if p.scale == "log" else np.linspace(p.low, p.high, 200)
-        ax.plot(xs, _prior_curve(p, xs), color="0.4", linestyle=":", label="prior")
-        if p.default is not None:
-            ax.axvline(p.default, color="0.3", linestyle="--", linewidth=1, label="default")
-        ax.axvline(result.best.values[p.path], color="tab:red", linewidth=1.2, label="point fit")
-        ax.set_title(p.label, fontsize="small")
-        ax.tick_params(labelsize="x-small")
-        ax.set_yticks([])
-    for ax in axes[d:]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize="xx-small")
-    fig.suptitle("ABC-SMC posterior marginals (weighted final population)", fontsize="medium")
-    fig.tight_layout()
-    return fig
-
-
-def plot_pairs(result: CalibrationResult):
-    spec, abc = result.spec, result.abc
-    d = spec.dim
-    size = max(6.0, 1.45 * d)
-    fig = _fig((size, size))
-    axes = np.array(fig.subplots(d, d, squeeze=False))
-    X = np.column_stack([np.asarray(p.to_value(abc.particles[:, i]), float) for i, p in enumerate(spec.parameters)])
-    w = abc.weights
-    alpha = 0.15 + 0.85 * w / w.max()
-    best = result.best.values
-    for i, pi in enumerate(spec.parameters):
-        for j, pj in enumerate(spec.parameters):
-            ax = axes[i, j]
-            ax.tick_params(labelsize=5)
-            if j > i:
-                # weighted correlation in the cube
-                zi, zj = abc.particles[:, i], abc.particles[:, j]
-                mi, mj = w @ zi, w @ zj
-                c = w @ ((zi - mi) * (zj - mj)) / math.sqrt(max(w @ (zi - mi) ** 2 * (w @ (zj - mj) ** 2), 1e-300))
-                ax.text(0.5, 0.5, f"{c:+.2f}", ha="center", va="center", fontsize=8, color="tab:red" if abs(c) >= 0.5 else "0.3")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                continue
-            if pj.scale == "log":
-                ax.set_xscale("log")
-                _log_ticks(ax.xaxis)
-            ax.set_xlim(pj.low, pj.high)
-            if i == j:
-                bins = np.geomspace(pj.low, pj.high, 16) if pj.scale == "log" else np.linspace(pj.low, pj.high, 16)
-                ax.hist(X[:, j], bins=bins, weights=w, color="tab:blue", alpha=0.6)
-                ax.axvline(best[pj.path], color="tab:red", linewidth=1)
-                ax.set_yticks([])
-            else:
-                if pi.scale == "log":
-                    ax.set_yscale("log")
-                    _log_ticks(ax.yaxis)
-                ax.set_ylim(pi.low, pi.high)
-                ax.scatter(X[:, j], X[:, i], s=5, c=[(0.12, 0.47, 0.71, a) for a in alpha], linewidths=0)
-                ax.plot([best[pj.path]], [best[pi.path]], marker="*", color="tab:red", markersize=6)
-            if i == d - 1:
-                ax.set_xlabel(pj.label, fontsize=6)
-            else:
-                ax.set_xticklabels([])
-            if j == 0 and i > 0:
-                ax.set_ylabel(pi.label, fontsize=6)
-            elif i != j:
-                ax.set_yticklabels([])
-    fig.suptitle("ABC-SMC posterior: pairs (lower), weighted correlations in the search cube (upper), point fit (red)", fontsize="small")
-    fig.tight_layout()
-    return fig
-
-
-# ============================================================================ JSON
+from oligosim.calibration.plots import plot_marginals, plot_pairs, plot_trace
+from oligosim.calibration.posterior import calibrated_toml, posterior_distributions
+from oligosim.io.files import write_csv
+from oligosim.io.report import Report, fmt
 
 
 def most_within(result: CalibrationResult):
@@ -432,7 +30,7 @@ def _ev_json(e) -> dict:
 
 
 def _gof(results) -> dict:
-    from oligosim.targets import goodness_of_fit
+    from oligosim.calibration.scoring import goodness_of_fit
 
     return goodness_of_fit(results) if results else None
 
@@ -513,9 +111,6 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
     if result.abc is not None:
         doc["abc"] = {"generations": result.abc.generations, "ess": result.abc.ess, "particles": int(len(result.abc.weights))}
     return doc
-
-
-# ============================================================================ report
 
 
 def _value_text(x, unit):
@@ -672,7 +267,7 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
             "parameters its error moves with across all candidates (Spearman rank correlation); and for PFS medians whether any restaging "
             "time lies in the tolerance band."
         )
-        rep.bullets([_diagnosis_text(d, result) for d in diagnostics])
+        rep.bullets([diagnosis_text(d, result) for d in diagnostics])
     else:
         rep.paragraph("Every target is within tolerance at the point fit.")
     worse = [a.id for b, a in zip(result.before, result.after) if b.within_tolerance and not a.within_tolerance]
@@ -705,8 +300,9 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
 
 def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
     """Write every output file of a calibration into ``out`` (atomically); the names written."""
-    from oligosim import outputs, plotting
-    from oligosim.targets import plot_targets
+    from oligosim.calibration.plots import plot_targets
+    from oligosim.io.files import atomic_directory, write_json
+    from oligosim.plots.canvas import save_figure
 
     spec = result.spec
     summary = posterior_summary(result)
@@ -715,11 +311,11 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         dists, overlay, psa = posterior_distributions(result, summary)
     diagnostics = diagnose(result)
     files = []
-    with outputs.atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out)) as tmp:
         def add(name, desc):
             files.append(f"{name}: {desc}")
 
-        outputs.write_json(tmp / "calibration.json", calibration_json(result, summary, dists, diagnostics))
+        write_json(tmp / "calibration.json", calibration_json(result, summary, dists, diagnostics))
         add("calibration.json", "config, best parameters, objective trace, goodness of fit before and after, diagnostics")
         (tmp / "calibrated.toml").write_text(calibrated_toml(result), encoding="utf-8")
         add("calibrated.toml", "the point fit as a scenario overlay")
@@ -740,11 +336,11 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         )
         add("targets_fit.csv", "each target before and after the fit")
         ax = plot_targets(result.before, title=f"Before calibration (current defaults): {sum(r.within_tolerance for r in result.before)} of {len(result.before)} within tolerance")
-        plotting.save_figure(ax.figure, tmp / "targets_before.png")
+        save_figure(ax.figure, tmp / "targets_before.png")
         ax = plot_targets(result.after, title=f"After calibration (point fit): {sum(r.within_tolerance for r in result.after)} of {len(result.after)} within tolerance")
-        plotting.save_figure(ax.figure, tmp / "targets_after.png")
+        save_figure(ax.figure, tmp / "targets_after.png")
         add("targets_before.png, targets_after.png", "the targets against the model before and after")
-        plotting.save_figure(plot_trace(result), tmp / "objective_trace.png")
+        save_figure(plot_trace(result), tmp / "objective_trace.png")
         add("objective_trace.png", "objective of every candidate")
         if result.abc is not None:
             X = np.column_stack([np.asarray(p.to_value(result.abc.particles[:, i]), float) for i, p in enumerate(spec.parameters)])
@@ -758,8 +354,8 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
             add("posterior_distributions.toml", "fitted marginal distributions as a scenario overlay")
             (tmp / "psa_parameters.toml").write_text(psa, encoding="utf-8")
             add("psa_parameters.toml", "the same as [[parameter]] tables for an experiment file")
-            plotting.save_figure(plot_marginals(result), tmp / "posterior_marginals.png")
-            plotting.save_figure(plot_pairs(result), tmp / "posterior_pairs.png")
+            save_figure(plot_marginals(result), tmp / "posterior_marginals.png")
+            save_figure(plot_pairs(result), tmp / "posterior_pairs.png")
             add("posterior_marginals.png, posterior_pairs.png", "posterior plots")
         add("report.md, report.html", "this report")
         build_report(result, summary, diagnostics, files).write(tmp)
@@ -767,4 +363,4 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
     return names
 
 
-__all__ = ["write_outputs", "calibrated_toml", "posterior_distributions", "diagnose", "fitted_distribution"]
+__all__ = ["write_outputs", "calibration_json", "build_report", "most_within"]

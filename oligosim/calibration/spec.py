@@ -256,7 +256,8 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         Listing every problem (file, key, value, rule), including those of the map and targets
         files and parameter paths or ranges that the map's scenarios do not accept.
     """
-    from oligosim.targets import load_map, load_targets
+    from oligosim.calibration.target_map import load_map
+    from oligosim.calibration.targets import load_targets
 
     display = os.fspath(path)
     raw = read_toml_file(Path(path), display)

@@ -1,18 +1,22 @@
-"""Sub-commands of the ``oligosim`` command line (one module each)."""
+"""Sub-commands of the ``oligosim`` command line (one module each) and the error they raise
+for bad user input; ``oligosim.cli`` dispatches to them."""
 
 from __future__ import annotations
 
+from oligosim.config import ConfigError
+
+
+class UserError(Exception):
+    """An error in the user's input: printed without a traceback, exit code 2."""
+
 
 def run_errors(args, exc: Exception):
-    """The :class:`~oligosim.cli.UserError` for an error raised while the runs of ``experiment`` or
+    """The :class:`UserError` for an error raised while the runs of ``experiment`` or
     ``calibrate`` execute, or None when the command handles ``exc`` itself.
 
     A parameter value that makes a scenario invalid, and an unreachable ``--scheduler``, read the
     same in both commands.
     """
-    from oligosim.cli import UserError
-    from oligosim.config import ConfigError
-
     if isinstance(exc, ConfigError):
         return UserError(f"a parameter value gave an invalid scenario:\n{exc}")
     if isinstance(exc, OSError) and args.scheduler and "connect" in str(exc).lower():

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 from oligosim.commands import run_errors
 
 DEFAULT_OUT = Path("out") / "calibration"
@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:
-        from oligosim.targets import format_results_table
+        from oligosim.calibration.target_report import format_results_table
 
         print(format_results_table(result.after))
         print()

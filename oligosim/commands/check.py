@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from oligosim import config
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 
 
 def register(subparsers) -> None:

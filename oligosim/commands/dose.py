@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 from oligosim.radiobiology.schedules import SCHEDULE_FORMS, parse_schedule
 from oligosim.radiobiology.timing import DEFAULT_INTERFRACTION_INTERVAL_H
 
@@ -110,7 +110,7 @@ def _fmt(x: float) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Print the table; bad input raises :class:`oligosim.cli.UserError`."""
+    """Print the table; bad input raises :class:`oligosim.commands.UserError`."""
     alpha_betas = _alpha_betas(args.alpha_beta)
     half_time = (
         None

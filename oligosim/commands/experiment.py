@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 from oligosim.commands import run_errors
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 
 
 def register(sub) -> None:
@@ -57,10 +57,12 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
-    from oligosim import outputs, plotting
-    from oligosim.outcomes import kaplan_meier
+    from oligosim.analysis.summary import endpoint, format_table, summarize
+    from oligosim.analysis.survival import kaplan_meier
+    from oligosim.io import files
+    from oligosim.io import patients as patient_tables
+    from oligosim.plots import canvas, km
     from oligosim.simulate import InfeasibleCohort, run_scenario
-    from oligosim.summary import endpoint, format_table, summarize
 
     if not scenario.data["arms"]:
         raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")
@@ -95,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
         bar.close()
     summary = summarize(results)
     try:
-        _write(outputs, plotting, kaplan_meier, endpoint, scenario, results, summary, out, args)
+        _write(files, patient_tables, canvas, km, kaplan_meier, endpoint, scenario, results, summary, out, args)
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:
@@ -105,15 +107,15 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(outputs, plotting, kaplan_meier, endpoint, scenario, results, summary, out, args) -> None:
+def _write(files, patient_tables, canvas, km, kaplan_meier, endpoint, scenario, results, summary, out, args) -> None:
     """Write every output file into ``out`` at once (nothing half-written on failure)."""
-    with outputs.atomic_directory(out) as tmp:
-        outputs.write_json(tmp / "summary.json", summary)
+    with files.atomic_directory(out) as tmp:
+        files.write_json(tmp / "summary.json", summary)
         for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):
             curves = {arm.label: kaplan_meier(*endpoint(arm, key)) for arm in results.arms.values()}
-            ax = plotting.plot_km(curves, title=f"{title}: {scenario.name}", max_months=min(60.0, scenario.data["simulation"]["horizon_months"]))
-            plotting.save_figure(ax.figure, tmp / f"km_{key}.png")
+            ax = km.plot_km(curves, title=f"{title}: {scenario.name}", max_months=min(60.0, scenario.data["simulation"]["horizon_months"]))
+            canvas.save_figure(ax.figure, tmp / f"km_{key}.png")
         if args.per_patient:
-            outputs.write_patients_csv(tmp / "patients.csv", results)
+            patient_tables.write_patients_csv(tmp / "patients.csv", results)
         if args.events:
-            outputs.write_events_csv(tmp / "events.csv", results)
+            patient_tables.write_events_csv(tmp / "events.csv", results)

@@ -4,7 +4,8 @@ Reads the targets file and the map (both validated strictly before anything runs
 each study scenario the map names once (only the arms it needs), evaluates every mapped target
 with its Monte Carlo 95 % CI, prints a table and writes ``DIR/targets.json`` and
 ``DIR/targets.png`` together (nothing is written when anything fails). The file formats and the
-scoring rule are documented in :mod:`oligosim.targets`.
+scoring rule are documented in :mod:`oligosim.calibration.target_map` and
+:mod:`oligosim.calibration.scoring`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.cli import UserError
+from oligosim.commands import UserError
 
 DEFAULT_OUT = Path("out") / "targets"
 
@@ -37,8 +38,9 @@ def register(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from oligosim.calibration.target_map import load_map
+    from oligosim.calibration.targets import load_targets
     from oligosim.config import ConfigError
-    from oligosim.targets import load_map, load_targets
 
     if args.patients is not None and args.patients < 1:
         raise UserError(f"--patients = {args.patients}: must be a whole number >= 1")
@@ -61,9 +63,12 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
-    from oligosim import outputs, plotting
+    from oligosim.calibration.plots import plot_targets
+    from oligosim.calibration.scoring import evaluate_targets
+    from oligosim.calibration.target_report import format_results_table, results_json
+    from oligosim.io.files import atomic_directory, write_json
+    from oligosim.plots.canvas import save_figure
     from oligosim.simulate import InfeasibleCohort
-    from oligosim.targets import evaluate_targets, format_results_table, plot_targets, results_json
 
     total = 0
     seen = {}
@@ -81,10 +86,10 @@ def main(args: argparse.Namespace) -> int:
         bar.close()
     doc = results_json(tmap, results, patients=args.patients, seed=args.seed)
     try:
-        with outputs.atomic_directory(out) as tmp:
-            outputs.write_json(tmp / "targets.json", doc)
+        with atomic_directory(out) as tmp:
+            write_json(tmp / "targets.json", doc)
             ax = plot_targets(results)
-            plotting.save_figure(ax.figure, tmp / "targets.png")
+            save_figure(ax.figure, tmp / "targets.png")
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:

@@ -10,7 +10,7 @@ unpaired comparison would need for the same precision.
 
 from __future__ import annotations
 
-from oligosim.experiments.report import fmt, fmt_ci
+from oligosim.io.report import fmt, fmt_ci
 
 
 def run(ctx) -> dict:
@@ -18,11 +18,11 @@ def run(ctx) -> dict:
     s = exp.settings
     from tqdm import tqdm
 
-    from oligosim.metrics import evaluate_many
-    from oligosim.outcomes import kaplan_meier
-    from oligosim.paired import compare_arms, paired_difference_table
+    from oligosim.analysis.metrics import evaluate_many
+    from oligosim.analysis.paired import compare_arms, paired_difference_table
+    from oligosim.analysis.summary import endpoint, summarize_arm
+    from oligosim.analysis.survival import kaplan_meier
     from oligosim.simulate import run_scenario
-    from oligosim.summary import endpoint, summarize_arm
 
     total = exp.patients * len(exp.arms)
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=1.0, disable=ctx.quiet, desc="simulating")
@@ -34,7 +34,7 @@ def run(ctx) -> dict:
     with_events = run_scenario(exp.scenario, patients=k, seed=exp.seed, events=True, arms=list(exp.arms))
 
     summaries = {a: summarize_arm(res.arms[a]) for a in exp.arms}
-    from oligosim.outcomes import json_number
+    from oligosim.analysis.survival import json_number
 
     # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON
     per_arm = {a: {m: [json_number(x) for x in v] for m, v in evaluate_many(res.arms[a], exp.all_metrics).items()} for a in exp.arms}
@@ -93,8 +93,9 @@ def run(ctx) -> dict:
     )
     ctx.csv("estro_first_progression.csv", ["class"] + list(exp.arms), estro_rows)
 
-    from oligosim.figures import plot_failure_patterns, plot_swimmer, plot_toxicity
-    from oligosim.plotting import plot_km
+    from oligosim.plots.arms import plot_failure_patterns, plot_toxicity
+    from oligosim.plots.km import plot_km
+    from oligosim.plots.swimmer import plot_swimmer
 
     horizon = min(60.0, exp.scenario.data["simulation"]["horizon_months"])
     for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oligosim.analysis.metrics import evaluate_many
+from oligosim.analysis.survival import json_number
 from oligosim.config import Scenario
-from oligosim.metrics import evaluate_many
-from oligosim.outcomes import json_number
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Evaluation:
     patients, seed : int
         Virtual patients per arm and the root seed (the same for every evaluation: CRN).
     metrics : tuple of str
-        Metric names (:mod:`oligosim.metrics`).
+        Metric names (:mod:`oligosim.analysis.metrics`).
     threads : int or None
         numba threads (None: as set in the process).
     paired_outcome : str or None

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oligosim.experiments.report import fmt
 from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt
 
 
 def _to_values(params, U: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def run(ctx) -> dict:
     params = exp.parameters
     problem = {"num_vars": len(params), "names": [p.label for p in params], "bounds": [[0.0, 1.0]] * len(params)}
     s = exp.settings
-    from oligosim.figures import plot_sensitivity_indices
+    from oligosim.plots.sensitivity import plot_sensitivity_indices
 
     ranges = [[p.label, p.path, p.low, p.high] for p in params]
     if exp.kind == "sobol":

@@ -1,7 +1,7 @@
 """Paired confidence interval of the difference in one named metric between two arms.
 
-A thin bridge from the metric names of :mod:`oligosim.metrics` to the paired methods of
-:mod:`oligosim.paired`: Poisson bootstrap with the same weight for a patient in both arms for
+A thin bridge from the metric names of :mod:`oligosim.analysis.metrics` to the paired methods of
+:mod:`oligosim.analysis.paired`: Poisson bootstrap with the same weight for a patient in both arms for
 survival metrics, the closed-form paired variance (Newcombe interval) for proportions.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from oligosim import codes
-from oligosim.metrics import parse_metric
-from oligosim.paired import compare_arms, paired_binary_difference
+from oligosim.analysis.metrics import parse_metric
+from oligosim.analysis.paired import compare_arms
+from oligosim.analysis.paired_binary import paired_binary_difference
 
 
 def _entry(e: dict) -> dict:
@@ -64,9 +65,7 @@ def paired_metric_difference(a, b, metric: str, *, replicates: int = 200, seed: 
             k = codes.TOX_NAMES.index(m.endpoint)
             xa, xb = a.tox[:, k], b.tox[:, k]
     elif m.kind == "treatment_deaths":
-        from oligosim._kernels import engine
-
-        xa, xb = a["death_cause"] == engine.DEATH_TREATMENT, b["death_cause"] == engine.DEATH_TREATMENT
+        xa, xb = a["death_cause"] == codes.DEATH_TREATMENT, b["death_cause"] == codes.DEATH_TREATMENT
     elif m.kind == "first_failure":
         k = codes.FAILURE_NAMES.index(m.endpoint)
         xa, xb = a["first_failure"] == k, b["first_failure"] == k

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
-from oligosim.experiments.report import fmt
-from oligosim.experiments.spec import ExperimentError
+from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.runner import better_sign
-from oligosim.metrics import parse_metric
+from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt
 
 
 def draw_parameters(params, draws: int, seed: int, sampling: str = "lhs") -> np.ndarray:
@@ -139,11 +139,11 @@ def run(ctx) -> dict:
             f"{ctx.primary_label}: mean {fmt(dv.mean())} (95% uncertainty interval {fmt(diff['outcome_ci95'][0])} to "
             f"{fmt(diff['outcome_ci95'][1])}); {ctx.arm_label(arm)} is better in {100 * diff['probability_better']:.0f}% of draws."
         )
-        from oligosim.figures import plot_psa_scatter
+        from oligosim.plots.psa import plot_psa_scatter
 
         ax = plot_psa_scatter(dt, dv, xlabel=f"Difference in {tox_metric}", ylabel=f"Difference in {exp.outcome}", title=f"{ctx.arm_label(arm)} vs {ctx.arm_label(ref)}")
         ctx.save(ax, "psa_scatter.png", f"Each point is one parameter draw: {ctx.arm_label(arm)} minus {ctx.arm_label(ref)}")
-    from oligosim.figures import plot_probability_best
+    from oligosim.plots.psa import plot_probability_best
 
     ax = plot_probability_best(
         weights, {ctx.arm_label(a): pbest[a] for a in arms},

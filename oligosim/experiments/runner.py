@@ -1,6 +1,6 @@
 """Run an experiment: evaluate, tabulate, plot and report, writing everything at once.
 
-Each kind's module (``sweeps``, ``psa``, ``gsa``, ``compare``, ``trials``) provides
+Each kind's module (``sweeps``, ``psa``, ``gsa``, ``compare``, ``trial``) provides
 ``run(ctx) -> dict`` that asks :class:`Context` for evaluations, writes its CSV tables and
 figures into ``ctx.out``, adds its sections to ``ctx.report`` and returns its JSON-able
 results. :func:`run_experiment` wraps that in an atomic output directory, so an error or Ctrl-C
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oligosim import __version__
+from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
-from oligosim.experiments.report import Report, write_csv
 from oligosim.experiments.spec import Experiment
-from oligosim.metrics import parse_metric
+from oligosim.io.files import write_csv
+from oligosim.io.report import Report
 
 _MODULES = {
     "compare": "compare",
@@ -30,7 +31,7 @@ _MODULES = {
     "psa": "psa",
     "sobol": "gsa",
     "morris": "gsa",
-    "trial": "trials",
+    "trial": "trial",
 }
 
 
@@ -136,7 +137,7 @@ class Context:
     # ------------------------------------------------------------------ files
     def save(self, ax, filename: str, caption: str) -> None:
         """Save the figure of ``ax`` as ``filename`` and add it to the report."""
-        from oligosim.plotting import save_figure
+        from oligosim.plots.canvas import save_figure
 
         save_figure(ax.figure, self.out / filename)
         self.files.append(filename)
@@ -176,7 +177,7 @@ def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int |
     import matplotlib
 
     matplotlib.use("Agg")
-    from oligosim.outputs import atomic_directory, write_json
+    from oligosim.io.files import atomic_directory, write_json
 
     module = importlib.import_module(f"oligosim.experiments.{_MODULES[exp.kind]}")
     t0 = time.perf_counter()

@@ -9,7 +9,7 @@ out-of-range values are errors naming the file, the key, the value and the rule)
     question = "..."                     # optional: what the experiment asks (for the report)
     scenario = "../configs/default.toml" # relative to this file
     arms = ["systemic_only", "consolidative"]   # the first is the reference arm
-    outcome = "os.rmst:60"               # primary metric (oligosim.metrics grammar)
+    outcome = "os.rmst:60"               # primary metric (oligosim.analysis.metrics grammar)
     metrics = ["os.median", "tox.any"]   # further metrics reported
     patients = 5000                      # virtual patients per arm and evaluation
     seed = 1
@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from oligosim.analysis.metrics import parse_metric
 from oligosim.config import (
     REQUIRED,
     Bool,
@@ -61,7 +62,6 @@ from oligosim.config import (
     read_toml_file,
     validate,
 )
-from oligosim.metrics import parse_metric
 
 class ExperimentError(ValueError):
     """A problem with an experiment found while running it (e.g. an outcome that is undefined
@@ -103,7 +103,7 @@ def _metric(value, path, ctx) -> None:
 
 @dataclass(frozen=True)
 class MetricName(Node):
-    """A metric name in the :mod:`oligosim.metrics` grammar."""
+    """A metric name in the :mod:`oligosim.analysis.metrics` grammar."""
 
     default: Any = REQUIRED
     doc: str = ""

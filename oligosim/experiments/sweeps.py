@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oligosim.experiments.report import fmt, fmt_ci
 from oligosim.experiments.spec import ExperimentError
+from oligosim.io.report import fmt, fmt_ci
 
 
 def run(ctx) -> dict:
@@ -96,7 +96,7 @@ def _oneway(ctx) -> dict:
     ctx.csv("base_case.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], _arm_rows(ctx, res[0]))
     points = [("base", "")] + [(p.path, v) for p in params for v in (p.low, p.high)]
     _all_metrics(ctx, ["parameter", "value"], points, res, "metrics.csv")
-    from oligosim.figures import plot_tornado
+    from oligosim.plots.sensitivity import plot_tornado
 
     plot_rows = [r for r in rows if r["swing"] is not None]
     ax = plot_tornado(plot_rows, base=base, xlabel=ctx.primary_label, title=exp.title)
@@ -129,7 +129,7 @@ def _twoway(ctx) -> dict:
         f"{ctx.primary_label} exceeds {fmt(thr)} at {above} of {z.size} grid points; "
         f"range {fmt(np.nanmin(z))} to {fmt(np.nanmax(z))}. The contour marks where it equals {fmt(thr)}."
     )
-    from oligosim.figures import plot_twoway
+    from oligosim.plots.sensitivity import plot_twoway
 
     ax = plot_twoway(
         px.display(xs), py.display(ys), z, xlabel=px.display_label, ylabel=py.display_label, zlabel=ctx.primary_label, threshold=thr, title=exp.title
@@ -206,7 +206,7 @@ def _threshold(ctx) -> dict:
     ctx.csv("threshold.csv", headers, rows)
     _metric_table(ctx, p.display_label, xd, res, f"Other metrics across {p.display_label}")
     _all_metrics(ctx, [p.path], [(v,) for v in x], res, "metrics.csv")
-    from oligosim.figures import plot_threshold
+    from oligosim.plots.sensitivity import plot_threshold
 
     nan = lambda v: np.nan if v is None else v  # noqa: E731
     ax = plot_threshold(

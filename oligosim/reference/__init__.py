@@ -24,7 +24,7 @@ agreement in distribution.
 
 :func:`run_scenario_reference` returns the same :class:`oligosim.simulate.Results` as
 :func:`oligosim.simulate.run_scenario` (same columns, dtypes, shapes and event codes, those of
-:mod:`oligosim.codes`), so :func:`oligosim.summary.summarize` works unchanged.
+:mod:`oligosim.codes`), so :func:`oligosim.analysis.summary.summarize` works unchanged.
 
 Consensus statements cited in the modules are those of the Chinese consensus on
 oligometastatic esophageal cancer as summarised in ``docs/model.md`` (statement 1: definition

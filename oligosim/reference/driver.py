@@ -2,7 +2,7 @@
 
 :func:`run_scenario_reference` returns the same :class:`oligosim.simulate.Results` as
 :func:`oligosim.simulate.run_scenario` (same columns, dtypes, shapes and event codes), so
-:func:`oligosim.summary.summarize` works unchanged. Patients can be split over worker
+:func:`oligosim.analysis.summary.summarize` works unchanged. Patients can be split over worker
 processes; the results do not depend on how.
 """
 
@@ -19,7 +19,8 @@ from oligosim.definitions import count_metastases
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
 from oligosim.reference.cohort import draw_cohort_patient, visible_distant
 from oligosim.reference.patient import Patient
-from oligosim.simulate import COLUMNS, EVENT_RECORDS, LC_RECORDS, ArmResult, InfeasibleCohort, Results, selected_arms
+from oligosim.results import COLUMNS, EVENT_RECORDS, LC_RECORDS, ArmResult, Results
+from oligosim.simulate import InfeasibleCohort, selected_arms
 
 __all__ = ["run_scenario_reference", "simulate_patient", "default_workers"]
 

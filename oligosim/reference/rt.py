@@ -17,7 +17,7 @@ import math
 from oligosim import codes
 from oligosim.radiobiology import core as rb
 from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
-from oligosim.simulate import LC_RECORDS
+from oligosim.results import LC_RECORDS
 
 __all__ = [
     "RadiotherapyMixin", "tcp", "ntcp_lkb", "odds_scaled", "cumulative_eqd2", "schedule_of", "eqd2_late",

@@ -3,7 +3,7 @@
 The two arms are simulated once as large pools (common random numbers, so the pools share
 their virtual patients); each virtual trial randomises distinct virtual patients from them,
 with Poisson accrual, administrative censoring at the analysis and exponential dropout
-(:mod:`oligosim.trial`). Repeated many times this gives the power, the distribution of the
+(:mod:`oligosim.analysis.trial`). Repeated many times this gives the power, the distribution of the
 estimated hazard ratio and medians, and the sample size for a target power, to set beside
 Schoenfeld's formula.
 """
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from oligosim.experiments.report import fmt
+from oligosim.io.report import fmt
 
 
 def run(ctx) -> dict:
@@ -22,12 +22,12 @@ def run(ctx) -> dict:
     s = exp.settings
     from tqdm import tqdm
 
-    from oligosim.figures import plot_distribution, plot_power
-    from oligosim.outcomes import kaplan_meier
-    from oligosim.plotting import plot_km
+    from oligosim.analysis.summary import endpoint
+    from oligosim.analysis.survival import kaplan_meier
+    from oligosim.analysis.trial import power_curve, simulate_trials
+    from oligosim.plots.km import plot_km
+    from oligosim.plots.trial import plot_distribution, plot_power
     from oligosim.simulate import run_scenario
-    from oligosim.summary import endpoint
-    from oligosim.trial import power_curve, simulate_trials
 
     pool = s["pool_patients"] or exp.patients
     control, experimental = exp.arms

@@ -7,7 +7,6 @@ PNG files beside the report, referenced by relative path.
 
 from __future__ import annotations
 
-import csv
 import html
 import math
 from pathlib import Path
@@ -122,12 +121,3 @@ class Report:
         """Write ``report.md`` and ``report.html`` into ``directory``."""
         Path(directory, "report.md").write_text(self.to_markdown(), encoding="utf-8")
         Path(directory, "report.html").write_text(self.to_html(), encoding="utf-8")
-
-
-def write_csv(path: Path, headers, rows) -> None:
-    """A CSV table (numbers written in full precision, None as empty)."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(headers)
-        for r in rows:
-            w.writerow(["" if c is None else (repr(float(c)) if isinstance(c, float) else c) for c in r])

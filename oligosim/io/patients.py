@@ -1,24 +1,18 @@
-"""Writing run outputs: all files appear together or not at all.
+"""Per-patient tables of a run: ``patients.csv`` (outcomes, treatment, cohort) and ``events.csv``.
 
-Files are written into a temporary directory beside the target and moved in only when every
-one of them is complete, so an error or Ctrl-C leaves the target as it was.
+Coded columns are written by name (:mod:`oligosim.codes`).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from oligosim import codes
-from oligosim._kernels import engine
-from oligosim.simulate import Results
+from oligosim.results import Results
 
 PATIENT_COLUMNS = (
     ("os_months", "os", "{:.4f}"),
@@ -41,34 +35,6 @@ PATIENT_COLUMNS = (
     ("pdl1_cps10", "pdl1_high", "{:d}"),
     ("visible_lesions_entry", "n_visible_entry", "{:d}"),
 )
-DEATH_CAUSES = ("alive", "disease", "other", "treatment")
-
-
-@contextmanager
-def atomic_directory(target: Path):
-    """Yield a temporary directory; on success move its files into ``target``.
-
-    On any exception (KeyboardInterrupt included) the temporary directory is removed and
-    ``target`` is untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield tmp
-        target.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, target / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: Path, obj) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, allow_nan=False)
-        fh.write("\n")
-
-
 def _name(table, code):
     if code == codes.NOT_OLIGO:
         return "polymetastatic"
@@ -83,7 +49,7 @@ def write_patients_csv(path: Path, results: Results) -> None:
         w = csv.writer(fh)
         w.writerow(["arm", "patient"] + [c[0] for c in PATIENT_COLUMNS] + [f"tox_{t}" for t in codes.TOX_NAMES])
         tables = {
-            "death_cause": DEATH_CAUSES,
+            "death_cause": codes.DEATH_CAUSE_NAMES,
             "first_failure": codes.FAILURE_NAMES,
             "estro_first": codes.ESTRO_CLASS_NAMES,
             "histology": codes.HISTOLOGY_NAMES,
@@ -113,4 +79,4 @@ def write_events_csv(path: Path, results: Results) -> None:
             kept = np.minimum(arm["ev_n"], arm.ev_time.shape[1])
             for i in range(arm.n):
                 for k in range(kept[i]):
-                    w.writerow([name, i, f"{arm.ev_time[i, k]:.4f}", engine.EVENT_NAMES[arm.ev_code[i, k]], int(arm.ev_detail[i, k])])
+                    w.writerow([name, i, f"{arm.ev_time[i, k]:.4f}", codes.EVENT_NAMES[arm.ev_code[i, k]], int(arm.ev_detail[i, k])])

@@ -3,7 +3,7 @@
 Experiments, calibration targets and reports all need "one number per arm" (the median OS,
 the 24-month PFS rate, the grade >= 3 pneumonitis rate, ...). This module names them with a
 small grammar so that a user can write them in a TOML file, and computes each with its 95 %
-Monte Carlo confidence interval from an :class:`~oligosim.simulate.ArmResult` (either
+Monte Carlo confidence interval from an :class:`~oligosim.results.ArmResult` (either
 ``keep="all"`` or ``keep="summary"``).
 
 Grammar (case-sensitive)::
@@ -40,9 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from oligosim import codes
-from oligosim.outcomes import kaplan_meier, median_survival, proportion_ci, rmst, survival_at
-from oligosim.simulate import ArmResult
-from oligosim.summary import endpoint
+from oligosim.analysis.proportions import proportion_ci
+from oligosim.analysis.summary import endpoint
+from oligosim.analysis.survival import kaplan_meier, median_survival, rmst, survival_at
+from oligosim.results import ArmResult
 
 ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 _Z95 = 1.959963984540054

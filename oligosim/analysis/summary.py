@@ -8,9 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from oligosim import __version__, codes
-from oligosim._kernels import engine
-from oligosim.outcomes import kaplan_meier, summarize_survival, survival_at
-from oligosim.simulate import ArmResult, Results
+from oligosim.analysis.survival import kaplan_meier, summarize_survival, survival_at
+from oligosim.results import ArmResult, Results
 
 LANDMARKS = (12, 24, 36, 60)
 LC_LANDMARKS = (12, 24)
@@ -24,7 +23,7 @@ def endpoint(arm: ArmResult, name: str) -> tuple[np.ndarray, np.ndarray]:
     DSS counts deaths from the disease as events; other deaths and treatment deaths censor.
     """
     if name == "dss":
-        return arm["os"], arm["death_cause"] == engine.DEATH_DISEASE
+        return arm["os"], arm["death_cause"] == codes.DEATH_DISEASE
     return arm[name], arm[f"{name}_event"]
 
 

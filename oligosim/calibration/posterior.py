@@ -1,0 +1,144 @@
+"""The fitted values and the posterior as files: the calibrated scenario overlay and the fitted
+distributions (``calibrated.toml``, ``posterior_distributions.toml``)."""
+
+from __future__ import annotations
+
+import math
+
+from oligosim.calibration import CalibrationResult
+from oligosim.config import Distribution, Float, Section, Table, default_schema, split_path
+from oligosim.io.report import fmt
+
+__all__ = ["calibrated_toml", "fitted_distribution", "posterior_distributions"]
+
+
+def _num(x) -> str:
+    """A TOML number with 6 significant digits."""
+    x = float(x)
+    s = f"{x:.6g}"
+    if "e" not in s and "." not in s and "inf" not in s and "nan" not in s:
+        s += ".0"
+    return s
+
+
+def _sections(values: dict) -> dict:
+    """``{"a.b.c": v}`` -> ``{"a.b": {"c": v}}`` in first-seen order."""
+    out: dict[str, dict] = {}
+    for path, v in values.items():
+        parts = split_path(path)
+        out.setdefault(".".join(str(p) for p in parts[:-1]), {})[str(parts[-1])] = v
+    return out
+
+
+def calibrated_toml(result: CalibrationResult) -> str:
+    """The fitted values as a scenario overlay (``extends`` it after the base)."""
+    spec = result.spec
+    best = result.best
+    lines = [
+        f"# Calibrated parameter values: {spec.title}",
+        f"# Written by `oligosim calibrate {spec.path.name}` (method {result.method}); objective "
+        f"{best.objective:.4g} (defaults: {result.evaluations[0].objective:.4g}),",
+        f"# {sum(r.within_tolerance for r in result.after)} of {len(result.after)} targets within tolerance "
+        f"(defaults: {sum(r.within_tolerance for r in result.before)}); {spec.patients} patients per arm, seed {spec.seed}.",
+        "# A scenario uses these values with e.g. extends = [\"../base.toml\", \"<this file>\"]",
+        "# (or put them into the schema defaults). Prior ranges are given after each value.",
+        "",
+    ]
+    labels = {p.path: p for p in spec.parameters}
+    for section, keys in _sections(best.values).items():
+        lines.append(f"[{section}]")
+        for key, v in keys.items():
+            p = labels[f"{section}.{key}"]
+            lines.append(f"{key} = {_num(v)}    # {p.label}; prior {p.describe_prior()}; default {fmt(p.default, 4)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _schema_range(path: str) -> tuple[float | None, float | None]:
+    """Bounds (lo, hi) of the scenario schema's key at a dotted path (None: unbounded/unknown)."""
+    node = default_schema()
+    for part in split_path(path):
+        if isinstance(node, Section) and part in node.fields:
+            node = node.fields[part]
+        elif isinstance(node, Table):
+            node = node.value
+        else:
+            return None, None
+    if isinstance(node, Float):
+        return node.lo, node.hi
+    return None, None
+
+
+def fitted_distribution(p, mean: float, sd: float) -> Distribution:
+    """A marginal distribution by moments: lognormal for a log-scale parameter; else by the
+    schema's range of the key: beta for [0, 1], gamma for [0, inf), normal when unbounded;
+    uniform on the prior range if the moments are degenerate or do not fit."""
+    if not (sd > 0 and math.isfinite(sd) and math.isfinite(mean)):
+        return Distribution("uniform", {"low": p.low, "high": p.high})
+    lo, hi = _schema_range(p.path)
+    try:
+        if p.scale == "log" and mean > 0:
+            return Distribution.from_spec({"dist": "lognormal", "mean": mean, "sd": sd})
+        if lo == 0 and hi == 1 and 0 < mean < 1 and sd * sd < mean * (1 - mean):
+            return Distribution.from_spec({"dist": "beta", "mean": mean, "sd": sd})
+        if lo is not None and lo >= 0 and mean > 0:
+            return Distribution.from_spec({"dist": "gamma", "mean": mean, "sd": sd})
+        return Distribution.from_spec({"dist": "normal", "mean": mean, "sd": sd})
+    except ValueError:
+        return Distribution("uniform", {"low": p.low, "high": p.high})
+
+
+def _dist_inline(d: Distribution, mean: float | None = None, sd: float | None = None, value: float | None = None) -> str:
+    if d.kind in ("lognormal", "gamma", "beta", "normal") and mean is not None:
+        body = f'dist = "{d.kind}", mean = {_num(mean)}, sd = {_num(sd)}'
+    else:
+        body = ", ".join([f'dist = "{d.kind}"'] + [f"{k} = {_num(v)}" for k, v in d.params.items()])
+    if value is not None:
+        body += f", value = {_num(value)}"
+    return "{ " + body + " }"
+
+
+def posterior_distributions(result: CalibrationResult, summary: list[dict]) -> tuple[dict, str, str]:
+    """Fitted marginals, the scenario overlay (posterior_distributions.toml) and the
+    ``[[parameter]]`` tables (psa_parameters.toml)."""
+    spec = result.spec
+    dists = {}
+    for p, s in zip(spec.parameters, summary):
+        d = fitted_distribution(p, s["mean"], s["sd"])
+        # the distribution must fit the schema range of every scenario (e.g. > 0)
+        try:
+            for sc in spec.tmap.scenarios.values():
+                sc.with_values({p.path: d})
+        except Exception:  # noqa: BLE001 - fall back to the posterior's central 95 %
+            lo, hi = max(s["q025"], p.low), min(s["q975"], p.high)
+            d = Distribution("uniform", {"low": lo, "high": hi if hi > lo else p.high})
+        dists[p.path] = (d, s)
+    head = [
+        f"# ABC-SMC posterior of: {spec.title}",
+        f"# One marginal distribution per fitted parameter, by the moments of the weighted final",
+        f"# population ({len(result.abc.weights)} particles, ESS {result.abc.ess:.0f}); correlations between",
+        "# parameters are NOT kept (posterior.csv has the joint sample).",
+    ]
+    overlay = head + [
+        "# A scenario overlay: a scenario that extends it (after its base) carries these distributions,",
+        "# with the point fit as its value, and a PSA experiment on that scenario draws from them",
+        "# ([[parameter]] tables with only a path; psa.use_scenario_distributions = true).",
+        "",
+    ]
+    best = result.best.values
+    for section, keys in _sections({p.path: p.path for p in spec.parameters}).items():
+        overlay.append(f"[{section}]")
+        for key, path in keys.items():
+            d, s = dists[path]
+            value = min(max(best[path], d.support[0]), d.support[1])
+            overlay.append(f"{key} = {_dist_inline(d, s['mean'], s['sd'], value)}")
+        overlay.append("")
+    psa = head + [
+        "# [[parameter]] tables for an experiment file (e.g. experiments/psa.toml): replace its own",
+        "# [[parameter]] tables with these.",
+        "",
+    ]
+    for p in spec.parameters:
+        d, s = dists[p.path]
+        psa += ["[[parameter]]", f'path = "{p.path}"', f'label = "{p.label}"', f"distribution = {_dist_inline(d, s['mean'], s['sd'])}", ""]
+    return {k: v[0] for k, v in dists.items()}, "\n".join(overlay), "\n".join(psa)
