@@ -19,8 +19,10 @@ import math
 import numba
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 
 from conftest import (
+    CONFIGS,
     EV,
     assert_arms_identical,
     event_log,
@@ -30,7 +32,12 @@ from conftest import (
     quiet_scenario,
 )
 from oligosim import codes
-from oligosim.lowering import regimen_names
+from oligosim._kernels import cohort as C
+from oligosim._kernels import hazards
+from oligosim._kernels.state import new_lesions
+from oligosim.config import load_scenario
+from oligosim.lowering import lower_model, regimen_names
+from oligosim.reference import run_scenario_reference
 from oligosim.results import LC_RECORDS
 from oligosim.simulate import InfeasibleCohort, run_scenario
 
@@ -541,7 +548,6 @@ def test_distant_node_esophagus_dose_follows_its_station(dosed, share):
     # a fistula exactly when the node's station gives the esophagus dose. Stations are drawn
     # uniformly among four, so the fistula rate is the dosed stations' share (binomial, 4 SE),
     # in both engines; the organ-level distant_node value no longer exists.
-    from oligosim.reference import run_scenario_reference
 
     stations = {f"radiotherapy.esophagus_dose_fraction_node_station.{name}": (1.0 if name in dosed else 0.0) for name in codes.STATION_NAMES}
     sc = quiet_scenario(
@@ -594,7 +600,6 @@ def test_limited_capacity_share_has_no_occult_lesions_and_never_seeds(engine_nam
     # drawn. With Poisson(3) occult lesions at propensity 1, a patient enters with its one
     # visible lesion alone with probability f + (1 - f) e^-3, and only patients with capacity
     # ever seed (all of them here): both rates binomial, 4 SE, in both engines.
-    from oligosim.reference import run_scenario_reference
 
     run = run_scenario if engine_name == "numba" else run_scenario_reference
     f = 0.3
@@ -669,18 +674,8 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     Regression: Newton on H itself crept by about 1/r months a step and, over long intervals
     (the palliative state), returned the bracket end after its iteration cap, far too late.
     """
-    from scipy.optimize import brentq
-
-    from oligosim._kernels import cohort as C
-    from oligosim._kernels import engine
-    from oligosim.lowering import lower_model
-
-    from pathlib import Path
-
-    from oligosim.config import load_scenario
-
-    P = lower_model(load_scenario(Path(__file__).resolve().parents[1] / "configs" / "default.toml"))
-    L = engine.new_lesions(8)
+    P = lower_model(load_scenario(CONFIGS / "default.toml"))
+    L = new_lesions(8)
     growth = np.array([2.5, 0.5, 0.05, 0.3])  # one very fast lesion: the hardest case for Newton on H
     logv = np.log(np.array([0.02, 3.0, 25.0, 1e-3]))
     organs = np.array([codes.LIVER, codes.LUNG, codes.PRIMARY, codes.BONE])
@@ -701,6 +696,6 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     for where in (0.01, 0.05, 0.5, 0.99):
         root = where * dt
         target = H(root)
-        got = engine._crossing_time(P, L, 4, kill, dt, 1.0, 1, target)
+        got = hazards.crossing_time(P, L, 4, kill, dt, 1.0, 1, target)
         assert got == pytest.approx(root, rel=1e-9, abs=1e-9), (dt, kill, where)
         assert brentq(lambda x: H(x) - target, 0.0, dt, xtol=1e-13) == pytest.approx(root, rel=1e-9, abs=1e-9)

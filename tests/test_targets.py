@@ -98,13 +98,17 @@ def test_study_files_do_not_set_model_parameters():
 def test_shipped_map_covers_every_target():
     targets = load_targets(SHARED_TARGETS)
     tmap = load_map(SHIPPED_MAP, targets)
+    # every target is mapped or declared pending with a reason, none silently left out
     assert tmap.unmapped == ()
     assert tmap.extra == ()
-    assert [e.id for e in tmap.entries] == [t.id for t in targets]
+    accounted = {e.id for e in tmap.entries} | set(tmap.pending)
+    assert accounted == {t.id for t in targets}
+    assert not {e.id for e in tmap.entries} & set(tmap.pending)
+    assert all(reason for reason in tmap.pending.values())
     # every study scenario the map names is one of configs/studies
     assert {e.scenario_path for e in tmap.entries} <= {p.resolve() for p in STUDIES}
     lower = {e.id for e in tmap.entries if e.bound == "lower"}
-    assert lower == {t.id for t in targets if "lower bound" in t.note}
+    assert lower == {t.id for t in targets if "lower bound" in t.note and t.id not in tmap.pending}
 
 
 # ============================================================================ scoring rule
@@ -237,6 +241,9 @@ MAP_ERRORS = [
     ("extra_id", GOOD_ENTRY.replace("[target.tiny-chemo-os]", "[target.tiny-chemo-oss]"), ["target.tiny-chemo-oss: no target with this id in the targets file (did you mean 'tiny-chemo-os'?)"]),
     ("no_targets", "[defaults]\n", ["target: missing: at least 1 [target.<id>] table required"]),
     ("syntax", GOOD_ENTRY + "metric = \n", ["TOML syntax error"]),
+    ("pending_unknown_id", GOOD_ENTRY + '[pending]\ntiny-unmaped = "later"\n', ["pending.tiny-unmaped: no target with this id in the targets file (did you mean 'tiny-unmapped'?)"]),
+    ("pending_and_mapped", GOOD_ENTRY + '[pending]\ntiny-chemo-os = "later"\n', ["pending.tiny-chemo-os: the target is also mapped in [target.tiny-chemo-os]"]),
+    ("pending_no_reason", GOOD_ENTRY + '[pending]\ntiny-unmapped = " "\n', ["pending.tiny-unmapped = \" \": must be a non-empty string"]),
 ]
 
 
@@ -254,6 +261,15 @@ def test_map_errors_through_cli(tmp_path, capsys, name, text, expected):
     assert "Traceback" not in err
     assert not out.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_pending_targets_are_accounted_for_not_scored(tmp_path):
+    """A target declared in [pending] is neither unmapped nor scored."""
+    text = GOOD_ENTRY + '[pending]\ntiny-unmapped = "no study scenario yet"\n'
+    m = _write_map(tmp_path, text)
+    tmap = load_map(m, load_targets(TINY_TARGETS))
+    assert "tiny-unmapped" not in tmap.unmapped and dict(tmap.pending) == {"tiny-unmapped": "no study scenario yet"}
+    assert "tiny-unmapped" not in {e.id for e in tmap.entries}
 
 
 def test_map_reports_every_problem_at_once(tmp_path):

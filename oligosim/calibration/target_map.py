@@ -114,6 +114,7 @@ MAP_FILE_SCHEMA = Section(
     {
         "defaults": MAP_DEFAULTS_SCHEMA,
         "target": Table(MAP_ENTRY_SCHEMA, min_items=1, key_pattern=ID_PATTERN),
+        "pending": Table(Str(), key_pattern=ID_PATTERN),
     }
 )
 
@@ -159,7 +160,11 @@ class TargetMap:
     entries : tuple of MapEntry
         The mapped targets, in targets-file order.
     unmapped : tuple of str
-        Target ids without a map entry.
+        Target ids without a map entry and not declared pending.
+    pending : mapping of id -> str
+        Targets the map declares not reproducible yet (``[pending]``), with the reason, in
+        targets-file order. Like unmapped targets they are not scored; unlike them they are
+        accounted for.
     extra : tuple of str
         Map entries whose id is not a target (only with ``extra="ignore"``; they are dropped).
     scenarios : mapping of Path -> Scenario
@@ -172,6 +177,7 @@ class TargetMap:
     unmapped: tuple
     extra: tuple
     scenarios: Mapping[Path, Scenario] = field(repr=False)
+    pending: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _entry_path(tid: str, key: str | None = None) -> str:
@@ -305,10 +311,11 @@ def load_map(path: str | os.PathLike, targets: Sequence[Target], *, extra: str =
             bound=e["bound"],
             note=e["note"],
         )
+    pending = _pending(raw.get("pending", {}), by_id, raw_entries, display, errors)
     if errors:
         raise ConfigError(errors)
     ordered = tuple(entries[t.id] for t in targets if t.id in entries)
-    unmapped = tuple(t.id for t in targets if t.id not in entries)
+    unmapped = tuple(t.id for t in targets if t.id not in entries and t.id not in pending)
     return TargetMap(
         path=path,
         targets=MappingProxyType({t.id: t for t in targets}),
@@ -316,7 +323,31 @@ def load_map(path: str | os.PathLike, targets: Sequence[Target], *, extra: str =
         unmapped=unmapped,
         extra=tuple(extras),
         scenarios=MappingProxyType(scenarios),
+        pending=MappingProxyType({t.id: pending[t.id] for t in targets if t.id in pending}),
     )
+
+
+def _pending(raw, by_id: Mapping[str, Target], mapped: Mapping, display: str, errors: list[str]) -> dict[str, str]:
+    """The ``[pending]`` table: target id -> why no study scenario reproduces it yet.
+
+    Every id must be a target of the targets file, not also mapped, with a non-empty reason;
+    problems are appended to ``errors``.
+    """
+    if not isinstance(raw, Mapping):
+        errors.append(f"{display}: pending = {format_value(raw)}: must be a table of target id = \"reason\"")
+        return {}
+    out = {}
+    for tid, reason in raw.items():
+        where = f"{display}: pending.{tid}"
+        if tid not in by_id:
+            errors.append(f"{where}: no target with this id in the targets file{suggest(tid, list(by_id), 'target ids')}")
+        elif tid in mapped:
+            errors.append(f"{where}: the target is also mapped in [target.{tid}]: a target is mapped or pending, not both")
+        elif not isinstance(reason, str) or not reason.strip():
+            errors.append(f"{where} = {format_value(reason)}: must be a non-empty string saying why the target is not mapped yet")
+        else:
+            out[tid] = reason.strip()
+    return out
 
 
 def _arm_value(arms):

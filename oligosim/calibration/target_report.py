@@ -22,6 +22,7 @@ def results_json(tmap: TargetMap, results: Sequence[TargetResult], *, patients: 
     return {
         "targets": [r.to_json() for r in results],
         "unmapped": list(tmap.unmapped),
+        "pending": dict(tmap.pending),
         "summary": goodness_of_fit(results),
         "seed": seed if seed is not None else common(r.seed for r in results),
         "patients": patients if patients is not None else common(r.patients for r in results),

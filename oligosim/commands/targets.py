@@ -95,9 +95,11 @@ def main(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_results_table(results))
         print()
+        if tmap.pending:
+            print(f"pending targets ({len(tmap.pending)}, declared not reproducible yet in {args.map}): {', '.join(tmap.pending)}")
         if tmap.unmapped:
             print(f"unmapped targets ({len(tmap.unmapped)}, no entry in {args.map}): {', '.join(tmap.unmapped)}")
-        else:
+        elif not tmap.pending:
             print(f"all {len(tmap.targets)} targets of {args.targets} are mapped")
         s = doc["summary"]
         if s["mapped"]:
