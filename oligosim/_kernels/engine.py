@@ -17,11 +17,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim._kernels import handlers, hazards
-from oligosim._kernels.state import N_SLOTS, Outputs, Workspace, new_lesions, new_workspace  # noqa: F401
-
-# TEMPORARY re-exports while the analysis layer moves to oligosim.codes (removed in this change)
-from oligosim.codes import *  # noqa: E402,F401,F403
-from oligosim._kernels.state import S_SCAN, S_SYMPTOM_SCAN  # noqa: E402,F401
+from oligosim._kernels.state import INF, N_SLOTS, Outputs, Workspace, new_lesions, new_workspace  # noqa: F401
 
 __all__ = ["Outputs", "Workspace", "new_lesions", "new_workspace", "simulate_block", "simulate_patient"]
 
@@ -66,7 +62,7 @@ def simulate_patient(P, R, A, seed, pid, W, out, j):
         if is_symptom:
             handlers.on_symptom(P, W, sym_i, out, j)
             continue
-        W.slot[s_next] = hazards.INF
+        W.slot[s_next] = INF
         handlers.dispatch(P, R, A, W, s_next, out, j)
     handlers.close(W, out, j)
 

@@ -161,7 +161,7 @@ def plot_swimmer(arm, *, patients=20, ax=None, max_months=None, title=None):
     bad = np.flatnonzero(~np.isin(cause, list(_DEATH_GID)))
     if bad.size:
         raise ValueError(
-            f"arm[\"death_cause\"][{idx[bad[0]]}] = {cause[bad[0]]}: must be one of engine.ALIVE, DEATH_DISEASE, "
+            f"arm[\"death_cause\"][{idx[bad[0]]}] = {cause[bad[0]]}: must be one of codes.ALIVE, DEATH_DISEASE, "
             "DEATH_OTHER, DEATH_TREATMENT"
         )
     ev_n = np.asarray(arm["ev_n"])[idx]
