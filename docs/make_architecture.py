@@ -7,7 +7,7 @@ inside ``if``/``try`` blocks; imports inside functions are optional heavy depend
 left out), folds modules into their top-level unit (a subpackage such as ``oligosim.config``, or
 a top-level module such as ``oligosim.codes``), and writes
 
-* ``docs/architecture.md``: the units by layer with their modules and sizes, and a Mermaid
+* ``docs/architecture.md``: the units by layer with their modules, and a Mermaid
   diagram of the import directions (GitHub renders it);
 * ``docs/architecture.png``: the same diagram drawn with matplotlib, layer by layer.
 
@@ -194,7 +194,7 @@ def layers(units: dict[str, set[str]]) -> dict[str, int]:
     return depth
 
 
-def render_markdown(graph, lines) -> str:
+def render_markdown(graph) -> str:
     units = unit_graph(graph)
     depth = layers(units)
     by_layer: dict[int, list[str]] = defaultdict(list)
@@ -226,10 +226,10 @@ def render_markdown(graph, lines) -> str:
     for u in sorted(units):
         for v in sorted(units[u]):
             out.append(f"  {u.strip('_')} --> {v.strip('_')}")
-    out += ["```", "", "| layer | unit | role | modules (lines) |", "|---|---|---|---|"]
+    out += ["```", "", "| layer | unit | role | modules |", "|---|---|---|---|"]
     for d in sorted(by_layer, reverse=True):
         for u in sorted(by_layer[d]):
-            mods = ", ".join(f"`{m.split('.', 1)[1]}` ({lines[m]})" for m in sorted(members[u]))
+            mods = ", ".join(f"`{m.split('.', 1)[1]}`" for m in sorted(members[u]))
             out.append(f"| {d} | `{u}` | {ROLES.get(u, '')} | {mods} |")
     out.append("")
     return "\n".join(out)
@@ -321,12 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if docs/architecture.md is out of date; write nothing")
     args = ap.parse_args(argv)
-    graph, lines = module_graph()
+    graph, _ = module_graph()
     cycle = find_cycle(graph)
     if cycle:
         print("import cycle: " + " -> ".join(cycle), file=sys.stderr)
         return 1
-    text = render_markdown(graph, lines)
+    text = render_markdown(graph)
     if args.check:
         current = MARKDOWN.read_text(encoding="utf-8") if MARKDOWN.exists() else ""
         if current != text:
