@@ -429,3 +429,12 @@ def test_recovery_monotone_in_time_property(prior, t1, t2):
     assert rb.cumulative_eqd2(prior, late, 0.0) <= rb.cumulative_eqd2(prior, early, 0.0) + 1e-12
     assert rb.cumulative_eqd2(prior, late, 0.0) >= 0.5 * prior - 1e-12
     assert math.isfinite(rb.max_new_eqd2(prior, late, 60.0))
+
+
+def test_odds_scaled_multiplies_the_odds():
+    # p = 0.2 has odds 1/4; an odds ratio of 2 gives odds 1/2, i.e. p = 1/3
+    assert core.odds_scaled(0.2, 2.0) == pytest.approx(1.0 / 3.0, rel=1e-15)
+    assert core.odds_scaled(0.2, 1.0) == 0.2
+    assert core.odds_scaled(0.0, 5.0) == 0.0 and core.odds_scaled(1.0, 0.5) == 1.0
+    # and back: the inverse odds ratio undoes it
+    assert core.odds_scaled(core.odds_scaled(0.37, 3.0), 1.0 / 3.0) == pytest.approx(0.37, rel=1e-12)

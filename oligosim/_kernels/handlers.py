@@ -265,9 +265,7 @@ def on_induction_end(R, W, out, j):
             st.kill = st.kill_line
         W.slot[S_MAINTENANCE_END] = st.t + R.maintenance[reg]
     else:
-        st.line_on = False
-        st.kill = 0.0
-        W.slot[S_RESISTANCE] = INF
+        systemic.end_line(W)
 
 
 @njit(cache=True)
@@ -275,9 +273,7 @@ def on_maintenance_end(W, out, j):
     """Maintenance over: the line ends."""
     st = W.state[0]
     log_event(out, j, st.t, codes.EV_MAINTENANCE_END, st.reg)
-    st.line_on = False
-    st.kill = 0.0
-    W.slot[S_RESISTANCE] = INF
+    systemic.end_line(W)
 
 
 @njit(cache=True)

@@ -134,17 +134,6 @@ def plan_progression_course(P, A, W, out, j):
 
 
 @njit(cache=True)
-def _odds_scale(p, odds_ratio):
-    """``p`` with its odds multiplied by ``odds_ratio``."""
-    if p <= 0.0 or odds_ratio == 1.0:
-        return p
-    if p >= 1.0:
-        return 1.0
-    o = p / (1.0 - p) * odds_ratio
-    return o / (1.0 + o)
-
-
-@njit(cache=True)
 def _irradiate(P, A, W, i, out, j):
     """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
     st = W.state[0]
@@ -201,9 +190,9 @@ def _course_toxicity(P, R, W, eso, lung, reirr, out, j):
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     or_c = P.concurrent_or if st.course_concurrent else 1.0
     or_r = P.reirr_or if reirr else 1.0
-    p_esoph = _odds_scale(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
-    p_fist = _odds_scale(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
-    p_pneu = _odds_scale(rb.ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
+    p_esoph = rb.odds_scaled(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
+    p_fist = rb.odds_scaled(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+    p_pneu = rb.odds_scaled(rb.ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
     u_e = rng.uniform(W.streams, rng.TOXICITY)
     u_f = rng.uniform(W.streams, rng.TOXICITY)
     u_p = rng.uniform(W.streams, rng.TOXICITY)

@@ -87,6 +87,16 @@ def start_line(R, A, W, line, reg, out, j):
 
 
 @njit(cache=True)
+def end_line(W):
+    """The line has run its course (induction without maintenance, or maintenance over): it no
+    longer kills and can no longer become resistant."""
+    st = W.state[0]
+    st.line_on = False
+    st.kill = 0.0
+    W.slot[S_RESISTANCE] = INF
+
+
+@njit(cache=True)
 def stop_line(W, out, j):
     """End the current line: its pending cycles, resistance and toxicities are cancelled."""
     st = W.state[0]

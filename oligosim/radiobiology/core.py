@@ -369,6 +369,34 @@ def ntcp_lkb(eud, td50, m):
     return 0.5 * math.erfc(-t / math.sqrt(2.0))
 
 
+@njit(cache=True)
+def odds_scaled(p, odds_ratio):
+    """A probability with its odds multiplied by ``odds_ratio``.
+
+    How a risk factor given as an odds ratio (concurrent chemotherapy, re-irradiation,
+    immunotherapy) modifies an NTCP: ``o = p / (1 - p) * OR``, returned as ``o / (1 + o)``;
+    0 and 1 stay as they are, and an odds ratio of 1 returns ``p`` unchanged.
+
+    Parameters
+    ----------
+    p : float
+        Probability in [0, 1].
+    odds_ratio : float
+        Odds ratio, > 0.
+
+    Returns
+    -------
+    float
+        The scaled probability in [0, 1].
+    """
+    if p <= 0.0 or odds_ratio == 1.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    o = p / (1.0 - p) * odds_ratio
+    return o / (1.0 + o)
+
+
 # --------------------------------------------------------------------------- re-irradiation
 
 

@@ -20,7 +20,7 @@ from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
 from oligosim.results import LC_RECORDS
 
 __all__ = [
-    "RadiotherapyMixin", "tcp", "ntcp_lkb", "odds_scaled", "cumulative_eqd2", "schedule_of", "eqd2_late",
+    "RadiotherapyMixin", "tcp", "ntcp_lkb", "cumulative_eqd2", "schedule_of", "eqd2_late",
 ]
 
 INF = math.inf
@@ -39,16 +39,6 @@ def tcp(bed10: float, volume: float, P) -> float:
 def ntcp_lkb(eud: float, td50: float, m: float) -> float:
     """Lyman-Kutcher-Burman NTCP (model 6.5); doses in Gy."""
     return rb.ntcp_lkb(eud, td50, m)
-
-
-def odds_scaled(p: float, odds_ratio: float) -> float:
-    """``p`` with its odds multiplied by ``odds_ratio``."""
-    if p <= 0.0 or odds_ratio == 1.0:
-        return p
-    if p >= 1.0:
-        return 1.0
-    o = p / (1.0 - p) * odds_ratio
-    return o / (1.0 + o)
 
 
 def cumulative_eqd2(prior: float, months: float, new: float, P) -> float:
@@ -216,9 +206,9 @@ class RadiotherapyMixin:
         P = self.P
         or_c = P.concurrent_or if self.course_concurrent else 1.0
         or_r = P.reirr_or if reirradiation else 1.0
-        p_esophagitis = odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
-        p_fistula = odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
-        p_pneumonitis = odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
+        p_esophagitis = rb.odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
+        p_fistula = rb.odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+        p_pneumonitis = rb.odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
         u_e, u_f, u_p, g_f, g_p = (self.s_tox.uniform() for _ in range(5))
         dead = False
         if u_e < p_esophagitis:
