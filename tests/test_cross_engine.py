@@ -230,7 +230,7 @@ def test_reference_event_log():
     """The event log is time-ordered and ends with exactly one terminal event at OS."""
     sc = default_scenario()
     ref = run_scenario_reference(sc, patients=50, seed=3, arms=["consolidative"], events=True).arms["consolidative"]
-    terminal = {15, 16, 17, 18}
+    terminal = {codes.EV_DEATH_DISEASE, codes.EV_DEATH_OTHER, codes.EV_DEATH_TREATMENT, codes.EV_CENSORED}
     for j in range(ref.n):
         k = min(int(ref["ev_n"][j]), ref.ev_time.shape[1])
         t = ref.ev_time[j, :k]
