@@ -17,11 +17,12 @@ import math
 import numpy as np
 import pytest
 
-from oligosim import codes, simulate
+from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import handlers, rng, rt
-from oligosim._kernels.state import STATE_DTYPE, new_workspace
+from oligosim._kernels.state import STATE_DTYPE, new_lesions, new_workspace
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
+from oligosim.results import EVENT_RECORDS, LC_RECORDS
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,8 @@ def _odds(p, ratio):
 
 def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
     """A workspace whose lesions ``organs`` (codes) are active, seen and planned for a course."""
-    W = new_workspace(P.max_lesions)
-    L = W.L
+    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
+    L = new_lesions(P.max_lesions)
     n = len(organs)
     assert n <= P.max_lesions
     st = W.state  # a one-element record array: assigning a field sets the patient's value
@@ -75,11 +76,7 @@ def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
         L.exposed_at_start[i] = False
         L.fail_time[i] = np.inf
     rng.init_streams(seed, pid, W.streams)
-    return W
-
-
-def _outputs(n=1):
-    return simulate._allocate(n, events=True)
+    return W, L
 
 
 def _bed10(dose, fractions, P):
@@ -105,15 +102,15 @@ def test_control_is_the_lesions_quantile_below_tcp_of_bed10(params, dose, fracti
         # quantiles straddling the TCP closely, and spread over (0, 1)
         us = np.concatenate([p + np.array([-1e-9, 1e-9, -0.02, 0.02]), np.linspace(0.01, 0.99, k - 4)])
         us = np.clip(us, 1e-12, 1 - 1e-12)
-        W = _workspace(P, [codes.LIVER] * k, [math.log(volume)] * k, us)
-        out = _outputs()
-        rt.deliver_course(P, R, A, W, out, 0)
-        controlled = W.L.status[:k] == C.CONTROLLED
+        W, L = _workspace(P, [codes.LIVER] * k, [math.log(volume)] * k, us)
+        rt.deliver_course(P, R, A, W, L)
+        controlled = L.status[:k] == C.CONTROLLED
         np.testing.assert_array_equal(controlled, us < p, err_msg=f"{dose}/{fractions} Gy, {volume} cm3, TCP {p:.4f}")
-        # the course's record carries the BED10 and the volume the TCP was computed from
-        assert out.lc_n[0] == min(k, out.lc_bed.shape[1])
-        np.testing.assert_allclose(out.lc_bed[0, : out.lc_n[0]], bed10, rtol=1e-12)
-        np.testing.assert_allclose(out.lc_volume[0, : out.lc_n[0]], volume, rtol=1e-12)
+        # the course's records carry the BED10 and the volume the TCP was computed from
+        m = int(W.state[0]["lc_n"])
+        assert m == min(k, W.lc_bed.shape[0])
+        np.testing.assert_allclose(W.lc_bed[:m], bed10, rtol=1e-12)
+        np.testing.assert_allclose(W.lc_volume[:m], volume, rtol=1e-12)
         checked += k
     assert checked >= 30
 
@@ -133,9 +130,9 @@ def test_control_rate_follows_the_dose_response(params):
         controlled = 0
         for c in range(n_courses):
             us = rng.uniforms(2026, c, rng.RT, k)  # any fixed uniform sample
-            W = _workspace(P, [codes.LUNG] * k, [math.log(volume)] * k, us)
-            rt.deliver_course(P, R, Ad, W, _outputs(), 0)
-            controlled += int(np.count_nonzero(W.L.status[:k] == C.CONTROLLED))
+            W, L = _workspace(P, [codes.LUNG] * k, [math.log(volume)] * k, us)
+            rt.deliver_course(P, R, Ad, W, L)
+            controlled += int(np.count_nonzero(L.status[:k] == C.CONTROLLED))
         m = n_courses * k
         share = controlled / m
         se = math.sqrt(p * (1 - p) / m)
@@ -154,22 +151,22 @@ def test_first_course_control_uses_no_random_number(params):
     logv = [math.log(4.0)] * k
     outcomes = []
     for seed in (1, 2, 3):
-        W = _workspace(P, [codes.LIVER] * k, logv, us, seed=seed, pid=seed)
+        W, L = _workspace(P, [codes.LIVER] * k, logv, us, seed=seed, pid=seed)
         before = W.streams[rng.RT]
-        rt.deliver_course(P, R, A, W, _outputs(), 0)
+        rt.deliver_course(P, R, A, W, L)
         assert W.streams[rng.RT] == before, "a first course drew from the RT stream"
-        outcomes.append(W.L.status[:k].copy())
+        outcomes.append(L.status[:k].copy())
     np.testing.assert_array_equal(outcomes[0], outcomes[1])
     np.testing.assert_array_equal(outcomes[0], outcomes[2])
     # a second course of an uncontrolled lesion draws afresh (one uniform per target)
-    W = _workspace(P, [codes.LIVER] * k, logv, np.full(k, 1.0 - 1e-12))
-    rt.deliver_course(P, R, A, W, _outputs(), 0)
-    again = W.L.status[:k] == C.ACTIVE
+    W, L = _workspace(P, [codes.LIVER] * k, logv, np.full(k, 1.0 - 1e-12))
+    rt.deliver_course(P, R, A, W, L)
+    again = L.status[:k] == C.ACTIVE
     assert again.any()
     for i in range(k):
-        W.L.in_course[i] = bool(again[i])
+        L.in_course[i] = bool(again[i])
     before = int(W.streams[rng.RT])
-    rt.deliver_course(P, R, A, W, _outputs(), 0)
+    rt.deliver_course(P, R, A, W, L)
     # each draw advances the stream's counter by the golden-ratio increment (mod 2**64)
     draws = int(np.count_nonzero(again))
     assert int(W.streams[rng.RT]) == (before + draws * int(rng._GOLDEN)) % 2**64
@@ -185,11 +182,10 @@ def _toxicity_case(P, R, A, *, organ, dose, fractions, trials, concurrent=False)
     draws = np.zeros((trials, 5))
     Ad = A._replace(primary_dose=dose, primary_fractions=fractions, metastasis_dose=dose, metastasis_fractions=fractions)
     for pid in range(trials):
-        W = _workspace(P, [organ], [math.log(10.0)], [0.5], seed=77, pid=pid)
+        W, L = _workspace(P, [organ], [math.log(10.0)], [0.5], seed=77, pid=pid)
         W.state["course_concurrent"] = concurrent
-        out = _outputs()
-        dead = rt.deliver_course(P, R, Ad, W, out, 0)
-        res[pid] = (out.tox[0, codes.ESOPHAGITIS], out.tox[0, codes.FISTULA], out.tox[0, codes.PNEUMONITIS], dead)
+        dead = rt.deliver_course(P, R, Ad, W, L)
+        res[pid] = (W.tox_seen[codes.ESOPHAGITIS], W.tox_seen[codes.FISTULA], W.tox_seen[codes.PNEUMONITIS], dead)
         draws[pid] = rng.uniforms(77, pid, rng.TOXICITY, 5)
     return res, draws
 
@@ -244,7 +240,7 @@ def test_workspace_state_record_is_shared(params):
     """Handlers write the patient's record through the workspace: a write is seen by the caller
     (the event loop relies on it)."""
     P, _, _ = params
-    W = new_workspace(P.max_lesions)
+    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
     assert W.state.dtype == STATE_DTYPE and W.state.shape == (1,)
     handlers.finish(W, codes.DEATH_OTHER)
     assert W.state[0]["over"] and W.state[0]["cause"] == codes.DEATH_OTHER

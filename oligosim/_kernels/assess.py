@@ -52,7 +52,7 @@ def visible_sum(L, n):
 
 
 @njit(cache=True)
-def oligo_now(W):
+def oligo_now(W, L):
     """Is the visible disease oligometastatic by the patient's own histology's definition?
 
     Uncounted disease beyond the lesion cap, once a scan has counted it (``overflow`` 2), is
@@ -62,7 +62,7 @@ def oligo_now(W):
     if st.overflow == 2:
         return False
     metachronous = st.presentation != codes.SYNCHRONOUS
-    m = C.visible_distant(W.L, st.n, W.buf_organ, W.buf_subsite, metachronous)
+    m = C.visible_distant(L, st.n, W.buf_organ, W.buf_subsite, metachronous)
     if m == 0:
         return True
     return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, False, False, True)

@@ -217,7 +217,7 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
 
 
 @njit(cache=True)
-def draw_patient(P, W):
+def draw_patient(P, W, L):
     """Draw the patient until eligible; returns the lesion count, or -1 if infeasible.
 
     Background (other-cause) death is drawn from its own stream, once, after eligibility,
@@ -225,7 +225,6 @@ def draw_patient(P, W):
     """
     st = W.state[0]
     state = W.streams
-    L = W.L
     for attempt in range(P.elig_max_attempts):
         n = _draw_once(P, state, st, L)
         if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):

@@ -16,8 +16,30 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+from oligosim import codes
 from oligosim._kernels import handlers, hazards
-from oligosim._kernels.state import INF, N_SLOTS, Outputs, Workspace, new_lesions, new_workspace  # noqa: F401
+from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
+    INF,
+    N_SLOTS,
+    S_BACKGROUND_DEATH,
+    S_CONSOLIDATION,
+    S_HORIZON,
+    S_INDUCTION_END,
+    S_MAINTENANCE_END,
+    S_PROGRESSION_DEATH,
+    S_RESISTANCE,
+    S_RT_END,
+    S_RT_START,
+    S_SCAN,
+    S_SYMPTOM_SCAN,
+    S_TOX,
+    S_WIDESPREAD_DEATH,
+    Outputs,
+    Workspace,
+    burden_of,
+    new_lesions,
+    new_workspace,
+)
 
 __all__ = ["Outputs", "Workspace", "new_lesions", "new_workspace", "simulate_block", "simulate_patient"]
 
@@ -34,16 +56,46 @@ def _next_slot(slot):
     return s_next, t_next
 
 
+@njit(cache=True, inline="always")
+def _dispatch(P, R, A, W, L, s):
+    """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
+    if s == S_SCAN or s == S_SYMPTOM_SCAN:
+        n_new = handlers.on_scan(P, W, L, s == S_SYMPTOM_SCAN)
+        if n_new >= 0:
+            handlers.on_progression(P, R, A, W, L, n_new)
+    elif s == S_TOX:
+        handlers.on_toxicity(P, W)
+    elif s == S_HORIZON:
+        handlers.finish(W, codes.ALIVE)
+    elif s == S_BACKGROUND_DEATH:
+        handlers.finish(W, codes.DEATH_OTHER)
+    elif s == S_PROGRESSION_DEATH or s == S_WIDESPREAD_DEATH:
+        handlers.finish(W, codes.DEATH_DISEASE)
+    elif s == S_RT_START:
+        handlers.on_rt_start(P, R, A, W, L)
+    elif s == S_RT_END:
+        handlers.on_rt_end(P, R, A, W, L)
+    elif s == S_INDUCTION_END:
+        handlers.on_induction_end(R, W)
+    elif s == S_MAINTENANCE_END:
+        handlers.on_maintenance_end(W)
+    elif s == S_RESISTANCE:
+        handlers.on_resistance(W)
+    elif s == S_CONSOLIDATION:
+        handlers.on_consolidation(P, A, W, L)
+
+
 @njit(cache=True)
-def simulate_patient(P, R, A, seed, pid, W, out, j):
-    """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` and write row ``j`` of ``out``."""
-    if not handlers.on_entry(P, R, A, seed, pid, W, out, j):
+def simulate_patient(P, R, A, seed, pid, W, L, B, out, j):
+    """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with lesion slots ``L`` (and
+    ``B``, their Burden view) and write row ``j`` of ``out``."""
+    if not handlers.on_entry(P, R, A, seed, pid, W, L, out, j):
         return
     st = W.state[0]
-    L = W.L
+    slot = W.slot
     while not st.over:
-        s_next, t_next = _next_slot(W.slot)
-        tau_sym, sym_i = hazards.prepare(L, st.n, st.kill, not st.palliative)
+        s_next, t_next = _next_slot(slot)
+        tau_sym, sym_i = hazards.prepare(B, st.n, st.kill, not st.palliative)
         is_symptom = st.t + tau_sym < t_next
         if is_symptom:
             t_next = st.t + tau_sym
@@ -51,19 +103,19 @@ def simulate_patient(P, R, A, seed, pid, W, out, j):
         if dt < 0.0:
             raise RuntimeError("oligosim engine: an event was scheduled in the past")
         # continuous hazards inside (t, t_next]
-        i_seed, i_death = hazards.burden_integrals(P, L, st.n, st.kill, dt, st.propensity)
+        i_seed, i_death = hazards.burden_integrals(B, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
         if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
-            handlers.on_crossing(P, R, W, dt, i_seed, i_death, out, j)
+            handlers.on_crossing(P, R, W, L, B, dt, i_seed, i_death)
             continue
-        hazards.advance(P, L, st.n, st.kill, st.t, dt, out, j)
+        hazards.advance(B, st.n, st.kill, st.t, dt, P.eradication_logv, W)
         st.h_seed += i_seed
         st.h_death += i_death
         st.t = t_next
         if is_symptom:
-            handlers.on_symptom(P, W, sym_i, out, j)
+            handlers.on_symptom(P, W, L, sym_i)
             continue
-        W.slot[s_next] = INF
-        handlers.dispatch(P, R, A, W, s_next, out, j)
+        slot[s_next] = INF
+        _dispatch(P, R, A, W, L, s_next)
     handlers.close(W, out, j)
 
 
@@ -81,8 +133,10 @@ def simulate_block(P, R, A, seed, first_patient, out, block):
     n = out.os.shape[0]
     nblocks = (n + block - 1) // block
     for b in prange(nblocks):
-        W = new_workspace(P.max_lesions)
+        W = new_workspace(P.max_lesions, out.lc_time.shape[1], out.ev_time.shape[1])
+        L = new_lesions(P.max_lesions)
+        B = burden_of(L, P)
         lo = b * block
         hi = min(lo + block, n)
         for j in range(lo, hi):
-            simulate_patient(P, R, A, seed, first_patient + j, W, out, j)
+            simulate_patient(P, R, A, seed, first_patient + j, W, L, B, out, j)

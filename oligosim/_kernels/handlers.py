@@ -1,9 +1,12 @@
 """One handler per event kind, named like the reference engine's ``Patient.on_*`` methods.
 
 Every handler takes the parameter tuples (``P`` model, ``R`` regimens, ``A`` arm), the
-patient's :class:`~oligosim._kernels.state.Workspace` ``W`` and the output row (``out``, ``j``),
+patient's :class:`~oligosim._kernels.state.Workspace` ``W`` and lesion slots ``L`` (where the
+handler needs them), records what happens in the workspace (results, event log)
 acts at the current time ``W.state[0].t`` and sets ``st.over`` when the patient's course ends.
-The event loop (:mod:`oligosim._kernels.engine`) decides which handler runs next.
+The event loop (:mod:`oligosim._kernels.engine`) decides which handler runs next. The handlers
+are inlined into the loop (``inline="always"``): a call that passes the parameter, lesion and
+output tuples costs a reference-count update per array, about a third of the run time.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from oligosim._kernels.state import (
 from oligosim.definitions import count_metastases, estro_eortc_class
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def finish(W, cause):
     """The patient's course ends now (``cause``: codes.ALIVE at the horizon, or DEATH_*)."""
     st = W.state[0]
@@ -90,7 +93,7 @@ def _reset(P, W):
 
 
 @njit(cache=True)
-def _record_entry(W, out, j):
+def _record_entry(W, L, out, j):
     """The patient's baseline columns; the visible metastases counted as statement 1 counts
     them (the eligibility count)."""
     st = W.state[0]
@@ -102,32 +105,35 @@ def _record_entry(W, out, j):
     out.pdl1_high[j] = st.pdl1_high
     out.n_lesions_entry[j] = st.n
     metachronous = st.presentation != codes.SYNCHRONOUS
-    m = C.visible_distant(W.L, st.n, W.buf_organ, W.buf_subsite, metachronous)
+    m = C.visible_distant(L, st.n, W.buf_organ, W.buf_subsite, metachronous)
     out.n_visible_entry[j] = count_metastases(W.buf_organ, W.buf_subsite, m, metachronous)[0]
 
 
-@njit(cache=True)
-def on_entry(P, R, A, seed, pid, W, out, j):
+@njit(cache=True, inline="always")
+def on_entry(P, R, A, seed, pid, W, L, out, j):
     """Draw patient ``pid``, record its baseline and make the initial plan (BRIEF 7, model 8.2).
 
     Returns False if eligibility could not be met (the row's OS is then NaN).
     """
     rng.init_streams(seed, pid, W.streams)
-    n = C.draw_patient(P, W)
+    n = C.draw_patient(P, W, L)
     st = W.state[0]
     out.attempts[j] = st.attempts
-    out.ev_n[j] = 0
-    out.lc_n[j] = 0
+    st.ev_n = 0
+    st.lc_n = 0
     for k in range(codes.N_TOX):
-        out.tox[j, k] = False
+        W.tox_seen[k] = False
     if n < 0:
+        out.ev_n[j] = 0
+        out.lc_n[j] = 0
+        for k in range(codes.N_TOX):
+            out.tox[j, k] = False
         out.os[j] = np.nan
         return False
     st.n = n
-    _record_entry(W, out, j)
-    log_event(out, j, 0.0, codes.EV_ENTRY, n)
+    _record_entry(W, L, out, j)
+    log_event(W, 0.0, codes.EV_ENTRY, n)
     _reset(P, W)
-    L = W.L
     nadir = 0.0
     for i in range(n):
         if L.seen[i]:
@@ -158,18 +164,17 @@ def on_entry(P, R, A, seed, pid, W, out, j):
             start_now = False
             st.first_line_at = LINE_AFTER_RT
     if start_now:
-        systemic.start_line(R, A, W, 1, first, out, j)
+        systemic.start_line(R, A, W, L, 1, first)
     return True
 
 
 # ----------------------------------------------------------------------------- continuous processes
 
 
-@njit(cache=True)
-def on_seeding(P, R, W, out, j):
+@njit(cache=True, inline="always")
+def on_seeding(P, R, W, L):
     """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume."""
     st = W.state[0]
-    L = W.L
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     i, n = hazards.free_slot(L, st.n, P.max_lesions)
     st.n = n
@@ -188,47 +193,47 @@ def on_seeding(P, R, W, out, j):
     organ = codes.METASTATIC_ORGANS[rng.categorical(W.streams, s, P.organ_cum[st.histology])]
     C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
     L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
-    log_event(out, j, st.t, codes.EV_NEW_LESION, i)
+    log_event(W, st.t, codes.EV_NEW_LESION, i)
 
 
-@njit(cache=True)
-def on_crossing(P, R, W, dt, i_seed, i_death, out, j):
+@njit(cache=True, inline="always")
+def on_crossing(P, R, W, L, B, dt, i_seed, i_death):
     """A continuous hazard crosses its threshold within the next ``dt`` months (over which the
     seeding and death hazards integrate to ``i_seed``, ``i_death``): move to the crossing and
     let disease death (which wins a tie) or seeding happen."""
     st = W.state[0]
-    L = W.L
     cross_seed = st.h_seed + i_seed >= st.e_seed
     cross_death = st.h_death + i_death >= st.e_death
-    tau_s = hazards.crossing_time(P, L, st.n, st.kill, dt, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
-    tau_d = hazards.crossing_time(P, L, st.n, st.kill, dt, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
+    sr, dr = P.seeding_rate, P.death_rate
+    tau_s = hazards.crossing_time(B, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
+    tau_d = hazards.crossing_time(B, st.n, st.kill, dt, sr, dr, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
     tau = min(tau_s, tau_d)
-    a_seed, a_death = hazards.burden_integrals(P, L, st.n, st.kill, tau, st.propensity)
-    hazards.advance(P, L, st.n, st.kill, st.t, tau, out, j)
+    a_seed, a_death = hazards.burden_integrals(B, st.n, st.kill, tau, sr, dr, st.propensity)
+    hazards.advance(B, st.n, st.kill, st.t, tau, P.eradication_logv, W)
     st.t += tau
     if tau_d <= tau_s:
         finish(W, codes.DEATH_DISEASE)
         return
     st.h_seed = 0.0
     st.h_death += a_death
-    on_seeding(P, R, W, out, j)
+    on_seeding(P, R, W, L)
 
 
-@njit(cache=True)
-def on_symptom(P, W, i, out, j):
+@njit(cache=True, inline="always")
+def on_symptom(P, W, L, i):
     """Lesion ``i`` reached its symptom size: an unscheduled scan is booked (model 4.6)."""
     st = W.state[0]
-    W.L.symptomatic[i] = True
-    log_event(out, j, st.t, codes.EV_SYMPTOM, i)
-    if W.slot[S_SYMPTOM_SCAN] == INF and W.L.status[i] == C.ACTIVE:
+    L.symptomatic[i] = True
+    log_event(W, st.t, codes.EV_SYMPTOM, i)
+    if W.slot[S_SYMPTOM_SCAN] == INF and L.status[i] == C.ACTIVE:
         W.slot[S_SYMPTOM_SCAN] = st.t + P.symptom_delay
 
 
 # ----------------------------------------------------------------------------- systemic therapy
 
 
-@njit(cache=True)
-def on_toxicity(P, W, out, j):
+@njit(cache=True, inline="always")
+def on_toxicity(P, W):
     """The earliest pending grade >= 3 toxicity of the line (model 5.5), or its grade-5 event."""
     st = W.state[0]
     k = 0
@@ -240,8 +245,8 @@ def on_toxicity(P, W, out, j):
     if k == codes.N_TOX:
         finish(W, codes.DEATH_TREATMENT)
         return
-    out.tox[j, k] = True
-    log_event(out, j, st.t, codes.EV_TOXICITY, k)
+    W.tox_seen[k] = True
+    log_event(W, st.t, codes.EV_TOXICITY, k)
     if st.line_on:
         if k <= codes.THROMBOCYTOPENIA:
             # a cytopenia delays the next cycles
@@ -250,15 +255,15 @@ def on_toxicity(P, W, out, j):
             if W.slot[S_CONSOLIDATION] < INF:
                 W.slot[S_CONSOLIDATION] += P.tox_delay
         if rng.uniform(W.streams, rng.TOXICITY) < P.discontinue_p:
-            systemic.stop_line(W, out, j)
+            systemic.stop_line(W)
 
 
-@njit(cache=True)
-def on_induction_end(R, W, out, j):
+@njit(cache=True, inline="always")
+def on_induction_end(R, W):
     """Induction over: maintenance at its own kill rate, or the line ends."""
     st = W.state[0]
     reg = st.reg
-    log_event(out, j, st.t, codes.EV_INDUCTION_END, reg)
+    log_event(W, st.t, codes.EV_INDUCTION_END, reg)
     if R.maintenance[reg] > 0.0:
         st.kill_line = systemic.line_kill(R, reg, True, st.pdl1_high)
         if not st.resisted:
@@ -268,19 +273,19 @@ def on_induction_end(R, W, out, j):
         systemic.end_line(W)
 
 
-@njit(cache=True)
-def on_maintenance_end(W, out, j):
+@njit(cache=True, inline="always")
+def on_maintenance_end(W):
     """Maintenance over: the line ends."""
     st = W.state[0]
-    log_event(out, j, st.t, codes.EV_MAINTENANCE_END, st.reg)
+    log_event(W, st.t, codes.EV_MAINTENANCE_END, st.reg)
     systemic.end_line(W)
 
 
-@njit(cache=True)
-def on_resistance(W, out, j):
+@njit(cache=True, inline="always")
+def on_resistance(W):
     """Acquired resistance: the line no longer kills (it goes on until it ends)."""
     st = W.state[0]
-    log_event(out, j, st.t, codes.EV_RESISTANCE, st.reg)
+    log_event(W, st.t, codes.EV_RESISTANCE, st.reg)
     st.resisted = True
     st.kill = 0.0
 
@@ -288,13 +293,12 @@ def on_resistance(W, out, j):
 # ----------------------------------------------------------------------------- radiotherapy
 
 
-@njit(cache=True)
-def on_rt_start(P, R, A, W, out, j):
+@njit(cache=True, inline="always")
+def on_rt_start(P, R, A, W, L):
     """First fraction of a course; sequential strategies pause chemotherapy (model 5.4)."""
     st = W.state[0]
-    L = W.L
     t = st.t
-    log_event(out, j, t, codes.EV_RT_START, st.course_mode)
+    log_event(W, t, codes.EV_RT_START, st.course_mode)
     for i in range(st.n):
         L.exposed_at_start[i] = L.chemo_exposed[i]
     st.course_concurrent = st.line_on and st.reg >= 0 and R.chemo[st.reg]
@@ -315,15 +319,15 @@ def on_rt_start(P, R, A, W, out, j):
             W.slot[S_CONSOLIDATION] += dur
     W.slot[S_RT_END] = t + dur
     if start_line_now:
-        systemic.start_line(R, A, W, 1, A.first_line, out, j)
+        systemic.start_line(R, A, W, L, 1, A.first_line)
 
 
-@njit(cache=True)
-def on_rt_end(P, R, A, W, out, j):
+@njit(cache=True, inline="always")
+def on_rt_end(P, R, A, W, L):
     """Last fraction: the course's effect on each target and its toxicity (model 6)."""
     st = W.state[0]
-    log_event(out, j, st.t, codes.EV_RT_END, st.course_mode)
-    dead = rt.deliver_course(P, R, A, W, out, j)
+    log_event(W, st.t, codes.EV_RT_END, st.course_mode)
+    dead = rt.deliver_course(P, R, A, W, L)
     st.rt_courses += 1
     st.local_courses += 1
     st.last_local = st.t
@@ -335,15 +339,15 @@ def on_rt_end(P, R, A, W, out, j):
         return
     if st.first_line_at == LINE_AFTER_RT:
         st.first_line_at = LINE_NONE
-        systemic.start_line(R, A, W, 1, A.first_line, out, j)
+        systemic.start_line(R, A, W, L, 1, A.first_line)
 
 
-@njit(cache=True)
-def on_consolidation(P, A, W):
+@njit(cache=True, inline="always")
+def on_consolidation(P, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
     if not st.progressed and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
-        if rt.plan_course(A, W.L, st.n, rt.PLAN_INITIAL) > 0:
+        if rt.plan_course(A, L, st.n, rt.PLAN_INITIAL) > 0:
             st.course_mode = rt.PLAN_INITIAL
             W.slot[S_RT_START] = st.t + P.rt_delay
 
@@ -351,15 +355,18 @@ def on_consolidation(P, A, W):
 # ----------------------------------------------------------------------------- scans
 
 
-@njit(cache=True)
-def on_scan(P, R, A, W, symptom, out, j):
-    """Response assessment, RECIST 1.1 as implemented (model 7.2), then the policy (8.4)."""
+@njit(cache=True, inline="always")
+def on_scan(P, W, L, symptom):
+    """Response assessment, RECIST 1.1 as implemented (model 7.2).
+
+    Returns the number of new lesions if the scan shows progression (then
+    :func:`on_progression` decides what to do, model 8.4), else -1.
+    """
     st = W.state[0]
-    L = W.L
     t = st.t
     if not symptom:
         W.slot[S_SCAN] = t + assess.scan_interval(P, t)
-    log_event(out, j, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
+    log_event(W, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
     total, n_new = assess.visible_sum(L, st.n)
     if st.overflow == 1 and t >= st.overflow_at:
         n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
@@ -371,27 +378,26 @@ def on_scan(P, R, A, W, symptom, out, j):
         st.nadir = total
         st.has_baseline = True
         assess.set_nadir_diameters(L, st.n)
-    if progression:
-        on_progression(P, R, A, W, n_new, out, j)
+    return n_new if progression else -1
 
 
-@njit(cache=True)
-def _first_progression(P, W, oligo, n_new, out, j):
+@njit(cache=True, inline="always")
+def _first_progression(P, W, L, oligo, n_new):
     """PFS, the post-progression death clock, the first-failure pattern and its class."""
     st = W.state[0]
     t = st.t
     st.progressed = True
-    out.pfs[j] = t
-    out.pfs_event[j] = True
+    st.pfs = t
+    st.pfs_event = True
     # post-progression death: a constant hazard from now on, a competing exponential clock;
     # drawn whatever the rate, so that the death stream stays aligned
     W.slot[S_PROGRESSION_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_progression)
-    out.first_failure[j] = assess.first_failure(W.L, st.n, oligo, n_new)
+    st.first_failure = assess.first_failure(L, st.n, oligo, n_new)
     context = codes.PROGRESSING_ON_SYSTEMIC if st.line_on else codes.OFF_SYSTEMIC
-    out.estro_first[j] = estro_eortc_class(oligo, st.presentation == codes.INDUCED or st.widespread, True, st.dfi + t, context, 6.0)
+    st.estro_first = estro_eortc_class(oligo, st.presentation == codes.INDUCED or st.widespread, True, st.dfi + t, context, 6.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _wants_local(A, st, oligo):
     """Statement 12: local therapy for an oligoprogression, within the arm's policy."""
     if not oligo:
@@ -406,13 +412,13 @@ def _wants_local(A, st, oligo):
     return False
 
 
-@njit(cache=True)
-def _local_at_progression(P, A, W, out, j):
+@njit(cache=True, inline="always")
+def _local_at_progression(P, A, W, L):
     """An RT course where the dose allows, else surgery or ablation (model 6.6-6.7)."""
     st = W.state[0]
     if st.local_courses > 0:
         st.extra_courses += 1
-    n_rt, n_alt = rt.plan_progression_course(P, A, W, out, j)
+    n_rt, n_alt = rt.plan_progression_course(P, A, W, L)
     if n_rt > 0 and W.slot[S_RT_START] == INF and W.slot[S_RT_END] == INF:
         st.course_mode = rt.PLAN_PROGRESSION
         W.slot[S_RT_START] = st.t + P.rt_delay
@@ -422,37 +428,37 @@ def _local_at_progression(P, A, W, out, j):
         st.last_local = st.t
 
 
-@njit(cache=True)
-def _next_line(R, A, W, out, j):
+@njit(cache=True, inline="always")
+def _next_line(R, A, W, L):
     """Rapid or widespread progression: the line has failed; the next line if there is one."""
     st = W.state[0]
     if st.line_on:
-        systemic.stop_line(W, out, j)
+        systemic.stop_line(W)
     # line 0: the arm started with no systemic line (first_line = "none"), so its "second
     # line" is the first systemic therapy, started at this progression
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
-        systemic.start_line(R, A, W, 2, A.second_line, out, j)
+        systemic.start_line(R, A, W, L, 2, A.second_line)
 
 
-@njit(cache=True)
-def on_progression(P, R, A, W, n_new, out, j):
+@njit(cache=True, inline="always")
+def on_progression(P, R, A, W, L, n_new):
     """A progression at a scan: record it, then decide local or systemic therapy (model 8.4)."""
     st = W.state[0]
     t = st.t
-    oligo = assess.oligo_now(W)
-    log_event(out, j, t, codes.EV_PROGRESSION, 1 if oligo else 0)
+    oligo = assess.oligo_now(W, L)
+    log_event(W, t, codes.EV_PROGRESSION, 1 if oligo else 0)
     if not st.progressed:
-        _first_progression(P, W, oligo, n_new, out, j)
+        _first_progression(P, W, L, oligo, n_new)
     if not oligo and not st.widespread:
         st.widespread = True
-        out.wpfs[j] = t
-        out.wpfs_event[j] = True
-        log_event(out, j, t, codes.EV_WIDESPREAD, 0)
+        st.wpfs = t
+        st.wpfs_event = True
+        log_event(W, t, codes.EV_WIDESPREAD, 0)
         W.slot[S_WIDESPREAD_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_widespread)
     if _wants_local(A, st, oligo):
-        _local_at_progression(P, A, W, out, j)
+        _local_at_progression(P, A, W, L)
     else:
-        _next_line(R, A, W, out, j)
+        _next_line(R, A, W, L)
     st.has_baseline = False  # the next scan sets a new baseline
     if st.widespread and not st.line_on and (st.line >= 2 or A.second_line < 0 or not A.next_line):
         # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is left to
@@ -462,66 +468,59 @@ def on_progression(P, R, A, W, n_new, out, j):
         W.slot[S_SYMPTOM_SCAN] = INF
 
 
-# ----------------------------------------------------------------------------- dispatch and close
-
-
-@njit(cache=True)
-def dispatch(P, R, A, W, s, out, j):
-    """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
-    if s == S_HORIZON:
-        finish(W, codes.ALIVE)
-    elif s == S_BACKGROUND_DEATH:
-        finish(W, codes.DEATH_OTHER)
-    elif s == S_PROGRESSION_DEATH or s == S_WIDESPREAD_DEATH:
-        finish(W, codes.DEATH_DISEASE)
-    elif s == S_RT_START:
-        on_rt_start(P, R, A, W, out, j)
-    elif s == S_RT_END:
-        on_rt_end(P, R, A, W, out, j)
-    elif s == S_TOX:
-        on_toxicity(P, W, out, j)
-    elif s == S_INDUCTION_END:
-        on_induction_end(R, W, out, j)
-    elif s == S_MAINTENANCE_END:
-        on_maintenance_end(W, out, j)
-    elif s == S_RESISTANCE:
-        on_resistance(W, out, j)
-    elif s == S_CONSOLIDATION:
-        on_consolidation(P, A, W)
-    elif s == S_SCAN or s == S_SYMPTOM_SCAN:
-        on_scan(P, R, A, W, s == S_SYMPTOM_SCAN, out, j)
+# ----------------------------------------------------------------------------- close
 
 
 @njit(cache=True)
 def close(W, out, j):
-    """Write the patient's summary columns at death or the horizon."""
+    """Write the patient's row ``j`` of ``out`` at death or the horizon: the summary columns,
+    toxicities, local-control records and event log gathered in the workspace."""
     st = W.state[0]
     t = st.t
     cause = st.cause
     ended = cause != codes.ALIVE
+    if cause == codes.DEATH_DISEASE:
+        log_event(W, t, codes.EV_DEATH_DISEASE, 0)
+    elif cause == codes.DEATH_OTHER:
+        log_event(W, t, codes.EV_DEATH_OTHER, 0)
+    elif cause == codes.DEATH_TREATMENT:
+        log_event(W, t, codes.EV_DEATH_TREATMENT, 0)
+    else:
+        log_event(W, t, codes.EV_CENSORED, 0)
     out.os[j] = t
     out.os_event[j] = ended
     out.death_cause[j] = cause
-    if not st.progressed:
+    if st.progressed:
+        out.pfs[j] = st.pfs
+        out.pfs_event[j] = st.pfs_event
+        out.first_failure[j] = st.first_failure
+        out.estro_first[j] = st.estro_first
+    else:
         out.pfs[j] = t
         out.pfs_event[j] = ended
         out.first_failure[j] = codes.FAIL_NONE
         out.estro_first[j] = codes.NOT_OLIGO - 1  # no progression
-    if not st.widespread:
+    if st.widespread:
+        out.wpfs[j] = st.wpfs
+        out.wpfs_event[j] = st.wpfs_event
+    else:
         out.wpfs[j] = t
         out.wpfs_event[j] = ended
     out.rt_courses[j] = st.rt_courses
     out.local_courses[j] = st.local_courses
     out.lines[j] = st.lines_started
     out.overflow[j] = st.overflow > 0
-    for k in range(out.lc_n[j]):
-        if not out.lc_event[j, k]:
-            out.lc_time[j, k] = t - out.lc_time[j, k]
-    if cause == codes.DEATH_DISEASE:
-        log_event(out, j, t, codes.EV_DEATH_DISEASE, 0)
-    elif cause == codes.DEATH_OTHER:
-        log_event(out, j, t, codes.EV_DEATH_OTHER, 0)
-    elif cause == codes.DEATH_TREATMENT:
-        log_event(out, j, t, codes.EV_DEATH_TREATMENT, 0)
-    else:
-        log_event(out, j, t, codes.EV_CENSORED, 0)
+    for k in range(codes.N_TOX):
+        out.tox[j, k] = W.tox_seen[k]
+    out.lc_n[j] = st.lc_n
+    for k in range(st.lc_n):
+        # an open record is censored now: lc_time held the RT time until the record closed
+        out.lc_time[j, k] = W.lc_time[k] if W.lc_event[k] else t - W.lc_time[k]
+        out.lc_event[j, k] = W.lc_event[k]
+        out.lc_bed[j, k] = W.lc_bed[k]
+        out.lc_volume[j, k] = W.lc_volume[k]
+    out.ev_n[j] = st.ev_n
+    for k in range(min(st.ev_n, W.ev_time.shape[0])):
+        out.ev_time[j, k] = W.ev_time[k]
+        out.ev_code[j, k] = W.ev_code[k]
+        out.ev_detail[j, k] = W.ev_detail[k]

@@ -99,7 +99,7 @@ def course_months(A, L, n):
 
 
 @njit(cache=True)
-def plan_progression_course(P, A, W, out, j):
+def plan_progression_course(P, A, W, L):
     """Local therapy at a progression: RT where the re-irradiation dose allows (model 6.6),
     else surgery or ablation if the arm allows it (6.7).
 
@@ -107,7 +107,6 @@ def plan_progression_course(P, A, W, out, j):
     therapy.
     """
     st = W.state[0]
-    L = W.L
     t = st.t
     plan_course(A, L, st.n, PLAN_PROGRESSION)
     n_rt = 0
@@ -123,7 +122,7 @@ def plan_progression_course(P, A, W, out, j):
                 L.in_course[i] = False
                 if A.alternative_local:
                     n_alt += 1
-                    log_event(out, j, t, codes.EV_ALT_LOCAL, i)
+                    log_event(W, t, codes.EV_ALT_LOCAL, i)
                     if rng.uniform(W.streams, rng.RT) < P.alt_local_control:
                         L.status[i] = C.CONTROLLED
                     else:
@@ -134,10 +133,9 @@ def plan_progression_course(P, A, W, out, j):
 
 
 @njit(cache=True)
-def _irradiate(P, A, W, i, out, j):
+def _irradiate(P, A, W, L, i):
     """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
     st = W.state[0]
-    L = W.L
     t = st.t
     d, k = schedule(A, L.organ[i])
     bed10 = rb.bed(d, k, P.ab_tumour)
@@ -155,13 +153,13 @@ def _irradiate(P, A, W, i, out, j):
     u = L.u_tcp[i] if first_here else rng.uniform(W.streams, rng.RT)
     if first_here:
         L.lc_slot[i] = -2
-        q = out.lc_n[j]
-        if q < out.lc_time.shape[1]:
-            out.lc_time[j, q] = t
-            out.lc_event[j, q] = False
-            out.lc_bed[j, q] = bed10
-            out.lc_volume[j, q] = volume
-            out.lc_n[j] = q + 1
+        q = st.lc_n
+        if q < W.lc_time.shape[0]:
+            W.lc_time[q] = t
+            W.lc_event[q] = False
+            W.lc_bed[q] = bed10
+            W.lc_volume[q] = volume
+            st.lc_n = q + 1
             L.lc_slot[i] = q
     L.rt_pre_logv[i] = L.logv[i]
     if u < p:
@@ -180,7 +178,7 @@ def _irradiate(P, A, W, i, out, j):
 
 
 @njit(cache=True)
-def _course_toxicity(P, R, W, eso, lung, reirr, out, j):
+def _course_toxicity(P, R, W, eso, lung, reirr):
     """Esophagitis, fistula and pneumonitis of a course (model 6.5); True if one was fatal.
 
     Always five draws, whatever happens, so that the toxicity stream stays aligned.
@@ -200,24 +198,23 @@ def _course_toxicity(P, R, W, eso, lung, reirr, out, j):
     g_p = rng.uniform(W.streams, rng.TOXICITY)
     dead = False
     if u_e < p_esoph:
-        out.tox[j, codes.ESOPHAGITIS] = True
-        log_event(out, j, t, codes.EV_TOXICITY, codes.ESOPHAGITIS)
+        W.tox_seen[codes.ESOPHAGITIS] = True
+        log_event(W, t, codes.EV_TOXICITY, codes.ESOPHAGITIS)
     if u_f < p_fist:
-        out.tox[j, codes.FISTULA] = True
-        log_event(out, j, t, codes.EV_TOXICITY, codes.FISTULA)
+        W.tox_seen[codes.FISTULA] = True
+        log_event(W, t, codes.EV_TOXICITY, codes.FISTULA)
         dead = g_f < P.g5_fistula
     if u_p < p_pneu:
-        out.tox[j, codes.PNEUMONITIS] = True
-        log_event(out, j, t, codes.EV_TOXICITY, codes.PNEUMONITIS)
+        W.tox_seen[codes.PNEUMONITIS] = True
+        log_event(W, t, codes.EV_TOXICITY, codes.PNEUMONITIS)
         dead = dead or g_p < P.g5_pneumonitis
     return dead
 
 
 @njit(cache=True)
-def deliver_course(P, R, A, W, out, j):
+def deliver_course(P, R, A, W, L):
     """Apply an RT course to its targets; returns True if it caused a treatment death."""
     st = W.state[0]
-    L = W.L
     eso = 0.0
     lung = 0.0
     reirr = False
@@ -228,14 +225,14 @@ def deliver_course(P, R, A, W, out, j):
         if L.status[i] != C.ACTIVE:
             continue
         again = L.irradiated[i] > 0
-        late = _irradiate(P, A, W, i, out, j)
+        late = _irradiate(P, A, W, L, i)
         if again:
             reirr = reirr or P.eso_fraction[L.organ[i], L.subsite[i]] > 0.0
         e = late * P.eso_fraction[L.organ[i], L.subsite[i]]
         if e > eso:
             eso = e
         lung += late * P.lung_fraction[L.organ[i]]
-    dead = _course_toxicity(P, R, W, eso, lung, reirr, out, j)
+    dead = _course_toxicity(P, R, W, eso, lung, reirr)
     # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     if io and P.abscopal_p > 0.0:

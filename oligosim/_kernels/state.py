@@ -1,15 +1,21 @@
 """What the event loop works on: the patient's state record, lesion arrays, scratch, outputs.
 
-A patient is simulated in a :class:`Workspace` that a thread allocates once and reuses for
-every patient it runs:
+A patient is simulated in a :class:`Workspace` and a :class:`Lesions` record that a thread
+allocates once and reuses for every patient it runs:
 
 * ``state``, a one-element :data:`STATE_DTYPE` array whose record ``st = state[0]`` holds the
   patient's attributes and every scalar of the simulation (clock, treatment, response
   assessment, hazard accumulators), by name;
-* ``L``, a :class:`Lesions` struct of arrays, one entry per lesion slot;
+* ``L``, a :class:`Lesions` struct of arrays, one entry per lesion slot, passed beside the
+  workspace rather than inside it: taking a nested tuple of 21 arrays out of another tuple
+  costs 21 reference-count updates each time, which halved the kernel's speed;
 * ``slot``, the time of each scheduled event kind (``S_*``; inf when none is pending), and
   ``tox_time``, the pending toxicities of the current systemic line;
-* ``streams``, the patient's random-stream counters (:mod:`oligosim._kernels.rng`).
+* ``streams``, the patient's random-stream counters (:mod:`oligosim._kernels.rng`);
+* the patient's results as they happen: toxicities, local-control records and the event log
+  (with the scalar results in the record), which ``handlers.close`` writes to the output row
+  once. Handlers never take the output columns: passing a tuple of 32 arrays to every handler
+  cost a reference-count update per array and call.
 
 The handlers (:mod:`oligosim._kernels.handlers`) read and write these by name. A record is a
 view into its array (numba does not reference-count it), so the array travels in the
@@ -106,7 +112,17 @@ STATE_DTYPE = np.dtype(
         ("e_seed", np.float64),
         ("h_death", np.float64),
         ("e_death", np.float64),
-    ]
+        # ---- the patient's results so far (close() writes them to the output row)
+        ("pfs", np.float64),
+        ("pfs_event", np.bool_),
+        ("wpfs", np.float64),
+        ("wpfs_event", np.bool_),
+        ("first_failure", np.int64),  # codes.FAIL_*
+        ("estro_first", np.int64),  # ESTRO-EORTC class of the first progression
+        ("lc_n", np.int64),  # local-control records opened (at most the workspace's length)
+        ("ev_n", np.int64),  # events that happened (the log keeps the first ones that fit)
+    ],
+    align=True,  # C layout: every field at its natural alignment (packed fields load slowly)
 )
 
 
@@ -136,16 +152,51 @@ class Lesions(NamedTuple):
     vol: np.ndarray  #: scratch: volume (cm3) at the current time, refreshed every iteration
 
 
+class Burden(NamedTuple):
+    """The lesion columns the continuous processes read and write at every event (the same
+    arrays as in :class:`Lesions`, and the organs' lethality weights).
+
+    Every array a kernel function receives in a tuple costs two atomic reference-count updates
+    per call, so the functions called at every event take this slim tuple instead of the
+    21 arrays of ``Lesions`` and the model's parameters.
+    """
+
+    status: np.ndarray
+    logv: np.ndarray
+    growth: np.ndarray
+    vol: np.ndarray
+    organ: np.ndarray
+    symptomatic: np.ndarray
+    sym_logv: np.ndarray
+    lc_slot: np.ndarray
+    rt_pre_logv: np.ndarray
+    fail_time: np.ndarray
+    death_weight: np.ndarray  #: (N_ORGANS,) ModelParams.death_weight
+
+
+@njit(cache=True)
+def burden_of(L, P):
+    """The :class:`Burden` view of lesions ``L`` (shares their arrays)."""
+    return Burden(L.status, L.logv, L.growth, L.vol, L.organ, L.symptomatic, L.sym_logv, L.lc_slot, L.rt_pre_logv, L.fail_time, P.death_weight)
+
+
 class Workspace(NamedTuple):
     """One thread's scratch for simulating patients one after another."""
 
     state: np.ndarray  #: (1,) STATE_DTYPE: ``state[0]`` is the patient's record
-    L: Lesions
     buf_organ: np.ndarray  #: (cap,) int64: visible lesions' organs, for the definitions
     buf_subsite: np.ndarray  #: (cap,) int64
     tox_time: np.ndarray  #: (N_SYSTEMIC_TOX,) months: pending toxicities of the line
     streams: np.ndarray  #: (rng.N_PURPOSES,) uint64 stream counters
     slot: np.ndarray  #: (N_SLOTS,) months: next time of each scheduled event kind
+    tox_seen: np.ndarray  #: (N_TOX,) bool: grade >= 3 toxicities so far
+    lc_time: np.ndarray  #: (K,) months: RT time of each lesion record, then time to failure
+    lc_event: np.ndarray  #: (K,) bool: in-field failure
+    lc_bed: np.ndarray  #: (K,) BED10 (Gy) of the course
+    lc_volume: np.ndarray  #: (K,) cm3 at RT
+    ev_time: np.ndarray  #: (E,) months: the event log (E may be 0: events counted, not kept)
+    ev_code: np.ndarray  #: (E,) codes.EV_*
+    ev_detail: np.ndarray  #: (E,) lesion, regimen, toxicity or course mode
 
 
 class Outputs(NamedTuple):
@@ -214,25 +265,34 @@ def new_lesions(cap):
 
 
 @njit(cache=True)
-def new_workspace(cap):
-    """A Workspace for patients with up to ``cap`` lesions."""
+def new_workspace(cap, n_lc, n_events):
+    """A Workspace for patients with up to ``cap`` lesions (the lesions themselves are
+    :func:`new_lesions`), ``n_lc`` local-control records and ``n_events`` logged events."""
     return Workspace(
         np.zeros(1, STATE_DTYPE),
-        new_lesions(cap),
         np.zeros(cap, np.int64),
         np.zeros(cap, np.int64),
         np.zeros(N_SYSTEMIC_TOX),
         np.zeros(rng.N_PURPOSES, np.uint64),
         np.zeros(N_SLOTS),
+        np.zeros(codes.N_TOX, np.bool_),
+        np.zeros(n_lc),
+        np.zeros(n_lc, np.bool_),
+        np.zeros(n_lc),
+        np.zeros(n_lc),
+        np.zeros(n_events),
+        np.zeros(n_events, np.int64),
+        np.zeros(n_events, np.int64),
     )
 
 
 @njit(cache=True, inline="always")
-def log_event(out, j, t, code, detail):
-    """Append (t, code, detail) to patient ``j``'s event log; count it even when it is full."""
-    k = out.ev_n[j]
-    if k < out.ev_time.shape[1]:
-        out.ev_time[j, k] = t
-        out.ev_code[j, k] = code
-        out.ev_detail[j, k] = detail
-    out.ev_n[j] = k + 1
+def log_event(W, t, code, detail):
+    """Append (t, code, detail) to the patient's event log; count it even when it is full."""
+    st = W.state[0]
+    k = st.ev_n
+    if k < W.ev_time.shape[0]:
+        W.ev_time[k] = t
+        W.ev_code[k] = code
+        W.ev_detail[k] = detail
+    st.ev_n = k + 1

@@ -44,7 +44,7 @@ def line_kill(R, reg, maintenance, pdl1_high):
 
 
 @njit(cache=True)
-def start_line(R, A, W, line, reg, out, j):
+def start_line(R, A, W, L, line, reg):
     """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
 
     The draws are made in a fixed number per line (2 for resistance, 2 per toxicity slot) so
@@ -78,12 +78,11 @@ def start_line(R, A, W, line, reg, out, j):
     if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
         slot[S_CONSOLIDATION] = t + A.consolidative_cycles * R.cycle[reg]
     if R.chemo[reg]:
-        L = W.L
         for i in range(st.n):
             if L.status[i] == C.ACTIVE:
                 L.chemo_exposed[i] = True
     st.lines_started += 1
-    log_event(out, j, t, codes.EV_LINE_START, reg)
+    log_event(W, t, codes.EV_LINE_START, reg)
 
 
 @njit(cache=True)
@@ -97,7 +96,7 @@ def end_line(W):
 
 
 @njit(cache=True)
-def stop_line(W, out, j):
+def stop_line(W):
     """End the current line: its pending cycles, resistance and toxicities are cancelled."""
     st = W.state[0]
     slot = W.slot
@@ -110,4 +109,4 @@ def stop_line(W, out, j):
     for k in range(N_SYSTEMIC_TOX):
         W.tox_time[k] = INF
     slot[S_TOX] = INF
-    log_event(out, j, st.t, codes.EV_LINE_STOP, st.reg)
+    log_event(W, st.t, codes.EV_LINE_STOP, st.reg)
