@@ -5,6 +5,9 @@ of these small integers. The tuples of names (``ORGAN_NAMES`` ...) are indexed b
 are what configs and reports use.
 """
 
+#: hard cap on lesion slots per patient: the kernel's lesion record is this wide
+LESION_CAP_MAX = 64
+
 # ----------------------------------------------------------------------------- histology
 ESCC = 0  #: esophageal squamous cell carcinoma
 EAC = 1  #: esophageal adenocarcinoma

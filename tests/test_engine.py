@@ -675,16 +675,16 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     (the palliative state), returned the bracket end after its iteration cap, far too late.
     """
     P = lower_model(load_scenario(CONFIGS / "default.toml"))
-    L = new_lesions(8)
+    L = new_lesions(8)[0]  # a record: fields by name
     growth = np.array([2.5, 0.5, 0.05, 0.3])  # one very fast lesion: the hardest case for Newton on H
     logv = np.log(np.array([0.02, 3.0, 25.0, 1e-3]))
     organs = np.array([codes.LIVER, codes.LUNG, codes.PRIMARY, codes.BONE])
     for i in range(4):
-        L.status[i] = C.ACTIVE
-        L.growth[i] = growth[i]
-        L.logv[i] = logv[i]
-        L.vol[i] = np.exp(logv[i])
-        L.organ[i] = organs[i]
+        L["status"][i] = C.ACTIVE
+        L["growth"][i] = growth[i]
+        L["logv"][i] = logv[i]
+        L["vol"][i] = np.exp(logv[i])
+        L["organ"][i] = organs[i]
     w = P.death_weight[organs]
     r = growth - kill
 

@@ -52,9 +52,11 @@ def _odds(p, ratio):
 
 
 def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
-    """A workspace whose lesions ``organs`` (codes) are active, seen and planned for a course."""
+    """A workspace and a lesion record whose lesions ``organs`` (codes) are active, seen and
+    planned for a course. The record is a view into a one-element array that the caller's
+    ``L`` keeps alive; fields are set by name (``L["organ"][i]``)."""
     W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
-    L = new_lesions(P.max_lesions)
+    L = new_lesions(P.max_lesions)[0]
     n = len(organs)
     assert n <= P.max_lesions
     st = W.state  # a one-element record array: assigning a field sets the patient's value
@@ -64,17 +66,16 @@ def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
     st["line_on"] = False
     st["course_concurrent"] = False
     for i in range(n):
-        L.organ[i] = organs[i]
-        L.subsite[i] = 0
-        L.status[i] = C.ACTIVE
-        L.logv[i] = logv[i]
-        L.u_tcp[i] = u_tcp[i]
-        L.seen[i] = True
-        L.irradiated[i] = 0
-        L.lc_slot[i] = -1
-        L.in_course[i] = True
-        L.exposed_at_start[i] = False
-        L.fail_time[i] = np.inf
+        L["organ"][i] = organs[i]
+        L["subsite"][i] = 0
+        L["status"][i] = C.ACTIVE
+        L["logv"][i] = logv[i]
+        L["u_tcp"][i] = u_tcp[i]
+        L["seen"][i] = True
+        L["irradiated"][i] = 0
+        L["lc_slot"][i] = -1
+        L["in_course"][i] = True
+        L["exposed_at_start"][i] = False
     rng.init_streams(seed, pid, W.streams)
     return W, L
 
@@ -104,7 +105,7 @@ def test_control_is_the_lesions_quantile_below_tcp_of_bed10(params, dose, fracti
         us = np.clip(us, 1e-12, 1 - 1e-12)
         W, L = _workspace(P, [codes.LIVER] * k, [math.log(volume)] * k, us)
         rt.deliver_course(P, R, A, W, L)
-        controlled = L.status[:k] == C.CONTROLLED
+        controlled = L["status"][:k] == C.CONTROLLED
         np.testing.assert_array_equal(controlled, us < p, err_msg=f"{dose}/{fractions} Gy, {volume} cm3, TCP {p:.4f}")
         # the course's records carry the BED10 and the volume the TCP was computed from
         m = int(W.state[0]["lc_n"])
@@ -132,7 +133,7 @@ def test_control_rate_follows_the_dose_response(params):
             us = rng.uniforms(2026, c, rng.RT, k)  # any fixed uniform sample
             W, L = _workspace(P, [codes.LUNG] * k, [math.log(volume)] * k, us)
             rt.deliver_course(P, R, Ad, W, L)
-            controlled += int(np.count_nonzero(L.status[:k] == C.CONTROLLED))
+            controlled += int(np.count_nonzero(L["status"][:k] == C.CONTROLLED))
         m = n_courses * k
         share = controlled / m
         se = math.sqrt(p * (1 - p) / m)
@@ -155,16 +156,16 @@ def test_first_course_control_uses_no_random_number(params):
         before = W.streams[rng.RT]
         rt.deliver_course(P, R, A, W, L)
         assert W.streams[rng.RT] == before, "a first course drew from the RT stream"
-        outcomes.append(L.status[:k].copy())
+        outcomes.append(L["status"][:k].copy())
     np.testing.assert_array_equal(outcomes[0], outcomes[1])
     np.testing.assert_array_equal(outcomes[0], outcomes[2])
     # a second course of an uncontrolled lesion draws afresh (one uniform per target)
     W, L = _workspace(P, [codes.LIVER] * k, logv, np.full(k, 1.0 - 1e-12))
     rt.deliver_course(P, R, A, W, L)
-    again = L.status[:k] == C.ACTIVE
+    again = L["status"][:k] == C.ACTIVE
     assert again.any()
     for i in range(k):
-        L.in_course[i] = bool(again[i])
+        L["in_course"][i] = bool(again[i])
     before = int(W.streams[rng.RT])
     rt.deliver_course(P, R, A, W, L)
     # each draw advances the stream's counter by the golden-ratio increment (mod 2**64)

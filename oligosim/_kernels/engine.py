@@ -86,9 +86,11 @@ def _dispatch(P, R, A, W, L, s):
 
 
 @njit(cache=True)
-def simulate_patient(P, R, A, seed, pid, W, L, B, out, j):
-    """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with lesion slots ``L`` (and
-    ``B``, their Burden view) and write row ``j`` of ``out``."""
+def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
+    """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with the lesion slots of
+    ``lesions`` (a one-element LESION_DTYPE array) and write row ``j`` of ``out``."""
+    L = lesions[0]
+    B = burden_of(L, P)
     if not handlers.on_entry(P, R, A, seed, pid, W, L, out, j):
         return
     st = W.state[0]
@@ -134,9 +136,8 @@ def simulate_block(P, R, A, seed, first_patient, out, block):
     nblocks = (n + block - 1) // block
     for b in prange(nblocks):
         W = new_workspace(P.max_lesions, out.lc_time.shape[1], out.ev_time.shape[1])
-        L = new_lesions(P.max_lesions)
-        B = burden_of(L, P)
+        lesions = new_lesions(P.max_lesions)
         lo = b * block
         hi = min(lo + block, n)
         for j in range(lo, hi):
-            simulate_patient(P, R, A, seed, first_patient + j, W, L, B, out, j)
+            simulate_patient(P, R, A, seed, first_patient + j, W, lesions, out, j)

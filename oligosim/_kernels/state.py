@@ -1,14 +1,13 @@
 """What the event loop works on: the patient's state record, lesion arrays, scratch, outputs.
 
-A patient is simulated in a :class:`Workspace` and a :class:`Lesions` record that a thread
+A patient is simulated in a :class:`Workspace` and a lesion record (:data:`LESION_DTYPE`) that a thread
 allocates once and reuses for every patient it runs:
 
 * ``state``, a one-element :data:`STATE_DTYPE` array whose record ``st = state[0]`` holds the
   patient's attributes and every scalar of the simulation (clock, treatment, response
   assessment, hazard accumulators), by name;
-* ``L``, a :class:`Lesions` struct of arrays, one entry per lesion slot, passed beside the
-  workspace rather than inside it: taking a nested tuple of 21 arrays out of another tuple
-  costs 21 reference-count updates each time, which halved the kernel's speed;
+* ``L``, a :data:`LESION_DTYPE` record with one entry per lesion slot in each field, passed
+  beside the workspace;
 * ``slot``, the time of each scheduled event kind (``S_*``; inf when none is pending), and
   ``tox_time``, the pending toxicities of the current systemic line;
 * ``streams``, the patient's random-stream counters (:mod:`oligosim._kernels.rng`);
@@ -126,39 +125,45 @@ STATE_DTYPE = np.dtype(
 )
 
 
-class Lesions(NamedTuple):
-    """Struct of arrays, one entry per lesion slot (shape (cap,))."""
-
-    organ: np.ndarray
-    subsite: np.ndarray
-    status: np.ndarray
-    logv: np.ndarray
-    growth: np.ndarray
-    det_logv: np.ndarray
-    sym_logv: np.ndarray
-    u_tcp: np.ndarray
-    seen: np.ndarray
-    symptomatic: np.ndarray
-    irradiated: np.ndarray
-    chemo_exposed: np.ndarray
-    in_course: np.ndarray
-    site_eqd2: np.ndarray
-    site_time: np.ndarray
-    rt_pre_logv: np.ndarray
-    lc_slot: np.ndarray
-    nadir_d: np.ndarray  #: diameter (cm) at the scan that set the current nadir (0 if unseen)
-    exposed_at_start: np.ndarray  #: had chemotherapy before its current RT course began
-    fail_time: np.ndarray  #: scratch: in-field failure time found while advancing
-    vol: np.ndarray  #: scratch: volume (cm3) at the current time, refreshed every iteration
+_CAP = codes.LESION_CAP_MAX
+#: One lesion slot per entry of each field (shape (LESION_CAP_MAX,)). A record with array
+#: fields, not a tuple of arrays: numba updates the reference count of every array in a tuple
+#: argument at every call, while a record's fields are views with no count to update; true/false
+#: fields are uint8 (numba has no boolean array fields in records).
+LESION_DTYPE = np.dtype(
+    [
+        ("organ", np.int64, (_CAP,)),
+        ("subsite", np.int64, (_CAP,)),
+        ("status", np.int64, (_CAP,)),
+        ("logv", np.float64, (_CAP,)),
+        ("growth", np.float64, (_CAP,)),
+        ("det_logv", np.float64, (_CAP,)),
+        ("sym_logv", np.float64, (_CAP,)),
+        ("u_tcp", np.float64, (_CAP,)),
+        ("seen", np.uint8, (_CAP,)),
+        ("symptomatic", np.uint8, (_CAP,)),
+        ("irradiated", np.int64, (_CAP,)),
+        ("chemo_exposed", np.uint8, (_CAP,)),
+        ("in_course", np.uint8, (_CAP,)),
+        ("site_eqd2", np.float64, (_CAP,)),
+        ("site_time", np.float64, (_CAP,)),
+        ("rt_pre_logv", np.float64, (_CAP,)),
+        ("lc_slot", np.int64, (_CAP,)),
+        ("nadir_d", np.float64, (_CAP,)),  # diameter (cm) at the scan that set the current nadir
+        ("exposed_at_start", np.uint8, (_CAP,)),  # had chemotherapy before its current RT course
+        ("fail_time", np.float64, (_CAP,)),  # scratch: in-field failure time found while advancing
+        ("vol", np.float64, (_CAP,)),  # scratch: volume (cm3) at the current time
+    ],
+    align=True,
+)
 
 
 class Burden(NamedTuple):
-    """The lesion columns the continuous processes read and write at every event (the same
-    arrays as in :class:`Lesions`, and the organs' lethality weights).
+    """The lesion columns the continuous processes read and write at every event (views of the
+    lesion record's fields, and the organs' lethality weights).
 
-    Every array a kernel function receives in a tuple costs two atomic reference-count updates
-    per call, so the functions called at every event take this slim tuple instead of the
-    21 arrays of ``Lesions`` and the model's parameters.
+    The functions called at every event take this slim tuple instead of the lesion record and
+    the model's parameters.
     """
 
     status: np.ndarray
@@ -238,30 +243,13 @@ class Outputs(NamedTuple):
 
 @njit(cache=True)
 def new_lesions(cap):
-    """Allocate a Lesions scratch record for ``cap`` slots."""
-    return Lesions(
-        np.zeros(cap, np.int64),
-        np.zeros(cap, np.int64),
-        np.zeros(cap, np.int64),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap, np.bool_),
-        np.zeros(cap, np.bool_),
-        np.zeros(cap, np.int64),
-        np.zeros(cap, np.bool_),
-        np.zeros(cap, np.bool_),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap),
-        np.zeros(cap, np.int64),
-        np.zeros(cap),
-        np.zeros(cap, np.bool_),
-        np.full(cap, np.inf),
-        np.zeros(cap),
-    )
+    """A one-element LESION_DTYPE array for up to ``cap`` lesions (``cap`` <= LESION_CAP_MAX);
+    its record ``[0]`` is the patient's lesions, a view valid while the array lives."""
+    if cap > _CAP:
+        raise ValueError("oligosim kernel: more lesion slots than LESION_CAP_MAX")
+    arr = np.zeros(1, LESION_DTYPE)
+    arr[0].fail_time[:] = np.inf
+    return arr
 
 
 @njit(cache=True)

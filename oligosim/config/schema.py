@@ -16,7 +16,7 @@ from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 A = "assumption: "
 #: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
 CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibration/targets.toml"
-LESION_CAP_MAX = 64  #: hard cap on lesions per patient (kernel buffers are this wide at most)
+LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
 
 # ----------------------------------------------------------------------------- helpers
 
