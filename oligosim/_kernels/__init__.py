@@ -3,7 +3,7 @@
 * ``inputs``: the parameter NamedTuples (ModelParams, Regimens, ArmParams) lowering builds;
 * ``rng``: counter-based random streams, one per patient and purpose;
 * ``cohort``: the virtual patient and its baseline lesions;
-* ``state``: the patient's state record, lesion arrays, workspace and output columns;
+* ``state``: the patient's state record, lesion record, workspace and output columns;
 * ``engine``: the short event loop, one patient and many in parallel;
 * ``handlers``: one handler per event kind (``on_scan``, ``on_rt_end``, ...), named like the
   reference engine's ``Patient.on_*``;

@@ -1,4 +1,4 @@
-"""What the event loop works on: the patient's state record, lesion arrays, scratch, outputs.
+"""What the event loop works on: the patient's state record, lesion record, scratch, outputs.
 
 A patient is simulated in a :class:`Workspace` and a lesion record (:data:`LESION_DTYPE`) that a thread
 allocates once and reuses for every patient it runs:
