@@ -355,6 +355,8 @@ def test_seed_zero_is_a_seed(tmp_path):
         pytest.param([str(DEFAULT), "--patients", "0"], ["--patients = 0", ">= 1"], id="patients-0"),
         pytest.param([str(DEFAULT), "--patients", "-3"], ["--patients = -3", ">= 1"], id="patients-negative"),
         pytest.param([str(DEFAULT), "--seed", "-1"], ["--seed = -1", ">= 0"], id="seed-negative"),
+        pytest.param([str(DEFAULT), "--seed", str(2**63)], ["--seed = 9223372036854775808", "<= 9223372036854775807", "simulation.seed"], id="seed-too-large"),
+        pytest.param([str(DEFAULT), "--patients", "10000000000"], ["--patients = 10000000000", "<= 1000000000", "simulation.patients"], id="patients-too-many"),
         pytest.param([str(DEFAULT), "--threads", "0"], ["--threads = 0", ">= 1"], id="threads-0"),
         pytest.param([str(BASE)], ["base.toml", "no [arms"], id="base-has-no-arms"),
     ],

@@ -36,6 +36,8 @@ from oligosim.config import (
     validate,
 )
 
+from conftest import make_scenario
+
 DATA = Path(__file__).parent / "data" / "config"
 
 
@@ -760,3 +762,31 @@ def test_schema_nodes_are_frozen():
         SCHEMA.fields["new"] = Int(1)
     assert Choice(["a", "b"]).options == ("a", "b")
     assert repr(REQUIRED) == "REQUIRED"
+
+
+def _scenario_errors(toml_text: str) -> list[str]:
+    """Errors of the real scenario schema for ``toml_text`` on top of configs/base.toml."""
+    with pytest.raises(ConfigError) as info:
+        make_scenario(toml_text)
+    return info.value.errors
+
+
+ONE_ARM = '[arms.a]\nfirst_line = "tp_pd1"\nrt_timing = "upfront"\n'
+
+
+@pytest.mark.parametrize("key", ["radiotherapy.tcp_volume_exponent", "disease.seeding_rate_per_cm3_month", "simulation.horizon_months"])
+def test_infinite_values_are_refused_with_the_key_named(key):
+    """TOML's inf is a float, but no model parameter is infinite: refused, key named."""
+    section, name = key.rsplit(".", 1)
+    errors = _scenario_errors(f"[{section}]\n{name} = inf\n" + ONE_ARM)
+    assert any(f"{key} = inf: must be finite, not inf" in e for e in errors), errors
+
+
+def test_two_arms_shown_alike_are_refused():
+    """Reports and plots show an arm by its label (or name): two arms shown alike would merge."""
+    arms = ONE_ARM.replace("[arms.a]\n", '[arms.a]\nlabel = "RT"\n') + '[arms.b]\nlabel = "RT"\nfirst_line = "tp_pd1"\nrt_timing = "none"\n'
+    errors = _scenario_errors(arms)
+    assert any("arms.b.label" in e and "arm 'a' is shown as 'RT' too" in e for e in errors), errors
+    # an unlabelled arm is shown by its name, which may not be another arm's label either
+    arms = ONE_ARM + '[arms.b]\nlabel = "a"\nfirst_line = "tp_pd1"\nrt_timing = "none"\n'
+    assert any("arms.b.label" in e for e in _scenario_errors(arms))

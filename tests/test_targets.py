@@ -343,7 +343,7 @@ def test_targets_file_errors_through_cli(tmp_path, capsys, name, extra, expected
     [
         (("missing.toml", "--map", TINY_MAP), "missing.toml: file not found"),
         ((TINY_TARGETS, "--map", "missing_map.toml"), "missing_map.toml: file not found"),
-        ((TINY_TARGETS, "--map", TINY_MAP, "--patients", "0"), "--patients = 0: must be a whole number >= 1"),
+        ((TINY_TARGETS, "--map", TINY_MAP, "--patients", "0"), "--patients = 0: must be >= 1 and <= 1000000000"),
         ((TINY_TARGETS, "--map", TINY_MAP, "--seed", "-1"), "--seed = -1: must be >= 0"),
     ],
 )

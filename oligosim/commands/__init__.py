@@ -4,6 +4,7 @@ for bad user input; ``oligosim.cli`` dispatches to them."""
 from __future__ import annotations
 
 from oligosim.config import ConfigError
+from oligosim.config.schema import SCENARIO_SCHEMA
 
 
 class UserError(Exception):
@@ -22,3 +23,14 @@ def run_errors(args, exc: Exception):
     if isinstance(exc, OSError) and args.scheduler and "connect" in str(exc).lower():
         return UserError(f"--scheduler {args.scheduler}: cannot connect: {exc}")
     return None
+
+
+def check_run_options(args) -> None:
+    """``--patients`` and ``--seed`` within the ranges the scenario schema gives
+    ``simulation.patients`` and ``simulation.seed``, checked before anything runs."""
+    simulation = SCENARIO_SCHEMA.fields["simulation"].fields
+    for option in ("patients", "seed"):
+        value = getattr(args, option, None)
+        node = simulation[option]
+        if value is not None and not node.lo <= value <= node.hi:
+            raise UserError(f"--{option} = {value}: must be >= {node.lo} and <= {node.hi} (the range of simulation.{option})")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError
+from oligosim.commands import UserError, check_run_options
 
 
 def register(sub) -> None:
@@ -41,10 +41,8 @@ def _positive(name: str, value: int | None) -> None:
 def main(args: argparse.Namespace) -> int:
     from oligosim.config import ConfigError, load_scenario
 
-    _positive("patients", args.patients)
+    check_run_options(args)
     _positive("threads", args.threads)
-    if args.seed is not None and args.seed < 0:
-        raise UserError(f"--seed = {args.seed}: must be >= 0")
     try:
         scenario = load_scenario(args.config)
     except ConfigError as exc:

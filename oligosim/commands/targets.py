@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError
+from oligosim.commands import UserError, check_run_options
 
 DEFAULT_OUT = Path("out") / "targets"
 
@@ -42,10 +42,7 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.calibration.targets import load_targets
     from oligosim.config import ConfigError
 
-    if args.patients is not None and args.patients < 1:
-        raise UserError(f"--patients = {args.patients}: must be a whole number >= 1")
-    if args.seed is not None and args.seed < 0:
-        raise UserError(f"--seed = {args.seed}: must be >= 0")
+    check_run_options(args)
     out = Path(args.out) if args.out else DEFAULT_OUT
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")

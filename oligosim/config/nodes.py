@@ -189,6 +189,8 @@ class Float(Node):
         Meaning and literature source (for generated documentation).
     uncertain : bool
         Whether the value may be an uncertainty table ``{ dist = ..., ... }``.
+    finite : bool
+        Whether ``inf`` is refused (the default: no model parameter is infinite).
     """
 
     default: Any = REQUIRED
@@ -201,10 +203,13 @@ class Float(Node):
     doc: str = ""
     source: str = ""
     uncertain: bool = True
+    finite: bool = True
 
     def _range_problem(self, x: float) -> str | None:
         if math.isnan(x):
             return "must be a number, not nan"
+        if self.finite and math.isinf(x):
+            return "must be finite, not inf"
         if _in_range(x, self.lo, self.hi, self.lo_open, self.hi_open):
             return None
         return _range_rule(self.lo, self.hi, self.lo_open, self.hi_open, self.unit)

@@ -452,9 +452,17 @@ def _check_root(data, path):
     dis = data["disease"]
     if dis["eradication_diameter_cm"] >= dis["seed_diameter_cm"]:
         errors.append(("disease.eradication_diameter_cm", f"must be < seed_diameter_cm = {dis['seed_diameter_cm']}"))
+    shown: dict[str, str] = {}
     for name, arm in data["arms"].items():
         if arm["first_line"] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
             errors.append((f"arms.{name}.rt_timing", "needs a first_line regimen (concurrent and consolidative RT go with systemic therapy)"))
+        # reports and plots show an arm by its label (its name when it has none): two arms
+        # shown alike would merge into one curve
+        label = arm["label"] or name
+        if label in shown:
+            errors.append((f"arms.{name}.label", f"arm {shown[label]!r} is shown as {label!r} too: every arm needs its own label"))
+        else:
+            shown[label] = name
     return errors
 
 
