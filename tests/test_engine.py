@@ -34,7 +34,7 @@ from conftest import (
 from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import hazards
-from oligosim._kernels.state import burden_of, new_lesions
+from oligosim._kernels.state import new_lesions
 from oligosim.config import load_scenario
 from oligosim.lowering import lower_model, regimen_names
 from oligosim.reference import run_scenario_reference
@@ -696,6 +696,6 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     for where in (0.01, 0.05, 0.5, 0.99):
         root = where * dt
         target = H(root)
-        got = hazards.crossing_time(burden_of(L, P), 4, kill, dt, P.seeding_rate, P.death_rate, 1.0, 1, target)
+        got = hazards.crossing_time(L, P.death_weight, 4, kill, dt, P.seeding_rate, P.death_rate, 1.0, 1, target)
         assert got == pytest.approx(root, rel=1e-9, abs=1e-9), (dt, kill, where)
         assert brentq(lambda x: H(x) - target, 0.0, dt, xtol=1e-13) == pytest.approx(root, rel=1e-9, abs=1e-9)

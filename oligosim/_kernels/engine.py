@@ -36,7 +36,6 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
     S_WIDESPREAD_DEATH,
     Outputs,
     Workspace,
-    burden_of,
     new_lesions,
     new_workspace,
 )
@@ -90,14 +89,13 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with the lesion slots of
     ``lesions`` (a one-element LESION_DTYPE array) and write row ``j`` of ``out``."""
     L = lesions[0]
-    B = burden_of(L, P)
     if not handlers.on_entry(P, R, A, seed, pid, W, L, out, j):
         return
     st = W.state[0]
     slot = W.slot
     while not st.over:
         s_next, t_next = _next_slot(slot)
-        tau_sym, sym_i = hazards.prepare(B, st.n, st.kill, not st.palliative)
+        tau_sym, sym_i = hazards.prepare(L, st.n, st.kill, not st.palliative)
         is_symptom = st.t + tau_sym < t_next
         if is_symptom:
             t_next = st.t + tau_sym
@@ -105,11 +103,11 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
         if dt < 0.0:
             raise RuntimeError("oligosim engine: an event was scheduled in the past")
         # continuous hazards inside (t, t_next]
-        i_seed, i_death = hazards.burden_integrals(B, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
+        i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
         if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
-            handlers.on_crossing(P, R, W, L, B, dt, i_seed, i_death)
+            handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
             continue
-        hazards.advance(B, st.n, st.kill, st.t, dt, P.eradication_logv, W)
+        hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
         st.h_seed += i_seed
         st.h_death += i_death
         st.t = t_next

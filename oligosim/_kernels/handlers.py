@@ -197,7 +197,7 @@ def on_seeding(P, R, W, L):
 
 
 @njit(cache=True, inline="always")
-def on_crossing(P, R, W, L, B, dt, i_seed, i_death):
+def on_crossing(P, R, W, L, dt, i_seed, i_death):
     """A continuous hazard crosses its threshold within the next ``dt`` months (over which the
     seeding and death hazards integrate to ``i_seed``, ``i_death``): move to the crossing and
     let disease death (which wins a tie) or seeding happen."""
@@ -205,11 +205,11 @@ def on_crossing(P, R, W, L, B, dt, i_seed, i_death):
     cross_seed = st.h_seed + i_seed >= st.e_seed
     cross_death = st.h_death + i_death >= st.e_death
     sr, dr = P.seeding_rate, P.death_rate
-    tau_s = hazards.crossing_time(B, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
-    tau_d = hazards.crossing_time(B, st.n, st.kill, dt, sr, dr, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
+    tau_s = hazards.crossing_time(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
+    tau_d = hazards.crossing_time(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
     tau = min(tau_s, tau_d)
-    a_seed, a_death = hazards.burden_integrals(B, st.n, st.kill, tau, sr, dr, st.propensity)
-    hazards.advance(B, st.n, st.kill, st.t, tau, P.eradication_logv, W)
+    a_seed, a_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, tau, sr, dr, st.propensity)
+    hazards.advance(L, st.n, st.kill, st.t, tau, P.eradication_logv, W)
     st.t += tau
     if tau_d <= tau_s:
         finish(W, codes.DEATH_DISEASE)

@@ -40,24 +40,24 @@ def exp_time(e, rate):
 
 
 @njit(cache=True)
-def burden_integrals(B, n, kill, tau, seeding_rate, death_rate, propensity):
+def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, propensity):
     """Cumulative seeding and disease-death hazards over the next ``tau`` months.
 
-    Uses the volumes cached by :func:`prepare` for the current time; ``B`` is the lesions'
-    :class:`~oligosim._kernels.state.Burden`, rates per cm3 and month.
+    Uses the volumes cached by :func:`prepare` for the current time; ``L`` is the lesion record,
+    ``death_weight`` the organs' lethality weights, rates per cm3 and month.
     """
     seed = 0.0
     death = 0.0
     for i in range(n):
-        if B.status[i] == C.ACTIVE:
-            v, _ = _integral(B.vol[i], B.growth[i] - kill, tau)
+        if L.status[i] == C.ACTIVE:
+            v, _ = _integral(L.vol[i], L.growth[i] - kill, tau)
             seed += v
-            death += v * B.death_weight[B.organ[i]]
+            death += v * death_weight[L.organ[i]]
     return seed * seeding_rate * propensity, death * death_rate
 
 
 @njit(cache=True)
-def crossing_time(B, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
+def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
     """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
 
     ``which`` 0 is seeding, 1 is death. The cumulative hazard H(tau) is a sum of exponentials,
@@ -74,8 +74,8 @@ def crossing_time(B, n, kill, dt, seeding_rate, death_rate, propensity, which, t
     # first guess: the current hazard held constant (exact when nothing grows)
     rate0 = 0.0
     for i in range(n):
-        if B.status[i] == C.ACTIVE:
-            rate0 += (1.0 if which == 0 else B.death_weight[B.organ[i]]) * B.vol[i]
+        if L.status[i] == C.ACTIVE:
+            rate0 += (1.0 if which == 0 else death_weight[L.organ[i]]) * L.vol[i]
     rate0 *= scale
     tau = target / rate0 if rate0 > 0.0 else 0.5 * dt
     if tau >= dt:
@@ -84,11 +84,11 @@ def crossing_time(B, n, kill, dt, seeding_rate, death_rate, propensity, which, t
         f = 0.0
         fp = 0.0
         for i in range(n):
-            if B.status[i] == C.ACTIVE:
-                w = 1.0 if which == 0 else B.death_weight[B.organ[i]]
-                v, em1 = _integral(B.vol[i], B.growth[i] - kill, tau)
+            if L.status[i] == C.ACTIVE:
+                w = 1.0 if which == 0 else death_weight[L.organ[i]]
+                v, em1 = _integral(L.vol[i], L.growth[i] - kill, tau)
                 f += w * v
-                fp += w * B.vol[i] * (1.0 + em1)
+                fp += w * L.vol[i] * (1.0 + em1)
         f *= scale
         fp *= scale
         if f <= 0.0:
@@ -113,7 +113,7 @@ def crossing_time(B, n, kill, dt, seeding_rate, death_rate, propensity, which, t
 
 
 @njit(cache=True)
-def advance(B, n, kill, t0, dt, eradication_logv, W):
+def advance(L, n, kill, t0, dt, eradication_logv, W):
     """Move every lesion ``dt`` months on from ``t0``; record in-field failures (in workspace
     ``W``'s local-control records and event log) and eradications below ``eradication_logv``
     (ln cm3).
@@ -123,36 +123,36 @@ def advance(B, n, kill, t0, dt, eradication_logv, W):
     """
     found = 0
     for i in range(n):
-        if B.status[i] != C.ACTIVE:
+        if L.status[i] != C.ACTIVE:
             continue
-        r = B.growth[i] - kill
-        x0 = B.logv[i]
+        r = L.growth[i] - kill
+        x0 = L.logv[i]
         x1 = x0 + r * dt
-        k = B.lc_slot[i]
+        k = L.lc_slot[i]
         if k >= 0 and not W.lc_event[k]:
-            thr = B.rt_pre_logv[i]
+            thr = L.rt_pre_logv[i]
             if x0 < thr <= x1:
                 # lc_time holds the RT time until the record is closed
-                B.fail_time[i] = t0 + (thr - x0) / r
-                W.lc_time[k] = B.fail_time[i] - W.lc_time[k]
+                L.fail_time[i] = t0 + (thr - x0) / r
+                W.lc_time[k] = L.fail_time[i] - W.lc_time[k]
                 W.lc_event[k] = True
-                B.lc_slot[i] = -2
+                L.lc_slot[i] = -2
                 found += 1
-        B.logv[i] = x1
+        L.logv[i] = x1
         if x1 < eradication_logv:
-            B.status[i] = C.ERADICATED
+            L.status[i] = C.ERADICATED
     # log the failures of this interval in time order
     for _ in range(found):
         first = -1
         for i in range(n):
-            if B.fail_time[i] < INF and (first < 0 or B.fail_time[i] < B.fail_time[first]):
+            if L.fail_time[i] < INF and (first < 0 or L.fail_time[i] < L.fail_time[first]):
                 first = i
-        log_event(W, B.fail_time[first], codes.EV_LOCAL_FAILURE, first)
-        B.fail_time[first] = INF
+        log_event(W, L.fail_time[first], codes.EV_LOCAL_FAILURE, first)
+        L.fail_time[first] = INF
 
 
 @njit(cache=True)
-def prepare(B, n, kill, symptoms):
+def prepare(L, n, kill, symptoms):
     """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
 
     Returns the months until the next lesion reaches its symptom size and its index
@@ -161,17 +161,17 @@ def prepare(B, n, kill, symptoms):
     best = INF
     which = -1
     for i in range(n):
-        if B.status[i] != C.ACTIVE:
+        if L.status[i] != C.ACTIVE:
             continue
-        B.vol[i] = math.exp(B.logv[i])
-        if symptoms and not B.symptomatic[i]:
-            r = B.growth[i] - kill
-            if B.logv[i] >= B.sym_logv[i]:
+        L.vol[i] = math.exp(L.logv[i])
+        if symptoms and not L.symptomatic[i]:
+            r = L.growth[i] - kill
+            if L.logv[i] >= L.sym_logv[i]:
                 if best > 0.0:
                     best = 0.0
                     which = i
             elif r > 0.0 and best > 0.0:
-                tau = (B.sym_logv[i] - B.logv[i]) / r
+                tau = (L.sym_logv[i] - L.logv[i]) / r
                 if tau < best:
                     best = tau
                     which = i

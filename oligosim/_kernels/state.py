@@ -158,33 +158,6 @@ LESION_DTYPE = np.dtype(
 )
 
 
-class Burden(NamedTuple):
-    """The lesion columns the continuous processes read and write at every event (views of the
-    lesion record's fields, and the organs' lethality weights).
-
-    The functions called at every event take this slim tuple instead of the lesion record and
-    the model's parameters.
-    """
-
-    status: np.ndarray
-    logv: np.ndarray
-    growth: np.ndarray
-    vol: np.ndarray
-    organ: np.ndarray
-    symptomatic: np.ndarray
-    sym_logv: np.ndarray
-    lc_slot: np.ndarray
-    rt_pre_logv: np.ndarray
-    fail_time: np.ndarray
-    death_weight: np.ndarray  #: (N_ORGANS,) ModelParams.death_weight
-
-
-@njit(cache=True)
-def burden_of(L, P):
-    """The :class:`Burden` view of lesions ``L`` (shares their arrays)."""
-    return Burden(L.status, L.logv, L.growth, L.vol, L.organ, L.symptomatic, L.sym_logv, L.lc_slot, L.rt_pre_logv, L.fail_time, P.death_weight)
-
-
 class Workspace(NamedTuple):
     """One thread's scratch for simulating patients one after another."""
 
