@@ -55,9 +55,13 @@ STATION_LOWER_MEDIASTINUM = 2  #: middle and lower mediastinum
 STATION_ABDOMINAL = 3  #: abdominal or retroperitoneal
 N_STATIONS = 4
 STATION_NAMES = ("neck", "upper_mediastinum", "lower_mediastinum", "abdominal")
+# Regional nodes carry a station too, on the same craniocaudal levels (cervical paraesophageal,
+# upper mediastinal, middle/lower mediastinal, perigastric/celiac): it decides which nodes one
+# nodal RT field covers and which failures are marginal (model 6.8, 7.4). Counting ignores it:
+# all regional nodes together are one lesion for metachronous disease (statement 1 text).
 SIDE_NAMES = ("left", "right")
 #: number of sub-site codes per organ (1 = no sub-site)
-N_SUBSITES = (1, 1, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)
+N_SUBSITES = (1, N_STATIONS, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)
 
 # ----------------------------------------------------------------------------- presentation
 SYNCHRONOUS = 0  #: metastasis within 6 months of primary diagnosis, primary in place
@@ -127,11 +131,24 @@ TOX_NAMES = (
 )
 
 # ----------------------------------------------------------------------------- first failure
+# Hierarchical, as patterns-of-failure series report the first site (model 7.4): widespread if
+# the progression is polymetastatic; else in field if a lesion that received RT progressed;
+# else marginal/regional if the progression is in the esophagus, its bed or the regional nodes,
+# or in a nodal station next to an irradiated one; else out of field, by new distant lesions
+# or by regrowth of known, unirradiated ones.
 FAIL_NONE = 0
 FAIL_IN_FIELD = 1
-FAIL_OUT_OF_FIELD_OLIGO = 2
-FAIL_WIDESPREAD = 3
-FAILURE_NAMES = ("none", "in_field", "out_of_field_oligo", "widespread")
+FAIL_MARGINAL_REGIONAL = 2
+FAIL_OUT_OF_FIELD_NEW = 3
+FAIL_OUT_OF_FIELD_REGROWTH = 4
+FAIL_WIDESPREAD = 5
+FAILURE_NAMES = ("none", "in_field", "marginal_regional", "out_of_field_new", "out_of_field_regrowth", "widespread")
+
+# ----------------------------------------------------------------------------- primary treatment
+# How a non-synchronous patient's primary was treated before entry (model 3.3).
+PRIOR_SURGERY = 0  #: esophagectomy: the esophagus is resected; relapse at the anastomosis/bed
+PRIOR_DEFINITIVE_CRT = 1  #: definitive chemoradiotherapy: the irradiated primary may persist
+PRIMARY_TREATMENT_NAMES = ("surgery", "definitive_crt")
 
 
 # ----------------------------------------------------------------------------- strategies

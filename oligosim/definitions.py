@@ -404,7 +404,7 @@ POLYMETASTATIC = "polymetastatic"
 
 
 def _subsite_names(organ: int) -> tuple[str, ...]:
-    if organ == DISTANT_NODE:
+    if organ == DISTANT_NODE or organ == REGIONAL_NODE:
         return codes.STATION_NAMES
     if codes.N_SUBSITES[organ] == 2:
         return codes.SIDE_NAMES
@@ -429,8 +429,8 @@ class Lesion:
     subsite : str or None
         Required for organs with sub-sites, because the counting depends on them: "left" or
         "right" for liver (lobe), lung (side) and adrenal (side); "neck", "upper_mediastinum",
-        "lower_mediastinum" or "abdominal" for a distant (non-regional) nodal station. Must be
-        None for the other organs.
+        "lower_mediastinum" or "abdominal" for a nodal station: required for a distant node,
+        optional for a regional node (counting ignores it). None for the other organs.
 
     Raises
     ------
@@ -447,11 +447,11 @@ class Lesion:
         if not allowed:
             if self.subsite is not None:
                 raise ValueError(f"organ {self.organ!r} takes no sub-site, got {self.subsite!r}")
-        elif self.subsite is None:
+        elif self.subsite is None and o != REGIONAL_NODE:
             raise ValueError(
                 f"organ {self.organ!r} needs a sub-site; allowed: {', '.join(allowed)}"
             )
-        elif self.subsite not in allowed:
+        elif self.subsite is not None and self.subsite not in allowed:
             raise ValueError(
                 f"sub-site {self.subsite!r} does not fit organ {self.organ!r}; "
                 f"allowed: {', '.join(allowed)}"
@@ -462,7 +462,7 @@ class Lesion:
         """``(organ_code, subsite_code)`` as the numba core takes them."""
         o = codes.ORGAN_NAMES.index(self.organ)
         allowed = _subsite_names(o)
-        return o, (allowed.index(self.subsite) if allowed else codes.NO_SUBSITE)
+        return o, (allowed.index(self.subsite) if allowed and self.subsite is not None else codes.NO_SUBSITE)
 
 
 class Counts(NamedTuple):

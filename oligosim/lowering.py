@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import LOCOREGIONAL_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -42,6 +42,22 @@ def _esophagus_fraction(rt) -> np.ndarray:
     out = np.repeat(by_organ[:, None], codes.N_STATIONS, axis=1)
     station = rt["esophagus_dose_fraction_node_station"]
     out[codes.DISTANT_NODE, :] = [float(station[name]) for name in codes.STATION_NAMES]
+    return out
+
+
+def _lower_locoregional(lr) -> np.ndarray:
+    """The ``[locoregional]`` section as a one-element :data:`LOCOREGIONAL_DTYPE` array."""
+    out = np.zeros(1, LOCOREGIONAL_DTYPE)
+    r = out[0]
+    r["crt_share"] = float(lr["primary_treatment"]["definitive_crt"])
+    r["nodes_sync"] = float(lr["occult_regional_nodes_mean_synchronous"])
+    r["bed_surgery"] = float(lr["bed_relapse_probability_after_surgery"])
+    r["nodes_surgery"] = float(lr["occult_regional_nodes_mean_after_surgery"])
+    r["primary_crt"] = float(lr["primary_persistence_probability_after_crt"])
+    r["nodes_crt"] = float(lr["occult_regional_nodes_mean_after_crt"])
+    r["crt_eqd2"] = float(lr["crt_eqd2_gy"])
+    r["regional_seeding"] = float(lr["regional_seeding_fraction"])
+    r["field_covers_station"] = bool(lr["field_covers_station"])
     return out
 
 
@@ -95,6 +111,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         primary_logv_sd=float(les["primary_volume_sdlog"]),
         organ_cum=np.ascontiguousarray(organ_cum),
         symptomatic_at_entry=float(les["symptomatic_at_entry"]),
+        lr=_lower_locoregional(d["locoregional"]),
         elig_definition=definition,
         elig_max_lesions=int(el["max_lesions"]),
         elig_min_lesions=int(el["min_lesions"]),

@@ -207,7 +207,8 @@ def test_summary_per_arm_contract(summary):
         _fraction(arm["treatment_deaths"], f"{name}.treatment_deaths")
 
         ff = arm["first_failure"]
-        assert set(ff) == {"in_field", "out_of_field_oligo", "widespread", "none"}, name
+        assert set(ff) == set(codes.FAILURE_NAMES), name
+        assert set(ff) == {"none", "in_field", "marginal_regional", "out_of_field_new", "out_of_field_regrowth", "widespread"}, name
         for k, v in ff.items():
             _fraction(v, f"{name}.first_failure.{k}")
         assert abs(sum(ff.values()) - 1.0) <= 1e-9, f"{name}.first_failure sums to {sum(ff.values())}"

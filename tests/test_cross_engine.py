@@ -45,6 +45,8 @@ from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
+from oligosim.reference import assess as reference_assess
+from oligosim.reference import hazards as reference_hazards
 from oligosim.reference import rt as reference_rt
 
 from conftest import CONFIGS
@@ -70,6 +72,15 @@ def scenario_file(name):
     return lambda: load_scenario(CONFIGS / "scenarios" / name)
 
 
+def after_crt_scenario():
+    """Nodal recurrence after definitive chemoradiotherapy: the persistent primary inside the
+    earlier field, occult nodes outside it (model 3.3)."""
+    return load_scenario(CONFIGS / "scenarios" / "node_recurrence_after_esophagectomy.toml").with_values(
+        {"locoregional.primary_treatment.surgery": 0.0, "locoregional.primary_treatment.definitive_crt": 1.0,
+         "locoregional.primary_persistence_probability_after_crt": 0.6}
+    )
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -79,6 +90,7 @@ CASES = [
     ("eac", eac_scenario, ["consolidative"]),
     ("sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ("node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["concurrent_pf"]),
+    ("after_crt", after_crt_scenario, ["rt_alone"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
 ]
 
@@ -319,14 +331,70 @@ def _mutate_fatal_fistula(monkeypatch):
     monkeypatch.setattr(reference_driver, "lower_model", lambda sc: (P := lower(sc))._replace(g5_fistula=min(1.0, 2.0 * P.g5_fistula)))
 
 
+def _mutate_locoregional(monkeypatch, **values):
+    """The reference engine reads other locoregional parameters (model 3.3, 4.2, 6.8)."""
+    lower = reference_driver.lower_model
+
+    def changed(sc):
+        P = lower(sc)
+        lr = P.lr.copy()
+        for k, v in values.items():
+            lr[0][k] = v
+        return P._replace(lr=lr)
+
+    monkeypatch.setattr(reference_driver, "lower_model", changed)
+
+
+def _mutate_regional_seeding(monkeypatch):
+    """Lymphatic spread from the primary and regional nodes lands in the regional nodes twice
+    as often as it should (0.5 -> 1.0)."""
+    _mutate_locoregional(monkeypatch, regional_seeding=1.0)
+
+
+def _mutate_no_station_coverage(monkeypatch):
+    """A nodal field no longer treats the occult nodes of its station."""
+    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_station_targeted", lambda self, les: False)
+
+
+def _mutate_marginal_as_distant(monkeypatch):
+    """A new node next to an irradiated one is classified out of field instead of marginal."""
+    original = reference_assess.AssessmentMixin._failure_site
+
+    def site(self, les):
+        f = original(self, les)
+        return codes.FAIL_OUT_OF_FIELD_NEW if f == codes.FAIL_MARGINAL_REGIONAL and not les.is_locoregional else f
+
+    monkeypatch.setattr(reference_assess.AssessmentMixin, "_failure_site", site)
+
+
+def _mutate_persistent_primary_unirradiated(monkeypatch):
+    """The primary persisting after definitive chemoradiotherapy does not carry the earlier
+    course's dose (a later course would not be a re-irradiation)."""
+    original = reference_cohort._draw_locoregional
+
+    def draw(P, s, pat, lesions, synchronous):
+        original(P, s, pat, lesions, synchronous)
+        for les in lesions:
+            if les.organ == codes.PRIMARY and not synchronous:
+                les.irradiated = 0
+                les.site_eqd2 = 0.0
+
+    monkeypatch.setattr(reference_cohort, "_draw_locoregional", draw)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
         (_mutate_bed_to_physical_dose, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fresh_rt_number, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
+        (_mutate_regional_seeding, "default", default_scenario, ["systemic_only"]),
+        (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
+        (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
+        (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
     ],
-    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled"],
+    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

@@ -465,6 +465,9 @@ def test_max_lesions_one_without_nodes_gives_exactly_one_visible_metastasis():
             "cohort.lesions.organ_weights_eac.distant_node": 0.0,
             "cohort.lesions.regional_nodes_mean": 0.0,
             "cohort.lesions.occult_mean": 0.0,
+            "locoregional.occult_regional_nodes_mean_synchronous": 0.0,
+            "locoregional.occult_regional_nodes_mean_after_surgery": 0.0,
+            "locoregional.bed_relapse_probability_after_surgery": 0.0,
             "cohort.lesions.extra_macroscopic_mean": 0.0,
             "cohort.eligibility.max_lesions": 1,
         }
@@ -485,6 +488,9 @@ def test_synchronous_regional_nodes_do_not_count():
             "cohort.lesions.organ_weights_escc.distant_node": 0.0,
             "cohort.lesions.organ_weights_eac.distant_node": 0.0,
             "cohort.lesions.occult_mean": 0.0,
+            "locoregional.occult_regional_nodes_mean_synchronous": 0.0,
+            "locoregional.occult_regional_nodes_mean_after_surgery": 0.0,
+            "locoregional.bed_relapse_probability_after_surgery": 0.0,
             "cohort.lesions.extra_macroscopic_mean": 0.0,
             "cohort.lesions.regional_nodes_mean": 2.0,
         }

@@ -70,7 +70,7 @@ def check_invariants(arm, horizon):
     assert np.all(np.isin(arm["death_cause"], (codes.ALIVE, codes.DEATH_DISEASE, codes.DEATH_OTHER, codes.DEATH_TREATMENT)))
     assert np.array_equal(arm["os_event"], arm["death_cause"] != codes.ALIVE)
     assert np.all(os[~arm["os_event"]] == horizon), "only the horizon censors"
-    assert np.all(np.isin(arm["first_failure"], (0, 1, 2, 3)))
+    assert np.all(np.isin(arm["first_failure"], range(len(codes.FAILURE_NAMES))))
     progressed = arm["first_failure"] != codes.FAIL_NONE
     # without a progression, PFS and WPFS are OS
     assert np.array_equal(pfs[~progressed], os[~progressed])

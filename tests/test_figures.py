@@ -371,7 +371,7 @@ def test_probability_best_errors():
 
 # ============================================================================ failure patterns
 def ff_entry(none, in_field, oof, wide):
-    return {"first_failure": {"none": none, "in_field": in_field, "out_of_field_oligo": oof, "widespread": wide}}
+    return {"first_failure": {"none": none, "in_field": in_field, "marginal_regional": 0.0, "out_of_field_new": oof, "out_of_field_regrowth": 0.0, "widespread": wide}}
 
 
 def test_failure_patterns_stacked_to_100(sim_arm, tmp_path):
@@ -382,10 +382,10 @@ def test_failure_patterns_stacked_to_100(sim_arm, tmp_path):
     assert len(ax.containers) == len(codes.FAILURE_NAMES)
     heights = np.array([[p.get_height() for p in c.patches] for c in ax.containers])
     assert heights.sum(axis=0) == pytest.approx([100.0, 100.0])
-    assert heights[:, 0] == pytest.approx([20.0, 30.0, 10.0, 40.0])
+    assert heights[:, 0] == pytest.approx([20.0, 30.0, 0.0, 10.0, 0.0, 40.0])
     # stacked: each segment starts where the previous ended
     assert ax.containers[2].patches[0].get_y() == pytest.approx(50.0)
-    assert legend_texts(ax) == ["Widespread", "Out-of-field, oligometastatic", "In-field", "No progression"]
+    assert legend_texts(ax) == ["Widespread", "Out-of-field, regrowth", "Out-of-field, new lesions", "Marginal / regional", "In-field", "No progression"]
     assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == list(arms)
     saves(ax, tmp_path)
 

@@ -3,7 +3,8 @@
 RECIST 1.1 as implemented (model 7.2): progression is a new lesion, or a sum of visible
 diameters at least 20% and 5 mm above the nadir. A progression is oligometastatic by the
 patient's own histology's definition (model 7.3, statements 1-2), and the first one is
-classified as in-field, out-of-field oligometastatic or widespread (model 7.4).
+classified as in-field, marginal/regional, out-of-field (new lesions or regrowth) or widespread
+(model 7.4).
 """
 
 from __future__ import annotations
@@ -39,15 +40,18 @@ def set_nadir_diameters(L, n):
 @njit(cache=True)
 def visible_sum(L, n):
     """Sum of the visible lesions' diameters (cm); lesions seen for the first time are marked
-    seen. Returns (sum, number newly seen)."""
+    seen and ``new_seen`` (which this scan clears for every other lesion). Returns (sum,
+    number newly seen)."""
     total = 0.0
     n_new = 0
     for i in range(n):
+        L.new_seen[i] = False
         if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
             total += C.diameter_of_logv(L.logv[i])
             if not L.seen[i]:
                 n_new += 1
                 L.seen[i] = True
+                L.new_seen[i] = True
     return total, n_new
 
 
@@ -68,24 +72,66 @@ def oligo_now(W, L):
     return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, False, False, True)
 
 
+@njit(cache=True, inline="always")
+def is_nodal(organ):
+    """A lymph node, regional or distant (its sub-site is its station)."""
+    return organ == codes.REGIONAL_NODE or organ == codes.DISTANT_NODE
+
+
+@njit(cache=True)
+def next_to_irradiated_node(L, n, i):
+    """Is lesion ``i`` a node in the station of, or next to, a node that received RT?"""
+    if not is_nodal(L.organ[i]):
+        return False
+    for j in range(n):
+        if j != i and L.irradiated[j] > 0 and is_nodal(L.organ[j]) and abs(L.subsite[j] - L.subsite[i]) <= 1:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _failure_site(L, n, i):
+    """In field, marginal/regional or out of field (new) for one newly seen lesion ``i``."""
+    if L.irradiated[i] > 0:
+        return codes.FAIL_IN_FIELD
+    if L.organ[i] == codes.PRIMARY or L.organ[i] == codes.REGIONAL_NODE or next_to_irradiated_node(L, n, i):
+        return codes.FAIL_MARGINAL_REGIONAL
+    return codes.FAIL_OUT_OF_FIELD_NEW
+
+
 @njit(cache=True)
 def first_failure(L, n, oligo, n_new):
-    """Pattern of first failure (codes.FAIL_*): widespread, in field or out-of-field oligo.
+    """Pattern of first failure (codes.FAIL_*, model 7.4), hierarchical.
 
-    Growth without new lesions is in field when the lesion that grew most since the nadir had
-    been irradiated.
+    Widespread if not oligometastatic. With new lesions, by the lesions seen for the first
+    time at this scan, the worst-ranked first: in field (it had received RT: occult disease in
+    an earlier field), marginal/regional (esophagus, bed or regional nodes, or a node in or next
+    to an irradiated station), else out of field (new); uncounted disease beyond the cap is
+    out of field. By growth alone, by the lesion that grew most since the nadir: in field if
+    it had received RT, marginal/regional if locoregional, else out-of-field regrowth.
     """
     if not oligo:
         return codes.FAIL_WIDESPREAD
-    if n_new == 0:
-        most = -1
-        most_growth = -INF
+    if n_new > 0:
+        best = codes.FAIL_OUT_OF_FIELD_NEW
         for i in range(n):
-            if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
-                g = C.diameter_of_logv(L.logv[i]) - L.nadir_d[i]
-                if g > most_growth:
-                    most_growth = g
-                    most = i
-        if most >= 0 and L.irradiated[most] > 0:
-            return codes.FAIL_IN_FIELD
-    return codes.FAIL_OUT_OF_FIELD_OLIGO
+            if L.new_seen[i]:
+                f = _failure_site(L, n, i)
+                if f < best:
+                    best = f
+        return best
+    most = -1
+    most_growth = -INF
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+            g = C.diameter_of_logv(L.logv[i]) - L.nadir_d[i]
+            if g > most_growth:
+                most_growth = g
+                most = i
+    if most < 0:
+        return codes.FAIL_OUT_OF_FIELD_REGROWTH
+    if L.irradiated[most] > 0:
+        return codes.FAIL_IN_FIELD
+    if L.organ[most] == codes.PRIMARY or L.organ[most] == codes.REGIONAL_NODE:
+        return codes.FAIL_MARGINAL_REGIONAL
+    return codes.FAIL_OUT_OF_FIELD_REGROWTH

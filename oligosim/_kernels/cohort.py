@@ -45,7 +45,7 @@ def draw_subsite(state, purpose, organ):
     n = 1
     if organ == codes.LIVER or organ == codes.LUNG or organ == codes.ADRENAL:
         n = 2
-    elif organ == codes.DISTANT_NODE:
+    elif organ == codes.DISTANT_NODE or organ == codes.REGIONAL_NODE:
         n = codes.N_STATIONS
     u = rng.uniform(state, purpose)
     return min(int(u * n), n - 1)
@@ -90,6 +90,7 @@ def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     L.sym_logv[i] = P.symptom_logv[organ] + P.symptom_sdlog_v * rng.normal(state, purpose)
     L.u_tcp[i] = rng.uniform(state, purpose)
     L.seen[i] = False
+    L.new_seen[i] = False
     L.symptomatic[i] = False
     L.irradiated[i] = 0
     L.chemo_exposed[i] = False
@@ -177,7 +178,83 @@ def _draw_once(P, state, st, L):
         logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)
         init_lesion(P, state, s, n, organ, logv_of_diameter(math.exp(logd)), lesion_growth(P, state, s, st), L)
         n += 1
+    return draw_locoregional(P, state, s, st, L, n)
+
+
+@njit(cache=True)
+def _occult_logv(P, state, s):
+    """Log volume of an occult deposit: log-uniform diameter in the occult range."""
+    logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)
+    return logv_of_diameter(math.exp(logd))
+
+
+@njit(cache=True)
+def draw_locoregional(P, state, s, st, L, n):
+    """Occult disease in the esophagus, its bed and the regional nodes (model 3.3).
+
+    Drawn after every other baseline lesion, so the lesions drawn before are those of earlier
+    versions. With the primary in place: occult regional nodes that staging missed. After
+    surgery: occult disease at the anastomosis or bed, and occult regional nodes. After
+    definitive chemoradiotherapy: an occult persistent primary inside the earlier field (a
+    later course re-irradiates it), and occult nodes outside that field. Returns the new slot
+    count.
+    """
+    u_treat = rng.uniform(state, s)
+    u_bed = rng.uniform(state, s)
+    crt = u_treat < P.lr[0].crt_share
+    if st.primary_in_place:
+        st.primary_treatment = -1
+        bed = False
+        mean = P.lr[0].nodes_sync
+    elif crt:
+        st.primary_treatment = codes.PRIOR_DEFINITIVE_CRT
+        bed = u_bed < P.lr[0].primary_crt
+        mean = P.lr[0].nodes_crt
+    else:
+        st.primary_treatment = codes.PRIOR_SURGERY
+        bed = u_bed < P.lr[0].bed_surgery
+        mean = P.lr[0].nodes_surgery
+    k = rng.poisson(state, s, mean)
+    if bed and n < P.max_lesions:
+        init_lesion(P, state, s, n, codes.PRIMARY, _occult_logv(P, state, s), P.growth_primary, L)
+        if crt:
+            # inside the definitive course's field: any course here re-irradiates
+            L.irradiated[n] = 1
+            L.site_eqd2[n] = P.lr[0].crt_eqd2
+            L.site_time[n] = -st.dfi
+        n += 1
+    m = n  # the occult nodes of a primary in place sit in the stations of the nodes seen
+    for q in range(k):
+        if n >= P.max_lesions:
+            break
+        init_lesion(P, state, s, n, codes.REGIONAL_NODE, _occult_logv(P, state, s), lesion_growth(P, state, s, st), L)
+        if st.primary_in_place:
+            _station_of_seen_node(L, m, n, q)
+        n += 1
     return n
+
+
+@njit(cache=True)
+def _station_of_seen_node(L, m, i, q):
+    """Put occult regional node ``i`` (the ``q``-th) in the station of the ``q mod r``-th of
+    the ``r`` regional nodes among the first ``m`` slots (no draw; unchanged if ``r`` is 0).
+
+    Lymphatic spread runs along the chain, so the nodes staging misses sit mostly beside the
+    ones it sees (model 3.3): an involved-station field then treats them too.
+    """
+    r = 0
+    for j in range(m):
+        if L.organ[j] == codes.REGIONAL_NODE:
+            r += 1
+    if r == 0:
+        return
+    want = q % r
+    for j in range(m):
+        if L.organ[j] == codes.REGIONAL_NODE:
+            if want == 0:
+                L.subsite[i] = L.subsite[j]
+                return
+            want -= 1
 
 
 @njit(cache=True)

@@ -149,14 +149,14 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
     first = A.first_line
     concurrent_plan = st.timing == codes.RT_CONCURRENT or A.concurrent
     start_now = first >= 0
-    if (st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT) and rt.plan_course(A, L, n, rt.PLAN_INITIAL) > 0:
+    if (st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT) and rt.plan_course(P, A, L, n, rt.PLAN_INITIAL) > 0:
         # local therapy first; the course includes any symptomatic lesion the arm irradiates
         st.course_mode = rt.PLAN_INITIAL
         W.slot[S_RT_START] = P.rt_delay
         if first >= 0:
             start_now = False
             st.first_line_at = LINE_WITH_RT if concurrent_plan else LINE_AFTER_RT
-    elif A.urgent and rt.plan_course(A, L, n, rt.PLAN_URGENT) > 0:
+    elif A.urgent and rt.plan_course(P, A, L, n, rt.PLAN_URGENT) > 0:
         # symptomatic brain or lytic bone disease: RT before systemic therapy (statement 6)
         st.course_mode = rt.PLAN_URGENT
         W.slot[S_RT_START] = P.rt_delay
@@ -173,10 +173,12 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
 
 @njit(cache=True, inline="always")
 def on_seeding(P, R, W, L):
-    """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume."""
+    """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume; lymphatic
+    spread from locoregional disease lands in the regional nodes."""
     st = W.state[0]
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
-    i, n = hazards.free_slot(L, st.n, P.max_lesions)
+    n_before = st.n
+    i, n = hazards.free_slot(L, n_before, P.max_lesions)
     st.n = n
     if i < 0:
         # More lesions than the cap: the patient is marked as having uncounted disease and
@@ -190,7 +192,7 @@ def on_seeding(P, R, W, L):
         st.e_seed = INF
         return
     s = rng.LESION
-    organ = codes.METASTATIC_ORGANS[rng.categorical(W.streams, s, P.organ_cum[st.histology])]
+    organ = hazards.seeded_organ(P, W.streams, L, n_before, st.histology)
     C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
     L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
     log_event(W, st.t, codes.EV_NEW_LESION, i)
@@ -347,7 +349,7 @@ def on_consolidation(P, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
     if not st.progressed and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
-        if rt.plan_course(A, L, st.n, rt.PLAN_INITIAL) > 0:
+        if rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL) > 0:
             st.course_mode = rt.PLAN_INITIAL
             W.slot[S_RT_START] = st.t + P.rt_delay
 

@@ -21,6 +21,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
+from oligosim._kernels import rng
 from oligosim._kernels.state import INF, log_event
 
 
@@ -176,6 +177,31 @@ def prepare(L, n, kill, symptoms):
                     best = tau
                     which = i
     return best, which
+
+
+@njit(cache=True)
+def seeded_organ(P, state, L, n, histology):
+    """Organ of a metastasis seeded now (model 4.2).
+
+    The seeding hazard is the sum of the lesions' volumes, so the deposit comes from a lesion
+    with probability proportional to its volume now. One seeded by the primary or a regional
+    node lands in the regional nodes with probability ``P.lr[0].regional_seeding`` (lymphatic
+    spread); every other one lands in a distant organ by the histology's organ shares. The
+    extra uniform is drawn only when locoregional disease is seeding, so patients without it
+    use the LESION stream as before.
+    """
+    if P.lr[0].regional_seeding > 0.0:
+        lr = 0.0
+        total = 0.0
+        for i in range(n):
+            if L.status[i] == C.ACTIVE:
+                v = math.exp(L.logv[i])
+                total += v
+                if L.organ[i] == codes.PRIMARY or L.organ[i] == codes.REGIONAL_NODE:
+                    lr += v
+        if lr > 0.0 and rng.uniform(state, rng.LESION) * total < P.lr[0].regional_seeding * lr:
+            return codes.REGIONAL_NODE
+    return codes.METASTATIC_ORGANS[rng.categorical(state, rng.LESION, P.organ_cum[histology])]
 
 
 @njit(cache=True)

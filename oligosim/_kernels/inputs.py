@@ -12,6 +12,26 @@ from typing import NamedTuple
 import numpy as np
 
 
+#: The primary, its bed and the regional nodes after entry (model 3.3, 4.2, 6.8). A record (a
+#: one-element array of this dtype, ``P.lr``; kernels read ``P.lr[0].field``) rather than more
+#: ModelParams fields: numba's parallel loop passes a tuple of at most 100 fields, and no
+#: nested tuple.
+LOCOREGIONAL_DTYPE = np.dtype(
+    [
+        ("crt_share", np.float64),  # share of non-synchronous patients whose primary had definitive CRT
+        ("nodes_sync", np.float64),  # Poisson mean of occult regional nodes with the primary in place
+        ("bed_surgery", np.float64),  # probability of occult anastomotic/bed disease after surgery
+        ("nodes_surgery", np.float64),  # Poisson mean of occult regional nodes after surgery
+        ("primary_crt", np.float64),  # probability of an occult persistent primary after definitive CRT
+        ("nodes_crt", np.float64),  # Poisson mean of occult regional nodes after definitive CRT
+        ("crt_eqd2", np.float64),  # Gy, alpha/beta 3: the definitive course's dose to the esophagus
+        ("regional_seeding", np.float64),  # share of locoregionally seeded metastases landing in regional nodes
+        ("field_covers_station", np.bool_),
+    ],
+    align=True,
+)
+
+
 class ModelParams(NamedTuple):
     """Scenario-wide parameters (everything but the regimens and the arm)."""
 
@@ -45,6 +65,7 @@ class ModelParams(NamedTuple):
     primary_logv_sd: float
     organ_cum: np.ndarray  # (2, N_ORGANS) cumulative organ shares by histology
     symptomatic_at_entry: float
+    lr: np.ndarray  # (1,) LOCOREGIONAL_DTYPE: the primary, its bed and the regional nodes after entry
     # eligibility
     elig_definition: int  # -1 none, 0 escc, 1 eac, 2 patient's histology
     elig_max_lesions: int

@@ -32,10 +32,12 @@ def _locoregional(organ):
 
 
 @njit(cache=True)
-def plan_course(A, L, n, mode):
-    """Mark the lesions an RT course will treat (``mode``: PLAN_*); returns how many.
+def plan_course(P, A, L, n, mode):
+    """Mark the lesions an RT course will treat (``mode``: PLAN_*); returns how many are known.
 
-    Distant metastases beyond ``max_irradiated`` are left out, smallest first.
+    Distant metastases beyond ``max_irradiated`` are left out, smallest first. The field of a
+    nodal target also treats the occult nodes of its organ in its station
+    (:func:`cover_stations`); they are marked but not counted.
     """
     count = 0
     for i in range(n):
@@ -66,7 +68,26 @@ def plan_course(A, L, n, mode):
     for i in range(n):
         if L.in_course[i]:
             count += 1
+    if P.lr[0].field_covers_station:
+        cover_stations(L, n)
     return count
+
+
+@njit(cache=True)
+def cover_stations(L, n):
+    """Mark the occult nodes in the station of a nodal target of the same organ (regional or
+    distant): an involved-station clinical target volume treats the microscopic disease there
+    (model 6.8), so what recurs next to it is a marginal failure."""
+    for i in range(n):
+        if L.in_course[i] or L.seen[i] or L.status[i] != C.ACTIVE:
+            continue
+        o = L.organ[i]
+        if o != codes.REGIONAL_NODE and o != codes.DISTANT_NODE:
+            continue
+        for j in range(n):
+            if L.in_course[j] and L.seen[j] and L.organ[j] == o and L.subsite[j] == L.subsite[i]:
+                L.in_course[i] = True
+                break
 
 
 @njit(cache=True)
@@ -99,6 +120,14 @@ def course_months(A, L, n):
 
 
 @njit(cache=True)
+def reirradiation_allowed(P, A, L, i, t):
+    """May lesion ``i``, irradiated before, be irradiated again at month ``t`` (model 6.6)?"""
+    months = t - L.site_time[i]
+    new = eqd2_late(P, A, L.organ[i])
+    return months >= P.reirr_min_interval and rb.cumulative_eqd2(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
+
+
+@njit(cache=True)
 def plan_progression_course(P, A, W, L):
     """Local therapy at a progression: RT where the re-irradiation dose allows (model 6.6),
     else surgery or ablation if the arm allows it (6.7).
@@ -108,17 +137,16 @@ def plan_progression_course(P, A, W, L):
     """
     st = W.state[0]
     t = st.t
-    plan_course(A, L, st.n, PLAN_PROGRESSION)
+    plan_course(P, A, L, st.n, PLAN_PROGRESSION)
     n_rt = 0
     n_alt = 0
     for i in range(st.n):
         if not L.in_course[i]:
             continue
+        if not L.seen[i]:
+            continue  # occult disease in a target's station: decided below
         if L.irradiated[i] > 0:
-            months = t - L.site_time[i]
-            new = eqd2_late(P, A, L.organ[i])
-            ok = months >= P.reirr_min_interval and rb.cumulative_eqd2(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
-            if not ok:
+            if not reirradiation_allowed(P, A, L, i, t):
                 L.in_course[i] = False
                 if A.alternative_local:
                     n_alt += 1
@@ -129,6 +157,16 @@ def plan_progression_course(P, A, W, L):
                         L.logv[i] -= 2.0 * math.log(10.0)
                 continue
         n_rt += 1
+    # occult nodes go with a target of their station that is still in the course, where the
+    # dose allows
+    for i in range(st.n):
+        if L.in_course[i] and not L.seen[i]:
+            L.in_course[i] = False
+            if L.irradiated[i] == 0 or reirradiation_allowed(P, A, L, i, t):
+                for j in range(st.n):
+                    if L.in_course[j] and L.seen[j] and L.organ[j] == L.organ[i] and L.subsite[j] == L.subsite[i]:
+                        L.in_course[i] = True
+                        break
     return n_rt, n_alt
 
 
@@ -151,7 +189,9 @@ def _irradiate(P, A, W, L, i):
     # the lesion's own radiosensitivity quantile decides its first course here (common random
     # numbers across arms); later courses draw afresh
     u = L.u_tcp[i] if first_here else rng.uniform(W.streams, rng.RT)
-    if first_here:
+    if first_here and not L.seen[i]:
+        L.lc_slot[i] = -2  # occult disease treated in a target's station: no record of its own
+    elif first_here:
         L.lc_slot[i] = -2
         q = st.lc_n
         if q < W.lc_time.shape[0]:
@@ -226,6 +266,8 @@ def deliver_course(P, R, A, W, L):
             continue
         again = L.irradiated[i] > 0
         late = _irradiate(P, A, W, L, i)
+        if not L.seen[i]:
+            continue  # inside a known target's field: no dose of its own to organs at risk
         if again:
             reirr = reirr or P.eso_fraction[L.organ[i], L.subsite[i]] > 0.0
         e = late * P.eso_fraction[L.organ[i], L.subsite[i]]

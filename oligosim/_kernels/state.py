@@ -74,6 +74,7 @@ STATE_DTYPE = np.dtype(
         ("growth", np.float64),  # the patient's median growth rate of metastases, 1/month
         ("attempts", np.int64),  # draws needed to meet eligibility
         ("primary_in_place", np.bool_),
+        ("primary_treatment", np.int64),  # codes.PRIOR_*: non-synchronous patients' (-1 synchronous)
         ("bg_death", np.float64),  # months from entry to other-cause death
         # ---- clock and lesion slots
         ("t", np.float64),  # months since entry
@@ -141,6 +142,7 @@ LESION_DTYPE = np.dtype(
         ("sym_logv", np.float64, (_CAP,)),
         ("u_tcp", np.float64, (_CAP,)),
         ("seen", np.uint8, (_CAP,)),
+        ("new_seen", np.uint8, (_CAP,)),  # seen for the first time at the latest scan
         ("symptomatic", np.uint8, (_CAP,)),
         ("irradiated", np.int64, (_CAP,)),
         ("chemo_exposed", np.uint8, (_CAP,)),

@@ -13,7 +13,9 @@ Grammar (case-sensitive)::
     os.rmst:60                                               restricted mean to 60 months
     tox.<type> | tox.any                                     grade >= 3 rate, fraction
     treatment_deaths                                         fraction of patients
-    first_failure.<none|in_field|out_of_field_oligo|widespread>   share of patients
+    first_failure.<name>                                     share of patients; name one of codes.FAILURE_NAMES
+                                                             (none, in_field, marginal_regional, out_of_field_new,
+                                                             out_of_field_regrowth, widespread)
     oligo_fraction_first_progression                         oligometastatic share of first progressions
     local_control:12                                         lesion-level KM local control at 12 months
     local_control:12[bed>=90,bed<=110,volume<27.7]           ... of lesions with BED10 (Gy) and volume (cm3) in range

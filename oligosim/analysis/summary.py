@@ -101,7 +101,8 @@ def format_table(summary: dict) -> str:
             f"{pct(a['pfs']['rate']['24']):>7} {a['rt_courses_mean']:6.2f} {pct(a['toxicity_grade3plus']['any']):>7} "
             f"{100 * a['treatment_deaths']:7.1f}%"
         )
-    ff = ["", "first failure      " + "  ".join(f"{k:>18}" for k in codes.FAILURE_NAMES)]
+    w = max(len(k) for k in codes.FAILURE_NAMES) + 1
+    ff = ["", "first failure      " + " ".join(f"{k:>{w}}" for k in codes.FAILURE_NAMES)]
     for name, a in summary["arms"].items():
-        ff.append(f"{name:<18} " + "  ".join(f"{100 * a['first_failure'][k]:17.1f}%" for k in codes.FAILURE_NAMES))
+        ff.append(f"{name:<18} " + " ".join(f"{100 * a['first_failure'][k]:{w - 1}.1f}%" for k in codes.FAILURE_NAMES))
     return "\n".join(lines + ff)

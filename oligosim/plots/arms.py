@@ -18,14 +18,18 @@ __all__ = ["FAILURE_LABELS", "TOX_LABELS", "plot_failure_patterns", "plot_toxici
 FAILURE_LABELS = {
     "none": "No progression",
     "in_field": "In-field",
-    "out_of_field_oligo": "Out-of-field, oligometastatic",
+    "marginal_regional": "Marginal / regional",
+    "out_of_field_new": "Out-of-field, new lesions",
+    "out_of_field_regrowth": "Out-of-field, regrowth",
     "widespread": "Widespread",
 }
 # category colours: "no progression" neutral, failures from light to dark as they get worse
 _FAILURE_COLORS = {
     "none": "#bdbdbd",
-    "in_field": "#fdae61",
-    "out_of_field_oligo": "#f46d43",
+    "in_field": "#fee08b",
+    "marginal_regional": "#fdae61",
+    "out_of_field_new": "#f46d43",
+    "out_of_field_regrowth": "#d73027",
     "widespread": "#a50026",
 }
 

@@ -17,6 +17,7 @@ from oligosim.reference.cohort import diameter_of_logv, visible_distant
 
 __all__ = ["AssessmentMixin", "scan_interval"]
 
+_NODAL = (codes.REGIONAL_NODE, codes.DISTANT_NODE)
 INF = math.inf
 
 
@@ -75,11 +76,15 @@ class AssessmentMixin:
         total = 0.0
         n_new = 0
         for les in self.lesions:
-            if les is not None and les.visible:
+            if les is None:
+                continue
+            les.new_seen = False
+            if les.visible:
                 total += diameter_of_logv(les.logv)
                 if not les.seen:
                     n_new += 1
                     les.seen = True
+                    les.new_seen = True
         if self.overflow == 1 and now >= self.overflow_at:
             n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
             self.overflow = 2
@@ -148,15 +153,35 @@ class AssessmentMixin:
             self.symptom_scan.cancel()
 
     def first_failure_pattern(self, oligo: bool, n_new: int) -> int:
-        """Widespread, in-field or out-of-field oligometastatic first failure (model 7.4)."""
+        """Pattern of first failure, hierarchical (model 7.4): widespread; else, by the lesions
+        seen for the first time, in field < marginal/regional < out of field (new); else, by the
+        lesion that grew most, in field, marginal/regional (locoregional) or out-of-field
+        regrowth."""
         if not oligo:
             return codes.FAIL_WIDESPREAD
-        if n_new == 0:
-            # growth only: in field if the lesion that grew most since the nadir was irradiated
-            grown = [(diameter_of_logv(les.logv) - les.nadir_d, i) for i, les in enumerate(self.lesions) if les is not None and les.visible]
-            if grown:
-                best = max(g for g, _ in grown)
-                i = next(i for g, i in grown if g == best)
-                if self.lesions[i].irradiated > 0:
-                    return codes.FAIL_IN_FIELD
-        return codes.FAIL_OUT_OF_FIELD_OLIGO
+        if n_new > 0:
+            sites = [self._failure_site(les) for les in self.lesions if les is not None and les.new_seen]
+            return min(sites, default=codes.FAIL_OUT_OF_FIELD_NEW)
+        grown = [(diameter_of_logv(les.logv) - les.nadir_d, i) for i, les in enumerate(self.lesions) if les is not None and les.visible]
+        if not grown:
+            return codes.FAIL_OUT_OF_FIELD_REGROWTH
+        best = max(g for g, _ in grown)
+        les = self.lesions[next(i for g, i in grown if g == best)]
+        if les.irradiated > 0:
+            return codes.FAIL_IN_FIELD
+        if les.is_locoregional:
+            return codes.FAIL_MARGINAL_REGIONAL
+        return codes.FAIL_OUT_OF_FIELD_REGROWTH
+
+    def _failure_site(self, les) -> int:
+        """In field (it had RT), marginal/regional (locoregional, or a node in or next to an
+        irradiated nodal station) or out of field, for one newly seen lesion."""
+        if les.irradiated > 0:
+            return codes.FAIL_IN_FIELD
+        if les.is_locoregional:
+            return codes.FAIL_MARGINAL_REGIONAL
+        if les.organ in _NODAL:
+            for other in self.lesions:
+                if other is not None and other is not les and other.irradiated > 0 and other.organ in _NODAL and abs(other.subsite - les.subsite) <= 1:
+                    return codes.FAIL_MARGINAL_REGIONAL
+        return codes.FAIL_OUT_OF_FIELD_NEW

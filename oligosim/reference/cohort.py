@@ -81,14 +81,14 @@ class Lesion:
 
     __slots__ = (
         "organ", "subsite", "status", "logv", "growth", "det_logv", "sym_logv", "u_tcp",
-        "seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "site_eqd2",
+        "seen", "new_seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "site_eqd2",
         "site_time", "rt_pre_logv", "treated_here", "lc_record", "nadir_d", "exposed_at_start",
     )
 
     def __init__(self, P, stream: Stream, organ: int, logv: float, growth: float):
         # own fixed quantiles: the same lesion is seen, gives symptoms and responds to RT at the
         # same size in every arm (common random numbers)
-        n_sub = 2 if organ in (codes.LIVER, codes.LUNG, codes.ADRENAL) else (codes.N_STATIONS if organ == codes.DISTANT_NODE else 1)
+        n_sub = 2 if organ in (codes.LIVER, codes.LUNG, codes.ADRENAL) else (codes.N_STATIONS if organ in (codes.DISTANT_NODE, codes.REGIONAL_NODE) else 1)
         self.organ = organ
         self.subsite = min(int(stream.uniform() * n_sub), n_sub - 1)
         self.status = ACTIVE
@@ -98,6 +98,7 @@ class Lesion:
         self.sym_logv = P.symptom_logv[organ] + P.symptom_sdlog_v * stream.normal()
         self.u_tcp = stream.uniform()
         self.seen = False
+        self.new_seen = False  # seen for the first time at the latest scan
         self.symptomatic = False
         self.irradiated = 0  # courses received (a course before entry counts)
         self.chemo_exposed = False
@@ -141,7 +142,7 @@ def visible_distant(lesions) -> tuple[np.ndarray, np.ndarray, int]:
 class PatientAttributes:
     """Baseline attributes of a virtual patient (model section 3.1); ages and times in years/months."""
 
-    __slots__ = ("histology", "presentation", "dfi", "age", "ecog", "kps", "pdl1_high", "propensity", "growth", "attempts", "bg_death")
+    __slots__ = ("histology", "presentation", "dfi", "age", "ecog", "kps", "pdl1_high", "propensity", "growth", "attempts", "bg_death", "primary_treatment")
 
 
 def _draw_once(P, s: Stream):
@@ -199,7 +200,47 @@ def _draw_once(P, s: Stream):
         organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]
         logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * s.uniform()
         lesions.append(Lesion(P, s, organ, logv_of_diameter(math.exp(logd)), new_lesion_growth(P, s, pat.growth)))
+    _draw_locoregional(P, s, pat, lesions, synchronous)
     return pat, lesions
+
+
+def _occult_logv(P, s: Stream) -> float:
+    logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * s.uniform()
+    return logv_of_diameter(math.exp(logd))
+
+
+def _draw_locoregional(P, s: Stream, pat, lesions: list, synchronous: bool) -> None:
+    """Occult disease in the esophagus, its bed and the regional nodes (model 3.3), drawn
+    after every other baseline lesion: with the primary in place, regional nodes staging
+    missed, in the stations of the nodes it saw; after surgery, disease at the anastomosis or
+    bed and regional nodes; after definitive chemoradiotherapy, a persistent primary inside the
+    earlier field and nodes outside it."""
+    LR = P.lr[0]
+    u_treat, u_bed = s.uniform(), s.uniform()
+    crt = u_treat < LR["crt_share"]
+    if synchronous:
+        pat.primary_treatment, bed, mean = -1, False, LR["nodes_sync"]
+    elif crt:
+        pat.primary_treatment, bed, mean = codes.PRIOR_DEFINITIVE_CRT, u_bed < LR["primary_crt"], LR["nodes_crt"]
+    else:
+        pat.primary_treatment, bed, mean = codes.PRIOR_SURGERY, u_bed < LR["bed_surgery"], LR["nodes_surgery"]
+    k = s.poisson(mean)
+    if bed and len(lesions) < P.max_lesions:
+        les = Lesion(P, s, codes.PRIMARY, _occult_logv(P, s), P.growth_primary)
+        if crt:  # inside the definitive course's field: a later course re-irradiates
+            les.irradiated = 1
+            les.site_eqd2 = LR["crt_eqd2"]
+            les.site_time = -pat.dfi
+        lesions.append(les)
+    seen_nodes = [les.subsite for les in lesions if les.organ == codes.REGIONAL_NODE]
+    for q in range(k):
+        if len(lesions) >= P.max_lesions:
+            break
+        les = Lesion(P, s, codes.REGIONAL_NODE, _occult_logv(P, s), new_lesion_growth(P, s, pat.growth))
+        if synchronous and seen_nodes:
+            # lymphatic spread runs along the chain: missed nodes sit beside the ones seen
+            les.subsite = seen_nodes[q % len(seen_nodes)]
+        lesions.append(les)
 
 
 def _eligible(P, pat, lesions) -> bool:

@@ -182,12 +182,33 @@ class HazardsMixin:
             self.e_seed = INF
             return
         s = self.s_lesion
-        organ = codes.METASTATIC_ORGANS[s.categorical(P.organ_cum[self.pat.histology])]
+        organ = self._seeded_organ(slot)
         growth = new_lesion_growth(P, s, self.pat.growth)
         les = Lesion(P, s, organ, P.seed_logv, growth)
         les.chemo_exposed = self.line_on and self.reg >= 0 and bool(self.R.chemo[self.reg])
         self.lesions[slot] = les
         self.record(codes.EV_NEW_LESION, slot)
+
+    def _seeded_organ(self, slot: int) -> int:
+        """Organ of the metastasis seeded now (model 4.2): it comes from a lesion with
+        probability proportional to its volume; one from the primary or a regional node lands
+        in the regional nodes with probability ``regional_seeding_fraction``, the others in a
+        distant organ by the histology's shares. The extra uniform is drawn only when
+        locoregional disease is seeding."""
+        P = self.P
+        f = P.lr[0]["regional_seeding"]
+        if f > 0.0:
+            lr = total = 0.0
+            for i, les in enumerate(self.lesions):
+                # the slot being filled holds nothing yet, or a lesion already eradicated
+                if i != slot and les is not None and les.status == ACTIVE:
+                    v = math.exp(les.logv)
+                    total += v
+                    if les.is_locoregional:
+                        lr += v
+            if lr > 0.0 and self.s_lesion.uniform() * total < f * lr:
+                return codes.REGIONAL_NODE
+        return codes.METASTATIC_ORGANS[self.s_lesion.categorical(P.organ_cum[self.pat.histology])]
 
     def on_symptom(self, i: int) -> None:
         """Lesion ``i`` reached its symptom size: book an unscheduled scan (model 4.6)."""

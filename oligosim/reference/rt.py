@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 INF = math.inf
+_NODAL = (codes.REGIONAL_NODE, codes.DISTANT_NODE)
 MONTHS_PER_DAY = 12.0 / 365.25
 
 
@@ -96,7 +97,18 @@ class RadiotherapyMixin:
             distant.sort(key=lambda les: les.logv)
             for les in distant[: len(distant) - A.max_irradiated]:
                 les.in_course = False
-        return sum(1 for les in self.lesions if les is not None and les.in_course)
+        count = sum(1 for les in self.lesions if les is not None and les.in_course)
+        if self.P.lr[0]["field_covers_station"]:
+            # an involved-station field treats the occult nodes of the target's organ in its
+            # station (model 6.8)
+            for les in self.lesions:
+                if les is not None and not les.in_course and not les.seen and les.status == ACTIVE and les.organ in _NODAL:
+                    les.in_course = self._station_targeted(les)
+        return count
+
+    def _station_targeted(self, les) -> bool:
+        """Is a known lesion of ``les``'s organ and station in the course?"""
+        return any(o is not None and o.in_course and o.seen and o.organ == les.organ and o.subsite == les.subsite for o in self.lesions)
 
     def course_months(self) -> float:
         """Overall time (months) of the planned course: the longest schedule, 5 treatment days a week."""
@@ -172,7 +184,8 @@ class RadiotherapyMixin:
             u = self.s_rt.uniform() if les.treated_here else les.u_tcp
             if not les.treated_here:
                 les.treated_here = True
-                if len(self.lc) < LC_RECORDS:
+                # occult disease treated in a target's station keeps no record of its own
+                if les.seen and len(self.lc) < LC_RECORDS:
                     les.lc_record = len(self.lc)
                     self.lc.append([now, False, INF, bed10, volume])
             les.rt_pre_logv = les.logv
@@ -183,12 +196,15 @@ class RadiotherapyMixin:
                 if les.logv < P.eradication_logv:
                     les.status = ERADICATED
             if again:
-                reirradiation = reirradiation or P.eso_fraction[les.organ, les.subsite] > 0.0
                 les.site_eqd2 = cumulative_eqd2(les.site_eqd2, now - les.site_time, late, P)
             else:
                 les.site_eqd2 = late
             les.site_time = now
             les.irradiated += 1
+            if not les.seen:
+                continue  # inside a known target's field: no dose of its own to organs at risk
+            if again:
+                reirradiation = reirradiation or P.eso_fraction[les.organ, les.subsite] > 0.0
             eso = max(eso, late * P.eso_fraction[les.organ, les.subsite])
             lung += late * P.lung_fraction[les.organ]
         io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])
@@ -239,12 +255,10 @@ class RadiotherapyMixin:
         self.plan_course(2)
         n_rt = n_alt = 0
         for i, les in enumerate(self.lesions):
-            if les is None or not les.in_course:
-                continue
+            if les is None or not les.in_course or not les.seen:
+                continue  # occult nodes in a target's station: decided below
             if les.irradiated > 0:
-                months = now - les.site_time
-                ok = months >= P.reirr_min_interval and cumulative_eqd2(les.site_eqd2, months, eqd2_late(P, A, les.organ), P) <= P.reirr_limit
-                if not ok:
+                if not self._reirradiation_allowed(les):
                     les.in_course = False
                     if A.alternative_local:
                         n_alt += 1
@@ -255,4 +269,17 @@ class RadiotherapyMixin:
                             les.logv -= 2.0 * math.log(10.0)
                     continue
             n_rt += 1
+        # occult nodes go with a known target of their station still in the course, where the
+        # dose allows
+        for les in self.lesions:
+            if les is not None and les.in_course and not les.seen:
+                les.in_course = False
+                if les.irradiated == 0 or self._reirradiation_allowed(les):
+                    les.in_course = self._station_targeted(les)
         return n_rt, n_alt
+
+    def _reirradiation_allowed(self, les) -> bool:
+        """May ``les``, irradiated before, be irradiated again now (model 6.6)?"""
+        P, A = self.P, self.A
+        months = self.env.now - les.site_time
+        return months >= P.reirr_min_interval and cumulative_eqd2(les.site_eqd2, months, eqd2_late(P, A, les.organ), P) <= P.reirr_limit
