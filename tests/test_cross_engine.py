@@ -296,6 +296,15 @@ def test_same_seed_every_patient_identical(label, factory, arms):
     assert not diffs, f"{label}: {len(diffs)} patient(s) differ, e.g. " + "; ".join(diffs[:3])
 
 
+def test_dfi_of_every_presentation_same_seed():
+    """The DFI grown at the patient's growth rate (model 3.1), for metachronous, induced and repeat
+    patients alike: both engines give every patient the same DFI and the same course."""
+    mixed = {f"cohort.presentation.{k}": 0.25 for k in codes.PRESENTATION_NAMES}
+    sc = default_scenario().with_values(mixed)
+    diffs = strict_differences(sc, ["systemic_only", "upfront_rt"], n=100, seed=6)
+    assert not diffs, f"{len(diffs)} patient(s) differ, e.g. " + "; ".join(diffs[:3])
+
+
 def _mutate_bed_to_physical_dose(monkeypatch):
     """RT delivery computes TCP (and records BED10) from the physical dose."""
     shim = types.SimpleNamespace(**{k: getattr(rb_core, k) for k in dir(rb_core) if not k.startswith("__")})
@@ -319,14 +328,26 @@ def _mutate_fatal_fistula(monkeypatch):
     monkeypatch.setattr(reference_driver, "lower_model", lambda sc: (P := lower(sc))._replace(g5_fistula=min(1.0, 2.0 * P.g5_fistula)))
 
 
+def _mutate_dfi_independent_of_growth(monkeypatch):
+    """The DFI is drawn on its own again (the rule before issue 16), from the same deviate."""
+    monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_median * math.exp(P.dfi_sdlog * z))
+
+
+def _mutate_dfi_at_median_growth(monkeypatch):
+    """The DFI is grown at the population's median growth rate, not the patient's."""
+    monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / P.growth_median)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
         (_mutate_bed_to_physical_dose, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fresh_rt_number, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
+        (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
+        (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled"],
+    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the
