@@ -175,7 +175,7 @@ COHORT = Section(
         ),
         "dfi_sdlog": _nonneg(
             0.7, "log", "sd of log DFI; with dfi_from_growth it must be >= disease.doubling_sdlog_patient",
-            _DFI_SRC + "; gives a 5-95% range of about 4.5-44 months",
+            _DFI_SRC + "; gives a 5-95% range of about 4.4-44 months",
         ),
         "dfi_from_growth": Bool(
             True,
