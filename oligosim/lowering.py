@@ -84,6 +84,13 @@ def lower_model(sc: Scenario) -> ModelParams:
         presentation_cum=_cum([co["presentation"][k] for k in codes.PRESENTATION_NAMES]),
         dfi_median=float(co["dfi_median_months"]),
         dfi_sdlog=float(co["dfi_sdlog"]),
+        dfi_from_growth=bool(co["dfi_from_growth"]),
+        # DFI = X / g_p with log X and log g_p independent normals: the DFI keeps its median and
+        # sdlog when X's median is the DFI's times g_p's and the variances of the logs add up
+        # (model 3.1); the schema refuses dfi_sdlog < doubling_sdlog_patient where it matters,
+        # and a synchronous-only cohort never uses X (hence the clip at 0)
+        dfi_x_median=float(co["dfi_median_months"]) * (_LN2 / dis["metastasis_doubling_median_months"]),
+        dfi_x_sdlog=math.sqrt(max(0.0, float(co["dfi_sdlog"]) ** 2 - float(dis["doubling_sdlog_patient"]) ** 2)),
         age_mean=float(co["age_mean_years"]),
         age_sd=float(co["age_sd_years"]),
         ecog_cum=_cum([co["ecog"][k] for k in ("ecog0", "ecog1", "ecog2")]),

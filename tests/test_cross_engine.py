@@ -308,6 +308,15 @@ def test_same_seed_every_patient_identical(label, factory, arms):
     assert not diffs, f"{label}: {len(diffs)} patient(s) differ, e.g. " + "; ".join(diffs[:3])
 
 
+def test_dfi_of_every_presentation_same_seed():
+    """The DFI grown at the patient's growth rate (model 3.1), for metachronous, induced and repeat
+    patients alike: both engines give every patient the same DFI and the same course."""
+    mixed = {f"cohort.presentation.{k}": 0.25 for k in codes.PRESENTATION_NAMES}
+    sc = default_scenario().with_values(mixed)
+    diffs = strict_differences(sc, ["systemic_only", "upfront_rt"], n=100, seed=6)
+    assert not diffs, f"{len(diffs)} patient(s) differ, e.g. " + "; ".join(diffs[:3])
+
+
 def _mutate_bed_to_physical_dose(monkeypatch):
     """RT delivery computes TCP (and records BED10) from the physical dose."""
     shim = types.SimpleNamespace(**{k: getattr(rb_core, k) for k in dir(rb_core) if not k.startswith("__")})
@@ -382,6 +391,16 @@ def _mutate_persistent_primary_unirradiated(monkeypatch):
     monkeypatch.setattr(reference_cohort, "_draw_locoregional", draw)
 
 
+def _mutate_dfi_independent_of_growth(monkeypatch):
+    """The DFI is drawn on its own again (the rule before issue 16), from the same deviate."""
+    monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_median * math.exp(P.dfi_sdlog * z))
+
+
+def _mutate_dfi_at_median_growth(monkeypatch):
+    """The DFI is grown at the population's median growth rate, not the patient's."""
+    monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / P.growth_median)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
@@ -392,9 +411,12 @@ def _mutate_persistent_primary_unirradiated(monkeypatch):
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
+        (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
+        (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated"],
+         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated",
+         "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

@@ -111,6 +111,28 @@ def lesion_growth(P, state, purpose, st):
 
 
 @njit(cache=True)
+def disease_free_interval(P, z, growth):
+    """Disease-free interval (months) of a non-synchronous patient (model 3.1).
+
+    With ``P.dfi_from_growth`` the recurrence is micrometastatic disease present when the primary
+    was treated, grown to a detectable size at the patient's growth rate: DFI = X / ``growth``,
+    X = ``dfi_x_median`` exp(``dfi_x_sdlog`` ``z``) (ln cm3), so that a long DFI means slow growth
+    and the DFI keeps its lognormal marginal. Otherwise it is lognormal on its own.
+
+    Parameters
+    ----------
+    P : ModelParams
+    z : float
+        The patient's standard normal DFI deviate (COHORT stream).
+    growth : float
+        The patient's growth rate of metastases g_p (1/month).
+    """
+    if P.dfi_from_growth:
+        return P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / growth
+    return P.dfi_median * math.exp(P.dfi_sdlog * z)
+
+
+@njit(cache=True)
 def _draw_once(P, state, st, L):
     """One draw of a patient and its baseline lesions; returns the number of lesion slots used."""
     s = rng.COHORT
@@ -118,8 +140,7 @@ def _draw_once(P, state, st, L):
     st.histology = codes.EAC if rng.uniform(state, s) < P.eac_fraction else codes.ESCC
     pres = rng.categorical(state, s, P.presentation_cum)
     st.presentation = pres
-    dfi = P.dfi_median * math.exp(P.dfi_sdlog * rng.normal(state, s))
-    st.dfi = 0.0 if pres == codes.SYNCHRONOUS else dfi
+    z_dfi = rng.normal(state, s)  # drawn here for every presentation: the draw order is fixed
     st.age = P.age_mean + P.age_sd * rng.normal(state, s)
     ecog = rng.categorical(state, s, P.ecog_cum)
     st.ecog = ecog
@@ -128,6 +149,7 @@ def _draw_once(P, state, st, L):
     z_propensity = rng.normal(state, s)
     st.propensity = math.exp(P.propensity_sdlog * z_propensity)
     st.growth = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
+    st.dfi = 0.0 if pres == codes.SYNCHRONOUS else disease_free_interval(P, z_dfi, st.growth)
     st.primary_in_place = pres == codes.SYNCHRONOUS
     hist = st.histology
 

@@ -40,8 +40,11 @@ class ModelParams(NamedTuple):
     # cohort
     eac_fraction: float
     presentation_cum: np.ndarray  # (4,) cumulative shares
-    dfi_median: float
+    dfi_median: float  # months
     dfi_sdlog: float
+    dfi_from_growth: bool  # DFI = X / patient growth rate (model 3.1), else drawn on its own
+    dfi_x_median: float  # ln cm3: median of X, the log-volume the disease grew to be detected
+    dfi_x_sdlog: float  # sd of log X: sqrt(dfi_sdlog^2 - growth_sd_patient^2)
     age_mean: float
     age_sd: float
     ecog_cum: np.ndarray  # (3,)

@@ -159,12 +159,30 @@ ELIGIBILITY = Section(
     doc="trial-style eligibility, applied to what staging imaging sees",
 )
 
+#: the DFI's marginal: shares of recurrences after esophagectomy by time from surgery (docs/model.md 3.1)
+_DFI_SRC = (
+    "recurrences after esophagectomy: 45-55% within 1 year, 76-88% within 2, 91% within 3 (Yago 2022 Dis Esophagus, "
+    "Hiyoshi 2016 World J Surg, Ann Transl Med 2021;9:699); the lognormal reproduces 54%, 83%, 93%"
+)
+
 COHORT = Section(
     {
         "eac_fraction": _prob(0.0, "share of adenocarcinoma (else squamous cell)", "set per study; ESCC is >90% of cases in China"),
         "presentation": PRESENTATION,
-        "dfi_median_months": _pos(14.0, "months", "median disease-free interval of metachronous patients", A + "lognormal; recurrences after esophagectomy cluster in years 1-2"),
-        "dfi_sdlog": _nonneg(0.7, "log", "sd of log DFI", A + "gives a 5-95% range of about 4.5-44 months"),
+        "dfi_median_months": _pos(
+            14.0, "months", "median disease-free interval (primary diagnosis to entry) of non-synchronous patients",
+            _DFI_SRC + "; lognormal, counted from diagnosis (about 3 months before surgery: assumption)",
+        ),
+        "dfi_sdlog": _nonneg(
+            0.7, "log", "sd of log DFI; with dfi_from_growth it must be >= disease.doubling_sdlog_patient",
+            _DFI_SRC + "; gives a 5-95% range of about 4.4-44 months",
+        ),
+        "dfi_from_growth": Bool(
+            True,
+            doc="the DFI of a non-synchronous patient is the time their micrometastatic disease took to grow to a detectable "
+            "size at their own growth rate, DFI = X / g_p with X lognormal and independent of g_p (model 3.1), so that a long "
+            "DFI means slow growth; false draws it independently of the disease (the rule before issue 16)",
+        ),
         "age_mean_years": _pos(63.0, "years", "mean age", "ESO-Shanghai 13 and ESCORT-1st median age 60-64"),
         "age_sd_years": _nonneg(8.0, "years", "sd of age (normal)", A + "interquartile ranges of about 10 years in the trials"),
         "ecog": ECOG,
@@ -437,9 +455,24 @@ ARM = Section(
 )
 
 
+def _check_dfi(data):
+    """The DFI grown at the patient's rate (model 3.1) keeps its lognormal marginal only if the
+    growth rate's log-spread fits inside the DFI's: sd(log X)^2 = dfi_sdlog^2 - sd(log g)^2."""
+    co, sd_g = data["cohort"], data["disease"]["doubling_sdlog_patient"]
+    non_synchronous = any(co["presentation"][k] > 0.0 for k in codes.PRESENTATION_NAMES if k != "synchronous")
+    if co["dfi_from_growth"] and non_synchronous and co["dfi_sdlog"] < sd_g:
+        return [(
+            "cohort.dfi_sdlog",
+            f"must be >= disease.doubling_sdlog_patient = {sd_g:g} when cohort.dfi_from_growth is true and the cohort has "
+            "non-synchronous patients (DFI = X / growth rate, so log DFI spreads at least as widely as the log growth rate; "
+            "raise dfi_sdlog, lower doubling_sdlog_patient or set dfi_from_growth = false)",
+        )]
+    return []
+
+
 def _check_root(data, path):
     """Rules that tie keys of different sections together; (key, message) pairs."""
-    errors = []
+    errors = _check_dfi(data)
     cap = data["simulation"]["max_lesions"]
     elig = data["cohort"]["eligibility"]
     if elig["max_lesions"] > cap:

@@ -19,7 +19,7 @@ from oligosim.reference.streams import BACKGROUND, COHORT, Stream
 __all__ = [
     "ACTIVE", "CONTROLLED", "ERADICATED", "Lesion", "PatientAttributes",
     "logv_of_diameter", "diameter_of_logv", "detection_logv", "new_lesion_growth",
-    "visible_distant", "gompertz_months", "draw_cohort_patient",
+    "visible_distant", "disease_free_interval", "gompertz_months", "draw_cohort_patient",
 ]
 
 LOG_PI_6 = math.log(math.pi / 6.0)
@@ -52,6 +52,18 @@ def detection_logv(P, organ: int, u: float) -> float:
 def new_lesion_growth(P, stream: Stream, patient_growth: float) -> float:
     """Growth rate (1/month) of a metastasis: the patient's median times a lesion factor."""
     return patient_growth * math.exp(P.growth_sd_lesion * stream.normal())
+
+
+def disease_free_interval(P, z: float, growth: float) -> float:
+    """Disease-free interval (months) of a non-synchronous patient (model 3.1).
+
+    With ``P.dfi_from_growth``: DFI = X / ``growth``, the time the micrometastatic disease left at
+    the primary's treatment took to grow by X (ln cm3, lognormal, deviate ``z``) at the patient's
+    growth rate (1/month); otherwise lognormal on its own, with the same deviate.
+    """
+    if P.dfi_from_growth:
+        return P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / growth
+    return P.dfi_median * math.exp(P.dfi_sdlog * z)
 
 
 def gompertz_months(P, age: float, e: float) -> float:
@@ -150,8 +162,7 @@ def _draw_once(P, s: Stream):
     pat = PatientAttributes()
     pat.histology = codes.EAC if s.uniform() < P.eac_fraction else codes.ESCC
     pat.presentation = s.categorical(P.presentation_cum)
-    dfi = P.dfi_median * math.exp(P.dfi_sdlog * s.normal())
-    pat.dfi = 0.0 if pat.presentation == codes.SYNCHRONOUS else dfi
+    z_dfi = s.normal()  # drawn here for every presentation: the draw order is fixed
     pat.age = P.age_mean + P.age_sd * s.normal()
     pat.ecog = s.categorical(P.ecog_cum)
     pat.kps = _KPS_OF_ECOG[pat.ecog]
@@ -160,6 +171,7 @@ def _draw_once(P, s: Stream):
     pat.propensity = math.exp(P.propensity_sdlog * z_propensity)
     pat.growth = P.growth_median * math.exp(P.growth_sd_patient * s.normal())
     synchronous = pat.presentation == codes.SYNCHRONOUS
+    pat.dfi = 0.0 if synchronous else disease_free_interval(P, z_dfi, pat.growth)
     organ_cum = P.organ_cum[pat.histology]
     lesions: list[Lesion] = []
     cap = P.max_lesions
