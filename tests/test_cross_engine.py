@@ -45,6 +45,7 @@ from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
+from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
 
 from conftest import CONFIGS
@@ -135,7 +136,14 @@ def assert_agree(label: str, res: dict) -> None:
 
 
 def test_streams_match_kernel():
-    for seed, pid, purpose in [(0, 0, 0), (SEED_KERNEL, 123456, 7), (2**62 + 5, 99, 3)]:
+    from oligosim.reference import streams as reference_streams
+
+    # one purpose per mechanism, numbered alike in both engines (SCAN was appended last, so every
+    # older purpose kept its key and its draws)
+    assert rng.N_PURPOSES == len(rng.PURPOSE_NAMES)
+    for k, name in enumerate(rng.PURPOSE_NAMES):
+        assert getattr(reference_streams, name.upper()) == getattr(rng, name.upper()) == k
+    for seed, pid, purpose in [(0, 0, 0), (SEED_KERNEL, 123456, 7), (2**62 + 5, 99, 3), (SEED_KERNEL, 5, rng.SCAN)]:
         assert stream_key(seed, pid, purpose) == int(rng.stream_key(seed, pid, purpose))
         s = Stream(seed, pid, purpose)
         mine = [s.uniform() for _ in range(50)]
@@ -319,14 +327,20 @@ def _mutate_fatal_fistula(monkeypatch):
     monkeypatch.setattr(reference_driver, "lower_model", lambda sc: (P := lower(sc))._replace(g5_fistula=min(1.0, 2.0 * P.g5_fistula)))
 
 
+def _mutate_visit_offset(monkeypatch):
+    """Scheduled visits move the other way within their window (same draw, mirrored offset)."""
+    monkeypatch.setattr(reference_assess, "visit_offset", lambda P, u: P.scan_window * (1.0 - 2.0 * u))
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_visit_offset, "default", default_scenario, ["systemic_only"]),
         (_mutate_bed_to_physical_dose, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fresh_rt_number, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
     ],
-    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled"],
+    ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the
