@@ -180,3 +180,28 @@ def test_window_validated_bounds():
     default_scenario().with_values({"followup.visit_window_days": 0.0})  # the exact grid: allowed
     with pytest.raises(ConfigError, match=r"followup.visit_window_days = -1.0: must be >= 0 \(days\)"):
         default_scenario().with_values({"followup.visit_window_days": -1.0})
+
+
+def test_engines_guard_a_window_the_schema_would_refuse(monkeypatch):
+    """Past the schema: a window of 2.5 months (wider than the 2-month first scan and most of a
+    3-month interval), forced into the lowered model of both engines. No visit falls before
+    entry or before the previous visit, some visits are clamped onto the current time, and the
+    engines still agree patient by patient."""
+    from oligosim.reference import driver as reference_driver
+    from oligosim.reference import run_scenario_reference
+
+    lower = simulate.lower_model
+    wide = lambda sc: lower(sc)._replace(scan_window=2.5)  # noqa: E731
+    monkeypatch.setattr(simulate, "lower_model", wide)
+    monkeypatch.setattr(reference_driver, "lower_model", wide)
+    sc = default_scenario()
+    ker = simulate.run_scenario(sc, patients=60, seed=SEED, arms=["systemic_only"], events=True).arms["systemic_only"]
+    ref = run_scenario_reference(sc, patients=60, seed=SEED, arms=["systemic_only"], events=True).arms["systemic_only"]
+    clamped = 0
+    for j in range(ker.n):
+        t = scheduled_visits(ker, j)
+        assert np.all(t >= 0.0) and np.all(np.diff(t) >= 0.0), f"patient {j}: {t}"
+        clamped += int(t.size > 0 and t[0] == 0.0) + int(np.count_nonzero(np.diff(t) == 0.0))
+        np.testing.assert_allclose(scheduled_visits(ref, j), t, rtol=0, atol=1e-9, err_msg=f"patient {j}")
+        assert abs(ker["os"][j] - ref["os"][j]) <= 1e-6 and ker["pfs_event"][j] == ref["pfs_event"][j]
+    assert clamped > 0
