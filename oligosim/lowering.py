@@ -158,6 +158,7 @@ def lower_model(sc: Scenario) -> ModelParams:
             [fu["interval_years_0_2_months"], fu["interval_years_2_5_months"], fu["interval_after_5_months"]], dtype=np.float64
         ),
         first_scan=float(fu["first_scan_months"]),
+        scan_window=float(fu["visit_window_days"]) / DAYS_PER_MONTH,
         ab_tumour=float(rt["alpha_beta_tumour_gy"]),
         ab_late=float(rt["alpha_beta_late_gy"]),
         tcp_bed50=float(rt["tcp_bed50_ref_gy"]),

@@ -137,7 +137,10 @@ def _fraction_or_null(x, where: str) -> None:
 
 
 def test_summary_top_level(summary, scenario):
-    assert set(summary) == {"scenario", "seed", "patients_per_arm", "oligosim_version", "config_sha256", "arms"}
+    assert set(summary) == {"scenario", "seed", "patients_per_arm", "oligosim_version", "config_sha256", "rmst_tau_months", "arms"}
+    # the RMST horizon: simulation.rmst_tau_months, or the follow-up horizon if shorter
+    sim = scenario.data["simulation"]
+    assert summary["rmst_tau_months"] == min(sim["rmst_tau_months"], sim["horizon_months"])
     assert summary["scenario"] == scenario.name == "default"
     assert summary["seed"] == scenario.data["simulation"]["seed"]
     assert summary["patients_per_arm"] == PATIENTS
@@ -172,7 +175,12 @@ def test_summary_per_arm_contract(summary):
         for ep in SURVIVAL_ENDPOINTS:
             s = arm[ep]
             where = f"{name}.{ep}"
-            assert set(s) == {"median_months", "median_ci95", "rate"}, where
+            assert set(s) == {"median_months", "median_ci95", "rmst_months", "rmst_ci95", "rmst_tau_months", "rate"}, where
+            # the RMST next to the median: the area under S up to tau, with its 95% CI around it
+            assert s["rmst_tau_months"] == summary["rmst_tau_months"], where
+            rm, (rlo, rhi) = s["rmst_months"], s["rmst_ci95"]
+            assert _is_number(rm) and 0 < rm <= s["rmst_tau_months"], where
+            assert rlo <= rm <= rhi and rhi - rlo > 0, where
             med = s["median_months"]
             assert med is None or (_is_number(med) and med > 0), where
             ci = s["median_ci95"]
@@ -485,6 +493,7 @@ def test_console_script_runs_and_prints_table(tmp_path):
     for name in load_scenario(DEFAULT).data["arms"]:
         assert name in proc.stdout, f"arm {name} missing from the table:\n{proc.stdout}"
     assert "median OS" in proc.stdout
+    assert "RMST36m OS" in proc.stdout  # the restricted mean next to the median
     assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png"}
 
 

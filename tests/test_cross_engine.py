@@ -46,7 +46,6 @@ from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
-from oligosim.reference import hazards as reference_hazards
 from oligosim.reference import rt as reference_rt
 
 from conftest import CONFIGS
@@ -147,7 +146,14 @@ def assert_agree(label: str, res: dict) -> None:
 
 
 def test_streams_match_kernel():
-    for seed, pid, purpose in [(0, 0, 0), (SEED_KERNEL, 123456, 7), (2**62 + 5, 99, 3)]:
+    from oligosim.reference import streams as reference_streams
+
+    # one purpose per mechanism, numbered alike in both engines (SCAN was appended last, so every
+    # older purpose kept its key and its draws)
+    assert rng.N_PURPOSES == len(rng.PURPOSE_NAMES)
+    for k, name in enumerate(rng.PURPOSE_NAMES):
+        assert getattr(reference_streams, name.upper()) == getattr(rng, name.upper()) == k
+    for seed, pid, purpose in [(0, 0, 0), (SEED_KERNEL, 123456, 7), (2**62 + 5, 99, 3), (SEED_KERNEL, 5, rng.SCAN)]:
         assert stream_key(seed, pid, purpose) == int(rng.stream_key(seed, pid, purpose))
         s = Stream(seed, pid, purpose)
         mine = [s.uniform() for _ in range(50)]
@@ -401,9 +407,15 @@ def _mutate_dfi_at_median_growth(monkeypatch):
     monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / P.growth_median)
 
 
+def _mutate_visit_offset(monkeypatch):
+    """Scheduled visits move the other way within their window (same draw, mirrored offset)."""
+    monkeypatch.setattr(reference_assess, "visit_offset", lambda P, u: P.scan_window * (1.0 - 2.0 * u))
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_visit_offset, "default", default_scenario, ["systemic_only"]),
         (_mutate_bed_to_physical_dose, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fresh_rt_number, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
@@ -414,7 +426,7 @@ def _mutate_dfi_at_median_growth(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

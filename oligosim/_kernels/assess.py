@@ -13,7 +13,8 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels.state import INF
+from oligosim._kernels import rng
+from oligosim._kernels.state import INF, S_SCAN
 from oligosim.definitions import is_oligometastatic
 
 
@@ -25,6 +26,36 @@ def scan_interval(P, t):
     if t < 60.0:
         return P.fu_interval[1]
     return P.fu_interval[2]
+
+
+@njit(cache=True)
+def visit_offset(P, u):
+    """Offset (months) of a scheduled visit from its nominal date: uniform on
+    [-scan_window, +scan_window] given the uniform ``u`` in (0, 1) (model 7.1)."""
+    return P.scan_window * (2.0 * u - 1.0)
+
+
+@njit(cache=True)
+def book_visit(P, W, nominal):
+    """Book the scheduled visit whose nominal date is ``nominal`` (months after entry).
+
+    The nominal dates form the statement-13 grid and never drift: the next one is computed
+    from this one (:func:`next_nominal`), not from when the visit actually happened. The
+    visit itself falls at ``nominal`` plus an offset from the SCAN stream, one draw per
+    scheduled visit in order, so the k-th visit moves by the same amount under every arm. The
+    schema keeps the window under half the shortest interval; the guard (never before now,
+    which is entry or the previous visit) holds whatever the parameters.
+    """
+    st = W.state[0]
+    st.scan_nominal = nominal
+    W.slot[S_SCAN] = max(nominal + visit_offset(P, rng.uniform(W.streams, rng.SCAN)), st.t)
+
+
+@njit(cache=True)
+def next_nominal(P, W):
+    """Nominal date (months) of the scheduled visit after the current one."""
+    nominal = W.state[0].scan_nominal
+    return nominal + scan_interval(P, nominal)
 
 
 @njit(cache=True)

@@ -89,7 +89,7 @@ def _reset(P, W):
         W.tox_time[k] = INF
     W.slot[S_BACKGROUND_DEATH] = st.bg_death
     W.slot[S_HORIZON] = P.horizon
-    W.slot[S_SCAN] = P.first_scan
+    assess.book_visit(P, W, P.first_scan)
 
 
 @njit(cache=True)
@@ -367,7 +367,7 @@ def on_scan(P, W, L, symptom):
     st = W.state[0]
     t = st.t
     if not symptom:
-        W.slot[S_SCAN] = t + assess.scan_interval(P, t)
+        assess.book_visit(P, W, assess.next_nominal(P, W))
     log_event(W, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
     total, n_new = assess.visible_sum(L, st.n)
     if st.overflow == 1 and t >= st.overflow_at:

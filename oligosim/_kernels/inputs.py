@@ -108,6 +108,7 @@ class ModelParams(NamedTuple):
     # follow-up
     fu_interval: np.ndarray  # (3,) months, years 0-2, 2-5, after
     first_scan: float
+    scan_window: float  # months: half-width of the window around each scheduled visit
     # radiotherapy
     ab_tumour: float
     ab_late: float

@@ -35,7 +35,8 @@ BACKGROUND = 4  #: background (other-cause) death time
 RESPONSE = 5  #: systemic-therapy response and resistance, per line
 TOXICITY = 6  #: toxicity of each treatment episode
 RT = 7  #: local-control draws of re-irradiation and alternative local therapy
-N_PURPOSES = 8
+SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per visit in order
+N_PURPOSES = 9
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -45,6 +46,7 @@ PURPOSE_NAMES = (
     "response",
     "toxicity",
     "rt",
+    "scan",
 )
 
 

@@ -107,6 +107,7 @@ STATE_DTYPE = np.dtype(
         ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
         ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         ("overflow_at", np.float64),  # when the uncounted disease reaches a visible size
+        ("scan_nominal", np.float64),  # nominal date of the booked scheduled visit (grid, no window)
         # ---- continuous hazards: accumulated value and unit-exponential threshold
         ("h_seed", np.float64),
         ("e_seed", np.float64),

@@ -12,6 +12,9 @@ from oligosim.analysis.survival import kaplan_meier, summarize_survival, surviva
 from oligosim.results import ArmResult, Results
 
 LANDMARKS = (12, 24, 36, 60)
+#: restricted-mean horizon (months) when the scenario gives none: the default of the scenario
+#: key ``simulation.rmst_tau_months`` (a test keeps the two equal)
+DEFAULT_RMST_TAU_MONTHS = 36.0
 LC_LANDMARKS = (12, 24)
 #: key used for a first progression that is not oligometastatic
 POLYMETASTATIC = "polymetastatic"
@@ -48,15 +51,19 @@ def estro_first_progression(arm: ArmResult) -> dict[str, float]:
     return shares(arm.aggregates["estro"], codes.ESTRO_CLASS_NAMES + (POLYMETASTATIC,))
 
 
-def summarize_arm(arm: ArmResult) -> dict:
-    """The summary.json entry of one arm."""
+def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONTHS) -> dict:
+    """The summary.json entry of one arm.
+
+    Each survival endpoint has its median and, next to it, the restricted mean survival time up
+    to ``rmst_tau_months`` (months), both with 95 % CIs.
+    """
     agg = arm.aggregates
     n = int(agg["n"])
     tox = {name: float(agg["tox"][k]) / n for k, name in enumerate(codes.TOX_NAMES)}
     tox["any"] = float(agg["tox_any"]) / n
     out = {"label": arm.label, "patients": arm.n}
     for name in ("os", "pfs", "wpfs", "dss"):
-        out[name] = summarize_survival(*endpoint(arm, name), landmarks=LANDMARKS)
+        out[name] = summarize_survival(*endpoint(arm, name), landmarks=LANDMARKS, rmst_tau_months=rmst_tau_months)
     out["lesion_local_control"] = lesion_local_control(arm)
     out["toxicity_grade3plus"] = tox
     out["treatment_deaths"] = float(agg["treatment_deaths"]) / n
@@ -66,43 +73,66 @@ def summarize_arm(arm: ArmResult) -> dict:
     return out
 
 
+def rmst_tau(scenario) -> float:
+    """The scenario's RMST horizon (months): ``simulation.rmst_tau_months``, or the follow-up
+    horizon if that is shorter (no curve extends beyond it)."""
+    sim = scenario.data["simulation"]
+    return min(float(sim.get("rmst_tau_months", DEFAULT_RMST_TAU_MONTHS)), float(sim["horizon_months"]))
+
+
 def summarize(results: Results) -> dict:
     """The whole summary.json document."""
     sc = results.scenario
+    tau = rmst_tau(sc)
     return {
         "scenario": sc.name,
         "seed": results.seed,
         "patients_per_arm": results.patients,
         "oligosim_version": __version__,
         "config_sha256": sc.sha256,
-        "arms": {name: summarize_arm(arm) for name, arm in results.arms.items()},
+        "rmst_tau_months": tau,
+        "arms": {name: summarize_arm(arm, tau) for name, arm in results.arms.items()},
     }
 
 
 def format_table(summary: dict) -> str:
-    """A plain-text table of the key numbers per arm, for the terminal."""
+    """Plain-text tables of the key numbers per arm, for the terminal: survival (median and
+    RMST with 95 % CIs), then rates, treatment and toxicity, then the first failure."""
+    # two decimals: with thousands of patients a CI is a few days wide (0.1 month = 3 days)
+    f = lambda x: "NR" if x is None else f"{x:.2f}"  # noqa: E731
 
     def med(d):
         m = d["median_months"]
-        lo, hi = d["median_ci95"]
         if m is None:
             return "not reached"
-        f = lambda x: "NR" if x is None else f"{x:.1f}"  # noqa: E731
-        return f"{m:.1f} ({f(lo)}-{f(hi)})"
+        return f"{f(m)} ({f(d['median_ci95'][0])}-{f(d['median_ci95'][1])})"
+
+    def rmst(d):
+        m = d.get("rmst_months")
+        if m is None:
+            return "-"
+        return f"{f(m)} ({f(d['rmst_ci95'][0])}-{f(d['rmst_ci95'][1])})"
 
     def pct(x):
         return "   -" if x is None else f"{100 * x:4.0f}%"
 
-    head = f"{'arm':<18} {'median OS (95% CI)':>20} {'median PFS (95% CI)':>20} {'OS 24m':>7} {'PFS 24m':>7} {'RT/pt':>6} {'G3+ any':>7} {'tx death':>8}"
+    tau = summary.get("rmst_tau_months")
+    rm = f"RMST{tau:g}m" if tau is not None else "RMST"
+    head = f"{'arm':<18} " + " ".join(f"{f'{x} {ep} (95% CI)':>22}" for ep in ("OS", "PFS") for x in ("median", rm))
     lines = [head, "-" * len(head)]
     for name, a in summary["arms"].items():
+        lines.append(f"{name:<18} " + " ".join(f"{g(a[ep]):>22}" for ep in ("os", "pfs") for g in (med, rmst)))
+    head2 = f"{'arm':<18} {'OS 24m':>7} {'PFS 24m':>7} {'RT/pt':>6} {'G3+ any':>7} {'tx death':>8}"
+    lines += ["", head2, "-" * len(head2)]
+    for name, a in summary["arms"].items():
         lines.append(
-            f"{name:<18} {med(a['os']):>20} {med(a['pfs']):>20} {pct(a['os']['rate']['24']):>7} "
-            f"{pct(a['pfs']['rate']['24']):>7} {a['rt_courses_mean']:6.2f} {pct(a['toxicity_grade3plus']['any']):>7} "
-            f"{100 * a['treatment_deaths']:7.1f}%"
+            f"{name:<18} {pct(a['os']['rate']['24']):>7} {pct(a['pfs']['rate']['24']):>7} {a['rt_courses_mean']:6.2f} "
+            f"{pct(a['toxicity_grade3plus']['any']):>7} {100 * a['treatment_deaths']:7.1f}%"
         )
     w = max(len(k) for k in codes.FAILURE_NAMES) + 1
     ff = ["", "first failure      " + " ".join(f"{k:>{w}}" for k in codes.FAILURE_NAMES)]
     for name, a in summary["arms"].items():
         ff.append(f"{name:<18} " + " ".join(f"{100 * a['first_failure'][k]:{w - 1}.1f}%" for k in codes.FAILURE_NAMES))
+    if tau is not None:
+        ff += ["", f"RMST{tau:g}m: restricted mean survival time up to {tau:g} months (area under the Kaplan-Meier curve)"]
     return "\n".join(lines + ff)

@@ -37,6 +37,7 @@ __all__ = [
     "number_at_risk",
     "median_survival",
     "rmst",
+    "rmst_summary",
     "summarize_survival",
     "json_number",
     "DEFAULT_LANDMARKS",
@@ -401,8 +402,35 @@ def rmst(km: KaplanMeier, tau_months: float):
 
 
 # ============================================================================ summaries
-def summarize_survival(time, event, landmarks=DEFAULT_LANDMARKS) -> dict:
-    """Median, its CI and landmark survival rates in the ``summary.json`` shape.
+def rmst_summary(km: KaplanMeier, tau_months: float) -> dict:
+    """RMST up to ``tau`` with its 95 % CI, in the ``summary.json`` shape.
+
+    Parameters
+    ----------
+    km : KaplanMeier
+        Curve from :func:`kaplan_meier`.
+    tau_months : float
+        Truncation time in months, ``>= 0``.
+
+    Returns
+    -------
+    dict
+        ``{"rmst_months": float | None, "rmst_ci95": [lo | None, hi | None],
+        "rmst_tau_months": float}``: the estimate of :func:`rmst` and the normal-approximation
+        interval ``estimate -/+ 1.96 se`` (Greenwood-type se). None when ``tau`` lies beyond the
+        last follow-up time while the curve is still above 0 (the area is not estimable).
+    """
+    tau = float(tau_months)
+    if tau > km.times[-1] and km.survival[-1] > 0:
+        est = lo = hi = None
+    else:
+        est, se = rmst(km, tau)
+        lo, hi = est - Z95 * se, est + Z95 * se
+    return {"rmst_months": est, "rmst_ci95": [lo, hi], "rmst_tau_months": tau}
+
+
+def summarize_survival(time, event, landmarks=DEFAULT_LANDMARKS, rmst_tau_months: float | None = None) -> dict:
+    """Median, its CI, the RMST (optional) and landmark survival rates in the ``summary.json`` shape.
 
     Parameters
     ----------
@@ -412,12 +440,16 @@ def summarize_survival(time, event, landmarks=DEFAULT_LANDMARKS) -> dict:
         Event flags.
     landmarks : sequence of float, optional
         Landmark times in months (default 12, 24, 36, 60).
+    rmst_tau_months : float, optional
+        When given, the restricted mean survival time up to this many months is reported next
+        to the median (:func:`rmst_summary`).
 
     Returns
     -------
     dict
         Exactly ``{"median_months": float | None, "median_ci95": [lo | None, hi | None],
-        "rate": {"12": float | None, ...}}`` with plain Python floats (JSON-ready). The median
+        "rate": {"12": float | None, ...}}`` with plain Python floats (JSON-ready), and with
+        ``rmst_tau_months`` the keys of :func:`rmst_summary` after the median's. The median
         and its CI follow :func:`median_survival` (None = not reached). ``rate[str(t)]`` is
         ``S(t)``; keys are ``str(t)`` with integral landmarks written without a decimal point
         (``"12"``). A landmark after the last follow-up time is None, because the KM curve does
@@ -430,8 +462,8 @@ def summarize_survival(time, event, landmarks=DEFAULT_LANDMARKS) -> dict:
         value = survival_at(km, float(lm))[0]
         key = str(int(lm)) if float(lm).is_integer() else str(lm)
         rates[key] = None if math.isnan(value) else float(value)
-    return {
-        "median_months": med,
-        "median_ci95": [lo, hi],
-        "rate": rates,
-    }
+    out = {"median_months": med, "median_ci95": [lo, hi]}
+    if rmst_tau_months is not None:
+        out.update(rmst_summary(km, rmst_tau_months))
+    out["rate"] = rates
+    return out

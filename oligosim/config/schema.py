@@ -16,6 +16,7 @@ from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 A = "assumption: "
 #: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
 CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibration/targets.toml"
+DAYS_PER_MONTH = 365.25 / 12.0  #: the model's month (docs/model.md 2)
 LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
 
 # ----------------------------------------------------------------------------- helpers
@@ -306,6 +307,14 @@ FOLLOWUP = Section(
         "interval_years_2_5_months": _pos(4.5, "months", "scan interval in years 2-5", "statement 13: every 3-6 months (midpoint)"),
         "interval_after_5_months": _pos(12.0, "months", "scan interval after year 5", "statement 13: yearly"),
         "first_scan_months": _pos(2.0, "months", "first restaging, months after entry", "trials restage after 2-3 cycles (ESO-Shanghai 13: 6-8 weeks)"),
+        "visit_window_days": _nonneg(
+            14.0, "days",
+            "each scheduled scan falls uniformly within +/- this many days of its nominal date on the statement-13 grid "
+            "(0 = exactly on the grid); must be under half the shortest interval, first_scan_months included",
+            A + "trial protocols allow a window around each scheduled tumour assessment, typically +/- 7 days on 6-weekly "
+            "restaging and +/- 14 days on 3-monthly follow-up (the style of ESO-Shanghai 13 and ESCORT-1st; their exact "
+            "windows were not checked); uniform within the window for want of data on when in it visits fall",
+        ),
     }
 )
 
@@ -470,6 +479,17 @@ def _check_dfi(data):
     return []
 
 
+def _check_visit_window(fu) -> list[tuple[str, str]]:
+    """The visit window must be under half the shortest scan interval (first scan included), so
+    that a visit can never fall before entry or before the visit scheduled before it."""
+    intervals = {k: float(fu[k]) for k in ("first_scan_months", "interval_years_0_2_months", "interval_years_2_5_months", "interval_after_5_months")}
+    key = min(intervals, key=intervals.get)
+    half_days = 0.5 * intervals[key] * DAYS_PER_MONTH
+    if float(fu["visit_window_days"]) >= half_days:
+        return [("followup.visit_window_days", f"must be < half the shortest scan interval, followup.{key} = {intervals[key]:g} months ({half_days:.4g} days)")]
+    return []
+
+
 def _check_root(data, path):
     """Rules that tie keys of different sections together; (key, message) pairs."""
     errors = _check_dfi(data)
@@ -485,6 +505,7 @@ def _check_root(data, path):
     dis = data["disease"]
     if dis["eradication_diameter_cm"] >= dis["seed_diameter_cm"]:
         errors.append(("disease.eradication_diameter_cm", f"must be < seed_diameter_cm = {dis['seed_diameter_cm']}"))
+    errors += _check_visit_window(data["followup"])
     shown: dict[str, str] = {}
     for name, arm in data["arms"].items():
         if arm["first_line"] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
@@ -558,6 +579,14 @@ SCENARIO_SCHEMA = Section(
                 "seed": Int(20251121, lo=0, hi=2**63 - 1, doc="root seed of every random stream"),
                 "horizon_months": _pos(120.0, "months", "follow-up horizon; alive patients are censored here", "modelling choice"),
                 "max_lesions": Int(32, lo=4, hi=LESION_CAP_MAX, unit="lesions", doc="cap on lesions per patient; lesions seeded beyond it are counted, not simulated"),
+                "rmst_tau_months": _pos(
+                    36.0, "months",
+                    "the summary reports the restricted mean survival time up to this time next to every median "
+                    "(the follow-up horizon if that is shorter)",
+                    A + "reporting choice: three years covers most OS and PFS events of the default scenario (median OS "
+                    "16-28 months) and stays within the range where published curves of oligometastatic esophageal cancer are "
+                    "still observed; the compare experiment sets its own tau_months",
+                ),
             }
         ),
         "cohort": COHORT,

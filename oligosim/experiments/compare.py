@@ -33,7 +33,8 @@ def run(ctx) -> dict:
     k = min(s["event_patients"], exp.patients)
     with_events = run_scenario(exp.scenario, patients=k, seed=exp.seed, events=True, arms=list(exp.arms))
 
-    summaries = {a: summarize_arm(res.arms[a]) for a in exp.arms}
+    # the per-arm RMST uses the comparison's tau, so that it matches the paired differences
+    summaries = {a: summarize_arm(res.arms[a], s["tau_months"]) for a in exp.arms}
     from oligosim.analysis.survival import json_number
 
     # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON
@@ -51,14 +52,17 @@ def run(ctx) -> dict:
         f"sharing each patient's weight across arms; Newcombe intervals for proportions). RMST is restricted to {fmt(s['tau_months'])} months."
     )
     ctx.report.heading("Results")
-    headers = ["arm", "median OS (95% CI)", "median PFS (95% CI)", "OS 24 m", "PFS 24 m", "grade ≥3 any", "treatment deaths"]
+    rm = f"RMST {fmt(s['tau_months'])} m"
+    headers = ["arm", "median OS (95% CI)", f"{rm} OS (95% CI)", "median PFS (95% CI)", f"{rm} PFS (95% CI)", "OS 24 m", "PFS 24 m",
+               "grade ≥3 any", "treatment deaths"]
     rows = []
     for a in exp.arms:
         sm = summaries[a]
         med = lambda d: fmt_ci(d["median_months"], *d["median_ci95"])  # noqa: E731
+        rmst = lambda d: fmt_ci(d["rmst_months"], *d["rmst_ci95"])  # noqa: E731
         pct = lambda x: "–" if x is None else f"{100 * x:.1f}%"  # noqa: E731
-        rows.append([ctx.arm_label(a), med(sm["os"]), med(sm["pfs"]), pct(sm["os"]["rate"]["24"]), pct(sm["pfs"]["rate"]["24"]),
-                     pct(sm["toxicity_grade3plus"]["any"]), pct(sm["treatment_deaths"])])
+        rows.append([ctx.arm_label(a), med(sm["os"]), rmst(sm["os"]), med(sm["pfs"]), rmst(sm["pfs"]), pct(sm["os"]["rate"]["24"]),
+                     pct(sm["pfs"]["rate"]["24"]), pct(sm["toxicity_grade3plus"]["any"]), pct(sm["treatment_deaths"])])
     ctx.report.table(headers, rows, caption=f"Per arm, {exp.patients:,} virtual patients each (95% Monte Carlo CIs)")
     metric_rows = [[ctx.arm_label(a), m, *v] for a in exp.arms for m, v in per_arm[a].items()]
     ctx.csv("metrics.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], metric_rows)

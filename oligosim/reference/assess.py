@@ -15,7 +15,7 @@ from oligosim import codes
 from oligosim.definitions import estro_eortc_class, is_oligometastatic
 from oligosim.reference.cohort import diameter_of_logv, visible_distant
 
-__all__ = ["AssessmentMixin", "scan_interval"]
+__all__ = ["AssessmentMixin", "scan_interval", "visit_offset"]
 
 _NODAL = (codes.REGIONAL_NODE, codes.DISTANT_NODE)
 INF = math.inf
@@ -31,6 +31,12 @@ def scan_interval(P, t: float) -> float:
     return P.fu_interval[2]
 
 
+def visit_offset(P, u: float) -> float:
+    """Offset (months) of a scheduled visit from its nominal date: uniform on
+    [-scan_window, +scan_window] given the uniform ``u`` in (0, 1) (model 7.1)."""
+    return P.scan_window * (2.0 * u - 1.0)
+
+
 def _waiting(e: float, rate: float) -> float:
     """Months until a constant hazard ``rate`` (1/month) reaches the unit-exponential draw ``e``
     (inf at rate 0)."""
@@ -41,9 +47,21 @@ class AssessmentMixin:
     """Assessment handlers of :class:`oligosim.reference.patient.Patient`.
 
     Uses the assessment state (``nadir`` in cm, ``has_baseline``, ``progressed``,
-    ``widespread``, ``palliative``, ``overflow``), the appointments ``scan``, ``symptom_scan``,
+    ``widespread``, ``palliative``, ``overflow``, ``scan_nominal``), the stream ``s_scan``, the
+    appointments ``scan``, ``symptom_scan``,
     ``progression_death``, ``widespread_death`` and the first-progression outputs.
     """
+
+    def book_visit(self, nominal: float) -> None:
+        """Book the scheduled visit whose nominal date is ``nominal`` (months after entry).
+
+        The nominal dates are the statement-13 grid and never drift (the next one follows from
+        this one, not from when the visit happened); the visit falls at ``nominal`` plus an offset
+        drawn from the SCAN stream, one draw per scheduled visit in order (model 7.1), and never
+        before now (entry or the previous visit), whatever the parameters.
+        """
+        self.scan_nominal = nominal
+        self.scan.book(max(nominal + visit_offset(self.P, self.s_scan.uniform()), self.env.now))
 
     def set_nadir_diameters(self) -> None:
         """Remember every lesion's diameter (cm; 0 if not visible) at the new nadir."""
@@ -71,7 +89,7 @@ class AssessmentMixin:
         """
         P, now = self.P, self.env.now
         if not symptom:
-            self.scan.book(now + scan_interval(P, now))
+            self.book_visit(self.scan_nominal + scan_interval(P, self.scan_nominal))
         self.record(codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
         total = 0.0
         n_new = 0

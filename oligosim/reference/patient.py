@@ -42,7 +42,7 @@ from oligosim.reference.assess import AssessmentMixin
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
 from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, RESPONSE, RT, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 
 __all__ = ["Patient"]
@@ -91,6 +91,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         self.s_response = Stream(seed, pid, RESPONSE)
         self.s_tox = Stream(seed, pid, TOXICITY)
         self.s_rt = Stream(seed, pid, RT)
+        self.s_scan = Stream(seed, pid, SCAN)
+        self.scan_nominal = 0.0  # nominal date of the booked scheduled visit (grid, no window)
         # continuous hazards: accumulated value and unit-exponential threshold
         self.h_seed, self.e_seed = 0.0, self.s_seeding.exponential()
         self.h_death, self.e_death = 0.0, self.s_death.exponential()
@@ -189,7 +191,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         self.set_nadir_diameters()
         self.background_death.book(pat.bg_death)
         self.horizon.book(P.horizon)
-        self.scan.book(P.first_scan)
+        self.book_visit(P.first_scan)
         # European consensus: metachronous disease after a long disease-free interval -> local first
         if A.local_first and pat.presentation == codes.METACHRONOUS and pat.dfi > A.dfi_threshold:
             self.timing = codes.RT_UPFRONT
