@@ -55,13 +55,15 @@ STATION_LOWER_MEDIASTINUM = 2  #: middle and lower mediastinum
 STATION_ABDOMINAL = 3  #: abdominal or retroperitoneal
 N_STATIONS = 4
 STATION_NAMES = ("neck", "upper_mediastinum", "lower_mediastinum", "abdominal")
-# Regional nodes carry a station too, on the same craniocaudal levels (cervical paraesophageal,
+# The primary's sub-site is its level on the same scale (cervical, upper thoracic, middle/lower
+# thoracic, abdominal/junctional), drawn by locoregional.primary_level. Regional nodes carry a
+# station too, on the same craniocaudal levels (cervical paraesophageal,
 # upper mediastinal, middle/lower mediastinal, perigastric/celiac): it decides which nodes one
 # nodal RT field covers and which failures are marginal (model 6.8, 7.4). Counting ignores it:
 # all regional nodes together are one lesion for metachronous disease (statement 1 text).
 SIDE_NAMES = ("left", "right")
 #: number of sub-site codes per organ (1 = no sub-site)
-N_SUBSITES = (1, N_STATIONS, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)
+N_SUBSITES = (N_STATIONS, N_STATIONS, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)
 
 # ----------------------------------------------------------------------------- presentation
 SYNCHRONOUS = 0  #: metastasis within 6 months of primary diagnosis, primary in place

@@ -16,8 +16,8 @@ from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
 from oligosim._kernels.inputs import LOCOREGIONAL_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
+from oligosim.config.leaves import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 365.25 / 12.0
 _LN2 = math.log(2.0)
 
 
@@ -58,6 +58,8 @@ def _lower_locoregional(lr) -> np.ndarray:
     r["crt_eqd2"] = float(lr["crt_eqd2_gy"])
     r["regional_seeding"] = float(lr["regional_seeding_fraction"])
     r["field_covers_station"] = bool(lr["field_covers_station"])
+    levels = np.array([float(lr["primary_level"][k]) for k in codes.STATION_NAMES])
+    r["level_cum"] = np.cumsum(levels) / levels.sum()
     return out
 
 
@@ -240,6 +242,7 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         rt_primary=bool(a["rt_primary"]),
         rt_metastases=bool(a["rt_metastases"]),
         max_irradiated=int(a["max_lesions_irradiated"]),
+        nodes_with_primary=bool(a["nodes_with_primary"]),
         primary_dose=float(a["primary_dose_gy"]),
         primary_fractions=int(a["primary_fractions"]),
         metastasis_dose=float(a["metastasis_dose_gy"]),

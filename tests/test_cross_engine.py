@@ -90,6 +90,7 @@ CASES = [
     ("sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ("node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["concurrent_pf"]),
     ("after_crt", after_crt_scenario, ["rt_alone"]),
+    ("statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
 ]
 
@@ -368,7 +369,21 @@ def _mutate_regional_seeding(monkeypatch):
 
 def _mutate_no_station_coverage(monkeypatch):
     """A nodal field no longer treats the occult nodes of its station."""
-    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_station_targeted", lambda self, les: False)
+    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_station_target", lambda self, les: None)
+
+
+def _mutate_statement5_same_level_only(monkeypatch):
+    """Statement 5 takes only distant nodes at the primary's own level, not the next one."""
+    original = reference_rt.RadiotherapyMixin._mark_nodes_with_primary
+
+    def mark(self, mode):
+        original(self, mode)
+        level = next((les.subsite for les in self.lesions if les is not None and les.in_course and les.organ == codes.PRIMARY), None)
+        for les in self.lesions:
+            if les is not None and les.with_primary and les.subsite != level:
+                les.with_primary = False
+
+    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_mark_nodes_with_primary", mark)
 
 
 def _mutate_marginal_as_distant(monkeypatch):
@@ -423,11 +438,12 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
+        (_mutate_statement5_same_level_only, "statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated",
+         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):

@@ -234,3 +234,54 @@ def test_nodal_recurrence_after_esophagectomy_shows_every_failure_site():
     for code in (codes.FAIL_IN_FIELD, codes.FAIL_MARGINAL_REGIONAL, codes.FAIL_OUT_OF_FIELD_NEW):
         p = float(np.mean(ff == code))
         assert p > 4.0 * math.sqrt(max(p * (1 - p), 1e-12) / n), (codes.FAILURE_NAMES[code], p)
+
+
+# ----------------------------------------------------------------------------- the primary's level
+
+
+def test_primary_level_follows_its_shares(P):
+    """The primary's sub-site is its level, drawn by locoregional.primary_level (one uniform):
+    each share within 4 standard errors."""
+    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
+    rng.init_streams(5, 1, W.streams)
+    n = 20000
+    got = np.array([C.draw_subsite(P, W.streams, rng.COHORT, codes.PRIMARY) for _ in range(n)])
+    shares = np.diff(np.concatenate([[0.0], P.lr[0]["level_cum"]]))
+    for k, p in enumerate(shares):
+        assert abs(_z(int(np.sum(got == k)), n, p)) < 4.0, (codes.STATION_NAMES[k], np.mean(got == k), p)
+
+
+def test_primary_field_covers_occult_regional_nodes_at_its_level(P, default_scenario):
+    """The primary's field treats the occult regional nodes at its level, not a distant node
+    there nor a regional node one level away (model 6.9)."""
+    A = lower_arm(default_scenario, "upfront_rt")
+    organs = [codes.PRIMARY, codes.REGIONAL_NODE, codes.REGIONAL_NODE, codes.DISTANT_NODE]
+    stations = [2, 2, 1, 2]
+    arr, L = _lesions(P, organs, stations, [3.0, -5.0, -5.0, -5.0], [True, False, False, False])
+    assert rt.plan_course(P, A, L, 4, rt.PLAN_INITIAL) == 1
+    assert [bool(L["in_course"][i]) for i in range(4)] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("with_primary", [False, True])
+def test_statement5_nodes_next_to_the_primary_share_its_field(P, default_scenario, with_primary):
+    """With nodes_with_primary, a distant node at or next to the primary's level gets the
+    primary's schedule and leaves the metastasis cap; one two levels away does not."""
+    A = lower_arm(default_scenario, "upfront_rt")._replace(nodes_with_primary=with_primary, max_irradiated=1)
+    organs = [codes.PRIMARY, codes.DISTANT_NODE, codes.DISTANT_NODE, codes.DISTANT_NODE]
+    stations = [2, 1, 0, 3]
+    arr, L = _lesions(P, organs, stations, [3.0, 0.5, 0.2, 0.1], [True] * 4)
+    rt.plan_course(P, A, L, 4, rt.PLAN_INITIAL)
+    marked = [bool(L["with_primary"][i]) for i in range(4)]
+    planned = [bool(L["in_course"][i]) for i in range(4)]
+    if with_primary:
+        assert marked == [False, True, False, True]
+        # the cap of one distant metastasis applies to the node at the neck only
+        assert planned == [True, True, True, True]
+        assert rt.schedule(A, L, 1) == (A.primary_dose / A.primary_fractions, A.primary_fractions)
+        assert rt.schedule(A, L, 2) == (A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions)
+    else:
+        assert marked == [False] * 4
+        assert planned == [True, True, False, False]  # the largest distant node kept
+    # a later course forgets the mark
+    rt.plan_course(P, A, L, 4, rt.PLAN_PROGRESSION)
+    assert not any(L["with_primary"][i] for i in range(4))

@@ -40,15 +40,27 @@ def diameter_of_logv(logv):
 
 
 @njit(cache=True)
-def draw_subsite(state, purpose, organ):
-    """Sub-site code for a lesion in ``organ`` (side, lobe or nodal station), uniform."""
+def draw_subsite(P, state, purpose, organ):
+    """Sub-site code for a lesion in ``organ``: side, lobe or nodal station, uniform; the
+    primary's level by ``locoregional.primary_level``. One uniform either way."""
+    u = rng.uniform(state, purpose)
+    if organ == codes.PRIMARY:
+        return level_of(P.lr[0].level_cum, u)
     n = 1
     if organ == codes.LIVER or organ == codes.LUNG or organ == codes.ADRENAL:
         n = 2
     elif organ == codes.DISTANT_NODE or organ == codes.REGIONAL_NODE:
         n = codes.N_STATIONS
-    u = rng.uniform(state, purpose)
     return min(int(u * n), n - 1)
+
+
+@njit(cache=True)
+def level_of(cum, u):
+    """The first level whose cumulative share exceeds ``u`` (the last if rounding leaves none)."""
+    k = 0
+    while k < cum.shape[0] - 1 and u >= cum[k]:
+        k += 1
+    return k
 
 
 @njit(cache=True)
@@ -82,7 +94,7 @@ def detection_logv(P, modality, organ, u):
 def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     """Fill lesion slot ``i`` with organ, size and its fixed per-lesion quantiles."""
     L.organ[i] = organ
-    L.subsite[i] = draw_subsite(state, purpose, organ)
+    L.subsite[i] = draw_subsite(P, state, purpose, organ)
     L.logv[i] = logv
     L.growth[i] = growth_rate
     L.status[i] = ACTIVE
@@ -97,6 +109,7 @@ def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     L.site_eqd2[i] = 0.0
     L.site_time[i] = 0.0
     L.in_course[i] = False
+    L.with_primary[i] = False
     L.rt_pre_logv[i] = 0.0
     L.nadir_d[i] = 0.0
     L.exposed_at_start[i] = False
@@ -259,7 +272,8 @@ def draw_locoregional(P, state, s, st, L, n):
 @njit(cache=True)
 def _station_of_seen_node(L, m, i, q):
     """Put occult regional node ``i`` (the ``q``-th) in the station of the ``q mod r``-th of
-    the ``r`` regional nodes among the first ``m`` slots (no draw; unchanged if ``r`` is 0).
+    the ``r`` regional nodes among the first ``m`` slots, or at the primary's level if ``r`` is
+    0 (no draw).
 
     Lymphatic spread runs along the chain, so the nodes staging misses sit mostly beside the
     ones it sees (model 3.3): an involved-station field then treats them too.
@@ -269,6 +283,10 @@ def _station_of_seen_node(L, m, i, q):
         if L.organ[j] == codes.REGIONAL_NODE:
             r += 1
     if r == 0:
+        # no node seen: beside the primary, at its level
+        for j in range(m):
+            if L.organ[j] == codes.PRIMARY:
+                L.subsite[i] = L.subsite[j]
         return
     want = q % r
     for j in range(m):

@@ -27,6 +27,7 @@ LOCOREGIONAL_DTYPE = np.dtype(
         ("crt_eqd2", np.float64),  # Gy, alpha/beta 3: the definitive course's dose to the esophagus
         ("regional_seeding", np.float64),  # share of locoregionally seeded metastases landing in regional nodes
         ("field_covers_station", np.bool_),
+        ("level_cum", np.float64, (4,)),  # cumulative shares of the primary's level (codes.STATION_NAMES)
     ],
     align=True,
 )
@@ -173,6 +174,7 @@ class ArmParams(NamedTuple):
     rt_primary: bool
     rt_metastases: bool
     max_irradiated: int
+    nodes_with_primary: bool  # statement 5: distant nodes at or next to the primary's level share its field
     primary_dose: float
     primary_fractions: int
     metastasis_dose: float

@@ -26,9 +26,11 @@ PLAN_PROGRESSION = 2  #: every known active lesion, at an oligoprogression
 
 
 @njit(cache=True, inline="always")
-def _locoregional(organ):
-    """The primary and regional nodes are one field, outside the cap on irradiated metastases."""
-    return organ == codes.PRIMARY or organ == codes.REGIONAL_NODE
+def _locoregional(L, i):
+    """The primary, the regional nodes and distant nodes put in the primary's field (statement
+    5) are one field, with the primary's schedule, outside the cap on irradiated metastases."""
+    organ = L.organ[i]
+    return organ == codes.PRIMARY or organ == codes.REGIONAL_NODE or L.with_primary[i] != 0
 
 
 @njit(cache=True)
@@ -52,15 +54,16 @@ def plan_course(P, A, L, n, mode):
             L.in_course[i] = A.rt_primary or mode == PLAN_PROGRESSION
         else:
             L.in_course[i] = A.rt_metastases or mode == PLAN_PROGRESSION
+    mark_nodes_with_primary(A, L, n, mode)
     # keep the largest distant metastases up to the cap
     n_met = 0
     for i in range(n):
-        if L.in_course[i] and not _locoregional(L.organ[i]):
+        if L.in_course[i] and not _locoregional(L, i):
             n_met += 1
     while n_met > A.max_irradiated:
         smallest = -1
         for i in range(n):
-            if L.in_course[i] and not _locoregional(L.organ[i]):
+            if L.in_course[i] and not _locoregional(L, i):
                 if smallest < 0 or L.logv[i] < L.logv[smallest]:
                     smallest = i
         L.in_course[smallest] = False
@@ -74,10 +77,36 @@ def plan_course(P, A, L, n, mode):
 
 
 @njit(cache=True)
+def mark_nodes_with_primary(A, L, n, mode):
+    """Statement 5: with ``A.nodes_with_primary``, a planned distant node at the level of the
+    planned primary, or next to it, goes in the primary's field (``with_primary``); every other
+    lesion loses the mark."""
+    level = -1
+    if A.nodes_with_primary and mode == PLAN_INITIAL:
+        for i in range(n):
+            if L.in_course[i] and L.organ[i] == codes.PRIMARY:
+                level = L.subsite[i]
+    for i in range(n):
+        L.with_primary[i] = level >= 0 and L.in_course[i] and L.organ[i] == codes.DISTANT_NODE and abs(L.subsite[i] - level) <= 1
+
+
+@njit(cache=True, inline="always")
+def covers(L, j, i):
+    """Does known target ``j`` treat occult node ``i`` (model 6.9)? A node covers the occult
+    nodes of its organ in its station; the primary covers the occult regional nodes at its
+    level."""
+    if L.subsite[j] != L.subsite[i]:
+        return False
+    if L.organ[j] == L.organ[i]:
+        return True
+    return L.organ[j] == codes.PRIMARY and L.organ[i] == codes.REGIONAL_NODE
+
+
+@njit(cache=True)
 def cover_stations(L, n):
-    """Mark the occult nodes in the station of a nodal target of the same organ (regional or
-    distant): an involved-station clinical target volume treats the microscopic disease there
-    (model 6.8), so what recurs next to it is a marginal failure."""
+    """Mark the occult nodes a planned course treats (:func:`covers`): an involved-station
+    clinical target volume treats the microscopic disease there (model 6.9), so what recurs
+    next to it is a marginal failure."""
     for i in range(n):
         if L.in_course[i] or L.seen[i] or L.status[i] != C.ACTIVE:
             continue
@@ -85,23 +114,25 @@ def cover_stations(L, n):
         if o != codes.REGIONAL_NODE and o != codes.DISTANT_NODE:
             continue
         for j in range(n):
-            if L.in_course[j] and L.seen[j] and L.organ[j] == o and L.subsite[j] == L.subsite[i]:
+            if L.in_course[j] and L.seen[j] and covers(L, j, i):
                 L.in_course[i] = True
+                L.with_primary[i] = L.with_primary[j]
                 break
 
 
 @njit(cache=True)
-def schedule(A, organ):
-    """(dose per fraction in Gy, fractions) for a target in ``organ``."""
-    if _locoregional(organ):
+def schedule(A, L, i):
+    """(dose per fraction in Gy, fractions) for target ``i``: the primary's schedule in its
+    field, the metastasis schedule elsewhere."""
+    if _locoregional(L, i):
         return A.primary_dose / A.primary_fractions, A.primary_fractions
     return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
 
 
 @njit(cache=True)
-def eqd2_late(P, A, organ):
-    """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of the schedule for ``organ``."""
-    d, k = schedule(A, organ)
+def eqd2_late(P, A, L, i):
+    """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of target ``i``'s schedule."""
+    d, k = schedule(A, L, i)
     return rb.eqd2(d, k, P.ab_late)
 
 
@@ -111,7 +142,7 @@ def course_months(A, L, n):
     fx = 0
     for i in range(n):
         if L.in_course[i]:
-            k = schedule(A, L.organ[i])[1]
+            k = schedule(A, L, i)[1]
             if k > fx:
                 fx = k
     days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
@@ -123,7 +154,7 @@ def course_months(A, L, n):
 def reirradiation_allowed(P, A, L, i, t):
     """May lesion ``i``, irradiated before, be irradiated again at month ``t`` (model 6.6)?"""
     months = t - L.site_time[i]
-    new = eqd2_late(P, A, L.organ[i])
+    new = eqd2_late(P, A, L, i)
     return months >= P.reirr_min_interval and rb.cumulative_eqd2(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
 
 
@@ -164,7 +195,7 @@ def plan_progression_course(P, A, W, L):
             L.in_course[i] = False
             if L.irradiated[i] == 0 or reirradiation_allowed(P, A, L, i, t):
                 for j in range(st.n):
-                    if L.in_course[j] and L.seen[j] and L.organ[j] == L.organ[i] and L.subsite[j] == L.subsite[i]:
+                    if L.in_course[j] and L.seen[j] and covers(L, j, i):
                         L.in_course[i] = True
                         break
     return n_rt, n_alt
@@ -175,12 +206,12 @@ def _irradiate(P, A, W, L, i):
     """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
     st = W.state[0]
     t = st.t
-    d, k = schedule(A, L.organ[i])
+    d, k = schedule(A, L, i)
     bed10 = rb.bed(d, k, P.ab_tumour)
     if P.chemo_before_rt and L.exposed_at_start[i]:
         # chemotherapy before RT leaves resistant survivors (model 5.6)
         bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
-    late = eqd2_late(P, A, L.organ[i])
+    late = eqd2_late(P, A, L, i)
     volume = math.exp(L.logv[i])
     p = rb.tcp(bed10, volume, P.tcp_bed50, P.tcp_gamma50, P.tcp_volume_ref, P.tcp_volume_exponent)
     again = L.irradiated[i] > 0  # re-irradiation (also of a course given before entry)

@@ -148,6 +148,7 @@ LESION_DTYPE = np.dtype(
         ("irradiated", np.int64, (_CAP,)),
         ("chemo_exposed", np.uint8, (_CAP,)),
         ("in_course", np.uint8, (_CAP,)),
+        ("with_primary", np.uint8, (_CAP,)),  # planned in the primary's field (statement 5, model 8.1)
         ("site_eqd2", np.float64, (_CAP,)),
         ("site_time", np.float64, (_CAP,)),
         ("rt_pre_logv", np.float64, (_CAP,)),

@@ -9,6 +9,8 @@ only the ones before it, at module level, so there is no import cycle::
       <- uncertainty  Distribution: uncertainty tables of parameters
       <- nodes        the validator framework (Float, Section, Table ...), ConfigError, validate
       <- files        TOML files, ``extends`` merging, provenance
+      <- leaves       the common kinds of parameter (probability, positive ...) and checks
+      <- locoregional the [locoregional] section (the primary, its bed, regional nodes)
       <- schema       the scenario's keys (data built from the nodes)
       <- scenario     Scenario, load_scenario, loads_scenario, with_values
 

@@ -10,52 +10,12 @@ sensitivity analysis.
 from __future__ import annotations
 
 from oligosim import codes
+from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sums_to_one
+from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
-A = "assumption: "
-#: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
-CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibration/targets.toml"
-DAYS_PER_MONTH = 365.25 / 12.0  #: the model's month (docs/model.md 2)
 LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _prob(default, doc, source, **kw):
-    return Float(default, lo=0.0, hi=1.0, doc=doc, source=source, **kw)
-
-
-def _pos(default, unit, doc, source, **kw):
-    return Float(default, lo=0.0, lo_open=True, unit=unit, doc=doc, source=source, **kw)
-
-
-def _nonneg(default, unit, doc, source, **kw):
-    return Float(default, lo=0.0, unit=unit, doc=doc, source=source, **kw)
-
-
-def _organ_table(defaults: dict[str, float], make) -> Section:
-    """A section with one key per metastatic organ (or every organ when given)."""
-    return Section({name: make(value) for name, value in defaults.items()})
-
-
-def _sums_to_one(keys, label):
-    def check(data, path):
-        total = sum(float(data[k]) for k in keys)
-        if abs(total - 1.0) > 1e-6:
-            return [f"{label} sum to {total:.6g}: must sum to 1"]
-        return []
-
-    return check
-
-
-def _positive_sum(label):
-    def check(data, path):
-        if sum(float(v) for v in data.values()) <= 0:
-            return [f"{label}: at least one weight must be > 0"]
-        return []
-
-    return check
 
 
 # ----------------------------------------------------------------------------- cohort
@@ -448,6 +408,7 @@ ARM = Section(
         "rt_timing": Choice(RT_TIMINGS, doc="when the first RT course is given (BRIEF 7)"),
         "consolidative_after_cycles": Int(4, lo=1, hi=40, unit="cycles", doc="consolidative RT after this many cycles if restaging shows no progression"),
         "rt_primary": Bool(True, doc="irradiate the primary tumour when in place"),
+        "nodes_with_primary": Bool(False, doc="statement 5: distant nodes at or next to the primary's level are treated in the primary's field with its schedule (as locally advanced disease), outside max_lesions_irradiated, when the primary in place is irradiated"),
         "rt_metastases": Bool(True, doc="irradiate visible distant metastases (regional nodes go with the primary's field)"),
         "max_lesions_irradiated": Int(10, lo=1, hi=LESION_CAP_MAX, unit="lesions", doc="irradiate at most this many metastases, largest first (treat all vs some)"),
         "primary_dose_gy": _pos(50.4, "Gy", "total dose to the primary", "statement 8: EQD2 50-60 Gy in 25-30 fractions"),
@@ -518,54 +479,6 @@ def _check_root(data, path):
         else:
             shown[label] = name
     return errors
-
-
-# ----------------------------------------------------------------------------- locoregional disease
-
-_PET_NODE_SENSITIVITY = 0.66  # BRIEF 1: PET/CT sensitivity 66% for nodes > 5 mm
-
-PRIMARY_TREATMENT = Section(
-    {
-        "surgery": _prob(1.0, "share of non-synchronous patients whose primary was resected", "set per study; the metachronous series behind the targets (Liu 2020, Li 2021) treated recurrences after esophagectomy"),
-        "definitive_crt": _prob(0.0, "share whose primary had definitive chemoradiotherapy", "set per study (BRIEF 10, scenario 3)"),
-    },
-    doc="how a non-synchronous patient's primary was treated before entry (model 3.3); must sum to 1",
-    check=_sums_to_one(codes.PRIMARY_TREATMENT_NAMES, "primary-treatment shares"),
-)
-
-LOCOREGIONAL = Section(
-    {
-        "primary_treatment": PRIMARY_TREATMENT,
-        "occult_regional_nodes_mean_synchronous": _nonneg(
-            round(1.5 * (1.0 - _PET_NODE_SENSITIVITY) / _PET_NODE_SENSITIVITY, 4), "nodes",
-            "mean number of occult (sub-detectable) positive regional nodes with the primary in place (Poisson)",
-            "BRIEF 1: PET/CT finds 66% of involved nodes, so about 0.52 are missed per node seen: 1.5 seen (cohort.lesions.regional_nodes_mean) x 0.34/0.66",
-        ),
-        "bed_relapse_probability_after_surgery": _prob(
-            0.05, "probability that a resected patient enters with occult disease at the anastomosis or tumour bed",
-            "Wang 2018 (Oncol Lett 15:4033), 244 first recurrences after radical esophagectomy: anastomotic 4.0% without and 11.5% with postoperative RT",
-        ),
-        "occult_regional_nodes_mean_after_surgery": _nonneg(
-            0.4, "nodes", "mean number of occult regional nodes at entry after esophagectomy (Poisson)",
-            A + "lymphatic recurrence is the commonest first failure after esophagectomy in Chinese series (Wang 2018: 87.9% of recurrences; Xu and Su, Int J Surg Oncol, 239 locoregional recurrences after three-field dissection: mediastinal, then cervical, then abdominal nodes); 0.4 gives about one patient in three with a regional relapse to come, in line with locoregional recurrence in 15-35% of resected patients (Blackham 2018, J Surg Oncol 117:150: 15.1% after neoadjuvant chemoradiation and surgery)",
-        ),
-        "primary_persistence_probability_after_crt": _prob(
-            0.35, "probability that a patient treated by definitive chemoradiotherapy enters with occult persistent or recurrent disease in the irradiated esophagus",
-            "Welsh 2012 (Cancer, doi 10.1002/cncr.26586): local failure in 50% of 239 patients after definitive chemoradiation, 90% of it within the GTV; " + A + "about a third of them still to appear when the distant recurrence is found",
-        ),
-        "occult_regional_nodes_mean_after_crt": _nonneg(
-            0.15, "nodes", "mean number of occult regional nodes outside the earlier field at entry after definitive chemoradiotherapy (Poisson)",
-            "Li M 2016 (Curr Oncol, doi 10.3747/co.23.2846), involved-field chemoradiotherapy: elective nodal failure in 12.5% of 56 patients",
-        ),
-        "crt_eqd2_gy": _pos(50.0, "Gy", "EQD2 (alpha/beta 3) the esophagus received in the definitive course", "statement 8: primary EQD2 50-60 Gy"),
-        "regional_seeding_fraction": _prob(
-            0.5, "share of the metastases seeded by the primary and the regional nodes that land in the regional nodes (lymphatic) rather than at distant sites",
-            A + "lymphatic and haematogenous spread about equally frequent: regional nodes are positive in about half of resected specimens and the commonest site of first recurrence (Wang 2018), while distant organs are involved at autopsy in 50-56% (BRIEF 1)",
-        ),
-        "field_covers_station": Bool(True, doc="an RT course to a lymph node also treats the occult disease in the same nodal station (involved-station clinical target volume); false: the visible node only"),
-    },
-    doc="the primary, its bed and the regional nodes after entry (model 3.3, 4.2, 6.8, 7.4)",
-)
 
 
 SCENARIO_SCHEMA = Section(

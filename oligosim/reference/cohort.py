@@ -93,7 +93,7 @@ class Lesion:
 
     __slots__ = (
         "organ", "subsite", "status", "logv", "growth", "det_logv", "sym_logv", "u_tcp",
-        "seen", "new_seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "site_eqd2",
+        "seen", "new_seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "with_primary", "site_eqd2",
         "site_time", "rt_pre_logv", "treated_here", "lc_record", "nadir_d", "exposed_at_start",
     )
 
@@ -102,7 +102,12 @@ class Lesion:
         # same size in every arm (common random numbers)
         n_sub = 2 if organ in (codes.LIVER, codes.LUNG, codes.ADRENAL) else (codes.N_STATIONS if organ in (codes.DISTANT_NODE, codes.REGIONAL_NODE) else 1)
         self.organ = organ
-        self.subsite = min(int(stream.uniform() * n_sub), n_sub - 1)
+        u = stream.uniform()
+        if organ == codes.PRIMARY:  # the primary's level, by locoregional.primary_level
+            cum = P.lr[0]["level_cum"]
+            self.subsite = next((k for k in range(len(cum) - 1) if u < cum[k]), len(cum) - 1)
+        else:
+            self.subsite = min(int(u * n_sub), n_sub - 1)
         self.status = ACTIVE
         self.logv = logv
         self.growth = growth
@@ -115,6 +120,7 @@ class Lesion:
         self.irradiated = 0  # courses received (a course before entry counts)
         self.chemo_exposed = False
         self.in_course = False
+        self.with_primary = False  # planned in the primary's field (statement 5)
         self.site_eqd2 = 0.0  # cumulative late EQD2 (Gy) at the site
         self.site_time = 0.0  # month of the site's last course
         self.rt_pre_logv = 0.0
@@ -245,6 +251,7 @@ def _draw_locoregional(P, s: Stream, pat, lesions: list, synchronous: bool) -> N
             les.site_time = -pat.dfi
         lesions.append(les)
     seen_nodes = [les.subsite for les in lesions if les.organ == codes.REGIONAL_NODE]
+    primary_level = next((les.subsite for les in lesions if les.organ == codes.PRIMARY), None)
     for q in range(k):
         if len(lesions) >= P.max_lesions:
             break
@@ -252,6 +259,8 @@ def _draw_locoregional(P, s: Stream, pat, lesions: list, synchronous: bool) -> N
         if synchronous and seen_nodes:
             # lymphatic spread runs along the chain: missed nodes sit beside the ones seen
             les.subsite = seen_nodes[q % len(seen_nodes)]
+        elif synchronous and primary_level is not None:
+            les.subsite = primary_level  # no node seen: beside the primary, at its level
         lesions.append(les)
 
 

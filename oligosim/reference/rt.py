@@ -48,17 +48,31 @@ def cumulative_eqd2(prior: float, months: float, new: float, P) -> float:
     return rb.cumulative_eqd2(prior, months, new, P.recovery_max, P.recovery_half_time)
 
 
-def schedule_of(A, organ: int) -> tuple[float, int]:
-    """(dose per fraction in Gy, fractions) the arm gives a lesion in ``organ``."""
-    if organ in (codes.PRIMARY, codes.REGIONAL_NODE):
+def in_primary_field(les) -> bool:
+    """The primary, the regional nodes and distant nodes planned with the primary (statement
+    5) are one field: the primary's schedule, outside the cap on irradiated metastases."""
+    return les.organ in (codes.PRIMARY, codes.REGIONAL_NODE) or les.with_primary
+
+
+def schedule_of(A, les) -> tuple[float, int]:
+    """(dose per fraction in Gy, fractions) the arm gives target ``les``."""
+    if in_primary_field(les):
         return A.primary_dose / A.primary_fractions, A.primary_fractions
     return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
 
 
-def eqd2_late(P, A, organ: int) -> float:
-    """EQD2 (Gy) for late effects (alpha/beta of normal tissue) of the arm's schedule in ``organ``."""
-    d, k = schedule_of(A, organ)
+def eqd2_late(P, A, les) -> float:
+    """EQD2 (Gy) for late effects (alpha/beta of normal tissue) of the arm's schedule for ``les``."""
+    d, k = schedule_of(A, les)
     return rb.eqd2(d, k, P.ab_late)
+
+
+def covers(target, les) -> bool:
+    """Does known ``target`` treat occult node ``les`` (model 6.9)? A node covers the occult
+    nodes of its organ in its station; the primary the occult regional nodes at its level."""
+    if target.subsite != les.subsite:
+        return False
+    return target.organ == les.organ or (target.organ == codes.PRIMARY and les.organ == codes.REGIONAL_NODE)
 
 
 # ============================================================================ handlers
@@ -92,7 +106,8 @@ class RadiotherapyMixin:
                 les.in_course = A.rt_primary or mode == 2
             else:
                 les.in_course = A.rt_metastases or mode == 2
-        distant = [les for les in self.lesions if les is not None and les.in_course and not les.is_locoregional]
+        self._mark_nodes_with_primary(mode)
+        distant = [les for les in self.lesions if les is not None and les.in_course and not in_primary_field(les)]
         if len(distant) > A.max_irradiated:
             distant.sort(key=lambda les: les.logv)
             for les in distant[: len(distant) - A.max_irradiated]:
@@ -103,17 +118,35 @@ class RadiotherapyMixin:
             # station (model 6.8)
             for les in self.lesions:
                 if les is not None and not les.in_course and not les.seen and les.status == ACTIVE and les.organ in _NODAL:
-                    les.in_course = self._station_targeted(les)
+                    target = self._station_target(les)
+                    if target is not None:
+                        les.in_course = True
+                        les.with_primary = target.with_primary
         return count
 
+    def _mark_nodes_with_primary(self, mode: int) -> None:
+        """Statement 5: with the arm's ``nodes_with_primary``, a planned distant node at or next
+        to the planned primary's level goes in the primary's field; every other lesion loses the
+        mark."""
+        level = None
+        if self.A.nodes_with_primary and mode == 0:
+            level = next((les.subsite for les in reversed(self.lesions) if les is not None and les.in_course and les.organ == codes.PRIMARY), None)
+        for les in self.lesions:
+            if les is not None:
+                les.with_primary = level is not None and les.in_course and les.organ == codes.DISTANT_NODE and abs(les.subsite - level) <= 1
+
+    def _station_target(self, les):
+        """The first known lesion in the course that treats occult node ``les``, or None."""
+        return next((o for o in self.lesions if o is not None and o.in_course and o.seen and covers(o, les)), None)
+
     def _station_targeted(self, les) -> bool:
-        """Is a known lesion of ``les``'s organ and station in the course?"""
-        return any(o is not None and o.in_course and o.seen and o.organ == les.organ and o.subsite == les.subsite for o in self.lesions)
+        """Does a known lesion in the course treat occult node ``les``?"""
+        return self._station_target(les) is not None
 
     def course_months(self) -> float:
         """Overall time (months) of the planned course: the longest schedule, 5 treatment days a week."""
         A = self.A
-        fx = max((schedule_of(A, les.organ)[1] for les in self.lesions if les is not None and les.in_course), default=0)
+        fx = max((schedule_of(A, les)[1] for les in self.lesions if les is not None and les.in_course), default=0)
         days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
         calendar = (days - 1) // 5 * 7 + (days - 1) % 5 + 1
         return calendar * MONTHS_PER_DAY
@@ -172,12 +205,12 @@ class RadiotherapyMixin:
             les.in_course = False
             if les.status != ACTIVE:
                 continue
-            d, k = schedule_of(A, les.organ)
+            d, k = schedule_of(A, les)
             bed10 = rb.bed(d, k, P.ab_tumour)
             if P.chemo_before_rt and les.exposed_at_start:
                 # chemotherapy before RT leaves resistant survivors (model 5.6)
                 bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
-            late = eqd2_late(P, A, les.organ)
+            late = eqd2_late(P, A, les)
             volume = math.exp(les.logv)
             again = les.irradiated > 0
             # the lesion's own radiosensitivity quantile decides its first course here
@@ -282,4 +315,4 @@ class RadiotherapyMixin:
         """May ``les``, irradiated before, be irradiated again now (model 6.6)?"""
         P, A = self.P, self.A
         months = self.env.now - les.site_time
-        return months >= P.reirr_min_interval and cumulative_eqd2(les.site_eqd2, months, eqd2_late(P, A, les.organ), P) <= P.reirr_limit
+        return months >= P.reirr_min_interval and cumulative_eqd2(les.site_eqd2, months, eqd2_late(P, A, les), P) <= P.reirr_limit
