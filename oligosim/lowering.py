@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import LOCOREGIONAL_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, LOCOREGIONAL_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 
@@ -63,6 +63,25 @@ def _lower_locoregional(lr) -> np.ndarray:
     return out
 
 
+def _lower_eligibility(el) -> np.ndarray:
+    """``cohort.eligibility`` as a one-element :data:`ELIGIBILITY_DTYPE` array."""
+    out = np.zeros(1, ELIGIBILITY_DTYPE)
+    r = out[0]
+    r["definition"] = {"none": -1, "escc": codes.ESCC, "eac": codes.EAC, "histology": 2}[el["definition"]]
+    r["max_lesions"] = int(el["max_lesions"])
+    r["min_lesions"] = int(el["min_lesions"])
+    r["max_organs"] = int(el["max_organs"])
+    r["max_diameter"] = float(el["max_diameter_cm"])
+    r["min_kps"] = int(el["min_kps"])
+    r["min_age"] = float(el["min_age_years"])
+    r["max_age"] = float(el["max_age_years"])
+    r["max_attempts"] = int(el["max_attempts"])
+    allowed = el["organs"]
+    for o, name in enumerate(codes.ORGAN_NAMES):
+        r["organ_allowed"][o] = o in (codes.PRIMARY, codes.REGIONAL_NODE) or name in allowed
+    return out
+
+
 def lower_model(sc: Scenario) -> ModelParams:
     """Scenario-wide parameters as a :class:`ModelParams`."""
     d = sc.data
@@ -77,7 +96,6 @@ def lower_model(sc: Scenario) -> ModelParams:
             _cum([les["organ_weights_eac"][codes.ORGAN_NAMES[o]] for o in codes.METASTATIC_ORGANS]),
         ]
     )
-    definition = {"none": -1, "escc": codes.ESCC, "eac": codes.EAC, "histology": 2}[el["definition"]]
     symptom_logv = np.array([logv_of_diameter(dis["symptom_diameter_cm"][name]) for name in codes.ORGAN_NAMES])
     return ModelParams(
         horizon=float(sim["horizon_months"]),
@@ -121,15 +139,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         organ_cum=np.ascontiguousarray(organ_cum),
         symptomatic_at_entry=float(les["symptomatic_at_entry"]),
         lr=_lower_locoregional(d["locoregional"]),
-        elig_definition=definition,
-        elig_max_lesions=int(el["max_lesions"]),
-        elig_min_lesions=int(el["min_lesions"]),
-        elig_max_organs=int(el["max_organs"]),
-        elig_max_diameter=float(el["max_diameter_cm"]),
-        elig_min_kps=int(el["min_kps"]),
-        elig_min_age=float(el["min_age_years"]),
-        elig_max_age=float(el["max_age_years"]),
-        elig_max_attempts=int(el["max_attempts"]),
+        elig=_lower_eligibility(el),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),

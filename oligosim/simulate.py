@@ -191,6 +191,6 @@ def _check_feasible(os_col: np.ndarray, first: int, P) -> None:
     if bad.size:
         raise InfeasibleCohort(
             f"{bad.size} of {os_col.size} patients (numbers {first} to {first + os_col.size - 1}) could not be drawn eligible within "
-            f"cohort.eligibility.max_attempts = {P.elig_max_attempts} draws (first: patient {first + bad[0]}); "
+            f"cohort.eligibility.max_attempts = {int(P.elig[0]['max_attempts'])} draws (first: patient {first + bad[0]}); "
             "the eligibility criteria are too strict for the cohort parameters"
         )

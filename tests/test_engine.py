@@ -34,7 +34,8 @@ from conftest import (
 from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import hazards
-from oligosim._kernels.state import new_lesions
+from oligosim._kernels import rng
+from oligosim._kernels.state import new_lesions, new_workspace
 from oligosim.config import load_scenario
 from oligosim.lowering import lower_model, regimen_names
 from oligosim.reference import run_scenario_reference
@@ -512,6 +513,32 @@ def test_kps_and_age_criteria_hold():
     assert np.all(arm["kps"] >= 80)
     assert np.all((arm["age"] >= 55.0) & (arm["age"] <= 70.0))
     assert np.all(arm["attempts"] >= 1)
+
+
+@pytest.mark.parametrize("organs", [("liver",), ("distant_node", "lung")])
+def test_eligibility_organs_restrict_the_visible_distant_lesions(organs):
+    """cohort.eligibility.organs: every visible distant lesion at entry is in an allowed organ,
+    in both engines (same patients, by the cross-engine identity), while occult lesions keep the
+    organ weights (model 3.4)."""
+    sc = load_fixture("busy.toml").with_values({"cohort.eligibility.organs": list(organs)})
+    P = lower_model(sc)
+    allowed = {codes.ORGAN_NAMES.index(o) for o in organs} | {codes.PRIMARY, codes.REGIONAL_NODE}
+    W = new_workspace(P.max_lesions, LC_RECORDS, 0)
+    arr = new_lesions(P.max_lesions)
+    occult_elsewhere = 0
+    for pid in range(300):
+        rng.init_streams(1, pid, W.streams)
+        n = C.draw_patient(P, W, arr[0])
+        assert n > 0
+        L = arr[0]
+        for i in range(n):
+            if L["status"][i] != C.ACTIVE:
+                continue
+            if L["seen"][i]:
+                assert L["organ"][i] in allowed, (pid, codes.ORGAN_NAMES[L["organ"][i]])
+            elif L["organ"][i] not in allowed:
+                occult_elsewhere += 1
+    assert occult_elsewhere > 0  # the restriction is on what staging sees, not on the disease
 
 
 def test_impossible_eligibility_raises_infeasible_cohort():

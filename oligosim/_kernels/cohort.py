@@ -315,19 +315,23 @@ def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
 
 @njit(cache=True)
 def _eligible(P, st, L, n, buf_organ, buf_subsite):
-    if st.kps < P.elig_min_kps or st.age < P.elig_min_age or st.age > P.elig_max_age:
+    E = P.elig[0]
+    if st.kps < E.min_kps or st.age < E.min_age or st.age > E.max_age:
         return False
     metachronous = st.presentation != codes.SYNCHRONOUS
     m = visible_distant(L, n, buf_organ, buf_subsite, metachronous)
     nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
-    if nl < P.elig_min_lesions or nl > P.elig_max_lesions or norg > P.elig_max_organs:
+    if nl < E.min_lesions or nl > E.max_lesions or norg > E.max_organs:
         return False
+    for k in range(m):
+        if not E.organ_allowed[buf_organ[k]]:
+            return False
     for i in range(n):
         if L.status[i] == ACTIVE and L.organ[i] != codes.PRIMARY and L.logv[i] >= L.det_logv[i]:
-            if diameter_of_logv(L.logv[i]) > P.elig_max_diameter:
+            if diameter_of_logv(L.logv[i]) > E.max_diameter:
                 return False
-    if P.elig_definition >= 0:
-        hist = st.histology if P.elig_definition == 2 else P.elig_definition
+    if E.definition >= 0:
+        hist = st.histology if E.definition == 2 else E.definition
         if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
             return False
     return True
@@ -342,7 +346,7 @@ def draw_patient(P, W, L):
     """
     st = W.state[0]
     state = W.streams
-    for attempt in range(P.elig_max_attempts):
+    for attempt in range(P.elig[0].max_attempts):
         n = _draw_once(P, state, st, L)
         if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):
             st.attempts = attempt + 1
@@ -351,7 +355,7 @@ def draw_patient(P, W, L):
             for i in range(n):
                 L.seen[i] = L.status[i] == ACTIVE and L.logv[i] >= L.det_logv[i]
             return n
-    st.attempts = P.elig_max_attempts
+    st.attempts = P.elig[0].max_attempts
     return -1
 
 

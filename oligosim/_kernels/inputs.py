@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from oligosim import codes
+
 
 #: The primary, its bed and the regional nodes after entry (model 3.3, 4.2, 6.8). A record (a
 #: one-element array of this dtype, ``P.lr``; kernels read ``P.lr[0].field``) rather than more
@@ -28,6 +30,24 @@ LOCOREGIONAL_DTYPE = np.dtype(
         ("regional_seeding", np.float64),  # share of locoregionally seeded metastases landing in regional nodes
         ("field_covers_station", np.bool_),
         ("level_cum", np.float64, (4,)),  # cumulative shares of the primary's level (codes.STATION_NAMES)
+    ],
+    align=True,
+)
+
+
+#: Eligibility (model 3.4), a record like :data:`LOCOREGIONAL_DTYPE` (``P.elig[0].field``).
+ELIGIBILITY_DTYPE = np.dtype(
+    [
+        ("definition", np.int64),  # -1 none, 0 escc, 1 eac, 2 the patient's histology
+        ("max_lesions", np.int64),
+        ("min_lesions", np.int64),
+        ("max_organs", np.int64),
+        ("max_diameter", np.float64),  # cm
+        ("min_kps", np.int64),
+        ("min_age", np.float64),  # years
+        ("max_age", np.float64),
+        ("max_attempts", np.int64),
+        ("organ_allowed", np.uint8, (codes.N_ORGANS,)),  # by codes organ: may a visible distant lesion be there?
     ],
     align=True,
 )
@@ -70,16 +90,7 @@ class ModelParams(NamedTuple):
     organ_cum: np.ndarray  # (2, N_ORGANS) cumulative organ shares by histology
     symptomatic_at_entry: float
     lr: np.ndarray  # (1,) LOCOREGIONAL_DTYPE: the primary, its bed and the regional nodes after entry
-    # eligibility
-    elig_definition: int  # -1 none, 0 escc, 1 eac, 2 patient's histology
-    elig_max_lesions: int
-    elig_min_lesions: int
-    elig_max_organs: int
-    elig_max_diameter: float
-    elig_min_kps: int
-    elig_min_age: float
-    elig_max_age: float
-    elig_max_attempts: int
+    elig: np.ndarray  # (1,) ELIGIBILITY_DTYPE: the trial's criteria, applied to what staging sees
     # disease
     growth_median: float  # 1/month, ln2 / doubling
     growth_sd_patient: float

@@ -116,6 +116,12 @@ ELIGIBILITY = Section(
         "max_age_years": _pos(120.0, "years", "oldest eligible age", "trial criterion; default: none"),
         "min_age_years": _nonneg(18.0, "years", "youngest eligible age", "trial criterion"),
         "max_attempts": Int(2000, lo=1, hi=10**6, doc="draws per patient before the scenario is declared infeasible"),
+        "organs": ListOf(
+            Choice(tuple(codes.ORGAN_NAMES[o] for o in codes.METASTATIC_ORGANS)),
+            min_len=1,
+            default=[codes.ORGAN_NAMES[o] for o in codes.METASTATIC_ORGANS],
+            doc="organs a visible distant lesion may be in (e.g. [\"distant_node\"] for a nodal recurrence, [\"liver\"] for liver-only disease); regional nodes and the primary always may",
+        ),
     },
     doc="trial-style eligibility, applied to what staging imaging sees",
 )

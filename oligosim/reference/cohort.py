@@ -266,17 +266,20 @@ def _draw_locoregional(P, s: Stream, pat, lesions: list, synchronous: bool) -> N
 
 def _eligible(P, pat, lesions) -> bool:
     """The trial's criteria applied to what staging imaging sees (model 3.4)."""
-    if pat.kps < P.elig_min_kps or pat.age < P.elig_min_age or pat.age > P.elig_max_age:
+    E = P.elig[0]
+    if pat.kps < E["min_kps"] or pat.age < E["min_age"] or pat.age > E["max_age"]:
         return False
     metachronous = pat.presentation != codes.SYNCHRONOUS
     organ, subsite, m = visible_distant(lesions)
     n_lesions, n_organs, _ = count_metastases(organ, subsite, m, metachronous)
-    if n_lesions < P.elig_min_lesions or n_lesions > P.elig_max_lesions or n_organs > P.elig_max_organs:
+    if n_lesions < E["min_lesions"] or n_lesions > E["max_lesions"] or n_organs > E["max_organs"]:
         return False
-    if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > P.elig_max_diameter for les in lesions):
+    if any(not E["organ_allowed"][o] for o in organ[:m]):
+        return False  # a visible lesion in an organ the trial excludes
+    if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > E["max_diameter"] for les in lesions):
         return False
-    if P.elig_definition >= 0:
-        hist = pat.histology if P.elig_definition == 2 else P.elig_definition
+    if E["definition"] >= 0:
+        hist = pat.histology if E["definition"] == 2 else int(E["definition"])
         if not is_oligometastatic(hist, organ, subsite, m, metachronous, False, False, True):
             return False
     return True
@@ -298,7 +301,7 @@ def draw_cohort_patient(P, seed: int, pid: int):
         The attributes and lesions, or (attributes, None) if eligibility was never met.
     """
     s = Stream(seed, pid, COHORT)
-    for attempt in range(P.elig_max_attempts):
+    for attempt in range(int(P.elig[0]["max_attempts"])):
         pat, lesions = _draw_once(P, s)
         if _eligible(P, pat, lesions):
             pat.attempts = attempt + 1
@@ -306,5 +309,5 @@ def draw_cohort_patient(P, seed: int, pid: int):
             for les in lesions:  # what staging saw is what the team knows about
                 les.seen = les.visible
             return pat, lesions
-    pat.attempts = P.elig_max_attempts
+    pat.attempts = int(P.elig[0]["max_attempts"])
     return pat, None

@@ -186,7 +186,7 @@ def run_scenario_reference(
             if bad.size:
                 raise InfeasibleCohort(
                     f"{bad.size} of {n} patients could not be drawn eligible within "
-                    f"cohort.eligibility.max_attempts = {P.elig_max_attempts} draws (first: patient {bad[0]})"
+                    f"cohort.eligibility.max_attempts = {int(P.elig[0]['max_attempts'])} draws (first: patient {bad[0]})"
                 )
             res.arms[name] = ArmResult(
                 name=name,
