@@ -4,7 +4,7 @@ nodes after entry (docs/model.md 3.7, 4.2, 6.9), with the published source of ev
 from __future__ import annotations
 
 from oligosim import codes
-from oligosim.config.leaves import A, _nonneg, _pos, _prob, _sums_to_one
+from oligosim.config.leaves import A, CAL, _nonneg, _pos, _prob, _sums_to_one
 from oligosim.config.nodes import Bool, Section
 
 _PET_NODE_SENSITIVITY = 0.66  # BRIEF 1: PET/CT sensitivity 66% for nodes > 5 mm
@@ -46,8 +46,10 @@ LOCOREGIONAL = Section(
             "Wang 2018 (Oncol Lett 15:4033), 244 first recurrences after radical esophagectomy: anastomotic 4.0% without and 11.5% with postoperative RT",
         ),
         "occult_regional_nodes_mean_after_surgery": _nonneg(
-            0.4, "nodes", "mean number of occult regional nodes at entry after esophagectomy (Poisson)",
-            A + "lymphatic recurrence is the commonest first failure after esophagectomy in Chinese series (Wang 2018: 87.9% of recurrences; Xu and Su, Int J Surg Oncol, 239 locoregional recurrences after three-field dissection: mediastinal, then cervical, then abdominal nodes); 0.4 gives about one patient in three with a regional relapse to come, in line with locoregional recurrence in 15-35% of resected patients (Blackham 2018, J Surg Oncol 117:150: 15.1% after neoadjuvant chemoradiation and surgery)",
+            0.15, "nodes", "mean number of occult regional nodes at entry after esophagectomy (Poisson)",
+            CAL + " stage 3, docs/calibration/stage3: at the lower bound of its prior, uniform 0.15-0.8, set from the patterns of failure: "
+            "lymphatic recurrence is the commonest first failure after esophagectomy in Chinese series (Wang 2018: 87.9% of recurrences; Xu and Su, Int J Surg Oncol, 239 locoregional recurrences after three-field dissection: mediastinal, then cervical, then abdominal nodes) "
+            "and locoregional recurrence reaches 15-35% of resected patients (Blackham 2018, J Surg Oncol 117:150: 15.1% after neoadjuvant chemoradiation and surgery); 0.15 gives one patient in seven a regional relapse to come; hand-set 0.4 before the fit)",
         ),
         "primary_persistence_probability_after_crt": _prob(
             0.35, "probability that a patient treated by definitive chemoradiotherapy enters with occult persistent or recurrent disease in the irradiated esophagus",
@@ -59,8 +61,8 @@ LOCOREGIONAL = Section(
         ),
         "crt_eqd2_gy": _pos(50.0, "Gy", "EQD2 (alpha/beta 3) the esophagus received in the definitive course", "statement 8: primary EQD2 50-60 Gy"),
         "regional_seeding_fraction": _prob(
-            0.5, "share of the metastases seeded by the primary and the regional nodes that land in the regional nodes (lymphatic) rather than at distant sites",
-            A + "lymphatic and haematogenous spread about equally frequent: regional nodes are positive in about half of resected specimens and the commonest site of first recurrence (Wang 2018), while distant organs are involved at autopsy in 50-56% (BRIEF 1)",
+            0.8, "share of the metastases seeded by the primary and the regional nodes that land in the regional nodes (lymphatic) rather than at distant sites",
+            CAL + " stage 3, docs/calibration/stage3: at the upper bound of its prior, uniform 0.2-0.8; hand-set 0.5 before the fit, lymphatic and haematogenous spread about equally frequent: regional nodes are positive in about half of resected specimens and the commonest site of first recurrence (Wang 2018), while distant organs are involved at autopsy in 50-56%, BRIEF 1)",
         ),
         "field_covers_station": Bool(True, doc="an RT course to a lymph node, or to the primary, also treats the occult regional (or, for a distant node, distant) nodes in the same station or at the primary's level (involved-station clinical target volume); false: the visible targets only"),
     },

@@ -211,10 +211,10 @@ DISEASE = Section(
             CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "limited_capacity_fraction": _prob(
-            0.2651, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
+            0.2946, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
             "lowest-propensity share, whose propensity is set to 0 once their visible lesions are drawn (no occult lesions, "
             "no new metastases ever)",
-            CAL + ", prior uniform 0-0.6; 0 before 2026-11-22: a continuum of propensities only); the oligometastatic state "
+            CAL + ", prior uniform 0-0.6; 0 before 2026-11-22: a continuum of propensities only; 0.2651 before the stage-3 refit of 2026-12-06, docs/calibration/stage3); the oligometastatic state "
             "as the low end of a spectrum of metastatic capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & "
             "Hellman, Nat Rev Clin Oncol 2011)",
         ),
