@@ -147,9 +147,12 @@ FAIL_WIDESPREAD = 5
 FAILURE_NAMES = ("none", "in_field", "marginal_regional", "out_of_field_new", "out_of_field_regrowth", "widespread")
 
 # ----------------------------------------------------------------------------- primary treatment
-# How a non-synchronous patient's primary was treated before entry (model 3.3).
-PRIOR_SURGERY = 0  #: esophagectomy: the esophagus is resected; relapse at the anastomosis/bed
-PRIOR_DEFINITIVE_CRT = 1  #: definitive chemoradiotherapy: the irradiated primary may persist
+# How the primary stands at entry (model 3.7): in place (synchronous), or how a non-synchronous
+# patient's primary was treated. In place is 0, so a blank state means "esophagus present".
+PRIMARY_IN_PLACE = 0
+PRIOR_SURGERY = 1  #: esophagectomy: the esophagus is resected; relapse at the anastomosis/bed
+PRIOR_DEFINITIVE_CRT = 2  #: definitive chemoradiotherapy: the irradiated primary may persist
+#: the treatments a scenario gives shares of (locoregional.primary_treatment), in code order from 1
 PRIMARY_TREATMENT_NAMES = ("surgery", "definitive_crt")
 
 

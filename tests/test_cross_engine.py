@@ -386,6 +386,19 @@ def _mutate_statement5_same_level_only(monkeypatch):
     monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_mark_nodes_with_primary", mark)
 
 
+def _mutate_esophagus_kept_after_surgery(monkeypatch):
+    """The reference forgets that a resected patient has no esophagus (its RT courses can cause
+    esophagitis and esophageal fistula again)."""
+    original = reference_cohort._draw_locoregional
+
+    def draw(P, s, pat, lesions, synchronous):
+        original(P, s, pat, lesions, synchronous)
+        if pat.primary_treatment == codes.PRIOR_SURGERY:
+            pat.primary_treatment = codes.PRIMARY_IN_PLACE
+
+    monkeypatch.setattr(reference_cohort, "_draw_locoregional", draw)
+
+
 def _mutate_marginal_as_distant(monkeypatch):
     """A new node next to an irradiated one is classified out of field instead of marginal."""
     original = reference_assess.AssessmentMixin._failure_site
@@ -438,12 +451,13 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
+        (_mutate_esophagus_kept_after_surgery, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_statement5_same_level_only, "statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "statement5_same_level_only",
+         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):

@@ -26,7 +26,7 @@ from oligosim import codes, simulate
 from oligosim._kernels import assess, hazards, rng, rt
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import new_lesions, new_workspace
-from oligosim.lowering import lower_arm, lower_model
+from oligosim.lowering import lower_arm, lower_model, lower_regimens
 from oligosim.results import EVENT_RECORDS, LC_RECORDS
 
 from conftest import CONFIGS
@@ -192,7 +192,7 @@ def test_occult_regional_nodes_with_the_primary_in_place(P):
     assert abs(k.var() - mean) < 4.0 * math.sqrt(2.0 * mean**2 / k.size + mean / k.size)
     assert all(o == codes.REGIONAL_NODE for d in draws for o in d[0])
     assert {s for d in draws for s in d[1]} == {1, 3}
-    assert all(d[5] == -1 for d in draws)
+    assert all(d[5] == codes.PRIMARY_IN_PLACE for d in draws)
 
 
 def test_after_surgery_bed_relapse_and_nodes(P):
@@ -285,3 +285,35 @@ def test_statement5_nodes_next_to_the_primary_share_its_field(P, default_scenari
     # a later course forgets the mark
     rt.plan_course(P, A, L, 4, rt.PLAN_PROGRESSION)
     assert not any(L["with_primary"][i] for i in range(4))
+
+
+# ----------------------------------------------------------------------------- no esophagus after esophagectomy
+
+
+@pytest.mark.parametrize("treatment", [codes.PRIMARY_IN_PLACE, codes.PRIOR_SURGERY, codes.PRIOR_DEFINITIVE_CRT])
+def test_no_esophageal_toxicity_after_esophagectomy(P, default_scenario, treatment):
+    """A course to a mediastinal node: after esophagectomy no esophagitis or fistula ever (no
+    esophagus), otherwise the NTCP of the esophagus dose; five toxicity draws either way."""
+    R = lower_regimens(default_scenario)
+    A = lower_arm(default_scenario, "upfront_rt")._replace(metastasis_dose=50.0, metastasis_fractions=5)
+    Ph = P._replace(esophagitis_td50=30.0, fistula_td50=35.0)  # high probabilities, so a miss would show
+    seen = np.zeros(2, int)
+    for pid in range(300):
+        arr, L = _lesions(Ph, [codes.DISTANT_NODE], [codes.STATION_LOWER_MEDIASTINUM], [math.log(3.0)], [True])
+        L["in_course"][0] = True
+        W = new_workspace(Ph.max_lesions, LC_RECORDS, EVENT_RECORDS)
+        W.state["n"] = 1
+        W.state["reg"] = -1
+        W.state["primary_treatment"] = treatment
+        rng.init_streams(3, pid, W.streams)
+        rt.deliver_course(Ph, R, A, W, L)
+        seen += (W.tox_seen[codes.ESOPHAGITIS], W.tox_seen[codes.FISTULA])
+        ref = np.zeros_like(W.streams)
+        rng.init_streams(3, pid, ref)
+        for _ in range(5):
+            rng.uniform(ref, rng.TOXICITY)
+        assert W.streams[rng.TOXICITY] == ref[rng.TOXICITY]  # five draws, whatever happened
+    if treatment == codes.PRIOR_SURGERY:
+        assert seen.sum() == 0
+    else:
+        assert seen.min() > 30

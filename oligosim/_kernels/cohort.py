@@ -238,7 +238,7 @@ def draw_locoregional(P, state, s, st, L, n):
     u_bed = rng.uniform(state, s)
     crt = u_treat < P.lr[0].crt_share
     if st.primary_in_place:
-        st.primary_treatment = -1
+        st.primary_treatment = codes.PRIMARY_IN_PLACE
         bed = False
         mean = P.lr[0].nodes_sync
     elif crt:

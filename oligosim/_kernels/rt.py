@@ -261,6 +261,10 @@ def _course_toxicity(P, R, W, eso, lung, reirr):
     or_r = P.reirr_or if reirr else 1.0
     p_esoph = rb.odds_scaled(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
     p_fist = rb.odds_scaled(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+    if st.primary_treatment == codes.PRIOR_SURGERY:
+        # no esophagus after esophagectomy: no esophagitis, no esophageal fistula (model 6.5)
+        p_esoph = 0.0
+        p_fist = 0.0
     p_pneu = rb.odds_scaled(rb.ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
     u_e = rng.uniform(W.streams, rng.TOXICITY)
     u_f = rng.uniform(W.streams, rng.TOXICITY)

@@ -74,7 +74,7 @@ STATE_DTYPE = np.dtype(
         ("growth", np.float64),  # the patient's median growth rate of metastases, 1/month
         ("attempts", np.int64),  # draws needed to meet eligibility
         ("primary_in_place", np.bool_),
-        ("primary_treatment", np.int64),  # codes.PRIOR_*: non-synchronous patients' (-1 synchronous)
+        ("primary_treatment", np.int64),  # codes.PRIMARY_IN_PLACE or PRIOR_*
         ("bg_death", np.float64),  # months from entry to other-cause death
         # ---- clock and lesion slots
         ("t", np.float64),  # months since entry

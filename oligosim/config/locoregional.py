@@ -11,7 +11,7 @@ _PET_NODE_SENSITIVITY = 0.66  # BRIEF 1: PET/CT sensitivity 66% for nodes > 5 mm
 
 PRIMARY_TREATMENT = Section(
     {
-        "surgery": _prob(1.0, "share of non-synchronous patients whose primary was resected", "set per study; the metachronous series behind the targets (Liu 2020, Li 2021) treated recurrences after esophagectomy"),
+        "surgery": _prob(1.0, "share of non-synchronous patients whose primary was resected", A + "set per study; by default esophagectomy, the commonest curative treatment of the primary before a metachronous recurrence in Chinese series"),
         "definitive_crt": _prob(0.0, "share whose primary had definitive chemoradiotherapy", "set per study (BRIEF 10, scenario 3)"),
     },
     doc="how a non-synchronous patient's primary was treated before entry (model 3.3); must sum to 1",

@@ -237,7 +237,7 @@ def _draw_locoregional(P, s: Stream, pat, lesions: list, synchronous: bool) -> N
     u_treat, u_bed = s.uniform(), s.uniform()
     crt = u_treat < LR["crt_share"]
     if synchronous:
-        pat.primary_treatment, bed, mean = -1, False, LR["nodes_sync"]
+        pat.primary_treatment, bed, mean = codes.PRIMARY_IN_PLACE, False, LR["nodes_sync"]
     elif crt:
         pat.primary_treatment, bed, mean = codes.PRIOR_DEFINITIVE_CRT, u_bed < LR["primary_crt"], LR["nodes_crt"]
     else:

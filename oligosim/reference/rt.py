@@ -257,6 +257,8 @@ class RadiotherapyMixin:
         or_r = P.reirr_or if reirradiation else 1.0
         p_esophagitis = rb.odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
         p_fistula = rb.odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+        if self.pat.primary_treatment == codes.PRIOR_SURGERY:
+            p_esophagitis = p_fistula = 0.0  # the esophagus was resected: nothing to inflame or perforate
         p_pneumonitis = rb.odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
         u_e, u_f, u_p, g_f, g_p = (self.s_tox.uniform() for _ in range(5))
         dead = False
