@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from oligosim import __version__, codes
+from oligosim.analysis import plausibility
 from oligosim.analysis.survival import kaplan_meier, summarize_survival, survival_at
 from oligosim.results import ArmResult, Results
 
@@ -70,6 +71,8 @@ def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONT
     out["first_failure"] = shares(agg["first_failure"], codes.FAILURE_NAMES)
     out["rt_courses_mean"] = float(agg["rt_courses"]) / n
     out["estro_eortc_first_progression"] = estro_first_progression(arm)
+    # toxicity outside every published series (the consensus' Table 4): advice, no effect
+    out["warnings"] = plausibility.check_arm(out)
     return out
 
 

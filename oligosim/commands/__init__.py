@@ -3,6 +3,8 @@ for bad user input; ``oligosim.cli`` dispatches to them."""
 
 from __future__ import annotations
 
+import sys
+
 from oligosim.config import ConfigError
 from oligosim.config.schema import SCENARIO_SCHEMA
 
@@ -34,3 +36,11 @@ def check_run_options(args) -> None:
         node = simulation[option]
         if value is not None and not node.lo <= value <= node.hi:
             raise UserError(f"--{option} = {value}: must be >= {node.lo} and <= {node.hi} (the range of simulation.{option})")
+
+
+def print_warnings(arms: dict) -> None:
+    """One line on stderr per plausibility warning of each arm (summary.json's ``warnings``,
+    :mod:`oligosim.analysis.plausibility`), even with --quiet: they are about the results."""
+    for name, entry in arms.items():
+        for w in entry.get("warnings", ()):
+            print(f"warning: arm {name}: {w['message']}", file=sys.stderr)

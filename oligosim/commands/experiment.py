@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from oligosim.commands import UserError
+from oligosim.commands import UserError, print_warnings
 from oligosim.commands import run_errors
 
 
@@ -47,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     except (ConfigError, OSError) as exc:
         raise run_errors(args, exc) or UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    print_warnings(doc["results"].get("arms", {}) if isinstance(doc["results"], dict) else {})
     if not args.quiet:
         print(f"{exp.name} ({exp.kind}): {doc['seconds']:.1f} s; wrote {out}/" + ", ".join(doc["files"]))
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError, check_run_options
+from oligosim.commands import UserError, check_run_options, print_warnings
 
 
 def register(sub) -> None:
@@ -98,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
         _write(files, patient_tables, canvas, km, kaplan_meier, endpoint, scenario, results, summary, out, args)
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    print_warnings(summary["arms"])
     if not args.quiet:
         print(f"{scenario.name}: {results.patients} patients per arm, seed {results.seed}, {results.seconds:.1f} s")
         print(format_table(summary))

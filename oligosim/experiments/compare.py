@@ -64,6 +64,9 @@ def run(ctx) -> dict:
         rows.append([ctx.arm_label(a), med(sm["os"]), rmst(sm["os"]), med(sm["pfs"]), rmst(sm["pfs"]), pct(sm["os"]["rate"]["24"]),
                      pct(sm["pfs"]["rate"]["24"]), pct(sm["toxicity_grade3plus"]["any"]), pct(sm["treatment_deaths"])])
     ctx.report.table(headers, rows, caption=f"Per arm, {exp.patients:,} virtual patients each (95% Monte Carlo CIs)")
+    warnings = [f"{ctx.arm_label(a)}: {w['message']}" for a in exp.arms for w in summaries[a]["warnings"]]
+    if warnings:
+        ctx.report.paragraph("Plausibility warnings (rates outside every series of the consensus' Table 4; docs/model.md 9): " + "; ".join(warnings) + ".")
     metric_rows = [[ctx.arm_label(a), m, *v] for a in exp.arms for m, v in per_arm[a].items()]
     ctx.csv("metrics.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], metric_rows)
 
@@ -108,7 +111,7 @@ def run(ctx) -> dict:
         ctx.save(ax, f"km_{key}.png", f"{title}: Kaplan-Meier curves with 95% CIs and numbers at risk")
     labelled = {ctx.arm_label(a): summaries[a] for a in exp.arms}
     ax = plot_failure_patterns(labelled, title="Pattern of first failure")
-    ctx.save(ax, "failure_patterns.png", "First failure: none, in-field, out-of-field oligometastatic, widespread (share of patients)")
+    ctx.save(ax, "failure_patterns.png", "First failure: none, in field, marginal/regional, out of field (new lesions or regrowth), widespread (share of patients)")
     ax = plot_toxicity(labelled, title="Grade ≥3 toxicity")
     ctx.save(ax, "toxicity.png", "Grade ≥3 toxicity by type, with 95% Wilson CIs")
     for a in exp.arms:

@@ -1,0 +1,73 @@
+"""Plausibility warnings (oligosim/analysis/plausibility.py): the limits from the consensus'
+Table 4, the Monte Carlo rule, summary.json and what `oligosim run` prints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from oligosim import codes
+from oligosim.analysis import plausibility as pl
+
+from conftest import CONFIGS, ROOT
+
+
+@pytest.mark.parametrize("rate,n", [(0.0, 17), (0.36, 17), (0.633, 49), (0.073, 157), (0.5, 3000)])
+def test_wilson_limits_match_statsmodels(rate, n):
+    lo, hi = proportion_confint(round(rate * n), n, alpha=0.05, method="wilson")
+    r = round(rate * n) / n
+    assert pl.wilson_upper(r, n) == pytest.approx(hi, abs=1e-12)
+    assert pl.wilson_lower(r, n) == pytest.approx(lo, abs=1e-12)
+
+
+def test_limits_are_the_upper_wilson_limit_of_the_highest_published_rate():
+    """Every limit comes from the arm reporting the highest rate of its type (the least precise
+    of tied arms), and lies above that rate."""
+    for kind, (limit, basis) in pl.UPPER.items():
+        rates = [(pct, n, series) for series, n, r in pl.TABLE4 for k, pct in r.items() if k == kind]
+        top = max(p for p, _, _ in rates)
+        expected = max(pl.wilson_upper(top / 100.0, n) for p, n, _ in rates if p == top)
+        assert limit == pytest.approx(expected) and limit > top / 100.0, kind
+        assert f"{top:g}% of" in basis
+    assert set(pl.UPPER) == set(codes.TOX_NAMES) | {"any"}
+
+
+def _entry(n, **rates):
+    tox = {k: 0.0 for k in codes.TOX_NAMES + ("any",)}
+    tox.update({k: v for k, v in rates.items() if k != "treatment_deaths"})
+    return {"patients": n, "toxicity_grade3plus": tox, "treatment_deaths": rates.get("treatment_deaths", 0.0)}
+
+
+def test_a_rate_is_flagged_only_beyond_its_monte_carlo_error():
+    limit = pl.UPPER["esophagitis"][0]
+    assert pl.check_arm(_entry(100000, esophagitis=limit - 0.001)) == []
+    # above the limit, but not beyond the Monte Carlo error of 200 patients
+    assert pl.check_arm(_entry(200, esophagitis=limit + 0.01)) == []
+    (w,) = pl.check_arm(_entry(100000, esophagitis=limit + 0.01))
+    assert w["metric"] == "tox.esophagitis" and w["limit"] == limit
+    assert "toxicity.esophagitis_td50_gy" in w["message"] and "Table 4" in w["message"]
+    (w,) = pl.check_arm(_entry(100000, treatment_deaths=0.03))
+    assert w["metric"] == "treatment_deaths" and w["limit"] == pl.TREATMENT_DEATH_LIMIT
+
+
+@pytest.mark.slow
+def test_run_prints_and_records_the_warnings(tmp_path):
+    """`oligosim run` writes each arm's warnings into summary.json and prints one line per
+    warning on stderr, also with --quiet."""
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "oligosim.cli", "run", str(CONFIGS / "default.toml"), "--patients", "3000", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    lines = [l for l in done.stderr.splitlines() if l.startswith("warning: arm ")]
+    expected = [(name, w["message"]) for name, a in summary["arms"].items() for w in a["warnings"]]
+    assert expected, "the default scenario's RT toxicity is above Table 4 (issue 18)"
+    assert lines == [f"warning: arm {name}: {m}" for name, m in expected]
+    for a in summary["arms"].values():
+        assert a["warnings"] == pl.check_arm(a)
