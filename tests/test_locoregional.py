@@ -317,3 +317,13 @@ def test_no_esophageal_toxicity_after_esophagectomy(P, default_scenario, treatme
         assert seen.sum() == 0
     else:
         assert seen.min() > 30
+
+
+def test_sbrt_after_esophagectomy_gives_no_esophageal_toxicity():
+    """Issue 18's user scenario: SBRT 50 Gy/5 to lung and mediastinal nodes after esophagectomy
+    causes no esophagitis and no esophageal fistula in any arm, while pneumonitis remains."""
+    sc = load_scenario(CONFIGS / "scenarios" / "sbrt_after_esophagectomy.toml")
+    res = simulate.run_scenario(sc, patients=2000, seed=7)
+    for name, arm in res.arms.items():
+        assert not arm.tox[:, codes.ESOPHAGITIS].any() and not arm.tox[:, codes.FISTULA].any(), name
+        assert arm.tox[:, codes.PNEUMONITIS].any(), name
