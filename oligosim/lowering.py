@@ -226,6 +226,7 @@ def lower_regimens(sc: Scenario) -> Regimens:
         maintenance=col("maintenance_months"),
         kill=col("kill_rate_per_month"),
         maintenance_kill=col("maintenance_kill_rate_per_month"),
+        paused_kill=col("maintenance_kill_rate_per_month") * (col("immunotherapy", np.bool_) & bool(sc.data["radiotherapy"]["immunotherapy_continues_during_rt"])),
         resistance_median=col("resistance_median_months"),
         resistance_sdlog=col("resistance_sdlog"),
         durable=col("durable_fraction"),

@@ -47,6 +47,7 @@ from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
+from oligosim.reference import systemic as reference_systemic
 
 from conftest import CONFIGS
 
@@ -90,6 +91,7 @@ CASES = [
     ("sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ("node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["concurrent_pf"]),
     ("after_crt", after_crt_scenario, ["rt_alone"]),
+    ("eso_shanghai13_io_local", scenario_file("eso_shanghai13.toml"), ["io_local"]),
     ("statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
 ]
@@ -399,6 +401,12 @@ def _mutate_esophagus_kept_after_surgery(monkeypatch):
     monkeypatch.setattr(reference_cohort, "_draw_locoregional", draw)
 
 
+def _mutate_whole_line_paused(monkeypatch):
+    """The reference pauses the anti-PD-1 component with the chemotherapy during a sequential
+    RT course (the rule before 2026-12-06)."""
+    monkeypatch.setattr(reference_systemic.SystemicMixin, "_anti_pd1_kill", lambda self, reg: 0.0)
+
+
 def _mutate_marginal_as_distant(monkeypatch):
     """A new node next to an irradiated one is classified out of field instead of marginal."""
     original = reference_assess.AssessmentMixin._failure_site
@@ -451,13 +459,14 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
+        (_mutate_whole_line_paused, "eso_shanghai13", scenario_file("eso_shanghai13.toml"), ["io_local"]),
         (_mutate_esophagus_kept_after_surgery, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_statement5_same_level_only, "statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "esophagus_kept_after_surgery", "statement5_same_level_only",
+         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):

@@ -314,7 +314,7 @@ def on_rt_start(P, R, A, W, L):
         # sequential strategy: chemotherapy waits for the RT course; anti-PD-1 goes on
         st.course_concurrent = False
         st.paused = True
-        st.kill = 0.0
+        st.kill = 0.0 if st.resisted else systemic.paused_kill(R, st.reg, st.pdl1_high)
         if W.slot[S_INDUCTION_END] < INF:
             W.slot[S_INDUCTION_END] += dur
         if W.slot[S_CONSOLIDATION] < INF:

@@ -167,6 +167,9 @@ class Regimens(NamedTuple):
     maintenance: np.ndarray  # months
     kill: np.ndarray  # 1/month
     maintenance_kill: np.ndarray
+    # while the regimen's chemotherapy waits for a sequential RT course: the anti-PD-1 component
+    # alone, at the maintenance rate (0 without immunotherapy, or when it is paused too)
+    paused_kill: np.ndarray  # 1/month
     resistance_median: np.ndarray  # months
     resistance_sdlog: np.ndarray
     durable: np.ndarray

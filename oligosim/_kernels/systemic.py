@@ -44,12 +44,19 @@ def line_kill(R, reg, maintenance, pdl1_high):
 
 
 @njit(cache=True)
+def paused_kill(R, reg, pdl1_high):
+    """Log-kill rate (1/month) of regimen ``reg`` while its chemotherapy waits for an RT course:
+    its anti-PD-1 component alone (model 5.4)."""
+    return R.paused_kill[reg] * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
+
+
+@njit(cache=True)
 def start_line(R, A, W, L, line, reg):
     """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
 
     The draws are made in a fixed number per line (2 for resistance, 2 per toxicity slot) so
     that the streams stay aligned whatever happens. A first line that starts while an RT
-    course pauses chemotherapy does not kill until the course ends.
+    course pauses chemotherapy kills only by its anti-PD-1 component until the course ends.
     """
     st = W.state[0]
     slot = W.slot
@@ -59,7 +66,7 @@ def start_line(R, A, W, L, line, reg):
     st.resisted = False
     st.line_on = True
     st.kill_line = line_kill(R, reg, False, st.pdl1_high)
-    st.kill = 0.0 if (st.paused and R.chemo[reg] and line == 1) else st.kill_line
+    st.kill = paused_kill(R, reg, st.pdl1_high) if (st.paused and R.chemo[reg] and line == 1) else st.kill_line
     dur = R.cycles[reg] * R.cycle[reg]
     slot[S_INDUCTION_END] = t + dur
     slot[S_MAINTENANCE_END] = INF

@@ -330,6 +330,7 @@ RADIOTHERAPY = Section(
         "tcp_volume_exponent": _nonneg(TCP.volume_exponent, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
         "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
+        "immunotherapy_continues_during_rt": Bool(True, doc="when a sequential strategy pauses a chemo-immunotherapy line for an RT course, the anti-PD-1 component goes on at the regimen's maintenance kill rate (BRIEF 5 and the consensus: immunotherapy has a long half-life and need not pause during RT; only chemotherapy waits); false: the whole line pauses, as before 2026-12-06"),
         "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
         "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
         "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),

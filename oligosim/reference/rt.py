@@ -167,10 +167,11 @@ class RadiotherapyMixin:
             self.course_concurrent = bool(R.chemo[A.first_line])
         duration = self.course_months()
         if self.course_concurrent and not (A.concurrent or self.timing == codes.RT_CONCURRENT):
-            # sequential strategy: chemotherapy waits for the course (anti-PD-1 alone goes on)
+            # sequential strategy: chemotherapy waits for the course (anti-PD-1 alone goes on,
+            # at the regimen's maintenance rate, unless the line has resisted)
             self.course_concurrent = False
             self.paused = True
-            self.kill = 0.0
+            self.kill = 0.0 if self.resisted else self._anti_pd1_kill(self.reg)
             self.induction_end.postpone(duration)
             self.consolidation.postpone(duration)
         self.rt_end.book(now + duration)

@@ -42,7 +42,7 @@ class SystemicMixin:
         self.resisted = False
         self.line_on = True
         self.kill_line = R.kill[reg] * (R.pdl1_multiplier[reg] if self.pat.pdl1_high else 1.0)
-        self.kill = 0.0 if (self.paused and R.chemo[reg] and line == 1) else self.kill_line
+        self.kill = self._anti_pd1_kill(reg) if (self.paused and R.chemo[reg] and line == 1) else self.kill_line
         duration = R.cycles[reg] * R.cycle[reg]
         self.induction_end.book(now + duration)
         self.maintenance_end.cancel()
@@ -116,3 +116,10 @@ class SystemicMixin:
                 self.consolidation.postpone(self.P.tox_delay)
             if self.s_tox.uniform() < self.P.discontinue_p:
                 self.stop_line()
+
+    def _anti_pd1_kill(self, reg: int) -> float:
+        """Kill rate (1/month) of regimen ``reg`` while its chemotherapy waits for an RT course:
+        the anti-PD-1 component alone, at the maintenance rate (0 without immunotherapy or with
+        radiotherapy.immunotherapy_continues_during_rt false; model 5.4)."""
+        R = self.R
+        return R.paused_kill[reg] * (R.pdl1_multiplier[reg] if self.pat.pdl1_high else 1.0)
