@@ -200,6 +200,7 @@ EV_DEATH_OTHER = 16
 EV_DEATH_TREATMENT = 17
 EV_CENSORED = 18
 EV_LINE_STOP = 19
+EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
 EVENT_NAMES = (
     "entry",
     "line_start",
@@ -221,6 +222,7 @@ EVENT_NAMES = (
     "death_treatment",
     "censored",
     "line_stop",
+    "tumour_fistula",
 )
 #: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
 SCAN_SCHEDULED = 3

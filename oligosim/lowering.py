@@ -58,6 +58,8 @@ def _lower_locoregional(lr) -> np.ndarray:
     r["crt_eqd2"] = float(lr["crt_eqd2_gy"])
     r["regional_seeding"] = float(lr["regional_seeding_fraction"])
     r["field_covers_station"] = bool(lr["field_covers_station"])
+    r["fistula_rate"] = float(lr["tumour_fistula_rate_per_month"])
+    r["after_fistula_rate"] = math.log(2.0) / float(lr["survival_after_tumour_fistula_months"])
     levels = np.array([float(lr["primary_level"][k]) for k in codes.STATION_NAMES])
     r["level_cum"] = np.cumsum(levels) / levels.sum()
     return out

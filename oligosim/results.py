@@ -46,6 +46,7 @@ COLUMNS = {
     "n_lesions_entry": np.int16,
     "attempts": np.int32,
     "overflow": np.int32,
+    "tumour_fistula": np.bool_,
     "lc_n": np.int8,
     "ev_n": np.int32,
 }
@@ -66,7 +67,8 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
         ``n``; ``tox`` (N_TOX,) patients with each grade >= 3 type; ``tox_any``;
         ``first_failure`` (4,); ``estro`` (N_ESTRO_CLASSES + 1,) first-progression classes with
         the last entry counting polymetastatic first progressions; ``treatment_deaths``;
-        ``rt_courses`` (total); ``attempts`` (cohort draws until eligible, total).
+        ``rt_courses`` (total); ``attempts`` (cohort draws until eligible, total);
+        ``tumour_fistula`` (patients whose primary perforated, model 4.8).
     """
     estro = columns["estro_first"].astype(np.int64)
     return {
@@ -78,6 +80,7 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
             np.bincount(estro[estro >= 0], minlength=codes.N_ESTRO_CLASSES), np.count_nonzero(estro == codes.NOT_OLIGO)
         ).astype(np.int64),
         "treatment_deaths": np.int64(np.count_nonzero(columns["death_cause"] == codes.DEATH_TREATMENT)),
+        "tumour_fistula": np.int64(np.count_nonzero(columns["tumour_fistula"])),
         "rt_courses": np.int64(columns["rt_courses"].sum(dtype=np.int64)),
         # cohort draws until eligible, summed: n / attempts is the share of screened patients
         # who qualify (stage migration, definitions)

@@ -369,6 +369,19 @@ def _mutate_regional_seeding(monkeypatch):
     _mutate_locoregional(monkeypatch, regional_seeding=1.0)
 
 
+def _mutate_tumour_fistula_doubled(monkeypatch):
+    """The primary in place perforates twice as often in the reference."""
+    lower = reference_driver.lower_model
+
+    def changed(sc):
+        P = lower(sc)
+        lr = P.lr.copy()
+        lr[0]["fistula_rate"] *= 2.0
+        return P._replace(lr=lr)
+
+    monkeypatch.setattr(reference_driver, "lower_model", changed)
+
+
 def _mutate_no_station_coverage(monkeypatch):
     """A nodal field no longer treats the occult nodes of its station."""
     monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_station_target", lambda self, les: None)
@@ -457,6 +470,7 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
         (_mutate_regional_seeding, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
+        (_mutate_tumour_fistula_doubled, "default", default_scenario, ["systemic_only"]),
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
         (_mutate_whole_line_paused, "eso_shanghai13", scenario_file("eso_shanghai13.toml"), ["io_local"]),
@@ -466,7 +480,7 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "esophagus_kept_after_surgery", "statement5_same_level_only",
+         "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):

@@ -327,3 +327,55 @@ def test_sbrt_after_esophagectomy_gives_no_esophageal_toxicity():
     for name, arm in res.arms.items():
         assert not arm.tox[:, codes.ESOPHAGITIS].any() and not arm.tox[:, codes.FISTULA].any(), name
         assert arm.tox[:, codes.PNEUMONITIS].any(), name
+
+
+# ----------------------------------------------------------------------------- tumour fistula
+
+
+@pytest.mark.parametrize("engine", ["numba", "reference"])
+def test_tumour_fistula_of_the_primary_in_place(engine):
+    """Model 4.8 in a quiet model with the primary in place and nothing else happening: the
+    fistula comes at a constant hazard (its share by the horizon is 1 - exp(-lambda T), within 4
+    standard errors), death follows at the exponential rate of the median survival (the mean
+    time from fistula to death within 4 standard errors), and no line starts after it."""
+    from conftest import quiet_scenario
+    from oligosim.reference import run_scenario_reference
+
+    lam, median = 0.02, 3.6
+    sc = quiet_scenario(
+        """
+[arms.systemic]
+first_line = "quiet"
+rt_timing = "none"
+""",
+        {
+            "cohort.presentation.synchronous": 1.0,
+            "cohort.presentation.metachronous": 0.0,
+            "disease.primary_doubling_months": 1.0e9,
+            "locoregional.tumour_fistula_rate_per_month": lam,
+            "locoregional.survival_after_tumour_fistula_months": median,
+        },
+    )
+    n = 4000 if engine == "numba" else 500
+    run = simulate.run_scenario if engine == "numba" else run_scenario_reference
+    arm = run(sc, patients=n, seed=3, events=True).arms["systemic"]
+    horizon = sc.data["simulation"]["horizon_months"]
+    got = arm["tumour_fistula"]
+    p = 1.0 - math.exp(-lam * horizon)
+    assert abs(got.mean() - p) < 4.0 * math.sqrt(p * (1 - p) / n), (got.mean(), p)
+    gaps, censored = [], 0
+    for j in np.flatnonzero(got):
+        k = int(arm["ev_n"][j])
+        codes_j = list(arm.ev_code[j, :k])
+        t_f = float(arm.ev_time[j, codes_j.index(codes.EV_TUMOUR_FISTULA)])
+        assert codes.EV_LINE_START not in codes_j[codes_j.index(codes.EV_TUMOUR_FISTULA):]
+        if arm["death_cause"][j] == codes.DEATH_DISEASE:
+            gaps.append(float(arm["os"][j]) - t_f)
+        else:
+            censored += 1
+    # exponential after the fistula, censored at the horizon: the rate is deaths / time at risk
+    deaths = len(gaps)
+    at_risk = sum(gaps) + sum(horizon - float(arm.ev_time[j, list(arm.ev_code[j, : int(arm["ev_n"][j])]).index(codes.EV_TUMOUR_FISTULA)])
+                              for j in np.flatnonzero(got) if arm["death_cause"][j] != codes.DEATH_DISEASE)
+    rate = math.log(2.0) / median
+    assert abs(deaths / at_risk - rate) < 4.0 * rate / math.sqrt(max(deaths, 1))

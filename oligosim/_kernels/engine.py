@@ -33,6 +33,7 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
     S_SCAN,
     S_SYMPTOM_SCAN,
     S_TOX,
+    S_PRIMARY_EVENT,
     S_WIDESPREAD_DEATH,
     Outputs,
     Workspace,
@@ -82,6 +83,8 @@ def _dispatch(P, R, A, W, L, s):
         handlers.on_resistance(W)
     elif s == S_CONSOLIDATION:
         handlers.on_consolidation(P, A, W, L)
+    elif s == S_PRIMARY_EVENT:
+        handlers.on_primary_event(P, W, L)
 
 
 @njit(cache=True)

@@ -36,6 +36,7 @@ from oligosim._kernels.state import (
     S_SCAN,
     S_SYMPTOM_SCAN,
     S_TOX,
+    S_PRIMARY_EVENT,
     S_WIDESPREAD_DEATH,
     log_event,
 )
@@ -78,6 +79,7 @@ def _reset(P, W):
     st.progressed = False
     st.widespread = False
     st.palliative = False
+    st.fistula = False
     st.has_baseline = True
     st.overflow = 0
     st.overflow_at = INF
@@ -142,6 +144,10 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
     assess.set_nadir_diameters(L, n)
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     st.e_death = rng.exponential(W.streams, rng.DEATH)
+    if st.primary_in_place:
+        # a tumour fistula while the primary stays active (model 4.8): a constant hazard that
+        # ends for good when the primary is controlled or eradicated, so one threshold decides
+        W.slot[S_PRIMARY_EVENT] = hazards.exp_time(rng.exponential(W.streams, rng.PRIMARY), P.lr[0].fistula_rate)
     # the European consensus: metachronous disease after a long disease-free interval -> local first
     st.timing = A.rt_timing
     if A.local_first and st.presentation == codes.METACHRONOUS and st.dfi > A.dfi_threshold:
@@ -229,6 +235,30 @@ def on_symptom(P, W, L, i):
     log_event(W, st.t, codes.EV_SYMPTOM, i)
     if W.slot[S_SYMPTOM_SCAN] == INF and L.status[i] == C.ACTIVE:
         W.slot[S_SYMPTOM_SCAN] = st.t + P.symptom_delay
+
+
+@njit(cache=True, inline="always")
+def on_primary_event(P, W, L):
+    """The tumour-fistula clock of the primary in place fires (model 4.8): a fistula if the
+    primary is still active (its hazard ended when it was controlled or eradicated), which stops
+    every treatment and starts the clock of death after it; or, the second time, that death."""
+    st = W.state[0]
+    if st.fistula:
+        finish(W, codes.DEATH_DISEASE)
+        return
+    active = False
+    for i in range(st.n):
+        if L.organ[i] == codes.PRIMARY and L.status[i] == C.ACTIVE and L.seen[i]:
+            active = True
+    if not active:
+        return
+    st.fistula = True
+    log_event(W, st.t, codes.EV_TUMOUR_FISTULA, 0)
+    if st.line_on:
+        systemic.stop_line(W)
+    W.slot[S_RT_START] = INF  # a planned course is not given (an ongoing one ends as planned)
+    st.first_line_at = LINE_NONE
+    W.slot[S_PRIMARY_EVENT] = st.t + hazards.exp_time(rng.exponential(W.streams, rng.PRIMARY), P.lr[0].after_fistula_rate)
 
 
 # ----------------------------------------------------------------------------- systemic therapy
@@ -341,14 +371,15 @@ def on_rt_end(P, R, A, W, L):
         return
     if st.first_line_at == LINE_AFTER_RT:
         st.first_line_at = LINE_NONE
-        systemic.start_line(R, A, W, L, 1, A.first_line)
+        if not st.fistula:
+            systemic.start_line(R, A, W, L, 1, A.first_line)
 
 
 @njit(cache=True, inline="always")
 def on_consolidation(P, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
-    if not st.progressed and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
+    if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
         if rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL) > 0:
             st.course_mode = rt.PLAN_INITIAL
             W.slot[S_RT_START] = st.t + P.rt_delay
@@ -402,7 +433,7 @@ def _first_progression(P, W, L, oligo, n_new):
 @njit(cache=True, inline="always")
 def _wants_local(A, st, oligo):
     """Statement 12: local therapy for an oligoprogression, within the arm's policy."""
-    if not oligo:
+    if not oligo or st.fistula:
         return False
     if st.timing == codes.RT_AT_PROGRESSION and st.local_courses == 0:
         return True
@@ -436,6 +467,8 @@ def _next_line(R, A, W, L):
     st = W.state[0]
     if st.line_on:
         systemic.stop_line(W)
+    if st.fistula:
+        return  # no further therapy after a tumour fistula (model 4.8)
     # line 0: the arm started with no systemic line (first_line = "none"), so its "second
     # line" is the first systemic therapy, started at this progression
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
@@ -512,6 +545,7 @@ def close(W, out, j):
     out.local_courses[j] = st.local_courses
     out.lines[j] = st.lines_started
     out.overflow[j] = st.overflow > 0
+    out.tumour_fistula[j] = st.fistula
     for k in range(codes.N_TOX):
         out.tox[j, k] = W.tox_seen[k]
     out.lc_n[j] = st.lc_n

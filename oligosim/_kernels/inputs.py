@@ -29,7 +29,9 @@ LOCOREGIONAL_DTYPE = np.dtype(
         ("crt_eqd2", np.float64),  # Gy, alpha/beta 3: the definitive course's dose to the esophagus
         ("regional_seeding", np.float64),  # share of locoregionally seeded metastases landing in regional nodes
         ("field_covers_station", np.bool_),
-        ("level_cum", np.float64, (4,)),  # cumulative shares of the primary's level (codes.STATION_NAMES)
+        ("level_cum", np.float64, (4,)),
+        ("fistula_rate", np.float64),  # 1/month: tumour fistula of the primary in place while active
+        ("after_fistula_rate", np.float64),  # 1/month: death after a tumour fistula (ln 2 / median)  # cumulative shares of the primary's level (codes.STATION_NAMES)
     ],
     align=True,
 )

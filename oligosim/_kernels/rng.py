@@ -36,7 +36,8 @@ RESPONSE = 5  #: systemic-therapy response and resistance, per line
 TOXICITY = 6  #: toxicity of each treatment episode
 RT = 7  #: local-control draws of re-irradiation and alternative local therapy
 SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per visit in order
-N_PURPOSES = 9
+PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then survival after a fistula
+N_PURPOSES = 10
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -47,6 +48,7 @@ PURPOSE_NAMES = (
     "toxicity",
     "rt",
     "scan",
+    "primary",
 )
 
 

@@ -50,7 +50,8 @@ S_BACKGROUND_DEATH = 9
 S_HORIZON = 10
 S_PROGRESSION_DEATH = 11  #: disease death by the post-progression hazard
 S_WIDESPREAD_DEATH = 12  #: disease death by the further hazard after widespread progression
-N_SLOTS = 13
+S_PRIMARY_EVENT = 13  #: a tumour fistula of the primary in place, then death after it (model 4.8)
+N_SLOTS = 14
 
 N_SYSTEMIC_TOX = codes.N_TOX + 1  #: toxicity slots of a line: the nine types and grade 5
 
@@ -102,7 +103,8 @@ STATE_DTYPE = np.dtype(
         # ---- response assessment
         ("progressed", np.bool_),
         ("widespread", np.bool_),
-        ("palliative", np.bool_),  # widespread with no treatment left: no scan can change a result
+        ("palliative", np.bool_),
+        ("fistula", np.bool_),  # the primary has perforated: no further treatment (model 4.8)  # widespread with no treatment left: no scan can change a result
         ("has_baseline", np.bool_),
         ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
         ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
@@ -207,6 +209,7 @@ class Outputs(NamedTuple):
     n_lesions_entry: np.ndarray
     attempts: np.ndarray
     overflow: np.ndarray  # 1 if more lesions seeded than the cap
+    tumour_fistula: np.ndarray  # the primary in place perforated (model 4.8)
     lc_time: np.ndarray  # (n, K) months from RT to local failure or censoring
     lc_event: np.ndarray  # (n, K)
     lc_bed: np.ndarray  # (n, K) BED10 of the course

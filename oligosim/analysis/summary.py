@@ -68,6 +68,7 @@ def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONT
     out["lesion_local_control"] = lesion_local_control(arm)
     out["toxicity_grade3plus"] = tox
     out["treatment_deaths"] = float(agg["treatment_deaths"]) / n
+    out["tumour_fistula"] = float(agg["tumour_fistula"]) / n
     out["first_failure"] = shares(agg["first_failure"], codes.FAILURE_NAMES)
     out["rt_courses_mean"] = float(agg["rt_courses"]) / n
     out["estro_eortc_first_progression"] = estro_first_progression(arm)

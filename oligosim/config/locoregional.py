@@ -64,6 +64,16 @@ LOCOREGIONAL = Section(
             0.8, "share of the metastases seeded by the primary and the regional nodes that land in the regional nodes (lymphatic) rather than at distant sites",
             CAL + " stage 3, docs/calibration/stage3: at the upper bound of its prior, uniform 0.2-0.8; hand-set 0.5 before the fit, lymphatic and haematogenous spread about equally frequent: regional nodes are positive in about half of resected specimens and the commonest site of first recurrence (Wang 2018), while distant organs are involved at autopsy in 50-56%, BRIEF 1)",
         ),
+        "tumour_fistula_rate_per_month": _nonneg(
+            0.0035, "1/month",
+            "hazard of a tumour fistula (esophago-respiratory or -mediastinal perforation by the tumour itself) while the primary is in place and neither controlled nor eradicated",
+            A + "Kim et al., Med Oncol 2010: esophago-respiratory fistula in 4.7% of 1,095 ESCC patients, 65% of them from cancer progression rather than treatment, a median 7.9 months after diagnosis; "
+            "about 3% of all patients over the course of their disease, most of whom had the primary in place, gives about 0.3-0.4% a month; RT fistulas are separate (toxicity.fistula_*)",
+        ),
+        "survival_after_tumour_fistula_months": _pos(
+            3.6, "months", "median survival after a tumour fistula (exponential); no further systemic or local therapy is started",
+            "Guan et al., Biosci Rep 2020: median post-fistula survival 3.63 months in 221 patients with advanced ESCC; Kim 2010: 8 weeks; stent or gastrostomy in most (Kim 2010: 40% and 38%)",
+        ),
         "field_covers_station": Bool(True, doc="an RT course to a lymph node, or to the primary, also treats the occult regional (or, for a distant node, distant) nodes in the same station or at the primary's level (involved-station clinical target volume); false: the visible targets only"),
     },
     doc="the primary, its bed and the regional nodes after entry (model 3.3, 4.2, 6.8, 7.4)",

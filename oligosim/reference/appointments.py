@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # only for annotations: the patient imports this module
 __all__ = [
     "P_RT_END", "P_RT_START", "P_TOX", "P_SCAN", "P_SYMPTOM_SCAN", "P_CONSOLIDATION",
     "P_INDUCTION_END", "P_MAINTENANCE_END", "P_RESISTANCE", "P_BACKGROUND_DEATH", "P_HORIZON",
-    "P_PROGRESSION_DEATH", "P_WIDESPREAD_DEATH", "P_CROSSING", "P_SYMPTOM", "Appointment",
+    "P_PROGRESSION_DEATH", "P_WIDESPREAD_DEATH", "P_PRIMARY_EVENT", "P_CROSSING", "P_SYMPTOM", "Appointment",
 ]
 
 INF = math.inf
@@ -32,11 +32,11 @@ INF = math.inf
 # same-time priority of each kind of appointment (lower first); the kernel's slot order
 P_RT_END, P_RT_START, P_TOX, P_SCAN, P_SYMPTOM_SCAN, P_CONSOLIDATION = 0, 1, 2, 3, 4, 5
 P_INDUCTION_END, P_MAINTENANCE_END, P_RESISTANCE, P_BACKGROUND_DEATH, P_HORIZON = 6, 7, 8, 9, 10
-P_PROGRESSION_DEATH, P_WIDESPREAD_DEATH = 11, 12
+P_PROGRESSION_DEATH, P_WIDESPREAD_DEATH, P_PRIMARY_EVENT = 11, 12, 13
 # a continuous-hazard crossing found up to and including the next appointment's time comes
 # first; a symptom reached exactly at an appointment's time comes after it
 P_CROSSING = -1
-P_SYMPTOM = 13
+P_SYMPTOM = 14
 
 
 class _Fire(simpy.events.Event):

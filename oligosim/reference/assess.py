@@ -136,7 +136,7 @@ class AssessmentMixin:
             self.widespread_death.book(now + _waiting(self.s_death.exponential(), P.death_after_widespread))
         # statement 12: local therapy for oligoprogression, systemic therapy otherwise
         do_local = False
-        if oligo:
+        if oligo and not self.fistula:  # no further therapy after a tumour fistula (model 4.8)
             if self.timing == codes.RT_AT_PROGRESSION and self.local_courses == 0:
                 do_local = True
             elif self.extra_courses < A.max_courses:
@@ -161,7 +161,7 @@ class AssessmentMixin:
             if self.line_on:
                 self.stop_line()
             # line 0: no first line was given, so the "second line" is the first systemic therapy
-            if A.next_line and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
+            if A.next_line and not self.fistula and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
                 self.start_line(2, A.second_line)
         self.has_baseline = False  # the next scan sets a new baseline
         if self.widespread and not self.line_on and (self.line >= 2 or A.second_line < 0 or not A.next_line):

@@ -85,6 +85,7 @@ def _write_row(out: dict, j: int, p: Patient, n_entry: int, n_visible: int, even
     c["n_lesions_entry"][j] = n_entry
     c["attempts"][j] = pat.attempts
     c["overflow"][j] = p.overflow > 0
+    c["tumour_fistula"][j] = p.fistula
     c["tox"][j] = p.tox_seen
     c["lc_n"][j] = len(p.lc)
     for q, (t_rt, failed, t_fail, bed, vol) in enumerate(p.lc):

@@ -28,6 +28,7 @@ from oligosim.reference.appointments import (
     P_HORIZON,
     P_INDUCTION_END,
     P_MAINTENANCE_END,
+    P_PRIMARY_EVENT,
     P_PROGRESSION_DEATH,
     P_RESISTANCE,
     P_RT_END,
@@ -38,11 +39,11 @@ from oligosim.reference.appointments import (
     P_WIDESPREAD_DEATH,
     Appointment,
 )
-from oligosim.reference.assess import AssessmentMixin
+from oligosim.reference.assess import AssessmentMixin, _waiting
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
 from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, PRIMARY, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 
 __all__ = ["Patient"]
@@ -92,6 +93,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         self.s_tox = Stream(seed, pid, TOXICITY)
         self.s_rt = Stream(seed, pid, RT)
         self.s_scan = Stream(seed, pid, SCAN)
+        self.s_primary = Stream(seed, pid, PRIMARY)
+        self.fistula = False  # the primary in place has perforated: no further treatment (model 4.8)
         self.scan_nominal = 0.0  # nominal date of the booked scheduled visit (grid, no window)
         # continuous hazards: accumulated value and unit-exponential threshold
         self.h_seed, self.e_seed = 0.0, self.s_seeding.exponential()
@@ -150,6 +153,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         # the first widespread progression on (model 4.3)
         self.progression_death = Appointment(self, P_PROGRESSION_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
         self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
+        # the primary in place: a tumour fistula, then death after it (model 4.8)
+        self.primary_event = Appointment(self, P_PRIMARY_EVENT, self.on_primary_event)
 
     # ------------------------------------------------------------------ bookkeeping
     def record(self, code: int, detail: int = 0, t: float | None = None) -> None:
@@ -192,6 +197,10 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         self.background_death.book(pat.bg_death)
         self.horizon.book(P.horizon)
         self.book_visit(P.first_scan)
+        if pat.presentation == codes.SYNCHRONOUS:
+            # a tumour fistula while the primary stays active: a constant hazard that ends for
+            # good when the primary is controlled or eradicated, so one threshold decides
+            self.primary_event.book(_waiting(self.s_primary.exponential(), P.lr[0]["fistula_rate"]))
         # European consensus: metachronous disease after a long disease-free interval -> local first
         if A.local_first and pat.presentation == codes.METACHRONOUS and pat.dfi > A.dfi_threshold:
             self.timing = codes.RT_UPFRONT
@@ -217,6 +226,22 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
             self.start_line(1, first)
         self.plan_continuous()
         yield self.finished
+
+    def on_primary_event(self) -> None:
+        """The tumour-fistula clock fires: a fistula if the primary is still active, which stops
+        every treatment and starts the clock of death after it; the second time, that death."""
+        if self.fistula:
+            self.finish(codes.DEATH_DISEASE)
+            return
+        if not any(les is not None and les.organ == codes.PRIMARY and les.status == ACTIVE and les.seen for les in self.lesions):
+            return
+        self.fistula = True
+        self.record(codes.EV_TUMOUR_FISTULA, 0)
+        if self.line_on:
+            self.stop_line()
+        self.rt_start.cancel()  # a planned course is not given (an ongoing one ends as planned)
+        self.line_with_rt = self.line_after_rt = False
+        self.primary_event.book(self.env.now + _waiting(self.s_primary.exponential(), self.P.lr[0]["after_fistula_rate"]))
 
     # ------------------------------------------------------------------ results
     def close(self) -> None:

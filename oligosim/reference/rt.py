@@ -278,7 +278,7 @@ class RadiotherapyMixin:
 
     def on_consolidation(self) -> None:
         """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
-        if not self.progressed and not self.rt_end.pending and not self.rt_start.pending:
+        if not self.progressed and not self.fistula and not self.rt_end.pending and not self.rt_start.pending:
             if self.plan_course(0) > 0:
                 self.course_mode = 0
                 self.rt_start.book(self.env.now + self.P.rt_delay)
