@@ -536,7 +536,10 @@ def test_teeth_seeding_rate():
     time; even 16-fold seeding in the default scenario left KS p about 0.8. Here 16-fold seeding
     gave PFS KS p = 8e-5 and OS KS p = 0.02 (4-fold: 0.17 and 0.43)."""
     n = 4000
-    sc = default_scenario().with_values({"cohort.lesions.occult_mean": 0.0, "disease.seeding_rate_per_cm3_month": 0.06})
+    # no occult disease at entry, distant or locoregional (model 3.7): what progresses is seeded
+    sc = default_scenario().with_values(
+        {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0, "disease.seeding_rate_per_cm3_month": 0.06}
+    )
     arm = "systemic_only"
     ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=[arm]).arms[arm]
     rate = sc.data["disease"]["seeding_rate_per_cm3_month"]

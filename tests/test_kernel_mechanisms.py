@@ -116,6 +116,25 @@ def test_control_is_the_lesions_quantile_below_tcp_of_bed10(params, dose, fracti
     assert checked >= 30
 
 
+def test_chemotherapy_before_rt_costs_its_bed(params):
+    """Statement 6's hypothesis (model 5.6): a lesion exposed to chemotherapy before its course
+    is controlled with the TCP of BED10 minus the loss, and its record carries that BED; an
+    unexposed lesion of the same course gets the full BED10."""
+    P, R, A = params
+    assert P.chemo_before_rt and P.chemo_before_rt_loss > 0
+    A = A._replace(metastasis_dose=40.0, metastasis_fractions=5)
+    bed10 = _bed10(40.0, 5, P)
+    volume = 3.0
+    p_full, p_loss = _tcp(bed10, volume, P), _tcp(bed10 - P.chemo_before_rt_loss, volume, P)
+    u = 0.5 * (p_full + p_loss)  # controlled at the full BED, not at the reduced one
+    assert p_loss < u < p_full
+    W, L = _workspace(P, [codes.LIVER, codes.LIVER], [math.log(volume)] * 2, [u, u])
+    L["exposed_at_start"][0] = True
+    rt.deliver_course(P, R, A, W, L)
+    assert L["status"][0] != C.CONTROLLED and L["status"][1] == C.CONTROLLED
+    np.testing.assert_allclose(W.lc_bed[:2], [bed10 - P.chemo_before_rt_loss, bed10], rtol=1e-12)
+
+
 def test_control_rate_follows_the_dose_response(params):
     """Over lesions with uniform quantiles the controlled share is the TCP (binomial 4 se), and
     rises with dose: 30 Gy/10 < 50 Gy/5 (the two schedules' analytic TCPs differ widely)."""

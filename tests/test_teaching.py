@@ -202,8 +202,10 @@ def test_lesson4_rt_timing(quick_run):
     m = quick_run("04_rt_timing")["results"]["metrics"]
     for arm in ("upfront", "concurrent", "consolidative", "at_progression"):
         assert_greater(m[arm]["os.rmst:60"], m["systemic_only"]["os.rmst:60"], what=f"OS, {arm} vs systemic alone")
-    # chemotherapy before RT lowers local control (the switchable hypothesis of statement 6)
-    assert_greater(m["upfront"]["local_control:12"], m["consolidative"]["local_control:12"], what="local control, RT first vs after induction")
+    # (chemotherapy before RT lowering local control, the switchable hypothesis of statement 6, is
+    # no longer visible between these arms beyond Monte Carlo error: since 2026-12-06 the
+    # anti-PD-1 component keeps shrinking the lesions during a sequential course, model 5.4; the
+    # lesson says so, and tests/test_kernel_mechanisms.py checks the hypothesis itself)
     # concurrent RT carries more pneumonitis than RT after induction
     assert_greater(m["concurrent"]["tox.pneumonitis"], m["consolidative"]["tox.pneumonitis"], what="pneumonitis")
 
