@@ -166,3 +166,13 @@ def test_values_that_crashed_the_kernel_are_refused(path, value):
     with pytest.raises(ConfigError) as info:
         BASE.with_values({path: value})
     assert path in str(info.value) and "must be" in str(info.value)
+
+
+def test_a_ceiling_accepts_a_lognormal_that_stays_below_it():
+    # the per-unit ceilings guard the arithmetic, not plausibility: a PSA's lognormal is fine...
+    path = "disease.seeding_rate_per_cm3_month"
+    sc = BASE.with_values({path: {"dist": "lognormal", "mean": 0.06, "sd": 0.02}})
+    assert sc.uncertain[path].kind == "lognormal"
+    # ...unless a real share of it lies beyond the ceiling
+    with pytest.raises(ConfigError, match=path):
+        BASE.with_values({path: {"dist": "lognormal", "mean": 500.0, "sd": 1000.0}})

@@ -40,6 +40,7 @@ UNIT_MAX = {
 def _ceiling(unit: str, kw: dict) -> dict:
     if "hi" not in kw:
         kw["hi"] = UNIT_MAX[unit]
+        kw["ceiling"] = True  # a lognormal or gamma distribution stays acceptable
     return kw
 
 

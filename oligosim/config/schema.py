@@ -248,7 +248,7 @@ DISEASE = Section(
 
 BACKGROUND = Section(
     {
-        "rate_at_60_per_year": Float(0.0075, lo=1e-9, hi=UNIT_MAX["1/year"], unit="1/year", doc="other-cause mortality at age 60 (at least 1e-9: the Gompertz inversion divides by the rate at entry age, which underflows to 0 below)", source="approximation of the WHO life table for China 2019 (both sexes), Gompertz fit"),
+        "rate_at_60_per_year": Float(0.0075, lo=1e-9, hi=UNIT_MAX["1/year"], ceiling=True, unit="1/year", doc="other-cause mortality at age 60 (at least 1e-9: the Gompertz inversion divides by the rate at entry age, which underflows to 0 below)", source="approximation of the WHO life table for China 2019 (both sexes), Gompertz fit"),
         "gompertz_slope_per_year": Float(0.095, lo=0.0, hi=1.0, unit="1/year", doc="Gompertz slope of other-cause mortality with age (at most 1, ten times the human value: steeper slopes overflow exp(slope x age))", source="as rate_at_60_per_year"),
     }
 )
@@ -264,7 +264,7 @@ IMAGING = Section(
             "over about 1 mm, a near-sharp size threshold that lets lesions of similar size become visible together, standing in for "
             "the clustered dissemination the model lacks (docs/model.md 3.3 and 12)",
         ),
-        "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, hi=UNIT_MAX["fraction"], unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
+        "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, hi=UNIT_MAX["fraction"], ceiling=True, unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
         "recist_min_increase_cm": _nonneg(0.5, "cm", "minimum absolute growth of the target sum", "RECIST 1.1"),
     }
 )
@@ -324,9 +324,9 @@ _LUNG_FRACTION = {
 
 RADIOTHERAPY = Section(
     {
-        "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
-        "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
-        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=UNIT_MAX["Gy"], unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
+        "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
+        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
         "tcp_gamma50": _pos(TCP.gamma50, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
         "tcp_volume_ref_cm3": _pos(TCP.volume_ref_cm3, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
         "tcp_volume_exponent": Float(TCP.volume_exponent, lo=0.0, hi=3.0, doc="BED50 grows as (V / V_ref)^exponent (at most 3, BED50 as the volume cubed: larger powers of a small volume ratio underflow BED50 to 0)", source=CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
@@ -356,11 +356,11 @@ RADIOTHERAPY = Section(
 
 TOXICITY = Section(
     {
-        "esophagitis_td50_gy": Float(72.0, lo=1.0, hi=UNIT_MAX["Gy"], unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
+        "esophagitis_td50_gy": Float(72.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
         "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": Float(105.0, lo=1.0, hi=UNIT_MAX["Gy"], unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
+        "fistula_td50_gy": Float(105.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
         "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
-        "pneumonitis_td50_gy": Float(45.0, lo=1.0, hi=UNIT_MAX["Gy"], unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
+        "pneumonitis_td50_gy": Float(45.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
         "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A + "statement 10: no clear excess; a modest odds ratio"),
         "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
