@@ -77,7 +77,9 @@ def main(args: argparse.Namespace) -> int:
         total += n * len(arms)
         # one scenario at a time; its results are reduced to the targets' numbers before the next
         needed = max(needed, run_bytes(n, len(arms)))
-    check_memory(args, needed, f"--patients {args.patients or 'of the study scenarios'} (up to {max(map(len, seen.values()), default=0)} arms per scenario)")
+    arms = max(map(len, seen.values()), default=0)
+    size = f"--patients {args.patients}" if args.patients else "simulation.patients of the study scenarios"
+    check_memory(args, needed, f"{size} x up to {arms} arms per scenario")
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
     try:
         results = evaluate_targets(tmap, patients=args.patients, seed=args.seed, progress=bar.update)

@@ -88,18 +88,22 @@ def _signals_held():
 def _commit(tmp: Path, target: Path) -> None:
     check_replaceable(target)
     old = None
-    with _signals_held():
-        if target.exists():
-            old = _new_temp(target, "old")
-            os.rename(target, old)
-        try:
-            os.rename(tmp, target)
-        except BaseException:
-            if old is not None:
-                os.rename(old, target)
-            raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        with _signals_held():
+            if target.exists():
+                old = _new_temp(target, "old")
+                os.rename(target, old)
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                if old is not None:
+                    os.rename(old, target)
+                    old = None
+                raise
+    finally:
+        # also when a signal held during the renames is raised as they end
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
