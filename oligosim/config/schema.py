@@ -15,6 +15,14 @@ from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
+#: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
+#: can be written (tests/data/scenarios/quiet.toml: 1e9 months)
+DOUBLING_MAX_MONTHS = 1e12
+
+#: ceiling of the dose thresholds (TCP's BED50, the LKB TD50s): a threshold only divides, so a
+#: huge one is sound and means "never" (tests switch local control or toxicity off with 1e6 Gy)
+THRESHOLD_MAX_GY = 1e12
+
 LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
 
 
@@ -195,15 +203,20 @@ _SYMPTOM_DIAMETERS = {
 DISEASE = Section(
     {
         "metastasis_doubling_median_months": _pos(
-            1.829, "months", "median volume doubling time of metastases (patient level)",
+            1.829, "months", "median volume doubling time of metastases (patient level; up to 1e12 months: a doubling time "
+            "only divides, and a very long one means no growth)",
             CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
+            hi=DOUBLING_MAX_MONTHS, ceiling=True,
         ),
         "doubling_sdlog_patient": _sdlog(
             0.5681, "between-patient sd of log doubling time",
             CAL + ", prior uniform 0.2-1.2; hand-set 0.4 before, doubling times varying about twofold between patients)",
         ),
         "doubling_sdlog_lesion": _sdlog(0.25, "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
-        "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
+        "primary_doubling_months": _pos(
+            6.3, "months", "volume doubling time of the primary tumour (up to 1e12 months, as metastasis_doubling_median_months)",
+            "BRIEF 3: primary ESCC about 6.3 months on serial studies", hi=DOUBLING_MAX_MONTHS, ceiling=True,
+        ),
         "seeding_rate_per_cm3_month": _pos(
             0.02506, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
             CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
@@ -326,7 +339,7 @@ RADIOTHERAPY = Section(
     {
         "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
         "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
-        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it); up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
         "tcp_gamma50": _pos(TCP.gamma50, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
         "tcp_volume_ref_cm3": _pos(TCP.volume_ref_cm3, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
         "tcp_volume_exponent": Float(TCP.volume_exponent, lo=0.0, hi=3.0, doc="BED50 grows as (V / V_ref)^exponent (at most 3, BED50 as the volume cubed: larger powers of a small volume ratio underflow BED50 to 0)", source=CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
@@ -356,11 +369,11 @@ RADIOTHERAPY = Section(
 
 TOXICITY = Section(
     {
-        "esophagitis_td50_gy": Float(72.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
+        "esophagitis_td50_gy": Float(72.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
         "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": Float(105.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it", source=A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
+        "fistula_td50_gy": Float(105.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
         "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
-        "pneumonitis_td50_gy": Float(45.0, lo=1.0, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it", source=A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
+        "pneumonitis_td50_gy": Float(45.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
         "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A + "statement 10: no clear excess; a modest odds ratio"),
         "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
