@@ -24,7 +24,7 @@ def scenario():
     return sc
 
 
-@pytest.mark.parametrize(("patients", "keep", "events"), [(60_000, "summary", False), (20_000, "all", False), (10_000, "all", True)])
+@pytest.mark.parametrize(("patients", "keep", "events"), [(30_000, "summary", False), (10_000, "all", False), (5_000, "all", True)])
 def test_estimate_is_close_to_the_measured_peak(scenario, patients, keep, events):
     # numpy reports its allocations to tracemalloc: the peak of the arrays a run and its summary
     # hold, without the interpreter's fixed cost (memory._BASE)
