@@ -2,7 +2,8 @@
 
 Each sub-command lives in ``oligosim/commands/<name>.py`` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` to a ``main(args) -> int``. This module only dispatches
-and turns user errors into a message and exit code 2 without a traceback.
+and turns user errors into a message and exit code 2 without a traceback,
+and an interruption (Ctrl-C, SIGTERM, SIGHUP) into exit code 128 + the signal number.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import sys
 
 from oligosim.commands import UserError
+from oligosim.interrupts import exit_code, signals_as_interrupt
 
 #: sub-command modules, in the order ``oligosim --help`` lists them
 COMMANDS = ("run", "check", "dose", "experiment", "targets", "calibrate")
@@ -40,14 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"oligosim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"oligosim {args.command}: interrupted", file=sys.stderr)
-        return 130
+    # SIGTERM and SIGHUP unwind like Ctrl-C: temporary files removed, workers stopped
+    with signals_as_interrupt():
+        try:
+            return int(args.func(args) or 0)
+        except UserError as exc:
+            print(f"oligosim {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as exc:
+            print(f"oligosim {args.command}: interrupted", file=sys.stderr)
+            return exit_code(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -418,6 +418,7 @@ def test_quick_run_writes_every_output(quick_run):
         "calibration.json", "calibrated.toml", "evaluations.csv", "targets_fit.csv", "targets_before.png",
         "targets_after.png", "objective_trace.png", "posterior.csv", "posterior_distributions.toml",
         "psa_parameters.toml", "posterior_marginals.png", "posterior_pairs.png", "report.md", "report.html",
+        ".oligosim-output",
     }
     for png in [n for n in names if n.endswith(".png")]:
         assert (quick_run / png).read_bytes()[:8] == PNG_MAGIC

@@ -34,7 +34,7 @@ BASE = ROOT / "configs" / "base.toml"
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 
 PATIENTS = 300
-EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "events.csv"}
+EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "events.csv", files.MARKER}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SURVIVAL_ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 LANDMARKS = ("12", "24", "36", "60")
@@ -95,7 +95,7 @@ def test_run_writes_exactly_the_expected_files(default_run):
 def test_run_without_optional_outputs_writes_three_files(tmp_path):
     out = tmp_path / "nested" / "dir"  # parents are created
     assert run_cli(DEFAULT, "--patients", 200, "--out", out) == 0
-    assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png"}
+    assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png", files.MARKER}
     assert temp_leftovers(out.parent) == []
 
 
@@ -358,7 +358,7 @@ def test_seed_zero_is_a_seed(tmp_path):
         pytest.param(["{missing}"], ["does_not_exist.toml", "not found"], id="missing-config"),
         pytest.param(
             [str(BROKEN / "negative_dose.toml")],
-            ["negative_dose.toml", "not a valid scenario", "arms.x.metastasis_dose_gy = -5", "must be > 0"],
+            ["negative_dose.toml", "not a valid scenario", "arms.x.metastasis_dose_gy = -5", "must be within (0, 1000]"],
             id="broken-config",
         ),
         pytest.param([str(DEFAULT), "--patients", "0"], ["--patients = 0", ">= 1"], id="patients-0"),
@@ -447,11 +447,12 @@ def test_interrupt_leaves_existing_directory_unchanged(tmp_path, capsys, monkeyp
     old = '{"old": true}\n'
     (out / "summary.json").write_text(old, encoding="utf-8")
     (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (out / files.MARKER).write_text("an earlier output\n", encoding="utf-8")  # replaceable
     monkeypatch.setattr(module, func, _interrupt_after_partial_write(KeyboardInterrupt))
     rc = cli.main(["run", str(DEFAULT), "--patients", "200", "--out", str(out), "--per-patient", "--events", "--quiet"])
     assert rc == 130
     capsys.readouterr()
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [files.MARKER, "notes.txt", "summary.json"]
     assert (out / "summary.json").read_text(encoding="utf-8") == old
     assert temp_leftovers(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -471,9 +472,39 @@ def test_successful_run_replaces_old_summary(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "summary.json").write_text('{"old": true}\n', encoding="utf-8")
+    (out / files.MARKER).write_text("an earlier output\n", encoding="utf-8")
     assert run_cli(DEFAULT, "--patients", 200, "--out", out) == 0
     assert "arms" in load_strict_json(out / "summary.json")
     assert temp_leftovers(tmp_path) == []
+
+
+def test_reused_out_is_replaced_as_a_whole(tmp_path):
+    # issue 22 item 7: the tables of a run with --per-patient --events do not survive a later
+    # run without them into the same --out
+    out = tmp_path / "out"
+    assert run_cli(DEFAULT, "--patients", 200, "--out", out, "--per-patient", "--events") == 0
+    assert {"patients.csv", "events.csv"} <= {p.name for p in out.iterdir()}
+    assert run_cli(DEFAULT, "--patients", 200, "--out", out) == 0
+    assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png", files.MARKER}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .out.old-* or .out.tmp-* left
+
+
+def test_non_empty_directory_oligosim_did_not_write_is_refused(tmp_path, capsys):
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine\n", encoding="utf-8")
+    assert run_cli(DEFAULT, "--patients", 200, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: is a non-empty directory that oligosim did not write" in err
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+def test_empty_directory_is_used(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run_cli(DEFAULT, "--patients", 200, "--out", out) == 0
+    assert (out / "summary.json").is_file()
 
 
 # ============================================================================ 7. the console script
@@ -494,7 +525,7 @@ def test_console_script_runs_and_prints_table(tmp_path):
         assert name in proc.stdout, f"arm {name} missing from the table:\n{proc.stdout}"
     assert "median OS" in proc.stdout
     assert "RMST36m OS" in proc.stdout  # the restricted mean next to the median
-    assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png"}
+    assert {p.name for p in out.iterdir()} == {"summary.json", "km_os.png", "km_pfs.png", files.MARKER}
 
 
 # ============================================================================ 8. dose

@@ -57,7 +57,9 @@ def test_rows_cover_every_leaf_with_formatted_fields():
     # REQUIRED default, choices, open/closed ranges
     assert by_path["arms.<name>.rt_timing"]["default"] == "required"
     assert by_path["arms.<name>.rt_timing"]["range"].startswith("one of: none, upfront")
-    assert by_path["radiotherapy.alpha_beta_tumour_gy"]["range"] == "(0, inf)"
+    assert by_path["radiotherapy.alpha_beta_tumour_gy"]["range"] == "[0.1, 1000]"
+    assert by_path["radiotherapy.alpha_beta_late_gy"]["range"] == "[0.1, 1000]"
+    assert by_path["disease.seeding_rate_per_cm3_month"]["range"] == "(0, 1000]"
     assert by_path["radiotherapy.recovery_max_fraction"]["range"] == "[0, 1]"
     assert by_path["radiotherapy.alpha_beta_tumour_gy"]["unit"] == "Gy"
     for r in rows:

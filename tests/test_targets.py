@@ -376,7 +376,7 @@ def cli_run(tmp_path_factory):
 def test_cli_end_to_end(cli_run, capsys):
     rc, parent, out = cli_run
     assert rc == 0
-    assert sorted(p.name for p in out.iterdir()) == ["targets.json", "targets.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".oligosim-output", "targets.json", "targets.png"]
     assert (out / "targets.png").read_bytes()[:8] == PNG_MAGIC
     assert leftovers(parent) == []
     doc = json.loads((out / "targets.json").read_text(encoding="utf-8"), parse_constant=_no_nan)

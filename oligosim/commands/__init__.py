@@ -4,6 +4,7 @@ for bad user input; ``oligosim.cli`` dispatches to them."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from oligosim.config import ConfigError
 from oligosim.config.schema import SCENARIO_SCHEMA
@@ -44,3 +45,51 @@ def print_warnings(arms: dict) -> None:
     for name, entry in arms.items():
         for w in entry.get("warnings", ()):
             print(f"warning: arm {name}: {w['message']}", file=sys.stderr)
+
+
+def output_dir(args, default: Path) -> Path:
+    """The ``--out`` directory, refused before anything runs when it cannot be used.
+
+    An empty ``--out`` (which would silently mean the current directory), a file, and a non-empty
+    directory oligosim did not write (:func:`oligosim.io.files.check_replaceable`) are errors.
+    """
+    from oligosim.io.files import OutputDirError, check_replaceable
+
+    if args.out is None:
+        out = Path(default)
+    elif not args.out.strip():
+        raise UserError(f"--out {args.out!r}: must name a directory (leave --out out for the default, {default})")
+    else:
+        out = Path(args.out)
+    try:
+        check_replaceable(out)
+    except OutputDirError as exc:
+        raise UserError(f"--out {exc}") from None
+    return out
+
+
+def add_memory_option(parser) -> None:
+    """The ``--ignore-memory-check`` option of the commands that simulate patients."""
+    parser.add_argument(
+        "--ignore-memory-check",
+        action="store_true",
+        help="run even when the estimated memory need exceeds the memory available",
+    )
+
+
+def check_memory(args, needed: int, what: str) -> None:
+    """Refuse a run whose estimated peak memory ``needed`` (bytes) exceeds what is available.
+
+    ``what`` names the size that drives the estimate, e.g. ``--patients 1000000 x 3 arms``.
+    Skipped with ``--ignore-memory-check`` and when the available memory cannot be told.
+    """
+    from oligosim.memory import available_bytes, format_bytes
+
+    if getattr(args, "ignore_memory_check", False):
+        return
+    available = available_bytes()
+    if available is not None and needed > available:
+        raise UserError(
+            f"{what}: needs about {format_bytes(needed)} of memory, and {format_bytes(available)} is available; "
+            "use fewer patients, or --ignore-memory-check to run anyway"
+        )

@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError
-from oligosim.commands import run_errors
+from oligosim.commands import UserError, add_memory_option, check_memory, output_dir, run_errors
 
 DEFAULT_OUT = Path("out") / "calibration"
 
@@ -29,11 +28,12 @@ def register(sub) -> None:
     )
     p.add_argument("config", help="calibration TOML file (e.g. configs/calibration/calibrate.toml)")
     p.add_argument("--targets", required=True, metavar="TARGETS", help="targets TOML file ([[target]] tables)")
-    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT})")
+    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT}); replaced as a whole, and refused when it is a non-empty directory oligosim did not write")
     p.add_argument("--quick", action="store_true", help="use the config's [quick] sizes: a fast, rough run")
     p.add_argument("--method", choices=("optimize", "abc", "both"), help="point fit, posterior or both (default: the config's calibration.method)")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores; 1: in this process); results do not depend on it")
     p.add_argument("--scheduler", metavar="ADDRESS", help="evaluate batches on a Dask distributed scheduler (e.g. tcp://10.0.0.1:8786)")
+    add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(func=main)
 
@@ -44,9 +44,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
-    out = Path(args.out) if args.out else DEFAULT_OUT
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
+    out = output_dir(args, DEFAULT_OUT)
     try:
         spec = load_calibration(args.config, args.targets, quick=args.quick)
     except ConfigError as exc:
@@ -60,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.calibration.report import write_outputs
     from oligosim.simulate import InfeasibleCohort
 
+    _check_memory(args, spec)
     method = args.method or spec.method
     o, a = spec.optimize, spec.abc
     budget = 4
@@ -97,3 +96,17 @@ def main(args: argparse.Namespace) -> int:
             print(f"  {p.path} = {result.best.values[p.path]:.6g}   (prior [{p.low:g}, {p.high:g}], default {p.default})")
         print(f"{len(result.evaluations)} evaluations in {result.seconds / 60:.1f} min; wrote {out}/: {', '.join(names)}")
     return 0
+
+
+def _check_memory(args, spec) -> None:
+    """Refuse a calibration whose concurrent evaluations would not fit in memory (each local
+    worker simulates one scenario of the map at a time, summary columns only)."""
+    from oligosim.experiments.executor import default_workers
+    from oligosim.memory import run_bytes
+
+    if args.scheduler:
+        return
+    arms = max((len(sc.data["arms"]) for sc in spec.tmap.scenarios.values()), default=1)
+    workers = args.workers or default_workers()
+    needed = workers * run_bytes(spec.patients, arms)
+    check_memory(args, needed, f"patients = {spec.patients} x up to {arms} arms x {workers} workers ({args.config})")

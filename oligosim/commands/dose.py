@@ -9,6 +9,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import math
+import re
+import warnings
 
 from oligosim.commands import UserError
 from oligosim.radiobiology.schedules import SCHEDULE_FORMS, parse_schedule
@@ -76,14 +79,35 @@ def register(subparsers) -> None:
         metavar="DAYS",
         help="onset of accelerated repopulation in days (default: %(default)s)",
     )
+    # argparse takes "-60/20" for an unknown option and then asks for a SCHEDULE; a token that
+    # starts with a minus and a digit is a (negative) schedule, which parse_schedule refuses clearly
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
     p.set_defaults(func=main)
 
 
 def _number(option: str, text: str) -> float:
     try:
-        return float(text)
+        x = float(text)
     except (TypeError, ValueError):
         raise UserError(f"{option} must be a number; got {text!r}") from None
+    if not math.isfinite(x):
+        raise UserError(f"{option} must be a finite number; got {text!r}")
+    return x
+
+
+def _schedule(text: str):
+    """The parsed schedule; an error names the schedule as typed, not the library's field."""
+    try:
+        s = parse_schedule(text)
+        if not s.dose_per_fraction_gy > 0:
+            # the schedule keeps the dose per fraction to 1e-9 Gy: 60/1e12 parses to 0 Gy
+            raise ValueError(f"invalid schedule {text!r}: the dose per fraction ({s.n_fractions} fractions) rounds to 0 Gy: must be > 0 Gy")
+        return s
+    except ValueError as exc:
+        message = str(exc)
+        if text not in message:
+            message = f"invalid schedule {text!r}: " + message.replace("dose_per_fraction_gy", "the dose per fraction")
+        raise UserError(message) from None
 
 
 def _alpha_betas(values: list[str] | None) -> list[float]:
@@ -103,6 +127,19 @@ def _alpha_betas(values: list[str] | None) -> list[float]:
     if not out:
         raise UserError("--alpha-beta needs at least one value, e.g. --alpha-beta 10")
     return out
+
+
+def _check_result(text: str, ab: float, b: float, e: float, options: dict) -> None:
+    """Refuse a BED that is not a finite number >= 0: it has no physical meaning."""
+    if math.isfinite(b) and math.isfinite(e) and b >= 0:
+        return
+    why = (
+        f"--repopulation-gy-per-day {options['repopulation_gy_per_day']:g} (after --kickoff-days {options['kickoff_days']:g}) "
+        "takes away more BED than the schedule gives"
+        if options["repopulation_gy_per_day"] > 0 and not (math.isfinite(b) and b > 0 and not math.isfinite(e))
+        else "the numbers overflow"
+    )
+    raise UserError(f"schedule {text!r} at alpha/beta {ab:g} Gy: BED = {b:.4g} Gy: must be a finite number >= 0; {why}")
 
 
 def _fmt(x: float) -> str:
@@ -125,23 +162,24 @@ def main(args: argparse.Namespace) -> int:
     }
     schedules = []
     for text in args.schedules:
-        try:
-            schedules.append((text, parse_schedule(text)))
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        schedules.append((text, _schedule(text)))
 
     header = ("schedule", "total Gy", "fx", "Gy/fx", "fx/day", "a/b Gy", "BED Gy", "EQD2 Gy", "days")
     rows = []
     for text, s in schedules:
         for ab in alpha_betas:
             try:
-                b = s.bed(ab, **options)
-                e = s.eqd2(ab, **options)
+                # overflow is checked below, on the result, with the options named
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    b = s.bed(ab, **options)
+                    e = s.eqd2(ab, **options)
             except ValueError as exc:
                 message = str(exc)
                 for name, option in _OPTION_NAMES.items():
                     message = message.replace(name, option)
                 raise UserError(message) from None
+            _check_result(text, ab, b, e, options)
             rows.append(
                 (
                     text,

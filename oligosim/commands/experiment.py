@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from oligosim.commands import UserError, print_warnings
-from oligosim.commands import run_errors
+from oligosim.commands import UserError, add_memory_option, check_memory, output_dir, print_warnings, run_errors
 
 
 def register(sub) -> None:
@@ -17,10 +16,15 @@ def register(sub) -> None:
         "DIR/report.md and DIR/report.html. Kinds: compare, oneway, twoway, threshold, psa, sobol, morris, trial.",
     )
     p.add_argument("file", help="experiment TOML file")
-    p.add_argument("--out", help="output directory (default: out/<experiment name>)")
+    p.add_argument(
+        "--out",
+        help="output directory (default: out/<experiment name>); replaced as a whole, and refused when it is "
+        "a non-empty directory oligosim did not write",
+    )
     p.add_argument("--quick", action="store_true", help="use the file's [quick] sizes: a fast, rougher run")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler (e.g. tcp://10.0.0.1:8786) instead of local processes")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores); results do not depend on it")
+    add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=main)
 
@@ -35,9 +39,8 @@ def main(args: argparse.Namespace) -> int:
         exp = load_experiment(args.file, quick=args.quick)
     except ConfigError as exc:
         raise UserError(f"{args.file} is not a valid experiment:\n{exc}") from None
-    out = Path(args.out) if args.out else Path("out") / exp.name
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
+    out = output_dir(args, Path("out") / exp.name)
+    _check_memory(args, exp)
     from oligosim.experiments.runner import run_experiment
     from oligosim.simulate import InfeasibleCohort
 
@@ -51,3 +54,20 @@ def main(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{exp.name} ({exp.kind}): {doc['seconds']:.1f} s; wrote {out}/" + ", ".join(doc["files"]))
     return 0
+
+
+def _check_memory(args, exp) -> None:
+    """Refuse an experiment whose evaluations would not fit in memory together.
+
+    Every local worker holds one evaluation at a time, keeping every column in the worst case
+    (a paired outcome or a comparison); a remote ``--scheduler`` uses its own machines' memory.
+    """
+    from oligosim.experiments.executor import default_workers
+    from oligosim.memory import run_bytes
+
+    if args.scheduler:
+        return
+    n = max(exp.patients, int(exp.settings.get("pool_patients") or 0))  # a trial's pool can be larger
+    arms = len(exp.arms)
+    workers = args.workers or default_workers()
+    check_memory(args, workers * run_bytes(n, arms, keep="all"), f"patients = {n} x {arms} arms x {workers} workers ({args.file})")

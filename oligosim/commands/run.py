@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError, check_run_options, print_warnings
+from oligosim.commands import UserError, add_memory_option, check_memory, check_run_options, output_dir, print_warnings
 
 
 def register(sub) -> None:
@@ -20,7 +20,11 @@ def register(sub) -> None:
     p.add_argument("--patients", type=int, help="virtual patients per arm (overrides simulation.patients)")
     p.add_argument("--seed", type=int, help="root seed (overrides simulation.seed)")
     p.add_argument("--threads", type=int, help="numba threads (default: all cores); results do not depend on it")
-    p.add_argument("--out", help="output directory (default: out/<scenario name>)")
+    p.add_argument(
+        "--out",
+        help="output directory (default: out/<scenario name>); replaced as a whole, and refused when it is "
+        "a non-empty directory oligosim did not write",
+    )
     p.add_argument("--per-patient", action="store_true", help="also write patients.csv")
     p.add_argument("--events", action="store_true", help="also write events.csv (the event log)")
     p.add_argument(
@@ -29,6 +33,7 @@ def register(sub) -> None:
         default="numba",
         help="simulation engine: the numba kernel, or the plain SimPy reference (same model, same outputs, about 50x slower)",
     )
+    add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(func=main)
 
@@ -40,6 +45,7 @@ def _positive(name: str, value: int | None) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from oligosim.config import ConfigError, load_scenario
+    from oligosim.memory import run_bytes
 
     check_run_options(args)
     _positive("threads", args.threads)
@@ -64,11 +70,13 @@ def main(args: argparse.Namespace) -> int:
 
     if not scenario.data["arms"]:
         raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")
-    out = Path(args.out) if args.out else Path("out") / scenario.name
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
+    out = output_dir(args, Path("out") / scenario.name)
     n = args.patients or scenario.data["simulation"]["patients"]
-    total = n * len(scenario.data["arms"])
+    arms = len(scenario.data["arms"])
+    # the reference engine and the per-patient tables keep every column
+    keep = "all" if (args.per_patient or args.events or args.engine == "simpy") else "summary"
+    check_memory(args, run_bytes(n, arms, keep=keep, events=args.events), f"--patients {n} x {arms} arms")
+    total = n * arms
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
     try:
         if args.engine == "simpy":
@@ -86,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
                 threads=args.threads,
                 events=args.events,
                 # per-patient tables need every column; otherwise summarise chunk by chunk
-                keep="all" if (args.per_patient or args.events) else "summary",
+                keep=keep,
                 progress=bar.update,
             )
     except InfeasibleCohort as exc:

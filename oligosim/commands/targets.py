@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oligosim.commands import UserError, check_run_options
+from oligosim.commands import UserError, add_memory_option, check_memory, check_run_options, output_dir
 
 DEFAULT_OUT = Path("out") / "targets"
 
@@ -32,7 +32,8 @@ def register(sub) -> None:
     p.add_argument("--map", required=True, dest="map", metavar="MAP", help="map TOML file (e.g. configs/calibration/map.toml)")
     p.add_argument("--patients", type=int, help="virtual patients per arm (default: each scenario's simulation.patients)")
     p.add_argument("--seed", type=int, help="root seed (default: each scenario's simulation.seed)")
-    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT})")
+    p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT}); replaced as a whole, and refused when it is a non-empty directory oligosim did not write")
+    add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(func=main)
 
@@ -43,9 +44,7 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.config import ConfigError
 
     check_run_options(args)
-    out = Path(args.out) if args.out else DEFAULT_OUT
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
+    out = output_dir(args, DEFAULT_OUT)
     try:
         targets = load_targets(args.targets)
     except ConfigError as exc:
@@ -64,6 +63,7 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.calibration.scoring import evaluate_targets
     from oligosim.calibration.target_report import format_results_table, results_json
     from oligosim.io.files import atomic_directory, write_json
+    from oligosim.memory import run_bytes
     from oligosim.plots.canvas import save_figure
     from oligosim.simulate import InfeasibleCohort
 
@@ -71,9 +71,15 @@ def main(args: argparse.Namespace) -> int:
     seen = {}
     for e in tmap.entries:
         seen.setdefault(e.scenario_path, set()).update(name for name, _ in e.arms)
+    needed = 0
     for path, arms in seen.items():
         n = args.patients or tmap.scenarios[path].data["simulation"]["patients"]
         total += n * len(arms)
+        # one scenario at a time; its results are reduced to the targets' numbers before the next
+        needed = max(needed, run_bytes(n, len(arms)))
+    arms = max(map(len, seen.values()), default=0)
+    size = f"--patients {args.patients}" if args.patients else "simulation.patients of the study scenarios"
+    check_memory(args, needed, f"{size} x up to {arms} arms per scenario")
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
     try:
         results = evaluate_targets(tmap, patients=args.patients, seed=args.seed, progress=bar.update)

@@ -14,16 +14,56 @@ CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibrati
 DAYS_PER_MONTH = 365.25 / 12.0  #: the model's month (docs/model.md 2)
 
 
+#: upper bound, by unit, of a positive parameter that names no bound of its own: beyond any
+#: physical value (a 1 m lesion, a 100-liter tumour, 100 years, 1000 Gy, a hazard of 1000 a
+#: month), so that no valid value overflows the model's arithmetic (exp, powers, sums of
+#: weights) or stalls the simulation; the schema-wide fuzz (tests/test_fuzz_schema.py) checks it
+UNIT_MAX = {
+    "": 1e6,
+    "cm": 100.0,
+    "cm3": 1e5,
+    "months": 1200.0,
+    "days": 36525.0,
+    "years": 150.0,
+    "Gy": 1000.0,
+    "nodes": 100.0,
+    "lesions": 1000.0,
+    "1/month": 1000.0,
+    "1/year": 1000.0,
+    "1/(cm3 month)": 1000.0,
+    "1/Gy": 10.0,
+    "log": 100.0,
+    "fraction": 1e6,
+}
+
+
+def _ceiling(unit: str, kw: dict) -> dict:
+    if "hi" not in kw:
+        kw["hi"] = UNIT_MAX[unit]
+        kw["ceiling"] = True  # a lognormal or gamma distribution stays acceptable
+    return kw
+
+
 def _prob(default, doc, source, **kw):
     return Float(default, lo=0.0, hi=1.0, doc=doc, source=source, **kw)
 
 
 def _pos(default, unit, doc, source, **kw):
-    return Float(default, lo=0.0, lo_open=True, unit=unit, doc=doc, source=source, **kw)
+    return Float(default, lo=0.0, lo_open=True, unit=unit, doc=doc, source=source, **_ceiling(unit, kw))
 
 
 def _nonneg(default, unit, doc, source, **kw):
-    return Float(default, lo=0.0, unit=unit, doc=doc, source=source, **kw)
+    return Float(default, lo=0.0, unit=unit, doc=doc, source=source, **_ceiling(unit, kw))
+
+
+#: upper bound of every sd of a log (a lognormal spread): 5 already spans a factor e^20 (about
+#: 5e8) between the 2.5th and 97.5th percentiles, and wider spreads overflow exp() in the draws
+SDLOG_MAX = 5.0
+
+
+def _sdlog(default, doc, source, **kw):
+    """The sd of a log-normal's log, in [0, SDLOG_MAX]."""
+    return Float(default, lo=0.0, hi=SDLOG_MAX, unit="log", doc=doc + f" (at most {SDLOG_MAX:g}: wider spreads overflow exp() in the draws)", source=source, **kw)
 
 
 def _organ_table(defaults: dict[str, float], make) -> Section:

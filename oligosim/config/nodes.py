@@ -191,6 +191,9 @@ class Float(Node):
         Whether the value may be an uncertainty table ``{ dist = ..., ... }``.
     finite : bool
         Whether ``inf`` is refused (the default: no model parameter is infinite).
+    ceiling : bool
+        ``hi`` only keeps the arithmetic sound (far beyond any plausible value): a distribution
+        of unbounded support is accepted when all but 1e-9 of it lies below ``hi``.
     """
 
     default: Any = REQUIRED
@@ -204,6 +207,7 @@ class Float(Node):
     source: str = ""
     uncertain: bool = True
     finite: bool = True
+    ceiling: bool = False
 
     def _range_problem(self, x: float) -> str | None:
         if math.isnan(x):
@@ -233,6 +237,8 @@ class Float(Node):
 
     def _support_problem(self, dist: Distribution) -> str | None:
         s_lo, s_hi, lo_hit, hi_hit = support_bounds(dist)
+        if self.ceiling and math.isinf(s_hi) and float(dist.ppf(1.0 - 1e-9)) < self.hi:
+            s_hi, hi_hit = float(dist.ppf(1.0 - 1e-9)), False
         ok_lo = self.lo is None or s_lo > self.lo or (s_lo == self.lo and not (self.lo_open and lo_hit))
         ok_hi = self.hi is None or s_hi < self.hi or (s_hi == self.hi and not (self.hi_open and hi_hit))
         if ok_lo and ok_hi:

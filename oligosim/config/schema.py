@@ -10,10 +10,18 @@ sensitivity analysis.
 from __future__ import annotations
 
 from oligosim import codes
-from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sums_to_one
+from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
+
+#: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
+#: can be written (tests/data/scenarios/quiet.toml: 1e9 months)
+DOUBLING_MAX_MONTHS = 1e12
+
+#: ceiling of the dose thresholds (TCP's BED50, the LKB TD50s): a threshold only divides, so a
+#: huge one is sound and means "never" (tests switch local control or toxicity off with 1e6 Gy)
+THRESHOLD_MAX_GY = 1e12
 
 LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
 
@@ -74,11 +82,13 @@ LESIONS = Section(
         ),
         "extra_macroscopic_propensity_exponent": _nonneg(
             0.2508, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
-            "(0: visible lesion count independent of the metastatic propensity)",
+            "(0: visible lesion count independent of the metastatic propensity; at most 4: with the widest propensity spread "
+            "E[propensity^exponent] = exp(exponent^2 sdlog^2 / 2) overflows beyond)",
             CAL + ", prior uniform 0-1.5; 0 before); oligometastatic eligibility then selects patients with less occult disease (model 3.2)",
+            hi=4.0,
         ),
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
-        "macroscopic_diameter_sdlog": _nonneg(0.45, "log", "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
+        "macroscopic_diameter_sdlog": _sdlog(0.45, "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
             16.8, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
             CAL + ", prior log-uniform 1-20); PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
@@ -89,7 +99,7 @@ LESIONS = Section(
         "regional_nodes_mean_metachronous": _nonneg(0.0, "nodes", "mean number of recurrent regional nodes in metachronous patients (Poisson)", "set per study: locoregional recurrence (BRIEF 10, scenario 3)"),
         "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
         "primary_volume_median_cm3": _pos(25.0, "cm3", "median primary tumour volume for synchronous disease", A + "GTV of 20-40 cm3 typical of definitive RT series"),
-        "primary_volume_sdlog": _nonneg(0.5, "log", "sd of log primary volume", A + "gives a 5-95% range of about 11-57 cm3"),
+        "primary_volume_sdlog": _sdlog(0.5, "sd of log primary volume", A + "gives a 5-95% range of about 11-57 cm3"),
         "organ_weights_escc": Section(
             {k: _nonneg(v, "", f"relative frequency of {k} metastases, ESCC", _ORGAN_SRC) for k, v in _ESCC_ORGANS.items()},
             check=_positive_sum("ESCC organ weights"),
@@ -140,8 +150,8 @@ COHORT = Section(
             14.0, "months", "median disease-free interval (primary diagnosis to entry) of non-synchronous patients",
             _DFI_SRC + "; lognormal, counted from diagnosis (about 3 months before surgery: assumption)",
         ),
-        "dfi_sdlog": _nonneg(
-            0.7, "log", "sd of log DFI; with dfi_from_growth it must be >= disease.doubling_sdlog_patient",
+        "dfi_sdlog": _sdlog(
+            0.7, "sd of log DFI; with dfi_from_growth it must be >= disease.doubling_sdlog_patient",
             _DFI_SRC + "; gives a 5-95% range of about 4.4-44 months",
         ),
         "dfi_from_growth": Bool(
@@ -193,21 +203,26 @@ _SYMPTOM_DIAMETERS = {
 DISEASE = Section(
     {
         "metastasis_doubling_median_months": _pos(
-            1.829, "months", "median volume doubling time of metastases (patient level)",
+            1.829, "months", "median volume doubling time of metastases (patient level; up to 1e12 months: a doubling time "
+            "only divides, and a very long one means no growth)",
             CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
+            hi=DOUBLING_MAX_MONTHS, ceiling=True,
         ),
-        "doubling_sdlog_patient": _nonneg(
-            0.5681, "log", "between-patient sd of log doubling time",
+        "doubling_sdlog_patient": _sdlog(
+            0.5681, "between-patient sd of log doubling time",
             CAL + ", prior uniform 0.2-1.2; hand-set 0.4 before, doubling times varying about twofold between patients)",
         ),
-        "doubling_sdlog_lesion": _nonneg(0.25, "log", "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
-        "primary_doubling_months": _pos(6.3, "months", "volume doubling time of the primary tumour", "BRIEF 3: primary ESCC about 6.3 months on serial studies"),
+        "doubling_sdlog_lesion": _sdlog(0.25, "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
+        "primary_doubling_months": _pos(
+            6.3, "months", "volume doubling time of the primary tumour (up to 1e12 months, as metastasis_doubling_median_months)",
+            "BRIEF 3: primary ESCC about 6.3 months on serial studies", hi=DOUBLING_MAX_MONTHS, ceiling=True,
+        ),
         "seeding_rate_per_cm3_month": _pos(
             0.02506, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
             CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
         ),
-        "propensity_sdlog": _nonneg(
-            2.498, "log", "sd of the log metastatic propensity between patients (median 1)",
+        "propensity_sdlog": _sdlog(
+            2.498, "sd of the log metastatic propensity between patients (median 1)",
             CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "limited_capacity_fraction": _prob(
@@ -239,15 +254,15 @@ DISEASE = Section(
         ),
         "death_weights": _organ_table(_DEATH_WEIGHTS, lambda v: _nonneg(v, "", "relative lethality per cm3 by organ", A + "brain and liver worse, lung and nodes better (BRIEF 3, statement 11)")),
         "symptom_diameter_cm": _organ_table(_SYMPTOM_DIAMETERS, lambda v: _pos(v, "cm", "median diameter at which a lesion causes symptoms", A + "brain and bone become symptomatic small (statement 6)")),
-        "symptom_sdlog": _nonneg(0.3, "log", "between-lesion sd of the log symptom diameter", A + "symptoms depend on location within the organ"),
+        "symptom_sdlog": _sdlog(0.3, "between-lesion sd of the log symptom diameter", A + "symptoms depend on location within the organ"),
         "symptom_to_scan_months": _nonneg(0.5, "months", "delay from symptoms to the unscheduled scan", A + "two weeks"),
     }
 )
 
 BACKGROUND = Section(
     {
-        "rate_at_60_per_year": _pos(0.0075, "1/year", "other-cause mortality at age 60", "approximation of the WHO life table for China 2019 (both sexes), Gompertz fit"),
-        "gompertz_slope_per_year": _nonneg(0.095, "1/year", "Gompertz slope of other-cause mortality with age", "as rate_at_60_per_year"),
+        "rate_at_60_per_year": Float(0.0075, lo=1e-9, hi=UNIT_MAX["1/year"], ceiling=True, unit="1/year", doc="other-cause mortality at age 60 (at least 1e-9: the Gompertz inversion divides by the rate at entry age, which underflows to 0 below)", source="approximation of the WHO life table for China 2019 (both sexes), Gompertz fit"),
+        "gompertz_slope_per_year": Float(0.095, lo=0.0, hi=1.0, unit="1/year", doc="Gompertz slope of other-cause mortality with age (at most 1, ten times the human value: steeper slopes overflow exp(slope x age))", source="as rate_at_60_per_year"),
     }
 )
 
@@ -262,7 +277,7 @@ IMAGING = Section(
             "over about 1 mm, a near-sharp size threshold that lets lesions of similar size become visible together, standing in for "
             "the clustered dissemination the model lacks (docs/model.md 3.3 and 12)",
         ),
-        "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
+        "recist_growth_fraction": Float(0.20, lo=0.0, lo_open=True, hi=UNIT_MAX["fraction"], ceiling=True, unit="fraction", doc="growth of the target sum over its nadir that is progression", source="RECIST 1.1 (Eisenhauer 2009)"),
         "recist_min_increase_cm": _nonneg(0.5, "cm", "minimum absolute growth of the target sum", "RECIST 1.1"),
     }
 )
@@ -322,12 +337,12 @@ _LUNG_FRACTION = {
 
 RADIOTHERAPY = Section(
     {
-        "alpha_beta_tumour_gy": _pos(10.0, "Gy", "alpha/beta of tumour", "BRIEF 6; conventional value for squamous and adenocarcinoma"),
-        "alpha_beta_late_gy": _pos(3.0, "Gy", "alpha/beta of late-responding normal tissue", "BRIEF 6"),
-        "tcp_bed50_ref_gy": _pos(TCP.bed50_ref_gy, "Gy", "BED10 controlling half of the lesions of the reference volume (log-logistic TCP)", CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
+        "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
+        "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
+        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it); up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
         "tcp_gamma50": _pos(TCP.gamma50, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
         "tcp_volume_ref_cm3": _pos(TCP.volume_ref_cm3, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
-        "tcp_volume_exponent": _nonneg(TCP.volume_exponent, "", "BED50 grows as (V / V_ref)^exponent", CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
+        "tcp_volume_exponent": Float(TCP.volume_exponent, lo=0.0, hi=3.0, doc="BED50 grows as (V / V_ref)^exponent (at most 3, BED50 as the volume cubed: larger powers of a small volume ratio underflow BED50 to 0)", source=CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
         "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
         "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
         "immunotherapy_continues_during_rt": Bool(True, doc="when a sequential strategy pauses a chemo-immunotherapy line for an RT course, the anti-PD-1 component goes on at the regimen's maintenance kill rate (BRIEF 5 and the consensus: immunotherapy has a long half-life and need not pause during RT; only chemotherapy waits); false: the whole line pauses, as before 2026-12-06"),
@@ -355,11 +370,11 @@ RADIOTHERAPY = Section(
 
 TOXICITY = Section(
     {
-        "esophagitis_td50_gy": _pos(72.0, "Gy", "EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB)", A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
+        "esophagitis_td50_gy": Float(72.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "scaled so that definitive CRT gives about 7% (Shi 2021)"),
         "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": _pos(105.0, "Gy", "EQD2 to the esophagus with 50% fistula (LKB)", A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
+        "fistula_td50_gy": Float(105.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "scaled so that RT to the primary for ESCC gives about 4-10% (BRIEF 8); not calibrated: fitting it lowered it to about 62 Gy and gave about 30% fistula wherever the primary is irradiated (docs/calibration/README.md); with the station-dependent esophagus dose of mediastinal nodes (model 6.5) ESO-Shanghai 13's 4% is met at this value"),
         "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
-        "pneumonitis_td50_gy": _pos(45.0, "Gy", "mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB)", A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
+        "pneumonitis_td50_gy": Float(45.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=A + "Seppenwoolde 2003 gives 30.8 Gy for grade >= 2; raised for grade >= 3 so that CRT gives about 9% (Shi 2021)"),
         "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
         "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A + "statement 10: no clear excess; a modest odds ratio"),
         "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
@@ -384,7 +399,7 @@ REGIMEN = Section(
         "kill_rate_per_month": _nonneg(0.6, "1/month", "log-kill rate of sensitive lesions during induction", A + "calibration parameter"),
         "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A + "maintenance is less intense than induction"),
         "resistance_median_months": _pos(4.0, "months", "median time to acquired resistance (lognormal)", A + "calibration parameter"),
-        "resistance_sdlog": _nonneg(0.8, "log", "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
+        "resistance_sdlog": _sdlog(0.8, "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
         "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
         "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
         "grade3plus": Section(

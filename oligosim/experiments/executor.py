@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
+
+from oligosim.interrupts import stop_pool
 
 
 def default_workers() -> int:
@@ -28,6 +31,9 @@ def default_workers() -> int:
 
 
 def _init_worker() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the workers (stop_pool), so a
+    # worker does not print its own KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # one numba thread per worker process: the pool provides the parallelism
     import numba
 
@@ -79,17 +85,18 @@ def run_tasks(
     results: list = [None] * len(tasks)
     # spawn, not fork: numba's threading layer and matplotlib are not fork-safe once started
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(tasks)), mp_context=ctx, initializer=_init_worker) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(n_workers, len(tasks)), mp_context=ctx, initializer=_init_worker)
+    try:
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-        try:
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                if progress:
-                    progress(1)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            if progress:
+                progress(1)
+    except BaseException:
+        # an error or an interruption (Ctrl-C, SIGTERM): the running tasks are not waited for
+        stop_pool(pool)
+        raise
+    pool.shutdown()
     return results
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from oligosim import codes
 from oligosim.definitions import count_metastases
+from oligosim.interrupts import stop_pool
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
 from oligosim.reference.cohort import draw_cohort_patient, visible_distant
 from oligosim.reference.patient import Patient
@@ -202,9 +203,12 @@ def run_scenario_reference(
                 ev_code=full["ev_code"],
                 ev_detail=full["ev_detail"],
             )
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.shutdown()
+            stop_pool(pool)  # an error or interruption: do not wait for the running workers
+        raise
+    if pool is not None:
+        pool.shutdown()
     res.seconds = time.perf_counter() - t0
     return res
 
