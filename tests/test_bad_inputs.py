@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import dask
+import distributed  # noqa: F401  (loads its config defaults now: see the note in test_bad_input_is_refused_cleanly)
 import pytest
 
 from oligosim import cli
@@ -104,7 +105,10 @@ def test_bad_input_is_refused_cleanly(tmp_path, monkeypatch, capsys, argv, code,
         args.append(a)
     before = _tree(work)
     monkeypatch.chdir(work)
-    # an unreachable scheduler is given up after 2 s, not Dask's default 30 s
+    # an unreachable scheduler is given up after 2 s, not Dask's default 30 s. distributed is
+    # imported at module level so that its config defaults exist before this set(): otherwise
+    # they would be loaded inside it and dropped when it restores the old config, and a later
+    # LocalCluster (tests/test_experiments.py) fails with KeyError 'distributed'
     with warnings.catch_warnings(), dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         warnings.simplefilter("error", RuntimeWarning)
         try:
