@@ -267,6 +267,8 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         dfi_threshold=float(a["dfi_threshold_months"]),
         progression_local=schema.PROGRESSION_LOCAL.index(prog["local_therapy"]),
         slow_months=float(prog["slow_months"]),
+        slow_by_growth=prog["slow_rule"] == "growth",
+        slow_doubling=float(prog["slow_doubling_months"]),
         max_courses=int(prog["max_courses"]),
         alternative_local=bool(prog["alternative_local"]),
         next_line=bool(prog["next_line"]),

@@ -72,6 +72,13 @@ def scenario_file(name):
     return lambda: load_scenario(CONFIGS / "scenarios" / name)
 
 
+def slow_by_growth_scenario():
+    """Statement 12's slow progression judged by growth since the previous scan (model 8.4)."""
+    return default_scenario().with_values(
+        {f"arms.{a}.progression.slow_rule": "growth" for a in ("upfront_rt", "at_progression")}
+    )
+
+
 def after_crt_scenario():
     """Nodal recurrence after definitive chemoradiotherapy: the persistent primary inside the
     earlier field, occult nodes outside it (model 3.3)."""
@@ -92,6 +99,7 @@ CASES = [
     ("node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["concurrent_pf"]),
     ("after_crt", after_crt_scenario, ["rt_alone"]),
     ("eso_shanghai13_io_local", scenario_file("eso_shanghai13.toml"), ["io_local"]),
+    ("slow_by_growth", lambda: slow_by_growth_scenario(), ["upfront_rt", "at_progression"]),
     ("statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
 ]
@@ -420,6 +428,17 @@ def _mutate_whole_line_paused(monkeypatch):
     monkeypatch.setattr(reference_systemic.SystemicMixin, "_anti_pd1_kill", lambda self, reg: 0.0)
 
 
+def _mutate_slow_doubling_halved(monkeypatch):
+    """The reference calls a progression slow at half the doubling time it should."""
+    lower = reference_driver.lower_arm
+
+    def changed(sc, arm):
+        A = lower(sc, arm)
+        return A._replace(slow_doubling=0.5 * A.slow_doubling)
+
+    monkeypatch.setattr(reference_driver, "lower_arm", changed)
+
+
 def _mutate_marginal_as_distant(monkeypatch):
     """A new node next to an irradiated one is classified out of field instead of marginal."""
     original = reference_assess.AssessmentMixin._failure_site
@@ -474,13 +493,14 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_marginal_as_distant, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_persistent_primary_unirradiated, "after_crt", after_crt_scenario, ["rt_alone"]),
         (_mutate_whole_line_paused, "eso_shanghai13", scenario_file("eso_shanghai13.toml"), ["io_local"]),
+        (_mutate_slow_doubling_halved, "slow_by_growth", slow_by_growth_scenario, ["upfront_rt"]),
         (_mutate_esophagus_kept_after_surgery, "node_recurrence", scenario_file("node_recurrence_after_esophagectomy.toml"), ["rt_alone"]),
         (_mutate_statement5_same_level_only, "statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
     ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
-         "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "esophagus_kept_after_surgery", "statement5_same_level_only",
+         "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):

@@ -19,7 +19,7 @@ import pytest
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import handlers, rng, rt
+from oligosim._kernels import assess, handlers, rng, rt
 from oligosim._kernels.state import STATE_DTYPE, new_lesions, new_workspace
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
 from oligosim.results import EVENT_RECORDS, LC_RECORDS
@@ -264,3 +264,29 @@ def test_workspace_state_record_is_shared(params):
     assert W.state.dtype == STATE_DTYPE and W.state.shape == (1,)
     handlers.finish(W, codes.DEATH_OTHER)
     assert W.state[0]["over"] and W.state[0]["cause"] == codes.DEATH_OTHER
+
+
+# ----------------------------------------------------------------------------- slow or rapid progression
+
+
+def test_growth_since_the_previous_scan_is_a_doubling_time(params):
+    """Statement 12's slow/rapid rule by growth (model 8.4): the visible volume's doubling time
+    between two scans, exactly; no growth is inf; disease not visible before counts from the
+    median detection volume."""
+    P, R, A = params
+    W, L = _workspace(P, [codes.LIVER], [math.log(2.0)], [0.5])
+    L["det_logv"][0] = -50.0  # visible
+    W.state["scan_t_prev"] = 1.0
+    W.state["scan_vol_prev"] = 1.0
+    W.state["t"] = 4.0
+    assess.record_growth(P, W, L)
+    assert W.state["doubling_at_scan"][0] == pytest.approx(3.0, rel=1e-12)  # 1 -> 2 cm3 in 3 months
+    assert W.state["scan_vol_prev"][0] == pytest.approx(2.0) and W.state["scan_t_prev"][0] == 4.0
+    W.state["t"] = 6.0
+    assess.record_growth(P, W, L)  # same volume two months later: no growth
+    assert W.state["doubling_at_scan"][0] == math.inf
+    floor = math.exp(C.logv_of_diameter(P.det_d50[P.modality]))
+    W.state["scan_vol_prev"] = 0.0  # nothing visible at the previous scan
+    W.state["t"] = 8.0
+    assess.record_growth(P, W, L)
+    assert W.state["doubling_at_scan"][0] == pytest.approx(math.log(2.0) * 2.0 / math.log(2.0 / floor), rel=1e-12)

@@ -9,6 +9,8 @@ classified as in-field, marginal/regional, out-of-field (new lesions or regrowth
 
 from __future__ import annotations
 
+import math
+
 from numba import njit
 
 from oligosim import codes
@@ -84,6 +86,31 @@ def visible_sum(L, n):
                 L.seen[i] = True
                 L.new_seen[i] = True
     return total, n_new
+
+
+@njit(cache=True)
+def visible_volume(L, n):
+    """Total volume (cm3) of the visible, active lesions."""
+    total = 0.0
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:
+            total += math.exp(L.logv[i])
+    return total
+
+
+@njit(cache=True)
+def record_growth(P, W, L):
+    """At a scan: the doubling time (months) of the visible volume since the previous scan, for
+    the slow/rapid rule of statement 12 (model 8.4). Disease not visible then counts from just
+    below the median detection size, so new lesions after a complete response are growth too."""
+    st = W.state[0]
+    vol = visible_volume(L, st.n)
+    floor = math.exp(C.logv_of_diameter(P.det_d50[P.modality]))
+    before = max(st.scan_vol_prev, floor)
+    dt = st.t - st.scan_t_prev
+    st.doubling_at_scan = math.log(2.0) * dt / math.log(vol / before) if (vol > before and dt > 0.0) else INF
+    st.scan_vol_prev = vol
+    st.scan_t_prev = st.t
 
 
 @njit(cache=True)

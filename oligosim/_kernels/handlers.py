@@ -142,6 +142,9 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
             nadir += C.diameter_of_logv(L.logv[i])
     st.nadir = nadir
     assess.set_nadir_diameters(L, n)
+    st.scan_t_prev = 0.0
+    st.scan_vol_prev = assess.visible_volume(L, n)
+    st.doubling_at_scan = INF
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     st.e_death = rng.exponential(W.streams, rng.DEATH)
     if st.primary_in_place:
@@ -401,6 +404,7 @@ def on_scan(P, W, L, symptom):
         assess.book_visit(P, W, assess.next_nominal(P, W))
     log_event(W, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
     total, n_new = assess.visible_sum(L, st.n)
+    assess.record_growth(P, W, L)
     if st.overflow == 1 and t >= st.overflow_at:
         n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
         st.overflow = 2
@@ -440,8 +444,9 @@ def _wants_local(A, st, oligo):
     if st.extra_courses < A.max_courses:
         if A.progression_local == codes.PROG_OLIGO:
             return True
-        if A.progression_local == codes.PROG_OLIGO_SLOW and st.t - st.last_local >= A.slow_months:
-            return True
+        if A.progression_local == codes.PROG_OLIGO_SLOW:
+            if st.doubling_at_scan >= A.slow_doubling if A.slow_by_growth else st.t - st.last_local >= A.slow_months:
+                return True
     return False
 
 

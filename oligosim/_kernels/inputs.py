@@ -202,6 +202,8 @@ class ArmParams(NamedTuple):
     dfi_threshold: float
     progression_local: int  # index into schema.PROGRESSION_LOCAL
     slow_months: float
+    slow_by_growth: bool  # slow is judged by the growth since the previous scan, not the time since local therapy
+    slow_doubling: float  # months: the slowest volume doubling that still counts as rapid
     max_courses: int
     alternative_local: bool
     next_line: bool

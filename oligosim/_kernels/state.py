@@ -109,6 +109,9 @@ STATE_DTYPE = np.dtype(
         ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
         ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         ("overflow_at", np.float64),  # when the uncounted disease reaches a visible size
+        ("scan_t_prev", np.float64),  # months: the previous scan (entry at first)
+        ("scan_vol_prev", np.float64),  # cm3: visible volume at the previous scan
+        ("doubling_at_scan", np.float64),  # months: doubling of the visible volume since the previous scan (inf: no growth)
         ("scan_nominal", np.float64),  # nominal date of the booked scheduled visit (grid, no window)
         # ---- continuous hazards: accumulated value and unit-exponential threshold
         ("h_seed", np.float64),

@@ -416,6 +416,8 @@ PROGRESSION = Section(
     {
         "local_therapy": Choice(PROGRESSION_LOCAL, "oligo_slow", doc="local therapy at later progression: never, whenever still oligometastatic, or only if also slow (statement 12)"),
         "slow_months": _nonneg(6.0, "months", "a progression this long after the last local therapy (or entry) is slow", A + "statement 12 gives no number"),
+        "slow_rule": Choice(("time_since_local", "growth"), "time_since_local", doc="what makes a progression slow (statement 12): the time since the last local therapy (slow_months), or the growth of the visible disease since the previous scan (slow_doubling_months)"),
+        "slow_doubling_months": _pos(4.0, "months", "with slow_rule = growth: a progression whose visible volume doubled no faster than this since the previous scan is slow", A + "statement 12 gives no number; about twice the model's median doubling time of metastases (disease.metastasis_doubling_median_months)"),
         "max_courses": Int(3, lo=0, hi=20, unit="courses", doc="at most this many local courses per patient after the first"),
         "alternative_local": Bool(True, doc="use surgery or ablation when cumulative dose forbids RT (statement 12)"),
         "next_line": Bool(True, doc="start the next systemic line at widespread or rapid progression"),

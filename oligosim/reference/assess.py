@@ -13,7 +13,7 @@ import math
 
 from oligosim import codes
 from oligosim.definitions import estro_eortc_class, is_oligometastatic
-from oligosim.reference.cohort import diameter_of_logv, visible_distant
+from oligosim.reference.cohort import diameter_of_logv, logv_of_diameter, visible_distant
 
 __all__ = ["AssessmentMixin", "scan_interval", "visit_offset"]
 
@@ -103,6 +103,7 @@ class AssessmentMixin:
                     n_new += 1
                     les.seen = True
                     les.new_seen = True
+        self.record_growth()
         if self.overflow == 1 and now >= self.overflow_at:
             n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
             self.overflow = 2
@@ -142,7 +143,9 @@ class AssessmentMixin:
             elif self.extra_courses < A.max_courses:
                 if A.progression_local == codes.PROG_OLIGO:
                     do_local = True
-                elif A.progression_local == codes.PROG_OLIGO_SLOW and now - self.last_local >= A.slow_months:
+                elif A.progression_local == codes.PROG_OLIGO_SLOW and (
+                    self.doubling_at_scan >= A.slow_doubling if A.slow_by_growth else now - self.last_local >= A.slow_months
+                ):
                     do_local = True
         if do_local:
             if self.local_courses > 0:
@@ -203,3 +206,18 @@ class AssessmentMixin:
                 if other is not None and other is not les and other.irradiated > 0 and other.organ in _NODAL and abs(other.subsite - les.subsite) <= 1:
                     return codes.FAIL_MARGINAL_REGIONAL
         return codes.FAIL_OUT_OF_FIELD_NEW
+
+    def visible_volume(self) -> float:
+        """Total volume (cm3) of the visible, active lesions."""
+        return sum(math.exp(les.logv) for les in self.lesions if les is not None and les.visible)
+
+    def record_growth(self) -> None:
+        """At a scan: the doubling time (months) of the visible volume since the previous scan
+        (statement 12's slow or rapid, model 8.4); disease not visible then counts from just
+        below the median detection size."""
+        P, now = self.P, self.env.now
+        vol = self.visible_volume()
+        before = max(self.scan_vol_prev, math.exp(logv_of_diameter(P.det_d50[P.modality])))
+        dt = now - self.scan_t_prev
+        self.doubling_at_scan = math.log(2.0) * dt / math.log(vol / before) if (vol > before and dt > 0.0) else INF
+        self.scan_vol_prev, self.scan_t_prev = vol, now

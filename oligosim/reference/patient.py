@@ -193,6 +193,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         P, A, pat = self.P, self.A, self.pat
         self.record(codes.EV_ENTRY, len(self.lesions))
         self.nadir = sum(diameter_of_logv(les.logv) for les in self.lesions if les.seen)
+        # the slow/rapid rule's growth since the previous scan (model 8.4): entry is the first
+        self.scan_t_prev, self.scan_vol_prev, self.doubling_at_scan = 0.0, self.visible_volume(), INF
         self.set_nadir_diameters()
         self.background_death.book(pat.bg_death)
         self.horizon.book(P.horizon)
