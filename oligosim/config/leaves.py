@@ -61,9 +61,11 @@ def _nonneg(default, unit, doc, source, **kw):
 SDLOG_MAX = 5.0
 
 
-def _sdlog(default, doc, source, **kw):
-    """The sd of a log-normal's log, in [0, SDLOG_MAX]."""
-    return Float(default, lo=0.0, hi=SDLOG_MAX, unit="log", doc=doc + f" (at most {SDLOG_MAX:g}: wider spreads overflow exp() in the draws)", source=source, **kw)
+def _sdlog(default, doc, source, hi=None, why=None, **kw):
+    """The sd of a log-normal's log, in [0, hi] (``hi`` SDLOG_MAX unless given, with ``why``)."""
+    hi = SDLOG_MAX if hi is None else hi
+    why = why or "wider spreads overflow exp() in the draws"
+    return Float(default, lo=0.0, hi=hi, unit="log", doc=doc + f" (at most {hi:g}: {why})", source=source, **kw)
 
 
 def _organ_table(defaults: dict[str, float], make) -> Section:

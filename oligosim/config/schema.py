@@ -211,8 +211,9 @@ DISEASE = Section(
         "doubling_sdlog_patient": _sdlog(
             0.5681, "between-patient sd of log doubling time",
             CAL + ", prior uniform 0.2-1.2; hand-set 0.4 before, doubling times varying about twofold between patients)",
+            hi=2.0, why="±2 sd then spans a 3,000-fold range of doubling times, far beyond any serial-imaging series; wider spreads overflow the growth integrals",
         ),
-        "doubling_sdlog_lesion": _sdlog(0.25, "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients"),
+        "doubling_sdlog_lesion": _sdlog(0.25, "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients", hi=2.0, why="±2 sd then spans a 3,000-fold range of doubling times, far beyond any serial-imaging series; wider spreads overflow the growth integrals"),
         "primary_doubling_months": _pos(
             6.3, "months", "volume doubling time of the primary tumour (up to 1e12 months, as metastasis_doubling_median_months)",
             "BRIEF 3: primary ESCC about 6.3 months on serial studies", hi=DOUBLING_MAX_MONTHS, ceiling=True,
