@@ -357,37 +357,30 @@ def _mutate_fatal_fistula(monkeypatch):
     monkeypatch.setattr(reference_driver, "lower_model", lambda sc: (P := lower(sc))._replace(g5_fistula=min(1.0, 2.0 * P.g5_fistula)))
 
 
-def _mutate_locoregional(monkeypatch, **values):
-    """The reference engine reads other locoregional parameters (model 3.3, 4.2, 6.8)."""
+def _mutate_locoregional(monkeypatch, **changes):
+    """The reference engine reads other locoregional parameters (model 3.7, 4.2, 4.8, 6.9): each
+    change is a new value, or a function of the lowered one."""
     lower = reference_driver.lower_model
 
     def changed(sc):
         P = lower(sc)
         lr = P.lr.copy()
-        for k, v in values.items():
-            lr[0][k] = v
+        for k, v in changes.items():
+            lr[0][k] = v(lr[0][k]) if callable(v) else v
         return P._replace(lr=lr)
 
     monkeypatch.setattr(reference_driver, "lower_model", changed)
 
 
 def _mutate_regional_seeding(monkeypatch):
-    """Lymphatic spread from the primary and regional nodes lands in the regional nodes twice
-    as often as it should (0.5 -> 1.0)."""
+    """Lymphatic spread from the primary and regional nodes always lands in the regional nodes
+    (1.0 instead of the default share, 0.8)."""
     _mutate_locoregional(monkeypatch, regional_seeding=1.0)
 
 
 def _mutate_tumour_fistula_doubled(monkeypatch):
     """The primary in place perforates twice as often in the reference."""
-    lower = reference_driver.lower_model
-
-    def changed(sc):
-        P = lower(sc)
-        lr = P.lr.copy()
-        lr[0]["fistula_rate"] *= 2.0
-        return P._replace(lr=lr)
-
-    monkeypatch.setattr(reference_driver, "lower_model", changed)
+    _mutate_locoregional(monkeypatch, fistula_rate=lambda rate: 2.0 * rate)
 
 
 def _mutate_no_station_coverage(monkeypatch):

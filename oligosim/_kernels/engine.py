@@ -60,7 +60,7 @@ def _next_slot(slot):
 def _dispatch(P, R, A, W, L, s):
     """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
     if s == S_SCAN or s == S_SYMPTOM_SCAN:
-        n_new = handlers.on_scan(P, W, L, s == S_SYMPTOM_SCAN)
+        n_new = handlers.on_scan(P, A, W, L, s == S_SYMPTOM_SCAN)
         if n_new >= 0:
             handlers.on_progression(P, R, A, W, L, n_new)
     elif s == S_TOX:

@@ -143,7 +143,7 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
     st.nadir = nadir
     assess.set_nadir_diameters(L, n)
     st.scan_t_prev = 0.0
-    st.scan_vol_prev = assess.visible_volume(L, n)
+    st.scan_vol_prev = assess.visible_volume(L, n) if A.slow_by_growth else 0.0
     st.doubling_at_scan = INF
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     st.e_death = rng.exponential(W.streams, rng.DEATH)
@@ -392,7 +392,7 @@ def on_consolidation(P, A, W, L):
 
 
 @njit(cache=True, inline="always")
-def on_scan(P, W, L, symptom):
+def on_scan(P, A, W, L, symptom):
     """Response assessment, RECIST 1.1 as implemented (model 7.2).
 
     Returns the number of new lesions if the scan shows progression (then
@@ -404,7 +404,8 @@ def on_scan(P, W, L, symptom):
         assess.book_visit(P, W, assess.next_nominal(P, W))
     log_event(W, t, codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
     total, n_new = assess.visible_sum(L, st.n)
-    assess.record_growth(P, W, L)
+    if A.slow_by_growth:  # only the growth rule of statement 12 reads it (model 8.4)
+        assess.record_growth(P, W, L)
     if st.overflow == 1 and t >= st.overflow_at:
         n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
         st.overflow = 2

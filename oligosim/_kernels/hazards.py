@@ -179,6 +179,15 @@ def prepare(L, n, kill, symptoms):
     return best, which
 
 
+@njit(cache=True, inline="always")
+def _locoregional_active(L, n):
+    """Is the primary or a regional node active? (a cheap test before the volumes' exp)"""
+    for i in range(n):
+        if L.status[i] == C.ACTIVE and (L.organ[i] == codes.PRIMARY or L.organ[i] == codes.REGIONAL_NODE):
+            return True
+    return False
+
+
 @njit(cache=True)
 def seeded_organ(P, state, L, n, histology):
     """Organ of a metastasis seeded now (model 4.2).
@@ -190,7 +199,7 @@ def seeded_organ(P, state, L, n, histology):
     extra uniform is drawn only when locoregional disease is seeding, so patients without it
     use the LESION stream as before.
     """
-    if P.lr[0].regional_seeding > 0.0:
+    if P.lr[0].regional_seeding > 0.0 and _locoregional_active(L, n):
         lr = 0.0
         total = 0.0
         for i in range(n):

@@ -109,6 +109,7 @@ STATE_DTYPE = np.dtype(
         ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
         ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         ("overflow_at", np.float64),  # when the uncounted disease reaches a visible size
+        # the growth rule of statement 12 (arms' progression.slow_rule = growth) only:
         ("scan_t_prev", np.float64),  # months: the previous scan (entry at first)
         ("scan_vol_prev", np.float64),  # cm3: visible volume at the previous scan
         ("doubling_at_scan", np.float64),  # months: doubling of the visible volume since the previous scan (inf: no growth)

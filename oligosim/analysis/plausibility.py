@@ -14,13 +14,11 @@ Each warning names the parameters that drive the rate, so that a user knows wher
 
 from __future__ import annotations
 
-import math
-
 from oligosim import codes
+from oligosim.analysis.proportions import proportion_ci
 
 __all__ = ["TABLE4", "UPPER", "TREATMENT_DEATH_LIMIT", "DRIVERS", "wilson_upper", "wilson_lower", "check_arm"]
 
-_Z95 = 1.959963984540054  #: the standard normal's 97.5% quantile
 
 #: Table 4 of the consensus (grade >= 3 treatment-related adverse events, %), one row per arm:
 #: (series, patients in the arm, {type: rate in %}); "any" is the table's total. The arm sizes of
@@ -66,21 +64,14 @@ DRIVERS = {
 }
 
 
-def wilson_upper(rate: float, n: int, z: float = _Z95) -> float:
-    """Upper limit of the Wilson score interval of a proportion ``rate`` (0-1) seen in ``n``."""
-    return _wilson(rate, n, z, 1.0)
+def wilson_upper(rate: float, n: int) -> float:
+    """Upper limit of the Wilson 95 % interval of a proportion ``rate`` (0-1) seen in ``n``."""
+    return float(proportion_ci(rate * n, n)[1])
 
 
-def wilson_lower(rate: float, n: int, z: float = _Z95) -> float:
-    """Lower limit of the Wilson score interval of a proportion ``rate`` (0-1) seen in ``n``."""
-    return _wilson(rate, n, z, -1.0)
-
-
-def _wilson(rate: float, n: int, z: float, sign: float) -> float:
-    denom = 1.0 + z * z / n
-    centre = rate + z * z / (2.0 * n)
-    half = z * math.sqrt(rate * (1.0 - rate) / n + z * z / (4.0 * n * n))
-    return (centre + sign * half) / denom
+def wilson_lower(rate: float, n: int) -> float:
+    """Lower limit of the Wilson 95 % interval of a proportion ``rate`` (0-1) seen in ``n``."""
+    return float(proportion_ci(rate * n, n)[0])
 
 
 def _upper_limits() -> dict[str, tuple[float, str]]:
