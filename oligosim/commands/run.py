@@ -82,9 +82,16 @@ def main(args: argparse.Namespace) -> int:
         if args.engine == "simpy":
             from oligosim.reference import run_scenario_reference
 
+            from oligosim.economics.inputs import enabled as economics_enabled
+
+            econ = economics_enabled(scenario)
             results = run_scenario_reference(
-                scenario, patients=args.patients, seed=args.seed, events=args.events, workers=args.threads or 1
+                scenario, patients=args.patients, seed=args.seed, events=args.events or econ, workers=args.threads or 1
             )
+            if econ:  # the same post-processing of the event log as the kernel's chunks
+                from oligosim.economics.collect import attach_from_log
+
+                attach_from_log(results)
             bar.update(total)
         else:
             results = run_scenario(

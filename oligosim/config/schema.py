@@ -13,6 +13,7 @@ from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.economics.schema import ECONOMICS, check_economics
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -503,6 +504,7 @@ def _check_root(data, path):
             errors.append((f"arms.{name}.label", f"arm {shown[label]!r} is shown as {label!r} too: every arm needs its own label"))
         else:
             shown[label] = name
+    errors += check_economics(data)
     return errors
 
 
@@ -538,6 +540,7 @@ SCENARIO_SCHEMA = Section(
         "regimens": Table(REGIMEN, min_items=1, doc="systemic regimens, by name"),
         # a file without arms is a base for other scenarios: valid, but `run` refuses it
         "arms": Table(ARM, min_items=0, doc="strategies to compare, by name"),
+        "economics": ECONOMICS,
     },
     check=_check_root,
 )
