@@ -13,7 +13,7 @@ from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
-from oligosim.economics.schema import ECONOMICS, check_economics
+from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"

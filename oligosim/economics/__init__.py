@@ -4,7 +4,7 @@ One shared post-processing of each patient's event log (both engines write the s
 the economics cannot drift between engines and cost nothing when ``economics.enabled`` is
 false:
 
-* :mod:`~oligosim.economics.schema`: the ``[economics]`` scenario section (inputs, sources).
+* :mod:`oligosim.config.economics`: the ``[economics]`` scenario section (inputs, sources).
 * :mod:`~oligosim.economics.inputs`: the validated section lowered to plain arrays.
 * :mod:`~oligosim.economics.discount`: continuous discounting in closed form.
 * :mod:`~oligosim.economics.accrue`: per-patient costs and QALYs from the event log.
