@@ -31,6 +31,10 @@ from oligosim.results import (
 )
 
 DEFAULT_CHUNK = 200_000
+#: patients per chunk when the economics is on: each chunk then carries its event log (about
+#: 1 kB a patient), so the chunk is capped to keep that buffer near 50 MB (results do not
+#: depend on the chunk)
+ECONOMICS_CHUNK = 50_000
 DEFAULT_BLOCK = 64
 
 
@@ -123,6 +127,8 @@ def run_scenario(
     R = lower_regimens(scenario)
     names = selected_arms(scenario, arms)
     econ = economics_enabled(scenario)
+    if econ:
+        chunk = min(chunk, ECONOMICS_CHUNK)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
