@@ -85,3 +85,45 @@ def test_reference_engine_gives_the_same_economics(scenario):
     for a in ARMS:
         for c, v in ker.arms[a].economics.columns.items():
             assert np.allclose(ref.arms[a].economics.columns[c], v, rtol=1e-6, atol=1e-6), (a, c)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"economics.discount_costs_per_year": 0.0, "economics.discount_effects_per_year": 0.0},
+        {"economics.discount_costs_per_year": 1.0, "economics.discount_effects_per_year": 1.0, "economics.end_of_life": 1e9},
+        {"economics.utilities.progressed": 0.0, "economics.utilities.widespread": 0.0, "economics.disutility.neutropenia": 1.0, "economics.disutility_days.neutropenia": 3650.0},
+    ],
+)
+def test_edge_values_give_finite_results(scenario, overrides):
+    """Valid values at the schema's bounds give finite costs and effects; with no discounting the
+    discounted and undiscounted results coincide."""
+    res = run_scenario(scenario.with_values(overrides), patients=40, seed=2, arms=ARMS)
+    for arm in res.arms.values():
+        cols = arm.economics.columns
+        assert all(np.all(np.isfinite(v)) for v in cols.values())
+        assert np.all(cols["cost"] >= 0) and np.all(cols["ly"] > 0)
+        if overrides.get("economics.discount_costs_per_year") == 0.0:
+            assert np.allclose(cols["cost"], cols["cost_undiscounted"], rtol=1e-12)
+            assert np.allclose(cols["ly"], cols["ly_undiscounted"], rtol=1e-12)
+            assert np.allclose(cols["qaly"], cols["qaly_undiscounted"], rtol=1e-12, atol=1e-12)
+
+
+def test_bad_economics_inputs_are_named():
+    from oligosim.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_scenario(
+            "[economics]\nenabled = true\ndiscount_costs_per_year = -0.01\n[economics.utilities]\nprogressed = 1.2\n",
+            base=CONFIGS / "default.toml",
+        )
+    text = str(err.value)
+    assert "economics.discount_costs_per_year = -0.01: must be within [0, 1]" in text
+    assert "economics.utilities.progressed = 1.2: must be within [0, 1]" in text
+    with pytest.raises(ConfigError, match=r"economics.drug_costs.no_such_regimen.*names no regimen"):
+        make_scenario("[economics.drug_costs.no_such_regimen]\ninduction_cycle = 1.0\n", base=CONFIGS / "default.toml")
+    # a regimen an arm uses needs a drug cost once the economics is on
+    extra = '[regimens.newreg]\nlabel = "new"\n[arms.x]\nlabel = "x"\nfirst_line = "newreg"\nrt_timing = "none"\n'
+    make_scenario(extra, base=CONFIGS / "default.toml")  # off: fine
+    with pytest.raises(ConfigError, match=r"economics.drug_costs.newreg.*missing: arms.x.first_line uses regimen 'newreg'"):
+        make_scenario(extra + "[economics]\nenabled = true\n", base=CONFIGS / "default.toml")
