@@ -34,6 +34,7 @@ def test_cea_experiment_end_to_end(tmp_path):
     cheapest = min(exp.arms, key=lambda a: eco["arms"][a]["cost_mean"])
     assert eco["ceaf_optimal"][0] == cheapest and eco["ceac"][cheapest][0] == 1.0
     assert eco["evpi_per_patient"] >= 0.0
+    assert sum(eco["arms"][a]["probability_cost_effective"] for a in exp.arms) == pytest.approx(1.0)
     assert eco["evpi_population"] == pytest.approx(eco["evpi_per_patient"] * eco["population_patients_discounted"])
     assert set(eco["evppi"]) == {"radiotherapy", "utilities"}
     # the PSA's per-draw means agree with its economic metrics

@@ -40,6 +40,7 @@ def report(ctx, params, X: np.ndarray, res: list[dict]) -> dict:
     evpi_pp = evpi(nb)
     pop = population_factor(eco["population_incidence_per_year"], eco["population_horizon_years"], eco["discount_effects_per_year"])
     curves = ceac(C, Q, grid)
+    at_wtp = ceac(C, Q, np.array([wtp]))[0]
     opt, p_opt = ceaf(C, Q, grid)
     evpi_curve = np.array([evpi(net_monetary_benefit(C, Q, w)) for w in grid])
     status, icer, against = frontier(C.mean(axis=0), Q.mean(axis=0))
@@ -64,7 +65,7 @@ def report(ctx, params, X: np.ndarray, res: list[dict]) -> dict:
         rows.append([
             labels[k], C[:, k].mean(), np.percentile(C[:, k], 2.5), np.percentile(C[:, k], 97.5), Q[:, k].mean(),
             np.percentile(Q[:, k], 2.5), np.percentile(Q[:, k], 97.5), status[k], "-" if icer[k] is None else f"{icer[k]:,.0f}",
-            float(np.mean(nb[:, k] == nb.max(axis=1))),
+            float(at_wtp[k]),
         ])
     ctx.report.table(
         ["arm", f"cost ({cur})", "2.5%", "97.5%", "QALYs", "2.5%", "97.5%", "frontier", f"ICER ({cur}/QALY)", "P(most cost-effective)"],
@@ -112,7 +113,7 @@ def report(ctx, params, X: np.ndarray, res: list[dict]) -> dict:
         "currency": cur,
         "wtp_per_qaly": wtp,
         "arms": {a: {"cost_mean": float(C[:, k].mean()), "qalys_mean": float(Q[:, k].mean()), "frontier_status": status[k], "icer": icer[k],
-                     "icer_against": None if against[k] is None else arms[against[k]], "probability_cost_effective": float(curves[np.argmin(np.abs(grid - wtp)), k])}
+                     "icer_against": None if against[k] is None else arms[against[k]], "probability_cost_effective": float(at_wtp[k])}
                  for k, a in enumerate(arms)},
         "optimal_at_wtp": arms[int(np.argmax(nb.mean(axis=0)))],
         "evpi_per_patient": evpi_pp,
