@@ -71,6 +71,11 @@ def test_summary_block_is_consistent(scenario):
     inc = eco["arms"][ARMS[1]]["vs_reference"]
     assert inc["cost"] == pytest.approx(eco["arms"][ARMS[1]]["cost"] - eco["arms"][ARMS[0]]["cost"], rel=1e-9)
     assert "cost-utility" in format_table(s)
+    # the optimum at each GDP multiple is the arm of largest NMB there
+    gdp = res.scenario.data["economics"]["gdp_per_capita"]
+    for x, best in eco["optimal_arm_by_gdp_multiple"].items():
+        nmb = {a: float(x) * gdp * eco["arms"][a]["qalys"] - eco["arms"][a]["cost"] for a in ARMS}
+        assert best == max(nmb, key=nmb.get)
 
 
 def test_reference_engine_gives_the_same_economics(scenario):

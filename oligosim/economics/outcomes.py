@@ -78,6 +78,8 @@ def economics_summary(results) -> dict | None:
         "wtp_gdp_multiple": wtp / gdp,
         "reference_arm": ref,
         "optimal_arm_at_wtp": names[int(np.argmax(nmb))],
+        # the range China's guidelines name (1-3 x GDP per capita), whatever the WTP chosen
+        "optimal_arm_by_gdp_multiple": {str(x): names[int(np.argmax(net_monetary_benefit(costs, qalys, x * gdp)))] for x in (1, 2, 3)},
         "arms": per_arm,
     }
 
@@ -96,5 +98,10 @@ def format_economics(eco: dict) -> str:
         icer = a["icer_vs_frontier"]
         txt = "-" if icer is None else f"{icer:,.0f}"
         lines.append(f"{name:<18} {a['cost']:12,.0f} {a['life_years']:6.2f} {a['qalys']:6.3f} {a['frontier_status']:>21} {txt:>16} {a['nmb']:12,.0f}")
-    lines.append(f"optimal at the WTP: {eco['optimal_arm_at_wtp']}; ICERs against the previous strategy on the efficient frontier")
+    by = eco.get("optimal_arm_by_gdp_multiple", {})
+    lines.append(
+        f"optimal at the WTP: {eco['optimal_arm_at_wtp']}"
+        + "".join(f"; at {x} x GDP per capita: {a}" for x, a in by.items())
+        + "; ICERs against the previous strategy on the efficient frontier"
+    )
     return "\n".join(lines)
