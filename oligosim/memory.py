@@ -45,15 +45,25 @@ def patient_bytes(keep: str, events: bool = False) -> int:
     return sum(np.dtype(COLUMNS[c]).itemsize for c in ENDPOINT_COLUMNS) + LC_RECORDS * _LC_KEPT
 
 
-def run_bytes(patients: int, arms: int, *, keep: str = "summary", events: bool = False, chunk: int = 200_000) -> int:
+#: bytes of the per-patient economics kept per patient and arm (6 float64 totals, 7 float32
+#: cost categories: oligosim.economics.collect.ArmEconomics)
+_ECONOMICS = 6 * 8 + 7 * 4
+
+
+def run_bytes(patients: int, arms: int, *, keep: str = "summary", events: bool = False, chunk: int = 200_000, economics: bool = False) -> int:
     """Estimated peak memory (bytes) of a run of ``arms`` arms of ``patients`` patients each.
 
     The kept arrays of every arm, the chunk buffer a summary-only run reuses, the summary's
-    temporaries and the fixed cost of the interpreter and kernels.
+    temporaries and the fixed cost of the interpreter and kernels; with ``economics``, the
+    per-patient costs and QALYs and the chunk's event log (the driver caps the chunk at
+    :data:`oligosim.simulate.ECONOMICS_CHUNK` then).
     """
     kept = patient_bytes(keep, events) * patients * arms
     buffer = 0 if (keep == "all" or events) else patient_bytes("all") * min(chunk, patients)
-    return int(_BASE + kept + buffer + _SUMMARY_WORK * patients * arms)
+    econ = 0
+    if economics:
+        econ = _ECONOMICS * patients * arms + EVENT_RECORDS * _EVENT_RECORD * min(chunk, 50_000, patients)
+    return int(_BASE + kept + buffer + econ + _SUMMARY_WORK * patients * arms)
 
 
 def _meminfo_available() -> int | None:

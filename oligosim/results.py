@@ -8,7 +8,7 @@ the kernel can change its internals without touching the analysis layer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -136,6 +136,9 @@ class ArmResult:
     ev_detail: np.ndarray | None = None
     aggregates: dict | None = None
     lc_records: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: per-patient costs and QALYs (oligosim.economics.collect.ArmEconomics) when the
+    #: scenario's economics is enabled
+    economics: Any = None
 
     def __post_init__(self):
         if self.aggregates is None:

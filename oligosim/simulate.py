@@ -16,6 +16,7 @@ import numpy as np
 from oligosim import codes
 from oligosim._kernels import engine
 from oligosim.config import Scenario
+from oligosim.economics.inputs import enabled as economics_enabled
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
 from oligosim.results import (
     COLUMNS,
@@ -30,6 +31,10 @@ from oligosim.results import (
 )
 
 DEFAULT_CHUNK = 200_000
+#: patients per chunk when the economics is on: each chunk then carries its event log (about
+#: 1 kB a patient), so the chunk is capped to keep that buffer near 50 MB (results do not
+#: depend on the chunk)
+ECONOMICS_CHUNK = 50_000
 DEFAULT_BLOCK = 64
 
 
@@ -121,6 +126,9 @@ def run_scenario(
     P = lower_model(scenario)
     R = lower_regimens(scenario)
     names = selected_arms(scenario, arms)
+    econ = economics_enabled(scenario)
+    if econ:
+        chunk = min(chunk, ECONOMICS_CHUNK)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
@@ -130,13 +138,17 @@ def run_scenario(
         for name in names:
             label = scenario.data["arms"][name]["label"] or name
             A = lower_arm(scenario, name)
+            ec = _economics(scenario, name, n) if econ else None
             if keep == "all":
                 full = _allocate(n, events)
                 for lo in range(0, n, chunk):
                     hi = min(lo + chunk, n)
                     # views along the patient axis: C-contiguous, written in place, no copy
                     part = engine.Outputs(*[arr[lo:hi] for arr in full])
+                    part = ec.prepare(part) if ec else part
                     _run_chunk(P, R, A, seed, lo, part, block, progress)
+                    if ec:
+                        ec.add(lo, part, lambda p, lo=lo: _run_chunk(P, R, A, seed, lo, p, block, None))
                 _check_feasible(full.os, 0, P)
                 res.arms[name] = ArmResult(
                     name=name,
@@ -150,6 +162,7 @@ def run_scenario(
                     ev_time=full.ev_time,
                     ev_code=full.ev_code,
                     ev_detail=full.ev_detail,
+                    economics=ec,
                 )
             else:
                 cols = {c: np.empty(n, COLUMNS[c]) for c in ENDPOINT_COLUMNS}
@@ -159,7 +172,10 @@ def run_scenario(
                 for lo in range(0, n, chunk):
                     hi = min(lo + chunk, n)
                     part = engine.Outputs(*[arr[: hi - lo] for arr in buf])
+                    part = ec.prepare(part) if ec else part
                     _run_chunk(P, R, A, seed, lo, part, block, progress)
+                    if ec:
+                        ec.add(lo, part, lambda p, lo=lo: _run_chunk(P, R, A, seed, lo, p, block, None))
                     _check_feasible(part.os, lo, P)
                     for c in ENDPOINT_COLUMNS:
                         cols[c][lo:hi] = getattr(part, c)
@@ -173,11 +189,20 @@ def run_scenario(
                     columns=cols,
                     aggregates=agg,
                     lc_records=tuple(np.concatenate(parts) for parts in zip(*lc_parts)),
+                    economics=ec,
                 )
     finally:
         numba.set_num_threads(old_threads)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _economics(scenario, name, n):
+    """The per-patient economics collector of arm ``name`` (imported only when asked for)."""
+    from oligosim.economics.collect import ArmEconomics
+    from oligosim.economics.inputs import lower_economics
+
+    return ArmEconomics(lower_economics(scenario, name), n)
 
 
 def _run_chunk(P, R, A, seed, lo, part, block, progress) -> None:

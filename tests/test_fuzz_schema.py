@@ -39,7 +39,7 @@ def numeric_leaves(scenario) -> list[tuple[str, Float | Int]]:
                 walk(child, f"{path}.{key}" if path else key)
         elif isinstance(node, Table):
             entries = scenario.data
-            for part in path.split("."):
+            for part in path.split("."):  # nested tables too (economics.drug_costs, arms.<name>.site_schedules)
                 entries = entries.get(part, {})
             for name in entries:
                 walk(node.value, f"{path}.{name}")

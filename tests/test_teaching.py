@@ -296,3 +296,18 @@ def test_lesson9b_rarer_scans_lose_part_of_the_salvage_benefit(quick_run):
     lo_frequent = frequent["paired"]["slow_only"]["ci95"][0]
     hi_rare = rare["paired"]["slow_only"]["ci95"][1]
     assert lo_frequent > hi_rare, f"benefit with frequent scans (CI from {lo_frequent:.3g}) not above rare scans (CI to {hi_rare:.3g})"
+
+
+@pytest.mark.slow
+def test_lesson10_cheapest_qalys_are_not_the_longest_survival(quick_run):
+    res = quick_run("10_cost_effectiveness")["results"]
+    conc, cons = res["outcome"]["concurrent"], res["outcome"]["consolidative"]
+    # concurrent RT lives longer than consolidative RT in most parameter draws ...
+    assert sum(a > b for a, b in zip(conc, cons)) >= 0.8 * len(conc)
+    eco = res["economics"]
+    # ... yet consolidative RT is optimal at 1 x GDP per capita (89,358 CNY per QALY) ...
+    i = min(range(len(eco["wtp_grid"])), key=lambda k: abs(eco["wtp_grid"][k] - 89358.0))
+    assert eco["ceaf_optimal"][i] == "consolidative" and eco["ceaf_probability"][i] >= 0.8
+    # ... as the frontier strategy with the cheapest QALYs; RT first is dominated
+    assert eco["arms"]["consolidative"]["icer_against"] == "systemic_only"
+    assert eco["arms"]["upfront"]["frontier_status"] == "dominated"

@@ -24,6 +24,8 @@ Grammar (case-sensitive)::
     estro.<class>                                            share of first progressions in an ESTRO-EORTC class
                                                              (codes.ESTRO_CLASS_NAMES, or polymetastatic)
     eligible_fraction                                        share of screened (drawn) patients who were eligible
+    econ.cost | econ.qalys | econ.life_years                 mean discounted cost (currency), QALYs and life-years
+                                                             (years) per patient; needs [economics] enabled = true
 
 Endpoints: ``os``, ``pfs``, ``wpfs`` (progression to widespread disease or death) and ``dss``
 (deaths from the disease; other deaths censor).
@@ -54,7 +56,7 @@ _FILTER = re.compile(r"^(bed|volume)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)$")
 _GRAMMAR = (
     "os|pfs|wpfs|dss followed by .median, .rate:MONTHS or .rmst:MONTHS; tox.TYPE or tox.any; "
     "treatment_deaths; first_failure.NAME; oligo_fraction_first_progression; "
-    "local_control[:MONTHS][filters]; rt_courses_mean; estro.CLASS; eligible_fraction"
+    "local_control[:MONTHS][filters]; rt_courses_mean; estro.CLASS; eligible_fraction; econ.cost, econ.qalys or econ.life_years"
 )
 
 
@@ -144,6 +146,10 @@ def parse_metric(name: str) -> Metric:
         if tail != "any" and tail not in codes.TOX_NAMES:
             raise ValueError(f"metric {text!r}: toxicity type {tail!r} is not one of {', '.join(codes.TOX_NAMES + ('any',))}")
         return Metric(text, "tox", endpoint=tail)
+    if head == "econ":
+        if tail not in _ECON:
+            raise ValueError(f"metric {text!r}: economic outcome {tail!r} is not one of {', '.join(_ECON)}")
+        return Metric(text, "econ", endpoint=tail, unit="currency" if tail == "cost" else "years")
     if head == "estro":
         names = codes.ESTRO_CLASS_NAMES + ("polymetastatic",)
         if tail not in names:
@@ -162,6 +168,10 @@ def parse_metric(name: str) -> Metric:
         if stat == "rmst" and arg:
             return Metric(text, "rmst", endpoint=head, months=_months(arg, text), unit="months")
     raise bad
+
+
+#: economic metrics -> column of oligosim.economics.accrue.RESULT_COLUMNS
+_ECON = {"cost": "cost", "qalys": "qaly", "life_years": "ly"}
 
 
 def _none_to_nan(x) -> float:
@@ -217,6 +227,13 @@ def evaluate(arm: ArmResult, metric: str | Metric, *, _km_cache: dict | None = N
             return (float("nan"),) * 3
         est, se = rmst(km, m.months)
         return est, est - _Z95 * se, est + _Z95 * se
+    if m.kind == "econ":
+        if arm.economics is None:
+            raise ValueError(f"metric {m.name!r} needs the economic evaluation: set [economics] enabled = true in the scenario")
+        from oligosim.economics.outcomes import mean_ci
+
+        est, (lo, hi) = mean_ci(arm.economics.columns[_ECON[m.endpoint]])
+        return est, lo, hi
     if m.kind == "local_control":
         t, e = _lesions(arm, m.filters)
         if t.size == 0:
@@ -361,6 +378,8 @@ def evaluate_mixture(arms, weights, metric: str | Metric) -> tuple[float, float,
         raise ValueError(f"mixture weights must be > 0, got {list(weights)!r}")
     if len(arms) == 1:
         return evaluate(arms[0], m)
+    if m.kind == "econ":
+        raise ValueError(f"metric {m.name!r} is not defined for a mixture of arms")
     sizes = {a.n for a in arms}
     if len(sizes) != 1:
         raise ValueError(f"arms of a mixture must have the same number of patients, got {sorted(sizes)}")

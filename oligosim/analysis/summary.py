@@ -88,7 +88,7 @@ def summarize(results: Results) -> dict:
     """The whole summary.json document."""
     sc = results.scenario
     tau = rmst_tau(sc)
-    return {
+    out = {
         "scenario": sc.name,
         "seed": results.seed,
         "patients_per_arm": results.patients,
@@ -97,6 +97,11 @@ def summarize(results: Results) -> dict:
         "rmst_tau_months": tau,
         "arms": {name: summarize_arm(arm, tau) for name, arm in results.arms.items()},
     }
+    if any(arm.economics is not None for arm in results.arms.values()):
+        from oligosim.economics.outcomes import economics_summary
+
+        out["economics"] = economics_summary(results)
+    return out
 
 
 def format_table(summary: dict) -> str:
@@ -139,4 +144,8 @@ def format_table(summary: dict) -> str:
         ff.append(f"{name:<18} " + " ".join(f"{100 * a['first_failure'][k]:{w - 1}.1f}%" for k in codes.FAILURE_NAMES))
     if tau is not None:
         ff += ["", f"RMST{tau:g}m: restricted mean survival time up to {tau:g} months (area under the Kaplan-Meier curve)"]
+    if summary.get("economics"):
+        from oligosim.economics.outcomes import format_economics
+
+        ff += ["", format_economics(summary["economics"])]
     return "\n".join(lines + ff)

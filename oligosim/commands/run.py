@@ -75,7 +75,10 @@ def main(args: argparse.Namespace) -> int:
     arms = len(scenario.data["arms"])
     # the reference engine and the per-patient tables keep every column
     keep = "all" if (args.per_patient or args.events or args.engine == "simpy") else "summary"
-    check_memory(args, run_bytes(n, arms, keep=keep, events=args.events), f"--patients {n} x {arms} arms")
+    from oligosim.economics.inputs import enabled as economics_enabled
+
+    econ = economics_enabled(scenario)
+    check_memory(args, run_bytes(n, arms, keep=keep, events=args.events, economics=econ), f"--patients {n} x {arms} arms")
     total = n * arms
     bar = tqdm(total=total, unit="pt", unit_scale=True, delay=2.0, disable=args.quiet, file=sys.stderr, desc="simulating")
     try:
@@ -83,8 +86,12 @@ def main(args: argparse.Namespace) -> int:
             from oligosim.reference import run_scenario_reference
 
             results = run_scenario_reference(
-                scenario, patients=args.patients, seed=args.seed, events=args.events, workers=args.threads or 1
+                scenario, patients=args.patients, seed=args.seed, events=args.events or econ, workers=args.threads or 1
             )
+            if econ:  # the same post-processing of the event log as the kernel's chunks
+                from oligosim.economics.collect import attach_from_log
+
+                attach_from_log(results)
             bar.update(total)
         else:
             results = run_scenario(

@@ -13,7 +13,7 @@ from oligosim import codes
 from oligosim.config.leaves import A, UNIT_MAX
 from oligosim.config.nodes import REQUIRED, Float, Int, Section
 
-__all__ = ["SCHEDULES", "schedule_section"]
+__all__ = ["SCHEDULES", "check_schedule_keys", "schedule_section"]
 
 # Default metastasis schedule by site (model 6.1): (total dose Gy, fractions, why). Statement 7:
 # SBRT or hypofractionated RT for metastases, conventional fractionation next to the esophagus;
@@ -50,3 +50,12 @@ SCHEDULES = Section(
     doc="metastasis schedule by site for arms with metastasis_schedule = by_site (model 6.1): each metastatic organ, distant nodes by station",
 )
 assert tuple(SCHEDULES.fields) == codes.SITE_NAMES
+
+
+def check_schedule_keys(arm, given) -> list[tuple[str, str]]:
+    """A schedule key the arm's metastasis_schedule would not use is an error, not ignored."""
+    if arm["metastasis_schedule"] == "by_site":
+        return [(k, "is not used with metastasis_schedule = by_site (each metastasis gets its site's schedule): remove it, or give the site's schedule in site_schedules") for k in ("metastasis_dose_gy", "metastasis_fractions") if k in given]
+    if "site_schedules" in given and arm["site_schedules"]:
+        return [("site_schedules", "is used only with metastasis_schedule = by_site: set it, or give one schedule with metastasis_dose_gy and metastasis_fractions")]
+    return []

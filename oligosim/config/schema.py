@@ -12,8 +12,9 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
-from oligosim.config.schedules import SCHEDULES, schedule_section
+from oligosim.config.schedules import SCHEDULES, check_schedule_keys, schedule_section
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -491,17 +492,8 @@ ARM = Section(
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
         "progression": PROGRESSION,
     },
-    check_given=lambda arm, given, path: _check_schedule_keys(arm, given),
+    check_given=lambda arm, given, path: check_schedule_keys(arm, given),
 )
-
-
-def _check_schedule_keys(arm, given) -> list[tuple[str, str]]:
-    """A schedule key the arm's metastasis_schedule would not use is an error, not ignored."""
-    if arm["metastasis_schedule"] == "by_site":
-        return [(k, "is not used with metastasis_schedule = by_site (each metastasis gets its site's schedule): remove it, or give the site's schedule in site_schedules") for k in ("metastasis_dose_gy", "metastasis_fractions") if k in given]
-    if "site_schedules" in given and arm["site_schedules"]:
-        return [("site_schedules", "is used only with metastasis_schedule = by_site: set it, or give one schedule with metastasis_dose_gy and metastasis_fractions")]
-    return []
 
 
 def _check_dfi(data):
@@ -557,6 +549,7 @@ def _check_root(data, path):
             errors.append((f"arms.{name}.label", f"arm {shown[label]!r} is shown as {label!r} too: every arm needs its own label"))
         else:
             shown[label] = name
+    errors += check_economics(data)
     return errors
 
 
@@ -592,6 +585,7 @@ SCENARIO_SCHEMA = Section(
         "regimens": Table(REGIMEN, min_items=1, doc="systemic regimens, by name"),
         # a file without arms is a base for other scenarios: valid, but `run` refuses it
         "arms": Table(ARM, min_items=0, doc="strategies to compare, by name"),
+        "economics": ECONOMICS,
     },
     check=_check_root,
 )

@@ -82,6 +82,15 @@ def run(ctx) -> dict:
     tox_metric = s["toxicity_metric"]
     if tox_metric not in exp.all_metrics:
         exp = _with_metric(ctx, tox_metric)
+    from oligosim.economics.inputs import enabled as economics_enabled
+
+    econ = economics_enabled(exp.scenario)
+    if econ:  # the cost-effectiveness section needs each arm's mean cost and QALYs per draw
+        from oligosim.economics import psa_report
+
+        for m in psa_report.METRICS:
+            if m not in exp.all_metrics:
+                exp = _with_metric(ctx, m)
     res = ctx.evaluations([{p.path: p.value(v) for p, v in zip(params, row)} for row in X], desc="PSA draws")
     arms = exp.arms
     undefined = [i for i, r in enumerate(res) if any(r["arms"][a][exp.outcome][0] is None for a in arms)]
@@ -161,7 +170,9 @@ def run(ctx) -> dict:
         c = float(np.corrcoef(X[:, k], prim)[0, 1]) if np.std(X[:, k]) > 0 and np.std(prim) > 0 else 0.0
         corr.append({"path": p.path, "label": p.label, "spearman": _spearman(X[:, k], prim), "pearson": c})
     ctx.report.table(["parameter", "Spearman rank correlation with the primary result"], [[c["label"], c["spearman"]] for c in corr])
+    economics = psa_report.report(ctx, params, X, res) if econ else None
     return {
+        "economics": economics,
         "draws": s["draws"],
         "arms": summary,
         "difference": diff,

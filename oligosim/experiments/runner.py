@@ -40,6 +40,8 @@ def better_sign(metric: str) -> int:
     m = parse_metric(metric)
     if m.kind in ("median", "rate", "rmst", "local_control"):
         return 1
+    if m.kind == "econ" and m.endpoint != "cost":
+        return 1
     if m.kind == "first_failure" and m.endpoint == "none":
         return 1
     return -1

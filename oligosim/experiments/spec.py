@@ -57,6 +57,7 @@ from oligosim.config import (
     Scenario,
     Section,
     Str,
+    Table,
     format_value,
     load_scenario,
     read_toml_file,
@@ -174,6 +175,9 @@ KIND_SECTIONS = {
             "sampling": Choice(("lhs", "random"), "lhs"),
             "toxicity_metric": MetricName("tox.any"),
             "weight_max_months": Float(24.0, lo=0.0, lo_open=True, unit="months"),
+            # cost-effectiveness (when the scenario's [economics] is enabled)
+            "wtp_points": Int(51, lo=2, hi=1001, doc="willingness-to-pay values of the CEAC, from 0 to economics.wtp_max_per_qaly"),
+            "evppi_groups": Table(ListOf(Str(), min_len=1), doc="EVPPI for each named group of [[parameter]] paths"),
         }
     ),
     "sobol": Section({"base_samples": Int(64, lo=4, hi=65536), "second_order": Bool(False), "bootstrap_resamples": Int(200, lo=10)}),
@@ -478,6 +482,12 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
                 integer=isinstance(base, int),
             )
         )
+    if kind == "psa":
+        known = {p.path for p in params}
+        for group, paths in settings["evppi_groups"].items():
+            for q in paths:
+                if q not in known:
+                    bad(f"psa.evppi_groups.{group}", q, "is not the path of one of the experiment's [[parameter]] tables")
     if errors:
         raise ConfigError(errors)
     name = path.stem if path else display
