@@ -15,7 +15,7 @@ def register(sub) -> None:
         description="Run an experiment file and write DIR/results.json, CSV tables, PNG figures, "
         "DIR/report.md and DIR/report.html. Kinds: compare, oneway, twoway, threshold, psa, sobol, morris, trial.",
     )
-    p.add_argument("file", help="experiment TOML file")
+    p.add_argument("file", help="experiment TOML file, or a shipped experiment's name (`oligosim list`)")
     p.add_argument(
         "--out",
         help="output directory (default: out/<experiment name>); replaced as a whole, and refused when it is "
@@ -35,9 +35,18 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
+    from oligosim import shipped
+    from oligosim.commands.check import COMMAND_FOR, sniff_kind
+
+    path = shipped.resolve(args.file, "experiments")
+    kind = sniff_kind(path)
+    if kind in COMMAND_FOR and kind != "experiment":
+        raise UserError(f"{args.file} is {COMMAND_FOR[kind][0]}, not an experiment: {COMMAND_FOR[kind][1]}")
     try:
-        exp = load_experiment(args.file, quick=args.quick)
+        exp = load_experiment(path, quick=args.quick)
     except ConfigError as exc:
+        if not Path(path).exists():
+            raise UserError(f"{args.file}: file not found{shipped.unknown_name_hint(args.file, 'experiments')}") from None
         raise UserError(f"{args.file} is not a valid experiment:\n{exc}") from None
     out = output_dir(args, Path("out") / exp.name)
     _check_memory(args, exp)
