@@ -274,6 +274,19 @@ def summary_metrics(tau_months: float) -> list[str]:
     return out
 
 
+def _basis(arm, m) -> int:
+    """How many units a metric's estimate rests on (see :meth:`Result.summary`)."""
+    from oligosim.analysis.metrics import _lesions
+
+    if m.kind == "local_control":
+        return int(_lesions(arm, m.filters)[0].size)
+    if m.kind in ("estro", "oligo_fraction"):
+        return int(arm.aggregates["estro"].sum())
+    if m.kind == "eligible_fraction":
+        return int(arm.aggregates["attempts"])
+    return int(arm.aggregates["n"])
+
+
 @dataclass
 class Result:
     """The results of :func:`run`: every arm of one scenario on the same virtual patients.
@@ -338,12 +351,16 @@ class Result:
         Returns
         -------
         pandas.DataFrame
-            Long: columns ``arm``, ``metric``, ``value``, ``ci95_low``, ``ci95_high``, ``unit``;
-            a value that does not apply (a median not reached, local control in an arm that
-            irradiates no lesion) is missing (NaN), not a number.
+            Long: columns ``arm``, ``metric``, ``value``, ``ci95_low``, ``ci95_high``, ``unit``
+            and ``n``, what the estimate rests on (patients; irradiated lesions for local
+            control; first progressions for ESTRO-EORTC shares). A value that does not apply is
+            missing (NaN), not a number: a median not reached, and local control in an arm
+            whose strategy gives no RT (``rt_timing = "none"`` and no local therapy at
+            progression), even if a few of its patients were irradiated outside the strategy.
         """
         import pandas as pd
 
+        from oligosim.analysis import summary as summary_module
         from oligosim.analysis.metrics import evaluate, parse_metric
         from oligosim.analysis.summary import rmst_tau
 
@@ -352,10 +369,17 @@ class Result:
         rows = []
         for arm_name, arm in self.raw.arms.items():
             cache: dict = {}
+            plans_rt = summary_module.plans_rt(self.scenario.data["arms"][arm_name])
             for name, m in zip(names, parsed):
+                n = _basis(arm, m)
+                if m.kind == "local_control" and not plans_rt:
+                    # the strategy irradiates nothing: a few lesions treated outside it (e.g. at a
+                    # later line) are not "the arm's local control"
+                    rows.append((arm_name, name, np.nan, np.nan, np.nan, m.unit, n))
+                    continue
                 value, lo, hi = evaluate(arm, m, _km_cache=cache)
-                rows.append((arm_name, name, value, lo, hi, m.unit))
-        df = pd.DataFrame(rows, columns=["arm", "metric", "value", "ci95_low", "ci95_high", "unit"])
+                rows.append((arm_name, name, value, lo, hi, m.unit, n))
+        df = pd.DataFrame(rows, columns=["arm", "metric", "value", "ci95_low", "ci95_high", "unit", "n"])
         df["arm"] = pd.Categorical(df["arm"], categories=self.arms)
         if not wide:
             return df
