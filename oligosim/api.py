@@ -172,9 +172,9 @@ def announce_compile(stream=None) -> bool:
     Returns whether the message was printed. The kernel is compiled when numba has no cache of it
     for this machine (a fresh install, or kernel sources changed since the cache was written).
     """
-    from oligosim.compile_status import kernel_cached
+    from oligosim import simulate
 
-    if kernel_cached():
+    if simulate.kernel_cached() is not False:
         return False
     print(
         "oligosim: compiling the simulation kernel (once per install; about 1-5 minutes, "

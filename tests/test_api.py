@@ -253,12 +253,13 @@ def test_experiment_errors_come_together_with_did_you_mean(tmp_path):
 
 
 def test_compile_notice(monkeypatch, capsys):
-    from oligosim import compile_status
+    from oligosim import simulate
 
-    assert compile_status.kernel_cached() in (True, False, None)
-    monkeypatch.setattr(compile_status, "kernel_cached", lambda: False)
+    oligosim.run("default", patients=5, arms=["consolidative"])
+    assert simulate.kernel_cached() is True  # compiled (or loaded) in this process
+    monkeypatch.setattr(simulate, "kernel_cached", lambda: False)
     assert api.announce_compile() is True
     assert "compiling the simulation kernel" in capsys.readouterr().err
-    monkeypatch.setattr(compile_status, "kernel_cached", lambda: True)
+    monkeypatch.setattr(simulate, "kernel_cached", lambda: True)
     assert api.announce_compile() is False
     assert capsys.readouterr().err == ""

@@ -34,7 +34,7 @@ BASE = ROOT / "configs" / "base.toml"
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 
 PATIENTS = 300
-EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "events.csv", files.MARKER}
+EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "patients.parquet", "events.csv", "events.parquet", files.MARKER}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SURVIVAL_ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 LANDMARKS = ("12", "24", "36", "60")

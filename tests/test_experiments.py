@@ -16,6 +16,7 @@ from oligosim.experiments import KINDS, load_experiment, loads_experiment
 from oligosim.experiments.psa import draw_parameters, probability_best
 from oligosim.experiments.runner import run_experiment
 from oligosim.experiments.sweeps import crossing
+from oligosim.io import files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
@@ -150,6 +151,11 @@ def _check_outputs(out: Path, doc: dict) -> None:
         assert (out / f).is_file(), f
     md = (out / "report.md").read_text()
     assert md.startswith("# ") and "## Methods" in md and "## Results" in md
+    for f in doc["files"]:
+        if f.endswith(".csv"):  # machine-readable, distinct column names
+            header = (out / f).read_text(encoding="utf-8").splitlines()[0].split(",")
+            assert len(header) == len(set(header)), f"{f}: duplicate columns {header}"
+            assert all(files.MACHINE_NAME.match(h) for h in header), f"{f}: {header}"
     parser = HTMLParser()
     parser.feed((out / "report.html").read_text())
     for f in doc["files"]:

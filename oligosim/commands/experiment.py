@@ -53,14 +53,21 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.experiments.runner import run_experiment
     from oligosim.simulate import InfeasibleCohort
 
+    if not args.quiet:
+        from oligosim.api import announce_compile
+
+        announce_compile()
+    reports: list = []
     try:
-        doc = run_experiment(exp, out, scheduler=args.scheduler, workers=args.workers, quiet=args.quiet)
+        doc = run_experiment(exp, out, scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, reports=reports)
     except (InfeasibleCohort, ExperimentError) as exc:
         raise UserError(str(exc)) from None
     except (ConfigError, OSError) as exc:
         raise run_errors(args, exc) or UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     print_warnings(doc["results"].get("arms", {}) if isinstance(doc["results"], dict) else {})
     if not args.quiet:
+        answer = reports[0].answer_text() if reports else ""
+        print(f"{exp.title}\n" + (f"\n{answer}\n" if answer else ""))
         print(f"{exp.name} ({exp.kind}): {doc['seconds']:.1f} s; wrote {out}/" + ", ".join(doc["files"]))
     return 0
 

@@ -20,7 +20,7 @@ from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
 from oligosim.experiments.spec import Experiment
-from oligosim.io.files import write_csv
+from oligosim.io.files import machine_name, write_csv
 from oligosim.io.report import Report
 
 _MODULES = {
@@ -144,7 +144,12 @@ class Context:
         self.report.figure(filename, caption)
 
     def csv(self, filename: str, headers, rows) -> None:
-        write_csv(self.out / filename, headers, rows)
+        """Write a CSV table whose columns have machine-readable, distinct names
+        (:func:`oligosim.io.files.machine_name`; the report keeps the readable headers)."""
+        names = [machine_name(h) for h in headers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{filename}: duplicate column names {names}")
+        write_csv(self.out / filename, names, rows)
         self.files.append(filename)
 
     def methods(self, extra: str = "") -> None:
@@ -166,8 +171,13 @@ class Context:
         self.report.paragraph(text.strip())
 
 
-def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False) -> dict:
+def run_experiment(
+    exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False, reports: list | None = None
+) -> dict:
     """Run ``exp`` and write ``out/results.json``, CSV tables, PNG figures and the reports.
+
+    ``reports``, if given, receives the :class:`~oligosim.io.report.Report` (the command line
+    prints its key result).
 
     Returns
     -------
@@ -211,4 +221,6 @@ def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int |
         }
         write_json(tmp / "results.json", doc)
         report.write(tmp)
+    if reports is not None:
+        reports.append(report)
     return doc

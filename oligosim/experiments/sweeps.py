@@ -95,7 +95,7 @@ def _oneway(ctx) -> dict:
     ctx.csv("oneway.csv", headers, table)
     ctx.csv("base_case.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], _arm_rows(ctx, res[0]))
     points = [("base", "")] + [(p.path, v) for p in params for v in (p.low, p.high)]
-    _all_metrics(ctx, ["parameter", "value"], points, res, "metrics.csv")
+    _all_metrics(ctx, ["parameter", "parameter_value"], points, res, "metrics.csv")
     from oligosim.plots.sensitivity import plot_tornado
 
     plot_rows = [r for r in rows if r["swing"] is not None]

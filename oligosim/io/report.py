@@ -67,6 +67,37 @@ class Report:
         self.blocks.append(("figure", filename, caption))
 
     # ------------------------------------------------------------------ rendering
+    def answer_text(self, section: str = "Results", max_rows: int = 25, width: int = 110) -> str:
+        """The key result for a terminal: the paragraphs of ``section`` up to its first table,
+        that table (aligned plain text, at most ``max_rows`` rows) and the paragraphs right
+        after it. Empty if the report has no such section."""
+        import textwrap
+
+        try:
+            start = next(i for i, b in enumerate(self.blocks) if b[0] == "heading" and b[2] == section) + 1
+        except StopIteration:
+            return ""
+        out: list[str] = []
+        seen_table = False
+        for b in self.blocks[start:]:
+            if b[0] == "heading" or b[0] == "figure" and seen_table or b[0] == "table" and seen_table:
+                break
+            if b[0] == "paragraph":
+                out += textwrap.wrap(b[1], width) + [""]
+            elif b[0] == "table":
+                seen_table = True
+                _, headers, rows, caption = b
+                if caption:
+                    out.append(caption + ":")
+                shown = rows[:max_rows]
+                widths = [max(len(h), *(len(r[k]) for r in shown)) if shown else len(h) for k, h in enumerate(headers)]
+                line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+                out += [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in shown]
+                if len(rows) > max_rows:
+                    out.append(f"... {len(rows) - max_rows} more rows in report.md")
+                out.append("")
+        return "\n".join(out).rstrip()
+
     def to_markdown(self) -> str:
         out = [f"# {self.title}", ""]
         for b in self.blocks:
