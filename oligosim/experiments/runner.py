@@ -131,6 +131,25 @@ class Context:
             return f"{exp.outcome}: {lab[arm]} minus {lab[ref]}"
         return f"{exp.outcome}: {lab[exp.arms[0]]}"
 
+    @property
+    def primary_axis_label(self) -> str:
+        """The primary result for an axis: the outcome's readable name (not its code name) and,
+        on a second line, which arms it compares."""
+        from oligosim.analysis.metrics import metric_title
+
+        exp = self.exp
+        title = metric_title(exp.outcome)
+        title = title[:1].upper() + title[1:]
+        import textwrap
+
+        if self.comparison:
+            ref, arm = self.comparison
+            what = f"{self.arm_label(arm)} minus {self.arm_label(ref)}"
+        else:
+            what = self.arm_label(exp.arms[0])
+        # short lines: a rotated y label longer than the axes would be cut off
+        return "\n".join(textwrap.wrap(title, 40) + textwrap.wrap(what, 40))
+
     def arm_label(self, arm: str) -> str:
         return self.exp.scenario.data["arms"][arm]["label"] or arm
 
