@@ -250,6 +250,43 @@ PATIENT_COLUMNS = (
 )
 
 
+#: names of an RT course's plan, by the kernel's ``rt.PLAN_*`` code (the ``detail`` of rt_start
+#: and rt_end events; a test keeps the two in step)
+RT_COURSE_NAMES = ("initial", "urgent", "progression")
+#: the ``detail`` of a scan event (codes.SCAN_SCHEDULED, codes.SCAN_SYMPTOM)
+_SCAN_NAMES = {codes.SCAN_SCHEDULED: "scheduled", codes.SCAN_SYMPTOM: "symptom"}
+_REGIMEN_EVENTS = (codes.EV_LINE_START, codes.EV_INDUCTION_END, codes.EV_MAINTENANCE_END, codes.EV_RESISTANCE, codes.EV_LINE_STOP)
+_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL)
+
+
+def _detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> np.ndarray:
+    """What each event's integer ``detail`` means, in words: the toxicity, regimen, RT course
+    plan, scan kind or progression kind; ``lesion <i>`` for lesion events, ``<n> lesions`` at
+    entry; empty where the detail carries nothing."""
+    code = np.asarray(code, dtype=np.int64)
+    detail = np.asarray(detail, dtype=np.int64)
+    out = np.full(code.shape, "", dtype=object)
+
+    def put(mask, names):
+        names = np.asarray(list(names), dtype=object)
+        d = detail[mask]
+        ok = (d >= 0) & (d < names.size)
+        out[mask] = np.where(ok, names[np.clip(d, 0, names.size - 1)], d.astype(str).astype(object))
+
+    put(code == codes.EV_TOXICITY, codes.TOX_NAMES)
+    put(np.isin(code, _REGIMEN_EVENTS), regimens)
+    put(np.isin(code, (codes.EV_RT_START, codes.EV_RT_END)), RT_COURSE_NAMES)
+    scan = code == codes.EV_SCAN
+    out[scan] = [_SCAN_NAMES.get(d, str(d)) for d in detail[scan].tolist()]
+    prog = code == codes.EV_PROGRESSION
+    out[prog] = np.where(detail[prog] == 1, "oligometastatic", "polymetastatic")
+    lesion = np.isin(code, _LESION_EVENTS)
+    out[lesion] = np.char.add("lesion ", detail[lesion].astype(str)).astype(object)
+    entry = code == codes.EV_ENTRY
+    out[entry] = np.char.add(detail[entry].astype(str), " lesions").astype(object)
+    return out
+
+
 def _decode(values: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
     """Integer codes -> a categorical of names; ``NOT_OLIGO`` -> "polymetastatic", other negative
     codes (no such event) -> missing."""
@@ -429,7 +466,11 @@ class Result:
 
     def events(self) -> pd.DataFrame:
         """The event log: one row per event with ``arm``, ``patient``, ``time_months``,
-        ``event`` (categorical name) and ``detail`` (the event's integer detail code).
+        ``event`` (categorical name), ``detail`` (the event's integer detail code) and
+        ``detail_name``, what the detail means: the toxicity (``pneumonitis``), the regimen of a
+        line event, the RT course's plan (``initial``, ``urgent`` for symptomatic brain and bone
+        lesions, ``progression``), the scan kind (``scheduled``, ``symptom``), the kind of
+        progression, ``lesion <i>`` for lesion events, ``<n> lesions`` at entry.
 
         Raises
         ------
@@ -438,6 +479,9 @@ class Result:
         """
         import pandas as pd
 
+        from oligosim.lowering import regimen_names
+
+        regimens = regimen_names(self.scenario)
         frames = []
         for name in self.arms:
             arm = self._arm_full(name, "events()")
@@ -454,6 +498,7 @@ class Result:
                         "time_months": arm.ev_time[mask],
                         "event": _decode(arm.ev_code[mask], codes.EVENT_NAMES),
                         "detail": arm.ev_detail[mask].astype(np.int64),
+                        "detail_name": _detail_names(arm.ev_code[mask], arm.ev_detail[mask], regimens),
                     }
                 )
             )

@@ -82,6 +82,22 @@ def test_events_table_matches_the_log(result):
     assert len(ev) == sum(int(np.minimum(a["ev_n"], a.ev_time.shape[1]).sum()) for a in result.raw.arms.values())
 
 
+def test_event_details_are_decoded(result):
+    from oligosim._kernels import rt
+
+    assert [rt.PLAN_INITIAL, rt.PLAN_URGENT, rt.PLAN_PROGRESSION] == list(range(len(api.RT_COURSE_NAMES)))
+    ev = result.events()
+    regimens = set(result.scenario.data["regimens"])
+    tox = ev[ev["event"] == "toxicity"]
+    assert len(tox) and set(tox["detail_name"]) <= set(codes.TOX_NAMES)
+    assert list(tox["detail_name"]) == [codes.TOX_NAMES[d] for d in tox["detail"]]
+    lines = ev[ev["event"] == "line_start"]
+    assert len(lines) and set(lines["detail_name"]) <= regimens
+    assert set(ev[ev["event"] == "rt_start"]["detail_name"]) <= set(api.RT_COURSE_NAMES)
+    assert set(ev[ev["event"] == "scan"]["detail_name"]) <= {"scheduled", "symptom"}
+    assert (ev[ev["event"] == "entry"]["detail_name"].str.endswith(" lesions")).all()
+
+
 def test_events_need_the_log():
     res = oligosim.run("default", patients=20, arms=["consolidative"])
     with pytest.raises(ValueError, match="events=True"):

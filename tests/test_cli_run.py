@@ -103,7 +103,7 @@ def test_events_csv_is_well_formed(default_run, scenario):
     with open(default_run / "events.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows, "the event log is empty"
-    assert list(rows[0]) == ["arm", "patient", "time_months", "event", "detail"]
+    assert list(rows[0]) == ["arm", "patient", "time_months", "event", "detail", "detail_name"]
     arms = set(scenario.data["arms"])
     last = {}
     for r in rows:
