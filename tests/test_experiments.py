@@ -159,11 +159,17 @@ def _check_outputs(out: Path, doc: dict) -> None:
             assert len(header) == len(set(header)), f"{f}: duplicate columns {header}"
             assert all(files.MACHINE_NAME.match(h) for h in header), f"{f}: {header}"
     parser = HTMLParser()
-    parser.feed((out / "report.html").read_text())
+    page = (out / "report.html").read_text()
+    parser.feed(page)
     for f in doc["files"]:
         if f.endswith(".png"):
             assert f"]({f})" in md
             assert (out / f).stat().st_size > 1000
+            assert f'src="{f}"' not in page  # embedded: the page stands alone
+    assert page.count('src="data:image/png;base64,') == sum(f.endswith(".png") for f in doc["files"])
+    # the answer leads: the answer and a figure come before the methods and the first table
+    first_table = md.find("\n| ")
+    assert md.index("\n## Answer") < md.index("## Methods") and md.index("![") < first_table
 
 
 @pytest.mark.parametrize("kind", ["oneway", "twoway", "threshold", "psa", "morris", "sobol"])

@@ -190,6 +190,24 @@ class Context:
         self.report.paragraph(text.strip())
 
 
+def lead_with_answer(report: Report, start: int, explanation: str = "") -> None:
+    """Put the answer first: after the question (``report.blocks[:start]``), the take-home
+    message (the experiment's ``explanation``, else the opening paragraphs of its results) and
+    the first figure; then the methods and the statistics tables, as the kind wrote them."""
+    body = report.blocks[start:]
+    figure = next((b for b in body if b[0] == "figure"), None)
+    lead: list[tuple] = [("heading", 2, "Answer: what the model shows, and where the evidence is thin" if explanation else "Answer")]
+    if explanation:
+        lead.append(("paragraph", explanation))
+    else:
+        lead += [("paragraph", text) for text in report.opening_paragraphs("Results")]
+    if figure is not None:
+        lead.append(figure)
+        body = [b for b in body if b is not figure]
+    if len(lead) > 1:
+        report.blocks = report.blocks[:start] + lead + body
+
+
 def run_experiment(
     exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False, reports: list | None = None
 ) -> dict:
@@ -220,10 +238,9 @@ def run_experiment(
         if exp.statements:
             report.paragraph("Consensus statements: " + ", ".join(str(s) for s in exp.statements) + " (Chinese expert consensus 2025).")
         ctx = Context(exp=exp, out=tmp, report=report, scheduler=scheduler, workers=workers, quiet=quiet)
+        intro = len(report.blocks)
         results = module.run(ctx)
-        if exp.explanation:
-            report.heading("What the model shows, and where the evidence is thin")
-            report.paragraph(exp.explanation)
+        lead_with_answer(report, intro, exp.explanation)
         seconds = time.perf_counter() - t0
         report.heading("Reproduce")
         report.paragraph(

@@ -2,11 +2,13 @@
 
 The report is built as a list of blocks (headings, paragraphs, bullet lists, tables, figures)
 and rendered twice, so ``report.md`` and ``report.html`` always say the same thing. Figures are
-PNG files beside the report, referenced by relative path.
+PNG files beside the report: ``report.md`` links them by relative path, ``report.html`` embeds
+them, so that it can be mailed on its own.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from pathlib import Path
@@ -83,7 +85,9 @@ class Report:
             if b[0] == "heading" or b[0] == "figure" and seen_table or b[0] == "table" and seen_table:
                 break
             if b[0] == "paragraph":
-                out += textwrap.wrap(b[1], width) + [""]
+                # a long paragraph (e.g. the plausibility warnings, already on stderr) is cut short
+                text = b[1] if len(b[1]) <= 400 else b[1][:400].rsplit(" ", 1)[0] + " ... (report.md)"
+                out += textwrap.wrap(text, width) + [""]
             elif b[0] == "table":
                 seen_table = True
                 _, headers, rows, caption = b
@@ -97,6 +101,26 @@ class Report:
                     out.append(f"... {len(rows) - max_rows} more rows in report.md")
                 out.append("")
         return "\n".join(out).rstrip()
+
+    def opening_paragraphs(self, section: str = "Results", most: int = 3) -> list[str]:
+        """The message of ``section``: its paragraphs before its first table or figure or, when
+        it opens with a table, its first ``most`` paragraphs."""
+        before: list[str] = []
+        every: list[str] = []
+        inside = opened = False
+        for b in self.blocks:
+            if b[0] == "heading":
+                if inside:
+                    break
+                inside = b[2] == section
+            elif inside:
+                if b[0] == "paragraph":
+                    every.append(b[1])
+                    if not opened:
+                        before.append(b[1])
+                else:
+                    opened = True
+        return before or every[:most]
 
     def to_markdown(self) -> str:
         out = [f"# {self.title}", ""]
@@ -119,7 +143,9 @@ class Report:
                 out += [f"![{b[2]}]({b[1]})", "", f"*{b[2]}*", ""]
         return "\n".join(out).rstrip() + "\n"
 
-    def to_html(self) -> str:
+    def to_html(self, directory: Path | None = None) -> str:
+        """The report as one HTML page; figures found in ``directory`` are embedded (base64 PNG),
+        so that the page can be mailed on its own."""
         e = html.escape
         body = [f"<h1>{e(self.title)}</h1>"]
         for b in self.blocks:
@@ -136,7 +162,10 @@ class Report:
                 trs = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
                 body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
             elif b[0] == "figure":
-                body.append(f'<figure><img src="{e(b[1])}" alt="{e(b[2])}"><figcaption>{e(b[2])}</figcaption></figure>')
+                src = e(b[1])
+                if directory is not None and Path(directory, b[1]).is_file() and b[1].endswith(".png"):
+                    src = "data:image/png;base64," + base64.b64encode(Path(directory, b[1]).read_bytes()).decode("ascii")
+                body.append(f'<figure><img src="{src}" alt="{e(b[2])}"><figcaption>{e(b[2])}</figcaption></figure>')
         style = (
             "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}"
             "table{border-collapse:collapse;margin:1rem 0;font-size:0.92rem}th,td{border:1px solid #ccc;padding:0.25rem 0.5rem;text-align:right}"
@@ -151,4 +180,4 @@ class Report:
     def write(self, directory: Path) -> None:
         """Write ``report.md`` and ``report.html`` into ``directory``."""
         Path(directory, "report.md").write_text(self.to_markdown(), encoding="utf-8")
-        Path(directory, "report.html").write_text(self.to_html(), encoding="utf-8")
+        Path(directory, "report.html").write_text(self.to_html(directory), encoding="utf-8")
