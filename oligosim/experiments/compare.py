@@ -112,7 +112,7 @@ def run(ctx) -> dict:
     horizon = min(60.0, exp.scenario.data["simulation"]["horizon_months"])
     for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):
         curves = {ctx.arm_label(a): kaplan_meier(*endpoint(res.arms[a], key)) for a in exp.arms}
-        ax = plot_km(curves, title=title, max_months=horizon)
+        ax = plot_km(curves, title=f"{title}: {exp.scenario.name}", max_months=horizon)
         ctx.save(ax, f"km_{key}.png", f"{title}: Kaplan-Meier curves with 95% CIs and numbers at risk")
     labelled = {ctx.arm_label(a): summaries[a] for a in exp.arms}
     ax = plot_failure_patterns(labelled, title="Pattern of first failure")
