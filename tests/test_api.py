@@ -225,9 +225,19 @@ def test_check_passes_on_every_shipped_file_of_every_kind(capsys):
         assert note in out
 
 
-def test_check_a_map_without_targets_says_what_it_needs(capsys):
+def test_check_a_map_without_targets_says_what_it_needs(capsys, monkeypatch):
+    from oligosim.commands import check
+
+    monkeypatch.setattr(check, "default_targets", lambda: None)
     code, _, err = _cli(capsys, "check", "calibration/map")
     assert code == 2 and "give --targets TARGETS.toml" in err
+
+
+@pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="shared calibration targets not available")
+def test_check_a_calibration_spec_finds_the_project_targets(capsys):
+    code, out, err = _cli(capsys, "check", str(ROOT / "configs" / "calibration" / "calibrate.toml"))
+    assert code == 0, err
+    assert "checked against" in out and "ok (calibration spec, " in out
 
 
 def test_run_on_an_experiment_file_says_so(capsys):

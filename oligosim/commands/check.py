@@ -4,7 +4,8 @@ The kind of each file is told from its top-level tables (:func:`oligosim.shipped
 scenarios and their bases, experiments (``[experiment]``), calibration specs
 (``[calibration]``), targets files (``[[target]]``) and target maps (``[target.<id>]``). A map
 and a calibration spec are checked against a targets file: ``--targets FILE``, or a targets file
-named among the files checked. A name that is not a file is looked up among the shipped files
+named among the files checked, else the project's ``../shared/calibration/targets.toml`` beside
+a checkout. A name that is not a file is looked up among the shipped files
 (``oligosim check default psa``).
 
 Prints ``FILE: ok (KIND)`` for each valid file. Every problem of every file goes to stderr, one
@@ -43,6 +44,13 @@ def sniff_kind(path: str) -> str | None:
     return shipped.file_kind(doc)
 
 
+def default_targets() -> str | None:
+    """The project's published targets beside a checkout (``../shared/calibration/targets.toml``
+    from its root, where the README's commands find them), if there."""
+    path = Path(shipped.__file__).resolve().parents[2] / "shared" / "calibration" / "targets.toml"
+    return str(path) if path.is_file() else None
+
+
 def register(subparsers) -> None:
     """Add the ``check`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
@@ -56,7 +64,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--targets",
         metavar="FILE",
-        help="targets file that maps and calibration specs are checked against (default: a targets file among FILEs)",
+        help="targets file that maps and calibration specs are checked against (default: a targets file among "
+        "FILEs, else ../shared/calibration/targets.toml beside a checkout)",
     )
     parser.set_defaults(func=main)
 
@@ -104,6 +113,10 @@ def main(args: argparse.Namespace) -> int:
     paths = [shipped.resolve(p) for p in args.configs]
     kinds = [sniff_kind(p) for p in paths]
     targets = args.targets or next((p for p, k in zip(paths, kinds) if k == "targets"), None)
+    if targets is None and any(k in ("map", "calibration") for k in kinds):
+        targets = default_targets()
+        if targets is not None:
+            print(f"(maps and calibration specs checked against {targets}; --targets FILE to choose another)")
     invalid = 0
     for arg, path, kind in zip(args.configs, paths, kinds):
         try:
