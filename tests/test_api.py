@@ -289,3 +289,13 @@ def test_compile_notice(monkeypatch, capsys):
     monkeypatch.setattr(simulate, "kernel_cached", lambda: True)
     assert api.announce_compile() is False
     assert capsys.readouterr().err == ""
+
+
+def test_calibrate_and_targets_take_shipped_names(capsys, tmp_path):
+    missing = str(tmp_path / "no_targets.toml")
+    code, _, err = _cli(capsys, "calibrate", "calibration/calibrate", "--targets", missing, "--out", str(tmp_path / "o"))
+    # the spec was found by name: what fails is the targets file
+    assert code == 2 and "calibration/calibrate: file not found" not in err and "no_targets.toml: file not found" in err
+    if SHARED_TARGETS.exists():
+        code, _, err = _cli(capsys, "targets", str(SHARED_TARGETS), "--map", "calibration/mapp", "--out", str(tmp_path / "t"))
+        assert code == 2 and "calibration/mapp: file not found" in err
