@@ -61,6 +61,21 @@ STATION_NAMES = ("neck", "upper_mediastinum", "lower_mediastinum", "abdominal")
 # upper mediastinal, middle/lower mediastinal, perigastric/celiac): it decides which nodes one
 # nodal RT field covers and which failures are marginal (model 6.8, 7.4). Counting ignores it:
 # all regional nodes together are one lesion for metachronous disease (statement 1 text).
+#: RT sites of a metastasis schedule table (radiotherapy.schedules, model 6.1): each metastatic
+#: organ, except distant nodes, which go by station (node_<station>)
+SITE_NAMES = tuple(ORGAN_NAMES[o] for o in (LIVER, LUNG, BONE, BRAIN, ADRENAL, SOFT_TISSUE, PERITONEUM)) + tuple(
+    f"node_{s}" for s in STATION_NAMES
+)
+
+
+def site_cells(site: str) -> list[tuple[int, int]]:
+    """The (organ, subsite) cells a site name of :data:`SITE_NAMES` stands for."""
+    if site.startswith("node_"):
+        return [(DISTANT_NODE, STATION_NAMES.index(site[len("node_"):]))]
+    organ = ORGAN_NAMES.index(site)
+    return [(organ, s) for s in range(N_STATIONS)]
+
+
 SIDE_NAMES = ("left", "right")
 #: number of sub-site codes per organ (1 = no sub-site)
 N_SUBSITES = (N_STATIONS, N_STATIONS, 2, 2, N_STATIONS, 1, 1, 2, 1, 1)

@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, LOCOREGIONAL_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, LOCOREGIONAL_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 
@@ -84,6 +84,20 @@ def _lower_eligibility(el) -> np.ndarray:
     return out
 
 
+def _lower_toxicity(tx, rt) -> np.ndarray:
+    """The new-style toxicity parameters (model 9) as a one-element :data:`TOXICITY_DTYPE` array."""
+    out = np.zeros(1, TOXICITY_DTYPE)
+    r = out[0]
+    r["protocol_window"] = tx["counting"] == "protocol"
+    r["window"] = float(tx["counting_window_days"]) / DAYS_PER_MONTH
+    r["cyto_rho"] = float(tx["cytopenia_correlation"])
+    r["other_rho"] = float(tx["other_toxicity_correlation"])
+    r["marrow_td50"] = float(tx["marrow_td50_gy"])
+    r["marrow_m"] = float(tx["marrow_m"])
+    r["marrow_fraction"] = _by_organ(rt["marrow_mean_dose_fraction"])
+    return out
+
+
 def lower_model(sc: Scenario) -> ModelParams:
     """Scenario-wide parameters as a :class:`ModelParams`."""
     d = sc.data
@@ -142,6 +156,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         symptomatic_at_entry=float(les["symptomatic_at_entry"]),
         lr=_lower_locoregional(d["locoregional"]),
         elig=_lower_eligibility(el),
+        tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),
@@ -238,6 +253,21 @@ def lower_regimens(sc: Scenario) -> Regimens:
     )
 
 
+def _site_schedules(sc: Scenario, a) -> tuple[np.ndarray, np.ndarray]:
+    """Total dose (Gy) and fractions of the metastasis schedule by (organ, subsite), shape
+    (N_ORGANS, N_STATIONS) each: radiotherapy.schedules, overridden by the arm's site_schedules
+    (model 6.1). Rows of the primary and regional nodes stay 0: they take the primary's."""
+    dose = np.zeros((codes.N_ORGANS, codes.N_STATIONS))
+    fx = np.zeros((codes.N_ORGANS, codes.N_STATIONS), dtype=np.int64)
+    table = dict(sc.data["radiotherapy"]["schedules"])
+    table.update(a["site_schedules"])
+    for site in codes.SITE_NAMES:
+        for o, s in codes.site_cells(site):
+            dose[o, s] = float(table[site]["dose_gy"])
+            fx[o, s] = int(table[site]["fractions"])
+    return dose, fx
+
+
 def lower_arm(sc: Scenario, arm: str) -> ArmParams:
     """One arm of the scenario as :class:`ArmParams`."""
     a = sc.data["arms"][arm]
@@ -247,6 +277,7 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         return -1 if name == "none" else names.index(name)
 
     prog = a["progression"]
+    site_dose, site_fx = _site_schedules(sc, a)
     return ArmParams(
         first_line=reg(a["first_line"]),
         second_line=reg(a["second_line"]),
@@ -260,6 +291,9 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         primary_fractions=int(a["primary_fractions"]),
         metastasis_dose=float(a["metastasis_dose_gy"]),
         metastasis_fractions=int(a["metastasis_fractions"]),
+        by_site=a["metastasis_schedule"] == "by_site",
+        site_dose=site_dose,
+        site_fractions=site_fx,
         fractions_per_day=int(a["fractions_per_day"]),
         concurrent=bool(a["concurrent_chemotherapy"]),
         urgent=bool(a["urgent_rt_symptomatic"]),

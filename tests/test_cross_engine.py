@@ -48,6 +48,7 @@ from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
 from oligosim.reference import systemic as reference_systemic
+from oligosim.reference import toxicity as reference_toxicity
 
 from conftest import CONFIGS
 
@@ -473,13 +474,33 @@ def _mutate_visit_offset(monkeypatch):
     monkeypatch.setattr(reference_assess, "visit_offset", lambda P, u: P.scan_window * (1.0 - 2.0 * u))
 
 
+def _mutate_cytopenias_independent(monkeypatch):
+    """A line's leukopenia and neutropenia are drawn independently (no copula, model 9)."""
+    monkeypatch.setattr(reference_systemic, "correlated_uniform", lambda z, u, rho: u)
+
+
+def _mutate_no_rt_marrow_toxicity(monkeypatch):
+    """An RT course never lowers the white count (model 9)."""
+    monkeypatch.setattr(reference_toxicity.ToxicityMixin, "marrow_ntcp", lambda self, marrow, concurrent: 0.0)
+
+
+def _mutate_window_never_closes(monkeypatch):
+    """Every grade >= 3 event counts, whenever it happens (no counting window, model 9)."""
+    monkeypatch.setattr(reference_toxicity.ToxicityMixin, "update_window", lambda self: None)
+    monkeypatch.setattr(reference_toxicity.ToxicityMixin, "close_window_now", lambda self: None)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
+        (_mutate_no_rt_marrow_toxicity, "default", default_scenario, ["concurrent"]),
+        (_mutate_window_never_closes, "default", default_scenario, ["systemic_only"]),
         (_mutate_visit_offset, "default", default_scenario, ["systemic_only"]),
         (_mutate_bed_to_physical_dose, "default", default_scenario, ["upfront_rt"]),
         (_mutate_fresh_rt_number, "default", default_scenario, ["upfront_rt"]),
-        (_mutate_fatal_fistula, "reirradiation", scenario_file("locoregional_reirradiation.toml"), ["reirr_daily"]),
+        # fistula made common (TD50 50 Gy) so that the sample holds fatal ones to double
+        (_mutate_fatal_fistula, "reirradiation", lambda: scenario_file("locoregional_reirradiation.toml")().with_values({"toxicity.fistula_td50_gy": 50.0}), ["reirr_daily"]),
         (_mutate_regional_seeding, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_station_coverage, "default", default_scenario, ["upfront_rt"]),
         (_mutate_tumour_fistula_doubled, "default", default_scenario, ["systemic_only"]),
@@ -492,7 +513,7 @@ def _mutate_visit_offset(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

@@ -111,6 +111,53 @@ def test_shipped_map_covers_every_target():
     assert lower == {t.id for t in targets if "lower bound" in t.note and t.id not in tmap.pending}
 
 
+# the published metric names of the targets file and the model metric that measures each
+_SAME_QUANTITY = {"median_os_months": "os.median", "median_pfs_months": "pfs.median"}
+
+
+@pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="shared calibration targets not available")
+def test_shipped_map_measures_what_each_target_reports():
+    """Medians map to the same endpoint's median, grade >= 3 rates to the same toxicity type."""
+    targets = load_targets(SHARED_TARGETS)
+    tmap = load_map(SHIPPED_MAP, targets)
+    checked = 0
+    for e in tmap.entries:
+        published = tmap.targets[e.id].metric
+        if published.startswith("grade3plus_"):
+            assert e.metric == "tox." + published.removeprefix("grade3plus_"), e.id
+            checked += 1
+        elif published in _SAME_QUANTITY:
+            assert e.metric == _SAME_QUANTITY[published], e.id
+            checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="shared calibration targets not available")
+def test_shipped_map_toxicity_tolerance_rule():
+    """The map's rule for grade >= 3 rates (its comments): 10% or more within 7 points, below 10%
+    within +-50%, a published 0 of n as an upper bound at the exact one-sided 95% upper limit of
+    0 events in n patients, 1 - 0.05^(1/n)."""
+    targets = load_targets(SHARED_TARGETS)
+    tmap = load_map(SHIPPED_MAP, targets)
+    kinds = set()
+    for e in tmap.entries:
+        if not e.metric.startswith("tox."):
+            continue
+        t = tmap.targets[e.id]
+        if t.value == 0:
+            assert t.n, f"{e.id}: a published 0 needs its n"
+            assert (e.tolerance, e.bound) == ("absolute", "upper"), e.id
+            assert e.tolerance_value == pytest.approx(1.0 - 0.05 ** (1.0 / t.n), abs=5e-4), e.id
+            kinds.add("zero")
+        elif t.value < 0.10:
+            assert (e.tolerance, e.tolerance_value, e.bound) == ("relative", 0.5, "two_sided"), e.id
+            kinds.add("rare")
+        else:
+            assert (e.tolerance, e.tolerance_value, e.bound) == ("absolute", 0.07, "two_sided"), e.id
+            kinds.add("common")
+    assert kinds == {"zero", "rare", "common"}
+
+
 # ============================================================================ scoring rule
 
 

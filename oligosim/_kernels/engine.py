@@ -17,7 +17,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import handlers, hazards
+from oligosim._kernels import handlers, hazards, toxicity
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
     N_SLOTS,
@@ -119,6 +119,7 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
             continue
         slot[s_next] = INF
         _dispatch(P, R, A, W, L, s_next)
+        toxicity.update_window(P, W)
     handlers.close(W, out, j)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, rng, rt, systemic
+from oligosim._kernels import assess, hazards, rng, rt, systemic, toxicity
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -76,6 +76,7 @@ def _reset(P, W):
     st.local_courses = 0
     st.extra_courses = 0
     st.last_local = 0.0
+    st.win_end = INF
     st.progressed = False
     st.widespread = False
     st.palliative = False
@@ -173,7 +174,8 @@ def on_entry(P, R, A, seed, pid, W, L, out, j):
             start_now = False
             st.first_line_at = LINE_AFTER_RT
     if start_now:
-        systemic.start_line(R, A, W, L, 1, first)
+        systemic.start_line(P, R, A, W, L, 1, first)
+    toxicity.update_window(P, W)
     return True
 
 
@@ -280,8 +282,7 @@ def on_toxicity(P, W):
     if k == codes.N_TOX:
         finish(W, codes.DEATH_TREATMENT)
         return
-    W.tox_seen[k] = True
-    log_event(W, st.t, codes.EV_TOXICITY, k)
+    toxicity.record(P, W, k)
     if st.line_on:
         if k <= codes.THROMBOCYTOPENIA:
             # a cytopenia delays the next cycles
@@ -334,6 +335,8 @@ def on_rt_start(P, R, A, W, L):
     st = W.state[0]
     t = st.t
     log_event(W, t, codes.EV_RT_START, st.course_mode)
+    if st.course_mode == rt.PLAN_PROGRESSION and not (st.line == 1 and st.line_on):
+        toxicity.close_window_now(W)  # a new therapy, not the protocol's (model 9)
     for i in range(st.n):
         L.exposed_at_start[i] = L.chemo_exposed[i]
     st.course_concurrent = st.line_on and st.reg >= 0 and R.chemo[st.reg]
@@ -354,7 +357,7 @@ def on_rt_start(P, R, A, W, L):
             W.slot[S_CONSOLIDATION] += dur
     W.slot[S_RT_END] = t + dur
     if start_line_now:
-        systemic.start_line(R, A, W, L, 1, A.first_line)
+        systemic.start_line(P, R, A, W, L, 1, A.first_line)
 
 
 @njit(cache=True, inline="always")
@@ -375,7 +378,7 @@ def on_rt_end(P, R, A, W, L):
     if st.first_line_at == LINE_AFTER_RT:
         st.first_line_at = LINE_NONE
         if not st.fistula:
-            systemic.start_line(R, A, W, L, 1, A.first_line)
+            systemic.start_line(P, R, A, W, L, 1, A.first_line)
 
 
 @njit(cache=True, inline="always")
@@ -468,7 +471,7 @@ def _local_at_progression(P, A, W, L):
 
 
 @njit(cache=True, inline="always")
-def _next_line(R, A, W, L):
+def _next_line(P, R, A, W, L):
     """Rapid or widespread progression: the line has failed; the next line if there is one."""
     st = W.state[0]
     if st.line_on:
@@ -478,7 +481,7 @@ def _next_line(R, A, W, L):
     # line 0: the arm started with no systemic line (first_line = "none"), so its "second
     # line" is the first systemic therapy, started at this progression
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
-        systemic.start_line(R, A, W, L, 2, A.second_line)
+        systemic.start_line(P, R, A, W, L, 2, A.second_line)
 
 
 @njit(cache=True, inline="always")
@@ -499,7 +502,7 @@ def on_progression(P, R, A, W, L, n_new):
     if _wants_local(A, st, oligo):
         _local_at_progression(P, A, W, L)
     else:
-        _next_line(R, A, W, L)
+        _next_line(P, R, A, W, L)
     st.has_baseline = False  # the next scan sets a new baseline
     if st.widespread and not st.line_on and (st.line >= 2 or A.second_line < 0 or not A.next_line):
         # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is left to

@@ -55,6 +55,21 @@ ELIGIBILITY_DTYPE = np.dtype(
 )
 
 
+#: Toxicity as trials count it (model 9), a record like :data:`LOCOREGIONAL_DTYPE` (``P.tx[0].field``).
+TOXICITY_DTYPE = np.dtype(
+    [
+        ("protocol_window", np.bool_),  # count grade >= 3 events only within the protocol window
+        ("window", np.float64),  # months after the protocol treatment that still count
+        ("cyto_rho", np.float64),  # latent correlation of a line's neutropenia and thrombocytopenia with its leukopenia
+        ("other_rho", np.float64),  # latent correlation of the line's other toxicities with its leukopenia
+        ("marrow_td50", np.float64),  # Gy (EQD2, alpha/beta 10): LKB TD50 of RT leukopenia
+        ("marrow_m", np.float64),
+        ("marrow_fraction", np.float64, (codes.N_ORGANS,)),  # mean marrow dose / prescribed EQD2, by organ
+    ],
+    align=True,
+)
+
+
 class ModelParams(NamedTuple):
     """Scenario-wide parameters (everything but the regimens and the arm)."""
 
@@ -93,6 +108,7 @@ class ModelParams(NamedTuple):
     symptomatic_at_entry: float
     lr: np.ndarray  # (1,) LOCOREGIONAL_DTYPE: the primary, its bed and the regional nodes after entry
     elig: np.ndarray  # (1,) ELIGIBILITY_DTYPE: the trial's criteria, applied to what staging sees
+    tx: np.ndarray  # (1,) TOXICITY_DTYPE: cytopenia correlation, RT myelosuppression, counting window
     # disease
     growth_median: float  # 1/month, ln2 / doubling
     growth_sd_patient: float
@@ -195,6 +211,9 @@ class ArmParams(NamedTuple):
     primary_fractions: int
     metastasis_dose: float
     metastasis_fractions: int
+    by_site: bool  # each metastasis takes its site's schedule (model 6.1), not metastasis_dose/fractions
+    site_dose: np.ndarray  # (N_ORGANS, N_STATIONS) Gy: total dose by organ and subsite (distant nodes: station)
+    site_fractions: np.ndarray  # (N_ORGANS, N_STATIONS) int
     fractions_per_day: int
     concurrent: bool
     urgent: bool

@@ -15,7 +15,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng
+from oligosim._kernels import rng, toxicity
 from oligosim._kernels.state import MONTHS_PER_DAY, log_event
 from oligosim.radiobiology import core as rb
 
@@ -123,9 +123,13 @@ def cover_stations(L, n):
 @njit(cache=True)
 def schedule(A, L, i):
     """(dose per fraction in Gy, fractions) for target ``i``: the primary's schedule in its
-    field, the metastasis schedule elsewhere."""
+    field; elsewhere its site's schedule (organ, or station for distant nodes; model 6.1) or the
+    arm's one metastasis schedule."""
     if _locoregional(L, i):
         return A.primary_dose / A.primary_fractions, A.primary_fractions
+    if A.by_site:
+        k = A.site_fractions[L.organ[i], L.subsite[i]]
+        return A.site_dose[L.organ[i], L.subsite[i]] / k, k
     return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
 
 
@@ -134,6 +138,15 @@ def eqd2_late(P, A, L, i):
     """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of target ``i``'s schedule."""
     d, k = schedule(A, L, i)
     return rb.eqd2(d, k, P.ab_late)
+
+
+@njit(cache=True)
+def oar_eqd2(A, L, i, share, alpha_beta):
+    """EQD2 (Gy) that an organ at risk receiving ``share`` of target ``i``'s physical dose gets
+    from its schedule: ``share`` of the dose in every fraction, so its own dose per fraction
+    decides its EQD2 (model 6.5; an SBRT field's low-dose spill counts little)."""
+    d, k = schedule(A, L, i)
+    return rb.eqd2(share * d, k, alpha_beta)
 
 
 @njit(cache=True)
@@ -249,16 +262,20 @@ def _irradiate(P, A, W, L, i):
 
 
 @njit(cache=True)
-def _course_toxicity(P, R, W, eso, lung, reirr):
-    """Esophagitis, fistula and pneumonitis of a course (model 6.5); True if one was fatal.
+def _course_toxicity(P, R, W, eso, lung, marrow, reirr):
+    """Esophagitis, fistula and pneumonitis (model 6.5) and leukopenia (model 9) of a course
+    from its esophagus, lung and marrow doses; True if one was fatal.
 
-    Always five draws, whatever happens, so that the toxicity stream stays aligned.
+    Always six draws, whatever happens, so that the toxicity stream stays aligned.
     """
     st = W.state[0]
     t = st.t
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     or_c = P.concurrent_or if st.course_concurrent else 1.0
-    or_r = P.reirr_or if reirr else 1.0
+    # after definitive chemoradiotherapy the esophagus already had its full dose: any dose to it
+    # now is a re-irradiation (model 6.5)
+    again = reirr or (st.primary_treatment == codes.PRIOR_DEFINITIVE_CRT and eso > 0.0)
+    or_r = P.reirr_or if again else 1.0
     p_esoph = rb.odds_scaled(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
     p_fist = rb.odds_scaled(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
     if st.primary_treatment == codes.PRIOR_SURGERY:
@@ -271,18 +288,18 @@ def _course_toxicity(P, R, W, eso, lung, reirr):
     u_p = rng.uniform(W.streams, rng.TOXICITY)
     g_f = rng.uniform(W.streams, rng.TOXICITY)
     g_p = rng.uniform(W.streams, rng.TOXICITY)
+    u_m = rng.uniform(W.streams, rng.TOXICITY)
     dead = False
     if u_e < p_esoph:
-        W.tox_seen[codes.ESOPHAGITIS] = True
-        log_event(W, t, codes.EV_TOXICITY, codes.ESOPHAGITIS)
+        toxicity.record(P, W, codes.ESOPHAGITIS)
     if u_f < p_fist:
-        W.tox_seen[codes.FISTULA] = True
-        log_event(W, t, codes.EV_TOXICITY, codes.FISTULA)
+        toxicity.record(P, W, codes.FISTULA)
         dead = g_f < P.g5_fistula
     if u_p < p_pneu:
-        W.tox_seen[codes.PNEUMONITIS] = True
-        log_event(W, t, codes.EV_TOXICITY, codes.PNEUMONITIS)
+        toxicity.record(P, W, codes.PNEUMONITIS)
         dead = dead or g_p < P.g5_pneumonitis
+    if u_m < toxicity.marrow_ntcp(P, marrow, st.course_concurrent):
+        toxicity.record(P, W, codes.LEUKOPENIA)
     return dead
 
 
@@ -292,6 +309,7 @@ def deliver_course(P, R, A, W, L):
     st = W.state[0]
     eso = 0.0
     lung = 0.0
+    marrow = 0.0
     reirr = False
     for i in range(st.n):
         if not L.in_course[i]:
@@ -303,13 +321,15 @@ def deliver_course(P, R, A, W, L):
         late = _irradiate(P, A, W, L, i)
         if not L.seen[i]:
             continue  # inside a known target's field: no dose of its own to organs at risk
+        f_eso = P.eso_fraction[L.organ[i], L.subsite[i]]
         if again:
-            reirr = reirr or P.eso_fraction[L.organ[i], L.subsite[i]] > 0.0
-        e = late * P.eso_fraction[L.organ[i], L.subsite[i]]
+            reirr = reirr or f_eso > 0.0
+        e = oar_eqd2(A, L, i, f_eso, P.ab_late)
         if e > eso:
             eso = e
-        lung += late * P.lung_fraction[L.organ[i]]
-    dead = _course_toxicity(P, R, W, eso, lung, reirr)
+        lung += oar_eqd2(A, L, i, P.lung_fraction[L.organ[i]], P.ab_late)
+        marrow += oar_eqd2(A, L, i, P.tx[0].marrow_fraction[L.organ[i]], P.ab_tumour)
+    dead = _course_toxicity(P, R, W, eso, lung, marrow, reirr)
     # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     if io and P.abscopal_p > 0.0:

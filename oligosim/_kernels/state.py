@@ -100,6 +100,7 @@ STATE_DTYPE = np.dtype(
         ("local_courses", np.int64),
         ("extra_courses", np.int64),  # local courses at later progressions
         ("last_local", np.float64),
+        ("win_end", np.float64),  # months: end of the toxicity counting window (inf while the protocol treatment goes on)
         # ---- response assessment
         ("progressed", np.bool_),
         ("widespread", np.bool_),

@@ -13,7 +13,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng
+from oligosim._kernels import rng, toxicity
 from oligosim._kernels.state import (
     INF,
     N_SYSTEMIC_TOX,
@@ -51,7 +51,7 @@ def paused_kill(R, reg, pdl1_high):
 
 
 @njit(cache=True)
-def start_line(R, A, W, L, line, reg):
+def start_line(P, R, A, W, L, line, reg):
     """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
 
     The draws are made in a fixed number per line (2 for resistance, 2 per toxicity slot) so
@@ -76,9 +76,15 @@ def start_line(R, A, W, L, line, reg):
         slot[S_RESISTANCE] = INF
     else:
         slot[S_RESISTANCE] = t + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * rng.std_normal_ppf(u2))
+    z_line = 0.0
     for k in range(N_SYSTEMIC_TOX):
         u = rng.uniform(W.streams, rng.TOXICITY)
         v = rng.uniform(W.streams, rng.TOXICITY)
+        if k == codes.LEUKOPENIA:
+            z_line = rng.std_normal_ppf(u)  # the line's susceptibility: leukopenia's latent deviate
+        elif k < codes.N_TOX:
+            # toxicities cluster in the same patients (a Gaussian copula, model 9)
+            u = toxicity.correlated_uniform(z_line, u, toxicity.line_correlation(P, k))
         p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
         W.tox_time[k] = t + v * dur if u < p else INF
     arm_toxicity(slot, W.tox_time)
@@ -89,6 +95,8 @@ def start_line(R, A, W, L, line, reg):
             if L.status[i] == C.ACTIVE:
                 L.chemo_exposed[i] = True
     st.lines_started += 1
+    if line > 1:
+        toxicity.close_window_now(W)  # a later line is a new therapy (model 9)
     log_event(W, t, codes.EV_LINE_START, reg)
 
 

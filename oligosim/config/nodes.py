@@ -472,6 +472,9 @@ class Section(Node):
     _: KW_ONLY
     doc: str = ""
     check: CheckFn | None = None
+    #: ``check_given(data, given, path) -> list`` like ``check``, also told which keys the
+    #: files gave (``given``, a set of key names), for rules about keys that would go unused
+    check_given: Callable[[Mapping[str, Any], set[str], str], list] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
@@ -495,6 +498,9 @@ class Section(Node):
         # cross-field rules only make sense once every field holds a valid value
         if self.check is not None and len(ctx.errors) == before:
             for problem in self.check(out, path) or ():
+                _report_check(problem, out, path, ctx)
+        if self.check_given is not None and len(ctx.errors) == before:
+            for problem in self.check_given(out, set(value), path) or ():
                 _report_check(problem, out, path, ctx)
         return out
 

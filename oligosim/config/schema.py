@@ -12,7 +12,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
-from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -323,6 +323,22 @@ _ESO_FRACTION_STATION = {
     "lower_mediastinum": 0.7,
     "abdominal": 0.1,
 }
+# Mean dose to the whole active bone marrow as a share of the prescribed dose (in every fraction),
+# by target organ. The thoracic vertebrae hold about 16% of adult active marrow, the ribs 16% and
+# the sternum 3% (Cristy 1981); a conventional field around the primary crosses about half of
+# the thoracic vertebrae near full dose, a stereotactic field a few cm3 of marrow.
+_MARROW_FRACTION = {
+    "primary": 0.10,
+    "regional_node": 0.02,  # in the primary's field: little extra marrow
+    "distant_node": 0.03,
+    "liver": 0.01,
+    "lung": 0.01,
+    "bone": 0.03,
+    "brain": 0.0,
+    "adrenal": 0.02,
+    "soft_tissue": 0.01,
+    "peritoneum": 0.02,
+}
 _LUNG_FRACTION = {
     "primary": 0.2,
     "regional_node": 0.02,  # nodes next to the primary share its field: little extra lung dose
@@ -336,8 +352,45 @@ _LUNG_FRACTION = {
     "peritoneum": 0.0,
 }
 
+# Default metastasis schedule by site (model 6.1): (total dose Gy, fractions, why). Statement 7:
+# SBRT or hypofractionated RT for metastases, conventional fractionation next to the esophagus;
+# statement 8: curative doses, adjusted to each site's risk.
+_SITE_SCHEDULES = {
+    "liver": (50.0, 5, "BED10 100 Gy, the dose with about 90% local control (Moreno 2020, statement 8)"),
+    "lung": (50.0, 5, "BED10 100 Gy, the dose with about 90% local control (Moreno 2020, statement 8); a common peripheral-lung SBRT schedule"),
+    "bone": (35.0, 5, A + "BED10 59.5 Gy: risk-adapted for the spinal cord next to vertebral lesions (statement 8), within the 50-75 Gy BED10 the ASTRO/ESTRO guideline accepts with systemic therapy"),
+    "brain": (24.0, 1, "single-fraction radiosurgery, the largest dose RTOG 90-05 found tolerable for lesions up to 2 cm (Shaw 2000)"),
+    "adrenal": (40.0, 5, A + "BED10 72 Gy: kidney, stomach and bowel nearby (statement 8: risk-adapted); ESO-Shanghai 13's SBRT schedule (Liu 2020)"),
+    "soft_tissue": (40.0, 5, A + "BED10 72 Gy: ESO-Shanghai 13's SBRT schedule (Liu 2020)"),
+    "peritoneum": (30.0, 10, A + "BED10 39 Gy: bowel all around; moderately hypofractionated, palliative-intent dose"),
+    "node_neck": (40.0, 5, A + "BED10 72 Gy: ESO-Shanghai 13's SBRT schedule (Liu 2020); supraclavicular nodes lie centimetres from the esophagus"),
+    "node_upper_mediastinum": (60.0, 30, "conventional fractionation next to the esophagus (statement 7: fistula risk of large fractions); 60 Gy in 30, the upper end of statement 8's EQD2 50-60 Gy"),
+    "node_lower_mediastinum": (60.0, 30, "as node_upper_mediastinum (statement 7)"),
+    "node_abdominal": (45.0, 15, A + "BED10 58.5 Gy in 3-Gy fractions: stomach and duodenum nearby (statement 7: moderately hypofractionated, risk-adapted)"),
+}
+
+
+def _schedule(dose: float | object = None, fractions: int | object = None, source: str = "") -> Section:
+    """One site's schedule: total dose and fractions (required when no default is given)."""
+    d = REQUIRED if dose is None else dose
+    k = REQUIRED if fractions is None else fractions
+    return Section(
+        {
+            "dose_gy": Float(d, lo=0.0, lo_open=True, hi=UNIT_MAX["Gy"], unit="Gy", doc="total dose", source=source),
+            "fractions": Int(k, lo=1, hi=60, unit="fractions", doc="number of fractions", source=source),
+        }
+    )
+
+
+SCHEDULES = Section(
+    {site: _schedule(dose, k, src) for site, (dose, k, src) in _SITE_SCHEDULES.items()},
+    doc="metastasis schedule by site for arms with metastasis_schedule = by_site (model 6.1): each metastatic organ, distant nodes by station",
+)
+assert tuple(SCHEDULES.fields) == codes.SITE_NAMES
+
 RADIOTHERAPY = Section(
     {
+        "schedules": SCHEDULES,
         "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
         "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
         "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it); up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
@@ -351,16 +404,24 @@ RADIOTHERAPY = Section(
         "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
         "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),
         "abscopal_log_kill": _nonneg(1.0, "log", "natural-log reduction of unirradiated lesions' volume in an abscopal response", A + "one log of volume, a partial response; only used when abscopal_probability > 0"),
-        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed EQD2 reaching the esophagus, by target organ (distant nodes: by station, below)", source=A + "geometry of a typical plan")),
+        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed dose reaching the esophagus (its most exposed part, in every fraction; its EQD2, alpha/beta 3, follows from that dose per fraction), by target organ (distant nodes: by station, below)", source=A + "geometry of a typical plan")),
         "esophagus_dose_fraction_node_station": _organ_table(
             _ESO_FRACTION_STATION,
             lambda v: Float(
                 v, lo=0.0, hi=1.0,
-                doc="share of the prescribed EQD2 reaching the esophagus for a distant lymph-node target, by nodal station",
+                doc="share of the prescribed dose reaching the esophagus for a distant lymph-node target, by nodal station (as esophagus_dose_fraction)",
                 source=A + "geometry of a typical plan: mediastinal stations abut the esophagus or conduit as a regional node does (0.7, the regional-node value); statement 7 recommends conventional fractionation there for the fistula risk",
             ),
         ),
-        "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed EQD2, by target organ", source=A + "geometry of a typical plan")),
+        "marrow_mean_dose_fraction": _organ_table(
+            _MARROW_FRACTION,
+            lambda v: Float(
+                v, lo=0.0, hi=1.0,
+                doc="mean dose to the whole active bone marrow as a share of the prescribed dose (in every fraction; its EQD2 with alpha/beta 10 follows from that dose per fraction), by target organ; a course's targets add up",
+                source=A + "share of the active marrow a typical field crosses, times the dose it gets there: a field around the esophagus crosses about half of the thoracic vertebrae (16% of adult active marrow, Cristy 1981) near full dose; stereotactic fields a few percent",
+            ),
+        ),
+        "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed dose (in every fraction; its EQD2, alpha/beta 3, follows from that dose per fraction), by target organ; a course's targets add up", source=A + "geometry of a typical plan")),
         "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
         "recovery_max_fraction": _prob(0.5, "long-term fraction of an earlier course's EQD2 that is recovered", "Nieder 2006; Kirkpatrick 2010 (QUANTEC): about 25% at 6 months rising to about 50%"),
         "recovery_half_time_months": _pos(6.0, "months", "months to half of the long-term recovery", "as recovery_max_fraction"),
@@ -382,6 +443,12 @@ TOXICITY = Section(
         "reirradiation_odds_ratio": _pos(2.2, "", "odds ratio of fistula and esophagitis at re-irradiation", A + "fistula about 20% after re-irradiation (BRIEF 8)"),
         "grade5_fraction_fistula": _prob(0.3, "share of grade >= 3 fistulas that are fatal", A + "fistula with massive bleeding is often fatal; series report 20-40%"),
         "grade5_fraction_pneumonitis": _prob(0.1, "share of grade >= 3 pneumonitis that is fatal", A + "grade 5 is about a tenth of grade >= 3 pneumonitis in RT series"),
+        "marrow_td50_gy": Float(30.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="mean active-marrow EQD2 (alpha/beta 10) of an RT course with 50% grade >= 3 leukopenia from the course itself (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never lowers the white count)", source=A + "set so that a conventional course to the primary and regional nodes adds about 5 points of grade >= 3 leukopenia with concurrent chemotherapy, the difference between chemoradiotherapy and chemotherapy in Chen (consensus Table 4: 29.6% vs 24.0%); calibration parameter (docs/calibration)"),
+        "marrow_m": _pos(0.5, "", "LKB slope of RT leukopenia", A + "broad: marrow reserve varies widely between patients (age, earlier chemotherapy)"),
+        "cytopenia_correlation": Float(0.95, lo=0.0, hi=1.0, doc="correlation of the latent normal variables deciding grade >= 3 neutropenia and thrombocytopenia with leukopenia's in one line of systemic therapy (Gaussian copula; 0 = independent, 1 = the same draw)", source=A + "neutrophils are most of the white cells and platelets come from the same marrow, so grade >= 3 cytopenias mostly strike the same patients (ESO-Shanghai 13: leukopenia and neutropenia 36% and 32%, 35% and 39%, consensus Table 4)"),
+        "other_toxicity_correlation": Float(0.7, lo=0.0, hi=1.0, doc="correlation of the latent normal variables deciding a line's other grade >= 3 toxicities (pneumonitis, fatigue, nausea, vomiting...) with its leukopenia's (Gaussian copula)", source=A + "toxicities cluster in susceptible patients: in ESO-Shanghai 13 any grade >= 3 toxicity (41%, 47%) was barely above the commonest type (39%, 36%; consensus Table 4), while drawn independently the types added up to 20-30 points more; calibration parameter (docs/calibration)"),
+        "counting": Choice(("protocol", "whole_course"), "protocol", doc="which grade >= 3 events the tox.* metrics count: 'protocol', as trials report them, those during the protocol treatment (the first line of systemic therapy and the local therapy of the initial plan) and up to counting_window_days after it, until a later line or a course at progression starts; 'whole_course', every event until death or the horizon (treatment deaths count in both)"),
+        "counting_window_days": _nonneg(90.0, "days", "with counting = protocol: events this long after the end of the protocol treatment still count", "the acute-toxicity window of RT (RTOG/EORTC: within 90 days of treatment, Cox 1995) and the 90-day follow-up of serious and immune-related adverse events in anti-PD-1 trial protocols"),
         "delay_days": _nonneg(7.0, "days", "treatment delay after a grade >= 3 event", A + "one week per event"),
         "discontinue_probability": _prob(0.15, "probability that a grade >= 3 event ends the systemic line", A + "trials report 10-20% discontinuation for adverse events"),
     }
@@ -440,14 +507,30 @@ ARM = Section(
         "primary_fractions": Int(28, lo=1, hi=60, unit="fractions", doc="fractions to the primary"),
         "metastasis_dose_gy": _pos(40.0, "Gy", "total dose to each metastasis", "Liu 2020 phase 2 SBRT; statement 8"),
         "metastasis_fractions": Int(5, lo=1, hi=60, unit="fractions", doc="fractions to each metastasis"),
+        "metastasis_schedule": Choice(("uniform", "by_site"), "uniform", doc="'uniform': every metastasis gets metastasis_dose_gy in metastasis_fractions (one schedule, as trials that name one describe it); 'by_site': each gets its site's schedule (radiotherapy.schedules, overridden by site_schedules; statement 7)"),
+        "site_schedules": Table(
+            _schedule(),
+            key_pattern="^(" + "|".join(codes.SITE_NAMES) + ")$",
+            doc="with metastasis_schedule = by_site: this arm's schedule for some sites, {dose_gy, fractions} each, instead of radiotherapy.schedules",
+        ),
         "fractions_per_day": Int(1, lo=1, hi=3, unit="fractions/day", doc="2 for twice-daily schedules"),
         "concurrent_chemotherapy": Bool(False, doc="give chemotherapy concurrently with the RT course"),
         "urgent_rt_symptomatic": Bool(True, doc="symptomatic brain or bone lesions get RT before systemic therapy (statement 6)"),
         "local_first_long_dfi": Bool(False, doc="metachronous patients with DFI above the threshold get local therapy first (European consensus)"),
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
         "progression": PROGRESSION,
-    }
+    },
+    check_given=lambda arm, given, path: _check_schedule_keys(arm, given),
 )
+
+
+def _check_schedule_keys(arm, given) -> list[tuple[str, str]]:
+    """A schedule key the arm's metastasis_schedule would not use is an error, not ignored."""
+    if arm["metastasis_schedule"] == "by_site":
+        return [(k, "is not used with metastasis_schedule = by_site (each metastasis gets its site's schedule): remove it, or give the site's schedule in site_schedules") for k in ("metastasis_dose_gy", "metastasis_fractions") if k in given]
+    if "site_schedules" in given and arm["site_schedules"]:
+        return [("site_schedules", "is used only with metastasis_schedule = by_site: set it, or give one schedule with metastasis_dose_gy and metastasis_fractions")]
+    return []
 
 
 def _check_dfi(data):

@@ -45,6 +45,7 @@ from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.rt import RadiotherapyMixin
 from oligosim.reference.streams import DEATH, LESION, PRIMARY, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
+from oligosim.reference.toxicity import ToxicityMixin
 
 __all__ = ["Patient"]
 
@@ -58,7 +59,7 @@ _CLOSING_CODE = {
 }
 
 
-class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
+class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, ToxicityMixin):
     """One virtual patient's course under one arm, as a SimPy simulation.
 
     Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
@@ -122,6 +123,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         self.local_courses = 0
         self.extra_courses = 0
         self.last_local = 0.0
+        self.win_end = INF  # end of the toxicity counting window (model 9): open while the protocol goes on
         # response assessment state
         self.progressed = False
         self.widespread = False
@@ -184,6 +186,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
         if appointment is not None and appointment.token == token:
             appointment.at = INF
             appointment.handler()
+            self.update_window()
         if not self.over:
             self.plan_continuous()
 
@@ -226,6 +229,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin):
                 self.line_after_rt = True
         if start_now:
             self.start_line(1, first)
+        self.update_window()
         self.plan_continuous()
         yield self.finished
 

@@ -55,9 +55,13 @@ def in_primary_field(les) -> bool:
 
 
 def schedule_of(A, les) -> tuple[float, int]:
-    """(dose per fraction in Gy, fractions) the arm gives target ``les``."""
+    """(dose per fraction in Gy, fractions) the arm gives target ``les``: the primary's in its
+    field, else its site's (model 6.1) or the arm's one metastasis schedule."""
     if in_primary_field(les):
         return A.primary_dose / A.primary_fractions, A.primary_fractions
+    if A.by_site:
+        k = int(A.site_fractions[les.organ, les.subsite])
+        return float(A.site_dose[les.organ, les.subsite]) / k, k
     return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
 
 
@@ -156,6 +160,8 @@ class RadiotherapyMixin:
         A, R = self.A, self.R
         now = self.env.now
         self.record(codes.EV_RT_START, self.course_mode)
+        if self.course_mode == 2 and not (self.line == 1 and self.line_on):
+            self.close_window_now()  # a new therapy, not the protocol's (model 9)
         for les in self.lesions:
             if les is not None:
                 les.exposed_at_start = les.chemo_exposed
@@ -198,7 +204,8 @@ class RadiotherapyMixin:
     def deliver_course(self) -> bool:
         """Apply the course to its targets; returns True if it killed the patient."""
         P, A, R, now = self.P, self.A, self.R, self.env.now
-        eso = lung = 0.0  # the course's late EQD2 (Gy) to the esophagus (max) and the lung (sum)
+        eso = lung = 0.0  # the course's EQD2 (Gy, alpha/beta 3) to the esophagus (max) and the lung (sum)
+        marrow = 0.0  # its EQD2 (alpha/beta 10) to the whole active marrow (sum)
         reirradiation = False
         for les in self.lesions:
             if les is None or not les.in_course:
@@ -237,12 +244,15 @@ class RadiotherapyMixin:
             les.irradiated += 1
             if not les.seen:
                 continue  # inside a known target's field: no dose of its own to organs at risk
+            f_eso = P.eso_fraction[les.organ, les.subsite]
             if again:
-                reirradiation = reirradiation or P.eso_fraction[les.organ, les.subsite] > 0.0
-            eso = max(eso, late * P.eso_fraction[les.organ, les.subsite])
-            lung += late * P.lung_fraction[les.organ]
+                reirradiation = reirradiation or f_eso > 0.0
+            # each organ at risk gets its share of the dose in every fraction (model 6.5)
+            eso = max(eso, rb.eqd2(f_eso * d, k, P.ab_late))
+            lung += rb.eqd2(P.lung_fraction[les.organ] * d, k, P.ab_late)
+            marrow += rb.eqd2(float(P.tx[0]["marrow_fraction"][les.organ]) * d, k, P.ab_tumour)
         io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])
-        dead = self._course_toxicity(eso, lung, reirradiation, io)
+        dead = self._course_toxicity(eso, lung, marrow, reirradiation, io)
         # the abscopal draw comes after the toxicity draws (stream order)
         if io and P.abscopal_p > 0.0 and self.s_rt.uniform() < P.abscopal_p:
             for les in self.active():
@@ -250,30 +260,32 @@ class RadiotherapyMixin:
                     les.logv -= P.abscopal_kill
         return dead
 
-    def _course_toxicity(self, eso: float, lung: float, reirradiation: bool, io: bool) -> bool:
+    def _course_toxicity(self, eso: float, lung: float, marrow: float, reirradiation: bool, io: bool) -> bool:
         """RT toxicity: esophagitis and fistula from the esophagus dose ``eso``, pneumonitis from
-        the lung dose ``lung`` (late EQD2, Gy); returns True if one was fatal (grade 5)."""
+        the lung dose ``lung`` (late EQD2, Gy), leukopenia from the marrow dose ``marrow`` (EQD2,
+        alpha/beta 10; model 9); returns True if one was fatal (grade 5)."""
         P = self.P
         or_c = P.concurrent_or if self.course_concurrent else 1.0
-        or_r = P.reirr_or if reirradiation else 1.0
+        # after definitive chemoradiotherapy any dose to the esophagus re-irradiates it (model 6.5)
+        again = reirradiation or (self.pat.primary_treatment == codes.PRIOR_DEFINITIVE_CRT and eso > 0.0)
+        or_r = P.reirr_or if again else 1.0
         p_esophagitis = rb.odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
         p_fistula = rb.odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
         if self.pat.primary_treatment == codes.PRIOR_SURGERY:
             p_esophagitis = p_fistula = 0.0  # the esophagus was resected: nothing to inflame or perforate
         p_pneumonitis = rb.odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
-        u_e, u_f, u_p, g_f, g_p = (self.s_tox.uniform() for _ in range(5))
+        u_e, u_f, u_p, g_f, g_p, u_m = (self.s_tox.uniform() for _ in range(6))
         dead = False
         if u_e < p_esophagitis:
-            self.tox_seen[codes.ESOPHAGITIS] = True
-            self.record(codes.EV_TOXICITY, codes.ESOPHAGITIS)
+            self.record_toxicity(codes.ESOPHAGITIS)
         if u_f < p_fistula:
-            self.tox_seen[codes.FISTULA] = True
-            self.record(codes.EV_TOXICITY, codes.FISTULA)
+            self.record_toxicity(codes.FISTULA)
             dead = g_f < P.g5_fistula
         if u_p < p_pneumonitis:
-            self.tox_seen[codes.PNEUMONITIS] = True
-            self.record(codes.EV_TOXICITY, codes.PNEUMONITIS)
+            self.record_toxicity(codes.PNEUMONITIS)
             dead = dead or g_p < P.g5_pneumonitis
+        if u_m < self.marrow_ntcp(marrow, self.course_concurrent):
+            self.record_toxicity(codes.LEUKOPENIA)
         return dead
 
     def on_consolidation(self) -> None:

@@ -12,6 +12,7 @@ import math
 
 from oligosim import codes
 from oligosim.reference.streams import NORMAL
+from oligosim.reference.toxicity import correlated_uniform
 
 __all__ = ["SystemicMixin"]
 
@@ -53,8 +54,15 @@ class SystemicMixin:
         else:
             self.resistance.book(now + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * NORMAL.inv_cdf(u2)))
         # grade >= 3 toxicities (and grade 5) of the line, each at a uniform time during induction
+        z_line = 0.0
+        tx = self.P.tx[0]
         for k in range(codes.N_TOX + 1):
             u, v = self.s_tox.uniform(), self.s_tox.uniform()
+            if k == codes.LEUKOPENIA:
+                z_line = NORMAL.inv_cdf(u)  # the line's susceptibility
+            elif k < codes.N_TOX:  # toxicities cluster in the same patients (Gaussian copula, model 9)
+                rho = tx["cyto_rho"] if k in (codes.NEUTROPENIA, codes.THROMBOCYTOPENIA) else tx["other_rho"]
+                u = correlated_uniform(z_line, u, float(rho))
             p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
             self.tox[k].book(now + v * duration if u < p else INF)
         if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
@@ -62,6 +70,8 @@ class SystemicMixin:
         if R.chemo[reg]:
             for les in self.active():
                 les.chemo_exposed = True
+        if line > 1:
+            self.close_window_now()  # a later line is a new therapy (model 9)
         self.record(codes.EV_LINE_START, reg)
 
     def stop_line(self) -> None:
@@ -108,8 +118,7 @@ class SystemicMixin:
         if k == codes.N_TOX:
             self.finish(codes.DEATH_TREATMENT)
             return
-        self.tox_seen[k] = True
-        self.record(codes.EV_TOXICITY, k)
+        self.record_toxicity(k)
         if self.line_on:
             if k <= codes.THROMBOCYTOPENIA:  # a cytopenia delays the next cycles
                 self.induction_end.postpone(self.P.tox_delay)
