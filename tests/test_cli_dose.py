@@ -123,3 +123,31 @@ def test_console_script_exit_code():
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert re.search(r"oligosim dose: error: invalid schedule '60/0'", proc.stderr)
+
+
+ROOT_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_scenario_prints_each_arms_schedule_by_site(capsys):
+    """``--scenario``: the primary field and every metastatic site of each arm, with BED10 and
+    late EQD2 computed from the schedule (statement 7's conventional fractionation next to the
+    esophagus shows as 60 Gy / 30: BED10 72.0, EQD2 at alpha/beta 3 60.0)."""
+    assert cli.main(["dose", "--scenario", str(ROOT_CONFIGS / "default.toml")]) == 0
+    out = capsys.readouterr().out
+    rows = {tuple(line.split()[:2]): line.split() for line in out.splitlines()[3:]}
+    assert rows[("upfront_rt", "node_upper_mediastinum")][2:] == ["60", "Gy", "/", "30", "2", "72.0", "60.0"]
+    assert rows[("upfront_rt", "lung")][2:] == ["50", "Gy", "/", "5", "10", "100.0", "130.0"]
+    assert rows[("systemic_only", "every")][2:] == ["metastasis", "40", "Gy", "/", "5", "8", "72.0", "88.0"]
+    assert ("upfront_rt", "primary") in rows
+
+
+def test_dose_needs_a_schedule_or_a_scenario(capsys):
+    assert cli.main(["dose"]) == 2
+    assert "give at least one SCHEDULE" in capsys.readouterr().err
+
+
+def test_scenario_that_is_invalid_is_refused(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[arms.a]\nfirst_line = "tp"\nrt_timing = "upfront"\nmetastasis_schedule = "sometimes"\n')
+    assert cli.main(["dose", "--scenario", str(bad)]) == 2
+    assert "is not a valid scenario" in capsys.readouterr().err

@@ -135,7 +135,8 @@ def check_invariants(arm, horizon):
             assert wpfs[j] == os[j] and arm["wpfs_event"][j] == arm["os_event"][j]
         assert (c == EV["line_start"]).sum() == arm["lines"][j], f"patient {j}"
         assert (c == EV["rt_start"]).sum() >= (c == EV["rt_end"]).sum()
-        assert set(d[c == EV["toxicity"]]) == set(np.flatnonzero(arm.tox[j])), f"patient {j}"
+        # every event is logged; the counted ones are those inside the counting window (model 9)
+        assert set(np.flatnonzero(arm.tox[j])) <= set(d[c == EV["toxicity"]]), f"patient {j}"
         assert (c == EV["local_failure"]).sum() == arm.lc_event[j].sum(), f"patient {j}"
 
 

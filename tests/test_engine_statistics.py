@@ -213,9 +213,12 @@ def _tox_scenario(probs, grade5=0.0):
 
 def test_systemic_toxicity_rates_match_the_regimen():
     # one line, nobody dies (all hazards ~0, grade5 = 0) and nobody stops the line, so each
-    # toxicity of the line is seen with exactly its probability, independently of the others
+    # toxicity of the line is seen with exactly its probability; the types are tied by the
+    # line's Gaussian copula (model 5.5), so two types occur together with the bivariate normal
+    # probability of their latent correlation
     n = 4000
-    arm = run_scenario(_tox_scenario(TOX_P), patients=n, seed=106, events=True).arms["systemic"]
+    sc = _tox_scenario(TOX_P)
+    arm = run_scenario(sc, patients=n, seed=106, events=True).arms["systemic"]
     assert np.all(arm["death_cause"] == ALIVE) and np.all(arm["lines"] == 1)
     for k, name in enumerate(codes.TOX_NAMES):
         p = TOX_P[name]
@@ -224,10 +227,19 @@ def test_systemic_toxicity_rates_match_the_regimen():
             assert frac == 0.0, name
         else:
             _within(frac, p, math.sqrt(p * (1 - p) / n), what=name)
-    # independence of the types: P(leukopenia and fatigue) = p0 p6
+    # joint rates: leukopenia's latent is the line's; fatigue correlates with it at rho_o,
+    # neutropenia and thrombocytopenia at rho_c each, hence with each other at rho_c^2
+    rho_o = sc.data["toxicity"]["other_toxicity_correlation"]
+    rho_c = sc.data["toxicity"]["cytopenia_correlation"]
+    for a, b, rho in (("leukopenia", "fatigue", rho_o), ("neutropenia", "thrombocytopenia", rho_c * rho_c)):
+        pj = stats.multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([stats.norm.ppf(TOX_P[a]), stats.norm.ppf(TOX_P[b])])
+        both = arm.tox[:, codes.TOX_NAMES.index(a)] & arm.tox[:, codes.TOX_NAMES.index(b)]
+        _within(both.mean(), pj, math.sqrt(pj * (1 - pj) / n), what=f"{a} and {b}")
+    # with both correlations 0 the types are independent: P(leukopenia and fatigue) = p0 p6
+    ind = run_scenario(sc.with_values({"toxicity.other_toxicity_correlation": 0.0, "toxicity.cytopenia_correlation": 0.0}), patients=n, seed=106).arms["systemic"]
     pj = TOX_P["leukopenia"] * TOX_P["fatigue"]
-    both = arm.tox[:, codes.LEUKOPENIA] & arm.tox[:, codes.FATIGUE]
-    _within(both.mean(), pj, math.sqrt(pj * (1 - pj) / n), what="leukopenia and fatigue")
+    both = ind.tox[:, codes.LEUKOPENIA] & ind.tox[:, codes.FATIGUE]
+    _within(both.mean(), pj, math.sqrt(pj * (1 - pj) / n), what="leukopenia and fatigue, independent")
     # one toxicity event per flag, at a time inside the planned induction (6 x 21 days)
     dur = 6 * 21 / DPM
     k = arm.ev_code.shape[1]

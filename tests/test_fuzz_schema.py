@@ -38,7 +38,10 @@ def numeric_leaves(scenario) -> list[tuple[str, Float | Int]]:
             for key, child in node.fields.items():
                 walk(child, f"{path}.{key}" if path else key)
         elif isinstance(node, Table):
-            for name in scenario.data.get(path.split(".")[-1], {}) if "." not in path else scenario.data[path]:
+            entries = scenario.data
+            for part in path.split("."):
+                entries = entries.get(part, {})
+            for name in entries:
                 walk(node.value, f"{path}.{name}")
         elif isinstance(node, Maybe):
             walk(node.node, path)

@@ -5,8 +5,8 @@ Each test builds a patient's workspace by hand (lesions with chosen organs, volu
 radiosensitivity quantiles, a known random-stream state), runs one RT course with
 ``rt.deliver_course`` exactly as ``handlers.on_rt_end`` does, and checks the outcome lesion by
 lesion and draw by draw: local control is the lesion's own quantile against the TCP of the
-course's BED10 (model 6.3), toxicity is each of the course's five toxicity uniforms against the
-NTCP of its esophagus or lung EQD2 (model 6.5). These are exact, not statistical, so a
+course's BED10 (model 6.3), toxicity is each of the course's six toxicity uniforms against the
+NTCP of its esophagus, lung or marrow EQD2 (model 6.5, 9). These are exact, not statistical, so a
 mechanism computed from the wrong dose, or drawn from a fresh random number, fails them.
 """
 
@@ -29,7 +29,8 @@ from oligosim.results import EVENT_RECORDS, LC_RECORDS
 def params(default_scenario):
     """(P, R, A) of the default scenario's upfront arm."""
     sc = default_scenario
-    return lower_model(sc), lower_regimens(sc), lower_arm(sc, "upfront_rt")
+    # one metastasis schedule (the tests set it), not the default arm's schedules by site
+    return lower_model(sc), lower_regimens(sc), lower_arm(sc, "upfront_rt")._replace(by_site=False)
 
 
 def _tcp(bed10, volume, P):
@@ -65,6 +66,8 @@ def _workspace(P, organs, logv, u_tcp, *, seed=1, pid=0):
     st["reg"] = -1
     st["line_on"] = False
     st["course_concurrent"] = False
+    st["win_end"] = np.inf  # the protocol treatment goes on: every toxicity counts (model 9)
+    st["primary_treatment"] = codes.PRIMARY_IN_PLACE
     for i in range(n):
         L["organ"][i] = organs[i]
         L["subsite"][i] = 0
@@ -197,52 +200,67 @@ def test_first_course_control_uses_no_random_number(params):
 
 def _toxicity_case(P, R, A, *, organ, dose, fractions, trials, concurrent=False):
     """Deliver one course to one lesion in ``trials`` patients; return what happened and the
-    five toxicity uniforms each course drew (the stream is fresh, so they are its first five)."""
-    res = np.zeros((trials, 4), bool)  # esophagitis, fistula, pneumonitis, death
-    draws = np.zeros((trials, 5))
-    Ad = A._replace(primary_dose=dose, primary_fractions=fractions, metastasis_dose=dose, metastasis_fractions=fractions)
+    six toxicity uniforms each course drew (the stream is fresh, so they are its first six)."""
+    res = np.zeros((trials, 5), bool)  # esophagitis, fistula, pneumonitis, leukopenia, death
+    draws = np.zeros((trials, 6))
+    Ad = A._replace(primary_dose=dose, primary_fractions=fractions, metastasis_dose=dose, metastasis_fractions=fractions, by_site=False)
     for pid in range(trials):
         W, L = _workspace(P, [organ], [math.log(10.0)], [0.5], seed=77, pid=pid)
         W.state["course_concurrent"] = concurrent
         dead = rt.deliver_course(P, R, Ad, W, L)
-        res[pid] = (W.tox_seen[codes.ESOPHAGITIS], W.tox_seen[codes.FISTULA], W.tox_seen[codes.PNEUMONITIS], dead)
-        draws[pid] = rng.uniforms(77, pid, rng.TOXICITY, 5)
+        res[pid] = (W.tox_seen[codes.ESOPHAGITIS], W.tox_seen[codes.FISTULA], W.tox_seen[codes.PNEUMONITIS], W.tox_seen[codes.LEUKOPENIA], dead)
+        draws[pid] = rng.uniforms(77, pid, rng.TOXICITY, 6)
     return res, draws
+
+
+def _eqd2(share, dose, fractions, alpha_beta):
+    """Model 6.5: an organ receiving ``share`` of every fraction's dose, as EQD2."""
+    d = share * dose / fractions
+    return fractions * d * (d + alpha_beta) / (2.0 + alpha_beta)
 
 
 @pytest.mark.parametrize("concurrent", [False, True])
 def test_rt_toxicity_is_ntcp_of_the_organ_dose(params, concurrent):
-    """Esophagitis, fistula and pneumonitis of a course, and whether it kills, follow from the
-    NTCP of the course's late EQD2 times the organ's dose fraction (odds scaled by the
-    concurrent odds ratio), draw by draw; and the rates agree with the analytic probabilities.
+    """Esophagitis, fistula, pneumonitis and leukopenia of a course, and whether it kills, follow
+    from the NTCP of each organ's EQD2 (its share of every fraction's dose, model 6.5; the
+    marrow's with alpha/beta 10, model 9), odds scaled by the concurrent odds ratio, draw by
+    draw; and the rates agree with the analytic probabilities.
 
-    The NTCP curves are moved (TD50) so that every probability is between 0.2 and 0.8, where a
+    The NTCP curves are moved (TD50) so that every probability is between 0.05 and 0.95, where a
     change in the fatal share or a dose computed wrongly shows at once."""
     P, R, A = params
     organ = codes.PRIMARY
     dose, fractions = 60.0, 30
+    eso = _eqd2(P.eso_fraction[organ, 0], dose, fractions, P.ab_late)
+    lung = _eqd2(P.lung_fraction[organ], dose, fractions, P.ab_late)
+    marrow = _eqd2(P.tx[0]["marrow_fraction"][organ], dose, fractions, P.ab_tumour)
+    assert eso > 0 and lung > 0 and marrow > 0
+    # a share of the EQD2 (the dose model before 2026-12-06) is not what the organ gets
     d = dose / fractions
-    eqd2 = fractions * d * (d + P.ab_late) / (2.0 + P.ab_late)
-    eso, lung = eqd2 * P.eso_fraction[organ, 0], eqd2 * P.lung_fraction[organ]
-    assert eso > 0 and lung > 0
-    P = P._replace(esophagitis_td50=eso, fistula_td50=eso * 1.15, pneumonitis_td50=lung * 0.95, g5_fistula=0.4, g5_pneumonitis=0.3)
+    assert abs(lung - P.lung_fraction[organ] * fractions * d * (d + P.ab_late) / (2.0 + P.ab_late)) > 0.5
+    tx = P.tx.copy()
+    tx[0]["marrow_td50"] = marrow * 1.1
+    P = P._replace(esophagitis_td50=eso, fistula_td50=eso * 1.15, pneumonitis_td50=lung * 0.95, g5_fistula=0.4, g5_pneumonitis=0.3, tx=tx)
     or_c = P.concurrent_or if concurrent else 1.0
     p_e = _odds(_ntcp(eso, P.esophagitis_td50, P.esophagitis_m), or_c)
     p_f = _odds(_ntcp(eso, P.fistula_td50, P.fistula_m), or_c)
     p_p = _odds(_ntcp(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c)
-    for p in (p_e, p_f, p_p):
+    p_m = _odds(_ntcp(marrow, tx[0]["marrow_td50"], tx[0]["marrow_m"]), or_c)
+    for p in (p_e, p_f, p_p, p_m):
         assert 0.05 < p < 0.95
     n = 3000
     res, u = _toxicity_case(P, R, A, organ=organ, dose=dose, fractions=fractions, trials=n, concurrent=concurrent)
-    # draw by draw (model 6.5): u_e, u_f, u_p decide the events, g_f, g_p whether they kill
+    # draw by draw (model 6.5, 9): u_e, u_f, u_p decide the events, g_f, g_p whether they kill,
+    # u_m the course's leukopenia
     np.testing.assert_array_equal(res[:, 0], u[:, 0] < p_e)
     np.testing.assert_array_equal(res[:, 1], u[:, 1] < p_f)
     np.testing.assert_array_equal(res[:, 2], u[:, 2] < p_p)
+    np.testing.assert_array_equal(res[:, 3], u[:, 5] < p_m)
     fatal = ((u[:, 1] < p_f) & (u[:, 3] < P.g5_fistula)) | ((u[:, 2] < p_p) & (u[:, 4] < P.g5_pneumonitis))
-    np.testing.assert_array_equal(res[:, 3], fatal)
+    np.testing.assert_array_equal(res[:, 4], fatal)
     # and as rates against the analytic probabilities (binomial, 4 se)
     p_dead = 1.0 - (1.0 - p_f * P.g5_fistula) * (1.0 - p_p * P.g5_pneumonitis)
-    for k, p in enumerate((p_e, p_f, p_p, p_dead)):
+    for k, p in enumerate((p_e, p_f, p_p, p_m, p_dead)):
         se = math.sqrt(p * (1 - p) / n)
         assert abs(res[:, k].mean() - p) <= 4 * se, f"column {k}: {res[:, k].mean():.4f} vs {p:.4f}"
 

@@ -311,13 +311,13 @@ def _flatten(d, prefix=""):
 
 def test_extends_overrides_one_key_only(tmp_path):
     base = load_scenario(DEFAULT)
-    study = load_scenario(_study(tmp_path, "[arms.consolidative]\nmetastasis_dose_gy = 30.0\n"))
+    study = load_scenario(_study(tmp_path, "[arms.consolidative]\nprimary_dose_gy = 60.0\n"))
     a, b = _flatten(base.to_dict()), _flatten(study.to_dict())
     assert set(a) == set(b)
     diff = {k for k in a if a[k] != b[k]}
-    assert diff == {"arms.consolidative.metastasis_dose_gy"}
-    assert b["arms.consolidative.metastasis_dose_gy"] == 30.0
-    assert study.sources["arms.consolidative.metastasis_dose_gy"].endswith("study.toml")
+    assert diff == {"arms.consolidative.primary_dose_gy"}
+    assert b["arms.consolidative.primary_dose_gy"] == 60.0
+    assert study.sources["arms.consolidative.primary_dose_gy"].endswith("study.toml")
     assert study.sources["arms.consolidative.rt_timing"] == str(DEFAULT)
     # the name comes from the base's [scenario] table
     assert study.name == base.name

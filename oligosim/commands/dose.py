@@ -43,7 +43,13 @@ def register(subparsers) -> None:
         "--repair-half-time-h is given; repopulation is off unless "
         "--repopulation-gy-per-day is given.",
     )
-    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="e.g. 60/20, 8x5, 1.5x30bid")
+    p.add_argument("schedules", nargs="*", metavar="SCHEDULE", help="e.g. 60/20, 8x5, 1.5x30bid")
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        default=None,
+        help="also print every arm's schedule by target site (primary field, each metastatic organ, distant nodes by station) with BED10 and late EQD2",
+    )
     p.add_argument(
         "--alpha-beta",
         action="append",
@@ -146,8 +152,27 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
+def _scenario_table(path: str) -> str:
+    from oligosim.commands.dose_sites import format_site_table
+    from oligosim.config import ConfigError, load_scenario
+
+    try:
+        return format_site_table(load_scenario(path))
+    except ConfigError as exc:
+        raise UserError(f"{path} is not a valid scenario:\n{exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     """Print the table; bad input raises :class:`oligosim.commands.UserError`."""
+    if not args.schedules and args.scenario is None:
+        raise UserError("give at least one SCHEDULE (e.g. 60/20) or --scenario FILE")
+    if args.scenario is not None:
+        print(_scenario_table(args.scenario))
+        if not args.schedules:
+            return 0
+        print()
     alpha_betas = _alpha_betas(args.alpha_beta)
     half_time = (
         None

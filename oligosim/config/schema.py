@@ -12,12 +12,16 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
-from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.schedules import SCHEDULES, schedule_section
+from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
 #: can be written (tests/data/scenarios/quiet.toml: 1e9 months)
 DOUBLING_MAX_MONTHS = 1e12
+#: floor of the doubling times: about 3 days, faster than any carcinoma doubles; shorter ones
+#: overflow the growth integrals (the schema-wide fuzz found 1e-7 months)
+DOUBLING_MIN_MONTHS = 0.1
 
 #: ceiling of the dose thresholds (TCP's BED50, the LKB TD50s): a threshold only divides, so a
 #: huge one is sound and means "never" (tests switch local control or toxicity off with 1e6 Gy)
@@ -202,11 +206,12 @@ _SYMPTOM_DIAMETERS = {
 
 DISEASE = Section(
     {
-        "metastasis_doubling_median_months": _pos(
-            1.829, "months", "median volume doubling time of metastases (patient level; up to 1e12 months: a doubling time "
-            "only divides, and a very long one means no growth)",
-            CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
-            hi=DOUBLING_MAX_MONTHS, ceiling=True,
+        "metastasis_doubling_median_months": Float(
+            1.829, lo=DOUBLING_MIN_MONTHS, hi=DOUBLING_MAX_MONTHS, ceiling=True, unit="months",
+            doc="median volume doubling time of metastases (patient level; at least 0.1 month, about 3 days, faster than any "
+            "carcinoma's: shorter ones overflow the growth integrals; up to 1e12 months: a doubling time only divides, and a "
+            "very long one means no growth)",
+            source=CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
         ),
         "doubling_sdlog_patient": _sdlog(
             0.5681, "between-patient sd of log doubling time",
@@ -214,9 +219,10 @@ DISEASE = Section(
             hi=2.0, why="±2 sd then spans a 3,000-fold range of doubling times, far beyond any serial-imaging series; wider spreads overflow the growth integrals",
         ),
         "doubling_sdlog_lesion": _sdlog(0.25, "within-patient (between-lesion) sd of log doubling time", A + "lesions of one patient grow more alike than lesions of different patients", hi=2.0, why="±2 sd then spans a 3,000-fold range of doubling times, far beyond any serial-imaging series; wider spreads overflow the growth integrals"),
-        "primary_doubling_months": _pos(
-            6.3, "months", "volume doubling time of the primary tumour (up to 1e12 months, as metastasis_doubling_median_months)",
-            "BRIEF 3: primary ESCC about 6.3 months on serial studies", hi=DOUBLING_MAX_MONTHS, ceiling=True,
+        "primary_doubling_months": Float(
+            6.3, lo=DOUBLING_MIN_MONTHS, hi=DOUBLING_MAX_MONTHS, ceiling=True, unit="months",
+            doc="volume doubling time of the primary tumour (0.1 month to 1e12 months, as metastasis_doubling_median_months)",
+            source="BRIEF 3: primary ESCC about 6.3 months on serial studies",
         ),
         "seeding_rate_per_cm3_month": _pos(
             0.02506, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
@@ -352,41 +358,6 @@ _LUNG_FRACTION = {
     "peritoneum": 0.0,
 }
 
-# Default metastasis schedule by site (model 6.1): (total dose Gy, fractions, why). Statement 7:
-# SBRT or hypofractionated RT for metastases, conventional fractionation next to the esophagus;
-# statement 8: curative doses, adjusted to each site's risk.
-_SITE_SCHEDULES = {
-    "liver": (50.0, 5, "BED10 100 Gy, the dose with about 90% local control (Moreno 2020, statement 8)"),
-    "lung": (50.0, 5, "BED10 100 Gy, the dose with about 90% local control (Moreno 2020, statement 8); a common peripheral-lung SBRT schedule"),
-    "bone": (35.0, 5, A + "BED10 59.5 Gy: risk-adapted for the spinal cord next to vertebral lesions (statement 8), within the 50-75 Gy BED10 the ASTRO/ESTRO guideline accepts with systemic therapy"),
-    "brain": (24.0, 1, "single-fraction radiosurgery, the largest dose RTOG 90-05 found tolerable for lesions up to 2 cm (Shaw 2000)"),
-    "adrenal": (40.0, 5, A + "BED10 72 Gy: kidney, stomach and bowel nearby (statement 8: risk-adapted); ESO-Shanghai 13's SBRT schedule (Liu 2020)"),
-    "soft_tissue": (40.0, 5, A + "BED10 72 Gy: ESO-Shanghai 13's SBRT schedule (Liu 2020)"),
-    "peritoneum": (30.0, 10, A + "BED10 39 Gy: bowel all around; moderately hypofractionated, palliative-intent dose"),
-    "node_neck": (40.0, 5, A + "BED10 72 Gy: ESO-Shanghai 13's SBRT schedule (Liu 2020); supraclavicular nodes lie centimetres from the esophagus"),
-    "node_upper_mediastinum": (60.0, 30, "conventional fractionation next to the esophagus (statement 7: fistula risk of large fractions); 60 Gy in 30, the upper end of statement 8's EQD2 50-60 Gy"),
-    "node_lower_mediastinum": (60.0, 30, "as node_upper_mediastinum (statement 7)"),
-    "node_abdominal": (45.0, 15, A + "BED10 58.5 Gy in 3-Gy fractions: stomach and duodenum nearby (statement 7: moderately hypofractionated, risk-adapted)"),
-}
-
-
-def _schedule(dose: float | object = None, fractions: int | object = None, source: str = "") -> Section:
-    """One site's schedule: total dose and fractions (required when no default is given)."""
-    d = REQUIRED if dose is None else dose
-    k = REQUIRED if fractions is None else fractions
-    return Section(
-        {
-            "dose_gy": Float(d, lo=0.0, lo_open=True, hi=UNIT_MAX["Gy"], unit="Gy", doc="total dose", source=source),
-            "fractions": Int(k, lo=1, hi=60, unit="fractions", doc="number of fractions", source=source),
-        }
-    )
-
-
-SCHEDULES = Section(
-    {site: _schedule(dose, k, src) for site, (dose, k, src) in _SITE_SCHEDULES.items()},
-    doc="metastasis schedule by site for arms with metastasis_schedule = by_site (model 6.1): each metastatic organ, distant nodes by station",
-)
-assert tuple(SCHEDULES.fields) == codes.SITE_NAMES
 
 RADIOTHERAPY = Section(
     {
@@ -509,7 +480,7 @@ ARM = Section(
         "metastasis_fractions": Int(5, lo=1, hi=60, unit="fractions", doc="fractions to each metastasis"),
         "metastasis_schedule": Choice(("uniform", "by_site"), "uniform", doc="'uniform': every metastasis gets metastasis_dose_gy in metastasis_fractions (one schedule, as trials that name one describe it); 'by_site': each gets its site's schedule (radiotherapy.schedules, overridden by site_schedules; statement 7)"),
         "site_schedules": Table(
-            _schedule(),
+            schedule_section(source="set per arm: the strategy's or the study's schedule for that site"),
             key_pattern="^(" + "|".join(codes.SITE_NAMES) + ")$",
             doc="with metastasis_schedule = by_site: this arm's schedule for some sites, {dose_gy, fractions} each, instead of radiotherapy.schedules",
         ),
