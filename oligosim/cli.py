@@ -16,7 +16,7 @@ from oligosim.commands import UserError
 from oligosim.interrupts import exit_code, signals_as_interrupt
 
 #: sub-command modules, in the order ``oligosim --help`` lists them
-COMMANDS = ("run", "check", "dose", "experiment", "targets", "calibrate")
+COMMANDS = ("run", "check", "list", "dose", "experiment", "targets", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,10 +35,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> str:
+    """`` (did you mean --quick?)`` for a mistyped option of the chosen sub-command."""
+    import difflib
+
+    options = list(parser._option_string_actions)
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        sub = action.choices.get(getattr(args, "command", None) or "")
+        if sub is not None:
+            options += list(sub._option_string_actions)
+    for word in extra:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``oligosim`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.exit(2, f"{parser.prog}: error: unrecognized arguments: {' '.join(extra)}{_option_hint(parser, args, extra)}\n")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -58,6 +58,28 @@ def _allocate(n: int, events: bool) -> engine.Outputs:
     )
 
 
+def kernel_cached() -> bool | None:
+    """Whether the kernel is ready to run without compiling: True if compiled in this process or
+    cached on disk for this CPU, False if the next run compiles it (one to five minutes: a fresh
+    install, or kernel sources changed, :mod:`oligosim._numba_cache`), None if that cannot be told.
+
+    The command line and :func:`oligosim.run` use it to announce a compile instead of sitting
+    silent. The cache index is read through numba's caching classes, which are internal: if they
+    change, the answer is None and nothing is announced.
+    """
+    try:
+        dispatcher = engine.simulate_block
+        if dispatcher.overloads:
+            return True
+        index = dispatcher._cache._cache_file._load_index()  # {} when absent or stale (source stamp differs)
+        if not index:
+            return False
+        magic = dispatcher.targetctx.codegen().magic_tuple()
+        return any(key[1] == magic for key in index)
+    except Exception:  # noqa: BLE001  numba internals moved: do not guess
+        return None
+
+
 def selected_arms(scenario: Scenario, arms: list[str] | None) -> list[str]:
     """The arm names to simulate: all of the scenario's (``arms=None``) or the named ones, checked.
 

@@ -34,7 +34,7 @@ BASE = ROOT / "configs" / "base.toml"
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 
 PATIENTS = 300
-EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "events.csv", files.MARKER}
+EXPECTED_FILES = {"summary.json", "km_os.png", "km_pfs.png", "patients.csv", "patients.parquet", "events.csv", "events.parquet", files.MARKER}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SURVIVAL_ENDPOINTS = ("os", "pfs", "wpfs", "dss")
 LANDMARKS = ("12", "24", "36", "60")
@@ -103,7 +103,7 @@ def test_events_csv_is_well_formed(default_run, scenario):
     with open(default_run / "events.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows, "the event log is empty"
-    assert list(rows[0]) == ["arm", "patient", "time_months", "event", "detail"]
+    assert list(rows[0]) == ["arm", "patient", "time_months", "event", "detail", "detail_name"]
     arms = set(scenario.data["arms"])
     last = {}
     for r in rows:

@@ -16,6 +16,7 @@ from oligosim.experiments import KINDS, load_experiment, loads_experiment
 from oligosim.experiments.psa import draw_parameters, probability_best
 from oligosim.experiments.runner import run_experiment
 from oligosim.experiments.sweeps import crossing
+from oligosim.io import files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
@@ -69,7 +70,9 @@ def test_shipped_experiments_validate(path):
         (("\"consolidative\"]", "\"consolidatve\"]"), "unknown arm of default"),
         (("os.rmst:60", "os.rmst"), "metric 'os.rmst' is not understood"),
         (("low = 0.03", "low = 0.2"), "must be greater than low"),
-        (("disease.seeding_rate_per_cm3_month", "disease.no_such_rate"), "is not a numeric key of scenario default"),
+        (("disease.seeding_rate_per_cm3_month", "disease.no_such_rate"), "not a key of the scenario schema: unknown key; known keys: "),
+        (("disease.seeding_rate_per_cm3_month", "disease.seeding_rate_per_cm3_mont"), "(did you mean 'seeding_rate_per_cm3_month'?)"),
+        (("disease.seeding_rate_per_cm3_month", "scenario.name"), "is not a numeric key of scenario default"),
         (("high = 0.12", "high = -0.12\nlow2 = 1"), "parameter[0].low2: unknown key"),
         (("patients = 300", "patients = 0"), "experiment.patients = 0"),
         (("low = 0.03", "low = -0.5"), "gives an invalid scenario"),
@@ -150,12 +153,23 @@ def _check_outputs(out: Path, doc: dict) -> None:
         assert (out / f).is_file(), f
     md = (out / "report.md").read_text()
     assert md.startswith("# ") and "## Methods" in md and "## Results" in md
+    for f in doc["files"]:
+        if f.endswith(".csv"):  # machine-readable, distinct column names
+            header = (out / f).read_text(encoding="utf-8").splitlines()[0].split(",")
+            assert len(header) == len(set(header)), f"{f}: duplicate columns {header}"
+            assert all(files.MACHINE_NAME.match(h) for h in header), f"{f}: {header}"
     parser = HTMLParser()
-    parser.feed((out / "report.html").read_text())
+    page = (out / "report.html").read_text()
+    parser.feed(page)
     for f in doc["files"]:
         if f.endswith(".png"):
             assert f"]({f})" in md
             assert (out / f).stat().st_size > 1000
+            assert f'src="{f}"' not in page  # embedded: the page stands alone
+    assert page.count('src="data:image/png;base64,') == sum(f.endswith(".png") for f in doc["files"])
+    # the answer leads: the answer and a figure come before the methods and the first table
+    first_table = md.find("\n| ")
+    assert md.index("\n## Answer") < md.index("## Methods") and md.index("![") < first_table
 
 
 @pytest.mark.parametrize("kind", ["oneway", "twoway", "threshold", "psa", "morris", "sobol"])

@@ -27,6 +27,7 @@ import pytest
 from scipy import integrate, stats
 
 from oligosim import codes
+from oligosim.analysis.metrics import parse_metric
 from oligosim.analysis.paired import TABLE_COLUMNS, compare_arms, paired_difference_table
 from oligosim.analysis.paired_binary import paired_binary_difference
 from oligosim.analysis.paired_bootstrap import _POISSON1_CDF, EndpointBootstrap, draw_weights, weighted_kaplan_meier
@@ -492,8 +493,10 @@ def test_paired_difference_table(synthetic_arms):
     res = compare_arms(a, b, replicates=50, seed=0, landmarks=(12, 24, 36))
     rows = paired_difference_table(res)
     names = [r["quantity"] for r in rows]
-    assert names[:5] == ["os.median", "os.rmst_60", "os.survival_12", "os.survival_24", "os.survival_36"]
-    assert "pfs.median" in names and "tox.any" in names and names[-1] == "treatment_death"
+    assert names[:5] == ["os.median", "os.rmst:60", "os.rate:12", "os.rate:24", "os.rate:36"]
+    assert "pfs.median" in names and "tox.any" in names and names[-1] == "treatment_deaths"
+    for name in names:  # every quantity is a metric name of the one grammar
+        parse_metric(name)
     assert len(rows) == 2 * 5 + 10 + 1
     for row in rows:
         assert tuple(row) == TABLE_COLUMNS
@@ -508,7 +511,7 @@ def test_summary_only_arms_skip_toxicity(synthetic_arms):
     res = compare_arms(a2, b2, endpoints=("os",), replicates=20)
     assert res["toxicity"] is None and res["treatment_death"] is None
     assert any("toxicity" in note for note in res["notes"])
-    assert paired_difference_table(res)[-1]["quantity"] == "os.survival_24"
+    assert paired_difference_table(res)[-1]["quantity"] == "os.rate:24"
 
 
 def test_median_not_reached_is_reported_as_none():

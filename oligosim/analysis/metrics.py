@@ -90,6 +90,35 @@ class Metric:
     unit: str = "fraction"
 
 
+_ENDPOINT_TITLES = {"os": "OS", "pfs": "PFS", "wpfs": "widespread-PFS", "dss": "disease-specific survival"}
+
+
+def metric_title(name: str) -> str:
+    """A metric's name for a reader, with its unit: ``os.rmst:60`` -> "restricted mean OS to 60
+    months (months)", ``oligo_fraction_first_progression`` -> "oligometastatic share of first
+    progressions". Falls back to the name itself."""
+    try:
+        m = parse_metric(name)
+    except ValueError:
+        return str(name)
+    ep = _ENDPOINT_TITLES.get(m.endpoint or "", m.endpoint)
+    months = f"{m.months:g}" if m.months is not None else ""
+    titles = {
+        "median": f"median {ep} (months)",
+        "rate": f"{ep} at {months} months",
+        "rmst": f"restricted mean {ep} to {months} months (months)",
+        "tox": f"grade ≥3 {str(m.endpoint).replace('_', ' ')}",
+        "treatment_deaths": "treatment deaths",
+        "first_failure": f"first failure: {str(m.endpoint).replace('_', ' ')}",
+        "oligo_fraction": "oligometastatic share of first progressions",
+        "local_control": "lesion local control" + (f" at {months} months" if months else "") + "".join(f", {f} {o} {v:g}" for f, o, v in m.filters),
+        "rt_courses": "RT courses per patient",
+        "estro": f"first progressions: {str(m.endpoint).replace('_', ' ')}",
+        "eligible_fraction": "eligible share of screened patients",
+    }
+    return titles.get(m.kind, m.name)
+
+
 def _months(text: str, name: str) -> float:
     try:
         m = float(text)

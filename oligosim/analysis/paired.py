@@ -322,8 +322,8 @@ def paired_difference_table(comparison: dict) -> list[dict]:
     -------
     list of dict
         One row per difference, keys :data:`TABLE_COLUMNS`: ``quantity`` (e.g.
-        ``"os.median"``, ``"os.rmst_60"``, ``"os.survival_12"``, ``"tox.neutropenia"``,
-        ``"tox.any"``, ``"treatment_death"``), then ``a``, ``b``, ``diff``, ``ci_lo``,
+        ``"os.median"``, ``"os.rmst:60"``, ``"os.rate:12"``, ``"tox.neutropenia"``,
+        ``"tox.any"``, ``"treatment_deaths"``: the metric names of :mod:`oligosim.analysis.metrics`), then ``a``, ``b``, ``diff``, ``ci_lo``,
         ``ci_hi``, ``se_paired``, ``se_independent``, ``variance_ratio`` (float or None).
     """
     rows = []
@@ -336,13 +336,14 @@ def paired_difference_table(comparison: dict) -> list[dict]:
 
     tau = comparison["tau_months"]
     for ep, res in comparison["endpoints"].items():
+        # quantities are named in the metric grammar (oligosim.analysis.metrics), as everywhere
         add(f"{ep}.median", res["median"])
-        add(f"{ep}.rmst_{_lm_key(tau)}", res["rmst"])
+        add(f"{ep}.rmst:{_lm_key(tau)}", res["rmst"])
         for key, entry in res["survival"].items():
-            add(f"{ep}.survival_{key}", entry)
+            add(f"{ep}.rate:{key}", entry)
     if comparison.get("toxicity"):
         for name, entry in comparison["toxicity"].items():
             add(f"tox.{name}", entry)
     if comparison.get("treatment_death"):
-        add("treatment_death", comparison["treatment_death"])
+        add("treatment_deaths", comparison["treatment_death"])
     return rows

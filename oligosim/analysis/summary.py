@@ -52,11 +52,13 @@ def estro_first_progression(arm: ArmResult) -> dict[str, float]:
     return shares(arm.aggregates["estro"], codes.ESTRO_CLASS_NAMES + (POLYMETASTATIC,))
 
 
-def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONTHS) -> dict:
+def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONTHS, plans_rt: bool = True) -> dict:
     """The summary.json entry of one arm.
 
     Each survival endpoint has its median and, next to it, the restricted mean survival time up
-    to ``rmst_tau_months`` (months), both with 95 % CIs.
+    to ``rmst_tau_months`` (months), both with 95 % CIs. ``plans_rt=False`` (a strategy without
+    RT) reports lesion local control as null: the few lesions irradiated outside the strategy
+    are not the arm's local control.
     """
     agg = arm.aggregates
     n = int(agg["n"])
@@ -65,7 +67,7 @@ def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONT
     out = {"label": arm.label, "patients": arm.n}
     for name in ("os", "pfs", "wpfs", "dss"):
         out[name] = summarize_survival(*endpoint(arm, name), landmarks=LANDMARKS, rmst_tau_months=rmst_tau_months)
-    out["lesion_local_control"] = lesion_local_control(arm)
+    out["lesion_local_control"] = lesion_local_control(arm) if plans_rt else {str(m): None for m in LC_LANDMARKS}
     out["toxicity_grade3plus"] = tox
     out["treatment_deaths"] = float(agg["treatment_deaths"]) / n
     out["tumour_fistula"] = float(agg["tumour_fistula"]) / n
@@ -75,6 +77,12 @@ def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONT
     # toxicity outside every published series (the consensus' Table 4): advice, no effect
     out["warnings"] = plausibility.check_arm(out)
     return out
+
+
+def plans_rt(arm: dict) -> bool:
+    """Whether an arm's strategy irradiates: RT in its first course or at a later progression."""
+    progression = arm.get("progression", {}) or {}
+    return arm.get("rt_timing", "none") != "none" or progression.get("local_therapy", "none") != "none"
 
 
 def rmst_tau(scenario) -> float:
@@ -95,7 +103,7 @@ def summarize(results: Results) -> dict:
         "oligosim_version": __version__,
         "config_sha256": sc.sha256,
         "rmst_tau_months": tau,
-        "arms": {name: summarize_arm(arm, tau) for name, arm in results.arms.items()},
+        "arms": {name: summarize_arm(arm, tau, plans_rt(sc.data["arms"][name])) for name, arm in results.arms.items()},
     }
     if any(arm.economics is not None for arm in results.arms.values()):
         from oligosim.economics.outcomes import economics_summary

@@ -46,7 +46,9 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
     out = output_dir(args, DEFAULT_OUT)
     try:
-        spec = load_calibration(args.config, args.targets, quick=args.quick)
+        from oligosim.shipped import resolve
+
+        spec = load_calibration(resolve(args.config, "configs"), args.targets, quick=args.quick)  # a file, or a shipped spec by name
     except ConfigError as exc:
         raise UserError(f"{args.config} is not a valid calibration (or its targets or map are not valid):\n{exc}") from None
 

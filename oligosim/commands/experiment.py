@@ -15,7 +15,7 @@ def register(sub) -> None:
         description="Run an experiment file and write DIR/results.json, CSV tables, PNG figures, "
         "DIR/report.md and DIR/report.html. Kinds: compare, oneway, twoway, threshold, psa, sobol, morris, trial.",
     )
-    p.add_argument("file", help="experiment TOML file")
+    p.add_argument("file", help="experiment TOML file, or a shipped experiment's name (`oligosim list`)")
     p.add_argument(
         "--out",
         help="output directory (default: out/<experiment name>); replaced as a whole, and refused when it is "
@@ -35,23 +35,39 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
+    from oligosim import shipped
+    from oligosim.commands.check import COMMAND_FOR, sniff_kind
+
+    path = shipped.resolve(args.file, "experiments")
+    kind = sniff_kind(path)
+    if kind in COMMAND_FOR and kind != "experiment":
+        raise UserError(f"{args.file} is {COMMAND_FOR[kind][0]}, not an experiment: {COMMAND_FOR[kind][1]}")
     try:
-        exp = load_experiment(args.file, quick=args.quick)
+        exp = load_experiment(path, quick=args.quick)
     except ConfigError as exc:
+        if not Path(path).exists():
+            raise UserError(f"{args.file}: file not found{shipped.unknown_name_hint(args.file, 'experiments')}") from None
         raise UserError(f"{args.file} is not a valid experiment:\n{exc}") from None
     out = output_dir(args, Path("out") / exp.name)
     _check_memory(args, exp)
     from oligosim.experiments.runner import run_experiment
     from oligosim.simulate import InfeasibleCohort
 
+    if not args.quiet:
+        from oligosim.api import announce_compile
+
+        announce_compile()
+    reports: list = []
     try:
-        doc = run_experiment(exp, out, scheduler=args.scheduler, workers=args.workers, quiet=args.quiet)
+        doc = run_experiment(exp, out, scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, reports=reports)
     except (InfeasibleCohort, ExperimentError) as exc:
         raise UserError(str(exc)) from None
     except (ConfigError, OSError) as exc:
         raise run_errors(args, exc) or UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     print_warnings(doc["results"].get("arms", {}) if isinstance(doc["results"], dict) else {})
     if not args.quiet:
+        answer = reports[0].answer_text() if reports else ""
+        print(f"{exp.title}\n" + (f"\n{answer}\n" if answer else ""))
         print(f"{exp.name} ({exp.kind}): {doc['seconds']:.1f} s; wrote {out}/" + ", ".join(doc["files"]))
     return 0
 

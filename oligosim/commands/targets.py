@@ -50,7 +50,9 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(f"{args.targets} is not a valid targets file:\n{exc}") from None
     try:
-        tmap = load_map(args.map, targets, extra="error")
+        from oligosim.shipped import resolve
+
+        tmap = load_map(resolve(args.map, "configs"), targets, extra="error")  # a file, or a shipped map by name
     except ConfigError as exc:
         raise UserError(f"{args.map} is not a valid target map:\n{exc}") from None
 

@@ -1,7 +1,9 @@
 """TOML input files: reading, ``extends`` merging and provenance.
 
 ``extends = "base.toml"`` (or a list) deep-merges base files, in order, under the file's own
-keys. While merging, every leaf key path records the file that wrote it last (its
+keys. A base that is not a file relative to the extending one may name a shipped scenario
+(``extends = "base"`` or ``"default"``, :mod:`oligosim.shipped`), so that a user's file in any
+directory can build on the shipped defaults. While merging, every leaf key path records the file that wrote it last (its
 *provenance*), so that a validation error names the file a clinician has to open, not the one
 that happened to extend it. File-level problems (missing or unreadable files, TOML syntax,
 ``extends`` cycles) are collected in a list of messages, all reported at once.
@@ -114,8 +116,15 @@ def _resolve_extends(
     merged: dict = {}
     sources: dict[str, str] = {}
     for name in bases:
-        base_display = os.path.normpath(os.path.join(display_dir, name))
-        tree = _load_file(base_dir / name, base_display, chain, errors, referrer=(display, name))
+        base_path, base_display = base_dir / name, os.path.normpath(os.path.join(display_dir, name))
+        if not base_path.exists():
+            # a shipped base by name ("base", "default", "teaching/synchronous_escc"), from anywhere
+            from oligosim.shipped import find
+
+            shipped = find(name, "configs")
+            if shipped is not None:
+                base_path, base_display = shipped, f"{name} (shipped: {shipped})"
+        tree = _load_file(base_path, base_display, chain, errors, referrer=(display, name))
         if tree is not None:
             _merge(merged, sources, tree[0], tree[1])
     _merge(merged, sources, doc, _leaf_sources(doc, display, "", {}))

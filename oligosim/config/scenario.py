@@ -230,6 +230,13 @@ class Scenario:
     def __hash__(self) -> int:
         return hash((self.name, self.sha256))
 
+    def __repr__(self) -> str:
+        # the data is thousands of characters: a notebook or traceback shows what identifies it
+        arms = ", ".join(self.data.get("arms", {})) or "none"
+        where = f" from {self.path}" if self.path is not None else ""
+        uncertain = f", {len(self.uncertain)} uncertain parameters" if self.uncertain else ""
+        return f"<Scenario {self.name!r}{where}: arms {arms}{uncertain}; sha256 {self.sha256[:12]}>"
+
     def __reduce__(self):
         # Pickled as its raw (pre-validation) data and rebuilt on load, so that scenarios can
         # be sent to worker processes and Dask workers; the frozen mappings cannot be pickled.

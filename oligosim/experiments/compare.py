@@ -20,7 +20,7 @@ def run(ctx) -> dict:
 
     from oligosim.analysis.metrics import evaluate_many
     from oligosim.analysis.paired import compare_arms, paired_difference_table
-    from oligosim.analysis.summary import endpoint, summarize_arm
+    from oligosim.analysis.summary import endpoint, plans_rt, summarize_arm
     from oligosim.analysis.survival import kaplan_meier
     from oligosim.simulate import run_scenario
 
@@ -34,11 +34,16 @@ def run(ctx) -> dict:
     with_events = run_scenario(exp.scenario, patients=k, seed=exp.seed, events=True, arms=list(exp.arms))
 
     # the per-arm RMST uses the comparison's tau, so that it matches the paired differences
-    summaries = {a: summarize_arm(res.arms[a], s["tau_months"]) for a in exp.arms}
+    rt = {a: plans_rt(exp.scenario.data["arms"][a]) for a in exp.arms}
+    summaries = {a: summarize_arm(res.arms[a], s["tau_months"], rt[a]) for a in exp.arms}
     from oligosim.analysis.survival import json_number
 
-    # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON
-    per_arm = {a: {m: [json_number(x) for x in v] for m, v in evaluate_many(res.arms[a], exp.all_metrics).items()} for a in exp.arms}
+    # undefined values (a median or CI limit not reached, no CI for a mean) are None in JSON, and
+    # so is local control in an arm whose strategy gives no RT (not the arm's local control)
+    per_arm = {
+        a: {m: [None if (m.startswith("local_control") and not rt[a]) else json_number(x) for x in v] for m, v in evaluate_many(res.arms[a], exp.all_metrics).items()}
+        for a in exp.arms
+    }
     ref = exp.arms[0]
     comparisons = {}
     for a in exp.arms[1:]:
@@ -107,7 +112,7 @@ def run(ctx) -> dict:
     horizon = min(60.0, exp.scenario.data["simulation"]["horizon_months"])
     for key, title in (("os", "Overall survival"), ("pfs", "Progression-free survival")):
         curves = {ctx.arm_label(a): kaplan_meier(*endpoint(res.arms[a], key)) for a in exp.arms}
-        ax = plot_km(curves, title=title, max_months=horizon)
+        ax = plot_km(curves, title=f"{title}: {exp.scenario.name}", max_months=horizon)
         ctx.save(ax, f"km_{key}.png", f"{title}: Kaplan-Meier curves with 95% CIs and numbers at risk")
     labelled = {ctx.arm_label(a): summaries[a] for a in exp.arms}
     ax = plot_failure_patterns(labelled, title="Pattern of first failure")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
-from oligosim.analysis.metrics import parse_metric
+from oligosim.analysis.metrics import metric_title, parse_metric
 from oligosim.experiments.runner import better_sign
 from oligosim.experiments.spec import ExperimentError
 from oligosim.io.report import fmt
@@ -150,7 +150,7 @@ def run(ctx) -> dict:
         )
         from oligosim.plots.psa import plot_psa_scatter
 
-        ax = plot_psa_scatter(dt, dv, xlabel=f"Difference in {tox_metric}", ylabel=f"Difference in {exp.outcome}", title=f"{ctx.arm_label(arm)} vs {ctx.arm_label(ref)}")
+        ax = plot_psa_scatter(dt, dv, xlabel=f"Difference in {metric_title(tox_metric)}", ylabel=f"Difference in {metric_title(exp.outcome)}", title=f"{ctx.arm_label(arm)} vs {ctx.arm_label(ref)}")
         ctx.save(ax, "psa_scatter.png", f"Each point is one parameter draw: {ctx.arm_label(arm)} minus {ctx.arm_label(ref)}")
     from oligosim.plots.psa import plot_probability_best
 

@@ -20,7 +20,7 @@ from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.evaluation import Evaluation, evaluate
 from oligosim.experiments.executor import default_workers, run_tasks
 from oligosim.experiments.spec import Experiment
-from oligosim.io.files import write_csv
+from oligosim.io.files import machine_name, write_csv
 from oligosim.io.report import Report
 
 _MODULES = {
@@ -133,6 +133,25 @@ class Context:
             return f"{exp.outcome}: {lab[arm]} minus {lab[ref]}"
         return f"{exp.outcome}: {lab[exp.arms[0]]}"
 
+    @property
+    def primary_axis_label(self) -> str:
+        """The primary result for an axis: the outcome's readable name (not its code name) and,
+        on a second line, which arms it compares."""
+        from oligosim.analysis.metrics import metric_title
+
+        exp = self.exp
+        title = metric_title(exp.outcome)
+        title = title[:1].upper() + title[1:]
+        import textwrap
+
+        if self.comparison:
+            ref, arm = self.comparison
+            what = f"{self.arm_label(arm)} minus {self.arm_label(ref)}"
+        else:
+            what = self.arm_label(exp.arms[0])
+        # short lines: a rotated y label longer than the axes would be cut off
+        return "\n".join(textwrap.wrap(title, 40) + textwrap.wrap(what, 40))
+
     def arm_label(self, arm: str) -> str:
         return self.exp.scenario.data["arms"][arm]["label"] or arm
 
@@ -146,7 +165,12 @@ class Context:
         self.report.figure(filename, caption)
 
     def csv(self, filename: str, headers, rows) -> None:
-        write_csv(self.out / filename, headers, rows)
+        """Write a CSV table whose columns have machine-readable, distinct names
+        (:func:`oligosim.io.files.machine_name`; the report keeps the readable headers)."""
+        names = [machine_name(h) for h in headers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{filename}: duplicate column names {names}")
+        write_csv(self.out / filename, names, rows)
         self.files.append(filename)
 
     def methods(self, extra: str = "") -> None:
@@ -168,8 +192,31 @@ class Context:
         self.report.paragraph(text.strip())
 
 
-def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False) -> dict:
+def lead_with_answer(report: Report, start: int, explanation: str = "") -> None:
+    """Put the answer first: after the question (``report.blocks[:start]``), the take-home
+    message (the experiment's ``explanation``, else the opening paragraphs of its results) and
+    the first figure; then the methods and the statistics tables, as the kind wrote them."""
+    body = report.blocks[start:]
+    figure = next((b for b in body if b[0] == "figure"), None)
+    lead: list[tuple] = [("heading", 2, "Answer: what the model shows, and where the evidence is thin" if explanation else "Answer")]
+    if explanation:
+        lead.append(("paragraph", explanation))
+    else:
+        lead += [("paragraph", text) for text in report.opening_paragraphs("Results")]
+    if figure is not None:
+        lead.append(figure)
+        body = [b for b in body if b is not figure]
+    if len(lead) > 1:
+        report.blocks = report.blocks[:start] + lead + body
+
+
+def run_experiment(
+    exp: Experiment, out: Path, *, scheduler=None, workers: int | None = None, quiet: bool = False, reports: list | None = None
+) -> dict:
     """Run ``exp`` and write ``out/results.json``, CSV tables, PNG figures and the reports.
+
+    ``reports``, if given, receives the :class:`~oligosim.io.report.Report` (the command line
+    prints its key result).
 
     Returns
     -------
@@ -193,10 +240,9 @@ def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int |
         if exp.statements:
             report.paragraph("Consensus statements: " + ", ".join(str(s) for s in exp.statements) + " (Chinese expert consensus 2025).")
         ctx = Context(exp=exp, out=tmp, report=report, scheduler=scheduler, workers=workers, quiet=quiet)
+        intro = len(report.blocks)
         results = module.run(ctx)
-        if exp.explanation:
-            report.heading("What the model shows, and where the evidence is thin")
-            report.paragraph(exp.explanation)
+        lead_with_answer(report, intro, exp.explanation)
         seconds = time.perf_counter() - t0
         report.heading("Reproduce")
         report.paragraph(
@@ -213,4 +259,6 @@ def run_experiment(exp: Experiment, out: Path, *, scheduler=None, workers: int |
         }
         write_json(tmp / "results.json", doc)
         report.write(tmp)
+    if reports is not None:
+        reports.append(report)
     return doc

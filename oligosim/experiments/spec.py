@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from oligosim.analysis.metrics import parse_metric
+from oligosim.config.values import suggest
 from oligosim.config import (
     REQUIRED,
     Bool,
@@ -365,20 +366,86 @@ def loads_experiment(text: str, *, base_dir=".", name: str = "<string>", quick: 
     return _from_dict(raw, display=name, path=None, base_dir=Path(base_dir), quick=quick)
 
 
+def _scenario_path(base_dir: Path, name: str) -> Path:
+    """``experiment.scenario``: a file relative to the experiment, else a shipped scenario by name."""
+    from oligosim.shipped import find
+
+    path = base_dir / name
+    if not path.exists():
+        hit = find(name, "configs")
+        if hit is not None:
+            return hit
+    return path
+
+
+def _path_problem(scenario: Scenario, path: str) -> str:
+    """Why ``path`` cannot be varied: not a key of the schema (with a did-you-mean), or not numeric."""
+    from oligosim.config.keys import split_path
+    from oligosim.config.scenario import _schema_problem, default_schema
+
+    try:
+        problem = _schema_problem(default_schema(), split_path(path))
+    except ValueError as exc:
+        problem = str(exc)
+    if problem is None:
+        try:
+            scenario.get(path)
+        except KeyError:
+            # arms.<name>.key of an arm the scenario lacks, and the like
+            parts = path.split(".")
+            if parts[0] == "arms" and len(parts) > 1 and parts[1] not in scenario.data["arms"]:
+                return f"no arm {parts[1]!r} in scenario {scenario.name}{suggest(parts[1], list(scenario.data['arms']), 'arms')}"
+            return f"not set in scenario {scenario.name}"
+        return f"is not a numeric key of scenario {scenario.name}"
+    return f"not a key of the scenario schema: {problem}"
+
+
+def _scenario_errors(raw: dict, display: str, base_dir: Path) -> list[str]:
+    """Problems of the scenario, arms and parameter paths of an experiment whose own schema
+    failed, read from the raw file as far as it goes (so that every error shows at once)."""
+    exp = raw.get("experiment") if isinstance(raw.get("experiment"), dict) else {}
+    name = exp.get("scenario")
+    if not isinstance(name, str):
+        return []
+    try:
+        scenario = load_scenario(_scenario_path(base_dir, name))
+    except ConfigError as exc:
+        return [f"{display}: experiment.scenario = {name!r}: the scenario is not valid:"] + list(exc.errors)
+    errors = []
+    known = list(scenario.data["arms"])
+    arms = exp.get("arms") if isinstance(exp.get("arms"), list) else []
+    for i, arm in enumerate(arms):
+        if isinstance(arm, str) and arm not in known:
+            errors.append(f"{display}: experiment.arms[{i}] = {format_value(arm)}: unknown arm of {scenario.name}{suggest(arm, known, 'arms')}")
+    params = raw.get("parameter") if isinstance(raw.get("parameter"), list) else []
+    for i, p in enumerate(params):
+        path = p.get("path") if isinstance(p, dict) else None
+        if not isinstance(path, str):
+            continue
+        base = scenario.get(path, None)
+        if isinstance(base, bool) or not isinstance(base, (int, float)):
+            errors.append(f"{display}: parameter[{i}].path = {format_value(path)}: {_path_problem(scenario, path)}")
+    return errors
+
+
 def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, quick: bool) -> Experiment:
     kind = raw.get("experiment", {}).get("kind") if isinstance(raw.get("experiment"), dict) else None
     fields: dict[str, Node] = {"experiment": EXPERIMENT, "quick": QUICK, "parameter": ListOf(PARAMETER, default=[])}
     if kind in KIND_SECTIONS:
         fields[kind] = KIND_SECTIONS[kind]
     schema = Section(fields)
-    data, _ = validate(raw, schema, origin=display)
+    try:
+        data, _ = validate(raw, schema, origin=display)
+    except ConfigError as exc:
+        # report the scenario's, the arms' and the parameter paths' problems with the schema's
+        raise ConfigError(list(exc.errors) + _scenario_errors(raw, display, base_dir)) from None
     exp = data["experiment"]
     errors: list[str] = []
 
     def bad(key: str, value: Any, rule: str) -> None:
         errors.append(f"{display}: {key} = {format_value(value)}: {rule}")
 
-    scenario_path = base_dir / exp["scenario"]
+    scenario_path = _scenario_path(base_dir, exp["scenario"])
     try:
         scenario = load_scenario(scenario_path)
     except ConfigError as exc:
@@ -386,7 +453,7 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
     known = list(scenario.data["arms"])
     for i, arm in enumerate(exp["arms"]):
         if arm not in known:
-            bad(f"experiment.arms[{i}]", arm, f"unknown arm of {scenario.name}; known: {', '.join(known) or '(none)'}")
+            bad(f"experiment.arms[{i}]", arm, f"unknown arm of {scenario.name}{suggest(arm, known, 'arms')}")
     settings = dict(data.get(kind, {}) or {})
     quick_sizes = {k: v for k, v in (data["quick"] or {}).items() if v is not None}
     patients = exp["patients"]
@@ -424,7 +491,7 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
         except KeyError:
             base = None
         if isinstance(base, bool) or not isinstance(base, (int, float)):
-            bad(f"{key}.path", p["path"], f"is not a numeric key of scenario {scenario.name}")
+            bad(f"{key}.path", p["path"], _path_problem(scenario, p["path"]))
             continue
         dist = p["distribution"] or (scenario.uncertain.get(p["path"]) if settings.get("use_scenario_distributions", True) else None)
         lo, hi = p["low"], p["high"]

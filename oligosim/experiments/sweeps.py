@@ -95,11 +95,11 @@ def _oneway(ctx) -> dict:
     ctx.csv("oneway.csv", headers, table)
     ctx.csv("base_case.csv", ["arm", "metric", "value", "ci_lo", "ci_hi"], _arm_rows(ctx, res[0]))
     points = [("base", "")] + [(p.path, v) for p in params for v in (p.low, p.high)]
-    _all_metrics(ctx, ["parameter", "value"], points, res, "metrics.csv")
+    _all_metrics(ctx, ["parameter", "parameter_value"], points, res, "metrics.csv")
     from oligosim.plots.sensitivity import plot_tornado
 
     plot_rows = [r for r in rows if r["swing"] is not None]
-    ax = plot_tornado(plot_rows, base=base, xlabel=ctx.primary_label, title=exp.title)
+    ax = plot_tornado(plot_rows, base=base, xlabel=ctx.primary_axis_label, title=exp.title)
     ctx.save(ax, "tornado.png", f"Tornado diagram: {ctx.primary_label}, each parameter at its low and high value")
     return {"base": base, "base_case": res[0], "parameters": rows}
 
@@ -132,7 +132,7 @@ def _twoway(ctx) -> dict:
     from oligosim.plots.sensitivity import plot_twoway
 
     ax = plot_twoway(
-        px.display(xs), py.display(ys), z, xlabel=px.display_label, ylabel=py.display_label, zlabel=ctx.primary_label, threshold=thr, title=exp.title
+        px.display(xs), py.display(ys), z, xlabel=px.display_label, ylabel=py.display_label, zlabel=ctx.primary_axis_label, threshold=thr, title=exp.title
     )
     ctx.save(ax, "twoway.png", f"Two-way sensitivity: {ctx.primary_label}")
     return {"x": {"path": px.path, "values": list(xs)}, "y": {"path": py.path, "values": list(ys)}, "z": [[None if np.isnan(v) else float(v) for v in row] for row in z], "threshold": thr}
@@ -190,6 +190,11 @@ def _threshold(ctx) -> dict:
         f"crosses {fmt(thr)}, by linear interpolation between grid points."
     )
     ctx.report.heading("Results")
+    if len(x) < 3:
+        ctx.report.paragraph(
+            f"Only {len(x)} values were simulated (a quick run?): the figure shows them as separate points, not a curve, and "
+            "a crossing between them is a straight-line guess; run with more points before reading a threshold."
+        )
     if cross is None:
         ctx.report.paragraph(f"{ctx.primary_label} does not cross {fmt(thr)} within the range studied ({fmt(xd[0])} to {fmt(xd[-1])}).")
     else:
@@ -211,7 +216,7 @@ def _threshold(ctx) -> dict:
     nan = lambda v: np.nan if v is None else v  # noqa: E731
     ax = plot_threshold(
         np.array(xd), np.array([nan(v) for v in y]), np.array([nan(v) for v in lo]), np.array([nan(v) for v in hi]),
-        threshold_x=cross, xlabel=p.display_label, ylabel=ctx.primary_label, title=exp.title,
+        threshold_x=cross, target=thr, xlabel=p.display_label, ylabel=ctx.primary_axis_label, title=exp.title,
     )
     ctx.save(ax, "threshold.png", f"Threshold analysis: {ctx.primary_label} against {p.display_label}, with {'paired ' if ctx.comparison else ''}95% CIs")
     return {"parameter": p.path, "values": x, "display_values": xd, "difference" if ctx.comparison else "value": y, "ci95": [lo, hi], "threshold": thr, "crossing": cross, "crossing_ci": [cross_lo, cross_hi], "points": res}

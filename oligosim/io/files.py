@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -143,6 +144,31 @@ def write_json(path: Path, obj) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, indent=2, allow_nan=False)
         fh.write("\n")
+
+
+#: column names written as they are: identifiers, dotted parameter paths, metric names and
+#: ``arm:metric`` pairs (``os.rate:24``, ``local_control:12[bed>=90]``)
+MACHINE_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]<>=,]+$")
+_RENAMES = {"95% CI lo": "ci95_low", "95% CI hi": "ci95_high", "ci_lo": "ci95_low", "ci_hi": "ci95_high", "95% CI": "ci95"}
+
+
+def machine_name(header: str) -> str:
+    """A CSV column name that code can use: ``"95% CI lo"`` -> ``ci95_low``, ``"events (mean)"``
+    -> ``events_mean``, ``"Systemic therapy alone: os.rmst:60"`` -> ``systemic_therapy_alone:os.rmst:60``.
+
+    Identifiers, parameter paths and metric names are kept as they are; other text is lower-cased
+    with words joined by ``_`` (units in parentheses become a suffix, ``%`` becomes ``pct``).
+    """
+    h = str(header).strip()
+    if h in _RENAMES:
+        return _RENAMES[h]
+    if MACHINE_NAME.match(h):
+        return h
+    if ": " in h:
+        left, right = h.rsplit(": ", 1)
+        return f"{machine_name(left)}:{machine_name(right)}"
+    text = h.lower().replace("%", " pct ").replace("≥", " ge ").replace("≤", " le ").replace("+", " plus ")
+    return re.sub(r"[^a-z0-9_.]+", "_", text).strip("_") or "column"
 
 
 def write_csv(path: Path, headers, rows) -> None:

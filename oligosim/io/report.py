@@ -2,11 +2,13 @@
 
 The report is built as a list of blocks (headings, paragraphs, bullet lists, tables, figures)
 and rendered twice, so ``report.md`` and ``report.html`` always say the same thing. Figures are
-PNG files beside the report, referenced by relative path.
+PNG files beside the report: ``report.md`` links them by relative path, ``report.html`` embeds
+them, so that it can be mailed on its own.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from pathlib import Path
@@ -67,6 +69,59 @@ class Report:
         self.blocks.append(("figure", filename, caption))
 
     # ------------------------------------------------------------------ rendering
+    def answer_text(self, section: str = "Results", max_rows: int = 25, width: int = 110) -> str:
+        """The key result for a terminal: the paragraphs of ``section`` up to its first table,
+        that table (aligned plain text, at most ``max_rows`` rows) and the paragraphs right
+        after it. Empty if the report has no such section."""
+        import textwrap
+
+        try:
+            start = next(i for i, b in enumerate(self.blocks) if b[0] == "heading" and b[2] == section) + 1
+        except StopIteration:
+            return ""
+        out: list[str] = []
+        seen_table = False
+        for b in self.blocks[start:]:
+            if b[0] == "heading" or b[0] == "figure" and seen_table or b[0] == "table" and seen_table:
+                break
+            if b[0] == "paragraph":
+                # a long paragraph (e.g. the plausibility warnings, already on stderr) is cut short
+                text = b[1] if len(b[1]) <= 400 else b[1][:400].rsplit(" ", 1)[0] + " ... (report.md)"
+                out += textwrap.wrap(text, width) + [""]
+            elif b[0] == "table":
+                seen_table = True
+                _, headers, rows, caption = b
+                if caption:
+                    out.append(caption + ":")
+                shown = rows[:max_rows]
+                widths = [max(len(h), *(len(r[k]) for r in shown)) if shown else len(h) for k, h in enumerate(headers)]
+                line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+                out += [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in shown]
+                if len(rows) > max_rows:
+                    out.append(f"... {len(rows) - max_rows} more rows in report.md")
+                out.append("")
+        return "\n".join(out).rstrip()
+
+    def opening_paragraphs(self, section: str = "Results", most: int = 3) -> list[str]:
+        """The message of ``section``: its paragraphs before its first table or figure or, when
+        it opens with a table, its first ``most`` paragraphs."""
+        before: list[str] = []
+        every: list[str] = []
+        inside = opened = False
+        for b in self.blocks:
+            if b[0] == "heading":
+                if inside:
+                    break
+                inside = b[2] == section
+            elif inside:
+                if b[0] == "paragraph":
+                    every.append(b[1])
+                    if not opened:
+                        before.append(b[1])
+                else:
+                    opened = True
+        return before or every[:most]
+
     def to_markdown(self) -> str:
         out = [f"# {self.title}", ""]
         for b in self.blocks:
@@ -88,7 +143,9 @@ class Report:
                 out += [f"![{b[2]}]({b[1]})", "", f"*{b[2]}*", ""]
         return "\n".join(out).rstrip() + "\n"
 
-    def to_html(self) -> str:
+    def to_html(self, directory: Path | None = None) -> str:
+        """The report as one HTML page; figures found in ``directory`` are embedded (base64 PNG),
+        so that the page can be mailed on its own."""
         e = html.escape
         body = [f"<h1>{e(self.title)}</h1>"]
         for b in self.blocks:
@@ -105,7 +162,10 @@ class Report:
                 trs = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
                 body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
             elif b[0] == "figure":
-                body.append(f'<figure><img src="{e(b[1])}" alt="{e(b[2])}"><figcaption>{e(b[2])}</figcaption></figure>')
+                src = e(b[1])
+                if directory is not None and Path(directory, b[1]).is_file() and b[1].endswith(".png"):
+                    src = "data:image/png;base64," + base64.b64encode(Path(directory, b[1]).read_bytes()).decode("ascii")
+                body.append(f'<figure><img src="{src}" alt="{e(b[2])}"><figcaption>{e(b[2])}</figcaption></figure>')
         style = (
             "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}"
             "table{border-collapse:collapse;margin:1rem 0;font-size:0.92rem}th,td{border:1px solid #ccc;padding:0.25rem 0.5rem;text-align:right}"
@@ -120,4 +180,4 @@ class Report:
     def write(self, directory: Path) -> None:
         """Write ``report.md`` and ``report.html`` into ``directory``."""
         Path(directory, "report.md").write_text(self.to_markdown(), encoding="utf-8")
-        Path(directory, "report.html").write_text(self.to_html(), encoding="utf-8")
+        Path(directory, "report.html").write_text(self.to_html(directory), encoding="utf-8")

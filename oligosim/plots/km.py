@@ -10,10 +10,14 @@ import numpy as np
 from oligosim.analysis.survival import KaplanMeier, number_at_risk, survival_at
 from oligosim.plots.canvas import new_axes
 
-__all__ = ["plot_km", "AT_RISK_GID"]
+__all__ = ["plot_km", "AT_RISK_GID", "COINCIDE_GID"]
 
 #: group id given to the numbers-at-risk texts (lets tests and callers find them)
 AT_RISK_GID = "km-at-risk"
+#: group id of the note naming arms whose curves coincide exactly
+COINCIDE_GID = "km-coincide"
+#: one line style per arm, in turn, so that coinciding curves stay visible
+_LINESTYLES = ("-", "--", "-.", ":")
 
 
 #: above this many steps a curve is thinned to about the display resolution
@@ -80,7 +84,9 @@ def plot_km(
     Returns
     -------
     matplotlib.axes.Axes
-        The main axes: one step line per arm (in the order of ``curves``). The at-risk numbers
+        The main axes: one step line per arm (in the order of ``curves``), solid, dashed,
+        dash-dotted, dotted in turn; a curve identical to an earlier one gets no second CI band,
+        and an italic note (gid ``"km-coincide"``) names the arms that coincide. The at-risk numbers
         are ``ax.texts`` below the x axis (gid ``"km-at-risk"``), one row per arm, coloured as the
         arm's line; save with ``bbox_inches="tight"`` (as :func:`save_figure` does) to keep them.
     """
@@ -96,19 +102,32 @@ def plot_km(
     max_months = float(max_months)
 
     colors = []
-    for label, km in curves.items():
+    drawn: list[tuple[str, np.ndarray, np.ndarray]] = []
+    same: list[tuple[str, str]] = []
+    for k, (label, km) in enumerate(curves.items()):
         # only times where the curve changes (events) plus the ends are needed for the steps
         keep = km.events > 0
         keep[-1] = True
         x = np.concatenate(([0.0], km.times[keep]))
         y = np.concatenate(([1.0], km.survival[keep]))
         x, y = _thin_steps(x, y, max_months)
-        (line,) = ax.step(x, y, where="post", label=str(label), linewidth=1.6)
+        # arms can share a curve exactly (systemic alone and RT at progression have the same PFS):
+        # a line style per arm keeps the one drawn last from hiding the other
+        twin = next((lab for lab, x0, y0 in drawn if np.array_equal(x0, x) and np.array_equal(y0, y)), None)
+        # a twin is dashed with wide gaps, so the curve it lies on shows through them
+        style = (0, (4, 4)) if twin is not None else _LINESTYLES[k % len(_LINESTYLES)]
+        (line,) = ax.step(x, y, where="post", label=str(label), linewidth=2.0 if twin is not None else 1.6, linestyle=style)
         color = line.get_color()
         colors.append(color)
-        if show_ci:
+        drawn.append((str(label), x, y))
+        if twin is not None:
+            same.append((str(label), twin))
+        elif show_ci:
             _, lo, hi = survival_at(km, x)
             ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.2, linewidth=0)
+    if same:
+        note = "; ".join(f"{a} (dashed) coincides with {b}" for a, b in same)
+        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize="small", ha="left", va="bottom", style="italic", gid=COINCIDE_GID)
 
     ax.set_xlim(0.0, max_months)
     ax.set_ylim(0.0, 1.02)

@@ -259,8 +259,9 @@ def plot_twoway(x, y, z, *, xlabel, ylabel, zlabel, threshold=0.0, ax=None, titl
     ax.set_ylabel(ylabel)
     return finish(ax, title)
 
-def plot_threshold(x, y, y_low, y_high, *, threshold_x=None, ax=None, xlabel, ylabel, title=None):
-    """One-way sweep of a parameter: the outcome with its confidence band and its zero crossing.
+def plot_threshold(x, y, y_low, y_high, *, threshold_x=None, target=0.0, ax=None, xlabel, ylabel, title=None):
+    """One-way sweep of a parameter: the outcome with its confidence band and where it crosses
+    the target.
 
     Parameters
     ----------
@@ -269,8 +270,10 @@ def plot_threshold(x, y, y_low, y_high, *, threshold_x=None, ax=None, xlabel, yl
     y, y_low, y_high : array_like of float, shape (k,)
         Outcome and its CI limits (``y_low <= y_high``) at each x.
     threshold_x : float, optional
-        Where the outcome crosses zero, within ``[x[0], x[-1]]``; ``None`` = no crossing
+        Where the outcome crosses ``target``, within ``[x[0], x[-1]]``; ``None`` = no crossing
         found (no line drawn).
+    target : float
+        The outcome's threshold, drawn as a horizontal line (default 0).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     xlabel, ylabel : str
@@ -281,8 +284,10 @@ def plot_threshold(x, y, y_low, y_high, *, threshold_x=None, ax=None, xlabel, yl
     Returns
     -------
     matplotlib.axes.Axes
-        ``ax.lines[0]`` is y(x), the band is a ``fill_between``, then the zero line and (when
-        given) a dashed vertical line at ``threshold_x`` labelled with its value.
+        ``ax.lines[0]`` is y(x), the band is a ``fill_between``, then the target line and (when
+        given) a dashed vertical line at ``threshold_x`` labelled with its value. With fewer than
+        three points the estimates are drawn as separate points with error bars, not as a
+        curve, and no crossing is drawn: two points do not make a threshold.
     """
     xs = check_vector("x", x)
     check_increasing("x", xs)
@@ -297,15 +302,25 @@ def plot_threshold(x, y, y_low, y_high, *, threshold_x=None, ax=None, xlabel, yl
     tx = check_scalar("threshold_x", threshold_x, allow_none=True)
     if tx is not None and not xs[0] <= tx <= xs[-1]:
         raise ValueError(f"threshold_x = {tx}: must lie within the swept range [{xs[0]}, {xs[-1]}]")
+    target = float(check_scalar("target", target))
     ax = axes_or_new(ax)
-    ax.plot(xs, ys, color=PALETTE[0], linewidth=1.8, marker="o" if xs.size <= 30 else None, ms=4, label="Estimate", zorder=3)
-    ax.fill_between(xs, lo, hi, color=PALETTE[0], alpha=0.2, linewidth=0, label="95% CI")
-    ax.axhline(0.0, color="k", linewidth=0.8, zorder=2)
+    few = xs.size < 3
+    if few:
+        ax.plot(xs, ys, color=PALETTE[0], linestyle="none", marker="o", ms=5, label="Estimate", zorder=3)
+        ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], color=PALETTE[0], linestyle="none", capsize=4, label="95% CI", zorder=3)
+        margin = 0.1 * (xs[-1] - xs[0]) if xs.size > 1 else 1.0
+        ax.set_xlim(xs[0] - margin, xs[-1] + margin)
+        ax.text(0.5, 0.02, f"only {xs.size} values: not a curve, no threshold read", transform=ax.transAxes, ha="center", va="bottom", fontsize="small", style="italic")
+        tx = None
+    else:
+        ax.plot(xs, ys, color=PALETTE[0], linewidth=1.8, marker="o" if xs.size <= 30 else None, ms=4, label="Estimate", zorder=3)
+        ax.fill_between(xs, lo, hi, color=PALETTE[0], alpha=0.2, linewidth=0, label="95% CI")
+    ax.axhline(target, color="k", linewidth=0.8, zorder=2, label=f"Target: {format_value(target)}" if target != 0 else None)
     if tx is not None:
         ax.axvline(tx, color=PALETTE[3], linestyle="--", linewidth=1.3, label=f"Threshold: {format_value(tx)}", zorder=2)
         # at the foot of the line: the legend usually sits in an upper corner
         ax.annotate(f"{format_value(tx)}", xy=(tx, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 3), textcoords="offset points", ha="left", va="bottom", color=PALETTE[3], fontsize="small")
-    if xs.size > 1:
+    if xs.size > 1 and not few:
         ax.set_xlim(xs[0], xs[-1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
