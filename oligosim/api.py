@@ -152,15 +152,9 @@ def run(
 
         if arms is not None:
             raise ValueError("arms: the simpy engine runs every arm; select arms with the numba engine")
-        from oligosim.economics.inputs import enabled as economics_enabled
+        from oligosim.economics import collect, inputs  # costs and QALYs from the event log (model.md 14)
 
-        econ = economics_enabled(sc)
-        # costs and QALYs come from the event log (docs/model.md 14): keep it when economics is on
-        raw = run_scenario_reference(sc, patients=patients, seed=seed, events=events or econ, workers=threads or 1)
-        if econ:  # the same post-processing of the event log as the kernel's chunks
-            from oligosim.economics.collect import attach_from_log
-
-            attach_from_log(raw)
+        raw = collect.attach_from_log_if_enabled(run_scenario_reference(sc, patients=patients, seed=seed, events=events or inputs.enabled(sc), workers=threads or 1))
         if progress is not None:
             progress(raw.patients * len(raw.arms))
     elif engine == "numba":

