@@ -209,6 +209,10 @@ def test_trial_end_to_end(tmp_path):
     _check_outputs(tmp_path / "t", doc)
     curve = doc["results"]["power_curve"]
     assert curve["n_per_arm"] == [20, 60] and len(curve["power"]) == 2
+    # trials.csv: machine-readable header, the sample size and the units in the column names
+    header = (tmp_path / "t" / "trials.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[0] == "n_per_arm" and "duration_months" in header and "median_control_months" in header
+    assert "duration" not in header and all(" " not in h for h in header)
 
 
 def test_trial_pool_too_small_is_a_clear_error(tmp_path, capsys):

@@ -517,9 +517,15 @@ def test_twoway_no_contour_when_not_crossing():
     ax = plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=0.0)
     assert not [c for c in ax.collections if isinstance(c, ContourSet)]
     assert not isinstance(ax.collections[0].norm, TwoSlopeNorm)
-    # a threshold inside the range gives the contour
+    # a threshold inside the range: with 2 values of y, no contour (a straight-line guess) but a note
     ax = plot_twoway(x, y, z, xlabel="x", ylabel="y", zlabel="z", threshold=2.5)
+    assert not [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert any("fewer than 3 values" in t.get_text() for t in ax.texts)
+    # with 3 x 3 values the contour is drawn, and no note
+    z3 = [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0], [3.0, 4.0, 5.0]]
+    ax = plot_twoway(x, [0.0, 1.0, 2.0], z3, xlabel="x", ylabel="y", zlabel="z", threshold=2.5)
     assert len([c for c in ax.collections if isinstance(c, ContourSet)]) == 1
+    assert not any("fewer than 3 values" in t.get_text() for t in ax.texts)
 
 
 def test_twoway_errors():

@@ -96,7 +96,9 @@ def run(ctx) -> dict:
     ax = plot_km(curves, title=f"{ep.upper()} of the simulated pools", max_months=min(60.0, horizon))
     ctx.save(ax, "km_pools.png", "Kaplan-Meier curves of the pools the trials draw from")
     reps = detail["replicates"]
-    # one row per virtual trial, each of n_detail patients per arm (the sample size is a column)
-    reps = {"n_per_arm": [n_detail] * len(next(iter(reps.values()))), **reps}
+    # one row per virtual trial, each of n_detail patients per arm (the sample size is a column);
+    # column names carry their unit where there is one
+    units = {"duration": "duration_months", "median_control": "median_control_months", "median_experimental": "median_experimental_months"}
+    reps = {"n_per_arm": [n_detail] * len(next(iter(reps.values()))), **{units.get(k, k): v for k, v in reps.items()}}
     ctx.csv("trials.csv", list(reps), [list(r) for r in zip(*reps.values())])
     return {"pool_patients": pool, "power_curve": curve, "design": detail}

@@ -223,8 +223,9 @@ def plot_twoway(x, y, z, *, xlabel, ylabel, zlabel, threshold=0.0, ax=None, titl
     -------
     matplotlib.axes.Axes
         The ``QuadMesh`` is ``ax.collections[0]``; when ``z`` crosses ``threshold`` (values
-        strictly below and above it, and at least 2 x 2 cells) a black ``ContourSet`` at that
-        level follows, otherwise no contour is drawn (not an error).
+        strictly below and above it) on a grid of at least 3 x 3 cells a black ``ContourSet`` at
+        that level follows; on a smaller grid a note says why there is none (a contour between
+        two grid values would be a straight-line guess); otherwise no contour (not an error).
     """
     xs = check_vector("x", x)
     ys = check_vector("y", y)
@@ -250,11 +251,15 @@ def plot_twoway(x, y, z, *, xlabel, ylabel, zlabel, threshold=0.0, ax=None, titl
         cmap, norm = colormaps["viridis"], Normalize(vmin=zmin, vmax=zmax)
     mesh = ax.pcolormesh(xs, ys, zs, cmap=cmap, norm=norm, shading="nearest")
     cbar = ax.figure.colorbar(mesh, ax=ax, label=zlabel)
-    if crosses and xs.size >= 2 and ys.size >= 2:
+    if crosses and xs.size >= 3 and ys.size >= 3:
         cs = ax.contour(xs, ys, zs, levels=[threshold], colors="k", linewidths=1.5)
         ax.clabel(cs, fmt={threshold: format_value(threshold)}, fontsize="small")
         # the same level marked on the colour bar says what the black line is
         cbar.ax.axhline(threshold, color="k", linewidth=1.5)
+    elif crosses:
+        # between two grid values a contour is a straight-line guess, not a result (a --quick grid)
+        ax.text(0.01, 0.01, f"no threshold line: fewer than 3 values of a parameter\n(colours still show the side of {format_value(threshold)})",
+                transform=ax.transAxes, fontsize="small", va="bottom", ha="left", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return finish(ax, title)
