@@ -33,6 +33,28 @@ def test_coinciding_km_curves_are_dashed_and_named():
     assert len(ax.collections) == 2
 
 
+def test_nearly_coinciding_km_curves_are_dashed_and_named_with_their_gap():
+    """One patient's difference in 1,000 (an urgent course's schedule, say) must not hide a curve
+    behind another; the note gives the largest gap. The fifth arm does not cycle back to solid."""
+    rng = np.random.default_rng(3)
+    t, e = rng.exponential(12.0, 1000), rng.random(1000) < 0.8
+    t2 = t.copy()
+    t2[0] *= 0.9
+    a, b = kaplan_meier(t, e), kaplan_meier(t2, e)
+    others = {f"arm {k}": _curve(10 + k) for k in range(3)}
+    ax = plot_km({"Systemic alone": a, **others, "RT at progression": b})
+    notes = [t.get_text() for t in ax.texts if t.get_gid() == COINCIDE_GID]
+    assert len(notes) == 1 and notes[0].startswith("RT at progression (dashed) nearly coincides with Systemic alone (at most 0.1 points apart)"), notes
+    # five distinct arms: the fifth is not solid again (it would hide the first where they meet)
+    ax = plot_km({f"arm {k}": _curve(20 + k) for k in range(5)})
+    assert ax.lines[4].get_linestyle() != "-"
+    # curves further apart than NEAR_GAP are distinct
+    t3 = t.copy()
+    t3[:20] *= 0.5
+    ax = plot_km({"a": a, "b": kaplan_meier(t3, e)})
+    assert not [t for t in ax.texts if t.get_gid() == COINCIDE_GID]
+
+
 def test_distinct_km_curves_have_no_note():
     ax = plot_km({"a": _curve(1), "b": _curve(2)})
     assert not [t for t in ax.texts if t.get_gid() == COINCIDE_GID]

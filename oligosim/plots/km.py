@@ -16,8 +16,11 @@ __all__ = ["plot_km", "AT_RISK_GID", "COINCIDE_GID"]
 AT_RISK_GID = "km-at-risk"
 #: group id of the note naming arms whose curves coincide exactly
 COINCIDE_GID = "km-coincide"
+#: curves at most this far apart (survival probability) anywhere are drawn as twins: a few
+#: patients' difference (an urgent course's schedule) would otherwise hide one behind the other
+NEAR_GAP = 0.005
 #: one line style per arm, in turn, so that coinciding curves stay visible
-_LINESTYLES = ("-", "--", "-.", ":")
+_LINESTYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 1)))
 
 
 #: above this many steps a curve is thinned to about the display resolution
@@ -49,6 +52,15 @@ def _default_at_risk_times(max_months: float, step: float = 12.0) -> np.ndarray:
 
 def _format_count(n: int) -> str:
     return f"{int(n):,}"
+
+
+def _max_gap(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> float:
+    """Largest vertical distance between two right-continuous step curves (x ascending, y at
+    and after each x), over the union of their steps."""
+    grid = np.union1d(x0, x1)
+    a = y0[np.searchsorted(x0, grid, side="right") - 1]
+    b = y1[np.searchsorted(x1, grid, side="right") - 1]
+    return float(np.max(np.abs(a - b)))
 
 
 def plot_km(
@@ -85,8 +97,10 @@ def plot_km(
     -------
     matplotlib.axes.Axes
         The main axes: one step line per arm (in the order of ``curves``), solid, dashed,
-        dash-dotted, dotted in turn; a curve identical to an earlier one gets no second CI band,
-        and an italic note (gid ``"km-coincide"``) names the arms that coincide. The at-risk numbers
+        dash-dotted, dotted, dash-dot-dotted, densely dotted in turn; a curve identical to an
+        earlier one, or nowhere more than ``NEAR_GAP`` from it, is drawn with wide dashes and no
+        second CI band, and an italic note (gid ``"km-coincide"``) names the arms that coincide
+        (or nearly, with the largest gap). The at-risk numbers
         are ``ax.texts`` below the x axis (gid ``"km-at-risk"``), one row per arm, coloured as the
         arm's line; save with ``bbox_inches="tight"`` (as :func:`save_figure` does) to keep them.
     """
@@ -113,7 +127,8 @@ def plot_km(
         x, y = _thin_steps(x, y, max_months)
         # arms can share a curve exactly (systemic alone and RT at progression have the same PFS):
         # a line style per arm keeps the one drawn last from hiding the other
-        twin = next((lab for lab, x0, y0 in drawn if np.array_equal(x0, x) and np.array_equal(y0, y)), None)
+        # ... and so does a curve within NEAR_GAP of one drawn before (a handful of patients apart)
+        twin = next((lab for lab, x0, y0 in drawn if _max_gap(x0, y0, x, y) <= NEAR_GAP), None)
         # a twin is dashed with wide gaps, so the curve it lies on shows through them
         style = (0, (4, 4)) if twin is not None else _LINESTYLES[k % len(_LINESTYLES)]
         (line,) = ax.step(x, y, where="post", label=str(label), linewidth=2.0 if twin is not None else 1.6, linestyle=style)
@@ -121,12 +136,15 @@ def plot_km(
         colors.append(color)
         drawn.append((str(label), x, y))
         if twin is not None:
-            same.append((str(label), twin))
+            same.append((str(label), twin, _max_gap(*next((x0, y0) for lab, x0, y0 in drawn if lab == twin), x, y)))
         elif show_ci:
             _, lo, hi = survival_at(km, x)
             ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.2, linewidth=0)
     if same:
-        note = "; ".join(f"{a} (dashed) coincides with {b}" for a, b in same)
+        note = "; ".join(
+            f"{a} (dashed) coincides with {b}" if gap == 0.0 else f"{a} (dashed) nearly coincides with {b} (at most {100 * gap:.2g} points apart)"
+            for a, b, gap in same
+        )
         ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize="small", ha="left", va="bottom", style="italic", gid=COINCIDE_GID)
 
     ax.set_xlim(0.0, max_months)
