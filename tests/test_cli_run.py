@@ -536,3 +536,21 @@ def test_dose_60_in_20(capsys):
     out = capsys.readouterr().out
     assert re.search(r"\b78(\.0+)?\b", out), out
     assert re.search(r"\b65(\.0+)?\b", out), out  # EQD2
+
+
+def test_truncated_event_logs_are_announced(capsys):
+    """events.csv keeps a fixed number of events per patient: a run says when some patients had
+    more, arm by arm, instead of cutting them silently."""
+    import types
+
+    import numpy as np
+
+    from oligosim.commands.run import _warn_truncated_logs
+
+    def arm(ev_n):
+        return types.SimpleNamespace(ev_time=np.zeros((len(ev_n), 4)), columns={"ev_n": np.array(ev_n)}, n=len(ev_n))
+
+    raw = types.SimpleNamespace(arms={"a": arm([2, 4, 3]), "b": arm([5, 9, 4])})
+    _warn_truncated_logs(raw)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["warning: arm b: 2 of 3 patients had more than 4 events; events.csv keeps their first 4"]

@@ -107,11 +107,23 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     print_warnings(summary["arms"])
+    if args.events:
+        _warn_truncated_logs(result.raw)
     if not args.quiet:
         print(f"{scenario.name}: {result.n_patients} patients per arm, seed {result.seed}, {result.raw.seconds:.1f} s")
         print(format_table(summary))
         print(f"wrote {out}/" + ", ".join(written))
     return 0
+
+
+def _warn_truncated_logs(raw) -> None:
+    """Say on stderr when events.csv holds only the first events of some patients' logs (the
+    kernel keeps a fixed number per patient; docs/model.md 9), rather than cut them silently."""
+    for name, arm in raw.arms.items():
+        width = arm.ev_time.shape[1]
+        cut = int((arm.columns["ev_n"] > width).sum())
+        if cut:
+            print(f"warning: arm {name}: {cut} of {arm.n} patients had more than {width} events; events.csv keeps their first {width}", file=sys.stderr)
 
 
 def _refuse_other_kinds(arg: str, path: str) -> None:
