@@ -174,6 +174,11 @@ PRIMARY_TREATMENT_NAMES = ("surgery", "definitive_crt")
 # ----------------------------------------------------------------------------- strategies
 # RT timing of an arm's first course (index into schema.RT_TIMINGS) and the policy for local
 # therapy at a later oligoprogression (index into schema.PROGRESSION_LOCAL).
+#: RT course plans (the detail of EV_RT_START): the initial plan, an urgent course, a course at progression
+PLAN_INITIAL = 0  #: every known lesion the arm irradiates (primary, nodes, metastases)
+PLAN_URGENT = 1  #: symptomatic brain and bone lesions only (statement 6)
+PLAN_PROGRESSION = 2  #: every known active lesion, at an oligoprogression
+
 RT_NONE = 0
 RT_UPFRONT = 1
 RT_CONCURRENT = 2

@@ -20,9 +20,9 @@ from oligosim._kernels.state import MONTHS_PER_DAY, log_event
 from oligosim.radiobiology import core as rb
 
 #: plan_course modes
-PLAN_INITIAL = 0  #: every known lesion the arm irradiates (primary, nodes, metastases)
-PLAN_URGENT = 1  #: symptomatic brain and bone lesions only (statement 6)
-PLAN_PROGRESSION = 2  #: every known active lesion, at an oligoprogression
+PLAN_INITIAL = codes.PLAN_INITIAL
+PLAN_URGENT = codes.PLAN_URGENT
+PLAN_PROGRESSION = codes.PLAN_PROGRESSION
 
 
 @njit(cache=True, inline="always")
@@ -138,15 +138,6 @@ def eqd2_late(P, A, L, i):
     """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of target ``i``'s schedule."""
     d, k = schedule(A, L, i)
     return rb.eqd2(d, k, P.ab_late)
-
-
-@njit(cache=True)
-def oar_eqd2(A, L, i, share, alpha_beta):
-    """EQD2 (Gy) that an organ at risk receiving ``share`` of target ``i``'s physical dose gets
-    from its schedule: ``share`` of the dose in every fraction, so its own dose per fraction
-    decides its EQD2 (model 6.5; an SBRT field's low-dose spill counts little)."""
-    d, k = schedule(A, L, i)
-    return rb.eqd2(share * d, k, alpha_beta)
 
 
 @njit(cache=True)
@@ -324,11 +315,14 @@ def deliver_course(P, R, A, W, L):
         f_eso = P.eso_fraction[L.organ[i], L.subsite[i]]
         if again:
             reirr = reirr or f_eso > 0.0
-        e = oar_eqd2(A, L, i, f_eso, P.ab_late)
+        # each organ at risk gets its share of every fraction's dose, so its own dose per fraction
+        # decides its EQD2 (model 6.5; an SBRT field's low-dose spill counts little)
+        d, k = schedule(A, L, i)
+        e = rb.eqd2(f_eso * d, k, P.ab_late)
         if e > eso:
             eso = e
-        lung += oar_eqd2(A, L, i, P.lung_fraction[L.organ[i]], P.ab_late)
-        marrow += oar_eqd2(A, L, i, P.tx[0].marrow_fraction[L.organ[i]], P.ab_tumour)
+        lung += rb.eqd2(P.lung_fraction[L.organ[i]] * d, k, P.ab_late)
+        marrow += rb.eqd2(P.tx[0].marrow_fraction[L.organ[i]] * d, k, P.ab_tumour)
     dead = _course_toxicity(P, R, W, eso, lung, marrow, reirr)
     # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
     io = st.line_on and st.reg >= 0 and R.io[st.reg]

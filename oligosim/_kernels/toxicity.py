@@ -24,8 +24,6 @@ from oligosim._kernels import rng
 from oligosim._kernels.state import INF, LINE_NONE, S_CONSOLIDATION, S_RT_END, S_RT_START, log_event
 from oligosim.radiobiology import core as rb
 
-PLAN_PROGRESSION = 2  #: rt.PLAN_PROGRESSION (rt imports this module)
-
 
 @njit(cache=True)
 def normal_cdf(z):
@@ -83,7 +81,7 @@ def protocol_open(W, st):
         return True
     if st.first_line_at != LINE_NONE:
         return True
-    if (W.slot[S_RT_START] < INF or W.slot[S_RT_END] < INF) and st.course_mode != PLAN_PROGRESSION:
+    if (W.slot[S_RT_START] < INF or W.slot[S_RT_END] < INF) and st.course_mode != codes.PLAN_PROGRESSION:
         return True
     return W.slot[S_CONSOLIDATION] < INF
 

@@ -160,7 +160,7 @@ class RadiotherapyMixin:
         A, R = self.A, self.R
         now = self.env.now
         self.record(codes.EV_RT_START, self.course_mode)
-        if self.course_mode == 2 and not (self.line == 1 and self.line_on):
+        if self.course_mode == codes.PLAN_PROGRESSION and not (self.line == 1 and self.line_on):
             self.close_window_now()  # a new therapy, not the protocol's (model 9)
         for les in self.lesions:
             if les is not None:

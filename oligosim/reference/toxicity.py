@@ -58,7 +58,7 @@ class ToxicityMixin:
             return True
         if self.line_with_rt or self.line_after_rt:
             return True
-        if (self.rt_start.pending or self.rt_end.pending) and self.course_mode != 2:
+        if (self.rt_start.pending or self.rt_end.pending) and self.course_mode != codes.PLAN_PROGRESSION:
             return True
         return self.consolidation.pending
 
