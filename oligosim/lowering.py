@@ -247,6 +247,7 @@ def lower_regimens(sc: Scenario) -> Regimens:
         resistance_median=col("resistance_median_months"),
         resistance_sdlog=col("resistance_sdlog"),
         durable=col("durable_fraction"),
+        primary_resistance=col("primary_resistance_fraction"),
         pdl1_multiplier=col("pdl1_high_multiplier"),
         tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.TOX_NAMES] for r in regs], dtype=np.float64),
         grade5=col("grade5"),

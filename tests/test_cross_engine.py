@@ -21,7 +21,7 @@ comparison, about 1% over the ~200 comparisons); the mean number of RT courses w
 both samples' variances. Seeds are fixed, so the tests are deterministic.
 
 Sizes: ``OLIGOSIM_XENGINE_PATIENTS`` patients per arm (default 20,000) for each of the arms in
-``CASES`` (10 arms); the reference runs on ``OLIGOSIM_XENGINE_WORKERS`` processes (default: all
+``CASES``; the reference runs on ``OLIGOSIM_XENGINE_WORKERS`` processes (default: all
 cores).
 """
 
@@ -89,6 +89,13 @@ def after_crt_scenario():
     )
 
 
+def primary_resistance_scenario():
+    """A third of the first and second lines resisted from their first day (model 5.3)."""
+    return default_scenario().with_values(
+        {f"regimens.{r}.primary_resistance_fraction": 0.3 for r in ("tp_pd1", "irinotecan_pd1")}
+    )
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -103,6 +110,7 @@ CASES = [
     ("slow_by_growth", lambda: slow_by_growth_scenario(), ["upfront_rt", "at_progression"]),
     ("statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
+    ("primary_resistance", lambda: primary_resistance_scenario(), ["systemic_only", "upfront_rt"]),
 ]
 
 
@@ -490,9 +498,19 @@ def _mutate_window_never_closes(monkeypatch):
     monkeypatch.setattr(reference_toxicity.ToxicityMixin, "close_window_now", lambda self: None)
 
 
+def _mutate_primary_resistance_at_the_bottom(monkeypatch):
+    """The primarily resistant share taken from the bottom of the unit interval, before the
+    durable responders (same share, other patients; model 5.3)."""
+    monkeypatch.setattr(
+        reference_systemic, "response_class",
+        lambda u, durable, primary: "primary" if u < primary else ("durable" if u < primary + durable else "acquired"),
+    )
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
         (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_rt_marrow_toxicity, "default", default_scenario, ["concurrent"]),
         (_mutate_window_never_closes, "default", default_scenario, ["systemic_only"]),
@@ -513,7 +531,7 @@ def _mutate_window_never_closes(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

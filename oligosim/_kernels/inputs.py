@@ -191,6 +191,8 @@ class Regimens(NamedTuple):
     resistance_median: np.ndarray  # months
     resistance_sdlog: np.ndarray
     durable: np.ndarray
+    # share of patients in whom the line kills nothing from its start (primary resistance, model 5.3)
+    primary_resistance: np.ndarray
     pdl1_multiplier: np.ndarray
     tox: np.ndarray  # (R, N_TOX) probabilities
     grade5: np.ndarray

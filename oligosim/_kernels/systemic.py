@@ -26,6 +26,23 @@ from oligosim._kernels.state import (
 )
 
 
+#: how a patient's disease answers a line (model 5.3)
+DURABLE, ACQUIRED_RESISTANCE, PRIMARY_RESISTANCE = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def response_class(u, durable, primary):
+    """How the disease answers a line, from the line's first RESPONSE uniform ``u``: durable
+    responders at the bottom of the unit interval, primary resistance at the top, acquired
+    resistance after a lognormal time in between; so a primary-resistance share of 0 leaves
+    every other patient's draws and fate unchanged (common random numbers)."""
+    if u < durable:
+        return DURABLE
+    if u >= 1.0 - primary:
+        return PRIMARY_RESISTANCE
+    return ACQUIRED_RESISTANCE
+
+
 @njit(cache=True)
 def arm_toxicity(slot, tox_time):
     """Point the toxicity slot at the earliest pending toxicity of the current line."""
@@ -72,7 +89,9 @@ def start_line(P, R, A, W, L, line, reg):
     slot[S_MAINTENANCE_END] = INF
     u1 = rng.uniform(W.streams, rng.RESPONSE)
     u2 = rng.uniform(W.streams, rng.RESPONSE)
-    if u1 < R.durable[reg]:
+    response = response_class(u1, R.durable[reg], R.primary_resistance[reg])
+    primary = response == PRIMARY_RESISTANCE
+    if response != ACQUIRED_RESISTANCE:
         slot[S_RESISTANCE] = INF
     else:
         slot[S_RESISTANCE] = t + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * rng.std_normal_ppf(u2))
@@ -98,6 +117,10 @@ def start_line(P, R, A, W, L, line, reg):
     if line > 1:
         toxicity.close_window_now(W)  # a later line is a new therapy (model 9)
     log_event(W, t, codes.EV_LINE_START, reg)
+    if primary:  # the line kills nothing from its first day; it goes on until it ends or fails
+        log_event(W, t, codes.EV_RESISTANCE, reg)
+        st.resisted = True
+        st.kill = 0.0
 
 
 @njit(cache=True)

@@ -19,6 +19,20 @@ __all__ = ["SystemicMixin"]
 INF = math.inf
 
 
+def response_class(u: float, durable: float, primary: float) -> str:
+    """How the disease answers a line (model 5.3), from the line's first RESPONSE uniform ``u``.
+
+    Returns ``"durable"`` (never resists) for ``u < durable``, ``"primary"`` (resists from the
+    first day) for ``u >= 1 - primary`` and ``"acquired"`` (resists after a lognormal time)
+    between: a primary-resistance share of 0 changes no other patient (common random numbers).
+    """
+    if u < durable:
+        return "durable"
+    if u >= 1.0 - primary:
+        return "primary"
+    return "acquired"
+
+
 class SystemicMixin:
     """Systemic-therapy handlers of :class:`oligosim.reference.patient.Patient`.
 
@@ -47,9 +61,12 @@ class SystemicMixin:
         duration = R.cycles[reg] * R.cycle[reg]
         self.induction_end.book(now + duration)
         self.maintenance_end.cancel()
-        # acquired resistance: a durable responder never resists; others after a lognormal time
+        # a durable responder never resists, a primarily resistant patient resists from the
+        # first day, the others after a lognormal time (model 5.3)
         u1, u2 = self.s_response.uniform(), self.s_response.uniform()
-        if u1 < R.durable[reg]:
+        response = response_class(u1, R.durable[reg], R.primary_resistance[reg])
+        primary = response == "primary"
+        if response != "acquired":
             self.resistance.cancel()
         else:
             self.resistance.book(now + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * NORMAL.inv_cdf(u2)))
@@ -73,6 +90,10 @@ class SystemicMixin:
         if line > 1:
             self.close_window_now()  # a later line is a new therapy (model 9)
         self.record(codes.EV_LINE_START, reg)
+        if primary:
+            self.record(codes.EV_RESISTANCE, reg)
+            self.resisted = True
+            self.kill = 0.0
 
     def stop_line(self) -> None:
         """The line fails or is stopped: its pending events are cancelled."""
