@@ -16,7 +16,6 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import stats
 
 from oligosim.config.values import as_number, format_value, short_number, suggest
 
@@ -150,6 +149,10 @@ class Distribution:
     @cached_property
     def frozen(self):
         """The equivalent frozen :mod:`scipy.stats` distribution."""
+        # imported here: scipy.stats takes about 2 s to import, and every command (even
+        # `oligosim --help`) loads the config package, while few need a frozen distribution
+        from scipy import stats
+
         p = self.params
         if self.kind == "beta":
             return stats.beta(p["a"], p["b"])
