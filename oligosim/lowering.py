@@ -166,6 +166,8 @@ def lower_model(sc: Scenario) -> ModelParams:
         # the lowest-propensity share has no capacity (model 3.1): z < Phi^-1(share), -inf for 0
         limited_z=float(_ndtri(float(dis["limited_capacity_fraction"]))),
         seed_logv=seed_logv,
+        cluster_extra_mean=float(dis["seeding_cluster_mean"]) - 1.0,
+        cluster_size=float(dis["seeding_cluster_dispersion"]),
         # uncounted disease beyond the lesion cap is counted once a lesion seeded at that moment
         # would have grown to the diameter the staging modality sees with 50% probability
         overflow_dlogv=logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5)) - seed_logv,

@@ -47,6 +47,7 @@ from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
+from oligosim.reference import streams as reference_streams
 from oligosim.reference import systemic as reference_systemic
 from oligosim.reference import toxicity as reference_toxicity
 
@@ -96,6 +97,15 @@ def primary_resistance_scenario():
     )
 
 
+def seeding_colonies_scenario():
+    """Progressions seeded after entry (no occult disease, seeding 0.06 per cm3 per month), each
+    seeding event a colony of 1 + NB(mean 1.5, size 1) lesions in one organ (model 4.2)."""
+    return default_scenario().with_values(
+        {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0,
+         "disease.seeding_rate_per_cm3_month": 0.06, "disease.seeding_cluster_mean": 2.5}
+    )
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -111,6 +121,7 @@ CASES = [
     ("statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
     ("primary_resistance", lambda: primary_resistance_scenario(), ["systemic_only", "upfront_rt"]),
+    ("seeding_colonies", lambda: seeding_colonies_scenario(), ["systemic_only", "at_progression"]),
 ]
 
 
@@ -507,9 +518,16 @@ def _mutate_primary_resistance_at_the_bottom(monkeypatch):
     )
 
 
+def _mutate_colony_one_larger(monkeypatch):
+    """Every colony one lesion larger in the reference (model 4.2)."""
+    ppf = reference_streams.negative_binomial_ppf
+    monkeypatch.setattr(reference_streams, "negative_binomial_ppf", lambda u, m, k, cap: min(cap, ppf(u, m, k, cap) + 1))
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
         (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_rt_marrow_toxicity, "default", default_scenario, ["concurrent"]),
@@ -531,7 +549,7 @@ def _mutate_primary_resistance_at_the_bottom(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["colony_one_larger", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

@@ -204,9 +204,23 @@ def on_seeding(P, R, W, L):
         return
     s = rng.LESION
     organ = hazards.seeded_organ(P, W.streams, L, n_before, st.histology)
-    C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
-    L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
-    log_event(W, st.t, codes.EV_NEW_LESION, i)
+    # a colony (model 4.2): 1 + a negative-binomial count of lesions in the same organ; the
+    # count is drawn only when the mechanism is on, so that off the streams are as before
+    extra = 0
+    if P.cluster_extra_mean > 0.0:
+        extra = rng.negative_binomial_ppf(rng.uniform(W.streams, rng.SEEDING), P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+    for k in range(extra + 1):
+        if k > 0:
+            i, n = hazards.free_slot(L, st.n, P.max_lesions)
+            st.n = n
+            if i < 0:  # the colony fills the cap: uncounted disease, as above
+                st.overflow = 1
+                st.overflow_at = st.t + P.overflow_dlogv / st.growth
+                st.e_seed = INF
+                return
+        C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
+        L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
+        log_event(W, st.t, codes.EV_NEW_LESION, i)
 
 
 @njit(cache=True, inline="always")

@@ -118,6 +118,8 @@ class ModelParams(NamedTuple):
     propensity_sdlog: float
     limited_z: float  # propensity normal deviate below which a patient has no capacity (-inf: none)
     seed_logv: float
+    cluster_extra_mean: float  # mean extra lesions per seeding event (0: one lesion per event, model 4.2)
+    cluster_size: float  # negative-binomial size k of that count
     overflow_dlogv: float  # ln-volume growth from seeding to the median detection size (model 4.2)
     eradication_logv: float
     death_rate: float

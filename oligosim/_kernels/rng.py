@@ -173,6 +173,23 @@ def poisson(state, purpose, mean):
     return k
 
 
+@njit(cache=True)
+def negative_binomial_ppf(u, mean, size, cap):
+    """The negative-binomial count (mean ``mean``, size ``size``) at quantile ``u`` by
+    sequential search of the CDF, at most ``cap``; 0 for mean 0."""
+    if mean <= 0.0:
+        return 0
+    q = mean / (size + mean)
+    p = math.exp(size * math.log(size / (size + mean)))
+    c = p
+    k = 0
+    while u > c and k < cap:
+        p *= (k + size) / (k + 1) * q
+        k += 1
+        c += p
+    return k
+
+
 def uniforms(seed: int, patient: int, purpose: int, n: int) -> np.ndarray:
     """The first ``n`` uniforms of one stream, for tests and inspection.
 

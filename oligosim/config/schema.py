@@ -12,6 +12,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
+from oligosim.config.regimens import REGIMEN
 from oligosim.config.schedules import SCHEDULES, check_schedule_keys, schedule_section
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
@@ -241,6 +242,12 @@ DISEASE = Section(
             "as the low end of a spectrum of metastatic capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & "
             "Hellman, Nat Rev Clin Oncol 2011)",
         ),
+        "seeding_cluster_mean": Float(
+            1.0, lo=1.0, hi=float(LESION_CAP_MAX), unit="lesions",
+            doc="mean number of metastases one seeding event creates, in one organ (a colony: 1 + a negative-binomial count; 1 = one lesion per event, the mechanism off; model 4.2)",
+            source=A + "off (1) until refit: new metastases often appear several at a time in one organ (multiple liver or lung nodules at first recurrence), but no series gives the count per dissemination event; at the calibrated defaults most progressions come from occult disease present at entry, so the effect is measured in docs/calibration/README.md before a default is set",
+        ),
+        "seeding_cluster_dispersion": _pos(1.0, "", "size parameter k of the negative-binomial count of extra lesions per seeding event (variance mean + mean^2/k; small k: most events make one lesion, a few make many)", A + "k = 1, a geometric count: the most dispersed common choice; used only with seeding_cluster_mean > 1"),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
@@ -427,33 +434,6 @@ TOXICITY = Section(
 )
 
 # ----------------------------------------------------------------------------- regimens and arms
-
-REGIMEN = Section(
-    {
-        "label": Str("", doc="name shown in reports"),
-        "chemotherapy": Bool(True, doc="has a cytotoxic component (paused during RT, drives the chemo-before-RT effect)"),
-        "immunotherapy": Bool(False, doc="has an anti-PD-1 component (long half-life: not paused during RT)"),
-        "cycle_days": _pos(21.0, "days", "cycle length", "drug label of each regimen (configs/base.toml)"),
-        "induction_cycles": Int(6, lo=1, hi=40, unit="cycles", doc="cycles of induction"),
-        "maintenance_months": _nonneg(0.0, "months", "maintenance after induction (0 = none)", "trial protocol of each regimen (configs/base.toml)"),
-        "kill_rate_per_month": _nonneg(0.6, "1/month", "log-kill rate of sensitive lesions during induction", A + "calibration parameter"),
-        "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A + "maintenance is less intense than induction"),
-        "resistance_median_months": _pos(4.0, "months", "median time to acquired resistance (lognormal)", A + "calibration parameter"),
-        "resistance_sdlog": _sdlog(0.8, "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
-        "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
-        "primary_resistance_fraction": _prob(0.0, "share of patients whose disease does not respond to the line at all (primary resistance): the line kills nothing from its first day, whatever the burden (model 5.3); drawn afresh for every line", A + "off (0) until refit: first-line ESCC series leave 15-20% without disease control at the first assessment (model 5.3 gives the figures); a default above 0 moves every fitted PFS, so it waits for the refit of issue 20"),
-        "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
-        "grade3plus": Section(
-            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.TOX_NAMES},
-        ),
-        "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
-    },
-    check=lambda r, path: (
-        [("primary_resistance_fraction", f"durable_fraction + primary_resistance_fraction = {r['durable_fraction'] + r['primary_resistance_fraction']:g} must be at most 1: a patient cannot be both a durable responder and primarily resistant on one line")]
-        if r["durable_fraction"] + r["primary_resistance_fraction"] > 1.0
-        else []
-    ),
-)
 
 RT_TIMINGS = codes.RT_TIMING_NAMES
 PROGRESSION_LOCAL = codes.PROGRESSION_LOCAL_NAMES

@@ -169,10 +169,7 @@ class HazardsMixin:
         P = self.P
         self.h_seed = 0.0
         self.e_seed = self.s_seeding.exponential()
-        slot = next((i for i, les in enumerate(self.lesions) if les is None or les.status == ERADICATED), None)
-        if slot is None and len(self.lesions) < P.max_lesions:
-            self.lesions.append(None)
-            slot = len(self.lesions) - 1
+        slot = self._free_slot()
         if slot is None:
             # beyond the cap: uncounted disease, counted as new disease at the first scan after a
             # lesion seeded now would reach the median detection size at the patient's median
@@ -183,11 +180,33 @@ class HazardsMixin:
             return
         s = self.s_lesion
         organ = self._seeded_organ(slot)
-        growth = new_lesion_growth(P, s, self.pat.growth)
-        les = Lesion(P, s, organ, P.seed_logv, growth)
-        les.chemo_exposed = self.line_on and self.reg >= 0 and bool(self.R.chemo[self.reg])
-        self.lesions[slot] = les
-        self.record(codes.EV_NEW_LESION, slot)
+        # a colony (model 4.2): 1 + a negative-binomial count of lesions in the same organ,
+        # the count drawn (SEEDING stream) only when the mechanism is on
+        extra = 0
+        if P.cluster_extra_mean > 0.0:
+            extra = self.s_seeding.negative_binomial(P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+        for k in range(extra + 1):
+            if k > 0:
+                slot = self._free_slot()
+                if slot is None:  # the colony fills the cap: uncounted disease, as above
+                    self.overflow = 1
+                    self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
+                    self.e_seed = INF
+                    return
+            growth = new_lesion_growth(P, s, self.pat.growth)
+            les = Lesion(P, s, organ, P.seed_logv, growth)
+            les.chemo_exposed = self.line_on and self.reg >= 0 and bool(self.R.chemo[self.reg])
+            self.lesions[slot] = les
+            self.record(codes.EV_NEW_LESION, slot)
+
+    def _free_slot(self) -> int | None:
+        """A lesion slot for a new metastasis (an empty or eradicated one, else a new one below
+        the cap), or None when all are taken."""
+        slot = next((i for i, les in enumerate(self.lesions) if les is None or les.status == ERADICATED), None)
+        if slot is None and len(self.lesions) < self.P.max_lesions:
+            self.lesions.append(None)
+            slot = len(self.lesions) - 1
+        return slot
 
     def _seeded_organ(self, slot: int) -> int:
         """Organ of the metastasis seeded now (model 4.2): it comes from a lesion with

@@ -71,6 +71,22 @@ def stream_key(seed: int, patient: int, purpose: int) -> int:
     return _mix64((k + (purpose + 1) * _M2) & _MASK)
 
 
+def negative_binomial_ppf(u: float, mean: float, size: float, cap: int) -> int:
+    """The negative-binomial count (mean ``mean``, size ``size``) at quantile ``u``, at most
+    ``cap``; 0 for mean 0. P(0) = (k/(k+m))^k, P(j+1) = P(j) (j+k)/(j+1) m/(k+m)."""
+    if mean <= 0.0:
+        return 0
+    q = mean / (size + mean)
+    p = math.exp(size * math.log(size / (size + mean)))
+    c = p
+    k = 0
+    while u > c and k < cap:
+        p *= (k + size) / (k + 1) * q
+        k += 1
+        c += p
+    return k
+
+
 class Stream:
     """One patient's random stream for one purpose.
 
@@ -105,6 +121,11 @@ class Stream:
             if u < cum[i]:
                 return i
         return len(cum) - 1
+
+    def negative_binomial(self, mean: float, size: float, cap: int) -> int:
+        """Negative-binomial count (mean ``mean``, size ``size``) by sequential search of the
+        CDF, at most ``cap``; one uniform."""
+        return negative_binomial_ppf(self.uniform(), mean, size, cap)
 
     def poisson(self, mean: float) -> int:
         """Poisson draw by sequential search of the CDF (small means; at most 1000)."""

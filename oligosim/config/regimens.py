@@ -1,0 +1,41 @@
+"""The ``[regimens.<name>]`` tables of the scenario schema: a systemic regimen's schedule, its
+efficacy (log-kill, acquired and primary resistance, durable responders; docs/model.md 5) and its
+grade >= 3 toxicity, with the source of every default."""
+
+from __future__ import annotations
+
+from oligosim import codes
+from oligosim.config.leaves import A, _nonneg, _pos, _prob, _sdlog
+from oligosim.config.nodes import Bool, Int, Section, Str
+
+
+def _check_response_shares(r, path):
+    """Durable responders and primary resistance split one uniform (model 5.3): at most 1."""
+    total = r["durable_fraction"] + r["primary_resistance_fraction"]
+    if total > 1.0:
+        return [("primary_resistance_fraction", f"durable_fraction + primary_resistance_fraction = {total:g} must be at most 1: a patient cannot be both a durable responder and primarily resistant on one line")]
+    return []
+
+
+REGIMEN = Section(
+    {
+        "label": Str("", doc="name shown in reports"),
+        "chemotherapy": Bool(True, doc="has a cytotoxic component (paused during RT, drives the chemo-before-RT effect)"),
+        "immunotherapy": Bool(False, doc="has an anti-PD-1 component (long half-life: not paused during RT)"),
+        "cycle_days": _pos(21.0, "days", "cycle length", "drug label of each regimen (configs/base.toml)"),
+        "induction_cycles": Int(6, lo=1, hi=40, unit="cycles", doc="cycles of induction"),
+        "maintenance_months": _nonneg(0.0, "months", "maintenance after induction (0 = none)", "trial protocol of each regimen (configs/base.toml)"),
+        "kill_rate_per_month": _nonneg(0.6, "1/month", "log-kill rate of sensitive lesions during induction", A + "calibration parameter"),
+        "maintenance_kill_rate_per_month": _nonneg(0.3, "1/month", "log-kill rate during maintenance", A + "maintenance is less intense than induction"),
+        "resistance_median_months": _pos(4.0, "months", "median time to acquired resistance (lognormal)", A + "calibration parameter"),
+        "resistance_sdlog": _sdlog(0.8, "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
+        "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
+        "primary_resistance_fraction": _prob(0.0, "share of patients whose disease does not respond to the line at all (primary resistance): the line kills nothing from its first day, whatever the burden (model 5.3); drawn afresh for every line", A + "off (0) until refit: first-line ESCC series leave 15-20% without disease control at the first assessment (model 5.3 gives the figures); a default above 0 moves every fitted PFS, so it waits for the refit of issue 20"),
+        "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
+        "grade3plus": Section(
+            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.TOX_NAMES},
+        ),
+        "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
+    },
+    check=_check_response_shares,
+)
