@@ -123,9 +123,9 @@ def run(
     events : bool
         Keep each patient's event log (for :meth:`Result.events`).
     keep : {"all", "summary"}
-        ``"summary"`` keeps only the survival columns (about 30 bytes per patient and arm
-        instead of 270): :meth:`Result.summary` and :meth:`Result.km` work, per-patient tables
-        do not.
+        ``"summary"`` keeps only the survival columns and the subgroup covariates (about 55
+        bytes per patient and arm instead of 300): :meth:`Result.summary` (every metric) and
+        :meth:`Result.km` work, per-patient tables do not.
     threads : int, optional
         numba threads; results do not depend on it.
     engine : {"numba", "simpy"}
@@ -249,6 +249,8 @@ PATIENT_COLUMNS = (
     ("kps", "kps", "int"),
     ("pdl1_cps10", "pdl1_high", "bool"),
     ("visible_lesions_entry", "n_visible_entry", "int"),
+    ("ttnt_months", "ttnt", "float"),
+    ("ttnt_event", "ttnt_event", "bool"),
 )
 
 
@@ -323,6 +325,9 @@ def _basis(arm, m) -> int:
         return int(arm.aggregates["estro"].sum())
     if m.kind == "eligible_fraction":
         return int(arm.aggregates["attempts"])
+    if m.kind == "response" and m.endpoint != "evaluable":
+        counts = arm.aggregates["response"]
+        return int(counts.sum() - counts[codes.RESPONSE_NE])
     return int(arm.aggregates["n"])
 
 
@@ -435,12 +440,16 @@ class Result:
     def patients(self) -> pd.DataFrame:
         """One row per arm and patient: outcomes, treatment, cohort and grade >= 3 toxicity.
 
-        Coded columns (death cause, first failure, ESTRO-EORTC class, histology, presentation)
-        are pandas categoricals of their names; times are in months (``*_months``), event flags
-        and toxicity flags (``tox_<type>``) are booleans. Patient ``i`` is the same virtual
+        Coded columns (death cause, first failure, ESTRO-EORTC class, histology, presentation,
+        ``response_first``: RECIST 1.1 at the first assessment, cr/pr/sd/pd/ne) are pandas
+        categoricals of their names; times are in months (``*_months``; ``ttnt_months``: time to
+        next treatment), event flags and toxicity flags (``tox_<type>``) are booleans;
+        ``organs_entry`` names the organs with a seen lesion at entry (``"primary+liver"``). Patient ``i`` is the same virtual
         patient in every arm.
         """
         import pandas as pd
+
+        from oligosim.analysis.response import first_response
 
         frames = []
         for name in self.arms:
@@ -456,6 +465,13 @@ class Result:
                     cols[out_name] = np.asarray(v, dtype=bool)
                 else:
                     cols[out_name] = np.asarray(v, dtype=np.int64)
+            # organs with a seen lesion at entry ("liver+lung"; the subgroups of site=ORGAN) and
+            # the RECIST 1.1 response at the first assessment (model 7.6)
+            mask = np.asarray(arm["organs_entry"], dtype=np.int64)
+            cols["organs_entry"] = np.array(
+                ["+".join(o for k, o in enumerate(codes.ORGAN_NAMES) if (v >> k) & 1) for v in mask.tolist()], dtype=object
+            )
+            cols["response_first"] = pd.Categorical.from_codes(first_response(arm), categories=list(codes.RESPONSE_NAMES))
             for k, t in enumerate(codes.TOX_NAMES):
                 cols[f"tox_{t}"] = np.asarray(arm.tox[:, k], dtype=bool)
             frames.append(pd.DataFrame(cols))
@@ -464,6 +480,8 @@ class Result:
         for out_name, _, kind in PATIENT_COLUMNS:  # concat of categoricals with equal categories keeps them
             if isinstance(kind, tuple) and df[out_name].dtype != "category":
                 df[out_name] = df[out_name].astype("category")
+        if df["response_first"].dtype != "category":
+            df["response_first"] = pd.Categorical(df["response_first"], categories=list(codes.RESPONSE_NAMES))
         return df
 
     def events(self) -> pd.DataFrame:
@@ -510,7 +528,8 @@ class Result:
         return df
 
     def km(self, endpoint: str = "os") -> pd.DataFrame:
-        """Kaplan-Meier curves of ``endpoint`` (``os``, ``pfs``, ``wpfs`` or ``dss``) per arm.
+        """Kaplan-Meier curves of ``endpoint`` (``os``, ``pfs``, ``wpfs``, ``dss`` or ``ttnt``,
+        time to next treatment) per arm.
 
         Returns
         -------
@@ -525,8 +544,8 @@ class Result:
         from oligosim.analysis.summary import endpoint as endpoint_of
         from oligosim.analysis.survival import _log_log_band, kaplan_meier
 
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"endpoint = {endpoint!r}: must be one of {', '.join(ENDPOINTS)}")
+        if endpoint not in ENDPOINTS + ("ttnt",):
+            raise ValueError(f"endpoint = {endpoint!r}: must be one of {', '.join(ENDPOINTS + ('ttnt',))}")
         frames = []
         for name, arm in self.raw.arms.items():
             k = kaplan_meier(*endpoint_of(arm, endpoint))
