@@ -386,10 +386,14 @@ def subgroup_hazard_ratio(arm: ArmResult, m: Metric) -> tuple[float, float, floa
     """Cox hazard ratio of the subgroup ``m.subgroup`` vs the rest of ``arm``, with its 95 % CI.
 
     One binary covariate, Newton-Raphson on the partial likelihood with Efron's handling of
-    tied event times (:func:`oligosim.analysis.hazards.cox_hazard_ratio`): PFS is found at scans
-    on a fixed grid, so its event times tie, and Efron's approximation is the closer one to the
-    exact partial likelihood (Breslow biases the log hazard ratio towards 0 under heavy ties).
-    Wald CI. nan when either group is empty or has no event (no finite estimate).
+    tied event times (:func:`oligosim.analysis.hazards.cox_hazard_ratio`, the project's own fit,
+    checked against lifelines and statsmodels, so the package needs neither at run time). Times
+    are continuous by default, where Efron and Breslow coincide; but progression is found at
+    scans, and with ``followup.visit_window_days = 0`` every PFS event falls on the scan grid and
+    ties, where Efron's approximation is the closer one to the exact partial likelihood (Breslow
+    biases the log hazard ratio towards 0 under heavy ties) and is lifelines' default. Wald CI
+    on the log hazard ratio. nan when either group is empty or the estimate is not finite (e.g.
+    no event in one group).
     """
     t, e = endpoint(arm, m.endpoint)
     inside = subgroups.member(arm, m.subgroup)
