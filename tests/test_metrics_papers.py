@@ -8,6 +8,7 @@ their Wilson intervals, the RECIST rules) and the Kaplan-Meier functions shared 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,46 @@ def test_ttnt_metrics_are_the_kaplan_meier_ones(runs):
     progressed = arm["pfs_event"] & (arm["pfs"] < arm["os"])
     assert np.all(arm["ttnt"][progressed] >= arm["pfs"][progressed] - 1e-9)
     assert evaluate(arm, "ttnt.median")[0] >= evaluate(arm, "pfs.median")[0]
+
+
+# ----------------------------------------------------------------------------- oligosim targets
+
+
+def test_targets_command_scores_the_new_metrics(tmp_path, monkeypatch):
+    """``oligosim targets`` accepts every new kind of metric (run on the summary columns) and
+    reports the values the API gives for the same run; hazard ratios carry the unit ``ratio``."""
+    import json
+
+    from oligosim import cli
+
+    monkeypatch.setattr(cli, "COMMANDS", ("targets",))
+    tests_data = Path(__file__).parent / "data" / "targets"
+    study = tests_data / "tiny_study.toml"
+    wanted = {
+        "t-hr": ("chemo", "pfs.hr:lesions>1", 1.5),
+        "t-hr-mix": ({"chemo": 1, "sbrt_chemo": 1}, "os.hr:site=liver", 1.2),
+        "t-orr": ("chemo", "response.orr", 0.4),
+        "t-ttnt": ("sbrt_chemo", "ttnt.median", 9.0),
+        "t-ff": ("sbrt_chemo", "first_failure.in_field+marginal_regional", 0.2),
+    }
+    targets = "".join(
+        f'[[target]]\nid = "{tid}"\nstudy = "s"\npopulation = "p"\narm = "a"\nmetric = "m"\nvalue = {v}\nquoted_in = "a test"\n\n'
+        for tid, (_, _, v) in wanted.items()
+    )
+    (tmp_path / "targets.toml").write_text(targets)
+    entries = []
+    for tid, (arm, metric, _) in wanted.items():
+        arm_toml = f'"{arm}"' if isinstance(arm, str) else "{ " + ", ".join(f"{k} = {w}" for k, w in arm.items()) + " }"
+        entries.append(f'[target.{tid}]\nscenario = {json.dumps(str(study))}\narm = {arm_toml}\nmetric = "{metric}"\n')
+    (tmp_path / "map.toml").write_text("\n".join(entries))
+    out = tmp_path / "out"
+    rc = cli.main(["targets", str(tmp_path / "targets.toml"), "--map", str(tmp_path / "map.toml"), "--out", str(out), "--patients", "400", "--seed", "5", "--quiet"])
+    assert rc == 0
+    doc = {t["id"]: t for t in json.loads((out / "targets.json").read_text())["targets"]}
+    res = run_scenario(load_scenario(study), patients=400, seed=5)
+    for tid, (arm, metric, _) in wanted.items():
+        names, weights = ([arm], [1.0]) if isinstance(arm, str) else (list(arm), list(arm.values()))
+        expected = evaluate_mixture([res.arms[a] for a in names], weights, metric)
+        assert doc[tid]["model"] == pytest.approx(expected[0], rel=1e-9), tid
+        assert doc[tid]["model_ci95"] == pytest.approx(list(expected[1:]), rel=1e-9), tid
+    assert doc["t-hr"]["unit"] == "ratio" and doc["t-orr"]["unit"] == "fraction"
