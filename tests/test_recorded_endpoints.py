@@ -56,6 +56,27 @@ def test_engines_record_the_same_values(values, arms, seed):
         assert len(set(classify(b["recist_base_cm"], b["recist_first_cm"], b["recist_new"], b["recist_clear"]).tolist())) >= 3
 
 
+@pytest.mark.parametrize("mutation", ["three_per_organ", "rt_at_progression_ignored"])
+def test_the_engine_comparison_sees_a_change_in_one_engine(monkeypatch, mutation):
+    """Teeth: a change to the reference's recording alone makes the engines disagree."""
+    if mutation == "three_per_organ":
+        monkeypatch.setattr(reference_record, "MAX_TARGETS_PER_ORGAN", 3)
+        column = "recist_base_cm"
+    else:
+        original = reference_record.starts_next_treatment
+        monkeypatch.setattr(
+            reference_record, "starts_next_treatment",
+            lambda code, detail, line: code != codes.EV_RT_START and original(code, detail, line),
+        )
+        column = "ttnt"
+    sc = _default()
+    arms = ["at_progression"]
+    ref = run_scenario_reference(sc, patients=200, seed=11, arms=arms)
+    ker = simulate.run_scenario(sc, patients=200, seed=11, arms=arms)
+    a, b = ref.arms["at_progression"][column], ker.arms["at_progression"][column]
+    assert not np.allclose(a, b, rtol=1e-5, atol=1e-6), mutation
+
+
 @pytest.fixture(scope="module")
 def logged():
     sc = _default()
