@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from oligosim import codes, shipped
+from oligosim.io.decode import RT_COURSE_NAMES, decode_codes, detail_names  # noqa: F401  (RT_COURSE_NAMES: public)
 
 if TYPE_CHECKING:  # pandas and the engine load on first use: ``import oligosim`` stays light
     import pandas as pd
@@ -123,9 +124,9 @@ def run(
     events : bool
         Keep each patient's event log (for :meth:`Result.events`).
     keep : {"all", "summary"}
-        ``"summary"`` keeps only the survival columns (about 30 bytes per patient and arm
-        instead of 270): :meth:`Result.summary` and :meth:`Result.km` work, per-patient tables
-        do not.
+        ``"summary"`` keeps only the survival columns and the subgroup covariates (about 55
+        bytes per patient and arm instead of 300): :meth:`Result.summary` (every metric) and
+        :meth:`Result.km` work, per-patient tables do not.
     threads : int, optional
         numba threads; results do not depend on it.
     engine : {"numba", "simpy"}
@@ -249,57 +250,9 @@ PATIENT_COLUMNS = (
     ("kps", "kps", "int"),
     ("pdl1_cps10", "pdl1_high", "bool"),
     ("visible_lesions_entry", "n_visible_entry", "int"),
+    ("ttnt_months", "ttnt", "float"),
+    ("ttnt_event", "ttnt_event", "bool"),
 )
-
-
-#: names of an RT course's plan, by the kernel's ``rt.PLAN_*`` code (the ``detail`` of rt_start
-#: and rt_end events; a test keeps the two in step)
-RT_COURSE_NAMES = ("initial", "urgent", "progression")
-#: the ``detail`` of a scan event (codes.SCAN_SCHEDULED, codes.SCAN_SYMPTOM)
-_SCAN_NAMES = {codes.SCAN_SCHEDULED: "scheduled", codes.SCAN_SYMPTOM: "symptom"}
-_REGIMEN_EVENTS = (codes.EV_LINE_START, codes.EV_INDUCTION_END, codes.EV_MAINTENANCE_END, codes.EV_RESISTANCE, codes.EV_LINE_STOP)
-_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL)
-
-
-def _detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> np.ndarray:
-    """What each event's integer ``detail`` means, in words: the toxicity, regimen, RT course
-    plan, scan kind or progression kind; ``lesion <i>`` for lesion events, ``<n> lesions`` at
-    entry; empty where the detail carries nothing."""
-    code = np.asarray(code, dtype=np.int64)
-    detail = np.asarray(detail, dtype=np.int64)
-    out = np.full(code.shape, "", dtype=object)
-
-    def put(mask, names):
-        names = np.asarray(list(names), dtype=object)
-        d = detail[mask]
-        ok = (d >= 0) & (d < names.size)
-        out[mask] = np.where(ok, names[np.clip(d, 0, names.size - 1)], d.astype(str).astype(object))
-
-    put(code == codes.EV_TOXICITY, codes.TOX_NAMES)
-    put(np.isin(code, _REGIMEN_EVENTS), regimens)
-    put(np.isin(code, (codes.EV_RT_START, codes.EV_RT_END)), RT_COURSE_NAMES)
-    scan = code == codes.EV_SCAN
-    out[scan] = [_SCAN_NAMES.get(d, str(d)) for d in detail[scan].tolist()]
-    prog = code == codes.EV_PROGRESSION
-    out[prog] = np.where(detail[prog] == 1, "oligometastatic", "polymetastatic")
-    lesion = np.isin(code, _LESION_EVENTS)
-    out[lesion] = np.char.add("lesion ", detail[lesion].astype(str)).astype(object)
-    entry = code == codes.EV_ENTRY
-    out[entry] = np.char.add(detail[entry].astype(str), " lesions").astype(object)
-    return out
-
-
-def _decode(values: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
-    """Integer codes -> a categorical of names; ``NOT_OLIGO`` -> "polymetastatic", other negative
-    codes (no such event) -> missing."""
-    import pandas as pd
-
-    cats = list(names) + (["polymetastatic"] if names is codes.ESTRO_CLASS_NAMES else [])
-    v = np.asarray(values, dtype=np.int64).copy()
-    if names is codes.ESTRO_CLASS_NAMES:
-        v[v == codes.NOT_OLIGO] = len(names)
-    v[(v < 0) | (v >= len(cats))] = -1
-    return pd.Categorical.from_codes(v, categories=cats)
 
 
 def summary_metrics(tau_months: float) -> list[str]:
@@ -323,6 +276,9 @@ def _basis(arm, m) -> int:
         return int(arm.aggregates["estro"].sum())
     if m.kind == "eligible_fraction":
         return int(arm.aggregates["attempts"])
+    if m.kind == "response" and m.endpoint != "evaluable":
+        counts = arm.aggregates["response"]
+        return int(counts.sum() - counts[codes.RESPONSE_NE])
     return int(arm.aggregates["n"])
 
 
@@ -435,12 +391,16 @@ class Result:
     def patients(self) -> pd.DataFrame:
         """One row per arm and patient: outcomes, treatment, cohort and grade >= 3 toxicity.
 
-        Coded columns (death cause, first failure, ESTRO-EORTC class, histology, presentation)
-        are pandas categoricals of their names; times are in months (``*_months``), event flags
-        and toxicity flags (``tox_<type>``) are booleans. Patient ``i`` is the same virtual
+        Coded columns (death cause, first failure, ESTRO-EORTC class, histology, presentation,
+        ``response_first``: RECIST 1.1 at the first assessment, cr/pr/sd/pd/ne) are pandas
+        categoricals of their names; times are in months (``*_months``; ``ttnt_months``: time to
+        next treatment), event flags and toxicity flags (``tox_<type>``) are booleans;
+        ``organs_entry`` names the organs with a seen lesion at entry (``"primary+liver"``). Patient ``i`` is the same virtual
         patient in every arm.
         """
         import pandas as pd
+
+        from oligosim.analysis.response import first_response
 
         frames = []
         for name in self.arms:
@@ -449,13 +409,20 @@ class Result:
             for out_name, key, kind in PATIENT_COLUMNS:
                 v = arm[key]
                 if isinstance(kind, tuple):
-                    cols[out_name] = _decode(v, kind)
+                    cols[out_name] = decode_codes(v, kind)
                 elif kind == "float":
                     cols[out_name] = np.asarray(v, dtype=np.float64)
                 elif kind == "bool":
                     cols[out_name] = np.asarray(v, dtype=bool)
                 else:
                     cols[out_name] = np.asarray(v, dtype=np.int64)
+            # organs with a seen lesion at entry ("liver+lung"; the subgroups of site=ORGAN) and
+            # the RECIST 1.1 response at the first assessment (model 7.6)
+            mask = np.asarray(arm["organs_entry"], dtype=np.int64)
+            cols["organs_entry"] = np.array(
+                ["+".join(o for k, o in enumerate(codes.ORGAN_NAMES) if (v >> k) & 1) for v in mask.tolist()], dtype=object
+            )
+            cols["response_first"] = pd.Categorical.from_codes(first_response(arm), categories=list(codes.RESPONSE_NAMES))
             for k, t in enumerate(codes.TOX_NAMES):
                 cols[f"tox_{t}"] = np.asarray(arm.tox[:, k], dtype=bool)
             frames.append(pd.DataFrame(cols))
@@ -464,6 +431,8 @@ class Result:
         for out_name, _, kind in PATIENT_COLUMNS:  # concat of categoricals with equal categories keeps them
             if isinstance(kind, tuple) and df[out_name].dtype != "category":
                 df[out_name] = df[out_name].astype("category")
+        if df["response_first"].dtype != "category":
+            df["response_first"] = pd.Categorical(df["response_first"], categories=list(codes.RESPONSE_NAMES))
         return df
 
     def events(self) -> pd.DataFrame:
@@ -498,9 +467,9 @@ class Result:
                         "arm": np.full(patient.size, name, dtype=object),
                         "patient": patient.astype(np.int64),
                         "time_months": arm.ev_time[mask],
-                        "event": _decode(arm.ev_code[mask], codes.EVENT_NAMES),
+                        "event": decode_codes(arm.ev_code[mask], codes.EVENT_NAMES),
                         "detail": arm.ev_detail[mask].astype(np.int64),
-                        "detail_name": _detail_names(arm.ev_code[mask], arm.ev_detail[mask], regimens),
+                        "detail_name": detail_names(arm.ev_code[mask], arm.ev_detail[mask], regimens),
                     }
                 )
             )
@@ -510,7 +479,8 @@ class Result:
         return df
 
     def km(self, endpoint: str = "os") -> pd.DataFrame:
-        """Kaplan-Meier curves of ``endpoint`` (``os``, ``pfs``, ``wpfs`` or ``dss``) per arm.
+        """Kaplan-Meier curves of ``endpoint`` (``os``, ``pfs``, ``wpfs``, ``dss`` or ``ttnt``,
+        time to next treatment) per arm.
 
         Returns
         -------
@@ -525,8 +495,8 @@ class Result:
         from oligosim.analysis.summary import endpoint as endpoint_of
         from oligosim.analysis.survival import _log_log_band, kaplan_meier
 
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"endpoint = {endpoint!r}: must be one of {', '.join(ENDPOINTS)}")
+        if endpoint not in ENDPOINTS + ("ttnt",):
+            raise ValueError(f"endpoint = {endpoint!r}: must be one of {', '.join(ENDPOINTS + ('ttnt',))}")
         frames = []
         for name, arm in self.raw.arms.items():
             k = kaplan_meier(*endpoint_of(arm, endpoint))

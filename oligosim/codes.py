@@ -161,6 +161,17 @@ FAIL_OUT_OF_FIELD_REGROWTH = 4
 FAIL_WIDESPREAD = 5
 FAILURE_NAMES = ("none", "in_field", "marginal_regional", "out_of_field_new", "out_of_field_regrowth", "widespread")
 
+# ----------------------------------------------------------------------------- RECIST response
+# Response at the first assessment by RECIST 1.1 (model 7.6): complete, partial, stable,
+# progressive disease, or not evaluable (no measurable disease at entry, or no scan before death
+# or the end of follow-up). Classified from the recorded diameters by oligosim.analysis.response.
+RESPONSE_CR = 0
+RESPONSE_PR = 1
+RESPONSE_SD = 2
+RESPONSE_PD = 3
+RESPONSE_NE = 4
+RESPONSE_NAMES = ("cr", "pr", "sd", "pd", "ne")
+
 # ----------------------------------------------------------------------------- primary treatment
 # How the primary stands at entry (model 3.7): in place (synchronous), or how a non-synchronous
 # patient's primary was treated. In place is 0, so a blank state means "esophagus present".

@@ -47,12 +47,24 @@ COLUMNS = {
     "attempts": np.int32,
     "overflow": np.int32,
     "tumour_fistula": np.bool_,
+    # recorded beside the course (oligosim._kernels.record, model 7.6)
+    "ttnt": np.float64,  # months to the next treatment or death (ttnt_event), else censoring
+    "ttnt_event": np.bool_,
+    "organs_entry": np.int16,  # bit k set: a seen lesion in organ codes.ORGAN_NAMES[k] at entry
+    "recist_base_cm": np.float32,  # sum of the RECIST target diameters at entry (0: none measurable)
+    "recist_first_cm": np.float32,  # the same lesions at the first assessment (NaN: no scan)
+    "recist_new": np.bool_,  # a new lesion at the first assessment
+    "recist_clear": np.bool_,  # no visible lesion at the first assessment
     "lc_n": np.int8,
     "ev_n": np.int32,
 }
 
-#: per-patient columns kept when only the summary is wanted (keep="summary")
-ENDPOINT_COLUMNS = ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause")
+#: baseline covariates that define the subgroups of a hazard-ratio metric (``os.hr:dfi>=12``,
+#: oligosim.analysis.subgroups): kept in every mode, so that every metric works on every run
+SUBGROUP_COLUMNS = ("dfi", "n_visible_entry", "organs_entry", "histology", "presentation", "kps", "pdl1_high", "age")
+#: per-patient columns kept when only the summary is wanted (keep="summary"): the survival
+#: endpoints and the subgroup covariates (about 55 bytes per patient)
+ENDPOINT_COLUMNS = ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause", "ttnt", "ttnt_event") + SUBGROUP_COLUMNS
 
 
 def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.ndarray]:
@@ -68,8 +80,11 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
         ``first_failure`` (4,); ``estro`` (N_ESTRO_CLASSES + 1,) first-progression classes with
         the last entry counting polymetastatic first progressions; ``treatment_deaths``;
         ``rt_courses`` (total); ``attempts`` (cohort draws until eligible, total);
-        ``tumour_fistula`` (patients whose primary perforated, model 4.8).
+        ``tumour_fistula`` (patients whose primary perforated, model 4.8); ``response``
+        (len(codes.RESPONSE_NAMES),) patients by RECIST 1.1 response at the first assessment.
     """
+    from oligosim.analysis.response import first_response
+
     estro = columns["estro_first"].astype(np.int64)
     return {
         "n": np.int64(columns["os"].shape[0]),
@@ -85,6 +100,7 @@ def aggregate(columns: dict[str, np.ndarray], tox: np.ndarray) -> dict[str, np.n
         # cohort draws until eligible, summed: n / attempts is the share of screened patients
         # who qualify (stage migration, definitions)
         "attempts": np.int64(columns["attempts"].sum(dtype=np.int64)),
+        "response": np.bincount(first_response(columns), minlength=len(codes.RESPONSE_NAMES)).astype(np.int64),
     }
 
 

@@ -124,8 +124,9 @@ def run_scenario(
         Keep the event log (up to EVENT_RECORDS events per patient); implies ``keep="all"``.
     keep : {"all", "summary"}
         ``"all"`` keeps every per-patient column (about 270 bytes per patient and arm);
-        ``"summary"`` keeps only the survival columns and summarises the rest chunk by chunk
-        (about 30 bytes per patient and arm), with an identical summary.
+        ``"summary"`` keeps only the survival columns and the subgroup covariates
+        (:data:`~oligosim.results.ENDPOINT_COLUMNS`) and summarises the rest chunk by chunk
+        (about 55 bytes per patient and arm), with an identical summary and metrics.
     chunk, block : int
         Patients per kernel call and per parallel work item. Results do not depend on them.
     arms : list of str, optional

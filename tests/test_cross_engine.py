@@ -302,7 +302,8 @@ def first_difference(a, b, j: int) -> str | None:
     per-patient column, toxicity, local-control record and the whole event log), or None."""
     for c in a.columns:
         x, y = a[c][j], b[c][j]
-        same = abs(float(x) - float(y)) <= TIME_ATOL if a[c].dtype.kind == "f" else x == y
+        # NaN (e.g. no first assessment, recist_first_cm) equals NaN
+        same = (abs(float(x) - float(y)) <= TIME_ATOL or (math.isnan(x) and math.isnan(y))) if a[c].dtype.kind == "f" else x == y
         if not same:
             return f"column {c}: {x} vs {y}"
     if not np.array_equal(a.tox[j], b.tox[j]):

@@ -8,7 +8,9 @@ the event's handler. What each event does is in :mod:`oligosim._kernels.handlers
 the reference engine's ``Patient.on_*``), the state it works on in
 :mod:`oligosim._kernels.state`, lesion growth and hazards in :mod:`oligosim._kernels.hazards`,
 radiotherapy in :mod:`oligosim._kernels.rt`, response assessment in
-:mod:`oligosim._kernels.assess` and systemic therapy in :mod:`oligosim._kernels.systemic`.
+:mod:`oligosim._kernels.assess`, systemic therapy in :mod:`oligosim._kernels.systemic` and the
+endpoints recorded beside the course (time to next treatment, RECIST response at the first
+assessment) in :mod:`oligosim._kernels.record`.
 Written for numba: arrays, records and scalars only, no allocation per patient.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import handlers, hazards, toxicity
+from oligosim._kernels import handlers, hazards, record, toxicity
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
     N_SLOTS,
@@ -60,6 +62,8 @@ def _next_slot(slot):
 def _dispatch(P, R, A, W, L, s):
     """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
     if s == S_SCAN or s == S_SYMPTOM_SCAN:
+        if not W.state[0].recist_done:
+            record.first_assessment(W, L)
         n_new = handlers.on_scan(P, A, W, L, s == S_SYMPTOM_SCAN)
         if n_new >= 0:
             handlers.on_progression(P, R, A, W, L, n_new)
@@ -94,6 +98,7 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     L = lesions[0]
     if not handlers.on_entry(P, R, A, seed, pid, W, L, out, j):
         return
+    record.on_entry(W, L, out, j)
     st = W.state[0]
     slot = W.slot
     while not st.over:
@@ -121,6 +126,7 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
         _dispatch(P, R, A, W, L, s_next)
         toxicity.update_window(P, W)
     handlers.close(W, out, j)
+    record.on_close(W, out, j)
 
 
 # ----------------------------------------------------------------------------- many patients

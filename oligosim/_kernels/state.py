@@ -129,6 +129,13 @@ STATE_DTYPE = np.dtype(
         ("estro_first", np.int64),  # ESTRO-EORTC class of the first progression
         ("lc_n", np.int64),  # local-control records opened (at most the workspace's length)
         ("ev_n", np.int64),  # events that happened (the log keeps the first ones that fit)
+        # ---- endpoints recorded beside the course (oligosim._kernels.record; read by nothing else)
+        ("ttnt", np.float64),  # months: the first next treatment or death (inf: none yet)
+        ("recist_base", np.float64),  # cm: sum of the RECIST target diameters at entry
+        ("recist_first", np.float64),  # cm: the same lesions at the first assessment
+        ("recist_done", np.bool_),  # the first assessment has been made
+        ("recist_new", np.bool_),  # a new lesion at the first assessment
+        ("recist_clear", np.bool_),  # nothing visible at the first assessment
     ],
     align=True,  # C layout: every field at its natural alignment (packed fields load slowly)
 )
@@ -164,6 +171,7 @@ LESION_DTYPE = np.dtype(
         ("exposed_at_start", np.uint8, (_CAP,)),  # had chemotherapy before its current RT course
         ("fail_time", np.float64, (_CAP,)),  # scratch: in-field failure time found while advancing
         ("vol", np.float64, (_CAP,)),  # scratch: volume (cm3) at the current time
+        ("recist_target", np.uint8, (_CAP,)),  # a RECIST target lesion chosen at entry (record.py)
     ],
     align=True,
 )
@@ -215,6 +223,13 @@ class Outputs(NamedTuple):
     attempts: np.ndarray
     overflow: np.ndarray  # 1 if more lesions seeded than the cap
     tumour_fistula: np.ndarray  # the primary in place perforated (model 4.8)
+    ttnt: np.ndarray  # months to the next treatment or death, or censoring
+    ttnt_event: np.ndarray
+    organs_entry: np.ndarray  # bit k: a seen lesion in organ k (codes.ORGAN_NAMES) at entry
+    recist_base_cm: np.ndarray  # sum of target diameters at entry (0: nothing measurable)
+    recist_first_cm: np.ndarray  # ... at the first assessment (NaN: none)
+    recist_new: np.ndarray  # a new lesion at the first assessment
+    recist_clear: np.ndarray  # no visible lesion at the first assessment
     lc_time: np.ndarray  # (n, K) months from RT to local failure or censoring
     lc_event: np.ndarray  # (n, K)
     lc_bed: np.ndarray  # (n, K) BED10 of the course
@@ -269,3 +284,17 @@ def log_event(W, t, code, detail):
         W.ev_code[k] = code
         W.ev_detail[k] = detail
     st.ev_n = k + 1
+    if st.ttnt == INF and starts_next_treatment(st, code, detail):
+        st.ttnt = t
+
+
+@njit(cache=True, inline="always")
+def starts_next_treatment(st, code, detail):
+    """Does event ``code`` end the time to next treatment (model 7.6): a second systemic line,
+    local therapy at a progression (an RT course planned at progression, surgery or ablation),
+    or death? Recording only: nothing in the course reads ``ttnt``."""
+    if code == codes.EV_LINE_START:
+        return st.line >= 2
+    if code == codes.EV_RT_START:
+        return detail == codes.PLAN_PROGRESSION
+    return code == codes.EV_ALT_LOCAL or code == codes.EV_DEATH_DISEASE or code == codes.EV_DEATH_OTHER or code == codes.EV_DEATH_TREATMENT

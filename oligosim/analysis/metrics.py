@@ -9,13 +9,21 @@ Monte Carlo confidence interval from an :class:`~oligosim.results.ArmResult` (ei
 Grammar (case-sensitive)::
 
     os.median | pfs.median | wpfs.median | dss.median       months (nan when not reached)
+      | ttnt.median
     os.rate:24                                               S(24 months), fraction
     os.rmst:60                                               restricted mean to 60 months
+    os.hr:dfi>=12 | pfs.hr:lesions>1 | os.hr:site=liver      Cox hazard ratio (Efron ties) of the patients
+                                                             meeting the condition vs the rest of the arm
+                                                             (subgroup grammar: oligosim.analysis.subgroups)
     tox.<type> | tox.any                                     grade >= 3 rate, fraction
     treatment_deaths                                         fraction of patients
     first_failure.<name>                                     share of patients; name one of codes.FAILURE_NAMES
                                                              (none, in_field, marginal_regional, out_of_field_new,
                                                              out_of_field_regrowth, widespread)
+    first_failure.in_field+marginal_regional                 share of patients in any of several patterns
+    response.orr | response.dcr                              RECIST 1.1 at the first assessment: CR+PR, CR+PR+SD,
+    response.cr | .pr | .sd | .pd                            or one category, as shares of evaluable patients
+    response.evaluable                                       share of patients evaluable (measurable, assessed)
     oligo_fraction_first_progression                         oligometastatic share of first progressions
     local_control:12                                         lesion-level KM local control at 12 months
     local_control:12[bed>=90,bed<=110,volume<27.7]           ... of lesions with BED10 (Gy) and volume (cm3) in range
@@ -27,8 +35,9 @@ Grammar (case-sensitive)::
     econ.cost | econ.qalys | econ.life_years                 mean discounted cost (currency), QALYs and life-years
                                                              (years) per patient; needs [economics] enabled = true
 
-Endpoints: ``os``, ``pfs``, ``wpfs`` (progression to widespread disease or death) and ``dss``
-(deaths from the disease; other deaths censor).
+Endpoints: ``os``, ``pfs``, ``wpfs`` (progression to widespread disease or death), ``dss``
+(deaths from the disease; other deaths censor) and ``ttnt``, time to next treatment (a second
+systemic line, local therapy at a progression, or death; model 7.6).
 
 :func:`evaluate_mixture` evaluates a metric in a *mixture* of arms run on the same virtual
 patients, e.g. a study arm in which half the patients received chemotherapy after SBRT and half
@@ -44,18 +53,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from oligosim import codes
+from oligosim.analysis import subgroups
+from oligosim.analysis.hazards import cox_hazard_ratio
 from oligosim.analysis.proportions import proportion_ci
 from oligosim.analysis.summary import endpoint
 from oligosim.analysis.survival import kaplan_meier, median_survival, rmst, survival_at
-from oligosim.results import ArmResult
+from oligosim.results import SUBGROUP_COLUMNS, ArmResult
 
-ENDPOINTS = ("os", "pfs", "wpfs", "dss")
+ENDPOINTS = ("os", "pfs", "wpfs", "dss", "ttnt")
 _Z95 = 1.959963984540054
+#: response metrics -> the codes.RESPONSE_* counted in the numerator (of evaluable patients)
+_RESPONSE = {
+    "orr": (codes.RESPONSE_CR, codes.RESPONSE_PR),
+    "dcr": (codes.RESPONSE_CR, codes.RESPONSE_PR, codes.RESPONSE_SD),
+    "cr": (codes.RESPONSE_CR,),
+    "pr": (codes.RESPONSE_PR,),
+    "sd": (codes.RESPONSE_SD,),
+    "pd": (codes.RESPONSE_PD,),
+}
 
 _FILTER = re.compile(r"^(bed|volume)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)$")
 _GRAMMAR = (
-    "os|pfs|wpfs|dss followed by .median, .rate:MONTHS or .rmst:MONTHS; tox.TYPE or tox.any; "
-    "treatment_deaths; first_failure.NAME; oligo_fraction_first_progression; "
+    "os|pfs|wpfs|dss|ttnt followed by .median, .rate:MONTHS, .rmst:MONTHS or .hr:SUBGROUP; tox.TYPE or tox.any; "
+    "treatment_deaths; first_failure.NAME[+NAME...]; response.orr|dcr|cr|pr|sd|pd|evaluable; oligo_fraction_first_progression; "
     "local_control[:MONTHS][filters]; rt_courses_mean; estro.CLASS; eligible_fraction; econ.cost, econ.qalys or econ.life_years"
 )
 
@@ -69,17 +89,21 @@ class Metric:
     name : str
         The text it was parsed from (canonical spacing).
     kind : str
-        ``"median"``, ``"rate"``, ``"rmst"``, ``"tox"``, ``"treatment_deaths"``,
-        ``"first_failure"``, ``"oligo_fraction"``, ``"local_control"``, ``"rt_courses"``,
-        ``"estro"`` or ``"eligible_fraction"``.
+        ``"median"``, ``"rate"``, ``"rmst"``, ``"hr"``, ``"tox"``, ``"treatment_deaths"``,
+        ``"first_failure"``, ``"response"``, ``"oligo_fraction"``, ``"local_control"``,
+        ``"rt_courses"``, ``"estro"``, ``"eligible_fraction"`` or ``"econ"``.
     endpoint : str or None
-        Survival endpoint for median/rate/rmst; the toxicity or failure name for tox/first_failure.
+        Survival endpoint for median/rate/rmst/hr; the toxicity name for tox; the failure
+        pattern(s) for first_failure (``"in_field+marginal_regional"``); the response statistic.
     months : float or None
         Landmark or truncation time.
     filters : tuple of (field, op, value)
         Lesion filters for local control.
     unit : str
-        ``"months"``, ``"fraction"`` or ``"courses"``.
+        ``"months"``, ``"fraction"``, ``"courses"``, ``"ratio"`` (hazard ratios), ``"currency"``
+        or ``"years"``.
+    subgroup : oligosim.analysis.subgroups.Condition or None
+        The patients whose hazard a hazard ratio compares with the rest of the arm.
     """
 
     name: str
@@ -88,9 +112,19 @@ class Metric:
     months: float | None = None
     filters: tuple = ()
     unit: str = "fraction"
+    subgroup: subgroups.Condition | None = None
 
 
-_ENDPOINT_TITLES = {"os": "OS", "pfs": "PFS", "wpfs": "widespread-PFS", "dss": "disease-specific survival"}
+_ENDPOINT_TITLES = {"os": "OS", "pfs": "PFS", "wpfs": "widespread-PFS", "dss": "disease-specific survival", "ttnt": "time to next treatment"}
+_RESPONSE_TITLES = {
+    "orr": "objective response rate (RECIST 1.1, first assessment)",
+    "dcr": "disease-control rate (RECIST 1.1, first assessment)",
+    "cr": "complete response (RECIST 1.1, first assessment)",
+    "pr": "partial response (RECIST 1.1, first assessment)",
+    "sd": "stable disease (RECIST 1.1, first assessment)",
+    "pd": "progressive disease (RECIST 1.1, first assessment)",
+    "evaluable": "evaluable for response (RECIST 1.1)",
+}
 
 
 def metric_title(name: str) -> str:
@@ -107,9 +141,11 @@ def metric_title(name: str) -> str:
         "median": f"median {ep} (months)",
         "rate": f"{ep} at {months} months",
         "rmst": f"restricted mean {ep} to {months} months (months)",
+        "hr": f"{ep} hazard ratio, {m.subgroup} vs the rest",
         "tox": f"grade ≥3 {str(m.endpoint).replace('_', ' ')}",
         "treatment_deaths": "treatment deaths",
-        "first_failure": f"first failure: {str(m.endpoint).replace('_', ' ')}",
+        "first_failure": f"first failure: {str(m.endpoint).replace('_', ' ').replace('+', ' or ')}",
+        "response": _RESPONSE_TITLES.get(str(m.endpoint), ""),
         "oligo_fraction": "oligometastatic share of first progressions",
         "local_control": "lesion local control" + (f" at {months} months" if months else "") + "".join(f", {f} {o} {v:g}" for f, o, v in m.filters),
         "rt_courses": "RT courses per patient",
@@ -185,11 +221,27 @@ def parse_metric(name: str) -> Metric:
             raise ValueError(f"metric {text!r}: ESTRO-EORTC class {tail!r} is not one of {', '.join(names)}")
         return Metric(text, "estro", endpoint=tail)
     if head == "first_failure":
-        if tail not in codes.FAILURE_NAMES:
-            raise ValueError(f"metric {text!r}: failure pattern {tail!r} is not one of {', '.join(codes.FAILURE_NAMES)}")
+        parts = tail.split("+")
+        for part in parts:
+            if part not in codes.FAILURE_NAMES:
+                raise ValueError(
+                    f"metric {text!r}: failure pattern {part!r} is not one of {', '.join(codes.FAILURE_NAMES)} "
+                    "(several patterns are summed with +, e.g. first_failure.in_field+marginal_regional)"
+                )
+        if len(set(parts)) != len(parts):
+            raise ValueError(f"metric {text!r}: a failure pattern is named twice; each may be summed once")
         return Metric(text, "first_failure", endpoint=tail)
+    if head == "response":
+        if tail not in _RESPONSE and tail != "evaluable":
+            names = ", ".join(list(_RESPONSE) + ["evaluable"])
+            raise ValueError(f"metric {text!r}: response statistic {tail!r} is not one of {names}")
+        return Metric(text, "response", endpoint=tail)
     if head in ENDPOINTS:
         stat, _, arg = tail.partition(":")
+        if stat == "hr":
+            if not arg:
+                raise ValueError(f"metric {text!r}: a hazard ratio needs a subgroup after hr:, e.g. {head}.hr:dfi>=12; {subgroups.RULE}")
+            return Metric(text, "hr", endpoint=head, unit="ratio", subgroup=subgroups.parse_condition(arg, text))
         if stat == "median" and not arg:
             return Metric(text, "median", endpoint=head, unit="months")
         if stat == "rate" and arg:
@@ -233,13 +285,19 @@ def evaluate(arm: ArmResult, metric: str | Metric, *, _km_cache: dict | None = N
     -------
     value, lo, hi : float
         The estimate and its 95 % CI: Brookmeyer-Crowley for medians, log(-log) Greenwood for
-        KM rates, Greenwood-type for RMST, Wilson for proportions of patients. ``nan`` when the
-        quantity is undefined (median not reached, no lesion irradiated, landmark after the
-        last follow-up); the CI limits may be nan on their own (e.g. an upper limit not reached).
+        KM rates, Greenwood-type for RMST, Wald (on log HR) for hazard ratios, Wilson for
+        proportions of patients. ``nan`` when the quantity is undefined (median not reached, no
+        lesion irradiated, landmark after the last follow-up, an empty subgroup or one without
+        events, no patient evaluable for response); the CI limits may be nan on their own (e.g.
+        an upper limit not reached).
     """
     m = parse_metric(metric) if isinstance(metric, str) else metric
     agg = arm.aggregates
     n = int(agg["n"])
+    if m.kind == "hr":
+        return subgroup_hazard_ratio(arm, m)
+    if m.kind == "response":
+        return _response(agg["response"], m.endpoint)
     if m.kind in ("median", "rate", "rmst"):
         if _km_cache is not None and m.endpoint in _km_cache:
             km = _km_cache[m.endpoint]
@@ -300,10 +358,49 @@ def evaluate(arm: ArmResult, metric: str | Metric, *, _km_cache: dict | None = N
         k = int(agg["tox_any"]) if m.endpoint == "any" else int(agg["tox"][codes.TOX_NAMES.index(m.endpoint)])
     elif m.kind == "treatment_deaths":
         k = int(agg["treatment_deaths"])
-    else:  # first_failure
-        k = int(agg["first_failure"][codes.FAILURE_NAMES.index(m.endpoint)])
+    else:  # first_failure, one pattern or a sum of several
+        k = sum(int(agg["first_failure"][codes.FAILURE_NAMES.index(p)]) for p in m.endpoint.split("+"))
     lo, hi = proportion_ci(k, n)
     return k / n, lo, hi
+
+
+def _response_counts(counts, statistic: str) -> tuple[float, float]:
+    """(numerator, denominator) of a response metric from the counts by codes.RESPONSE_*."""
+    counts = np.asarray(counts, dtype=np.float64)
+    evaluable = float(counts.sum() - counts[codes.RESPONSE_NE])
+    if statistic == "evaluable":
+        return evaluable, float(counts.sum())
+    return float(sum(counts[c] for c in _RESPONSE[statistic])), evaluable
+
+
+def _response(counts, statistic: str) -> tuple[float, float, float]:
+    """A response share with its Wilson CI; nan when no patient is evaluable."""
+    k, total = _response_counts(counts, statistic)
+    if total == 0:
+        return (float("nan"),) * 3
+    lo, hi = proportion_ci(k, total)
+    return k / total, lo, hi
+
+
+def subgroup_hazard_ratio(arm: ArmResult, m: Metric) -> tuple[float, float, float]:
+    """Cox hazard ratio of the subgroup ``m.subgroup`` vs the rest of ``arm``, with its 95 % CI.
+
+    One binary covariate, Newton-Raphson on the partial likelihood with Efron's handling of
+    tied event times (:func:`oligosim.analysis.hazards.cox_hazard_ratio`, the project's own fit,
+    checked against lifelines and statsmodels, so the package needs neither at run time). Times
+    are continuous by default, where Efron and Breslow coincide; but progression is found at
+    scans, and with ``followup.visit_window_days = 0`` every PFS event falls on the scan grid and
+    ties, where Efron's approximation is the closer one to the exact partial likelihood (Breslow
+    biases the log hazard ratio towards 0 under heavy ties) and is lifelines' default. Wald CI
+    on the log hazard ratio. nan when either group is empty or the estimate is not finite (e.g.
+    no event in one group).
+    """
+    t, e = endpoint(arm, m.endpoint)
+    inside = subgroups.member(arm, m.subgroup)
+    if not inside.any() or inside.all():
+        return (float("nan"),) * 3
+    hr, lo, hi, _p = cox_hazard_ratio(t[~inside], e[~inside], t[inside], e[inside], ties="efron")
+    return float(hr), float(lo), float(hi)
 
 
 def evaluate_many(arm: ArmResult, metrics) -> dict[str, tuple[float, float, float]]:
@@ -342,13 +439,15 @@ def mixture_allocation(n: int, weights) -> np.ndarray:
 def _pooled_arm(arms, weights) -> ArmResult:
     """A pseudo-arm whose patient i comes from arm ``mixture_allocation(n, weights)[i]``.
 
-    Only the survival columns are filled (what medians, rates and RMST read).
+    Only the survival columns are filled (what medians, rates, RMST and hazard ratios read),
+    with the subgroup covariates, which are the same in every arm (patient ``i`` is the same
+    virtual patient).
     """
     n = arms[0].n
     which = mixture_allocation(n, weights)
     rows = np.arange(n)
-    columns = {}
-    for c in ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause"):
+    columns = {c: arms[0][c] for c in SUBGROUP_COLUMNS}
+    for c in ("os", "os_event", "pfs", "pfs_event", "wpfs", "wpfs_event", "death_cause", "ttnt", "ttnt_event"):
         stack = np.stack([a[c] for a in arms])
         columns[c] = stack[which, rows]
     empty = np.zeros(0)
@@ -386,14 +485,14 @@ def evaluate_mixture(arms, weights, metric: str | Metric) -> tuple[float, float,
     value, lo, hi : float
         With one arm, exactly :func:`evaluate`. Otherwise:
 
-        * survival medians, rates and RMST are computed on a pooled cohort of ``n`` patients in
-          which patient ``i`` is taken from one arm (a fixed random allocation in the given
-          proportions, :func:`mixture_allocation`), so the estimate and its CI are those of a
-          randomised mixture of ``n`` patients;
+        * survival medians, rates, RMST and subgroup hazard ratios are computed on a pooled
+          cohort of ``n`` patients in which patient ``i`` is taken from one arm (a fixed random
+          allocation in the given proportions, :func:`mixture_allocation`), so the estimate and
+          its CI are those of a randomised mixture of ``n`` patients;
         * proportions of patients (``tox.*``, ``treatment_deaths``, ``first_failure.*``) are the
           weighted mean of the arms' proportions, with a Wilson CI for ``n`` patients;
-        * ratios (``oligo_fraction_first_progression``, crude ``local_control``) weight each
-          arm's numerator and denominator;
+        * ratios (``oligo_fraction_first_progression``, crude ``local_control``, ``response.*``)
+          weight each arm's numerator and denominator;
         * landmark local control (``local_control:T``) is the weighted mean of the arms'
           Kaplan-Meier values with a normal CI from their CI widths (var = sum w_k var_k);
         * ``rt_courses_mean`` is the weighted mean (no CI).
@@ -414,8 +513,15 @@ def evaluate_mixture(arms, weights, metric: str | Metric) -> tuple[float, float,
         raise ValueError(f"arms of a mixture must have the same number of patients, got {sorted(sizes)}")
     w = w / w.sum()
     n = arms[0].n
-    if m.kind in ("median", "rate", "rmst"):
+    if m.kind in ("median", "rate", "rmst", "hr"):
         return evaluate(_pooled_arm(arms, w), m)
+    if m.kind == "response":
+        num = den = 0.0
+        for wk, a in zip(w, arms):
+            k, total = _response_counts(a.aggregates["response"], m.endpoint)
+            num += wk * k
+            den += wk * total
+        return _wilson(num / den, den) if den > 0 else (float("nan"),) * 3
     if m.kind in ("tox", "treatment_deaths", "first_failure"):
         p = sum(wk * evaluate(a, m)[0] for wk, a in zip(w, arms))
         return _wilson(float(p), float(n))

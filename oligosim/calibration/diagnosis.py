@@ -114,7 +114,7 @@ def diagnosis_text(d: dict, result: CalibrationResult) -> str:
     unit = " months" if d["unit"] == "months" else ""
 
     def v(x):
-        return "undefined" if x is None else (f"{x:.3g}" if d["unit"] != "fraction" else f"{x:.3f}")
+        return "undefined" if x is None else (f"{x:.3g}" if d["unit"] not in ("fraction", "ratio") else f"{x:.3f}")
 
     parts = []
     if d["model"] is None:

@@ -23,7 +23,8 @@ def target_error(r: TargetResult, *, median_scale: str = "log") -> float | None:
     """Error of one target in tolerance units (None if the model value is undefined).
 
     ``r.scaled_error`` (``(model - target) / half``, 0 on the allowed side of a one-sided
-    bound), except for month-valued targets with a relative tolerance ``tol`` < 1 when
+    bound), except for month-valued targets and hazard ratios (unit ``ratio``, compared on the
+    log scale as they are estimated) with a relative tolerance ``tol`` < 1 when
     ``median_scale = "log"``: ``ln(model / target) / ln(1 + tol)`` above the target and
     ``ln(model / target) / -ln(1 - tol)`` below it. Both put the band's edges at exactly +-1 (so
     ``|e| <= 1`` still means within tolerance), but the log form treats a model twice the target
@@ -32,7 +33,7 @@ def target_error(r: TargetResult, *, median_scale: str = "log") -> float | None:
     if r.scaled_error is None or r.model is None:
         return None
     tol = r.tolerance
-    if median_scale == "log" and r.unit == "months" and tol["kind"] == "relative" and tol["value"] < 1.0 and r.target > 0:
+    if median_scale == "log" and r.unit in ("months", "ratio") and tol["kind"] == "relative" and tol["value"] < 1.0 and r.target > 0:
         if r.model <= 0:
             return -math.inf if tol["bound"] != "upper" else 0.0
         lr = math.log(r.model / r.target)

@@ -116,7 +116,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
 def _value_text(x, unit):
     if x is None:
         return "NR"
-    return f"{x:.3f}" if unit == "fraction" else f"{x:.1f}"
+    return f"{x:.3f}" if unit in ("fraction", "ratio") else f"{x:.1f}"
 
 
 def build_report(result: CalibrationResult, summary, diagnostics, files) -> Report:

@@ -93,7 +93,7 @@ SCHEMA = Section(
                     Float(lo=0.0, lo_open=True, uncertain=False),
                     doc="model-discrepancy sample size n0 (weighting = \"n\" only): weight n n0 / (n + n0), the precision of a figure whose sampling variance ~1/n is added to a discrepancy variance ~1/n0 (default: none, weight n)",
                 ),
-                "median_scale": Choice(("log", "linear"), "log", doc="error of month-valued targets with a relative tolerance: on the log scale or linear"),
+                "median_scale": Choice(("log", "linear"), "log", doc="error of month-valued targets and hazard ratios with a relative tolerance: on the log scale or linear"),
                 "undefined_penalty": Float(100.0, lo=0.0, uncertain=False, doc="squared error charged for an undefined model value (median not reached)"),
             }
         ),

@@ -34,7 +34,7 @@ def results_json(tmap: TargetMap, results: Sequence[TargetResult], *, patients: 
 def _fmt(x, unit: str) -> str:
     if x is None:
         return "-"
-    if unit == "fraction":
+    if unit in ("fraction", "ratio"):  # shares and hazard ratios: 3 decimals
         return f"{x:.3f}"
     return f"{x:.1f}"
 

@@ -67,8 +67,8 @@ def paired_metric_difference(a, b, metric: str, *, replicates: int = 200, seed: 
     elif m.kind == "treatment_deaths":
         xa, xb = a["death_cause"] == codes.DEATH_TREATMENT, b["death_cause"] == codes.DEATH_TREATMENT
     elif m.kind == "first_failure":
-        k = codes.FAILURE_NAMES.index(m.endpoint)
-        xa, xb = a["first_failure"] == k, b["first_failure"] == k
+        k = [codes.FAILURE_NAMES.index(p) for p in m.endpoint.split("+")]
+        xa, xb = np.isin(a["first_failure"], k), np.isin(b["first_failure"], k)
     else:
         raise ExperimentError(f"metric {metric}: no paired comparison is defined for it; use a survival metric or a patient-level rate")
     return _entry(paired_binary_difference(np.asarray(xa), np.asarray(xb), independent=False))

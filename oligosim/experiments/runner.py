@@ -44,6 +44,8 @@ def better_sign(metric: str) -> int:
         return 1
     if m.kind == "first_failure" and m.endpoint == "none":
         return 1
+    if m.kind == "response" and m.endpoint != "pd":
+        return 1
     return -1
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from oligosim.results import Results
 
 #: decimals of the float columns in the CSV (the rest are written as they are)
-CSV_DECIMALS = {"os_months": 4, "pfs_months": 4, "wpfs_months": 4, "age_years": 1, "dfi_months": 2, "time_months": 4}
+CSV_DECIMALS = {"os_months": 4, "pfs_months": 4, "wpfs_months": 4, "ttnt_months": 4, "age_years": 1, "dfi_months": 2, "time_months": 4}
 
 
 def _result(results):

@@ -13,6 +13,7 @@ import math
 
 from oligosim import codes
 from oligosim.definitions import estro_eortc_class, is_oligometastatic
+from oligosim.reference import record
 from oligosim.reference.cohort import diameter_of_logv, logv_of_diameter, visible_distant
 
 __all__ = ["AssessmentMixin", "scan_interval", "visit_offset"]
@@ -88,6 +89,8 @@ class AssessmentMixin:
             An unscheduled scan prompted by a symptom (the follow-up schedule is not moved).
         """
         P, now = self.P, self.env.now
+        if self.recist_first is None:  # RECIST at the first assessment, read-only (model 7.6)
+            self.recist_first = record.first_assessment(self.lesions, self.recist_targets, self.overflow == 1 and now >= self.overflow_at)
         if not symptom:
             self.book_visit(self.scan_nominal + scan_interval(P, self.scan_nominal))
         self.record(codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)

@@ -87,6 +87,14 @@ def _write_row(out: dict, j: int, p: Patient, n_entry: int, n_visible: int, even
     c["attempts"][j] = pat.attempts
     c["overflow"][j] = p.overflow > 0
     c["tumour_fistula"][j] = p.fistula
+    c["ttnt"][j] = t if p.ttnt is None else p.ttnt
+    c["ttnt_event"][j] = p.ttnt is not None
+    c["organs_entry"][j] = p.organs_entry
+    c["recist_base_cm"][j] = p.recist_base
+    first_cm, new, clear = (np.nan, False, False) if p.recist_first is None else p.recist_first
+    c["recist_first_cm"][j] = first_cm
+    c["recist_new"][j] = new
+    c["recist_clear"][j] = clear
     c["tox"][j] = p.tox_seen
     c["lc_n"][j] = len(p.lc)
     for q, (t_rt, failed, t_fail, bed, vol) in enumerate(p.lc):

@@ -22,6 +22,7 @@ import math
 import simpy
 
 from oligosim import codes
+from oligosim.reference import record
 from oligosim.reference.appointments import (
     P_BACKGROUND_DEATH,
     P_CONSOLIDATION,
@@ -137,6 +138,11 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         self.pfs = self.wpfs = None
         self.first_failure = codes.FAIL_NONE
         self.estro_first = codes.NOT_OLIGO - 1
+        # recorded beside the course (oligosim.reference.record, model 7.6)
+        self.ttnt = None  # months: the first next treatment or death
+        self.organs_entry = record.organs_mask(lesions)
+        self.recist_targets, self.recist_base = record.select_targets(lesions)
+        self.recist_first = None  # (targets' sum in cm, new lesion, nothing visible) at the first scan
 
     def _make_appointments(self) -> None:
         """One appointment per kind of scheduled event, each with its handler."""
@@ -161,7 +167,10 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
     # ------------------------------------------------------------------ bookkeeping
     def record(self, code: int, detail: int = 0, t: float | None = None) -> None:
         """Append (time in months, ``codes.EV_*`` code, detail) to the event log (now by default)."""
-        self.log.append((self.env.now if t is None else t, code, detail))
+        t = self.env.now if t is None else t
+        self.log.append((t, code, detail))
+        if self.ttnt is None and record.starts_next_treatment(code, detail, self.line):
+            self.ttnt = t
 
     def active(self):
         """The active lesions."""
