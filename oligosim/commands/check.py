@@ -76,6 +76,8 @@ def _check_one(path: str, kind: str | None, targets: str | None) -> str:
         from oligosim.experiments.spec import load_experiment
 
         exp = load_experiment(path)
+        for line in exp.warnings:
+            print(f"warning: {line}", file=sys.stderr)
         return f"experiment, kind {exp.kind}"
     if kind == "targets":
         from oligosim.calibration.targets import load_targets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from oligosim.commands import UserError, add_memory_option, check_memory, output_dir, print_warnings, run_errors
@@ -48,6 +49,8 @@ def main(args: argparse.Namespace) -> int:
         if not Path(path).exists():
             raise UserError(f"{args.file}: file not found{shipped.unknown_name_hint(args.file, 'experiments')}") from None
         raise UserError(f"{args.file} is not a valid experiment:\n{exc}") from None
+    for line in exp.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     out = output_dir(args, Path("out") / exp.name)
     _check_memory(args, exp)
     from oligosim.experiments.runner import run_experiment

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from oligosim.analysis.metrics import parse_metric
+from oligosim.experiments.centring import STRICT_KINDS, base_problem
 from oligosim.config.values import suggest
 from oligosim.config import (
     REQUIRED,
@@ -296,6 +297,8 @@ class Experiment:
     settings: dict
     quick: bool = False
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    #: what the file does that is allowed but probably not meant (a base value outside a sweep)
+    warnings: tuple = ()
 
     @property
     def all_metrics(self) -> tuple:
@@ -481,6 +484,7 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
     elif kind in ("compare", "trial") and raw_params:
         bad("parameter", f"{len(raw_params)} tables", f"a {kind} experiment varies no parameter; remove the [[parameter]] tables")
     seen = set()
+    warnings: list[str] = []
     for i, p in enumerate(raw_params):
         key = f"parameter[{i}]"
         if p["path"] in seen:
@@ -515,6 +519,12 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
         if kind == "psa" and dist is None:
             bad(f"{key}.distribution", None, "a psa parameter needs a distribution (here or in the scenario)")
             continue
+        problem = base_problem(kind, float(base), lo, hi, grid, dist)
+        if problem and kind in STRICT_KINDS:
+            bad(f"{key}.path", p["path"], problem)
+            continue
+        if problem:
+            warnings.append(f"{display}: {key}.path = {format_value(p['path'])}: {problem}")
         fractions = None
         if p["report_as"] == "bed10":
             fpath = p["path"][: -len("_dose_gy")] + "_fractions"
@@ -577,4 +587,5 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
         settings=settings,
         quick=quick,
         raw=raw,
+        warnings=tuple(warnings),
     )
