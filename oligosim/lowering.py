@@ -284,6 +284,7 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
     return ArmParams(
         first_line=reg(a["first_line"]),
         second_line=reg(a["second_line"]),
+        third_line=reg(a["third_line"]),
         rt_timing=schema.RT_TIMINGS.index(a["rt_timing"]),
         consolidative_cycles=int(a["consolidative_after_cycles"]),
         rt_primary=bool(a["rt_primary"]),

@@ -106,6 +106,11 @@ def seeding_colonies_scenario():
     )
 
 
+def third_line_scenario():
+    """Anti-PD-1 monotherapy as a third line when the second fails (model 5.1)."""
+    return default_scenario().with_values({f"arms.{a}.third_line": "pd1" for a in ("systemic_only", "at_progression")})
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -122,6 +127,7 @@ CASES = [
     ("second_line", scenario_file("second_line_low_dose_rt.toml"), ["low_dose_rt_2l"]),
     ("primary_resistance", lambda: primary_resistance_scenario(), ["systemic_only", "upfront_rt"]),
     ("seeding_colonies", lambda: seeding_colonies_scenario(), ["systemic_only", "at_progression"]),
+    ("third_line", lambda: third_line_scenario(), ["systemic_only", "at_progression"]),
 ]
 
 
@@ -525,9 +531,20 @@ def _mutate_colony_one_larger(monkeypatch):
     monkeypatch.setattr(reference_streams, "negative_binomial_ppf", lambda u, m, k, cap: min(cap, ppf(u, m, k, cap) + 1))
 
 
+def _mutate_third_line_is_the_second_again(monkeypatch):
+    """The reference gives the second line's regimen again as the third line (model 5.1)."""
+    start = reference_systemic.SystemicMixin.start_line
+
+    def start_line(self, line, reg):
+        return start(self, line, self.A.second_line if line == 3 else reg)
+
+    monkeypatch.setattr(reference_systemic.SystemicMixin, "start_line", start_line)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
         (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
@@ -550,7 +567,7 @@ def _mutate_colony_one_larger(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["colony_one_larger", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["third_line_is_the_second_again", "colony_one_larger", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

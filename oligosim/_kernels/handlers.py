@@ -485,6 +485,18 @@ def _local_at_progression(P, A, W, L):
 
 
 @njit(cache=True, inline="always")
+def no_line_left(A, line):
+    """After line ``line`` (0: none yet), can no further systemic line start (model 7.5)?"""
+    if not A.next_line:
+        return True
+    if line >= 3:
+        return True
+    if line == 2:
+        return A.third_line < 0
+    return A.second_line < 0
+
+
+@njit(cache=True, inline="always")
 def _next_line(P, R, A, W, L):
     """Rapid or widespread progression: the line has failed; the next line if there is one."""
     st = W.state[0]
@@ -496,6 +508,8 @@ def _next_line(P, R, A, W, L):
     # line" is the first systemic therapy, started at this progression
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
         systemic.start_line(P, R, A, W, L, 2, A.second_line)
+    elif A.next_line and st.line == 2 and A.third_line >= 0:
+        systemic.start_line(P, R, A, W, L, 3, A.third_line)
 
 
 @njit(cache=True, inline="always")
@@ -518,7 +532,7 @@ def on_progression(P, R, A, W, L, n_new):
     else:
         _next_line(P, R, A, W, L)
     st.has_baseline = False  # the next scan sets a new baseline
-    if st.widespread and not st.line_on and (st.line >= 2 or A.second_line < 0 or not A.next_line):
+    if st.widespread and not st.line_on and no_line_left(A, st.line):
         # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is left to
         # decide, so later scans would change no result: stop scheduling them (model 7.5).
         st.palliative = True

@@ -205,6 +205,7 @@ class ArmParams(NamedTuple):
 
     first_line: int  # regimen code, -1 none
     second_line: int
+    third_line: int  # regimen code after the second line fails, -1 none (best supportive care)
     rt_timing: int  # index into schema.RT_TIMINGS
     consolidative_cycles: int
     rt_primary: bool

@@ -167,7 +167,7 @@ def check_economics(data: dict) -> list[tuple[str, str]]:
             errors.append((f"economics.drug_costs.{name}", f"names no regimen (regimens: {', '.join(regimens)})"))
     if eco["enabled"]:
         for arm_name, arm in data["arms"].items():
-            for line in ("first_line", "second_line"):
+            for line in ("first_line", "second_line", "third_line"):
                 reg = arm[line]
                 if reg != "none" and reg not in eco["drug_costs"]:
                     errors.append((f"economics.drug_costs.{reg}", f"missing: arms.{arm_name}.{line} uses regimen {reg!r} and economics is enabled"))

@@ -455,6 +455,7 @@ ARM = Section(
         "label": Str("", doc="name shown in reports"),
         "first_line": Ref("regimens", "none", doc="systemic regimen of the first line ('none' = local therapy alone)"),
         "second_line": Ref("regimens", "none", doc="regimen at progression ('none' = no second line)"),
+        "third_line": Ref("regimens", "none", doc="regimen when the second line fails at a rapid or widespread progression ('none' = best supportive care after the second line; model 5.1)"),
         "rt_timing": Choice(RT_TIMINGS, doc="when the first RT course is given (BRIEF 7)"),
         "consolidative_after_cycles": Int(4, lo=1, hi=40, unit="cycles", doc="consolidative RT after this many cycles if restaging shows no progression"),
         "rt_primary": Bool(True, doc="irradiate the primary tumour when in place"),
@@ -478,8 +479,15 @@ ARM = Section(
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
         "progression": PROGRESSION,
     },
-    check_given=lambda arm, given, path: check_schedule_keys(arm, given),
+    check_given=lambda arm, given, path: check_schedule_keys(arm, given) + _check_lines(arm),
 )
+
+
+def _check_lines(arm) -> list[tuple[str, str]]:
+    """A third line follows a second: without one it would never start (not ignored)."""
+    if arm["third_line"] != "none" and arm["second_line"] == "none":
+        return [("third_line", "needs a second_line: the third line starts when the second fails")]
+    return []
 
 
 def _check_dfi(data):

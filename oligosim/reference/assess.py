@@ -169,12 +169,23 @@ class AssessmentMixin:
             # line 0: no first line was given, so the "second line" is the first systemic therapy
             if A.next_line and not self.fistula and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
                 self.start_line(2, A.second_line)
+            elif A.next_line and not self.fistula and self.line == 2 and A.third_line >= 0:
+                self.start_line(3, A.third_line)  # the third line, when the second fails (model 5.1)
         self.has_baseline = False  # the next scan sets a new baseline
-        if self.widespread and not self.line_on and (self.line >= 2 or A.second_line < 0 or not A.next_line):
+        if self.widespread and not self.line_on and self.no_line_left():
             # palliative: no scan could change any result any more (model 7.5)
             self.palliative = True
             self.scan.cancel()
             self.symptom_scan.cancel()
+
+    def no_line_left(self) -> bool:
+        """Can no further systemic line start after the current one (model 7.5)?"""
+        A = self.A
+        if not A.next_line or self.line >= 3:
+            return True
+        if self.line == 2:
+            return A.third_line < 0
+        return A.second_line < 0
 
     def first_failure_pattern(self, oligo: bool, n_new: int) -> int:
         """Pattern of first failure, hierarchical (model 7.4): widespread; else, by the lesions
