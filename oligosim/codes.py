@@ -232,6 +232,13 @@ EV_DEATH_TREATMENT = 17
 EV_CENSORED = 18
 EV_LINE_STOP = 19
 EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
+
+#: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
+DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
+DISEASE_DEATH_AFTER_PROGRESSION = 1  #: the constant hazard from the first progression
+DISEASE_DEATH_AFTER_WIDESPREAD = 2  #: the constant hazard from the first widespread progression
+DISEASE_DEATH_FISTULA = 3  #: death after a tumour fistula of the primary in place
+DISEASE_DEATH_NAMES = ("burden", "after_progression", "after_widespread", "tumour_fistula")
 EVENT_NAMES = (
     "entry",
     "line_start",

@@ -73,8 +73,10 @@ def _dispatch(P, R, A, W, L, s):
         handlers.finish(W, codes.ALIVE)
     elif s == S_BACKGROUND_DEATH:
         handlers.finish(W, codes.DEATH_OTHER)
-    elif s == S_PROGRESSION_DEATH or s == S_WIDESPREAD_DEATH:
-        handlers.finish(W, codes.DEATH_DISEASE)
+    elif s == S_PROGRESSION_DEATH:
+        handlers.finish_disease(W, codes.DISEASE_DEATH_AFTER_PROGRESSION)
+    elif s == S_WIDESPREAD_DEATH:
+        handlers.finish_disease(W, codes.DISEASE_DEATH_AFTER_WIDESPREAD)
     elif s == S_RT_START:
         handlers.on_rt_start(P, R, A, W, L)
     elif s == S_RT_END:

@@ -51,6 +51,14 @@ def finish(W, cause):
     st.over = True
 
 
+@njit(cache=True, inline="always")
+def finish_disease(W, detail):
+    """Death from the cancer now, by mechanism ``detail`` (codes.DISEASE_DEATH_*, model 4.3),
+    which the closing event records."""
+    W.state[0].death_detail = detail
+    finish(W, codes.DEATH_DISEASE)
+
+
 # ----------------------------------------------------------------------------- entry
 
 
@@ -61,6 +69,7 @@ def _reset(P, W):
     st.t = 0.0
     st.over = False
     st.cause = codes.ALIVE
+    st.death_detail = codes.DISEASE_DEATH_BURDEN
     st.line = 0
     st.lines_started = 0
     st.reg = -1
@@ -239,7 +248,7 @@ def on_crossing(P, R, W, L, dt, i_seed, i_death):
     hazards.advance(L, st.n, st.kill, st.t, tau, P.eradication_logv, W)
     st.t += tau
     if tau_d <= tau_s:
-        finish(W, codes.DEATH_DISEASE)
+        finish_disease(W, codes.DISEASE_DEATH_BURDEN)
         return
     st.h_seed = 0.0
     st.h_death += a_death
@@ -263,7 +272,7 @@ def on_primary_event(P, W, L):
     every treatment and starts the clock of death after it; or, the second time, that death."""
     st = W.state[0]
     if st.fistula:
-        finish(W, codes.DEATH_DISEASE)
+        finish_disease(W, codes.DISEASE_DEATH_FISTULA)
         return
     active = False
     for i in range(st.n):
@@ -552,7 +561,7 @@ def close(W, out, j):
     cause = st.cause
     ended = cause != codes.ALIVE
     if cause == codes.DEATH_DISEASE:
-        log_event(W, t, codes.EV_DEATH_DISEASE, 0)
+        log_event(W, t, codes.EV_DEATH_DISEASE, st.death_detail)
     elif cause == codes.DEATH_OTHER:
         log_event(W, t, codes.EV_DEATH_OTHER, 0)
     elif cause == codes.DEATH_TREATMENT:

@@ -82,6 +82,7 @@ STATE_DTYPE = np.dtype(
         ("n", np.int64),  # lesion slots in use
         ("over", np.bool_),  # death or the horizon reached: the loop stops
         ("cause", np.int64),  # codes.ALIVE / DEATH_*
+        ("death_detail", np.int64),  # codes.DISEASE_DEATH_*: the mechanism of a disease death (recording only)
         # ---- systemic therapy
         ("line", np.int64),  # 0 none yet, 1 first, 2 second
         ("lines_started", np.int64),  # differs from line when the arm has no first line

@@ -162,7 +162,7 @@ class HazardsMixin:
 
     def on_disease_death(self) -> None:
         """The disease-death hazard crossed its threshold (model 4.3)."""
-        self.finish(codes.DEATH_DISEASE)
+        self.finish_disease(codes.DISEASE_DEATH_BURDEN)
 
     def on_seeding(self) -> None:
         """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume."""

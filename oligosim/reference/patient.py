@@ -87,6 +87,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         self.finished = self.env.event()
         self.over = False
         self.cause = codes.ALIVE
+        self.death_detail = codes.DISEASE_DEATH_BURDEN  # the mechanism of a disease death (recording only)
         # streams (the cohort's were used by the caller)
         self.s_lesion = Stream(seed, pid, LESION)
         self.s_seeding = Stream(seed, pid, SEEDING)
@@ -159,8 +160,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         self.horizon = Appointment(self, P_HORIZON, lambda: self.finish(codes.ALIVE))
         # post-progression disease death: constant hazards from the first progression and from
         # the first widespread progression on (model 4.3)
-        self.progression_death = Appointment(self, P_PROGRESSION_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
-        self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish(codes.DEATH_DISEASE))
+        self.progression_death = Appointment(self, P_PROGRESSION_DEATH, lambda: self.finish_disease(codes.DISEASE_DEATH_AFTER_PROGRESSION))
+        self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish_disease(codes.DISEASE_DEATH_AFTER_WIDESPREAD))
         # the primary in place: a tumour fistula, then death after it (model 4.8)
         self.primary_event = Appointment(self, P_PRIMARY_EVENT, self.on_primary_event)
 
@@ -180,6 +181,12 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         """Simulate from entry to death or the horizon."""
         self.env.process(self.entry())
         self.env.run(until=self.finished)
+
+    def finish_disease(self, detail: int) -> None:
+        """Death from the cancer now, by mechanism ``detail`` (``codes.DISEASE_DEATH_*``, model
+        4.3), which the closing event records."""
+        self.death_detail = detail
+        self.finish(codes.DEATH_DISEASE)
 
     def finish(self, cause: int) -> None:
         """The simulation ends now with ``cause`` (``codes.ALIVE`` or a ``codes.DEATH_*``)."""
@@ -246,7 +253,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         """The tumour-fistula clock fires: a fistula if the primary is still active, which stops
         every treatment and starts the clock of death after it; the second time, that death."""
         if self.fistula:
-            self.finish(codes.DEATH_DISEASE)
+            self.finish_disease(codes.DISEASE_DEATH_FISTULA)
             return
         if not any(les is not None and les.organ == codes.PRIMARY and les.status == ACTIVE and les.seen for les in self.lesions):
             return
@@ -261,4 +268,5 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
     # ------------------------------------------------------------------ results
     def close(self) -> None:
         """Final records at death or the horizon."""
-        self.record(_CLOSING_CODE.get(self.cause, codes.EV_CENSORED), 0)
+        code = _CLOSING_CODE.get(self.cause, codes.EV_CENSORED)
+        self.record(code, self.death_detail if code == codes.EV_DEATH_DISEASE else 0)
