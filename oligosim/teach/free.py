@@ -34,6 +34,7 @@ def validate_upload(path: Path, shown_name: str) -> tuple[oligosim.config.Scenar
     """
     kind = check.sniff_kind(str(path))
     try:
+        # check's own per-file validation, so the page and `oligosim check` can never disagree
         note = check._check_one(str(path), kind, None)
     except ConfigError as exc:
         return None, [line.replace(str(path), shown_name) for line in exc.errors]

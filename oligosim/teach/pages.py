@@ -104,6 +104,7 @@ def _control(d: dict, scenario) -> Control:
     if widget == "select" and like not in [v for v, _ in choices]:
         # the scenario's own value is always offered, so the page starts where the lesson does
         choices = tuple(sorted(choices + ((like, str(like)),), key=lambda kv: str(kv[0]) if isinstance(like, str) else kv[0]))
+    # a slider's range and step take the type of the key (an integer key gets an integer slider)
     num = (lambda x: x if x is None or isinstance(like, float) else int(x)) if widget == "slider" else (lambda x: None)
     return Control(
         key=d["key"],
