@@ -15,6 +15,9 @@ import math
 from oligosim.plots.arms import plot_failure_patterns, plot_toxicity
 from oligosim.plots.km import plot_km
 
+#: resolution of the page figures: legible at their size, and each costs a fraction of a second
+#: to draw on a loaded 2-core machine (four of them take as long as the model run)
+DPI = 80
 #: x axis of the Kaplan-Meier curves (months): the lessons' RMST horizon
 KM_MONTHS = 60.0
 ENDPOINT_TITLES = {"os": "Overall survival", "pfs": "Progression-free survival"}
@@ -25,7 +28,7 @@ TOX_TYPES = ("pneumonitis", "esophagitis", "esophageal_fistula", "neutropenia", 
 def _png(ax) -> str:
     """The axes' figure as a base64 PNG (tight box: keeps the at-risk table and legends)."""
     buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    ax.figure.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -58,7 +58,6 @@ def free_ui():
             ui.input_file("upload", None, accept=[".toml"]),
             ui.tags.small("Validated as `oligosim check` does. Extend a shipped scenario by name: extends = \"default\"."),
         ),
-        ui.output_ui("problems"),
         ui.input_checkbox_group("arms", "Arms", choices=[]),
         ui.input_numeric("patients", "Patients per arm", value=2000, min=100, max=MAX_PATIENTS, step=100),
         ui.input_numeric("seed", "Seed", value=1, min=0, step=1),
@@ -69,6 +68,12 @@ def free_ui():
     return ui.page_sidebar(
         sidebar,
         _head(),
+        ui.p(
+            "Pick a shipped scenario or upload your own, choose arms, patients per arm and seed, and press Run. Every arm meets "
+            "the same virtual patients; the table gives 95% Monte Carlo intervals. Downloads: the summary (one row per arm and "
+            "metric, as Result.summary()), summary.json (as oligosim run writes it) and the per-patient table."
+        ),
+        ui.output_ui("problems"),
         ui.output_text("status", inline=False),
         ui.output_ui("downloads"),
         ui.output_ui("table"),
@@ -105,7 +110,7 @@ def free_server(input, output, session):
         _, errors = loaded()
         if not errors:
             return None
-        return ui.tags.pre("\n".join(errors), class_="teach-problems text-danger")
+        return ui.tags.pre("\n".join(errors), class_="teach-problems text-danger", style="white-space: pre-wrap")
 
     @reactive.calc
     @reactive.event(input.run)

@@ -23,8 +23,9 @@ HERE = Path(__file__).resolve().parent
 
 #: patients x arms one page run may simulate. Measured on the project's 2-core machine with
 #: other jobs and the browser sharing it: the kernel did 5 arms x 2,000 patients in 0.5-1.0 s,
-#: the summary and four figures took about as long again, and the browser test saw the figures
-#: redrawn 1.5-3.5 s after a click with 10,000; 8,000 patient-arms keep a change near 2 s.
+#: the summary and the figures took about as long again, and the browser test saw the figures
+#: redrawn 1.5-3.5 s after a click with 10,000 at a load average of 3-4; 8,000 patient-arms keep
+#: a change near 2 s (1.8-3.2 s measured at a load of 5-6, docs/teach.md).
 PATIENT_ARMS_BUDGET = 8_000
 #: never more patients per arm than this (one- and two-arm lessons), never fewer than the floor
 MAX_PATIENTS, MIN_PATIENTS = 4_000, 500

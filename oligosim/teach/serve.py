@@ -23,16 +23,20 @@ def port_free(port: int) -> bool:
 
 
 def warm_up() -> float:
-    """Run one small lesson once, so the kernel is compiled (or loaded from numba's cache) and
-    the lessons are read before the first page asks; returns the seconds it took."""
+    """Run one small lesson once and draw its page, so the kernel is compiled (or loaded from
+    numba's cache), the lessons are read and the analysis and plotting modules are imported
+    before the first page asks; returns the seconds it took."""
     import oligosim
     from oligosim.api import announce_compile
-    from oligosim.teach import pages
+    from oligosim.teach import figures, pages
 
     t0 = time.perf_counter()
     announce_compile()
     les = pages.lessons()[0]
-    oligosim.run(les.scenario, patients=50, seed=1, arms=list(les.arms)[:1], announce=False)
+    res = oligosim.run(les.scenario, patients=50, seed=1, arms=list(les.arms)[:1], announce=False)
+    for kind in pages.FIGURES:
+        figures.figure_png(res, kind)
+    figures.metrics_table(res, les.table)
     return time.perf_counter() - t0
 
 
