@@ -47,6 +47,7 @@ ROLES = {
     "calibration": "targets, the user's map, scoring, search, posterior, reports",
     "commands": "one module per `oligosim` sub-command",
     "cli": "the `oligosim` command line",
+    "teach": "`oligosim teach`: lesson pages and a free page in the browser (Shiny), over the API",
     "api": "the public Python API: load, run -> Result (pandas tables), run_experiment",
     "shipped": "the shipped scenarios and experiments, by name (package data)",
     "docs": "the parameter table of docs/model.md, generated from the schema",

@@ -16,7 +16,7 @@ from oligosim.commands import UserError
 from oligosim.interrupts import exit_code, signals_as_interrupt
 
 #: sub-command modules, in the order ``oligosim --help`` lists them
-COMMANDS = ("run", "check", "list", "dose", "experiment", "targets", "calibrate")
+COMMANDS = ("run", "check", "list", "dose", "experiment", "targets", "calibrate", "teach")
 
 
 def build_parser() -> argparse.ArgumentParser:
