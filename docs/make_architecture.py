@@ -36,7 +36,7 @@ ROLES = {
     "definitions": "statements 1-2: counting lesions, oligometastasis definitions, ESTRO-EORTC classes (njit)",
     "radiobiology": "BED, EQD2, TCP, NTCP, re-irradiation: one njit core, a validated API, schedules",
     "lowering": "Scenario -> ModelParams, Regimens, ArmParams: the one bridge to the kernels",
-    "_kernels": "private numba event loop: state, handlers, hazards, rt, assess, systemic, cohort, rng",
+    "_kernels": "private numba event loop: state, handlers, progression, hazards, rt, assess, systemic, toxicity, cohort, rng",
     "simulate": "driver: chunks, threads, seeds; returns results",
     "reference": "the same model written plainly with SimPy: the kernel's test oracle",
     "results": "ArmResult, Results, columns: what every analysis reads",
