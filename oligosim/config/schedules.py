@@ -1,4 +1,6 @@
-"""RT schedules by site (model 6.1): the ``radiotherapy.schedules`` table and its entries.
+"""RT schedules by site (model 6.1): the ``radiotherapy.schedules`` table and its entries; an
+arm's re-irradiation schedules by site (model 6.6); fractions a day, the interval between them
+and the repair half-times of incomplete repair (model 6.2).
 
 Statement 7: SBRT or hypofractionated RT for metastases, conventional fractionation next to the
 esophagus; statement 8: curative doses, adjusted to each site's risk. Arms with
