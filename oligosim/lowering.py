@@ -17,6 +17,7 @@ from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
 from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, LOCOREGIONAL_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
+from oligosim.radiobiology.core import repair_theta
 
 _LN2 = math.log(2.0)
 
@@ -271,6 +272,32 @@ def _site_schedules(sc: Scenario, a) -> tuple[np.ndarray, np.ndarray]:
     return dose, fx
 
 
+def _thetas(rt, per_day: int, interval_h: float) -> tuple[float, float]:
+    """Unrepaired share of damage after one interval between same-day fractions (Thames 1985),
+    (tumour and marrow, late tissue); exactly 0 with one fraction a day (model 6.2)."""
+    if per_day == 1:
+        return 0.0, 0.0
+    return (
+        float(repair_theta(interval_h, float(rt["repair_half_time_early_h"]))),
+        float(repair_theta(interval_h, float(rt["repair_half_time_late_h"]))),
+    )
+
+
+def _reirradiation_schedules(sc: Scenario, a):
+    """The arm's re-irradiation schedules by (organ, subsite) (model 6.6): total dose (Gy),
+    fractions (0 where none is given), fractions a day and thetas (..., 2). The primary's field
+    is row PRIMARY."""
+    shape = (codes.N_ORGANS, codes.N_STATIONS)
+    dose, fx, per_day = np.zeros(shape), np.zeros(shape, dtype=np.int64), np.ones(shape, dtype=np.int64)
+    theta = np.zeros(shape + (2,))
+    for site, s in a["reirradiation_schedules"].items():
+        cells = [(codes.PRIMARY, k) for k in range(codes.N_STATIONS)] if site == "primary" else codes.site_cells(site)
+        for o, k in cells:
+            dose[o, k], fx[o, k], per_day[o, k] = float(s["dose_gy"]), int(s["fractions"]), int(s["fractions_per_day"])
+            theta[o, k] = _thetas(sc.data["radiotherapy"], int(s["fractions_per_day"]), float(s["interfraction_interval_h"]))
+    return dose, fx, per_day, theta
+
+
 def lower_arm(sc: Scenario, arm: str) -> ArmParams:
     """One arm of the scenario as :class:`ArmParams`."""
     a = sc.data["arms"][arm]
@@ -281,6 +308,8 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
 
     prog = a["progression"]
     site_dose, site_fx = _site_schedules(sc, a)
+    theta_early, theta_late = _thetas(sc.data["radiotherapy"], int(a["fractions_per_day"]), float(a["interfraction_interval_h"]))
+    reirr_dose, reirr_fx, reirr_per_day, reirr_theta = _reirradiation_schedules(sc, a)
     return ArmParams(
         first_line=reg(a["first_line"]),
         second_line=reg(a["second_line"]),
@@ -299,6 +328,12 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         site_dose=site_dose,
         site_fractions=site_fx,
         fractions_per_day=int(a["fractions_per_day"]),
+        theta_early=theta_early,
+        theta_late=theta_late,
+        reirr_dose=reirr_dose,
+        reirr_fractions=reirr_fx,
+        reirr_per_day=reirr_per_day,
+        reirr_theta=reirr_theta,
         concurrent=bool(a["concurrent_chemotherapy"]),
         urgent=bool(a["urgent_rt_symptomatic"]),
         local_first=bool(a["local_first_long_dfi"]),

@@ -111,6 +111,12 @@ def third_line_scenario():
     return default_scenario().with_values({f"arms.{a}.third_line": "pd1" for a in ("systemic_only", "at_progression")})
 
 
+def reirradiation_bid_scenario():
+    """Twice-daily re-irradiation (model 6.2, 6.6): the whole arm BID, or BID re-irradiation by
+    site; a tumour repair half-time of 2 h so that its term is not negligible either."""
+    return load_scenario(CONFIGS / "scenarios" / "locoregional_reirradiation.toml").with_values({"radiotherapy.repair_half_time_early_h": 2.0})
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -128,6 +134,7 @@ CASES = [
     ("primary_resistance", lambda: primary_resistance_scenario(), ["systemic_only", "upfront_rt"]),
     ("seeding_colonies", lambda: seeding_colonies_scenario(), ["systemic_only", "at_progression"]),
     ("third_line", lambda: third_line_scenario(), ["systemic_only", "at_progression"]),
+    ("reirradiation_bid", lambda: reirradiation_bid_scenario(), ["reirr_bid", "reirr_bid_by_site"]),
 ]
 
 
@@ -364,8 +371,26 @@ def test_dfi_of_every_presentation_same_seed():
 def _mutate_bed_to_physical_dose(monkeypatch):
     """RT delivery computes TCP (and records BED10) from the physical dose."""
     shim = types.SimpleNamespace(**{k: getattr(rb_core, k) for k in dir(rb_core) if not k.startswith("__")})
-    shim.bed = lambda d, k, ab: d * k
+    shim.bed_extended = lambda d, k, ab, *repair_and_repopulation: d * k
     monkeypatch.setattr(reference_rt, "rb", shim)
+
+
+def _mutate_complete_repair(monkeypatch):
+    """The reference ignores incomplete repair between same-day fractions (model 6.2): BED and
+    EQD2 of twice-daily schedules by the daily formula."""
+    monkeypatch.setattr(reference_rt, "bed", lambda d, k, ab, per_day, theta: rb_core.bed(d, k, ab))
+    monkeypatch.setattr(reference_rt, "eqd2", lambda d, k, ab, per_day, theta: rb_core.eqd2(d, k, ab))
+
+
+def _mutate_reirradiation_schedule_ignored(monkeypatch):
+    """The reference re-irradiates with the arm's first-course schedule, not the site's
+    re-irradiation schedule (model 6.6)."""
+    schedule_of = reference_rt.schedule_of
+
+    def first_course(A, les):
+        return schedule_of(A, types.SimpleNamespace(organ=les.organ, subsite=les.subsite, with_primary=les.with_primary, irradiated=0))
+
+    monkeypatch.setattr(reference_rt, "schedule_of", first_course)
 
 
 def _mutate_fresh_rt_number(monkeypatch):
@@ -546,6 +571,8 @@ def _mutate_third_line_is_the_second_again(monkeypatch):
     [
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
+        (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
+        (_mutate_reirradiation_schedule_ignored, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid_by_site"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
         (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_rt_marrow_toxicity, "default", default_scenario, ["concurrent"]),
@@ -567,7 +594,7 @@ def _mutate_third_line_is_the_second_again(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["third_line_is_the_second_again", "colony_one_larger", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

@@ -336,6 +336,11 @@ def test_exact_event_sequences_of_the_quiet_model(fx, per_day):
     res = run_scenario(sc, patients=6, seed=1, events=True)
     volume = math.pi / 6.0 * 1.6**3
     bed10 = 40.0 * (1.0 + 40.0 / fx / 10.0)
+    if per_day == 2:
+        # twice daily, 6 h apart: each day's second fraction meets the share theta of the first's
+        # damage unrepaired, 2 theta extra quadratic terms a day (Thames 1985, model 6.2)
+        theta = 0.5 ** (6.0 / sc.data["radiotherapy"]["repair_half_time_early_h"])
+        bed10 += (fx // 2) * 2.0 * theta * (40.0 / fx) ** 2 / 10.0
     for name, arm in res.arms.items():
         want = _expected(name, fx, per_day, reg)
         for j in range(arm.n):

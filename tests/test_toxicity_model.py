@@ -212,12 +212,13 @@ def _lesions(organ, subsite):
     L["organ"][0] = organ
     L["subsite"][0] = subsite
     L["with_primary"][0] = False
+    L["irradiated"][0] = 0
     return L
 
 
 class _Lesion:
     def __init__(self, organ, subsite):
-        self.organ, self.subsite, self.with_primary = organ, subsite, False
+        self.organ, self.subsite, self.with_primary, self.irradiated = organ, subsite, False, 0
 
 
 @pytest.mark.parametrize(
@@ -237,15 +238,17 @@ def test_each_metastasis_gets_its_sites_schedule_in_both_engines(default_scenari
     assert A.by_site
     table = sc.data["radiotherapy"]["schedules"][site]
     dose, k = (27.0, 3) if site == "brain" else (table["dose_gy"], table["fractions"])
-    d_k, k_k = rt.schedule(A, _lesions(organ, subsite), 0)
-    d_r, k_r = reference_rt.schedule_of(A, _Lesion(organ, subsite))
+    # (dose per fraction, fractions, fractions a day, theta tumour, theta late): one a day here
+    d_k, k_k, *daily_k = rt.schedule(A, _lesions(organ, subsite), 0)
+    d_r, k_r, *daily_r = reference_rt.schedule_of(A, _Lesion(organ, subsite))
     assert (k_k, k_r) == (k, k)
     assert d_k == pytest.approx(dose / k) and d_r == pytest.approx(dose / k)
+    assert daily_k == daily_r == [1, 0.0, 0.0]
     # the primary keeps its own schedule; a uniform arm gives every metastasis the same one
-    assert rt.schedule(A, _lesions(codes.PRIMARY, 2), 0) == (A.primary_dose / A.primary_fractions, A.primary_fractions)
+    assert rt.schedule(A, _lesions(codes.PRIMARY, 2), 0)[:2] == (A.primary_dose / A.primary_fractions, A.primary_fractions)
     U = lower_arm(default_scenario, "systemic_only")
     assert not U.by_site
-    assert rt.schedule(U, _lesions(organ, subsite), 0) == (U.metastasis_dose / U.metastasis_fractions, U.metastasis_fractions)
+    assert rt.schedule(U, _lesions(organ, subsite), 0)[:2] == (U.metastasis_dose / U.metastasis_fractions, U.metastasis_fractions)
 
 
 def test_mediastinal_nodes_are_treated_conventionally_by_default():

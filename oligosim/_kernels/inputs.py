@@ -220,6 +220,16 @@ class ArmParams(NamedTuple):
     site_dose: np.ndarray  # (N_ORGANS, N_STATIONS) Gy: total dose by organ and subsite (distant nodes: station)
     site_fractions: np.ndarray  # (N_ORGANS, N_STATIONS) int
     fractions_per_day: int
+    # incomplete repair between same-day fractions of the arm's schedules (model 6.2): the share
+    # of damage unrepaired after one interval, (tumour and marrow, late tissue); 0 with one a day
+    theta_early: float
+    theta_late: float
+    # re-irradiation schedules by (organ, subsite) (model 6.6); row PRIMARY is the primary's
+    # field; reirr_fractions 0 = none given there (the arm's own schedule)
+    reirr_dose: np.ndarray  # (N_ORGANS, N_STATIONS) Gy
+    reirr_fractions: np.ndarray  # (N_ORGANS, N_STATIONS) int
+    reirr_per_day: np.ndarray  # (N_ORGANS, N_STATIONS) int
+    reirr_theta: np.ndarray  # (N_ORGANS, N_STATIONS, 2): theta (early, late) as theta_early, theta_late
     concurrent: bool
     urgent: bool
     local_first: bool

@@ -122,34 +122,61 @@ def cover_stations(L, n):
 
 @njit(cache=True)
 def schedule(A, L, i):
-    """(dose per fraction in Gy, fractions) for target ``i``: the primary's schedule in its
-    field; elsewhere its site's schedule (organ, or station for distant nodes; model 6.1) or the
-    arm's one metastasis schedule."""
+    """(dose per fraction in Gy, fractions, fractions a day, theta tumour, theta late) for
+    target ``i``: a lesion irradiated before gets its site's re-irradiation schedule where the
+    arm gives one (model 6.6); otherwise the primary's schedule in its field, elsewhere its
+    site's schedule (organ, or station for distant nodes; model 6.1) or the arm's one metastasis
+    schedule. The thetas are the damage unrepaired between same-day fractions (model 6.2)."""
+    if L.irradiated[i] > 0:
+        o = codes.PRIMARY if _locoregional(L, i) else L.organ[i]
+        s = 0 if _locoregional(L, i) else L.subsite[i]
+        k = A.reirr_fractions[o, s]
+        if k > 0:
+            return A.reirr_dose[o, s] / k, k, A.reirr_per_day[o, s], A.reirr_theta[o, s, 0], A.reirr_theta[o, s, 1]
     if _locoregional(L, i):
-        return A.primary_dose / A.primary_fractions, A.primary_fractions
+        return A.primary_dose / A.primary_fractions, A.primary_fractions, A.fractions_per_day, A.theta_early, A.theta_late
     if A.by_site:
         k = A.site_fractions[L.organ[i], L.subsite[i]]
-        return A.site_dose[L.organ[i], L.subsite[i]] / k, k
-    return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
+        return A.site_dose[L.organ[i], L.subsite[i]] / k, k, A.fractions_per_day, A.theta_early, A.theta_late
+    return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions, A.fractions_per_day, A.theta_early, A.theta_late
+
+
+@njit(cache=True, inline="always")
+def bed(d, k, ab, per_day, theta):
+    """BED (Gy) of ``k`` fractions of ``d`` Gy, ``per_day`` a day: with one a day repair between
+    fractions is complete (the plain LQ form); with more, Thames 1985's incomplete repair
+    (model 6.2)."""
+    if per_day == 1:
+        return rb.bed(d, k, ab)
+    return rb.bed_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
+
+
+@njit(cache=True, inline="always")
+def eqd2(d, k, ab, per_day, theta):
+    """EQD2 (Gy) of the schedule, as :func:`bed`."""
+    if per_day == 1:
+        return rb.eqd2(d, k, ab)
+    return rb.eqd2_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
 
 
 @njit(cache=True)
 def eqd2_late(P, A, L, i):
     """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of target ``i``'s schedule."""
-    d, k = schedule(A, L, i)
-    return rb.eqd2(d, k, P.ab_late)
+    d, k, per_day, _, theta_late = schedule(A, L, i)
+    return eqd2(d, k, P.ab_late, per_day, theta_late)
 
 
 @njit(cache=True)
 def course_months(A, L, n):
     """Overall time of the planned course: the longest schedule, 5 treatment days a week."""
-    fx = 0
+    days = 0
     for i in range(n):
         if L.in_course[i]:
-            k = schedule(A, L, i)[1]
-            if k > fx:
-                fx = k
-    days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
+            sc = schedule(A, L, i)
+            k, per_day = sc[1], sc[2]
+            d = (k + per_day - 1) // per_day
+            if d > days:
+                days = d
     calendar = (days - 1) // 5 * 7 + (days - 1) % 5 + 1
     return calendar * MONTHS_PER_DAY
 
@@ -210,8 +237,8 @@ def _irradiate(P, A, W, L, i):
     """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
     st = W.state[0]
     t = st.t
-    d, k = schedule(A, L, i)
-    bed10 = rb.bed(d, k, P.ab_tumour)
+    d, k, per_day, theta_early, _ = schedule(A, L, i)
+    bed10 = bed(d, k, P.ab_tumour, per_day, theta_early)
     if P.chemo_before_rt and L.exposed_at_start[i]:
         # chemotherapy before RT leaves resistant survivors (model 5.6)
         bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
@@ -309,7 +336,9 @@ def deliver_course(P, R, A, W, L):
         if L.status[i] != C.ACTIVE:
             continue
         again = L.irradiated[i] > 0
-        late = _irradiate(P, A, W, L, i)
+        # the schedule before the course counts it (a lesion irradiated now is re-irradiated next)
+        d, k, per_day, theta_early, theta_late = schedule(A, L, i)
+        _irradiate(P, A, W, L, i)
         if not L.seen[i]:
             continue  # inside a known target's field: no dose of its own to organs at risk
         f_eso = P.eso_fraction[L.organ[i], L.subsite[i]]
@@ -317,12 +346,11 @@ def deliver_course(P, R, A, W, L):
             reirr = reirr or f_eso > 0.0
         # each organ at risk gets its share of every fraction's dose, so its own dose per fraction
         # decides its EQD2 (model 6.5; an SBRT field's low-dose spill counts little)
-        d, k = schedule(A, L, i)
-        e = rb.eqd2(f_eso * d, k, P.ab_late)
+        e = eqd2(f_eso * d, k, P.ab_late, per_day, theta_late)
         if e > eso:
             eso = e
-        lung += rb.eqd2(P.lung_fraction[L.organ[i]] * d, k, P.ab_late)
-        marrow += rb.eqd2(P.tx[0].marrow_fraction[L.organ[i]] * d, k, P.ab_tumour)
+        lung += eqd2(P.lung_fraction[L.organ[i]] * d, k, P.ab_late, per_day, theta_late)
+        marrow += eqd2(P.tx[0].marrow_fraction[L.organ[i]] * d, k, P.ab_tumour, per_day, theta_early)
     dead = _course_toxicity(P, R, W, eso, lung, marrow, reirr)
     # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
     io = st.line_on and st.reg >= 0 and R.io[st.reg]

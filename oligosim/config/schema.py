@@ -13,7 +13,9 @@ from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.regimens import REGIMEN
-from oligosim.config.schedules import SCHEDULES, check_schedule_keys, schedule_section
+from oligosim.config.schedules import (
+    REPAIR_HALF_TIMES, SCHEDULES, check_daily_keys, check_schedule_keys, interval_key, per_day_key, reirradiation_table, schedule_section,
+)
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
@@ -401,6 +403,7 @@ RADIOTHERAPY = Section(
             ),
         ),
         "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed dose (in every fraction; its EQD2, alpha/beta 3, follows from that dose per fraction), by target organ; a course's targets add up", source=A + "geometry of a typical plan")),
+        **REPAIR_HALF_TIMES,
         "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
         "recovery_max_fraction": _prob(0.5, "long-term fraction of an earlier course's EQD2 that is recovered", "Nieder 2006; Kirkpatrick 2010 (QUANTEC): about 25% at 6 months rising to about 50%"),
         "recovery_half_time_months": _pos(6.0, "months", "months to half of the long-term recovery", "as recovery_max_fraction"),
@@ -472,14 +475,16 @@ ARM = Section(
             key_pattern="^(" + "|".join(codes.SITE_NAMES) + ")$",
             doc="with metastasis_schedule = by_site: this arm's schedule for some sites, {dose_gy, fractions} each, instead of radiotherapy.schedules",
         ),
-        "fractions_per_day": Int(1, lo=1, hi=3, unit="fractions/day", doc="2 for twice-daily schedules"),
+        "fractions_per_day": per_day_key("fractions a treatment day of the arm's schedules (primary and metastases): 2 for twice-daily (BID) schedules"),
+        "interfraction_interval_h": interval_key(),
+        "reirradiation_schedules": reirradiation_table(),
         "concurrent_chemotherapy": Bool(False, doc="give chemotherapy concurrently with the RT course"),
         "urgent_rt_symptomatic": Bool(True, doc="symptomatic brain or bone lesions get RT before systemic therapy (statement 6)"),
         "local_first_long_dfi": Bool(False, doc="metachronous patients with DFI above the threshold get local therapy first (European consensus)"),
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
         "progression": PROGRESSION,
     },
-    check_given=lambda arm, given, path: check_schedule_keys(arm, given) + _check_lines(arm),
+    check_given=lambda arm, given, path: check_schedule_keys(arm, given) + check_daily_keys(arm, given) + _check_lines(arm),
 )
 
 

@@ -20,7 +20,7 @@ from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
 from oligosim.results import LC_RECORDS
 
 __all__ = [
-    "RadiotherapyMixin", "tcp", "ntcp_lkb", "cumulative_eqd2", "schedule_of", "eqd2_late",
+    "RadiotherapyMixin", "tcp", "ntcp_lkb", "cumulative_eqd2", "schedule_of", "bed", "eqd2", "eqd2_late",
 ]
 
 INF = math.inf
@@ -54,21 +54,40 @@ def in_primary_field(les) -> bool:
     return les.organ in (codes.PRIMARY, codes.REGIONAL_NODE) or les.with_primary
 
 
-def schedule_of(A, les) -> tuple[float, int]:
-    """(dose per fraction in Gy, fractions) the arm gives target ``les``: the primary's in its
-    field, else its site's (model 6.1) or the arm's one metastasis schedule."""
+def schedule_of(A, les) -> tuple[float, int, int, float, float]:
+    """(dose per fraction in Gy, fractions, fractions a day, theta tumour, theta late) the arm
+    gives target ``les``: its site's re-irradiation schedule if it was irradiated before and the
+    arm names one (model 6.6), else the primary's in its field, its site's (model 6.1) or the
+    arm's one metastasis schedule. theta: the damage unrepaired between same-day fractions."""
+    if les.irradiated > 0:
+        o, s = (codes.PRIMARY, 0) if in_primary_field(les) else (les.organ, les.subsite)
+        k = int(A.reirr_fractions[o, s])
+        if k > 0:
+            return float(A.reirr_dose[o, s]) / k, k, int(A.reirr_per_day[o, s]), float(A.reirr_theta[o, s, 0]), float(A.reirr_theta[o, s, 1])
+    per_day, thetas = A.fractions_per_day, (A.theta_early, A.theta_late)
     if in_primary_field(les):
-        return A.primary_dose / A.primary_fractions, A.primary_fractions
+        return (A.primary_dose / A.primary_fractions, A.primary_fractions, per_day) + thetas
     if A.by_site:
         k = int(A.site_fractions[les.organ, les.subsite])
-        return float(A.site_dose[les.organ, les.subsite]) / k, k
-    return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions
+        return (float(A.site_dose[les.organ, les.subsite]) / k, k, per_day) + thetas
+    return (A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions, per_day) + thetas
+
+
+def bed(d: float, k: int, ab: float, per_day: int, theta: float) -> float:
+    """BED (Gy) with Thames 1985's incomplete repair between same-day fractions (model 6.2);
+    theta is 0 with one fraction a day, where this is the plain LQ BED."""
+    return rb.bed_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
+
+
+def eqd2(d: float, k: int, ab: float, per_day: int, theta: float) -> float:
+    """EQD2 (Gy) of the schedule, as :func:`bed`."""
+    return rb.eqd2_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
 
 
 def eqd2_late(P, A, les) -> float:
     """EQD2 (Gy) for late effects (alpha/beta of normal tissue) of the arm's schedule for ``les``."""
-    d, k = schedule_of(A, les)
-    return rb.eqd2(d, k, P.ab_late)
+    d, k, per_day, _, theta_late = schedule_of(A, les)
+    return eqd2(d, k, P.ab_late, per_day, theta_late)
 
 
 def covers(target, les) -> bool:
@@ -150,8 +169,8 @@ class RadiotherapyMixin:
     def course_months(self) -> float:
         """Overall time (months) of the planned course: the longest schedule, 5 treatment days a week."""
         A = self.A
-        fx = max((schedule_of(A, les)[1] for les in self.lesions if les is not None and les.in_course), default=0)
-        days = (fx + A.fractions_per_day - 1) // A.fractions_per_day
+        # each schedule's treatment days (fractions_per_day a day); the longest decides
+        days = max((-(-s[1] // s[2]) for s in (schedule_of(A, les) for les in self.lesions if les is not None and les.in_course)), default=0)
         calendar = (days - 1) // 5 * 7 + (days - 1) % 5 + 1
         return calendar * MONTHS_PER_DAY
 
@@ -213,8 +232,8 @@ class RadiotherapyMixin:
             les.in_course = False
             if les.status != ACTIVE:
                 continue
-            d, k = schedule_of(A, les)
-            bed10 = rb.bed(d, k, P.ab_tumour)
+            d, k, per_day, theta_early, theta_late = schedule_of(A, les)
+            bed10 = bed(d, k, P.ab_tumour, per_day, theta_early)
             if P.chemo_before_rt and les.exposed_at_start:
                 # chemotherapy before RT leaves resistant survivors (model 5.6)
                 bed10 = max(bed10 - P.chemo_before_rt_loss, 0.0)
@@ -248,9 +267,9 @@ class RadiotherapyMixin:
             if again:
                 reirradiation = reirradiation or f_eso > 0.0
             # each organ at risk gets its share of the dose in every fraction (model 6.5)
-            eso = max(eso, rb.eqd2(f_eso * d, k, P.ab_late))
-            lung += rb.eqd2(P.lung_fraction[les.organ] * d, k, P.ab_late)
-            marrow += rb.eqd2(float(P.tx[0]["marrow_fraction"][les.organ]) * d, k, P.ab_tumour)
+            eso = max(eso, eqd2(f_eso * d, k, P.ab_late, per_day, theta_late))
+            lung += eqd2(P.lung_fraction[les.organ] * d, k, P.ab_late, per_day, theta_late)
+            marrow += eqd2(float(P.tx[0]["marrow_fraction"][les.organ]) * d, k, P.ab_tumour, per_day, theta_early)
         io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])
         dead = self._course_toxicity(eso, lung, marrow, reirradiation, io)
         # the abscopal draw comes after the toxicity draws (stream order)
