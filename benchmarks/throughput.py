@@ -9,6 +9,9 @@ taken in the same run.
   it includes imports and numba's JIT or on-disk cache load;
 * warm: the same process runs again; ``patients`` counts patient-arms (every arm simulates
   the same patients, so a 5-arm scenario with N patients is 5N patient-arms);
+* arms alone: the same warm run, one thread, with each arm run on its own (``arms=[name]``), so
+  each patient is drawn once per arm; its ratio to the warm 1-thread rate is the gain of drawing
+  each patient once for all arms (the results are identical, tests/test_multi_arm.py);
 * SimPy: the reference engine (``oligosim/reference/``) on the same scenario, one process;
 * peak memory: a fresh process runs ``oligosim run``'s path (``keep="summary"``) for 1 and
   10 million patients per arm on ONE arm of the scenario and reports its peak resident set
@@ -91,6 +94,22 @@ def warm_rate(scenario, patients: int, threads: int, repeats: int) -> float:
     return best
 
 
+def arms_alone_rate(scenario, patients: int, repeats: int) -> float:
+    """Best of ``repeats`` warm runs with each arm run on its own, one thread, in patient-arms per
+    second."""
+    from oligosim.simulate import run_scenario
+
+    names = list(scenario.data["arms"])
+    run_scenario(scenario, patients=min(patients, 500), threads=1, arms=names[:1])
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for name in names:
+            run_scenario(scenario, patients=patients, threads=1, arms=[name])
+        best = max(best, patients * len(names) / (time.perf_counter() - t))
+    return best
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/default.toml")
@@ -106,6 +125,7 @@ def main(argv=None) -> int:
     reps = 2 if args.quick else 3
     cold = cold_start_seconds(args.config)
     one = warm_rate(sc, n, 1, reps)
+    alone = arms_alone_rate(sc, n, reps)
     cores = numba.config.NUMBA_NUM_THREADS
     every = warm_rate(sc, n, cores, reps)
     # how the cost grows with the lesion cap (per-lesion loops dominate the event loop)
@@ -131,6 +151,8 @@ def main(argv=None) -> int:
         "numba_patients_per_s_1thread": round(one),
         "numba_patients_per_s_all": round(every),
         "parallel_efficiency": round(every / (one * cores), 3),
+        "numba_patients_per_s_1thread_arms_alone": round(alone),
+        "all_arms_at_once_gain": round(one / alone, 3),
         "simpy_patients_per_s": round(simpy, 1),
         "speedup_vs_simpy": round(one / simpy, 1),
         "cold_start_s": round(cold, 2),
@@ -143,6 +165,7 @@ def main(argv=None) -> int:
     print(f"scenario {args.config}: {len(sc.data['arms'])} arms x {n} patients (patient-arms counted)")
     print(f"  cold start (fresh process, 100 patients) {cold:8.2f} s")
     print(f"  warm, 1 thread                           {one:10,.0f} patients/s")
+    print(f"  warm, 1 thread, each arm on its own      {alone:10,.0f} patients/s  (all arms at once: {one / alone:.2f}x)")
     print(f"  warm, {cores} threads                          {every:10,.0f} patients/s  (efficiency {result['parallel_efficiency']:.2f})")
     for k, v in caps.items():
         print(f"  lesion cap {k:3d}, 1 thread                 {v:10,.0f} patients/s")

@@ -4,7 +4,7 @@ Numba keys the cache of a ``@njit(cache=True)`` function on the modification tim
 the one file that defines it. Functions it calls from other files are compiled *into* it, yet a
 change to those files does not invalidate it (a documented numba limitation: "Cache invalidation
 fails to recognize changes in symbols defined in a different file"; numba issue #1833). After an
-edit to ``_kernels/cohort.py``, ``engine.simulate_block`` would silently run the old cohort code
+edit to ``_kernels/cohort.py``, ``engine.simulate_arms`` would silently run the old cohort code
 against the new parameter layout. This module keeps one fingerprint of every source file the
 kernels compile from and, when it differs from the one stored beside the caches, deletes those
 caches before any kernel is loaded. A fresh install has no caches, so the guard only matters for

@@ -45,6 +45,13 @@ def patient_bytes(keep: str, events: bool = False) -> int:
     return sum(np.dtype(COLUMNS[c]).itemsize for c in ENDPOINT_COLUMNS) + LC_RECORDS * _LC_KEPT
 
 
+def call_patients(patients: int, arms: int, chunk: int) -> int:
+    """Patients per kernel call of :func:`oligosim.simulate.run_scenario`: ``chunk`` patient-arms
+    shared among the ``arms`` arms (every arm runs the call's patients), at least 1 and at most
+    ``patients``."""
+    return max(1, min(patients, chunk // arms))
+
+
 #: bytes of the per-patient economics kept per patient and arm (6 float64 totals, 7 float32
 #: cost categories: oligosim.economics.collect.ArmEconomics)
 _ECONOMICS = 6 * 8 + 7 * 4
@@ -53,16 +60,20 @@ _ECONOMICS = 6 * 8 + 7 * 4
 def run_bytes(patients: int, arms: int, *, keep: str = "summary", events: bool = False, chunk: int = 200_000, economics: bool = False) -> int:
     """Estimated peak memory (bytes) of a run of ``arms`` arms of ``patients`` patients each.
 
-    The kept arrays of every arm, the chunk buffer a summary-only run reuses, the summary's
-    temporaries and the fixed cost of the interpreter and kernels; with ``economics``, the
-    per-patient costs and QALYs and the chunk's event log (the driver caps the chunk at
-    :data:`oligosim.simulate.ECONOMICS_CHUNK` then).
+    The kept arrays of every arm, the chunk buffer a summary-only run reuses (``chunk``
+    patient-arms), the summary's temporaries and the fixed cost of the interpreter and kernels;
+    with ``economics``, the per-patient costs and QALYs and a chunk buffer with its event log in
+    either mode (the driver caps the chunk at :data:`oligosim.simulate.ECONOMICS_CHUNK` then).
     """
     kept = patient_bytes(keep, events) * patients * arms
-    buffer = 0 if (keep == "all" or events) else patient_bytes("all") * min(chunk, patients)
     econ = 0
     if economics:
-        econ = _ECONOMICS * patients * arms + EVENT_RECORDS * _EVENT_RECORD * min(chunk, 50_000, patients)
+        # the chunk's buffer (every column of every arm, and the event log) in either mode
+        rows = arms * call_patients(patients, arms, min(chunk, 50_000))
+        buffer = (patient_bytes("all") + EVENT_RECORDS * _EVENT_RECORD) * rows
+        econ = _ECONOMICS * patients * arms
+    else:
+        buffer = 0 if (keep == "all" or events) else patient_bytes("all") * arms * call_patients(patients, arms, chunk)
     return int(_BASE + kept + buffer + econ + _SUMMARY_WORK * patients * arms)
 
 

@@ -1,9 +1,11 @@
 """The driver: runs the kernel over every arm of a scenario, in chunks, and returns Results.
 
 Patient ``i`` of every arm is the same virtual patient (same random streams), so arms can be
-compared patient by patient. Chunks bound memory: only the per-patient summary columns are
-kept, so memory grows with the number of patients times a few dozen bytes, and the optional
-event log is limited to the patients asked for.
+compared patient by patient. The kernel draws each patient once and runs it through every arm
+(``engine.simulate_arms``): the cohort draw is about half of a patient's time, and running an
+arm on its own gives the same rows bit for bit. Chunks bound memory: only the per-patient
+summary columns are kept, so memory grows with the number of patients times a few dozen bytes,
+and the optional event log is limited to the patients asked for.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import numpy as np
 
 from oligosim import codes
 from oligosim._kernels import engine
+from oligosim._kernels.inputs import stack_arms
 from oligosim.config import Scenario
 from oligosim.economics.inputs import enabled as economics_enabled
 from oligosim.lowering import lower_arm, lower_model, lower_regimens
+from oligosim.memory import call_patients
 from oligosim.results import (
     COLUMNS,
     ENDPOINT_COLUMNS,
@@ -30,10 +34,11 @@ from oligosim.results import (
     merge_aggregates,
 )
 
+#: patient-arms per kernel call (the call's patients times the arms)
 DEFAULT_CHUNK = 200_000
-#: patients per chunk when the economics is on: each chunk then carries its event log (about
-#: 1 kB a patient), so the chunk is capped to keep that buffer near 50 MB (results do not
-#: depend on the chunk)
+#: patient-arms per kernel call when the economics is on: each chunk then carries its event log
+#: (about 1 kB a patient and arm), so the chunk is capped to keep that buffer near 50 MB
+#: (results do not depend on the chunk)
 ECONOMICS_CHUNK = 50_000
 DEFAULT_BLOCK = 64
 
@@ -42,20 +47,28 @@ class InfeasibleCohort(ValueError):
     """Eligibility could not be met for some patients within ``max_attempts`` draws."""
 
 
-def _allocate(n: int, events: bool) -> engine.Outputs:
-    e = EVENT_RECORDS if events else 0
-    cols = {name: np.zeros(n, dtype) for name, dtype in COLUMNS.items()}
+def _allocate(arms: int, n: int, events: bool, width: int | None = None) -> engine.Outputs:
+    """Outputs for ``arms`` arms of ``n`` patients: every array has the arm as its first axis and
+    is C-contiguous (the kernel is compiled for that layout only); the event log holds ``width``
+    events a patient (default EVENT_RECORDS if ``events``, else none)."""
+    e = (EVENT_RECORDS if events else 0) if width is None else width
+    cols = {name: np.zeros((arms, n), dtype) for name, dtype in COLUMNS.items()}
     return engine.Outputs(
-        tox=np.zeros((n, codes.N_TOX), np.bool_),
-        lc_time=np.zeros((n, LC_RECORDS)),
-        lc_event=np.zeros((n, LC_RECORDS), np.bool_),
-        lc_bed=np.zeros((n, LC_RECORDS)),
-        lc_volume=np.zeros((n, LC_RECORDS)),
-        ev_time=np.zeros((n, e)),
-        ev_code=np.zeros((n, e), np.int8),
-        ev_detail=np.zeros((n, e), np.int16),
+        tox=np.zeros((arms, n, codes.N_TOX), np.bool_),
+        lc_time=np.zeros((arms, n, LC_RECORDS)),
+        lc_event=np.zeros((arms, n, LC_RECORDS), np.bool_),
+        lc_bed=np.zeros((arms, n, LC_RECORDS)),
+        lc_volume=np.zeros((arms, n, LC_RECORDS)),
+        ev_time=np.zeros((arms, n, e)),
+        ev_code=np.zeros((arms, n, e), np.int8),
+        ev_detail=np.zeros((arms, n, e), np.int16),
         **cols,
     )
+
+
+def _arm_rows(out: engine.Outputs, k: int, lo: int, hi: int) -> engine.Outputs:
+    """Arm ``k``'s rows ``lo:hi`` of ``out`` (:func:`_allocate`): C-contiguous views."""
+    return engine.Outputs(*[arr[k, lo:hi] for arr in out])
 
 
 def kernel_cached() -> bool | None:
@@ -68,7 +81,7 @@ def kernel_cached() -> bool | None:
     change, the answer is None and nothing is announced.
     """
     try:
-        dispatcher = engine.simulate_block
+        dispatcher = engine.simulate_arms
         if dispatcher.overloads:
             return True
         index = dispatcher._cache._cache_file._load_index()  # {} when absent or stale (source stamp differs)
@@ -128,11 +141,13 @@ def run_scenario(
         (:data:`~oligosim.results.ENDPOINT_COLUMNS`) and summarises the rest chunk by chunk
         (about 55 bytes per patient and arm), with an identical summary and metrics.
     chunk, block : int
-        Patients per kernel call and per parallel work item. Results do not depend on them.
+        Patient-arms per kernel call (every arm runs the call's ``max(1, chunk // arms)``
+        patients; a summary-only run's buffer holds them) and patients per parallel work item.
+        Results do not depend on them.
     arms : list of str, optional
         Only these arms.
     progress : callable, optional
-        Called as ``progress(n_done)`` after each chunk.
+        Called as ``progress(n_done)`` after each chunk, ``n_done`` counting patient-arms.
     """
     n = int(scenario.data["simulation"]["patients"] if patients is None else patients)
     seed = int(scenario.data["simulation"]["seed"] if seed is None else seed)
@@ -149,75 +164,109 @@ def run_scenario(
     P = lower_model(scenario)
     R = lower_regimens(scenario)
     names = selected_arms(scenario, arms)
+    A = [lower_arm(scenario, name) for name in names]
+    S = stack_arms(A)
+    K = len(names)
     econ = economics_enabled(scenario)
-    if econ:
-        chunk = min(chunk, ECONOMICS_CHUNK)
+    # patients per kernel call: every arm runs the call's patients (each drawn once)
+    rows = call_patients(n, K, min(chunk, ECONOMICS_CHUNK) if econ else chunk)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     t0 = time.perf_counter()
     res = Results(scenario=scenario, seed=seed, patients=n)
     try:
-        for name in names:
-            label = scenario.data["arms"][name]["label"] or name
-            A = lower_arm(scenario, name)
-            ec = _economics(scenario, name, n) if econ else None
-            if keep == "all":
-                full = _allocate(n, events)
-                for lo in range(0, n, chunk):
-                    hi = min(lo + chunk, n)
-                    # views along the patient axis: C-contiguous, written in place, no copy
-                    part = engine.Outputs(*[arr[lo:hi] for arr in full])
-                    part = ec.prepare(part) if ec else part
-                    _run_chunk(P, R, A, seed, lo, part, block, progress)
-                    if ec:
-                        ec.add(lo, part, lambda p, lo=lo: _run_chunk(P, R, A, seed, lo, p, block, None))
-                _check_feasible(full.os, 0, P)
+        ecs = [_economics(scenario, name, n) for name in names] if econ else None
+        full = _allocate(K, n, events) if keep == "all" else None
+        if full is not None and not econ:
+            # every arm's rows written in place, chunk by chunk: no buffer, no copy
+            for lo in range(0, n, rows):
+                hi = min(lo + rows, n)
+                _run(P, R, S, seed, 0, full, lo, hi, block, progress)
+        else:
+            _run_buffered(P, R, A, S, seed, n, rows, block, progress, full, ecs, res, names)
+        if full is not None:
+            _check_feasible(full.os[0], 0, P)
+            for k, name in enumerate(names):
+                arm = _arm_rows(full, k, 0, n)
                 res.arms[name] = ArmResult(
                     name=name,
-                    label=label,
-                    columns={c: getattr(full, c) for c in COLUMNS},
-                    tox=full.tox,
-                    lc_time=full.lc_time,
-                    lc_event=full.lc_event,
-                    lc_bed=full.lc_bed,
-                    lc_volume=full.lc_volume,
-                    ev_time=full.ev_time,
-                    ev_code=full.ev_code,
-                    ev_detail=full.ev_detail,
-                    economics=ec,
-                )
-            else:
-                cols = {c: np.empty(n, COLUMNS[c]) for c in ENDPOINT_COLUMNS}
-                buf = _allocate(min(chunk, n), False)
-                agg = None
-                lc_parts = []
-                for lo in range(0, n, chunk):
-                    hi = min(lo + chunk, n)
-                    part = engine.Outputs(*[arr[: hi - lo] for arr in buf])
-                    part = ec.prepare(part) if ec else part
-                    _run_chunk(P, R, A, seed, lo, part, block, progress)
-                    if ec:
-                        ec.add(lo, part, lambda p, lo=lo: _run_chunk(P, R, A, seed, lo, p, block, None))
-                    _check_feasible(part.os, lo, P)
-                    for c in ENDPOINT_COLUMNS:
-                        cols[c][lo:hi] = getattr(part, c)
-                    pcols = {c: getattr(part, c) for c in COLUMNS}
-                    agg = merge_aggregates(agg, aggregate(pcols, part.tox))
-                    recs = lc_records(part.lc_time, part.lc_event, part.lc_bed, part.lc_volume, part.lc_n)
-                    lc_parts.append([r.copy() for r in recs])
-                res.arms[name] = ArmResult(
-                    name=name,
-                    label=label,
-                    columns=cols,
-                    aggregates=agg,
-                    lc_records=tuple(np.concatenate(parts) for parts in zip(*lc_parts)),
-                    economics=ec,
+                    label=_label(scenario, name),
+                    columns={c: getattr(arm, c) for c in COLUMNS},
+                    tox=arm.tox,
+                    lc_time=arm.lc_time,
+                    lc_event=arm.lc_event,
+                    lc_bed=arm.lc_bed,
+                    lc_volume=arm.lc_volume,
+                    ev_time=arm.ev_time,
+                    ev_code=arm.ev_code,
+                    ev_detail=arm.ev_detail,
+                    economics=ecs[k] if econ else None,
                 )
     finally:
         numba.set_num_threads(old_threads)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _label(scenario, name):
+    return scenario.data["arms"][name]["label"] or name
+
+
+def _run_buffered(P, R, A, S, seed, n, rows, block, progress, full, ecs, res, names) -> None:
+    """Simulate chunk by chunk into a buffer of ``rows`` patients per arm, then per arm: cost the
+    chunk (``ecs``, the economics of each arm, or None), copy it into ``full`` (``keep="all"``)
+    or summarise it (``full`` None: ``keep="summary"``, whose ArmResults go into ``res``)."""
+    K = len(names)
+    buf = None
+    if full is None:
+        cols = [{c: np.empty(n, COLUMNS[c]) for c in ENDPOINT_COLUMNS} for _ in names]
+        aggs = [None] * K
+        lc_parts = [[] for _ in names]
+    for lo in range(0, n, rows):
+        hi = min(lo + rows, n)
+        m = hi - lo
+        # the economics costs from the event log: wide enough for the widest log seen so far
+        width = max(ec.width for ec in ecs) if ecs else 0
+        if buf is None or buf.ev_time.shape[2] < width:
+            buf = _allocate(K, rows, False, width)
+        elif full is not None:
+            # a patient writes only the records it used: the rest must be as in a fresh array
+            for arr in buf:
+                arr.fill(0)
+        _run(P, R, S, seed, lo, buf, 0, m, block, progress)
+        for k in range(K):
+            part = _arm_rows(buf, k, 0, m)
+            if ecs:
+                # a cut log is simulated again for this arm alone, into a wider log
+                ecs[k].add(lo, part, lambda p, k=k, lo=lo: _run(P, R, stack_arms([A[k]]), seed, lo, _one_arm(p), 0, p.os.shape[0], block, None))
+            if full is not None:
+                dest = _arm_rows(full, k, lo, hi)
+                for f in ("ev_time", "ev_code", "ev_detail"):
+                    # the log keeps the first events that fit: those of a narrower log are the
+                    # first of a wider one
+                    getattr(dest, f)[...] = getattr(part, f)[:, : getattr(dest, f).shape[1]]
+                for f in engine.Outputs._fields:
+                    if not f.startswith("ev_") or f == "ev_n":
+                        getattr(dest, f)[...] = getattr(part, f)
+                continue
+            _check_feasible(part.os, lo, P)
+            for c in ENDPOINT_COLUMNS:
+                cols[k][c][lo:hi] = getattr(part, c)
+            pcols = {c: getattr(part, c) for c in COLUMNS}
+            aggs[k] = merge_aggregates(aggs[k], aggregate(pcols, part.tox))
+            recs = lc_records(part.lc_time, part.lc_event, part.lc_bed, part.lc_volume, part.lc_n)
+            lc_parts[k].append([r.copy() for r in recs])
+    if full is None:
+        for k, name in enumerate(names):
+            res.arms[name] = ArmResult(
+                name=name,
+                label=_label(res.scenario, name),
+                columns=cols[k],
+                aggregates=aggs[k],
+                lc_records=tuple(np.concatenate(parts) for parts in zip(*lc_parts[k])),
+                economics=ecs[k] if ecs else None,
+            )
 
 
 def _economics(scenario, name, n):
@@ -228,10 +277,19 @@ def _economics(scenario, name, n):
     return ArmEconomics(lower_economics(scenario, name), n)
 
 
-def _run_chunk(P, R, A, seed, lo, part, block, progress) -> None:
-    engine.simulate_block(P, R, A, np.int64(seed), np.int64(lo), part, np.int64(block))
+def _one_arm(part: engine.Outputs) -> engine.Outputs:
+    """One arm's Outputs as the kernel takes them: a leading arm axis of length 1 (C-contiguous
+    views, so the kernel's type, and its compilation, is the same)."""
+    if not all(arr.flags.c_contiguous for arr in part):
+        raise ValueError("oligosim: the kernel writes into C-contiguous arrays only")
+    return engine.Outputs(*[arr[np.newaxis] for arr in part])
+
+
+def _run(P, R, S, seed, first, out, lo, hi, block, progress) -> None:
+    """Patients ``first + j``, j in ``range(lo, hi)``, of every arm of ``S`` into rows j of ``out``."""
+    engine.simulate_arms(P, R, S, np.int64(seed), np.int64(first), out, np.int64(lo), np.int64(hi), np.int64(block))
     if progress is not None:
-        progress(part.os.shape[0])
+        progress((hi - lo) * S.first_line.shape[0])
 
 
 def _check_feasible(os_col: np.ndarray, first: int, P) -> None:

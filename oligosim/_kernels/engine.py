@@ -20,6 +20,7 @@ from numba import njit, prange
 
 from oligosim import codes
 from oligosim._kernels import handlers, hazards, record, toxicity
+from oligosim._kernels.inputs import ArmParams
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
     N_SLOTS,
@@ -40,10 +41,13 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
     Outputs,
     Workspace,
     new_lesions,
+    new_snapshot,
     new_workspace,
+    restore_snapshot,
+    save_snapshot,
 )
 
-__all__ = ["Outputs", "Workspace", "new_lesions", "new_workspace", "simulate_block", "simulate_patient"]
+__all__ = ["Outputs", "Workspace", "arm_at", "arm_outputs", "new_lesions", "new_workspace", "run_drawn", "simulate_arms", "simulate_patient"]
 
 
 @njit(cache=True)
@@ -96,9 +100,19 @@ def _dispatch(P, R, A, W, L, s):
 @njit(cache=True)
 def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with the lesion slots of
-    ``lesions`` (a one-element LESION_DTYPE array) and write row ``j`` of ``out``."""
+    ``lesions`` (a one-element LESION_DTYPE array) and write row ``j`` of ``out``: the draw
+    (:func:`handlers.draw`), then :func:`run_drawn`. For tests and one-off use; the driver runs
+    :func:`simulate_arms`, which gives the same rows."""
+    n = handlers.draw(P, seed, pid, W, lesions[0])
+    run_drawn(P, R, A, W, lesions, out, j, n)
+
+
+@njit(cache=True)
+def run_drawn(P, R, A, W, lesions, out, j, n):
+    """Run the patient just drawn into ``W`` and ``lesions`` (``n`` lesions, -1 if not eligible)
+    under arm ``A``, from its entry to death or the horizon, and write row ``j`` of ``out``."""
     L = lesions[0]
-    if not handlers.on_entry(P, R, A, seed, pid, W, L, out, j):
+    if not handlers.on_entry(P, R, A, W, L, out, j, n):
         return
     record.on_entry(W, L, out, j)
     st = W.state[0]
@@ -131,23 +145,64 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     record.on_close(W, out, j)
 
 
-# ----------------------------------------------------------------------------- many patients
+# ----------------------------------------------------------------------------- many patients, every arm
+
+
+@njit(cache=True, inline="always")
+def arm_at(S, k):
+    """Arm ``k`` of the ArmSet ``S`` (``inputs.stack_arms``) as the ArmParams it was stacked from."""
+    # one argument per ArmParams field, in order (numba cannot unpack a generated tuple here);
+    # tests/test_multi_arm.py round-trips every field, so a field added without a line fails
+    return ArmParams(
+        S[0][k], S[1][k], S[2][k], S[3][k], S[4][k], S[5][k], S[6][k], S[7][k], S[8][k], S[9][k],
+        S[10][k], S[11][k], S[12][k], S[13][k], S[14][k], S[15][k], S[16][k], S[17][k], S[18][k],
+        S[19][k], S[20][k], S[21][k], S[22][k], S[23][k], S[24][k], S[25][k], S[26][k], S[27][k],
+        S[28][k], S[29][k], S[30][k], S[31][k], S[32][k], S[33][k]
+    )
+
+
+@njit(cache=True, inline="always")
+def arm_outputs(out, k):
+    """Arm ``k``'s Outputs: views of row ``k`` of each array of ``out``, whose arrays carry the
+    arm as their first axis."""
+    return Outputs(
+        out[0][k], out[1][k], out[2][k], out[3][k], out[4][k], out[5][k], out[6][k], out[7][k],
+        out[8][k], out[9][k], out[10][k], out[11][k], out[12][k], out[13][k], out[14][k],
+        out[15][k], out[16][k], out[17][k], out[18][k], out[19][k], out[20][k], out[21][k],
+        out[22][k], out[23][k], out[24][k], out[25][k], out[26][k], out[27][k], out[28][k],
+        out[29][k], out[30][k], out[31][k], out[32][k], out[33][k], out[34][k], out[35][k],
+        out[36][k], out[37][k], out[38][k], out[39][k]
+    )
 
 
 @njit(cache=True, parallel=True)
-def simulate_block(P, R, A, seed, first_patient, out, block):
-    """Simulate patients ``first_patient + j`` for j in range(len(out.os)).
+def simulate_arms(P, R, S, seed, first_patient, out, lo, hi, block):
+    """Simulate patients ``first_patient + j``, for j in ``range(lo, hi)``, under every arm of
+    ``S`` (an ArmSet of K arms); arm ``k``'s results go to row j of ``arm_outputs(out, k)``
+    (every array of ``out`` has shape ``(K, rows, ...)``).
 
-    Patients are split into blocks of ``block`` run in parallel; each block owns its scratch
-    memory, and each patient's results depend only on (seed, patient index, inputs), so the
-    output is bit-identical for any thread count or block size.
+    Each patient is drawn once (:func:`handlers.draw`: the cohort is about half of a patient's
+    time), kept in a :class:`~oligosim._kernels.state.Snapshot` and started from it in every
+    arm: the draw depends only on (seed, patient index, model inputs), never on the arm, so
+    every arm gets exactly the patient it would have drawn itself. Patients are split into
+    blocks of ``block`` run in parallel; each block owns its scratch memory and snapshot, and
+    each patient's results depend only on (seed, patient index, inputs), so the output is
+    bit-identical for any thread count, block size, range or set of arms run together.
     """
-    n = out.os.shape[0]
+    n = hi - lo
+    n_arms = S[0].shape[0]
     nblocks = (n + block - 1) // block
     for b in prange(nblocks):
-        W = new_workspace(P.max_lesions, out.lc_time.shape[1], out.ev_time.shape[1])
+        W = new_workspace(P.max_lesions, out.lc_time.shape[2], out.ev_time.shape[2])
         lesions = new_lesions(P.max_lesions)
-        lo = b * block
-        hi = min(lo + block, n)
-        for j in range(lo, hi):
-            simulate_patient(P, R, A, seed, first_patient + j, W, lesions, out, j)
+        snap = new_snapshot()
+        j0 = lo + b * block
+        j1 = min(j0 + block, hi)
+        for j in range(j0, j1):
+            n_lesions = handlers.draw(P, seed, first_patient + j, W, lesions[0])
+            if n_arms > 1:
+                save_snapshot(W, lesions, snap)
+            for k in range(n_arms):
+                if k > 0:
+                    restore_snapshot(snap, W, lesions)
+                run_drawn(P, R, arm_at(S, k), W, lesions, arm_outputs(out, k), j, n_lesions)

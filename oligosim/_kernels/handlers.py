@@ -121,13 +121,25 @@ def _record_entry(W, L, out, j):
 
 
 @njit(cache=True, inline="always")
-def on_entry(P, R, A, seed, pid, W, L, out, j):
-    """Draw patient ``pid``, record its baseline and make the initial plan (BRIEF 7, model 8.2).
+def draw(P, seed, pid, W, L):
+    """Draw patient ``pid`` (its streams started, then the cohort until eligible) into ``W`` and
+    ``L``; returns the lesion count, or -1 if eligibility could not be met.
+
+    What it writes (the state record's attributes, the stream counters, the lesion slots) does
+    not depend on the arm, so a patient drawn once can be copied into every arm
+    (``engine.simulate_arms``).
+    """
+    rng.init_streams(seed, pid, W.streams)
+    return C.draw_patient(P, W, L)
+
+
+@njit(cache=True, inline="always")
+def on_entry(P, R, A, W, L, out, j, n):
+    """Record the baseline of the patient just drawn (``n`` lesions, -1 if not eligible:
+    :func:`draw`) and make the arm's initial plan (BRIEF 7, model 8.2).
 
     Returns False if eligibility could not be met (the row's OS is then NaN).
     """
-    rng.init_streams(seed, pid, W.streams)
-    n = C.draw_patient(P, W, L)
     st = W.state[0]
     out.attempts[j] = st.attempts
     st.ev_n = 0

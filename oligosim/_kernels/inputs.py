@@ -254,3 +254,35 @@ from oligosim.codes import (  # noqa: E402,F401
     RT_NONE,
     RT_UPFRONT,
 )
+
+
+#: Several arms as one argument of the kernel: field ``f`` of :class:`ArmParams` as an array
+#: over arms (shape ``(n_arms,)``, or ``(n_arms, N_ORGANS, N_STATIONS)`` for the site
+#: schedules). One type whatever the number of arms, so that the parallel kernel is compiled
+#: once (a tuple of ArmParams would be a new type, and a new compilation of the whole engine,
+#: for each number of arms; and numba's parallel loop takes no nested tuple).
+ArmSet = NamedTuple("ArmSet", [(f, np.ndarray) for f in ArmParams._fields])
+
+
+def stack_arms(arms) -> ArmSet:
+    """The arms ``arms`` (a non-empty sequence of :class:`ArmParams`) as one :data:`ArmSet`.
+
+    Each field keeps the kernel type of the ArmParams field: Python ints become int64, bools
+    bool, floats float64 and arrays stack along a new first axis (C-contiguous), so that
+    ``engine.arm_at`` rebuilds exactly the ArmParams it was given.
+    """
+    if not arms:
+        raise ValueError("stack_arms: no arms")
+    cols = []
+    for f in ArmParams._fields:
+        vals = [getattr(a, f) for a in arms]
+        v0 = vals[0]
+        if isinstance(v0, np.ndarray):
+            cols.append(np.ascontiguousarray(np.stack(vals)))
+        elif isinstance(v0, (bool, np.bool_)):
+            cols.append(np.array(vals, dtype=np.bool_))
+        elif isinstance(v0, (int, np.integer)):
+            cols.append(np.array(vals, dtype=np.int64))
+        else:
+            cols.append(np.array(vals, dtype=np.float64))
+    return ArmSet(*cols)

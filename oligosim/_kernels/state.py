@@ -275,6 +275,42 @@ def new_workspace(cap, n_lc, n_events):
     )
 
 
+class Snapshot(NamedTuple):
+    """A drawn patient, kept to start it again in another arm (``engine.simulate_arms``): the
+    state record, the stream counters and the lesion slots as the cohort draw left them."""
+
+    state: np.ndarray  #: (1,) STATE_DTYPE
+    streams: np.ndarray  #: (rng.N_PURPOSES,) uint64
+    lesions: np.ndarray  #: (1,) LESION_DTYPE
+
+
+@njit(cache=True)
+def new_snapshot():
+    """An empty :class:`Snapshot`, allocated once per parallel block and reused."""
+    return Snapshot(np.zeros(1, STATE_DTYPE), np.zeros(rng.N_PURPOSES, np.uint64), np.zeros(1, LESION_DTYPE))
+
+
+# Not inlined: inlined into the body of numba's parallel loop (engine.simulate_arms), the copy
+# loop of the stream counters was found to copy nothing (numba 0.68; tests/test_multi_arm.py
+# catches it); as calls, once per patient and arm, they cost nothing measurable.
+@njit(cache=True)
+def save_snapshot(W, lesions, S):
+    """Copy the patient in ``W`` and ``lesions`` into ``S`` (whole records: every field)."""
+    S.state[0] = W.state[0]
+    S.lesions[0] = lesions[0]
+    for p in range(S.streams.shape[0]):
+        S.streams[p] = W.streams[p]
+
+
+@njit(cache=True)
+def restore_snapshot(S, W, lesions):
+    """Put the patient saved in ``S`` back into ``W`` and ``lesions``, as the draw left them."""
+    W.state[0] = S.state[0]
+    lesions[0] = S.lesions[0]
+    for p in range(S.streams.shape[0]):
+        W.streams[p] = S.streams[p]
+
+
 @njit(cache=True, inline="always")
 def log_event(W, t, code, detail):
     """Append (t, code, detail) to the patient's event log; count it even when it is full."""
