@@ -58,6 +58,11 @@ SEED_REFERENCE = 987654321
 P_MIN = 1e-3
 Z_MAX = 4.0
 N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
+#: cases of mechanisms that are off by default (or, for twice-daily repair, used by one arm of one
+#: scenario), compared on a quarter of the patients: the same-seed identity test already compares
+#: them patient by patient, the reference runs at about 400 patients/s and CI has a time budget
+#: (4 se and p > 1e-3 still hold as tolerances at any size)
+SWITCHED_OFF_CASES = {"primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid"}
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
 
@@ -627,17 +632,18 @@ def _run_case(label, factory, arms, n):
 @pytest.mark.slow
 @pytest.mark.parametrize("label,factory,arms", CASES, ids=[c[0] for c in CASES])
 def test_engines_agree(label, factory, arms):
-    ker, ref, tk, tr = _run_case(label, factory, arms, N_SLOW)
+    n = N_SLOW // 4 if label in SWITCHED_OFF_CASES else N_SLOW
+    ker, ref, tk, tr = _run_case(label, factory, arms, n)
     lines = []
     for name in arms:
         res = compare_arms(ref.arms[name], ker.arms[name])
         lines.append(
-            f"{label}/{name}: n={N_SLOW} ks_os={res['ks_os']:.3g} ks_pfs={res['ks_pfs']:.3g} "
+            f"{label}/{name}: n={n} ks_os={res['ks_os']:.3g} ks_pfs={res['ks_pfs']:.3g} "
             f"lr_os={res['logrank_os']:.3g} lr_pfs={res['logrank_pfs']:.3g} z_max={res['z_max']:.2f} ({res['z_argmax']})"
         )
         print(lines[-1])
         assert_agree(f"{label}/{name}", res)
-    print(f"{label}: kernel {tk:.1f} s, reference {tr:.1f} s ({len(arms) * N_SLOW / tr:.0f} patients/s)")
+    print(f"{label}: kernel {tk:.1f} s, reference {tr:.1f} s ({len(arms) * n / tr:.0f} patients/s)")
 
 
 @pytest.mark.slow
