@@ -69,6 +69,14 @@ def _gone(pids) -> bool:
 SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
 
 
+def _default_sigint() -> None:
+    """In the child, before exec: SIGINT at its default disposition, as for a command run in a
+    terminal. A test runner started in the background by a non-interactive shell (as a CI job
+    can be) has SIGINT ignored, children inherit that, and Python then never turns SIGINT into
+    KeyboardInterrupt: the SIGINT cases failed that way on 2026-12-06 while SIGTERM passed."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_run_interrupted_while_writing_leaves_nothing(tmp_path, signum):
     sentinel = tmp_path / "writing"
@@ -76,7 +84,7 @@ def test_run_interrupted_while_writing_leaves_nothing(tmp_path, signum):
     proc = subprocess.Popen(
         [sys.executable, "-c", RUN_WRAPPER, str(sentinel), "run", "configs/default.toml", "--patients", "200",
          "--out", str(out), "--per-patient", "--quiet"],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
     )
     _wait_for(lambda: sentinel.exists() or proc.poll() is not None, 600, "the write phase")
     assert proc.poll() is None, proc.communicate()[1]
@@ -94,7 +102,7 @@ def test_experiment_interrupted_mid_run_stops_its_workers(tmp_path, signum):
     proc = subprocess.Popen(
         [sys.executable, "-m", "oligosim.cli", "experiment", "experiments/psa.toml", "--quick", "--workers", "2",
          "--out", str(out), "--quiet"],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
     )
     parent = psutil.Process(proc.pid)
     workers: set[int] = set()
