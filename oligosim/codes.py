@@ -134,8 +134,17 @@ FISTULA = 5  #: esophageal fistula
 FATIGUE = 6
 NAUSEA = 7
 VOMITING = 8
-N_TOX = 9
-TOX_NAMES = (
+#: the types a systemic line can cause (a regimen's ``grade3plus`` table); a line's toxicity
+#: slots are these and its grade-5 event at :data:`GRADE5_SLOT`
+N_SYSTEMIC_TYPES = 9
+GRADE5_SLOT = N_SYSTEMIC_TYPES
+# types only RT causes, from the dose to an organ at risk (model 6.5)
+CARDIAC = 9  #: pericardial effusion or other grade >= 3 cardiac event, from the heart's mean dose
+MYELOPATHY = 10  #: radiation myelopathy, from the spinal cord's maximum dose
+BOWEL = 11  #: grade >= 3 gastrointestinal ulcer, bleeding or perforation, from the bowel or stomach dose
+CONDUIT = 12  #: grade >= 3 ulcer, bleeding or fistula of the gastric conduit after esophagectomy
+N_TOX = 13
+SYSTEMIC_TOX_NAMES = (
     "leukopenia",
     "neutropenia",
     "thrombocytopenia",
@@ -146,6 +155,7 @@ TOX_NAMES = (
     "nausea",
     "vomiting",
 )
+TOX_NAMES = SYSTEMIC_TOX_NAMES + ("cardiac", "myelopathy", "bowel", "conduit")
 
 # ----------------------------------------------------------------------------- first failure
 # Hierarchical, as patterns-of-failure series report the first site (model 7.4): widespread if

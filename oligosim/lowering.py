@@ -33,15 +33,16 @@ def _by_organ(table, default=0.0) -> np.ndarray:
     return np.array([float(table.get(name, default)) for name in codes.ORGAN_NAMES])
 
 
-def _esophagus_fraction(rt) -> np.ndarray:
-    """Esophagus share of the prescribed EQD2 by (organ, subsite), shape (N_ORGANS, N_STATIONS).
+def _esophagus_fraction(rt, organ: str = "esophagus") -> np.ndarray:
+    """An organ at risk's share of the prescribed dose by (organ, subsite), shape (N_ORGANS, N_STATIONS).
 
     Every subsite of an organ takes the organ's value, except distant lymph nodes, whose subsite is
-    the nodal station and whose value is the station's (docs/model.md 6.5).
+    the nodal station and whose value is the station's (docs/model.md 6.5). ``organ`` names the
+    tables ``<organ>_dose_fraction`` and ``<organ>_dose_fraction_node_station``.
     """
-    by_organ = _by_organ(rt["esophagus_dose_fraction"])
+    by_organ = _by_organ(rt[f"{organ}_dose_fraction"])
     out = np.repeat(by_organ[:, None], codes.N_STATIONS, axis=1)
-    station = rt["esophagus_dose_fraction_node_station"]
+    station = rt[f"{organ}_dose_fraction_node_station"]
     out[codes.DISTANT_NODE, :] = [float(station[name]) for name in codes.STATION_NAMES]
     return out
 
@@ -96,6 +97,26 @@ def _lower_toxicity(tx, rt) -> np.ndarray:
     r["marrow_td50"] = float(tx["marrow_td50_gy"])
     r["marrow_m"] = float(tx["marrow_m"])
     r["marrow_fraction"] = _by_organ(rt["marrow_mean_dose_fraction"])
+    # heart, spinal cord and bowel (model 6.5), flattened by (organ, subsite)
+    r["heart_fraction"] = _esophagus_fraction(rt, "heart_mean").ravel()
+    r["cord_fraction"] = _esophagus_fraction(rt, "spinal_cord").ravel()
+    r["bowel_fraction"] = _esophagus_fraction(rt, "bowel").ravel()
+    r["size_scaling"] = bool(rt["oar_dose_scales_with_size"])
+    r["size_ref_diameter"] = float(rt["oar_reference_diameter_cm"])
+    r["ptv_margin"] = float(rt["ptv_margin_cm"])
+    r["size_exponent"] = float(rt["oar_volume_exponent"])
+    for key in ("cardiac", "myelopathy", "bowel", "conduit"):
+        r[f"{key}_td50"] = float(tx[f"{key}_td50_gy"])
+        r[f"{key}_m"] = float(tx[f"{key}_m"])
+    r["ab_cord"] = float(tx["alpha_beta_cord_gy"])
+    r["g5_bowel"] = float(tx["grade5_fraction_bowel"])
+    r["bowel_limit"] = float(tx["bowel_planning_limit_gy"])
+    r["cord_limit"] = float(tx["myelopathy_planning_limit_gy"])
+    r["g5_conduit"] = float(tx["grade5_fraction_conduit"])
+    r["elderly_age"] = float(tx["elderly_age_years"])
+    r["elderly_or"] = float(tx["elderly_odds_ratio"])
+    r["elderly_ref_share"] = float(tx["elderly_reference_share"])
+    r["ecog2_or"] = float(tx["ecog2_odds_ratio"])
     return out
 
 
@@ -252,7 +273,7 @@ def lower_regimens(sc: Scenario) -> Regimens:
         durable=col("durable_fraction"),
         primary_resistance=col("primary_resistance_fraction"),
         pdl1_multiplier=col("pdl1_high_multiplier"),
-        tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.TOX_NAMES] for r in regs], dtype=np.float64),
+        tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.SYSTEMIC_TOX_NAMES] for r in regs], dtype=np.float64),
         grade5=col("grade5"),
     )
 

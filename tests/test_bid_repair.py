@@ -123,6 +123,7 @@ def test_kernel_bid_organ_doses_decide_toxicity(bid):
     # the NTCP curves centred near these doses, so that the repair term moves the probabilities
     tx = P.tx.copy()
     tx[0]["marrow_td50"] = marrow
+    tx[0]["elderly_or"] = 1.0  # the patient's own odds ratio is tested in test_organs_at_risk
     P = P._replace(esophagitis_td50=eso, fistula_td50=1e6, pneumonitis_td50=lung, tx=tx)
     p_e = _ntcp(eso, P.esophagitis_td50, P.esophagitis_m)
     p_p = _ntcp(lung, P.pneumonitis_td50, P.pneumonitis_m)

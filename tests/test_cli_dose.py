@@ -151,3 +151,25 @@ def test_scenario_that_is_invalid_is_refused(tmp_path, capsys):
     bad.write_text('[arms.a]\nfirst_line = "tp"\nrt_timing = "upfront"\nmetastasis_schedule = "sometimes"\n')
     assert cli.main(["dose", "--scenario", str(bad)]) == 2
     assert "is not a valid scenario" in capsys.readouterr().err
+
+
+def test_scenario_organs_table(capsys):
+    """``--organs``: each organ's EQD2 from one reference-size target by its share of every
+    fraction (model 6.5), the cord and the bowel held to their planning limits, and the NTCP of
+    that course alone. Lung SBRT 50 Gy/5: lung 0.06 x 10 Gy per fraction, EQD2(3) = 5 x 0.6 x 3.6 / 5
+    = 2.2 Gy; cord 0.25 x 10, EQD2(2) = 12.5 x 4.5 / 4 = 14.1 Gy. A uniform 40 Gy/5 to the peritoneum
+    would give the bowel EQD2 73 Gy: held to 60 Gy, where its NTCP is Phi((60 - 86) / (0.16 x 86)) = 2.9%."""
+    assert cli.main(["dose", "--scenario", str(ROOT_CONFIGS / "default.toml"), "--organs"]) == 0
+    out = capsys.readouterr().out
+    part = out[out.index("EQD2 (Gy) to the organs at risk"):]
+    rows = {tuple(line.split()[:2]): line.split() for line in part.splitlines()[3:]}
+    lung = rows[("upfront_rt", "lung")]
+    assert lung[2:6] == ["50", "Gy", "/", "5"]
+    assert lung[6:11] == ["1.8", "2.2", "1.4", "14.1", "0.0"]
+    peritoneum = rows[("systemic_only", "peritoneum")]
+    assert peritoneum[10] == "60.0" and peritoneum[-1] == "2.9"
+
+
+def test_organs_needs_a_scenario(capsys):
+    assert cli.main(["dose", "60/30", "--organs"]) == 2
+    assert "--organs needs --scenario" in capsys.readouterr().err

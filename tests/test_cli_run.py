@@ -205,7 +205,7 @@ def test_summary_per_arm_contract(summary):
 
         tox = arm["toxicity_grade3plus"]
         assert set(tox) == set(codes.TOX_NAMES) | {"any"}, name
-        assert len(codes.TOX_NAMES) == 9
+        assert len(codes.TOX_NAMES) == 13
         for k, v in tox.items():
             _fraction(v, f"{name}.toxicity_grade3plus.{k}")
         for k in codes.TOX_NAMES:

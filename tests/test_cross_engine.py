@@ -47,6 +47,7 @@ from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
+from oligosim.reference import oar as reference_oar
 from oligosim.reference import streams as reference_streams
 from oligosim.reference import systemic as reference_systemic
 from oligosim.reference import toxicity as reference_toxicity
@@ -62,7 +63,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: scenario), compared on a quarter of the patients: the same-seed identity test already compares
 #: them patient by patient, the reference runs at about 400 patients/s and CI has a time budget
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
-SWITCHED_OFF_CASES = {"primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid"}
+SWITCHED_OFF_CASES = {"primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit"}
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
 
@@ -122,6 +123,24 @@ def reirradiation_bid_scenario():
     return load_scenario(CONFIGS / "scenarios" / "locoregional_reirradiation.toml").with_values({"radiotherapy.repair_half_time_early_h": 2.0})
 
 
+def organs_at_risk_scenario():
+    """Heart, spinal cord and bowel made sensitive (TD50s of 15, 25 and 20 Gy) and every patient
+    past the elderly age with ECOG >= 2 counting double, so that the heart, cord, bowel, field-size
+    and patient-odds branches of both engines fire often (model 6.5, 9)."""
+    return default_scenario().with_values(
+        {"toxicity.cardiac_td50_gy": 15.0, "toxicity.myelopathy_td50_gy": 25.0, "toxicity.bowel_td50_gy": 20.0,
+         "toxicity.elderly_age_years": 60.0, "toxicity.ecog2_odds_ratio": 2.0}
+    )
+
+
+def conduit_scenario():
+    """SBRT 50 Gy/5 after esophagectomy, the conduit made sensitive (TD50 50 Gy): conduit events
+    and their grade-5 draws (model 6.5)."""
+    return load_scenario(CONFIGS / "scenarios" / "node_recurrence_after_esophagectomy.toml").with_values(
+        {"arms.rt_alone.metastasis_dose_gy": 50.0, "arms.rt_alone.metastasis_fractions": 5, "toxicity.conduit_td50_gy": 50.0}
+    )
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -140,6 +159,8 @@ CASES = [
     ("seeding_colonies", lambda: seeding_colonies_scenario(), ["systemic_only", "at_progression"]),
     ("third_line", lambda: third_line_scenario(), ["systemic_only", "at_progression"]),
     ("reirradiation_bid", lambda: reirradiation_bid_scenario(), ["reirr_bid", "reirr_bid_by_site"]),
+    ("organs_at_risk", lambda: organs_at_risk_scenario(), ["upfront_rt", "at_progression"]),
+    ("conduit", lambda: conduit_scenario(), ["rt_alone"]),
 ]
 
 
@@ -537,7 +558,7 @@ def _mutate_cytopenias_independent(monkeypatch):
 
 def _mutate_no_rt_marrow_toxicity(monkeypatch):
     """An RT course never lowers the white count (model 9)."""
-    monkeypatch.setattr(reference_toxicity.ToxicityMixin, "marrow_ntcp", lambda self, marrow, concurrent: 0.0)
+    monkeypatch.setattr(reference_toxicity.ToxicityMixin, "marrow_ntcp", lambda self, marrow, odds: 0.0)
 
 
 def _mutate_window_never_closes(monkeypatch):
@@ -571,9 +592,36 @@ def _mutate_third_line_is_the_second_again(monkeypatch):
     monkeypatch.setattr(reference_systemic.SystemicMixin, "start_line", start_line)
 
 
+def _mutate_no_field_scale(monkeypatch):
+    """The reference ignores the size of a metastatic target's field (model 6.5)."""
+    monkeypatch.setattr(reference_rt, "field_scale", lambda P, organ, logv: 1.0)
+
+
+def _mutate_no_patient_odds(monkeypatch):
+    """The reference ignores the patient's age and performance status (model 9)."""
+    monkeypatch.setattr(reference_rt, "patient_odds", lambda P, pat: 1.0)
+    monkeypatch.setattr(reference_systemic, "patient_odds", lambda P, pat: 1.0)
+
+
+def _mutate_cord_and_bowel_swapped(monkeypatch):
+    """The reference gives the cord's dose to the bowel and the bowel's to the cord."""
+    organs = reference_oar.OrgansMixin.organs_toxicity
+    monkeypatch.setattr(reference_oar.OrgansMixin, "organs_toxicity", lambda self, h, c, b, g, o: organs(self, h, b, c, g, o))
+
+
+def _mutate_no_conduit(monkeypatch):
+    """The reference forgets the gastric conduit after esophagectomy."""
+    organs = reference_oar.OrgansMixin.organs_toxicity
+    monkeypatch.setattr(reference_oar.OrgansMixin, "organs_toxicity", lambda self, h, c, b, g, o: organs(self, h, c, b, 0.0, o))
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_no_field_scale, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
+        (_mutate_no_patient_odds, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
+        (_mutate_cord_and_bowel_swapped, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
+        (_mutate_no_conduit, "conduit", conduit_scenario, ["rt_alone"]),
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
@@ -599,7 +647,7 @@ def _mutate_third_line_is_the_second_again(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

@@ -208,6 +208,7 @@ def _tox_scenario(probs, grade5=0.0):
     over = {f"regimens.quiet.grade3plus.{k}": v for k, v in probs.items()}
     over["regimens.quiet.grade5"] = grade5
     over["toxicity.discontinue_probability"] = 0.0
+    over["toxicity.elderly_odds_ratio"] = 1.0  # the regimen's own rates (age: test_organs_at_risk)
     return quiet_scenario(SYSTEMIC, over)
 
 
@@ -220,7 +221,7 @@ def test_systemic_toxicity_rates_match_the_regimen():
     sc = _tox_scenario(TOX_P)
     arm = run_scenario(sc, patients=n, seed=106, events=True).arms["systemic"]
     assert np.all(arm["death_cause"] == ALIVE) and np.all(arm["lines"] == 1)
-    for k, name in enumerate(codes.TOX_NAMES):
+    for k, name in enumerate(codes.SYSTEMIC_TOX_NAMES):
         p = TOX_P[name]
         frac = arm.tox[:, k].mean()
         if p == 0.0:

@@ -240,6 +240,7 @@ def test_rt_toxicity_is_ntcp_of_the_organ_dose(params, concurrent):
     assert abs(lung - P.lung_fraction[organ] * fractions * d * (d + P.ab_late) / (2.0 + P.ab_late)) > 0.5
     tx = P.tx.copy()
     tx[0]["marrow_td50"] = marrow * 1.1
+    tx[0]["elderly_or"] = 1.0  # the patient's own odds ratio is tested in test_organs_at_risk
     P = P._replace(esophagitis_td50=eso, fistula_td50=eso * 1.15, pneumonitis_td50=lung * 0.95, g5_fistula=0.4, g5_pneumonitis=0.3, tx=tx)
     or_c = P.concurrent_or if concurrent else 1.0
     p_e = _odds(_ntcp(eso, P.esophagitis_td50, P.esophagitis_m), or_c)

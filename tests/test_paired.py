@@ -435,8 +435,8 @@ def synthetic_arms():
     c = rng.uniform(40.0, 90.0, n)
     ta, tb = -np.log(u) * 14.0, -np.log(u) * 14.0 * rng.uniform(1.0, 1.8, n)
     pa, pb = ta * 0.5, tb * 0.5
-    tox_a = rng.random((n, 9)) < 0.1
-    tox_b = tox_a | (rng.random((n, 9)) < 0.05)
+    tox_a = rng.random((n, codes.N_TOX)) < 0.1
+    tox_b = tox_a | (rng.random((n, codes.N_TOX)) < 0.05)
     dc_a = np.where(ta <= c, codes.DEATH_DISEASE, codes.ALIVE)
     dc_b = np.where(rng.random(n) < 0.02, codes.DEATH_TREATMENT, dc_a)
     a = Arm(os=np.minimum(ta, c), os_event=ta <= c, pfs=np.minimum(pa, c), pfs_event=pa <= c, death_cause=dc_a,
@@ -468,7 +468,7 @@ def test_compare_arms_shape_json_and_determinism(synthetic_arms):
     # binary outcomes
     assert set(r1["toxicity"]) == {
         "leukopenia", "neutropenia", "thrombocytopenia", "pneumonitis", "esophagitis", "esophageal_fistula",
-        "fatigue", "nausea", "vomiting", "any",
+        "fatigue", "nausea", "vomiting", "cardiac", "myelopathy", "bowel", "conduit", "any",
     }
     assert r1["toxicity"]["any"]["a"] == pytest.approx(a.tox.any(axis=1).mean())
     assert r1["treatment_death"]["b"] == pytest.approx(np.mean(b["death_cause"] == codes.DEATH_TREATMENT))
@@ -497,7 +497,7 @@ def test_paired_difference_table(synthetic_arms):
     assert "pfs.median" in names and "tox.any" in names and names[-1] == "treatment_deaths"
     for name in names:  # every quantity is a metric name of the one grammar
         parse_metric(name)
-    assert len(rows) == 2 * 5 + 10 + 1
+    assert len(rows) == 2 * 5 + (codes.N_TOX + 1) + 1
     for row in rows:
         assert tuple(row) == TABLE_COLUMNS
     row = rows[names.index("tox.pneumonitis")]

@@ -28,12 +28,24 @@ def test_limits_are_the_upper_wilson_limit_of_the_highest_published_rate():
     """Every limit comes from the arm reporting the highest rate of its type (the least precise
     of tied arms), and lies above that rate."""
     for kind, (limit, basis) in pl.UPPER.items():
+        if kind in pl.ORGAN_LIMITS:  # no Table 4 column: planning limits (below)
+            continue
         rates = [(pct, n, series) for series, n, r in pl.TABLE4 for k, pct in r.items() if k == kind]
         top = max(p for p, _, _ in rates)
         expected = max(pl.wilson_upper(top / 100.0, n) for p, n, _ in rates if p == top)
         assert limit == pytest.approx(expected) and limit > top / 100.0, kind
         assert f"{top:g}% of" in basis
     assert set(pl.UPPER) == set(codes.TOX_NAMES) | {"any"}
+
+
+def test_organ_limits_without_a_table4_column_flag_their_type():
+    """Heart, cord, bowel and conduit have limits of their own (QUANTEC or an assumption), and a
+    rate above one beyond its Monte Carlo error gives a warning that names its basis."""
+    for kind, (limit, basis) in pl.ORGAN_LIMITS.items():
+        assert kind in codes.TOX_NAMES and 0.0 < limit < 1.0 and basis
+        assert pl.check_arm(_entry(20000, **{kind: limit * 0.5})) == []
+        (w,) = pl.check_arm(_entry(20000, **{kind: min(limit * 2.0, 0.99)}))
+        assert w["metric"] == f"tox.{kind}" and basis in w["message"]
 
 
 def _entry(n, **rates):

@@ -93,7 +93,7 @@ def test_a_third_line_that_kills_nothing_changes_only_its_own_events(default_sce
     one of best supportive care (death cause, first failure, RT courses exactly; times to 1e-9)."""
     inert = default_scenario.with_values(
         {"regimens.pd1.kill_rate_per_month": 0.0, "regimens.pd1.maintenance_kill_rate_per_month": 0.0, "regimens.pd1.grade5": 0.0,
-         **{f"regimens.pd1.grade3plus.{t}": 0.0 for t in codes.TOX_NAMES}}
+         **{f"regimens.pd1.grade3plus.{t}": 0.0 for t in codes.SYSTEMIC_TOX_NAMES}}
     )
     # an arm without local therapy at progression: where the strategy gives local therapy at a
     # later oligometastatic progression, the scans kept while a third line could start can

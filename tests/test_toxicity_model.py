@@ -24,7 +24,7 @@ from oligosim import codes
 from oligosim._kernels import rng, rt, systemic, toxicity
 from oligosim._kernels.state import INF, LINE_AFTER_RT, LINE_NONE, S_CONSOLIDATION, S_RT_END, S_RT_START, new_lesions, new_workspace
 from oligosim.config import ConfigError, load_scenario
-from oligosim.config.schema import SCHEDULES
+from oligosim.config.schedules import SCHEDULES
 from oligosim.lowering import lower_arm, lower_model, lower_regimens, regimen_names
 from oligosim.reference import rt as reference_rt
 from oligosim.reference import toxicity as reference_toxicity
@@ -73,10 +73,14 @@ def test_copula_joint_rate_is_the_bivariate_normal_orthant(rho, p1, p2):
 
 
 def _line_events(P, R, A, reg, n):
-    """Which grade >= 3 toxicities ``start_line`` books for ``n`` patients' first line."""
+    """Which grade >= 3 toxicities ``start_line`` books for ``n`` patients' first line (a patient
+    of the series' age mix: odds ratio 1)."""
+    tx = P.tx.copy()
+    tx[0]["elderly_or"] = 1.0
+    P = P._replace(tx=tx)
     W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
     L = new_lesions(P.max_lesions)[0]
-    out = np.zeros((n, codes.N_TOX), bool)
+    out = np.zeros((n, codes.N_SYSTEMIC_TYPES), bool)
     for pid in range(n):
         rng.init_streams(11, pid, W.streams)
         st = W.state
@@ -86,7 +90,7 @@ def _line_events(P, R, A, reg, n):
         st["win_end"] = INF
         W.slot[:] = INF
         systemic.start_line(P, R, A, W, L, 1, reg)
-        out[pid] = np.isfinite(W.tox_time[: codes.N_TOX])
+        out[pid] = np.isfinite(W.tox_time[: codes.N_SYSTEMIC_TYPES])
     return out
 
 
@@ -98,7 +102,7 @@ def test_line_toxicities_keep_their_rates_and_cluster(lowered):
     reg = regimen_names(load_scenario(ROOT / "configs" / "default.toml")).index("tp_pd1")
     n = 20_000
     ev = _line_events(P, R, A, reg, n)
-    for k in range(codes.N_TOX):
+    for k in range(codes.N_SYSTEMIC_TYPES):
         p = R.tox[reg, k]
         assert abs(ev[:, k].mean() - p) <= 4 * math.sqrt(max(p * (1 - p), 1e-9) / n) + 1e-12, codes.TOX_NAMES[k]
     pl, pn = R.tox[reg, codes.LEUKOPENIA], R.tox[reg, codes.NEUTROPENIA]

@@ -313,7 +313,7 @@ def on_toxicity(P, W):
             k = q
     W.tox_time[k] = INF
     systemic.arm_toxicity(W.slot, W.tox_time)
-    if k == codes.N_TOX:
+    if k == codes.GRADE5_SLOT:
         finish(W, codes.DEATH_TREATMENT)
         return
     toxicity.record(P, W, k)

@@ -65,6 +65,32 @@ TOXICITY_DTYPE = np.dtype(
         ("marrow_td50", np.float64),  # Gy (EQD2, alpha/beta 10): LKB TD50 of RT leukopenia
         ("marrow_m", np.float64),
         ("marrow_fraction", np.float64, (codes.N_ORGANS,)),  # mean marrow dose / prescribed EQD2, by organ
+        # heart (mean), spinal cord and bowel (most exposed part) shares of the prescribed dose per
+        # fraction by (organ, subsite), flattened: index organ * N_STATIONS + subsite (model 6.5)
+        ("heart_fraction", np.float64, (codes.N_ORGANS * codes.N_STATIONS,)),
+        ("cord_fraction", np.float64, (codes.N_ORGANS * codes.N_STATIONS,)),
+        ("bowel_fraction", np.float64, (codes.N_ORGANS * codes.N_STATIONS,)),
+        ("size_scaling", np.bool_),  # mean-dose shares of a metastatic target grow with its PTV
+        ("size_ref_diameter", np.float64),  # cm
+        ("ptv_margin", np.float64),  # cm
+        ("size_exponent", np.float64),
+        ("cardiac_td50", np.float64),  # Gy EQD2 (alpha/beta 3), mean heart dose
+        ("cardiac_m", np.float64),
+        ("myelopathy_td50", np.float64),  # Gy EQD2 (alpha/beta ab_cord), cord maximum
+        ("myelopathy_m", np.float64),
+        ("ab_cord", np.float64),  # Gy
+        ("bowel_td50", np.float64),  # Gy EQD2 (alpha/beta 3)
+        ("bowel_m", np.float64),
+        ("g5_bowel", np.float64),
+        ("bowel_limit", np.float64),  # Gy: planning limit of the bowel's maximum EQD2
+        ("cord_limit", np.float64),  # Gy: planning limit of the cord's maximum EQD2
+        ("conduit_td50", np.float64),  # Gy EQD2 (alpha/beta 3), gastric conduit after esophagectomy
+        ("conduit_m", np.float64),
+        ("g5_conduit", np.float64),
+        ("elderly_age", np.float64),  # years
+        ("elderly_or", np.float64),  # odds ratio of every grade >= 3 toxicity at that age or older
+        ("elderly_ref_share", np.float64),  # share of elderly patients in the series behind the rates
+        ("ecog2_or", np.float64),  # odds ratio with ECOG >= 2
     ],
     align=True,
 )

@@ -37,7 +37,8 @@ TOXICITY = 6  #: toxicity of each treatment episode
 RT = 7  #: local-control draws of re-irradiation and alternative local therapy
 SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per visit in order
 PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then survival after a fistula
-N_PURPOSES = 10
+ORGANS = 10  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
+N_PURPOSES = 11
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -49,6 +50,7 @@ PURPOSE_NAMES = (
     "rt",
     "scan",
     "primary",
+    "organs",
 )
 
 

@@ -15,7 +15,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng, toxicity
+from oligosim._kernels import oar, rng, toxicity
 from oligosim._kernels.state import MONTHS_PER_DAY, log_event
 from oligosim.radiobiology import core as rb
 
@@ -280,26 +280,32 @@ def _irradiate(P, A, W, L, i):
 
 
 @njit(cache=True)
-def _course_toxicity(P, R, W, eso, lung, marrow, reirr):
+def _course_toxicity(P, R, W, eso, lung, marrow, reirr, heart, cord, bowel):
     """Esophagitis, fistula and pneumonitis (model 6.5) and leukopenia (model 9) of a course
-    from its esophagus, lung and marrow doses; True if one was fatal.
+    from its esophagus, lung and marrow doses, then the heart, cord, bowel and (after
+    esophagectomy, from the esophagus's dose) conduit toxicity (:func:`oar.course_toxicity`);
+    True if one was fatal.
 
-    Always six draws, whatever happens, so that the toxicity stream stays aligned.
+    Always six draws from the toxicity stream and six from the organs stream, whatever happens,
+    so that the streams stay aligned.
     """
     st = W.state[0]
-    t = st.t
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
-    or_c = P.concurrent_or if st.course_concurrent else 1.0
+    # the patient's own risk (age, performance status) multiplies every odds (statement 10)
+    or_c = (P.concurrent_or if st.course_concurrent else 1.0) * oar.patient_odds(P, st)
     # after definitive chemoradiotherapy the esophagus already had its full dose: any dose to it
     # now is a re-irradiation (model 6.5)
     again = reirr or (st.primary_treatment == codes.PRIOR_DEFINITIVE_CRT and eso > 0.0)
     or_r = P.reirr_or if again else 1.0
     p_esoph = rb.odds_scaled(rb.ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
     p_fist = rb.odds_scaled(rb.ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+    conduit = 0.0
     if st.primary_treatment == codes.PRIOR_SURGERY:
-        # no esophagus after esophagectomy: no esophagitis, no esophageal fistula (model 6.5)
+        # no esophagus after esophagectomy: no esophagitis, no esophageal fistula; the gastric
+        # conduit in its bed takes its dose (model 6.5)
         p_esoph = 0.0
         p_fist = 0.0
+        conduit = eso
     p_pneu = rb.odds_scaled(rb.ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
     u_e = rng.uniform(W.streams, rng.TOXICITY)
     u_f = rng.uniform(W.streams, rng.TOXICITY)
@@ -316,8 +322,10 @@ def _course_toxicity(P, R, W, eso, lung, marrow, reirr):
     if u_p < p_pneu:
         toxicity.record(P, W, codes.PNEUMONITIS)
         dead = dead or g_p < P.g5_pneumonitis
-    if u_m < toxicity.marrow_ntcp(P, marrow, st.course_concurrent):
+    if u_m < toxicity.marrow_ntcp(P, marrow, or_c):
         toxicity.record(P, W, codes.LEUKOPENIA)
+    if oar.course_toxicity(P, W, heart, cord, bowel, conduit, or_c):
+        dead = True
     return dead
 
 
@@ -328,7 +336,11 @@ def deliver_course(P, R, A, W, L):
     eso = 0.0
     lung = 0.0
     marrow = 0.0
+    heart = 0.0
+    cord = 0.0
+    bowel = 0.0
     reirr = False
+    tx = P.tx[0]
     for i in range(st.n):
         if not L.in_course[i]:
             continue
@@ -349,9 +361,17 @@ def deliver_course(P, R, A, W, L):
         e = eqd2(f_eso * d, k, P.ab_late, per_day, theta_late)
         if e > eso:
             eso = e
-        lung += eqd2(P.lung_fraction[L.organ[i]] * d, k, P.ab_late, per_day, theta_late)
-        marrow += eqd2(P.tx[0].marrow_fraction[L.organ[i]] * d, k, P.ab_tumour, per_day, theta_early)
-    dead = _course_toxicity(P, R, W, eso, lung, marrow, reirr)
+        o, s = L.organ[i], L.subsite[i]
+        # mean-dose organs take more from a larger metastatic target's field (model 6.5)
+        g = oar.field_scale(P, o, L.rt_pre_logv[i])
+        lung += eqd2(oar.scaled_share(g, P.lung_fraction[o], P.lung_fraction[codes.PRIMARY]) * d, k, P.ab_late, per_day, theta_late)
+        marrow += eqd2(oar.scaled_share(g, tx.marrow_fraction[o], tx.marrow_fraction[codes.PRIMARY]) * d, k, P.ab_tumour, per_day, theta_early)
+        # the heart's mean dose is its largest target's: mediastinal targets share one field
+        f_heart = oar.scaled_share(g, oar.share(tx.heart_fraction, o, s), oar.share(tx.heart_fraction, codes.PRIMARY, 0))
+        heart = max(heart, eqd2(f_heart * d, k, P.ab_late, per_day, theta_late))
+        cord = max(cord, eqd2(oar.share(tx.cord_fraction, o, s) * d, k, tx.ab_cord, per_day, theta_late))
+        bowel = max(bowel, eqd2(oar.share(tx.bowel_fraction, o, s) * d, k, P.ab_late, per_day, theta_late))
+    dead = _course_toxicity(P, R, W, eso, lung, marrow, reirr, heart, cord, bowel)
     # abscopal response of unirradiated lesions under anti-PD-1 (off by default)
     io = st.line_on and st.reg >= 0 and R.io[st.reg]
     if io and P.abscopal_p > 0.0:

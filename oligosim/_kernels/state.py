@@ -53,7 +53,7 @@ S_WIDESPREAD_DEATH = 12  #: disease death by the further hazard after widespread
 S_PRIMARY_EVENT = 13  #: a tumour fistula of the primary in place, then death after it (model 4.8)
 N_SLOTS = 14
 
-N_SYSTEMIC_TOX = codes.N_TOX + 1  #: toxicity slots of a line: the nine types and grade 5
+N_SYSTEMIC_TOX = codes.N_SYSTEMIC_TYPES + 1  #: toxicity slots of a line: the nine systemic types and grade 5
 
 # when the first systemic line starts relative to the first RT course
 LINE_NONE = -1  #: no line pending (started, or the arm has none)

@@ -13,7 +13,8 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng, toxicity
+from oligosim._kernels import oar, rng, toxicity
+from oligosim.radiobiology import core as rb
 from oligosim._kernels.state import (
     INF,
     N_SYSTEMIC_TOX,
@@ -96,15 +97,16 @@ def start_line(P, R, A, W, L, line, reg):
     else:
         slot[S_RESISTANCE] = t + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * rng.std_normal_ppf(u2))
     z_line = 0.0
+    odds = oar.patient_odds(P, st)  # older or less fit patients: higher odds (statement 10)
     for k in range(N_SYSTEMIC_TOX):
         u = rng.uniform(W.streams, rng.TOXICITY)
         v = rng.uniform(W.streams, rng.TOXICITY)
         if k == codes.LEUKOPENIA:
             z_line = rng.std_normal_ppf(u)  # the line's susceptibility: leukopenia's latent deviate
-        elif k < codes.N_TOX:
+        elif k < codes.GRADE5_SLOT:
             # toxicities cluster in the same patients (a Gaussian copula, model 9)
             u = toxicity.correlated_uniform(z_line, u, toxicity.line_correlation(P, k))
-        p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
+        p = rb.odds_scaled(R.grade5[reg] if k == codes.GRADE5_SLOT else R.tox[reg, k], odds)
         W.tox_time[k] = t + v * dur if u < p else INF
     arm_toxicity(slot, W.tox_time)
     if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:

@@ -65,12 +65,13 @@ def line_correlation(P, k):
 
 
 @njit(cache=True)
-def marrow_ntcp(P, marrow_eqd2, concurrent):
+def marrow_ntcp(P, marrow_eqd2, odds):
     """Probability that an RT course causes grade >= 3 leukopenia (LKB on the mean active-marrow
-    EQD2 in Gy, alpha/beta 10), odds-scaled with concurrent chemotherapy."""
+    EQD2 in Gy, alpha/beta 10), odds-scaled by ``odds`` (concurrent chemotherapy times the
+    patient's own odds ratio)."""
     t = P.tx[0]
     p = rb.ntcp_lkb(marrow_eqd2, t.marrow_td50, t.marrow_m)
-    return rb.odds_scaled(p, P.concurrent_or if concurrent else 1.0)
+    return rb.odds_scaled(p, odds)
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.analysis.proportions import proportion_ci
 
-__all__ = ["TABLE4", "UPPER", "TREATMENT_DEATH_LIMIT", "DRIVERS", "wilson_upper", "wilson_lower", "check_arm"]
+__all__ = ["TABLE4", "ORGAN_LIMITS", "UPPER", "TREATMENT_DEATH_LIMIT", "DRIVERS", "wilson_upper", "wilson_lower", "check_arm"]
 
 
 #: Table 4 of the consensus (grade >= 3 treatment-related adverse events, %), one row per arm:
@@ -60,7 +60,11 @@ DRIVERS = {
     "nausea": "regimens.<name>.grade3plus.nausea",
     "vomiting": "regimens.<name>.grade3plus.vomiting",
     "any": "regimens.<name>.grade3plus (every type, every line) and the RT toxicities",
-    "treatment_deaths": "regimens.<name>.grade5, toxicity.grade5_fraction_fistula, toxicity.grade5_fraction_pneumonitis",
+    "cardiac": "toxicity.cardiac_td50_gy, radiotherapy.heart_mean_dose_fraction(_node_station)",
+    "myelopathy": "toxicity.myelopathy_td50_gy, radiotherapy.spinal_cord_dose_fraction(_node_station)",
+    "bowel": "toxicity.bowel_td50_gy, radiotherapy.bowel_dose_fraction(_node_station)",
+    "conduit": "toxicity.conduit_td50_gy, radiotherapy.esophagus_dose_fraction(_node_station) after esophagectomy",
+    "treatment_deaths": "regimens.<name>.grade5, toxicity.grade5_fraction_fistula, toxicity.grade5_fraction_pneumonitis, toxicity.grade5_fraction_bowel, toxicity.grade5_fraction_conduit",
 }
 
 
@@ -86,8 +90,17 @@ def _upper_limits() -> dict[str, tuple[float, str]]:
     return {kind: (hi, basis) for kind, (_, hi, basis) in best.items()}
 
 
-#: type -> (upper plausible share, the Table 4 arm that sets it)
-UPPER = _upper_limits()
+#: Organs at risk Table 4 has no column for: the planning limits of QUANTEC (2010) and, for the
+#: conduit, an assumption. Type -> (upper plausible share, basis).
+ORGAN_LIMITS = {
+    "cardiac": (0.15, "QUANTEC (Gagliardi 2010): pericarditis below 15% with a mean pericardial dose under 26 Gy"),
+    "myelopathy": (0.01, "QUANTEC (Kirkpatrick 2010): below 1% with the cord's maximum within its planning limits"),
+    "bowel": (0.10, "QUANTEC (Kavanagh 2010): grade >= 3 acute small-bowel toxicity below 10% within its planning limits"),
+    "conduit": (0.10, "assumption: conduit ulcer, bleeding or fistula after RT near the conduit is rarely reported"),
+}
+
+#: type -> (upper plausible share, the Table 4 arm or planning limit that sets it)
+UPPER = {**_upper_limits(), **ORGAN_LIMITS}
 
 
 def check_arm(entry: dict) -> list[dict]:
@@ -111,7 +124,8 @@ def check_arm(entry: dict) -> list[dict]:
         value = float(tox[kind])
         if wilson_lower(value, n) > limit:
             metric = f"tox.{kind}"
-            out.append(_warning(metric, value, limit, f"the Wilson 95% upper limit of the highest rate in the consensus' Table 4, {basis}", DRIVERS[kind]))
+            why = basis if kind in ORGAN_LIMITS else f"the Wilson 95% upper limit of the highest rate in the consensus' Table 4, {basis}"
+            out.append(_warning(metric, value, limit, why, DRIVERS[kind]))
     deaths = float(entry["treatment_deaths"])
     if wilson_lower(deaths, n) > TREATMENT_DEATH_LIMIT:
         out.append(_warning("treatment_deaths", deaths, TREATMENT_DEATH_LIMIT, "treatment deaths are rare in the published series, docs/model.md 9", DRIVERS["treatment_deaths"]))

@@ -51,6 +51,12 @@ def register(subparsers) -> None:
         help="also print every arm's schedule by target site (primary field, each metastatic organ, distant nodes by station) with BED10 and late EQD2",
     )
     p.add_argument(
+        "--organs",
+        action="store_true",
+        help="with --scenario: also print what each arm's course gives the organs at risk (esophagus or conduit, lung, heart, "
+        "spinal cord, bowel: EQD2 and grade >= 3 risk of one reference-size target alone in its course)",
+    )
+    p.add_argument(
         "--alpha-beta",
         action="append",
         metavar="GY",
@@ -152,12 +158,14 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def _scenario_table(path: str) -> str:
+def _scenario_table(path: str, organs: bool = False) -> str:
+    from oligosim.commands.dose_organs import format_organ_table
     from oligosim.commands.dose_sites import format_site_table
     from oligosim.config import ConfigError, load_scenario
 
     try:
-        return format_site_table(load_scenario(path))
+        sc = load_scenario(path)
+        return format_site_table(sc) + ("\n\n" + format_organ_table(sc) if organs else "")
     except ConfigError as exc:
         raise UserError(f"{path} is not a valid scenario:\n{exc}") from None
     except OSError as exc:
@@ -168,8 +176,10 @@ def main(args: argparse.Namespace) -> int:
     """Print the table; bad input raises :class:`oligosim.commands.UserError`."""
     if not args.schedules and args.scenario is None:
         raise UserError("give at least one SCHEDULE (e.g. 60/20) or --scenario FILE")
+    if args.organs and args.scenario is None:
+        raise UserError("--organs needs --scenario FILE")
     if args.scenario is not None:
-        print(_scenario_table(args.scenario))
+        print(_scenario_table(args.scenario, args.organs))
         if not args.schedules:
             return 0
         print()

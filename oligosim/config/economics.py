@@ -52,6 +52,10 @@ _TOX_COST = {
     "fatigue": 300.0,
     "nausea": 300.0,
     "vomiting": 300.0,
+    "cardiac": 20000.0,
+    "myelopathy": 80000.0,
+    "bowel": 30000.0,
+    "conduit": 50000.0,
 }
 #: (disutility, days) of one grade >= 3 event, by type
 _TOX_DISUTILITY = {
@@ -64,6 +68,10 @@ _TOX_DISUTILITY = {
     "fatigue": (0.07, 21.0),
     "nausea": (0.05, 7.0),
     "vomiting": (0.05, 7.0),
+    "cardiac": (0.15, 60.0),
+    "myelopathy": (0.40, 3650.0),  # permanent: cut at death or the horizon
+    "bowel": (0.20, 30.0),
+    "conduit": (0.30, 60.0),
 }
 _TOX_COST_SRC = A + "cost of hospital management of a grade >= 3 event, of the order used by " + _CEA + "; not re-checked against one"
 _DISUTIL_SRC = (

@@ -33,7 +33,7 @@ REGIMEN = Section(
         "primary_resistance_fraction": _prob(0.0, "share of patients whose disease does not respond to the line at all (primary resistance): the line kills nothing from its first day, whatever the burden (model 5.3); drawn afresh for every line", A + "off (0) until refit: first-line ESCC series leave 15-20% without disease control at the first assessment (model 5.3 gives the figures); a default above 0 moves every fitted PFS, so it waits for the refit of issue 20"),
         "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
         "grade3plus": Section(
-            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.TOX_NAMES},
+            {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.SYSTEMIC_TOX_NAMES},
         ),
         "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
     },

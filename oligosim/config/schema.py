@@ -14,11 +14,11 @@ from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.regimens import REGIMEN
 from oligosim.config.schedules import (
-    REPAIR_HALF_TIMES, SCHEDULES, check_daily_keys, check_schedule_keys, interval_key, per_day_key, reirradiation_table, schedule_section,
+    check_daily_keys, check_schedule_keys, interval_key, per_day_key, reirradiation_table, schedule_section,
 )
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
-from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
+from oligosim.config.radiotherapy import RADIOTHERAPY, TOXICITY
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
 #: can be written (tests/data/scenarios/quiet.toml: 1e9 months)
@@ -27,9 +27,6 @@ DOUBLING_MAX_MONTHS = 1e12
 #: overflow the growth integrals (the schema-wide fuzz found 1e-7 months)
 DOUBLING_MIN_MONTHS = 0.1
 
-#: ceiling of the dose thresholds (TCP's BED50, the LKB TD50s): a threshold only divides, so a
-#: huge one is sound and means "never" (tests switch local control or toxicity off with 1e6 Gy)
-THRESHOLD_MAX_GY = 1e12
 
 LESION_CAP_MAX = codes.LESION_CAP_MAX  #: hard cap on lesions per patient (the kernel's lesion record is this wide)
 
@@ -313,126 +310,6 @@ FOLLOWUP = Section(
             "restaging and +/- 14 days on 3-monthly follow-up (the style of ESO-Shanghai 13 and ESCORT-1st; their exact "
             "windows were not checked); uniform within the window for want of data on when in it visits fall",
         ),
-    }
-)
-
-# ----------------------------------------------------------------------------- radiotherapy
-
-_ESO_FRACTION = {
-    "primary": 1.0,
-    "regional_node": 0.7,
-    "liver": 0.0,
-    "lung": 0.05,
-    "bone": 0.05,
-    "brain": 0.0,
-    "adrenal": 0.0,
-    "soft_tissue": 0.0,
-    "peritoneum": 0.0,
-}
-# A distant (non-regional) node's share depends on its station, not on the organ: mediastinal
-# stations lie against the esophagus (or the gastric conduit after esophagectomy) like a regional
-# node, so an ablative schedule there brings the fistula risk statement 7 warns of; cervical and
-# abdominal stations are centimetres away.
-_ESO_FRACTION_STATION = {
-    "neck": 0.15,
-    "upper_mediastinum": 0.7,
-    "lower_mediastinum": 0.7,
-    "abdominal": 0.1,
-}
-# Mean dose to the whole active bone marrow as a share of the prescribed dose (in every fraction),
-# by target organ. The thoracic vertebrae hold about 16% of adult active marrow, the ribs 16% and
-# the sternum 3% (Cristy 1981); a conventional field around the primary crosses about half of
-# the thoracic vertebrae near full dose, a stereotactic field a few cm3 of marrow.
-_MARROW_FRACTION = {
-    "primary": 0.10,
-    "regional_node": 0.02,  # in the primary's field: little extra marrow
-    "distant_node": 0.03,
-    "liver": 0.01,
-    "lung": 0.01,
-    "bone": 0.03,
-    "brain": 0.0,
-    "adrenal": 0.02,
-    "soft_tissue": 0.01,
-    "peritoneum": 0.02,
-}
-_LUNG_FRACTION = {
-    "primary": 0.2,
-    "regional_node": 0.02,  # nodes next to the primary share its field: little extra lung dose
-    "liver": 0.03,
-    "lung": 0.06,
-    "distant_node": 0.06,
-    "bone": 0.03,
-    "brain": 0.0,
-    "adrenal": 0.02,
-    "soft_tissue": 0.02,
-    "peritoneum": 0.0,
-}
-
-
-RADIOTHERAPY = Section(
-    {
-        "schedules": SCHEDULES,
-        "alpha_beta_tumour_gy": Float(10.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of tumour (at least 0.1 Gy, below any measured tissue: smaller values overflow the BED)", source="BRIEF 6; conventional value for squamous and adenocarcinoma"),
-        "alpha_beta_late_gy": Float(3.0, lo=0.1, hi=UNIT_MAX["Gy"], ceiling=True, unit="Gy", doc="alpha/beta of late-responding normal tissue (at least 0.1 Gy, as alpha_beta_tumour_gy)", source="BRIEF 6"),
-        "tcp_bed50_ref_gy": Float(TCP.bed50_ref_gy, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="BED10 controlling half of the lesions of the reference volume (log-logistic TCP; at least 1 Gy: the TCP divides by it); up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source=CAL + ", prior log-uniform 50-100 Gy; started from 73.88, the closed form through the Moreno 2020 and Cao 2023 anchors, model 6.3)"),
-        "tcp_gamma50": _pos(TCP.gamma50, "", "normalised slope of the TCP curve at 50%", CAL + ", prior log-uniform 0.6-3; closed form 1.814, model 6.3)"),
-        "tcp_volume_ref_cm3": _pos(TCP.volume_ref_cm3, "cm3", "reference lesion volume of tcp_bed50_ref_gy", A + "a typical SBRT lesion read into Moreno 2020's 90% at BED10 100 Gy"),
-        "tcp_volume_exponent": Float(TCP.volume_exponent, lo=0.0, hi=3.0, doc="BED50 grows as (V / V_ref)^exponent (at most 3, BED50 as the volume cubed: larger powers of a small volume ratio underflow BED50 to 0)", source=CAL + ", prior uniform 0-0.6; closed form 0.3963 from the Cao 2023 volume split, model 6.3)"),
-        "uncontrolled_log_kill_per_gy": _nonneg(0.03, "1/Gy", "natural-log volume reduction per Gy BED10 of a lesion RT does not control", A + "sets the time to in-field recurrence"),
-        "start_delay_days": _nonneg(14.0, "days", "from the decision to RT until the first fraction", A + "simulation and planning"),
-        "immunotherapy_continues_during_rt": Bool(True, doc="when a sequential strategy pauses a chemo-immunotherapy line for an RT course, the anti-PD-1 component goes on at the regimen's maintenance kill rate (BRIEF 5 and the consensus: immunotherapy has a long half-life and need not pause during RT; only chemotherapy waits); false: the whole line pauses, as before 2026-12-06"),
-        "chemo_before_rt_effect": Bool(True, doc="chemotherapy before RT worsens local control (accelerated repopulation, resistant survivors; BRIEF 5 records the hypothesis)"),
-        "chemo_before_rt_bed10_loss_gy": _nonneg(6.0, "Gy", "BED10 lost by lesions exposed to chemotherapy before RT", A + "hypothesis in the consensus; switch off with chemo_before_rt_effect"),
-        "abscopal_probability": _prob(0.0, "probability that an RT course with immunotherapy shrinks unirradiated lesions", A + "evidence thin; off by default, a parameter for study"),
-        "abscopal_log_kill": _nonneg(1.0, "log", "natural-log reduction of unirradiated lesions' volume in an abscopal response", A + "one log of volume, a partial response; only used when abscopal_probability > 0"),
-        "esophagus_dose_fraction": _organ_table(_ESO_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="share of the prescribed dose reaching the esophagus (its most exposed part, in every fraction; its EQD2, alpha/beta 3, follows from that dose per fraction), by target organ (distant nodes: by station, below)", source=A + "geometry of a typical plan")),
-        "esophagus_dose_fraction_node_station": _organ_table(
-            _ESO_FRACTION_STATION,
-            lambda v: Float(
-                v, lo=0.0, hi=1.0,
-                doc="share of the prescribed dose reaching the esophagus for a distant lymph-node target, by nodal station (as esophagus_dose_fraction)",
-                source=A + "geometry of a typical plan: mediastinal stations abut the esophagus or conduit as a regional node does (0.7, the regional-node value); statement 7 recommends conventional fractionation there for the fistula risk",
-            ),
-        ),
-        "marrow_mean_dose_fraction": _organ_table(
-            _MARROW_FRACTION,
-            lambda v: Float(
-                v, lo=0.0, hi=1.0,
-                doc="mean dose to the whole active bone marrow as a share of the prescribed dose (in every fraction; its EQD2 with alpha/beta 10 follows from that dose per fraction), by target organ; a course's targets add up",
-                source=A + "share of the active marrow a typical field crosses, times the dose it gets there: a field around the esophagus crosses about half of the thoracic vertebrae (16% of adult active marrow, Cristy 1981) near full dose; stereotactic fields a few percent",
-            ),
-        ),
-        "lung_mean_dose_fraction": _organ_table(_LUNG_FRACTION, lambda v: Float(v, lo=0.0, hi=1.0, doc="mean lung dose as a share of the prescribed dose (in every fraction; its EQD2, alpha/beta 3, follows from that dose per fraction), by target organ; a course's targets add up", source=A + "geometry of a typical plan")),
-        **REPAIR_HALF_TIMES,
-        "reirradiation_eqd2_limit_gy": _pos(120.0, "Gy", "cumulative EQD2 (alpha/beta 3) to one site allowed after recovery", A + "typical cumulative constraint in re-irradiation series"),
-        "recovery_max_fraction": _prob(0.5, "long-term fraction of an earlier course's EQD2 that is recovered", "Nieder 2006; Kirkpatrick 2010 (QUANTEC): about 25% at 6 months rising to about 50%"),
-        "recovery_half_time_months": _pos(6.0, "months", "months to half of the long-term recovery", "as recovery_max_fraction"),
-        "reirradiation_min_interval_months": _nonneg(6.0, "months", "minimum time since the earlier course", "BRIEF 10 scenario 3: > 6 months since the first course"),
-        "alternative_local_control": _prob(0.8, "local-control probability of surgery or ablation when RT is not feasible", A + "statement 12 allows other local therapy"),
-    }
-)
-
-TOXICITY = Section(
-    {
-        "esophagitis_td50_gy": Float(77.92, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% grade >= 3 esophagitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source="calibrated to the toxicity targets (docs/calibration/toxicity, prior log-uniform 50-95 Gy: 77.92); started from 72, an assumption scaled so that definitive CRT gave about 7% (Shi 2021)"),
-        "esophagitis_m": _pos(0.20, "", "LKB slope", A + "between Burman 1991 (0.11) and Belderbos 2005 (0.36)"),
-        "fistula_td50_gy": Float(93.0, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="EQD2 to the esophagus with 50% fistula (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source="calibrated to the toxicity targets (docs/calibration/toxicity: fit 96.1 Gy, prior log-uniform 60-140; set to 93 after the fit to bring ESO-Shanghai 13's 4% within tolerance with Duan's 1.2%); with the organ's own dose per fraction (model 6.5) RT to the primary in place gives 3-4% (BRIEF 8: about 10% after RT for ESCC)"),
-        "fistula_m": _pos(0.25, "", "LKB slope", A + "shallower than Burman's stricture slope (0.11) because fistula also depends on tumour invasion"),
-        "pneumonitis_td50_gy": Float(32.5, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="mean lung EQD2 with 50% grade >= 3 pneumonitis (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never controls / never harms)", source="calibrated to the toxicity targets (docs/calibration/toxicity: fit 34.3 Gy, prior log-uniform 20-60; set to 32.5 after the fit for Shi 2021's 8.6%); Seppenwoolde 2003 gives 30.8 Gy for grade >= 2"),
-        "pneumonitis_m": _pos(0.37, "", "LKB slope", "Seppenwoolde 2003"),
-        "concurrent_odds_ratio": _pos(1.6, "", "odds ratio of RT toxicity with concurrent chemotherapy", A + "statement 10: no clear excess; a modest odds ratio"),
-        "immunotherapy_pneumonitis_odds_ratio": _pos(1.5, "", "odds ratio of pneumonitis with anti-PD-1", A + "about 4% with RT plus anti-PD-1 (BRIEF 8)"),
-        "reirradiation_odds_ratio": _pos(2.2, "", "odds ratio of fistula and esophagitis at re-irradiation", A + "fistula about 20% after re-irradiation (BRIEF 8)"),
-        "grade5_fraction_fistula": _prob(0.3, "share of grade >= 3 fistulas that are fatal", A + "fistula with massive bleeding is often fatal; series report 20-40%"),
-        "grade5_fraction_pneumonitis": _prob(0.1, "share of grade >= 3 pneumonitis that is fatal", A + "grade 5 is about a tenth of grade >= 3 pneumonitis in RT series"),
-        "marrow_td50_gy": Float(81.71, lo=1.0, hi=THRESHOLD_MAX_GY, ceiling=True, unit="Gy", doc="mean active-marrow EQD2 (alpha/beta 10) of an RT course with 50% grade >= 3 leukopenia from the course itself (LKB); at least 1 Gy: the LKB model divides by it; up to 1e12 Gy, a dose no course reaches (RT never lowers the white count)", source="calibrated to the toxicity targets (docs/calibration/toxicity, prior log-uniform 8-100 Gy: 81.71; the targets want little leukopenia from RT itself: ESO-Shanghai 13 36% vs 35%, Shi 2021 23.2% vs 17.2%, Wang 9.3%); started from 30 Gy, an assumption"),
-        "marrow_m": _pos(0.5, "", "LKB slope of RT leukopenia", A + "broad: marrow reserve varies widely between patients (age, earlier chemotherapy)"),
-        "cytopenia_correlation": Float(0.95, lo=0.0, hi=1.0, doc="correlation of the latent normal variables deciding grade >= 3 neutropenia and thrombocytopenia with leukopenia's in one line of systemic therapy (Gaussian copula; 0 = independent, 1 = the same draw)", source=A + "neutrophils are most of the white cells and platelets come from the same marrow, so grade >= 3 cytopenias mostly strike the same patients (ESO-Shanghai 13: leukopenia and neutropenia 36% and 32%, 35% and 39%, consensus Table 4)"),
-        "other_toxicity_correlation": Float(0.324, lo=0.0, hi=1.0, doc="correlation of the latent normal variables deciding a line's other grade >= 3 toxicities (pneumonitis, fatigue, nausea, vomiting...) with its leukopenia's (Gaussian copula)", source="calibrated to the toxicity targets (docs/calibration/toxicity, prior uniform 0.3-0.95: 0.324); toxicities cluster in susceptible patients: in ESO-Shanghai 13 any grade >= 3 toxicity (41%, 47%) was barely above the commonest type (39%, 36%; consensus Table 4)"),
-        "counting": Choice(("protocol", "whole_course"), "protocol", doc="which grade >= 3 events the tox.* metrics count: 'protocol', as trials report them, those during the protocol treatment (the first line of systemic therapy and the local therapy of the initial plan) and up to counting_window_days after it, until a later line or a course at progression starts; 'whole_course', every event until death or the horizon (treatment deaths count in both)"),
-        "counting_window_days": _nonneg(90.0, "days", "with counting = protocol: events this long after the end of the protocol treatment still count", "the acute-toxicity window of RT (RTOG/EORTC: within 90 days of treatment, Cox 1995) and the 90-day follow-up of serious and immune-related adverse events in anti-PD-1 trial protocols"),
-        "delay_days": _nonneg(7.0, "days", "treatment delay after a grade >= 3 event", A + "one week per event"),
-        "discontinue_probability": _prob(0.15, "probability that a grade >= 3 event ends the systemic line", A + "trials report 10-20% discontinuation for adverse events"),
     }
 )
 

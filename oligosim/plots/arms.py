@@ -44,6 +44,10 @@ TOX_LABELS = {
     "fatigue": "Fatigue",
     "nausea": "Nausea",
     "vomiting": "Vomiting",
+    "cardiac": "Cardiac",
+    "myelopathy": "Myelopathy",
+    "bowel": "Bowel",
+    "conduit": "Conduit",
     "any": "Any",
 }
 

@@ -7,7 +7,10 @@ concern, each in its own module and named like the kernel's handlers:
   symptoms (the continuous processes);
 * :class:`~oligosim.reference.systemic.SystemicMixin`: lines of systemic therapy;
 * :class:`~oligosim.reference.rt.RadiotherapyMixin`: RT courses;
-* :class:`~oligosim.reference.assess.AssessmentMixin`: scans and progression.
+* :class:`~oligosim.reference.assess.AssessmentMixin`: scans and progression;
+* :class:`~oligosim.reference.toxicity.ToxicityMixin` and
+  :class:`~oligosim.reference.oar.OrgansMixin`: how toxicity is counted, and the heart, cord,
+  bowel and conduit toxicity of an RT course.
 
 Every patient lives in their own :class:`simpy.Environment`. Every event, an
 :class:`~oligosim.reference.appointments.Appointment` or a continuous-hazard crossing, passes
@@ -43,8 +46,9 @@ from oligosim.reference.appointments import (
 from oligosim.reference.assess import AssessmentMixin, _waiting
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
 from oligosim.reference.hazards import HazardsMixin
+from oligosim.reference.oar import OrgansMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, PRIMARY, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, ORGANS, PRIMARY, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 from oligosim.reference.toxicity import ToxicityMixin
 
@@ -60,7 +64,7 @@ _CLOSING_CODE = {
 }
 
 
-class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, ToxicityMixin):
+class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
     """One virtual patient's course under one arm, as a SimPy simulation.
 
     Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
@@ -94,6 +98,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         self.s_death = Stream(seed, pid, DEATH)
         self.s_response = Stream(seed, pid, RESPONSE)
         self.s_tox = Stream(seed, pid, TOXICITY)
+        self.s_organs = Stream(seed, pid, ORGANS)
         self.s_rt = Stream(seed, pid, RT)
         self.s_scan = Stream(seed, pid, SCAN)
         self.s_primary = Stream(seed, pid, PRIMARY)
@@ -149,7 +154,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         """One appointment per kind of scheduled event, each with its handler."""
         self.rt_end = Appointment(self, P_RT_END, self.on_rt_end)
         self.rt_start = Appointment(self, P_RT_START, self.on_rt_start)
-        self.tox = [Appointment(self, P_TOX, self._tox_handler(k)) for k in range(codes.N_TOX + 1)]
+        self.tox = [Appointment(self, P_TOX, self._tox_handler(k)) for k in range(codes.N_SYSTEMIC_TYPES + 1)]
         self.scan = Appointment(self, P_SCAN, lambda: self.on_scan(symptom=False))
         self.symptom_scan = Appointment(self, P_SYMPTOM_SCAN, lambda: self.on_scan(symptom=True))
         self.consolidation = Appointment(self, P_CONSOLIDATION, self.on_consolidation)

@@ -17,6 +17,7 @@ import math
 from oligosim import codes
 from oligosim.radiobiology import core as rb
 from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
+from oligosim.reference.oar import capped_share, field_scale, oar_share, patient_odds
 from oligosim.results import LC_RECORDS
 
 __all__ = [
@@ -225,6 +226,7 @@ class RadiotherapyMixin:
         P, A, R, now = self.P, self.A, self.R, self.env.now
         eso = lung = 0.0  # the course's EQD2 (Gy, alpha/beta 3) to the esophagus (max) and the lung (sum)
         marrow = 0.0  # its EQD2 (alpha/beta 10) to the whole active marrow (sum)
+        heart = cord = bowel = 0.0  # heart (mean), spinal cord and bowel (most exposed): the largest target's
         reirradiation = False
         for les in self.lesions:
             if les is None or not les.in_course:
@@ -266,12 +268,20 @@ class RadiotherapyMixin:
             f_eso = P.eso_fraction[les.organ, les.subsite]
             if again:
                 reirradiation = reirradiation or f_eso > 0.0
-            # each organ at risk gets its share of the dose in every fraction (model 6.5)
+            # each organ at risk gets its share of the dose in every fraction (model 6.5); the
+            # mean-dose organs more from a larger metastatic target
             eso = max(eso, eqd2(f_eso * d, k, P.ab_late, per_day, theta_late))
-            lung += eqd2(P.lung_fraction[les.organ] * d, k, P.ab_late, per_day, theta_late)
-            marrow += eqd2(float(P.tx[0]["marrow_fraction"][les.organ]) * d, k, P.ab_tumour, per_day, theta_early)
+            scale = field_scale(P, les.organ, les.rt_pre_logv)
+            tx = P.tx[0]
+            lung += eqd2(capped_share(scale, P.lung_fraction[les.organ], P.lung_fraction[codes.PRIMARY]) * d, k, P.ab_late, per_day, theta_late)
+            marrow_share = capped_share(scale, float(tx["marrow_fraction"][les.organ]), float(tx["marrow_fraction"][codes.PRIMARY]))
+            marrow += eqd2(marrow_share * d, k, P.ab_tumour, per_day, theta_early)
+            heart_share = capped_share(scale, oar_share(tx["heart_fraction"], les.organ, les.subsite), oar_share(tx["heart_fraction"], codes.PRIMARY, 0))
+            heart = max(heart, eqd2(heart_share * d, k, P.ab_late, per_day, theta_late))
+            cord = max(cord, eqd2(oar_share(tx["cord_fraction"], les.organ, les.subsite) * d, k, float(tx["ab_cord"]), per_day, theta_late))
+            bowel = max(bowel, eqd2(oar_share(tx["bowel_fraction"], les.organ, les.subsite) * d, k, P.ab_late, per_day, theta_late))
         io = self.line_on and self.reg >= 0 and bool(R.io[self.reg])
-        dead = self._course_toxicity(eso, lung, marrow, reirradiation, io)
+        dead = self._course_toxicity(eso, lung, marrow, reirradiation, io, (heart, cord, bowel))
         # the abscopal draw comes after the toxicity draws (stream order)
         if io and P.abscopal_p > 0.0 and self.s_rt.uniform() < P.abscopal_p:
             for les in self.active():
@@ -279,19 +289,23 @@ class RadiotherapyMixin:
                     les.logv -= P.abscopal_kill
         return dead
 
-    def _course_toxicity(self, eso: float, lung: float, marrow: float, reirradiation: bool, io: bool) -> bool:
+    def _course_toxicity(self, eso: float, lung: float, marrow: float, reirradiation: bool, io: bool, organs: tuple) -> bool:
         """RT toxicity: esophagitis and fistula from the esophagus dose ``eso``, pneumonitis from
         the lung dose ``lung`` (late EQD2, Gy), leukopenia from the marrow dose ``marrow`` (EQD2,
-        alpha/beta 10; model 9); returns True if one was fatal (grade 5)."""
+        alpha/beta 10; model 9), then heart, cord, bowel (``organs``: their EQD2s) and, after
+        esophagectomy, conduit toxicity; returns True if one was fatal (grade 5)."""
         P = self.P
-        or_c = P.concurrent_or if self.course_concurrent else 1.0
+        # the patient's own odds ratio (age, performance status; statement 10) scales every risk
+        or_c = (P.concurrent_or if self.course_concurrent else 1.0) * patient_odds(P, self.pat)
         # after definitive chemoradiotherapy any dose to the esophagus re-irradiates it (model 6.5)
         again = reirradiation or (self.pat.primary_treatment == codes.PRIOR_DEFINITIVE_CRT and eso > 0.0)
         or_r = P.reirr_or if again else 1.0
         p_esophagitis = rb.odds_scaled(ntcp_lkb(eso, P.esophagitis_td50, P.esophagitis_m), or_c * or_r)
         p_fistula = rb.odds_scaled(ntcp_lkb(eso, P.fistula_td50, P.fistula_m), or_c * or_r)
+        conduit = 0.0
         if self.pat.primary_treatment == codes.PRIOR_SURGERY:
             p_esophagitis = p_fistula = 0.0  # the esophagus was resected: nothing to inflame or perforate
+            conduit = eso  # but the gastric conduit lies in its bed
         p_pneumonitis = rb.odds_scaled(ntcp_lkb(lung, P.pneumonitis_td50, P.pneumonitis_m), or_c * (P.io_pneumonitis_or if io else 1.0))
         u_e, u_f, u_p, g_f, g_p, u_m = (self.s_tox.uniform() for _ in range(6))
         dead = False
@@ -303,9 +317,10 @@ class RadiotherapyMixin:
         if u_p < p_pneumonitis:
             self.record_toxicity(codes.PNEUMONITIS)
             dead = dead or g_p < P.g5_pneumonitis
-        if u_m < self.marrow_ntcp(marrow, self.course_concurrent):
+        if u_m < self.marrow_ntcp(marrow, or_c):
             self.record_toxicity(codes.LEUKOPENIA)
-        return dead
+        heart, cord, bowel = organs
+        return self.organs_toxicity(heart, cord, bowel, conduit, or_c) or dead
 
     def on_consolidation(self) -> None:
         """Restaging after N cycles: consolidative RT to all known lesions if no progression."""

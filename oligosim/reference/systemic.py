@@ -12,6 +12,8 @@ import math
 
 from oligosim import codes
 from oligosim.reference.streams import NORMAL
+from oligosim.radiobiology import core as rb
+from oligosim.reference.oar import patient_odds
 from oligosim.reference.toxicity import correlated_uniform
 
 __all__ = ["SystemicMixin"]
@@ -73,14 +75,15 @@ class SystemicMixin:
         # grade >= 3 toxicities (and grade 5) of the line, each at a uniform time during induction
         z_line = 0.0
         tx = self.P.tx[0]
-        for k in range(codes.N_TOX + 1):
+        odds = patient_odds(self.P, self.pat)  # older or less fit patients (statement 10)
+        for k in range(codes.N_SYSTEMIC_TYPES + 1):
             u, v = self.s_tox.uniform(), self.s_tox.uniform()
             if k == codes.LEUKOPENIA:
                 z_line = NORMAL.inv_cdf(u)  # the line's susceptibility
-            elif k < codes.N_TOX:  # toxicities cluster in the same patients (Gaussian copula, model 9)
+            elif k < codes.GRADE5_SLOT:  # toxicities cluster in the same patients (Gaussian copula, model 9)
                 rho = tx["cyto_rho"] if k in (codes.NEUTROPENIA, codes.THROMBOCYTOPENIA) else tx["other_rho"]
                 u = correlated_uniform(z_line, u, float(rho))
-            p = R.grade5[reg] if k == codes.N_TOX else R.tox[reg, k]
+            p = rb.odds_scaled(R.grade5[reg] if k == codes.GRADE5_SLOT else R.tox[reg, k], odds)
             self.tox[k].book(now + v * duration if u < p else INF)
         if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
             self.consolidation.book(now + A.consolidative_cycles * R.cycle[reg])
@@ -135,8 +138,8 @@ class SystemicMixin:
         return lambda: self.on_toxicity(k)
 
     def on_toxicity(self, k: int) -> None:
-        """A grade >= 3 systemic toxicity (model 5.5), or a grade-5 event (k = N_TOX)."""
-        if k == codes.N_TOX:
+        """A grade >= 3 systemic toxicity (model 5.5), or a grade-5 event (k = GRADE5_SLOT)."""
+        if k == codes.GRADE5_SLOT:
             self.finish(codes.DEATH_TREATMENT)
             return
         self.record_toxicity(k)

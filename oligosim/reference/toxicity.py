@@ -43,13 +43,13 @@ class ToxicityMixin:
     ``consolidation``, and ``course_mode``.
     """
 
-    def marrow_ntcp(self, marrow_eqd2: float, concurrent: bool) -> float:
+    def marrow_ntcp(self, marrow_eqd2: float, odds: float) -> float:
         """Probability of grade >= 3 leukopenia from an RT course whose mean active-marrow EQD2
-        (alpha/beta 10) is ``marrow_eqd2`` Gy (LKB), odds-scaled with concurrent chemotherapy."""
-        P = self.P
-        t = P.tx[0]
+        (alpha/beta 10) is ``marrow_eqd2`` Gy (LKB), odds-scaled by ``odds`` (concurrent
+        chemotherapy times the patient's own odds ratio)."""
+        t = self.P.tx[0]
         p = rb.ntcp_lkb(marrow_eqd2, float(t["marrow_td50"]), float(t["marrow_m"]))
-        return rb.odds_scaled(p, P.concurrent_or if concurrent else 1.0)
+        return rb.odds_scaled(p, odds)
 
     def protocol_open(self) -> bool:
         """The first line on or still to start, a course of the initial plan (or an urgent one)
