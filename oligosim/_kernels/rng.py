@@ -37,7 +37,8 @@ TOXICITY = 6  #: toxicity of each treatment episode
 RT = 7  #: local-control draws of re-irradiation and alternative local therapy
 SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per visit in order
 PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then survival after a fistula
-N_PURPOSES = 10
+PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, then its interval (oligosim._kernels.entry)
+N_PURPOSES = 11
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -49,6 +50,7 @@ PURPOSE_NAMES = (
     "rt",
     "scan",
     "primary",
+    "prior_rt",
 )
 
 
