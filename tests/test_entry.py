@@ -86,6 +86,13 @@ def test_prior_rt_course_mix_rules(second_line):
     assert "cohort.prior_rt_courses" in msg and f"at most {codes.MAX_PRIOR_COURSES}" in msg
 
 
+def test_keys_that_would_go_unused_are_refused(second_line):
+    msg = _error(second_line, {"cohort.prior_systemic": "chemotherapy", "cohort.prior_pd1_kill_multiplier": 0.3})
+    assert "cohort.prior_pd1_kill_multiplier" in msg and "0.3" in msg and "chemo_immunotherapy" in msg
+    msg = _error(second_line, {"cohort.prior_rt_courses": {}, "cohort.prior_rt_eqd2_gy": 0.0})
+    assert "cohort.prior_rt_months_sdlog" in msg and "none is given" in msg
+
+
 # ----------------------------------------------------------------------------- lowering
 
 

@@ -73,3 +73,16 @@ def check_entry(data) -> list[tuple[str, str]]:
         if abs(total - 1.0) > 1e-6:
             errors.append(("cohort.prior_rt_courses", f"shares sum to {total:.6g}: must sum to 1 (a course with eqd2_gy = 0 stands for the patients who had none)"))
     return errors
+
+
+def check_entry_given(co, given, path) -> list[tuple[str, str]]:
+    """Keys a file gives that would go unused: the anti-PD-1 multipliers without a prior
+    anti-PD-1 line, an interval spread without an earlier course."""
+    errors = []
+    after_pd1 = int(co["entry_line"]) >= 2 and co["prior_systemic"] == "chemo_immunotherapy"
+    for key in ("prior_pd1_kill_multiplier", "prior_pd1_durable_multiplier"):
+        if key in given and not after_pd1:
+            errors.append((key, 'applies only after a line with anti-PD-1: needs cohort.entry_line = 2 and cohort.prior_systemic = "chemo_immunotherapy"'))
+    if "prior_rt_months_sdlog" in given and co["prior_rt_months_sdlog"] > 0.0 and co["prior_rt_eqd2_gy"] == 0.0 and not co["prior_rt_courses"]:
+        errors.append(("prior_rt_months_sdlog", "spreads the interval of an earlier course, but none is given: set cohort.prior_rt_eqd2_gy or cohort.prior_rt_courses"))
+    return errors

@@ -18,7 +18,7 @@ from oligosim.config.schedules import (
 )
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
-from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry
+from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry, check_entry_given
 from oligosim.radiobiology.params import DEFAULT_TCP_PARAMS as TCP
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -180,7 +180,8 @@ COHORT = Section(
         "brain_mri": Bool(False, doc="add brain MRI at staging (statement 3: for symptoms or high risk)"),
         "lesions": LESIONS,
         "eligibility": ELIGIBILITY,
-    }
+    },
+    check_given=check_entry_given,
 )
 
 # ----------------------------------------------------------------------------- disease
