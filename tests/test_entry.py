@@ -110,7 +110,7 @@ def test_prior_anti_pd1_lowers_its_component_only(second_line):
     chemotherapy part kept, durable responders times prior_pd1_durable_multiplier."""
     names = regimen_names(second_line)
     sc = second_line.with_values({"cohort.prior_pd1_kill_multiplier": 0.25, "cohort.prior_pd1_durable_multiplier": 0.5})
-    after, before = lower_regimens(sc), lower_regimens(sc.with_values({"cohort.prior_systemic": "chemotherapy"}))
+    after, before = lower_regimens(sc), lower_regimens(second_line.with_values({"cohort.prior_systemic": "chemotherapy"}))
     regs = sc.data["regimens"]
     for k, name in enumerate(names):
         r = regs[name]
