@@ -7,6 +7,8 @@ are what configs and reports use.
 
 #: hard cap on lesion slots per patient: the kernel's lesion record is this wide
 LESION_CAP_MAX = 64
+#: at most this many named earlier RT courses in cohort.prior_rt_courses (the kernel's entry record is this wide)
+MAX_PRIOR_COURSES = 8
 
 # ----------------------------------------------------------------------------- histology
 ESCC = 0  #: esophageal squamous cell carcinoma

@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, LOCOREGIONAL_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -83,6 +83,25 @@ def _lower_eligibility(el) -> np.ndarray:
     allowed = el["organs"]
     for o, name in enumerate(codes.ORGAN_NAMES):
         r["organ_allowed"][o] = o in (codes.PRIMARY, codes.REGIONAL_NODE) or name in allowed
+    return out
+
+
+def _lower_entry(co) -> np.ndarray:
+    """Where the cohort enters and what it had before (model 3.8) as a one-element
+    :data:`ENTRY_DTYPE` array."""
+    out = np.zeros(1, ENTRY_DTYPE)
+    r = out[0]
+    r["pretreated"] = int(co["entry_line"]) >= 2
+    courses = list(co["prior_rt_courses"].values())
+    r["n_courses"] = len(courses)
+    if courses:
+        r["course_cum"][: len(courses)] = _cum([c["share"] for c in courses])
+        r["course_eqd2"][: len(courses)] = [float(c["eqd2_gy"]) for c in courses]
+    # drawn per patient only when something varies: otherwise the cohort keeps its one course
+    # and makes no PRIOR_RT draw (bit-identical to the fixed course)
+    r["prior_rt_drawn"] = bool(courses) or float(co["prior_rt_months_sdlog"]) > 0.0
+    r["interval_median"] = float(co["prior_rt_months"])
+    r["interval_sdlog"] = float(co["prior_rt_months_sdlog"])
     return out
 
 
@@ -178,6 +197,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         symptomatic_at_entry=float(les["symptomatic_at_entry"]),
         lr=_lower_locoregional(d["locoregional"]),
         elig=_lower_eligibility(el),
+        entry=_lower_entry(co),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
@@ -259,18 +279,30 @@ def lower_regimens(sc: Scenario) -> Regimens:
     def col(key, dtype=np.float64):
         return np.array([r[key] for r in regs], dtype=dtype)
 
+    io, chemo = col("immunotherapy", np.bool_), col("chemotherapy", np.bool_)
+    kill, maintenance_kill, durable = col("kill_rate_per_month"), col("maintenance_kill_rate_per_month"), col("durable_fraction")
+    co = sc.data["cohort"]
+    if int(co["entry_line"]) >= 2 and co["prior_systemic"] == "chemo_immunotherapy":
+        # after progression on anti-PD-1 its component works less (model 3.8): the anti-PD-1
+        # part of an induction is the maintenance rate (anti-PD-1 alone, as in model 5.4) or, for
+        # anti-PD-1 alone, all of it; chemotherapy's part is kept
+        m = float(co["prior_pd1_kill_multiplier"])
+        pd1_part = np.where(chemo, np.minimum(kill, maintenance_kill), kill)
+        kill = np.where(io, kill - (1.0 - m) * pd1_part, kill)
+        maintenance_kill = np.where(io, m * maintenance_kill, maintenance_kill)
+        durable = np.where(io, float(co["prior_pd1_durable_multiplier"]) * durable, durable)
     return Regimens(
-        chemo=col("chemotherapy", np.bool_),
-        io=col("immunotherapy", np.bool_),
+        chemo=chemo,
+        io=io,
         cycle=col("cycle_days") / DAYS_PER_MONTH,
         cycles=col("induction_cycles", np.int64),
         maintenance=col("maintenance_months"),
-        kill=col("kill_rate_per_month"),
-        maintenance_kill=col("maintenance_kill_rate_per_month"),
-        paused_kill=col("maintenance_kill_rate_per_month") * (col("immunotherapy", np.bool_) & bool(sc.data["radiotherapy"]["immunotherapy_continues_during_rt"])),
+        kill=kill,
+        maintenance_kill=maintenance_kill,
+        paused_kill=maintenance_kill * (io & bool(sc.data["radiotherapy"]["immunotherapy_continues_during_rt"])),
         resistance_median=col("resistance_median_months"),
         resistance_sdlog=col("resistance_sdlog"),
-        durable=col("durable_fraction"),
+        durable=durable,
         primary_resistance=col("primary_resistance_fraction"),
         pdl1_multiplier=col("pdl1_high_multiplier"),
         tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.SYSTEMIC_TOX_NAMES] for r in regs], dtype=np.float64),
@@ -331,10 +363,15 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
     site_dose, site_fx = _site_schedules(sc, a)
     theta_early, theta_late = _thetas(sc.data["radiotherapy"], int(a["fractions_per_day"]), float(a["interfraction_interval_h"]))
     reirr_dose, reirr_fx, reirr_per_day, reirr_theta = _reirradiation_schedules(sc, a)
+    # a cohort entering at line 2 (model 3.8) starts the arm's second line at entry: the kernel
+    # runs it as its line 1 (the protocol line: RT timing, toxicity window, time to next
+    # treatment), the arm's third line as its line 2, and has no third
+    shift = int(sc.data["cohort"]["entry_line"]) - 1
+    lines = [a["first_line"], a["second_line"], a["third_line"]][shift:] + ["none"] * shift
     return ArmParams(
-        first_line=reg(a["first_line"]),
-        second_line=reg(a["second_line"]),
-        third_line=reg(a["third_line"]),
+        first_line=reg(lines[0]),
+        second_line=reg(lines[1]),
+        third_line=reg(lines[2]),
         rt_timing=schema.RT_TIMINGS.index(a["rt_timing"]),
         consolidative_cycles=int(a["consolidative_after_cycles"]),
         rt_primary=bool(a["rt_primary"]),

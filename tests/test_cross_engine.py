@@ -44,6 +44,7 @@ from oligosim.config import load_scenario
 from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
+from oligosim.reference import entry as reference_entry
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
 from oligosim.reference import rt as reference_rt
@@ -52,7 +53,7 @@ from oligosim.reference import streams as reference_streams
 from oligosim.reference import systemic as reference_systemic
 from oligosim.reference import toxicity as reference_toxicity
 
-from conftest import CONFIGS
+from conftest import CONFIGS, load_fixture
 
 SEED_KERNEL = 20251121
 SEED_REFERENCE = 987654321
@@ -63,7 +64,9 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: scenario), compared on a quarter of the patients: the same-seed identity test already compares
 #: them patient by patient, the reference runs at about 400 patients/s and CI has a time budget
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
-SWITCHED_OFF_CASES = {"primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit"}
+SWITCHED_OFF_CASES = {
+    "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
+}
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
 
@@ -139,6 +142,23 @@ def conduit_scenario():
     return load_scenario(CONFIGS / "scenarios" / "node_recurrence_after_esophagectomy.toml").with_values(
         {"arms.rt_alone.metastasis_dose_gy": 50.0, "arms.rt_alone.metastasis_fractions": 5, "toxicity.conduit_td50_gy": 50.0}
     )
+def entry_second_line_scenario():
+    """A cohort entering after first-line chemo-immunotherapy (model 3.8): lesions exposed to
+    chemotherapy at entry, anti-PD-1 weakened, earlier RT drawn from a mix for the nodal
+    recurrences, RT at entry and at progression."""
+    return load_fixture("second_line_entry.toml")
+
+
+def prior_rt_drawn_scenario():
+    """Re-irradiation of nodal recurrences whose earlier course is drawn per patient (model 3.8):
+    none, 50 or 60 Gy EQD2, a lognormal interval around 12 months (some below the 6-month
+    minimum, some recovered); the first course at the first progression, where the interval and
+    the cumulative dose are checked (model 6.6)."""
+    return load_scenario(CONFIGS / "scenarios" / "locoregional_reirradiation.toml").with_values({
+        "arms.reirr_daily.rt_timing": "at_progression",
+        "cohort.prior_rt_eqd2_gy": 0.0, "cohort.prior_rt_months": 12.0, "cohort.prior_rt_months_sdlog": 0.8,
+        "cohort.prior_rt_courses": {"none": {"eqd2_gy": 0.0, "share": 0.2}, "crt_50": {"eqd2_gy": 50.0, "share": 0.5}, "crt_60": {"eqd2_gy": 60.0, "share": 0.3}},
+    })
 
 
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
@@ -161,6 +181,8 @@ CASES = [
     ("reirradiation_bid", lambda: reirradiation_bid_scenario(), ["reirr_bid", "reirr_bid_by_site"]),
     ("organs_at_risk", lambda: organs_at_risk_scenario(), ["upfront_rt", "at_progression"]),
     ("conduit", lambda: conduit_scenario(), ["rt_alone"]),
+    ("entry_second_line", lambda: entry_second_line_scenario(), ["upfront_rt", "concurrent"]),
+    ("prior_rt_drawn", lambda: prior_rt_drawn_scenario(), ["reirr_daily"]),
 ]
 
 
@@ -613,6 +635,22 @@ def _mutate_no_conduit(monkeypatch):
     """The reference forgets the gastric conduit after esophagectomy."""
     organs = reference_oar.OrgansMixin.organs_toxicity
     monkeypatch.setattr(reference_oar.OrgansMixin, "organs_toxicity", lambda self, h, c, b, g, o: organs(self, h, c, b, 0.0, o))
+def _mutate_pretreatment_forgotten(monkeypatch):
+    """The reference forgets that a second-line cohort's lesions had chemotherapy (model 3.8)."""
+    apply = reference_cohort.apply_history
+
+    def forgetful(P, seed, pid, pat, lesions):
+        apply(P, seed, pid, pat, lesions)
+        for les in lesions:
+            les.chemo_exposed = False
+
+    monkeypatch.setattr(reference_cohort, "apply_history", forgetful)
+
+
+def _mutate_prior_interval_at_median(monkeypatch):
+    """The reference gives every patient the median interval since the earlier course (model 3.8)."""
+    draw = reference_entry.prior_course
+    monkeypatch.setattr(reference_entry, "prior_course", lambda E, s: (draw(E, s)[0], float(E["interval_median"])))
 
 
 @pytest.mark.parametrize(
@@ -622,6 +660,8 @@ def _mutate_no_conduit(monkeypatch):
         (_mutate_no_patient_odds, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
         (_mutate_cord_and_bowel_swapped, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
         (_mutate_no_conduit, "conduit", conduit_scenario, ["rt_alone"]),
+        (_mutate_pretreatment_forgotten, "entry_second_line", entry_second_line_scenario, ["upfront_rt"]),
+        (_mutate_prior_interval_at_median, "prior_rt_drawn", prior_rt_drawn_scenario, ["reirr_daily"]),
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
@@ -647,7 +687,7 @@ def _mutate_no_conduit(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
     ],
-    ids=["no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth"],
 )

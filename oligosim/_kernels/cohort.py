@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import rng
+from oligosim._kernels import entry, rng
 from oligosim.definitions import count_metastases, is_oligometastatic
 
 # lesion status
@@ -180,7 +180,7 @@ def _draw_once(P, state, st, L):
             break
         logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * rng.normal(state, s)))
         init_lesion(P, state, s, n, codes.REGIONAL_NODE, logv, lesion_growth(P, state, s, st), L)
-        if pres != codes.SYNCHRONOUS and P.prior_rt_eqd2 > 0.0:
+        if pres != codes.SYNCHRONOUS and (P.prior_rt_eqd2 > 0.0 or P.entry[0].prior_rt_drawn):
             # the recurrence sits in the field of an earlier course: a later course re-irradiates
             L.irradiated[n] = 1
             L.site_eqd2[n] = P.prior_rt_eqd2
@@ -351,6 +351,7 @@ def draw_patient(P, W, L):
         if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):
             st.attempts = attempt + 1
             st.bg_death = gompertz_time(P, st.age, rng.exponential(state, rng.BACKGROUND))
+            entry.apply_history(P, state, st, L, n)  # what the first line and earlier RT left (model 3.8)
             # what staging saw is what the team knows about
             for i in range(n):
                 L.seen[i] = L.status[i] == ACTIVE and L.logv[i] >= L.det_logv[i]

@@ -96,6 +96,24 @@ TOXICITY_DTYPE = np.dtype(
 )
 
 
+MAX_PRIOR_COURSES = codes.MAX_PRIOR_COURSES
+
+#: Where in the disease course the cohort enters and what it had before (model 3.8), a record
+#: like :data:`LOCOREGIONAL_DTYPE` (``P.entry[0].field``).
+ENTRY_DTYPE = np.dtype(
+    [
+        ("pretreated", np.bool_),  # entry after a first line: every lesion present at entry had its chemotherapy
+        ("prior_rt_drawn", np.bool_),  # the earlier course's EQD2 and interval are drawn per patient
+        ("n_courses", np.int64),  # named courses in the mix (0: every patient gets prior_rt_eqd2)
+        ("course_cum", np.float64, (MAX_PRIOR_COURSES,)),  # cumulative shares of the named courses
+        ("course_eqd2", np.float64, (MAX_PRIOR_COURSES,)),  # Gy (alpha/beta 3): EQD2 of each named course
+        ("interval_median", np.float64),  # months from the earlier course to entry: median
+        ("interval_sdlog", np.float64),  # sd of its log (0: every patient the median)
+    ],
+    align=True,
+)
+
+
 class ModelParams(NamedTuple):
     """Scenario-wide parameters (everything but the regimens and the arm)."""
 
@@ -134,6 +152,7 @@ class ModelParams(NamedTuple):
     symptomatic_at_entry: float
     lr: np.ndarray  # (1,) LOCOREGIONAL_DTYPE: the primary, its bed and the regional nodes after entry
     elig: np.ndarray  # (1,) ELIGIBILITY_DTYPE: the trial's criteria, applied to what staging sees
+    entry: np.ndarray  # (1,) ENTRY_DTYPE: entry line, pretreatment and the drawn earlier RT course
     tx: np.ndarray  # (1,) TOXICITY_DTYPE: cytopenia correlation, RT myelosuppression, counting window
     # disease
     growth_median: float  # 1/month, ln2 / doubling

@@ -37,8 +37,9 @@ TOXICITY = 6  #: toxicity of each treatment episode
 RT = 7  #: local-control draws of re-irradiation and alternative local therapy
 SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per visit in order
 PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then survival after a fistula
-ORGANS = 10  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
-N_PURPOSES = 11
+PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, then its interval (oligosim._kernels.entry)
+ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
+N_PURPOSES = 12
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -50,6 +51,7 @@ PURPOSE_NAMES = (
     "rt",
     "scan",
     "primary",
+    "prior_rt",
     "organs",
 )
 

@@ -19,6 +19,7 @@ from oligosim.config.schedules import (
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.config.radiotherapy import RADIOTHERAPY, TOXICITY
+from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry, check_entry_given
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
 #: can be written (tests/data/scenarios/quiet.toml: 1e9 months)
@@ -171,11 +172,13 @@ COHORT = Section(
         "pdl1_cps10_fraction": _prob(0.5, "share with PD-L1 CPS >= 10", "about half in ESCC first-line trials (KEYNOTE-590, ESCORT-1st)"),
         "prior_rt_eqd2_gy": _nonneg(0.0, "Gy", "EQD2 (alpha/beta 3) of an earlier course to the regional nodes of metachronous patients (0 = none)", "set per study: recurrence after definitive chemoradiotherapy (BRIEF 10, scenario 3)"),
         "prior_rt_months": _nonneg(12.0, "months", "time from that earlier course to entry", A + "set per study; re-irradiation series require > 6 months"),
+        **ENTRY_KEYS,
         "staging_modality": Choice(codes.MODALITY_NAMES, "pet_ct", doc="imaging used at staging and restaging (statement 3 recommends PET/CT)"),
         "brain_mri": Bool(False, doc="add brain MRI at staging (statement 3: for symptoms or high risk)"),
         "lesions": LESIONS,
         "eligibility": ELIGIBILITY,
-    }
+    },
+    check_given=check_entry_given,
 )
 
 # ----------------------------------------------------------------------------- disease
@@ -400,7 +403,7 @@ def _check_visit_window(fu) -> list[tuple[str, str]]:
 
 def _check_root(data, path):
     """Rules that tie keys of different sections together; (key, message) pairs."""
-    errors = _check_dfi(data)
+    errors = _check_dfi(data) + check_entry(data)
     cap = data["simulation"]["max_lesions"]
     elig = data["cohort"]["eligibility"]
     if elig["max_lesions"] > cap:
@@ -416,8 +419,9 @@ def _check_root(data, path):
     errors += _check_visit_window(data["followup"])
     shown: dict[str, str] = {}
     for name, arm in data["arms"].items():
-        if arm["first_line"] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
-            errors.append((f"arms.{name}.rt_timing", "needs a first_line regimen (concurrent and consolidative RT go with systemic therapy)"))
+        at_entry = LINE_KEYS[int(data["cohort"]["entry_line"]) - 1]  # the line given at entry (model 3.8)
+        if arm[at_entry] == "none" and arm["rt_timing"] in ("concurrent", "consolidative"):
+            errors.append((f"arms.{name}.rt_timing", f"needs a {at_entry} regimen (concurrent and consolidative RT go with systemic therapy)"))
         # reports and plots show an arm by its label (its name when it has none): two arms
         # shown alike would merge into one curve
         label = arm["label"] or name

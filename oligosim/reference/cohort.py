@@ -14,6 +14,7 @@ import numpy as np
 
 from oligosim import codes
 from oligosim.definitions import count_metastases, is_oligometastatic
+from oligosim.reference.entry import apply_history
 from oligosim.reference.streams import BACKGROUND, COHORT, Stream
 
 __all__ = [
@@ -190,7 +191,7 @@ def _draw_once(P, s: Stream):
             break
         logv = logv_of_diameter(math.exp(P.regional_logd + 0.3 * s.normal()))
         les = Lesion(P, s, codes.REGIONAL_NODE, logv, new_lesion_growth(P, s, pat.growth))
-        if not synchronous and P.prior_rt_eqd2 > 0.0:
+        if not synchronous and (P.prior_rt_eqd2 > 0.0 or P.entry[0]["prior_rt_drawn"]):
             # a recurrence inside an earlier RT field: any course here is a re-irradiation
             les.irradiated = 1
             les.site_eqd2 = P.prior_rt_eqd2
@@ -306,6 +307,7 @@ def draw_cohort_patient(P, seed: int, pid: int):
         if _eligible(P, pat, lesions):
             pat.attempts = attempt + 1
             pat.bg_death = gompertz_months(P, pat.age, Stream(seed, pid, BACKGROUND).exponential())
+            apply_history(P, seed, pid, pat, lesions)  # what the first line and earlier RT left (model 3.8)
             for les in lesions:  # what staging saw is what the team knows about
                 les.seen = les.visible
             return pat, lesions

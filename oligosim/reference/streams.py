@@ -28,7 +28,7 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 NORMAL = NormalDist()
 
 # purposes: one independent stream per mechanism (same numbering as the kernel's rng module)
-COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, ORGANS = range(11)
+COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, PRIOR_RT, ORGANS = range(12)
 
 
 def _mix64(z: int) -> int:
