@@ -89,6 +89,7 @@ def _lower_eligibility(el) -> np.ndarray:
     r["node_span"] = int(el["max_node_span_stations"])
     r["node_scope_all"] = el["node_rule_nodes"] == "all"
     r["exclude_definition"] = {"none": -1, "escc": codes.ESCC, "eac": codes.EAC, "histology": 2}[el["exclude_definition"]]
+    r["node_site"] = int(el["node_site_stations"])
     return out
 
 

@@ -124,14 +124,16 @@ def reirradiation_bid_scenario():
 
 def population_scenario():
     """A population as a paper describes it (model 3.2, 3.4): lesion sizes by organ, a station mix
-    of distant and regional nodes, 'at most two distant nodes, and if two, adjacent', every
-    lesion <= 5 cm and liver lesions <= 3 cm."""
+    of distant and regional nodes, 'at most two distant nodes, and if two, adjacent', nodes in
+    adjacent stations counted as one of at most 3 lesions, every lesion <= 5 cm and liver
+    lesions <= 3 cm."""
     return default_scenario().with_values({
         "cohort.lesions.diameter_by_organ": {"liver": {"median_cm": 2.4, "sdlog": 0.5}, "distant_node": {"median_cm": 1.3, "sdlog": 0.3}},
         **{f"cohort.lesions.distant_node_stations.{s}": w for s, w in zip(codes.STATION_NAMES, (0.4, 0.1, 0.2, 0.3))},
         **{f"cohort.lesions.regional_node_stations.{s}": w for s, w in zip(codes.STATION_NAMES, (0.1, 0.3, 0.5, 0.1))},
         "cohort.eligibility.max_nodes": 2, "cohort.eligibility.max_node_span_stations": 2,
         "cohort.eligibility.max_diameter_cm": 5.0, "cohort.eligibility.max_diameter_by_organ_cm": {"liver": 3.0},
+        "cohort.eligibility.node_site_stations": 2, "cohort.eligibility.max_lesions": 3,
     })
 
 
@@ -571,6 +573,11 @@ def _mutate_nodes_not_adjacent(monkeypatch):
     _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("node_span", codes.N_STATIONS))
 
 
+def _mutate_node_sites_by_station(monkeypatch):
+    """The reference counts distant nodes one per station even when the study merges adjacent ones."""
+    _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("node_site", 1))
+
+
 def _mutate_common_size(monkeypatch):
     """The reference draws every organ's lesions with the common size (model 3.2)."""
     _mutate_population(monkeypatch, pop=lambda Q: Q.__setitem__("logd_median", np.full(codes.N_ORGANS, Q["logd_median"][codes.BONE])))
@@ -660,13 +667,14 @@ def _mutate_third_line_is_the_second_again(monkeypatch):
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_nodes_not_adjacent, "population", population_scenario, ["systemic_only"]),
+        (_mutate_node_sites_by_station, "population", population_scenario, ["systemic_only"]),
         (_mutate_common_size, "population", population_scenario, ["systemic_only"]),
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
     ids=["third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
-         "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
+         "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

@@ -255,3 +255,48 @@ def test_every_excluded_cohort_patient_is_not_oligometastatic(base, definition, 
         sub = np.array([s for _, s in vis] + [0], dtype=np.int64)
         h = hist if definition == "histology" else codes.ESCC
         assert is_oligometastatic(h, organ, sub, len(vis), pres != codes.SYNCHRONOUS, False, False, True)
+
+
+@pytest.mark.parametrize(
+    "organs,stations,span,merged",
+    [
+        ([codes.DISTANT_NODE] * 2, [0, 1], 2, [0, 0]),
+        ([codes.DISTANT_NODE] * 3, [2, 0, 1], 2, [2, 0, 0]),  # runs from the lowest station up: {0, 1}, {2}
+        ([codes.DISTANT_NODE] * 2, [1, 3], 2, [1, 3]),  # not adjacent
+        ([codes.DISTANT_NODE] * 4, [3, 2, 1, 0], 4, [0, 0, 0, 0]),
+        ([codes.DISTANT_NODE] * 3, [0, 1, 3], 3, [0, 0, 3]),
+        ([codes.LUNG, codes.DISTANT_NODE, codes.REGIONAL_NODE, codes.DISTANT_NODE], [1, 3, 2, 2], 2, [1, 2, 2, 2]),  # only distant nodes move
+        ([codes.DISTANT_NODE] * 2, [0, 1], 1, [0, 1]),  # 1: statement 1's count by station
+    ],
+)
+def test_node_sites_merge_adjacent_stations_in_both_engines(organs, stations, span, merged):
+    organ, sub = np.array(organs, dtype=np.int64), np.array(stations, dtype=np.int64)
+    assert list(R.merged_node_sites(organ, sub, span)) == merged
+    buf = sub.copy()
+    if span > 1:
+        C.merge_node_sites(organ, buf, len(organs), span)
+    assert list(buf) == merged
+
+
+def test_adjacent_nodes_count_as_one_site(base):
+    """'At most one lesion, nodes in adjacent stations counted as one': every accepted patient of
+    both engines has its visible distant nodes in one station or two adjacent ones and nothing
+    else counted; some have two stations, which statement 1's count by station refuses."""
+    sc = base.with_values({
+        "cohort.presentation.synchronous": 0.0, "cohort.presentation.metachronous": 1.0,
+        "cohort.lesions.organ_weights_escc.distant_node": 3.0, "cohort.lesions.extra_macroscopic_mean": 1.5,
+        "cohort.eligibility.organs": ["distant_node"], "cohort.eligibility.max_lesions": 1,
+        "cohort.eligibility.node_site_stations": 2, "cohort.eligibility.definition": "none",
+    })
+    P = lower_model(sc)
+    two = 0
+    for draws in (_kernel_draws(P, 600, seed=4, eligible=True), _reference_draws(P, 200, seed=4)):
+        for les, _, _ in draws:
+            st = _visible_nodes(les)
+            assert st and max(st) - min(st) <= 1, les
+            assert not [o for o, _, _, v in les if v and o not in (codes.DISTANT_NODE, codes.PRIMARY, codes.REGIONAL_NODE)]
+            two += max(st) > min(st)
+    assert two > 20
+    by_station = lower_model(sc.with_values({"cohort.eligibility.node_site_stations": 1}))
+    for les, _, _ in _kernel_draws(by_station, 300, seed=4, eligible=True):
+        assert len(set(_visible_nodes(les))) == 1

@@ -326,6 +326,10 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
         return False
     metachronous = st.presentation != codes.SYNCHRONOUS
     m = visible_distant(L, n, buf_organ, buf_subsite, metachronous)
+    if not nodes_within_rule(E, buf_organ, buf_subsite, m):
+        return False
+    if E.node_site > 1:
+        merge_node_sites(buf_organ, buf_subsite, m, E.node_site)  # the buffers are scratch: counting only
     nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
     if nl < E.min_lesions or nl > E.max_lesions or norg > E.max_organs:
         return False
@@ -336,8 +340,6 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
         if L.status[i] == ACTIVE and L.organ[i] != codes.PRIMARY and L.logv[i] >= L.det_logv[i]:
             if diameter_of_logv(L.logv[i]) > E.max_diameter_organ[L.organ[i]]:
                 return False
-    if not nodes_within_rule(E, buf_organ, buf_subsite, m):
-        return False
     if E.definition >= 0:
         hist = st.histology if E.definition == 2 else E.definition
         if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
@@ -348,6 +350,31 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
         if is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
             return False
     return True
+
+
+@njit(cache=True)
+def merge_node_sites(organ, subsite, m, span):
+    """Give the distant nodes among the first ``m`` entries of every run of involved stations
+    within ``span`` consecutive stations the lowest station of the run, in place, so that
+    statement 1's count by station counts each run as one lesion (model 3.4).
+
+    Runs are formed from the lowest involved station up: a run starting at station s0 takes the
+    involved stations s0 .. s0 + span - 1.
+    """
+    involved = np.zeros(codes.N_STATIONS, np.bool_)
+    for j in range(m):
+        if organ[j] == codes.DISTANT_NODE:
+            involved[subsite[j]] = True
+    to = np.arange(codes.N_STATIONS)
+    start = -1
+    for k in range(codes.N_STATIONS):
+        if involved[k]:
+            if start < 0 or k - start >= span:
+                start = k
+            to[k] = start
+    for j in range(m):
+        if organ[j] == codes.DISTANT_NODE:
+            subsite[j] = to[subsite[j]]
 
 
 @njit(cache=True)

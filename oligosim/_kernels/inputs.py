@@ -55,6 +55,7 @@ ELIGIBILITY_DTYPE = np.dtype(
         ("node_span", np.int64),  # they lie within this many consecutive stations (N_STATIONS: no rule)
         ("node_scope_all", np.bool_),  # the node rule counts regional nodes too (else distant only)
         ("exclude_definition", np.int64),  # -1 none, else as definition: oligometastatic patients are refused
+        ("node_site", np.int64),  # for counting, distant nodes within this many consecutive involved stations are one lesion
     ],
     align=True,
 )

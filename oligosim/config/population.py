@@ -72,6 +72,13 @@ ELIGIBILITY_KEYS = {
         "rule); 'one node, or two adjacent nodes' is max_nodes = 2 with max_node_span_stations = 2",
         source="trial criterion; default: none (all four stations)",
     ),
+    "node_site_stations": Int(
+        1, lo=1, hi=codes.N_STATIONS, unit="stations",
+        doc="for the eligibility count (statement 1's lesions, max_lesions, the definitions), distant nodes in up to this many "
+        "consecutive involved stations count as one lesion: 1, one per station (statement 1); 2, nodes in adjacent stations "
+        "are one site. Clusters start at the lowest involved station (model 3.4)",
+        source="trial criterion; default: statement 1's count by station",
+    ),
     "node_rule_nodes": Choice(
         ("distant", "all"), "distant",
         doc="the nodes max_nodes and max_node_span_stations count: distant (non-regional) nodes, or regional and distant together",
@@ -90,7 +97,7 @@ def check_population(data) -> list[tuple[str, str]]:
     if elig["exclude_definition"] != "none" and elig["definition"] != "none":
         return [(
             "cohort.eligibility.exclude_definition",
-            f"= {elig['exclude_definition']!r} needs cohort.eligibility.definition = 'none', not {elig['definition']!r}: "
-            "no patient is both oligometastatic and not under a definition",
+            f"needs cohort.eligibility.definition = 'none', not {elig['definition']!r}: a cohort excluded by one definition "
+            "cannot be selected by one too",
         )]
     return []

@@ -277,14 +277,15 @@ def _eligible(P, pat, lesions) -> bool:
         return False
     metachronous = pat.presentation != codes.SYNCHRONOUS
     organ, subsite, m = visible_distant(lesions)
+    if not nodes_within_rule(E, organ[:m], subsite[:m]):
+        return False
+    subsite = merged_node_sites(organ, subsite, int(E["node_site"]))  # for counting only
     n_lesions, n_organs, _ = count_metastases(organ, subsite, m, metachronous)
     if n_lesions < E["min_lesions"] or n_lesions > E["max_lesions"] or n_organs > E["max_organs"]:
         return False
     if any(not E["organ_allowed"][o] for o in organ[:m]):
         return False  # a visible lesion in an organ the trial excludes
     if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > E["max_diameter_organ"][les.organ] for les in lesions):
-        return False
-    if not nodes_within_rule(E, organ[:m], subsite[:m]):
         return False
     if E["definition"] >= 0:
         hist = pat.histology if E["definition"] == 2 else int(E["definition"])
@@ -295,6 +296,23 @@ def _eligible(P, pat, lesions) -> bool:
         if is_oligometastatic(hist, organ, subsite, m, metachronous, False, False, True):
             return False
     return True
+
+
+def merged_node_sites(organ, subsite, span: int):
+    """Sub-sites with the distant nodes of each run of involved stations within ``span``
+    consecutive stations (runs formed from the lowest involved station up) moved to the run's
+    lowest station, so that the count by station counts a run once (model 3.4); a copy."""
+    out = subsite.copy()
+    if span <= 1:
+        return out
+    node = organ == codes.DISTANT_NODE
+    start, to = None, {}
+    for k in sorted(set(int(x) for x in subsite[node])):
+        if start is None or k - start >= span:
+            start = k
+        to[k] = start
+    out[node] = [to[int(x)] for x in subsite[node]]
+    return out
 
 
 def nodes_within_rule(E, organ, subsite) -> bool:
