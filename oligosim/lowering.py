@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -83,6 +83,30 @@ def _lower_eligibility(el) -> np.ndarray:
     allowed = el["organs"]
     for o, name in enumerate(codes.ORGAN_NAMES):
         r["organ_allowed"][o] = o in (codes.PRIMARY, codes.REGIONAL_NODE) or name in allowed
+    # an organ's own limit only tightens the limit for every lesion (the same comparison without one)
+    limits = el["max_diameter_by_organ_cm"]
+    r["max_diameter_organ"] = [min(float(el["max_diameter_cm"]), float(limits.get(name, math.inf))) for name in codes.ORGAN_NAMES]
+    r["max_nodes"] = int(el["max_nodes"])
+    r["node_span"] = int(el["max_node_span_stations"])
+    r["node_scope_all"] = el["node_rule_nodes"] == "all"
+    r["exclude_definition"] = {"none": -1, "escc": codes.ESCC, "eac": codes.EAC, "histology": 2}[el["exclude_definition"]]
+    r["node_site"] = int(el["node_site_stations"])
+    return out
+
+
+def _lower_population(les) -> np.ndarray:
+    """Lesion sizes by organ and node stations (``cohort.lesions``) as a one-element
+    :data:`POPULATION_DTYPE` array; an organ without its own size takes the common one."""
+    out = np.zeros(1, POPULATION_DTYPE)
+    r = out[0]
+    by_organ = les["diameter_by_organ"]
+    common = {"median_cm": les["macroscopic_diameter_median_cm"], "sdlog": les["macroscopic_diameter_sdlog"]}
+    for o, name in enumerate(codes.ORGAN_NAMES):
+        entry = by_organ.get(name, common)
+        r["logd_median"][o] = math.log(entry["median_cm"])
+        r["logd_sd"][o] = float(entry["sdlog"])
+    r["station_cum_distant"] = _cum([les["distant_node_stations"][k] for k in codes.STATION_NAMES])
+    r["station_cum_regional"] = _cum([les["regional_node_stations"][k] for k in codes.STATION_NAMES])
     return out
 
 
@@ -198,6 +222,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         lr=_lower_locoregional(d["locoregional"]),
         elig=_lower_eligibility(el),
         entry=_lower_entry(co),
+        pop=_lower_population(les),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),

@@ -66,6 +66,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
+    "population", "polymetastatic",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -158,6 +159,27 @@ def prior_rt_drawn_scenario():
         "arms.reirr_daily.rt_timing": "at_progression",
         "cohort.prior_rt_eqd2_gy": 0.0, "cohort.prior_rt_months": 12.0, "cohort.prior_rt_months_sdlog": 0.8,
         "cohort.prior_rt_courses": {"none": {"eqd2_gy": 0.0, "share": 0.2}, "crt_50": {"eqd2_gy": 50.0, "share": 0.5}, "crt_60": {"eqd2_gy": 60.0, "share": 0.3}},
+def population_scenario():
+    """A population as a paper describes it (model 3.2, 3.4): lesion sizes by organ, a station mix
+    of distant and regional nodes, 'at most two distant nodes, and if two, adjacent', nodes in
+    adjacent stations counted as one of at most 3 lesions, every lesion <= 5 cm and liver
+    lesions <= 3 cm."""
+    return default_scenario().with_values({
+        "cohort.lesions.diameter_by_organ": {"liver": {"median_cm": 2.4, "sdlog": 0.5}, "distant_node": {"median_cm": 1.3, "sdlog": 0.3}},
+        **{f"cohort.lesions.distant_node_stations.{s}": w for s, w in zip(codes.STATION_NAMES, (0.4, 0.1, 0.2, 0.3))},
+        **{f"cohort.lesions.regional_node_stations.{s}": w for s, w in zip(codes.STATION_NAMES, (0.1, 0.3, 0.5, 0.1))},
+        "cohort.eligibility.max_nodes": 2, "cohort.eligibility.max_node_span_stations": 2,
+        "cohort.eligibility.max_diameter_cm": 5.0, "cohort.eligibility.max_diameter_by_organ_cm": {"liver": 3.0},
+        "cohort.eligibility.node_site_stations": 2, "cohort.eligibility.max_lesions": 3,
+    })
+
+
+def polymetastatic_scenario():
+    """A comparison cohort NOT oligometastatic under each patient's histology's definition
+    (model 3.4), with a third adenocarcinoma."""
+    return default_scenario().with_values({
+        "cohort.eac_fraction": 0.3, "cohort.eligibility.definition": "none", "cohort.eligibility.exclude_definition": "histology",
+        "cohort.eligibility.max_lesions": 20, "cohort.eligibility.max_organs": 8,
     })
 
 
@@ -183,6 +205,8 @@ CASES = [
     ("conduit", lambda: conduit_scenario(), ["rt_alone"]),
     ("entry_second_line", lambda: entry_second_line_scenario(), ["upfront_rt", "concurrent"]),
     ("prior_rt_drawn", lambda: prior_rt_drawn_scenario(), ["reirr_daily"]),
+    ("population", lambda: population_scenario(), ["systemic_only", "upfront_rt"]),
+    ("polymetastatic", lambda: polymetastatic_scenario(), ["systemic_only", "upfront_rt"]),
 ]
 
 
@@ -568,6 +592,48 @@ def _mutate_dfi_at_median_growth(monkeypatch):
     monkeypatch.setattr(reference_cohort, "disease_free_interval", lambda P, z, growth: P.dfi_x_median * math.exp(P.dfi_x_sdlog * z) / P.growth_median)
 
 
+def _mutate_population(monkeypatch, elig=None, pop=None):
+    """The reference engine reads other eligibility or lesion-drawing parameters (model 3.2, 3.4):
+    each change a function of the lowered record."""
+    lower = reference_driver.lower_model
+
+    def changed(sc):
+        P = lower(sc)
+        E, Q = P.elig.copy(), P.pop.copy()
+        if elig:
+            elig(E[0])
+        if pop:
+            pop(Q[0])
+        return P._replace(elig=E, pop=Q)
+
+    monkeypatch.setattr(reference_driver, "lower_model", changed)
+
+
+def _mutate_nodes_not_adjacent(monkeypatch):
+    """The reference ignores the adjacency of the nodes (any two stations)."""
+    _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("node_span", codes.N_STATIONS))
+
+
+def _mutate_node_sites_by_station(monkeypatch):
+    """The reference counts distant nodes one per station even when the study merges adjacent ones."""
+    _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("node_site", 1))
+
+
+def _mutate_common_size(monkeypatch):
+    """The reference draws every organ's lesions with the common size (model 3.2)."""
+    _mutate_population(monkeypatch, pop=lambda Q: Q.__setitem__("logd_median", np.full(codes.N_ORGANS, Q["logd_median"][codes.BONE])))
+
+
+def _mutate_stations_uniform(monkeypatch):
+    """The reference draws the distant nodes' stations uniformly."""
+    _mutate_population(monkeypatch, pop=lambda Q: Q.__setitem__("station_cum_distant", np.array([0.25, 0.5, 0.75, 1.0])))
+
+
+def _mutate_exclusion_by_escc_rule(monkeypatch):
+    """The reference excludes by the ESCC definition whatever the histology."""
+    _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("exclude_definition", codes.ESCC))
+
+
 def _mutate_visit_offset(monkeypatch):
     """Scheduled visits move the other way within their window (same draw, mirrored offset)."""
     monkeypatch.setattr(reference_assess, "visit_offset", lambda P, u: P.scan_window * (1.0 - 2.0 * u))
@@ -686,10 +752,15 @@ def _mutate_prior_interval_at_median(monkeypatch):
         (_mutate_statement5_same_level_only, "statement5", lambda: default_scenario().with_values({"arms.upfront_rt.nodes_with_primary": True}), ["upfront_rt"]),
         (_mutate_dfi_independent_of_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
         (_mutate_dfi_at_median_growth, "sbrt_metachronous", scenario_file("sbrt_metachronous.toml"), ["dfi_guided"]),
+        (_mutate_nodes_not_adjacent, "population", population_scenario, ["systemic_only"]),
+        (_mutate_node_sites_by_station, "population", population_scenario, ["systemic_only"]),
+        (_mutate_common_size, "population", population_scenario, ["systemic_only"]),
+        (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
+        (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
     ids=["no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
-         "dfi_independent_of_growth", "dfi_at_median_growth"],
+         "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

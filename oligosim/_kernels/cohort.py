@@ -41,11 +41,17 @@ def diameter_of_logv(logv):
 
 @njit(cache=True)
 def draw_subsite(P, state, purpose, organ):
-    """Sub-site code for a lesion in ``organ``: side, lobe or nodal station, uniform; the
-    primary's level by ``locoregional.primary_level``. One uniform either way."""
+    """Sub-site code for a lesion in ``organ``: side or lobe, uniform; nodal station by the
+    station mix (``cohort.lesions.*_node_stations``); the primary's level by
+    ``locoregional.primary_level``. One uniform either way."""
     u = rng.uniform(state, purpose)
     if organ == codes.PRIMARY:
         return level_of(P.lr[0].level_cum, u)
+    # nodes by the study's station mix (uniform by default: the same station as int(u * 4))
+    if organ == codes.DISTANT_NODE:
+        return level_of(P.pop[0].station_cum_distant, u)
+    if organ == codes.REGIONAL_NODE:
+        return level_of(P.pop[0].station_cum_regional, u)
     n = 1
     if organ == codes.LIVER or organ == codes.LUNG or organ == codes.ADRENAL:
         n = 2
@@ -195,7 +201,7 @@ def _draw_once(P, state, st, L):
         if n >= cap:
             break
         organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
-        d = math.exp(P.macro_logd_median + P.macro_logd_sd * rng.normal(state, s))
+        d = math.exp(P.pop[0].logd_median[organ] + P.pop[0].logd_sd[organ] * rng.normal(state, s))
         init_lesion(P, state, s, n, organ, logv_of_diameter(d), lesion_growth(P, state, s, st), L)
         if organ == codes.BRAIN or organ == codes.BONE:
             L.symptomatic[n] = rng.uniform(state, s) < P.symptomatic_at_entry
@@ -320,6 +326,10 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
         return False
     metachronous = st.presentation != codes.SYNCHRONOUS
     m = visible_distant(L, n, buf_organ, buf_subsite, metachronous)
+    if not nodes_within_rule(E, buf_organ, buf_subsite, m):
+        return False
+    if E.node_site > 1:
+        merge_node_sites(buf_organ, buf_subsite, m, E.node_site)  # the buffers are scratch: counting only
     nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
     if nl < E.min_lesions or nl > E.max_lesions or norg > E.max_organs:
         return False
@@ -328,13 +338,62 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
             return False
     for i in range(n):
         if L.status[i] == ACTIVE and L.organ[i] != codes.PRIMARY and L.logv[i] >= L.det_logv[i]:
-            if diameter_of_logv(L.logv[i]) > E.max_diameter:
+            if diameter_of_logv(L.logv[i]) > E.max_diameter_organ[L.organ[i]]:
                 return False
     if E.definition >= 0:
         hist = st.histology if E.definition == 2 else E.definition
         if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
             return False
+    if E.exclude_definition >= 0:
+        # a comparison cohort: the visible disease must NOT be oligometastatic under the definition
+        hist = st.histology if E.exclude_definition == 2 else E.exclude_definition
+        if is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
+            return False
     return True
+
+
+@njit(cache=True)
+def merge_node_sites(organ, subsite, m, span):
+    """Give the distant nodes among the first ``m`` entries of every run of involved stations
+    within ``span`` consecutive stations the lowest station of the run, in place, so that
+    statement 1's count by station counts each run as one lesion (model 3.4).
+
+    Runs are formed from the lowest involved station up: a run starting at station s0 takes the
+    involved stations s0 .. s0 + span - 1.
+    """
+    involved = np.zeros(codes.N_STATIONS, np.bool_)
+    for j in range(m):
+        if organ[j] == codes.DISTANT_NODE:
+            involved[subsite[j]] = True
+    to = np.arange(codes.N_STATIONS)
+    start = -1
+    for k in range(codes.N_STATIONS):
+        if involved[k]:
+            if start < 0 or k - start >= span:
+                start = k
+            to[k] = start
+    for j in range(m):
+        if organ[j] == codes.DISTANT_NODE:
+            subsite[j] = to[subsite[j]]
+
+
+@njit(cache=True)
+def nodes_within_rule(E, organ, subsite, m):
+    """Whether the visible nodes meet the node-count and adjacency rule (model 3.4).
+
+    The nodes counted are the distant nodes among the first ``m`` entries of ``organ`` (regional
+    ones too with ``E.node_scope_all``): at most ``E.max_nodes`` of them, all within
+    ``E.node_span`` consecutive stations (max station - min station < span).
+    """
+    k = 0
+    lo = codes.N_STATIONS
+    hi = -1
+    for j in range(m):
+        if organ[j] == codes.DISTANT_NODE or (E.node_scope_all and organ[j] == codes.REGIONAL_NODE):
+            k += 1
+            lo = min(lo, subsite[j])
+            hi = max(hi, subsite[j])
+    return k <= E.max_nodes and (k == 0 or hi - lo < E.node_span)
 
 
 @njit(cache=True)

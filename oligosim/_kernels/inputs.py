@@ -50,6 +50,25 @@ ELIGIBILITY_DTYPE = np.dtype(
         ("max_age", np.float64),
         ("max_attempts", np.int64),
         ("organ_allowed", np.uint8, (codes.N_ORGANS,)),  # by codes organ: may a visible distant lesion be there?
+        ("max_diameter_organ", np.float64, (codes.N_ORGANS,)),  # cm, by organ: min(max_diameter, the organ's own limit)
+        ("max_nodes", np.int64),  # visible nodes of the node rule's scope
+        ("node_span", np.int64),  # they lie within this many consecutive stations (N_STATIONS: no rule)
+        ("node_scope_all", np.bool_),  # the node rule counts regional nodes too (else distant only)
+        ("exclude_definition", np.int64),  # -1 none, else as definition: oligometastatic patients are refused
+        ("node_site", np.int64),  # for counting, distant nodes within this many consecutive involved stations are one lesion
+    ],
+    align=True,
+)
+
+
+#: How the cohort's lesions are drawn beyond the scalar defaults (model 3.2), a record like
+#: :data:`LOCOREGIONAL_DTYPE` (``P.pop[0].field``).
+POPULATION_DTYPE = np.dtype(
+    [
+        ("logd_median", np.float64, (codes.N_ORGANS,)),  # ln cm, by organ: median diameter of a macroscopic lesion
+        ("logd_sd", np.float64, (codes.N_ORGANS,)),  # its sd of ln diameter
+        ("station_cum_distant", np.float64, (codes.N_STATIONS,)),  # cumulative shares of distant nodes by station
+        ("station_cum_regional", np.float64, (codes.N_STATIONS,)),  # the same for regional nodes
     ],
     align=True,
 )
@@ -153,6 +172,7 @@ class ModelParams(NamedTuple):
     lr: np.ndarray  # (1,) LOCOREGIONAL_DTYPE: the primary, its bed and the regional nodes after entry
     elig: np.ndarray  # (1,) ELIGIBILITY_DTYPE: the trial's criteria, applied to what staging sees
     entry: np.ndarray  # (1,) ENTRY_DTYPE: entry line, pretreatment and the drawn earlier RT course
+    pop: np.ndarray  # (1,) POPULATION_DTYPE: lesion sizes by organ, node stations
     tx: np.ndarray  # (1,) TOXICITY_DTYPE: cytopenia correlation, RT myelosuppression, counting window
     # disease
     growth_median: float  # 1/month, ln2 / doubling

@@ -12,6 +12,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
+from oligosim.config.population import ELIGIBILITY_KEYS, LESION_KEYS, check_population
 from oligosim.config.regimens import REGIMEN
 from oligosim.config.schedules import (
     check_daily_keys, check_schedule_keys, interval_key, per_day_key, reirradiation_table, schedule_section,
@@ -117,6 +118,7 @@ LESIONS = Section(
         "symptomatic_at_entry": _prob(
             0.05, "probability that a brain or bone lesion is symptomatic at entry", A + "statement 6 names them as the urgent cases"
         ),
+        **LESION_KEYS,
     },
     doc="baseline lesions: macroscopic (detectable) and occult",
 )
@@ -138,6 +140,7 @@ ELIGIBILITY = Section(
             default=[codes.ORGAN_NAMES[o] for o in codes.METASTATIC_ORGANS],
             doc="organs a visible distant lesion may be in (e.g. [\"distant_node\"] for a nodal recurrence, [\"liver\"] for liver-only disease); regional nodes and the primary always may",
         ),
+        **ELIGIBILITY_KEYS,
     },
     doc="trial-style eligibility, applied to what staging imaging sees",
 )
@@ -403,7 +406,7 @@ def _check_visit_window(fu) -> list[tuple[str, str]]:
 
 def _check_root(data, path):
     """Rules that tie keys of different sections together; (key, message) pairs."""
-    errors = _check_dfi(data) + check_entry(data)
+    errors = _check_dfi(data) + check_entry(data) + check_population(data)
     cap = data["simulation"]["max_lesions"]
     elig = data["cohort"]["eligibility"]
     if elig["max_lesions"] > cap:

@@ -75,6 +75,11 @@ def gompertz_months(P, age: float, e: float) -> float:
     return 12.0 * math.log1p(P.bg_slope * e / h0) / P.bg_slope
 
 
+def _first_above(cum, u: float) -> int:
+    """The first index whose cumulative share exceeds ``u`` (the last if rounding leaves none)."""
+    return next((k for k in range(len(cum) - 1) if u < cum[k]), len(cum) - 1)
+
+
 class Lesion:
     """One tumour deposit: the primary, a regional node, or a distant metastasis.
 
@@ -105,8 +110,9 @@ class Lesion:
         self.organ = organ
         u = stream.uniform()
         if organ == codes.PRIMARY:  # the primary's level, by locoregional.primary_level
-            cum = P.lr[0]["level_cum"]
-            self.subsite = next((k for k in range(len(cum) - 1) if u < cum[k]), len(cum) - 1)
+            self.subsite = _first_above(P.lr[0]["level_cum"], u)
+        elif organ in (codes.DISTANT_NODE, codes.REGIONAL_NODE):  # the station, by the station mix
+            self.subsite = _first_above(P.pop[0]["station_cum_distant" if organ == codes.DISTANT_NODE else "station_cum_regional"], u)
         else:
             self.subsite = min(int(u * n_sub), n_sub - 1)
         self.status = ACTIVE
@@ -204,7 +210,7 @@ def _draw_once(P, s: Stream):
         if len(lesions) >= cap:
             break
         organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]
-        d = math.exp(P.macro_logd_median + P.macro_logd_sd * s.normal())
+        d = math.exp(P.pop[0]["logd_median"][organ] + P.pop[0]["logd_sd"][organ] * s.normal())  # the organ's size
         les = Lesion(P, s, organ, logv_of_diameter(d), new_lesion_growth(P, s, pat.growth))
         if organ in (codes.BRAIN, codes.BONE):
             les.symptomatic = s.uniform() < P.symptomatic_at_entry
@@ -272,18 +278,53 @@ def _eligible(P, pat, lesions) -> bool:
         return False
     metachronous = pat.presentation != codes.SYNCHRONOUS
     organ, subsite, m = visible_distant(lesions)
+    if not nodes_within_rule(E, organ[:m], subsite[:m]):
+        return False
+    subsite = merged_node_sites(organ, subsite, int(E["node_site"]))  # for counting only
     n_lesions, n_organs, _ = count_metastases(organ, subsite, m, metachronous)
     if n_lesions < E["min_lesions"] or n_lesions > E["max_lesions"] or n_organs > E["max_organs"]:
         return False
     if any(not E["organ_allowed"][o] for o in organ[:m]):
         return False  # a visible lesion in an organ the trial excludes
-    if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > E["max_diameter"] for les in lesions):
+    if any(les.visible and les.organ != codes.PRIMARY and diameter_of_logv(les.logv) > E["max_diameter_organ"][les.organ] for les in lesions):
         return False
     if E["definition"] >= 0:
         hist = pat.histology if E["definition"] == 2 else int(E["definition"])
         if not is_oligometastatic(hist, organ, subsite, m, metachronous, False, False, True):
             return False
+    if E["exclude_definition"] >= 0:  # a comparison cohort: not oligometastatic under the definition
+        hist = pat.histology if E["exclude_definition"] == 2 else int(E["exclude_definition"])
+        if is_oligometastatic(hist, organ, subsite, m, metachronous, False, False, True):
+            return False
     return True
+
+
+def merged_node_sites(organ, subsite, span: int):
+    """Sub-sites with the distant nodes of each run of involved stations within ``span``
+    consecutive stations (runs formed from the lowest involved station up) moved to the run's
+    lowest station, so that the count by station counts a run once (model 3.4); a copy."""
+    out = subsite.copy()
+    if span <= 1:
+        return out
+    node = organ == codes.DISTANT_NODE
+    start, to = None, {}
+    for k in sorted(set(int(x) for x in subsite[node])):
+        if start is None or k - start >= span:
+            start = k
+        to[k] = start
+    out[node] = [to[int(x)] for x in subsite[node]]
+    return out
+
+
+def nodes_within_rule(E, organ, subsite) -> bool:
+    """The node-count and adjacency rule (model 3.4) on the visible lesions' organs and sub-sites:
+    at most ``max_nodes`` distant nodes (regional too with ``node_scope_all``), all within
+    ``node_span`` consecutive stations."""
+    kinds = (codes.DISTANT_NODE, codes.REGIONAL_NODE) if E["node_scope_all"] else (codes.DISTANT_NODE,)
+    stations = [int(st) for o, st in zip(organ, subsite) if o in kinds]
+    if len(stations) > int(E["max_nodes"]):
+        return False
+    return not stations or bool(max(stations) - min(stations) < E["node_span"])
 
 
 def draw_cohort_patient(P, seed: int, pid: int):
