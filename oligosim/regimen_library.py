@@ -108,6 +108,7 @@ class Entry:
     notes: str
     direct: bool = False
     grade5: float | None = None
+    histology_required: bool = False
     extra: dict = field(default_factory=dict)
 
     def ratios(self) -> dict[str, float | None]:
@@ -193,6 +194,7 @@ ENTRIES: tuple[Entry, ...] = (
         "schedule: 6 three-weekly cycles of cisplatin with capecitabine or 5-FU; trastuzumab after them is not "
         "modelled (the line ends with the induction, as tp); toxicity: the shipped cisplatin/5-FU backbone (pf); "
         "HER2 status is not a patient attribute: the population must be the HER2-positive one",
+        histology_required=True,
     ),
     Entry(
         "xp_trastuzumab_pembrolizumab", "pembrolizumab + trastuzumab + chemotherapy (HER2-positive)", "tp_pd1",
@@ -204,6 +206,7 @@ ENTRIES: tuple[Entry, ...] = (
         "a chain: KEYNOTE-811's contrast (over trastuzumab + chemotherapy) times ToGA's (trastuzumab over "
         "chemotherapy), over ESCORT-1st's; schedule: 6 cycles of chemotherapy, then pembrolizumab and trastuzumab; "
         "toxicity: the cisplatin/fluoropyrimidine backbone (pf) and pneumonitis as tp_pd1",
+        histology_required=True,
     ),
     # ------------------------------------------------ second line, ESCC: anti-PD-1 alone
     Entry(
@@ -284,6 +287,8 @@ def entry_values(entry: Entry, base: dict | None = None) -> dict:
     r = entry.ratios()
     eff = scale_efficacy(anchor, r["orr"], r["dor_months"], r["dcr"])
     out = {"label": entry.label, "histology": list(entry.histology), "lines": list(entry.lines)}
+    if entry.histology_required:
+        out["histology_required"] = True
     out.update(entry.schedule)
     out.update({k: round(v, 4) for k, v in eff.items()})
     out["resistance_sdlog"] = anchor["resistance_sdlog"]

@@ -166,14 +166,22 @@ def test_bad_labels_name_key_value_and_rule(line, value, rule):
     assert "regimens.tp_sintilimab." in text and value in text and rule in text, text
 
 
-def test_adenocarcinoma_regimen_in_a_squamous_population_is_an_error_with_the_fix():
+def test_her2_directed_regimen_in_a_squamous_population_is_an_error_with_the_fix():
     with pytest.raises(ConfigError) as exc:
         _scenario("[cohort]\neac_fraction = 0.0\n" + ARM.format(first="xp_trastuzumab", second="none"))
     text = str(exc.value)
-    assert "arms.a.first_line" in text and "xp_trastuzumab" in text and "regimens.xp_trastuzumab.histology" in text, text
+    assert "arms.a.first_line" in text and "xp_trastuzumab" in text and "histology_required" in text, text
+    assert "regimens.xp_trastuzumab.histology" in text, text
     # relabelling it in the scenario is the explicit extrapolation: valid, no warning
     sc = _scenario('[cohort]\neac_fraction = 0.0\n[regimens.xp_trastuzumab]\nhistology = ["escc", "eac"]\n' + ARM.format(first="xp_trastuzumab", second="none"))
     assert sc.warnings == []
+
+
+def test_a_histology_none_of_the_patients_has_warns_unless_the_regimen_requires_it():
+    sc = _scenario("[cohort]\neac_fraction = 0.0\n" + ARM.format(first="capox", second="none"))
+    assert any("arms.a.first_line = 'capox'" in x and "100%" in x for x in sc.warnings), sc.warnings
+    sc = _scenario("[cohort]\neac_fraction = 1.0\n" + ARM.format(first="tp_pd1", second="none"))
+    assert any("tp_pd1" in x and "100%" in x for x in sc.warnings), sc.warnings
 
 
 def test_mixed_population_and_off_line_use_warn():

@@ -5,15 +5,18 @@ parameters come from (model 5.7). The model gives every patient of an arm the sa
 whatever the patient's histology, so an arm that gives a regimen outside its labels runs on
 parameters taken from other patients. Two rules, with their reasons:
 
-* **Histology, an error when no patient is covered.** A population whose every patient has a
-  histology the regimen is not labelled for (``cohort.eac_fraction`` = 0 with an
-  adenocarcinoma-only regimen such as HER2-directed therapy, or 1 with a squamous-only one)
-  runs the whole arm on another disease's evidence; for HER2-directed therapy it has no
-  biological meaning. The fix is one explicit line, ``regimens.<name>.histology = [...]`` in the
-  scenario, which records the extrapolation where a reader sees it.
-* **Histology, a warning when only some patients are outside** (a mixed population,
-  ``0 < eac_fraction < 1``): one regimen per arm cannot follow each patient's histology, and
-  mixed trials (KEYNOTE-590, KEYNOTE-181) gave one regimen to both.
+* **Histology, a warning** when some or all patients have a histology the regimen is not
+  labelled for (``cohort.eac_fraction`` above 0 with a squamous-only regimen, below 1 with an
+  adenocarcinoma-only one): the labels say where the response figures were measured, one
+  regimen per arm cannot follow each patient's histology, mixed trials (KEYNOTE-590,
+  KEYNOTE-181) gave one regimen to both, and scenarios that switch the histology of a shipped
+  population (``eac_fraction = 1``) must keep running; the warning says the figures are
+  extrapolated. Relabelling the regimen in the scenario (``regimens.<name>.histology = [...]``)
+  records the extrapolation on purpose and silences it.
+* **Histology, an error** for a regimen marked ``histology_required`` (HER2-directed therapy)
+  given to a population none of whose patients has its histology: HER2 is an adenocarcinoma
+  target, so the arm would have no biological meaning. The same relabelling is the explicit way
+  out.
 * **Line, a warning.** A line label says where the response figures were measured; regimens
   do move between lines in practice (a platinum doublet again after a long interval,
   anti-PD-1 after chemotherapy), and the model's kill, resistance and toxicity do not depend
@@ -84,19 +87,20 @@ def label_problems(data: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list
             outside = sum(shares[h] for h in HISTOLOGIES if h not in labels["histology"])
             hist = ", ".join(labels["histology"])
             where = f"arms.{arm_name}.{key} = {reg!r}"
-            if outside >= 1.0:
+            if outside >= 1.0 and labels["histology_required"]:
                 errors.append(
                     (
                         f"arms.{arm_name}.{key}",
-                        f"regimen {reg!r} is labelled for histology [{hist}] and no patient of this population has it "
-                        f"(cohort.eac_fraction = {data['cohort']['eac_fraction']:g}): its parameters come from another "
-                        f"disease; to extrapolate on purpose, set regimens.{reg}.histology in the scenario",
+                        f"regimen {reg!r} acts only on histology [{hist}] (histology_required) and no patient of this "
+                        f"population has it (cohort.eac_fraction = {data['cohort']['eac_fraction']:g}); to extrapolate "
+                        f"on purpose, set regimens.{reg}.histology in the scenario",
                     )
                 )
             elif outside > 0.0:
                 warnings.append(
                     f"{where}: regimen labelled for histology [{hist}]; {outside:.0%} of the population "
-                    f"(cohort.eac_fraction = {data['cohort']['eac_fraction']:g}) has another histology and gets it too"
+                    f"(cohort.eac_fraction = {data['cohort']['eac_fraction']:g}) has another histology and gets it too: "
+                    "its figures are extrapolated to them"
                 )
             if line not in labels["lines"]:
                 allowed = ", ".join(str(x) for x in labels["lines"])

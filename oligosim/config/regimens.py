@@ -38,6 +38,10 @@ REGIMEN = Section(
             default=list(HISTOLOGIES),
             doc="histologies the regimen's parameters come from (trial populations): an arm giving it to a population with none of them is an error, with some patients outside them a warning (model 5.7); default both (a regimen of your own is unlabelled)",
         ),
+        "histology_required": Bool(
+            False,
+            doc="the regimen acts only on its labelled histology's biology (HER2-directed therapy: HER2 is an adenocarcinoma target): giving it to a population with none of its histologies is an error, not a warning (model 5.7)",
+        ),
         "lines": ListOf(
             Int(lo=1, hi=3),
             min_len=1,
