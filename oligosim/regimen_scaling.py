@@ -19,9 +19,11 @@ regimen starts from the calibrated regimen of its class (its *anchor*) and chang
   trial); both present give the indirect comparison through a common control (Bucher et al.,
   J Clin Epidemiol 1997;50:683, on the ratio scale), which keeps the randomisation of each
   trial; a chain of trials multiplies the contrasts of its links;
-* the kill rates (induction and maintenance) scale with ``r_ORR``: a deeper response is a
-  faster log-kill (first order: the share of patients whose lesions shrink by 30% grows about
-  in proportion with the kill over the range of ratios used, 0.1-1.7);
+* the kill rates (induction and maintenance) scale with ``r_ORR``: more responders, a faster
+  log-kill (an assumption of proportionality, the simplest monotone link; the model's own
+  response at the first scan is far from proportional to the kill, see
+  docs/calibration/regimen_library.md, which is why the rule is stated on the parameters and
+  its consequences are measured, not tuned);
 * the median time to acquired resistance scales with ``r_DoR``: a response lasts until
   resistance;
 * the durable-responder share scales with ``r_ORR``: durable responders stay the same share of

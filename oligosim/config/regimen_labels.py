@@ -3,7 +3,7 @@
 Every regimen names the histologies (``histology``) and treatment lines (``lines``) its
 parameters come from (model 5.7). The model gives every patient of an arm the same regimens,
 whatever the patient's histology, so an arm that gives a regimen outside its labels runs on
-parameters taken from other patients. Two rules, with their reasons:
+parameters taken from other patients. The rules, with their reasons:
 
 * **Histology, a warning** when some or all patients have a histology the regimen is not
   labelled for (``cohort.eac_fraction`` above 0 with a squamous-only regimen, below 1 with an
