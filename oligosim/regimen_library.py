@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from oligosim.regimen_scaling import Figures, response_ratio, scale_efficacy
@@ -93,6 +93,9 @@ class Entry:
         Per-line probability of each grade >= 3 toxicity type.
     grade5 : float or None
         None keeps the anchor's.
+    histology_required : bool
+        The regimen acts only on its histology's biology (HER2-directed therapy): an arm giving
+        it to a population without that histology is an error (model 5.7).
     notes : str
         Where the schedule and toxicity come from.
     """
@@ -109,7 +112,6 @@ class Entry:
     direct: bool = False
     grade5: float | None = None
     histology_required: bool = False
-    extra: dict = field(default_factory=dict)
 
     def ratios(self) -> dict[str, float | None]:
         """``r_ORR``, ``r_DoR`` and ``r_DCR`` (:func:`oligosim.regimen_scaling.response_ratio`)."""
