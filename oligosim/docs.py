@@ -7,7 +7,8 @@ document cannot drift from the code:
 * ``python -m oligosim.docs`` prints the parameter table;
 * ``python -m oligosim.docs --write docs/model.md`` replaces the text between
   ``<!-- BEGIN PARAMETERS -->`` and ``<!-- END PARAMETERS -->`` (and, if present, between
-  ``<!-- BEGIN REGIMENS -->`` and ``<!-- END REGIMENS -->``) with fresh tables, atomically,
+  ``<!-- BEGIN REGIMENS -->`` and ``<!-- END REGIMENS -->``, and ``<!-- BEGIN LIBRARY -->``
+  and ``<!-- END LIBRARY -->``: the regimen library) with fresh tables, atomically,
   leaving the rest of the file alone;
 * ``python -m oligosim.docs --check docs/model.md`` exits 1 and prints a diff when a generated
   block is out of date (for CI).
@@ -46,6 +47,8 @@ BEGIN = "<!-- BEGIN PARAMETERS -->"
 END = "<!-- END PARAMETERS -->"
 REGIMENS_BEGIN = "<!-- BEGIN REGIMENS -->"
 REGIMENS_END = "<!-- END REGIMENS -->"
+LIBRARY_BEGIN = "<!-- BEGIN LIBRARY -->"
+LIBRARY_END = "<!-- END LIBRARY -->"
 
 #: the file whose regimens the regimen table shows
 BASE_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "base.toml"
@@ -251,7 +254,7 @@ def regimen_table_markdown(path: str | os.PathLike | None = None) -> str:
         return f"_(regimen file {path.name} not found)_\n"
     rows = _regimen_rows(path)
     head = (
-        "| Regimen | Chemo | Anti-PD-1 | Cycle (days) | Induction cycles | Maintenance (months) "
+        "| Regimen | Histology | Lines | Chemo | Anti-PD-1 | Cycle (days) | Induction cycles | Maintenance (months) "
         "| Kill (1/month) | Maintenance kill (1/month) | Resistance median (months) | Resistance sdlog "
         "| Durable fraction | PD-L1 multiplier | Grade 5 | Grade >= 3 probabilities (non-zero) |"
     )
@@ -260,13 +263,15 @@ def regimen_table_markdown(path: str | os.PathLike | None = None) -> str:
         "`python -m oligosim.docs --write docs/model.md`; do not edit by hand._",
         "",
         head,
-        "|" + "---|" * 14,
+        "|" + "---|" * 16,
     ]
     for name, v in rows:
         tox = ", ".join(f"{t} {_num(p)}" for t, p in v["grade3plus"].items() if p) or "none"
         label = f"`{name}` ({v['label']})" if v["label"] else f"`{name}`"
         cells = [
             label,
+            ", ".join(v["histology"]),
+            ", ".join(str(x) for x in v["lines"]),
             "yes" if v["chemotherapy"] else "no",
             "yes" if v["immunotherapy"] else "no",
             _num(v["cycle_days"]),
@@ -287,7 +292,18 @@ def regimen_table_markdown(path: str | os.PathLike | None = None) -> str:
 
 # ============================================================================ file blocks
 
-_BLOCKS = ((BEGIN, END, parameter_table_markdown), (REGIMENS_BEGIN, REGIMENS_END, regimen_table_markdown))
+def library_table_markdown() -> str:
+    """The regimen library's sources and values (:mod:`oligosim.regimen_library`)."""
+    from oligosim.regimen_library import library_table_markdown as table
+
+    return table()
+
+
+_BLOCKS = (
+    (BEGIN, END, parameter_table_markdown),
+    (REGIMENS_BEGIN, REGIMENS_END, regimen_table_markdown),
+    (LIBRARY_BEGIN, LIBRARY_END, library_table_markdown),
+)
 
 
 def _split(text: str, begin: str, end: str) -> tuple[str, str, str] | None:
@@ -305,7 +321,7 @@ def _split(text: str, begin: str, end: str) -> tuple[str, str, str] | None:
 def render_blocks(text: str) -> str:
     """``text`` with every generated block replaced by fresh content.
 
-    The parameter block is required; the regimen block is optional.
+    The parameter block is required; the regimen and library blocks are optional.
 
     Raises
     ------

@@ -89,6 +89,12 @@ def test_study_files_do_not_set_model_parameters():
     for path in STUDIES:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
         for section in ("disease", "radiotherapy", "toxicity", "regimens", "background_mortality", "imaging"):
+            if section == "regimens" and section in doc:
+                # a regimen's evidence labels (model 5.7) are not model parameters: a study may
+                # extend them to record a deliberate extrapolation, and nothing else
+                for name, entry in doc["regimens"].items():
+                    assert set(entry) <= {"histology", "lines"}, f"{path.name} sets regimens.{name} beyond its labels"
+                continue
             assert section not in doc, f"{path.name} sets [{section}]"
         occult = doc.get("cohort", {}).get("lesions", {}).get("occult_mean")
         assert occult is None, f"{path.name} sets the calibration parameter cohort.lesions.occult_mean"

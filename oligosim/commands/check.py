@@ -99,6 +99,8 @@ def _check_one(path: str, kind: str | None, targets: str | None) -> str:
         spec = load_calibration(path, targets)
         return f"calibration spec, {len(spec.parameters)} parameters"
     scenario = config.load_scenario(path)
+    for line in scenario.warnings:
+        print(f"warning: {path}: {line}", file=sys.stderr)
     if "arms" in scenario.data and not scenario.data["arms"]:
         return "no arms: a base for other scenarios to extend; it cannot be run"
     return None

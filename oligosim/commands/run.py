@@ -71,6 +71,8 @@ def main(args: argparse.Namespace) -> int:
 
     if not scenario.data["arms"]:
         raise UserError(f"{args.config} has no [arms.<name>] table: it is a base file; write a scenario that extends it and adds arms")
+    for line in scenario.warnings:  # regimens outside their labels (model 5.7), even with --quiet
+        print(f"warning: {args.config}: {line}", file=sys.stderr)
     out = output_dir(args, Path("out") / scenario.name)
     n = args.patients or scenario.data["simulation"]["patients"]
     arms = len(scenario.data["arms"])

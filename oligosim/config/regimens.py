@@ -1,25 +1,53 @@
 """The ``[regimens.<name>]`` tables of the scenario schema: a systemic regimen's schedule, its
 efficacy (log-kill, acquired and primary resistance, durable responders; docs/model.md 5) and its
-grade >= 3 toxicity, with the source of every default."""
+grade >= 3 toxicity, with the source of every default; and the labels of the evidence behind it
+(the histologies and treatment lines it was studied in), which
+:mod:`oligosim.config.regimen_labels` checks against the arms that give it."""
 
 from __future__ import annotations
 
 from oligosim import codes
 from oligosim.config.leaves import A, _nonneg, _pos, _prob, _sdlog
-from oligosim.config.nodes import Bool, Int, Section, Str
+from oligosim.config.nodes import Bool, Choice, Int, ListOf, Section, Str
+
+#: the histologies a regimen can be labelled for (codes.HISTOLOGY_NAMES order)
+HISTOLOGIES = ("escc", "eac")
+#: the treatment lines an arm can give a regimen in (first_line, second_line, third_line)
+LINES = (1, 2, 3)
 
 
-def _check_response_shares(r, path):
-    """Durable responders and primary resistance split one uniform (model 5.3): at most 1."""
+def _check_regimen(r, path):
+    """Durable responders and primary resistance split one uniform (model 5.3): at most 1; a
+    label lists each histology and line once."""
+    errors = []
     total = r["durable_fraction"] + r["primary_resistance_fraction"]
     if total > 1.0:
-        return [("primary_resistance_fraction", f"durable_fraction + primary_resistance_fraction = {total:g} must be at most 1: a patient cannot be both a durable responder and primarily resistant on one line")]
-    return []
+        errors.append(("primary_resistance_fraction", f"durable_fraction + primary_resistance_fraction = {total:g} must be at most 1: a patient cannot be both a durable responder and primarily resistant on one line"))
+    for key in ("histology", "lines"):
+        if len(set(r[key])) != len(r[key]):
+            errors.append((key, "lists an item twice: each histology or line is named once"))
+    return errors
 
 
 REGIMEN = Section(
     {
         "label": Str("", doc="name shown in reports"),
+        "histology": ListOf(
+            Choice(HISTOLOGIES),
+            min_len=1,
+            default=list(HISTOLOGIES),
+            doc="histologies the regimen's parameters come from (trial populations): an arm giving it to a population with none of them is an error, with some patients outside them a warning (model 5.7); default both (a regimen of your own is unlabelled)",
+        ),
+        "histology_required": Bool(
+            False,
+            doc="the regimen acts only on its labelled histology's biology (HER2-directed therapy: HER2 is an adenocarcinoma target): giving it to a population with none of its histologies is an error, not a warning (model 5.7)",
+        ),
+        "lines": ListOf(
+            Int(lo=1, hi=3),
+            min_len=1,
+            default=list(LINES),
+            doc="treatment lines (1 first, 2 second, 3 third) the regimen's parameters come from: an arm giving it in another line gets a warning (model 5.7); default all",
+        ),
         "chemotherapy": Bool(True, doc="has a cytotoxic component (paused during RT, drives the chemo-before-RT effect)"),
         "immunotherapy": Bool(False, doc="has an anti-PD-1 component (long half-life: not paused during RT)"),
         "cycle_days": _pos(21.0, "days", "cycle length", "drug label of each regimen (configs/base.toml)"),
@@ -37,5 +65,5 @@ REGIMEN = Section(
         ),
         "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
     },
-    check=_check_response_shares,
+    check=_check_regimen,
 )

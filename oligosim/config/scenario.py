@@ -244,6 +244,15 @@ class Scenario:
             raise TypeError("only scenarios validated against the default schema can be pickled")
         return (_unpickle_scenario, (_thaw(self._raw), dict(self.sources), self._fallback_name, self.path, self._origin))
 
+    @property
+    def warnings(self) -> list[str]:
+        """Problems that do not stop a run: regimens given outside their line or histology
+        labels (:mod:`oligosim.config.regimen_labels`, model 5.7). ``oligosim check`` and
+        ``oligosim run`` print them on stderr."""
+        from oligosim.config.regimen_labels import label_warnings
+
+        return label_warnings(self.data)
+
     def get(self, path: str, default: Any = _NO_DEFAULT) -> Any:
         """Value at a dotted path such as ``"arms.upfront_rt.metastasis_dose_gy"``.
 

@@ -13,6 +13,7 @@ from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.population import ELIGIBILITY_KEYS, LESION_KEYS, check_population
+from oligosim.config.regimen_labels import label_errors
 from oligosim.config.regimens import REGIMEN
 from oligosim.config.schedules import (
     check_daily_keys, check_schedule_keys, interval_key, per_day_key, reirradiation_table, schedule_section,
@@ -433,6 +434,7 @@ def _check_root(data, path):
         else:
             shown[label] = name
     errors += check_economics(data)
+    errors += label_errors(data)  # a regimen outside its histology labels (model 5.7)
     return errors
 
 

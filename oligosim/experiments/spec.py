@@ -484,7 +484,8 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
     elif kind in ("compare", "trial") and raw_params:
         bad("parameter", f"{len(raw_params)} tables", f"a {kind} experiment varies no parameter; remove the [[parameter]] tables")
     seen = set()
-    warnings: list[str] = []
+    # regimens given outside their labels in the scenario itself (model 5.7)
+    warnings: list[str] = [f"{display}: experiment.scenario: {w}" for w in scenario.warnings]
     for i, p in enumerate(raw_params):
         key = f"parameter[{i}]"
         if p["path"] in seen:
