@@ -159,6 +159,9 @@ def prior_rt_drawn_scenario():
         "arms.reirr_daily.rt_timing": "at_progression",
         "cohort.prior_rt_eqd2_gy": 0.0, "cohort.prior_rt_months": 12.0, "cohort.prior_rt_months_sdlog": 0.8,
         "cohort.prior_rt_courses": {"none": {"eqd2_gy": 0.0, "share": 0.2}, "crt_50": {"eqd2_gy": 50.0, "share": 0.5}, "crt_60": {"eqd2_gy": 60.0, "share": 0.3}},
+    })
+
+
 def population_scenario():
     """A population as a paper describes it (model 3.2, 3.4): lesion sizes by organ, a station mix
     of distant and regional nodes, 'at most two distant nodes, and if two, adjacent', nodes in
