@@ -217,3 +217,14 @@ def test_study_file_uses_library_regimens_within_their_labels_and_runs():
     res = oligosim.run(sc, patients=200, seed=5, announce=False)
     table = res.summary(["pfs.median", "response.orr"], wide=True)
     assert len(table) == 2
+
+
+def test_lines_count_from_the_cohorts_entry_line():
+    """A cohort entering at line 2 (model 3.8) gets its first regimen as line 2: ESCORT's
+    second-line regimens raise no line warning there, and the same arms in a first-line cohort
+    do."""
+    path = Path(__file__).resolve().parents[1] / "configs" / "studies" / "escort_second_line.toml"
+    sc = load_scenario(path)
+    assert sc.warnings == []
+    first = sc.with_values({"cohort.entry_line": 1})
+    assert any("arms.docetaxel.second_line = 'docetaxel': given as line 1" in w for w in first.warnings), first.warnings

@@ -37,13 +37,14 @@ from oligosim.config.regimens import HISTOLOGIES
 LINE_KEYS = ("first_line", "second_line", "third_line")
 
 
-def arm_lines(arm: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+def arm_lines(arm: Mapping[str, Any], entry_line: int = 1) -> list[tuple[str, str, int]]:
     """The regimens an arm gives, as ``(arm key, regimen, line number)``.
 
     The line number counts only the lines that give a regimen (``"none"`` skipped), so a
-    ``second_line`` after ``first_line = "none"`` is line 1 (model 5.1).
+    ``second_line`` after ``first_line = "none"`` is line 1 (model 5.1), from the cohort's
+    ``entry_line``: a cohort entering at line 2 (model 3.8) gets its first regimen as line 2.
     """
-    out, n = [], 0
+    out, n = [], entry_line - 1
     for key in LINE_KEYS:
         reg = arm[key]
         if reg != "none":
@@ -80,7 +81,7 @@ def label_problems(data: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list
     shares = histology_shares(data)
     regimens = data["regimens"]
     for arm_name, arm in data.get("arms", {}).items():
-        for key, reg, line in arm_lines(arm):
+        for key, reg, line in arm_lines(arm, int(data.get("cohort", {}).get("entry_line", 1))):
             labels = regimens.get(reg)
             if labels is None:
                 continue  # an unknown regimen is the schema's error already
