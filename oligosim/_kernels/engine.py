@@ -114,7 +114,6 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
     L = lesions[0]
     if not handlers.on_entry(P, R, A, W, L, out, j, n):
         return
-    record.on_entry(W, L, out, j)
     st = W.state[0]
     slot = W.slot
     while not st.over:

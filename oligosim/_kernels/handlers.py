@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, procedure, rng, rt, systemic, toxicity
+from oligosim._kernels import assess, hazards, procedure, record, rng, rt, systemic, toxicity
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -172,6 +172,9 @@ def on_entry(P, R, A, W, L, out, j, n):
         # a tumour fistula while the primary stays active (model 4.8): a constant hazard that
         # ends for good when the primary is controlled or eradicated, so one threshold decides
         W.slot[S_PRIMARY_EVENT] = hazards.exp_time(rng.exponential(W.streams, rng.PRIMARY), P.lr[0].fistula_rate)
+    # the baseline before any treatment: a surgery or ablation of the initial plan (model 6.10)
+    # acts at once
+    record.on_entry(W, L, out, j)
     # the European consensus: metachronous disease after a long disease-free interval -> local first
     st.timing = A.rt_timing
     if A.local_first and st.presentation == codes.METACHRONOUS and st.dfi > A.dfi_threshold:
