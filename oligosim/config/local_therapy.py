@@ -40,11 +40,11 @@ _SURGERY = Section(
         ),
         "complication": _prob(
             0.15, "probability of a grade >= 3 (Clavien-Dindo >= III) complication of the procedure",
-            A + "between the major-complication rates of lung metastasectomy (Pastorino 1997) and hepatectomy (Jarnagin 2002, 1,803 resections: 45% any complication); no esophageal-cancer series reports it by grade",
+            A + "above lung metastasectomy's 9.3% postoperative complications of any grade (Younes 2009, 529 patients), for hepatectomy's higher morbidity; no esophageal-cancer series reports complications by grade",
         ),
         "mortality": _prob(
             0.02, "probability of death from the procedure (30/90-day mortality)",
-            "between lung metastasectomy's 1% (Pastorino 1997) and hepatic resection of colorectal metastases' 2.8% (Fong 1999, 1,001 resections)",
+            A + "above lung metastasectomy's 0.2% 30-day mortality (Younes 2009, 529 patients), toward the few percent of hepatectomy series",
         ),
         "repeat": Bool(
             False, doc="may a lesion resected before, whose residual regrew, be resected again (else it gets RT); assumption: a margin recurrence is usually irradiated or ablated",
@@ -57,15 +57,15 @@ _ABLATION = Section(
     {
         "control_small": _prob(
             0.9, "probability that ablation controls a lesion up to size_threshold_cm for good (no local tumour progression)",
-            "Mulier 2005 (meta-analysis of hepatic radiofrequency ablation, 5,224 tumours): local recurrence 12.4% overall, lower below 3 cm; rounded",
+            A + "within the 2-60% local recurrence of Mulier 2005's 95 series of hepatic radiofrequency ablation (5,224 tumours), toward its low end for small tumours",
         ),
         "control_large": _prob(
             0.7, "the same for a lesion larger than size_threshold_cm",
-            "Mulier 2005: size above 3 cm is the strongest predictor of local recurrence; the value is an assumption within the reported range",
+            A + "Mulier 2005: tumour size an independent predictor of local recurrence; the value is within its reported range, not read from it",
         ),
         "size_threshold_cm": _pos(
             3.0, "cm", "diameter above which control_large applies",
-            "Mulier 2005: the 3-cm limit of the size-dependent local recurrence",
+            A + "the 3-cm limit usual in ablation series (Mulier 2005 finds size an independent predictor; the cut-off is not read from it)",
         ),
         "residual_log10_kill": _nonneg(
             2.0, "log", "an uncontrolled lesion keeps this many log10 fewer cells; its residual regrows in field (local tumour progression)",
@@ -80,7 +80,7 @@ _ABLATION = Section(
             "Livraghi 2003: procedure mortality 0.3%",
         ),
         "repeat": Bool(
-            True, doc="may a lesion ablated before, whose residual regrew, be ablated again (Mulier 2005: local recurrences are commonly re-ablated)",
+            True, doc="may a lesion ablated before, whose residual regrew, be ablated again; assumption: local tumour progression after ablation is commonly re-ablated",
         ),
     },
     doc="thermal (radiofrequency or microwave) ablation chosen as a site's local therapy",
