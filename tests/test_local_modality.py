@@ -209,3 +209,11 @@ def test_patients_without_a_procedure_are_untouched(default_scenario):
             ta, ca, da = _events(a, j)
             assert np.array_equal(ta, t) and np.array_equal(ca, code) and np.array_equal(da, d), f"{name} patient {j}"
         assert 50 < touched < N, name
+
+
+def test_event_details_in_words():
+    from oligosim.io.decode import detail_names
+
+    code = np.array([codes.EV_PROCEDURE, codes.EV_PROCEDURE_COMPLICATION, codes.EV_DEATH_TREATMENT, codes.EV_DEATH_TREATMENT])
+    detail = np.array([3, codes.LOCAL_ABLATION, codes.TREATMENT_DEATH_PROCEDURE, codes.TREATMENT_DEATH_OTHER])
+    assert list(detail_names(code, detail, [])) == ["lesion 3", "ablation", "procedure", ""]
