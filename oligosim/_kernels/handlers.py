@@ -186,6 +186,7 @@ def on_entry(P, R, A, W, L, out, j, n):
     if st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT:
         n_rt = rt.plan_course(P, A, L, n, rt.PLAN_INITIAL)
         # surgery or ablation of the sites the arm treats so (model 6.10): given now
+        procedure.given_alone(W, L, n, n_rt)
         if procedure.give(P, A, W, L, n):
             finish(W, codes.DEATH_TREATMENT)
             return True
@@ -431,6 +432,7 @@ def on_consolidation(P, A, W, L):
     st = W.state[0]
     if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
         n_rt = rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL)
+        procedure.given_alone(W, L, st.n, n_rt)
         if procedure.give(P, A, W, L, st.n):  # model 6.10
             finish(W, codes.DEATH_TREATMENT)
             return

@@ -96,6 +96,20 @@ def _treat(P, A, W, L, i):
 
 
 @njit(cache=True)
+def given_alone(W, L, n, n_rt):
+    """Count a plan given by surgery or ablation alone (``n_rt`` RT targets, none) as a local
+    course now, as an RT course counts at its end; call before :func:`give`."""
+    if n_rt > 0:
+        return
+    for i in range(n):
+        if L.to_procedure[i]:
+            st = W.state[0]
+            st.local_courses += 1
+            st.last_local = st.t
+            return
+
+
+@njit(cache=True)
 def give(P, A, W, L, n):
     """Treat every lesion marked by :func:`mark`, in lesion order; returns True if one procedure
     killed the patient (every marked lesion is treated all the same: one operative session, and

@@ -238,6 +238,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         n_rt = 0
         if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT):
             n_rt = self.plan_course(0)
+            self.given_alone(n_rt)
             if self.give_procedures():  # surgery or ablation of the sites the arm treats so (model 6.10)
                 self.finish(codes.DEATH_TREATMENT)
                 yield self.finished

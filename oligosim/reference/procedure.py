@@ -47,6 +47,13 @@ class ProcedureMixin:
                 count += 1
         return count
 
+    def given_alone(self, n_rt: int) -> None:
+        """A plan given by surgery or ablation alone (no RT target) is a local course now, as an
+        RT course is at its end; call before :meth:`give_procedures`."""
+        if n_rt == 0 and any(les is not None and les.to_procedure for les in self.lesions):
+            self.local_courses += 1
+            self.last_local = self.env.now
+
     def give_procedures(self) -> bool:
         """Operate on or ablate every marked lesion now; True if a procedure killed the patient
         (the death detail is then TREATMENT_DEATH_PROCEDURE; the caller ends the course)."""

@@ -330,6 +330,7 @@ class RadiotherapyMixin:
         """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
         if not self.progressed and not self.fistula and not self.rt_end.pending and not self.rt_start.pending:
             n_rt = self.plan_course(0)
+            self.given_alone(n_rt)
             if self.give_procedures():  # model 6.10
                 self.finish(codes.DEATH_TREATMENT)
                 return
