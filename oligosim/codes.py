@@ -244,6 +244,8 @@ EV_DEATH_TREATMENT = 17
 EV_CENSORED = 18
 EV_LINE_STOP = 19
 EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
+EV_PROCEDURE = 21  #: surgery or ablation of a lesion chosen as its local therapy (model 6.10); detail: the lesion
+EV_PROCEDURE_COMPLICATION = 22  #: a grade >= 3 complication of that procedure (model 6.10); detail: the modality
 
 #: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
 DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
@@ -251,6 +253,24 @@ DISEASE_DEATH_AFTER_PROGRESSION = 1  #: the constant hazard from the first progr
 DISEASE_DEATH_AFTER_WIDESPREAD = 2  #: the constant hazard from the first widespread progression
 DISEASE_DEATH_FISTULA = 3  #: death after a tumour fistula of the primary in place
 DISEASE_DEATH_NAMES = ("burden", "after_progression", "after_widespread", "tumour_fistula")
+#: the detail of an EV_DEATH_TREATMENT event: which treatment killed (recording only)
+TREATMENT_DEATH_OTHER = 0  #: a toxicity of RT or of a systemic line
+TREATMENT_DEATH_PROCEDURE = 1  #: the 30/90-day mortality of surgery or ablation (model 6.10)
+
+# Local modality of a site (model 6.10): arms.<arm>.local_modality.<site>
+LOCAL_RT = 0
+LOCAL_SURGERY = 1
+LOCAL_ABLATION = 2
+LOCAL_NAMES = ("rt", "surgery", "ablation")
+#: the parameters of a non-RT modality, columns of ModelParams.procedure (local_therapy.<modality>)
+PROC_CONTROL_SMALL = 0  #: probability that the procedure controls a lesion up to the size threshold
+PROC_CONTROL_LARGE = 1  #: the same above it
+PROC_SIZE_CM = 2  #: the size threshold (cm, diameter)
+PROC_RESIDUAL_LOG10 = 3  #: log10 cell kill of an uncontrolled lesion (its residual regrows in field)
+PROC_COMPLICATION = 4  #: probability of a grade >= 3 complication
+PROC_MORTALITY = 5  #: probability of death from the procedure (30/90-day mortality)
+PROC_REPEAT = 6  #: 1 if a lesion this modality treated before may get it again (else RT)
+N_PROC = 7
 EVENT_NAMES = (
     "entry",
     "line_start",
@@ -273,6 +293,8 @@ EVENT_NAMES = (
     "censored",
     "line_stop",
     "tumour_fistula",
+    "procedure",
+    "procedure_complication",
 )
 #: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
 SCAN_SCHEDULED = 3

@@ -289,7 +289,38 @@ def lower_model(sc: Scenario) -> ModelParams:
         g5_pneumonitis=float(tx["grade5_fraction_pneumonitis"]),
         tox_delay=float(tx["delay_days"]) / DAYS_PER_MONTH,
         discontinue_p=float(tx["discontinue_probability"]),
+        procedure=_procedure_params(d["local_therapy"]),
     )
+
+
+def _procedure_params(lt) -> np.ndarray:
+    """Surgery's and ablation's parameters (model 6.10) as ModelParams.procedure: shape
+    (len(codes.LOCAL_NAMES), codes.N_PROC), row codes.LOCAL_*, column codes.PROC_*; the RT row
+    stays 0."""
+    out = np.zeros((len(codes.LOCAL_NAMES), codes.N_PROC))
+    for m, name in enumerate(codes.LOCAL_NAMES):
+        if name == "rt":
+            continue
+        p = lt[name]
+        out[m, codes.PROC_CONTROL_SMALL] = float(p["control_small"])
+        out[m, codes.PROC_CONTROL_LARGE] = float(p["control_large"])
+        out[m, codes.PROC_SIZE_CM] = float(p["size_threshold_cm"])
+        out[m, codes.PROC_RESIDUAL_LOG10] = float(p["residual_log10_kill"])
+        out[m, codes.PROC_COMPLICATION] = float(p["complication"])
+        out[m, codes.PROC_MORTALITY] = float(p["mortality"])
+        out[m, codes.PROC_REPEAT] = 1.0 if p["repeat"] else 0.0
+    return out
+
+
+def _local_modality(a) -> np.ndarray:
+    """The arm's local therapy by (organ, subsite), codes.LOCAL_*, shape (N_ORGANS, N_STATIONS)
+    (model 6.10); rows of the primary and regional nodes stay RT (they go with the primary's
+    field)."""
+    out = np.zeros((codes.N_ORGANS, codes.N_STATIONS), dtype=np.int64)
+    for site in codes.SITE_NAMES:
+        for o, s in codes.site_cells(site):
+            out[o, s] = codes.LOCAL_NAMES.index(a["local_modality"][site])
+    return out
 
 
 def regimen_names(sc: Scenario) -> list[str]:
@@ -428,4 +459,5 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         max_courses=int(prog["max_courses"]),
         alternative_local=bool(prog["alternative_local"]),
         next_line=bool(prog["next_line"]),
+        local_modality=_local_modality(a),
     )

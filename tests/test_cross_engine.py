@@ -66,7 +66,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic",
+    "population", "polymetastatic", "local_modality",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -186,6 +186,21 @@ def polymetastatic_scenario():
     })
 
 
+def local_modality_scenario():
+    """Surgery for liver and lung metastases, thermal ablation for adrenal, soft-tissue and
+    abdominal-node metastases (model 6.10), made eventful: control 0.6 up to the size threshold and
+    0.3 above, grade >= 3 complications in 30% and deaths in 5% of procedures, so that residuals
+    regrow in field, re-ablation and RT after a failed resection happen, and procedures kill."""
+    values = {}
+    for m in ("surgery", "ablation"):
+        values.update({f"local_therapy.{m}.control_small": 0.6, f"local_therapy.{m}.control_large": 0.3,
+                       f"local_therapy.{m}.complication": 0.3, f"local_therapy.{m}.mortality": 0.05})
+    for arm in ("upfront_rt", "consolidative", "at_progression"):
+        values.update({f"arms.{arm}.local_modality.{s}": "surgery" for s in ("liver", "lung")})
+        values.update({f"arms.{arm}.local_modality.{s}": "ablation" for s in ("adrenal", "soft_tissue", "node_abdominal")})
+    return default_scenario().with_values(values)
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -210,6 +225,7 @@ CASES = [
     ("prior_rt_drawn", lambda: prior_rt_drawn_scenario(), ["reirr_daily"]),
     ("population", lambda: population_scenario(), ["systemic_only", "upfront_rt"]),
     ("polymetastatic", lambda: polymetastatic_scenario(), ["systemic_only", "upfront_rt"]),
+    ("local_modality", lambda: local_modality_scenario(), ["upfront_rt", "consolidative", "at_progression"]),
 ]
 
 
@@ -399,7 +415,7 @@ def first_difference(a, b, j: int) -> str | None:
     k = int(a["lc_n"][j])
     for attr in ("lc_event", "lc_time", "lc_bed", "lc_volume"):
         x, y = getattr(a, attr)[j, :k], getattr(b, attr)[j, :k]
-        if not (np.array_equal(x, y) if x.dtype.kind == "b" else np.allclose(x, y, rtol=1e-9, atol=TIME_ATOL)):
+        if not (np.array_equal(x, y) if x.dtype.kind == "b" else np.allclose(x, y, rtol=1e-9, atol=TIME_ATOL, equal_nan=True)):
             return f"local-control {attr}: {x} vs {y}"
     k = min(int(a["ev_n"][j]), a.ev_time.shape[1])
     for i in range(k):
@@ -722,9 +738,27 @@ def _mutate_prior_interval_at_median(monkeypatch):
     monkeypatch.setattr(reference_entry, "prior_course", lambda E, s: (draw(E, s)[0], float(E["interval_median"])))
 
 
+def _mutate_procedure_size_ignored(monkeypatch):
+    """The reference gives every lesion the small-lesion control probability of its surgery or
+    ablation (model 6.10)."""
+    from oligosim.reference import procedure as reference_procedure
+
+    monkeypatch.setattr(reference_procedure, "diameter_of_logv", lambda logv: 0.0)
+
+
+def _mutate_resection_repeated(monkeypatch):
+    """The reference resects again a lesion whose residual regrew after resection, instead of
+    irradiating it (model 6.10)."""
+    from oligosim.reference import procedure as reference_procedure
+
+    monkeypatch.setattr(reference_procedure.ProcedureMixin, "local_modality", lambda self, les: int(self.A.local_modality[les.organ, les.subsite]))
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_procedure_size_ignored, "local_modality", local_modality_scenario, ["upfront_rt"]),
+        (_mutate_resection_repeated, "local_modality", local_modality_scenario, ["at_progression"]),
         (_mutate_no_field_scale, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
         (_mutate_no_patient_odds, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
         (_mutate_cord_and_bowel_swapped, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
@@ -761,7 +795,7 @@ def _mutate_prior_interval_at_median(monkeypatch):
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
-    ids=["no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )

@@ -66,7 +66,7 @@ def test_the_engine_comparison_sees_a_change_in_one_engine(monkeypatch, mutation
         original = reference_record.starts_next_treatment
         monkeypatch.setattr(
             reference_record, "starts_next_treatment",
-            lambda code, detail, line: code != codes.EV_RT_START and original(code, detail, line),
+            lambda code, detail, line, progressed: code != codes.EV_RT_START and original(code, detail, line, progressed),
         )
         column = "ttnt"
     sc = _default()

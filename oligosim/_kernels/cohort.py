@@ -121,6 +121,8 @@ def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     L.exposed_at_start[i] = False
     L.fail_time[i] = np.inf
     L.lc_slot[i] = -1
+    L.procedures[i] = 0
+    L.to_procedure[i] = False
 
 
 @njit(cache=True)

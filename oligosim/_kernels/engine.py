@@ -114,7 +114,6 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
     L = lesions[0]
     if not handlers.on_entry(P, R, A, W, L, out, j, n):
         return
-    record.on_entry(W, L, out, j)
     st = W.state[0]
     slot = W.slot
     while not st.over:
@@ -157,7 +156,7 @@ def arm_at(S, k):
         S[0][k], S[1][k], S[2][k], S[3][k], S[4][k], S[5][k], S[6][k], S[7][k], S[8][k], S[9][k],
         S[10][k], S[11][k], S[12][k], S[13][k], S[14][k], S[15][k], S[16][k], S[17][k], S[18][k],
         S[19][k], S[20][k], S[21][k], S[22][k], S[23][k], S[24][k], S[25][k], S[26][k], S[27][k],
-        S[28][k], S[29][k], S[30][k], S[31][k], S[32][k], S[33][k]
+        S[28][k], S[29][k], S[30][k], S[31][k], S[32][k], S[33][k], S[34][k]
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, rng, rt, systemic, toxicity
+from oligosim._kernels import assess, hazards, procedure, record, rng, rt, systemic, toxicity
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -172,6 +172,9 @@ def on_entry(P, R, A, W, L, out, j, n):
         # a tumour fistula while the primary stays active (model 4.8): a constant hazard that
         # ends for good when the primary is controlled or eradicated, so one threshold decides
         W.slot[S_PRIMARY_EVENT] = hazards.exp_time(rng.exponential(W.streams, rng.PRIMARY), P.lr[0].fistula_rate)
+    # the baseline before any treatment: a surgery or ablation of the initial plan (model 6.10)
+    # acts at once
+    record.on_entry(W, L, out, j)
     # the European consensus: metachronous disease after a long disease-free interval -> local first
     st.timing = A.rt_timing
     if A.local_first and st.presentation == codes.METACHRONOUS and st.dfi > A.dfi_threshold:
@@ -179,7 +182,15 @@ def on_entry(P, R, A, W, L, out, j, n):
     first = A.first_line
     concurrent_plan = st.timing == codes.RT_CONCURRENT or A.concurrent
     start_now = first >= 0
-    if (st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT) and rt.plan_course(P, A, L, n, rt.PLAN_INITIAL) > 0:
+    n_rt = 0
+    if st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT:
+        n_rt = rt.plan_course(P, A, L, n, rt.PLAN_INITIAL)
+        # surgery or ablation of the sites the arm treats so (model 6.10): given now
+        procedure.given_alone(W, L, n, n_rt)
+        if procedure.give(P, A, W, L, n):
+            finish(W, codes.DEATH_TREATMENT)
+            return True
+    if n_rt > 0:
         # local therapy first; the course includes any symptomatic lesion the arm irradiates
         st.course_mode = rt.PLAN_INITIAL
         W.slot[S_RT_START] = P.rt_delay
@@ -420,7 +431,12 @@ def on_consolidation(P, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
     if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
-        if rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL) > 0:
+        n_rt = rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL)
+        procedure.given_alone(W, L, st.n, n_rt)
+        if procedure.give(P, A, W, L, st.n):  # model 6.10
+            finish(W, codes.DEATH_TREATMENT)
+            return
+        if n_rt > 0:
             st.course_mode = rt.PLAN_INITIAL
             W.slot[S_RT_START] = st.t + P.rt_delay
 
@@ -472,7 +488,7 @@ def close(W, out, j):
     elif cause == codes.DEATH_OTHER:
         log_event(W, t, codes.EV_DEATH_OTHER, 0)
     elif cause == codes.DEATH_TREATMENT:
-        log_event(W, t, codes.EV_DEATH_TREATMENT, 0)
+        log_event(W, t, codes.EV_DEATH_TREATMENT, st.death_detail)
     else:
         log_event(W, t, codes.EV_CENSORED, 0)
     out.os[j] = t

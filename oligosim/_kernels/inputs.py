@@ -240,6 +240,9 @@ class ModelParams(NamedTuple):
     g5_pneumonitis: float
     tox_delay: float
     discontinue_p: float
+    # surgery and ablation chosen as local therapy (model 6.10): row codes.LOCAL_*, column
+    # codes.PROC_* (row LOCAL_RT unused, zeros)
+    procedure: np.ndarray  # (len(LOCAL_NAMES), N_PROC)
 
 
 class Regimens(NamedTuple):
@@ -306,6 +309,9 @@ class ArmParams(NamedTuple):
     max_courses: int
     alternative_local: bool
     next_line: bool
+    # the local therapy of each site's metastases (model 6.10): codes.LOCAL_*, by organ and
+    # subsite (distant nodes: station); LOCAL_RT everywhere unless the arm chooses otherwise
+    local_modality: np.ndarray  # (N_ORGANS, N_STATIONS) int
 
 
 # RT timing and progression policy codes: defined once, in oligosim.codes

@@ -58,11 +58,17 @@ def _wants_local(A, st, oligo):
 
 @njit(cache=True, inline="always")
 def _local_at_progression(P, A, W, L):
-    """An RT course where the dose allows, else surgery or ablation (model 6.6-6.7)."""
+    """Surgery or ablation where the arm chooses it (model 6.10), an RT course where the dose
+    allows, else surgery or ablation (model 6.6-6.7)."""
     st = W.state[0]
     if st.local_courses > 0:
         st.extra_courses += 1
-    n_rt, n_alt = rt.plan_progression_course(P, A, W, L)
+    n_rt, n_alt, dead = rt.plan_progression_course(P, A, W, L)
+    if dead:
+        # a procedure's death (model 6.10): the course ends here, nothing more is planned
+        st.cause = codes.DEATH_TREATMENT
+        st.over = True
+        return
     if n_rt > 0 and W.slot[S_RT_START] == INF and W.slot[S_RT_END] == INF:
         st.course_mode = rt.PLAN_PROGRESSION
         W.slot[S_RT_START] = st.t + P.rt_delay

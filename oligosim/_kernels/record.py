@@ -75,8 +75,8 @@ def select_targets(L, n, cap):
 
 @njit(cache=True)
 def on_entry(W, L, out, j):
-    """After the initial plan: the organs with a seen lesion, the RECIST baseline, and the
-    time-to-next-treatment clock opened
+    """At entry, before the initial plan: the organs with a seen lesion, the RECIST baseline,
+    and the time-to-next-treatment clock opened
     (:func:`oligosim._kernels.state.log_event` closes it)."""
     st = W.state[0]
     mask = 0

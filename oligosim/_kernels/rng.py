@@ -39,7 +39,8 @@ SCAN = 8  #: offset of each scheduled follow-up visit within its window, one per
 PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then survival after a fistula
 PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, then its interval (oligosim._kernels.entry)
 ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
-N_PURPOSES = 12
+PROCEDURE = 12  #: surgery or ablation chosen as local therapy: control, complication, death (three draws a lesion)
+N_PURPOSES = 13
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -53,6 +54,7 @@ PURPOSE_NAMES = (
     "primary",
     "prior_rt",
     "organs",
+    "procedure",
 )
 
 

@@ -15,7 +15,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import oar, rng, toxicity
+from oligosim._kernels import oar, procedure, rng, toxicity
 from oligosim._kernels.state import MONTHS_PER_DAY, log_event
 from oligosim.radiobiology import core as rb
 
@@ -37,9 +37,11 @@ def _locoregional(L, i):
 def plan_course(P, A, L, n, mode):
     """Mark the lesions an RT course will treat (``mode``: PLAN_*); returns how many are known.
 
-    Distant metastases beyond ``max_irradiated`` are left out, smallest first. The field of a
-    nodal target also treats the occult nodes of its organ in its station
-    (:func:`cover_stations`); they are marked but not counted.
+    Distant metastases beyond ``max_irradiated`` are left out, smallest first. Then, except in
+    an urgent plan, the metastases of sites the arm treats by surgery or ablation leave the RT
+    course for ``to_procedure`` (:func:`procedure.mark`; the caller gives them with
+    :func:`procedure.give`; model 6.10). The field of a nodal target also treats the occult
+    nodes of its organ in its station (:func:`cover_stations`); they are marked but not counted.
     """
     count = 0
     for i in range(n):
@@ -68,6 +70,9 @@ def plan_course(P, A, L, n, mode):
                     smallest = i
         L.in_course[smallest] = False
         n_met -= 1
+    if mode != PLAN_URGENT:
+        # the cap above counts every local target, whatever its modality (treat all vs some)
+        procedure.mark(P, A, L, n)
     for i in range(n):
         if L.in_course[i]:
             count += 1
@@ -191,17 +196,22 @@ def reirradiation_allowed(P, A, L, i, t):
 
 @njit(cache=True)
 def plan_progression_course(P, A, W, L):
-    """Local therapy at a progression: RT where the re-irradiation dose allows (model 6.6),
-    else surgery or ablation if the arm allows it (6.7).
+    """Local therapy at a progression: surgery or ablation where the arm chooses it for the site
+    (model 6.10), RT where the re-irradiation dose allows (model 6.6), else surgery or ablation
+    if the arm allows it (6.7).
 
-    Returns the number of lesions put in an RT course and the number given another local
-    therapy.
+    Returns the number of lesions put in an RT course, the number given another local therapy,
+    and whether a procedure killed the patient.
     """
     st = W.state[0]
     t = st.t
     plan_course(P, A, L, st.n, PLAN_PROGRESSION)
     n_rt = 0
     n_alt = 0
+    for i in range(st.n):
+        if L.to_procedure[i]:
+            n_alt += 1
+    dead = procedure.give(P, A, W, L, st.n)
     for i in range(st.n):
         if not L.in_course[i]:
             continue
@@ -229,7 +239,7 @@ def plan_progression_course(P, A, W, L):
                     if L.in_course[j] and L.seen[j] and covers(L, j, i):
                         L.in_course[i] = True
                         break
-    return n_rt, n_alt
+    return n_rt, n_alt, dead
 
 
 @njit(cache=True)

@@ -173,6 +173,8 @@ LESION_DTYPE = np.dtype(
         ("fail_time", np.float64, (_CAP,)),  # scratch: in-field failure time found while advancing
         ("vol", np.float64, (_CAP,)),  # scratch: volume (cm3) at the current time
         ("recist_target", np.uint8, (_CAP,)),  # a RECIST target lesion chosen at entry (record.py)
+        ("procedures", np.int64, (_CAP,)),  # surgeries or ablations it had (model 6.10)
+        ("to_procedure", np.uint8, (_CAP,)),  # scratch: planned for surgery or ablation now (model 6.10)
     ],
     align=True,
 )
@@ -334,4 +336,6 @@ def starts_next_treatment(st, code, detail):
         return st.line >= 2
     if code == codes.EV_RT_START:
         return detail == codes.PLAN_PROGRESSION
+    if code == codes.EV_PROCEDURE:
+        return st.progressed  # surgery or ablation at a progression (model 6.10), not the initial plan
     return code == codes.EV_ALT_LOCAL or code == codes.EV_DEATH_DISEASE or code == codes.EV_DEATH_OTHER or code == codes.EV_DEATH_TREATMENT

@@ -21,6 +21,7 @@ from oligosim.config.schedules import (
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.config.radiotherapy import RADIOTHERAPY, TOXICITY
+from oligosim.config.local_therapy import LOCAL_MODALITY, LOCAL_THERAPY
 from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry, check_entry_given
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -366,6 +367,7 @@ ARM = Section(
         "urgent_rt_symptomatic": Bool(True, doc="symptomatic brain or bone lesions get RT before systemic therapy (statement 6)"),
         "local_first_long_dfi": Bool(False, doc="metachronous patients with DFI above the threshold get local therapy first (European consensus)"),
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
+        "local_modality": LOCAL_MODALITY,
         "progression": PROGRESSION,
     },
     check_given=lambda arm, given, path: check_schedule_keys(arm, given) + check_daily_keys(arm, given) + _check_lines(arm),
@@ -467,6 +469,7 @@ SCENARIO_SCHEMA = Section(
         "followup": FOLLOWUP,
         "radiotherapy": RADIOTHERAPY,
         "toxicity": TOXICITY,
+        "local_therapy": LOCAL_THERAPY,
         "regimens": Table(REGIMEN, min_items=1, doc="systemic regimens, by name"),
         # a file without arms is a base for other scenarios: valid, but `run` refuses it
         "arms": Table(ARM, min_items=0, doc="strategies to compare, by name"),

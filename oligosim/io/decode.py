@@ -19,7 +19,10 @@ RT_COURSE_NAMES = ("initial", "urgent", "progression")
 #: the ``detail`` of a scan event (codes.SCAN_SCHEDULED, codes.SCAN_SYMPTOM)
 _SCAN_NAMES = {codes.SCAN_SCHEDULED: "scheduled", codes.SCAN_SYMPTOM: "symptom"}
 _REGIMEN_EVENTS = (codes.EV_LINE_START, codes.EV_INDUCTION_END, codes.EV_MAINTENANCE_END, codes.EV_RESISTANCE, codes.EV_LINE_STOP)
-_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL)
+_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL, codes.EV_PROCEDURE)
+#: the ``detail`` of a treatment death (codes.TREATMENT_DEATH_*): only a procedure's is named, so
+#: that the other treatment deaths read as before
+_TREATMENT_DEATH_NAMES = ("", "procedure")
 
 
 def detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> np.ndarray:
@@ -37,6 +40,8 @@ def detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> n
         out[mask] = np.where(ok, names[np.clip(d, 0, names.size - 1)], d.astype(str).astype(object))
 
     put(code == codes.EV_TOXICITY, codes.TOX_NAMES)
+    put(code == codes.EV_PROCEDURE_COMPLICATION, codes.LOCAL_NAMES)
+    put(code == codes.EV_DEATH_TREATMENT, _TREATMENT_DEATH_NAMES)
     put(np.isin(code, _REGIMEN_EVENTS), regimens)
     put(np.isin(code, (codes.EV_RT_START, codes.EV_RT_END)), RT_COURSE_NAMES)
     scan = code == codes.EV_SCAN

@@ -153,8 +153,10 @@ class AssessmentMixin:
         if do_local:
             if self.local_courses > 0:
                 self.extra_courses += 1
-            n_rt, n_alt = self.plan_progression_course()
-            if n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
+            n_rt, n_alt, dead = self.plan_progression_course()
+            if dead:
+                self.finish(codes.DEATH_TREATMENT)  # a procedure's death (model 6.10)
+            elif n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
                 self.course_mode = 2
                 self.rt_start.book(now + P.rt_delay)
             elif n_alt > 0:

@@ -101,6 +101,7 @@ class Lesion:
         "organ", "subsite", "status", "logv", "growth", "det_logv", "sym_logv", "u_tcp",
         "seen", "new_seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "with_primary", "site_eqd2",
         "site_time", "rt_pre_logv", "treated_here", "lc_record", "nadir_d", "exposed_at_start",
+        "procedures", "to_procedure",
     )
 
     def __init__(self, P, stream: Stream, organ: int, logv: float, growth: float):
@@ -135,6 +136,8 @@ class Lesion:
         self.lc_record = None  # index of the open local-control record, if any
         self.nadir_d = 0.0
         self.exposed_at_start = False
+        self.procedures = 0  # surgeries or ablations it had (model 6.10)
+        self.to_procedure = False  # planned for surgery or ablation now
 
     @property
     def active(self) -> bool:

@@ -47,8 +47,9 @@ from oligosim.reference.assess import AssessmentMixin, _waiting
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
 from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.oar import OrgansMixin
+from oligosim.reference.procedure import ProcedureMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, ORGANS, PRIMARY, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, ORGANS, PRIMARY, PROCEDURE, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 from oligosim.reference.toxicity import ToxicityMixin
 
@@ -64,7 +65,7 @@ _CLOSING_CODE = {
 }
 
 
-class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
+class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
     """One virtual patient's course under one arm, as a SimPy simulation.
 
     Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
@@ -102,6 +103,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         self.s_rt = Stream(seed, pid, RT)
         self.s_scan = Stream(seed, pid, SCAN)
         self.s_primary = Stream(seed, pid, PRIMARY)
+        self.s_procedure = Stream(seed, pid, PROCEDURE)
         self.fistula = False  # the primary in place has perforated: no further treatment (model 4.8)
         self.scan_nominal = 0.0  # nominal date of the booked scheduled visit (grid, no window)
         # continuous hazards: accumulated value and unit-exponential threshold
@@ -175,7 +177,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         """Append (time in months, ``codes.EV_*`` code, detail) to the event log (now by default)."""
         t = self.env.now if t is None else t
         self.log.append((t, code, detail))
-        if self.ttnt is None and record.starts_next_treatment(code, detail, self.line):
+        if self.ttnt is None and record.starts_next_treatment(code, detail, self.line, self.progressed):
             self.ttnt = t
 
     def active(self):
@@ -233,7 +235,15 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
         first = A.first_line
         concurrent_plan = self.timing == codes.RT_CONCURRENT or A.concurrent
         start_now = first >= 0
-        if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT) and self.plan_course(0) > 0:
+        n_rt = 0
+        if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT):
+            n_rt = self.plan_course(0)
+            self.given_alone(n_rt)
+            if self.give_procedures():  # surgery or ablation of the sites the arm treats so (model 6.10)
+                self.finish(codes.DEATH_TREATMENT)
+                yield self.finished
+                return
+        if n_rt > 0:
             # RT to every known lesion the arm irradiates, then (or with) systemic therapy
             self.course_mode = 0
             self.rt_start.book(P.rt_delay)
@@ -274,4 +284,4 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, AssessmentMixin, T
     def close(self) -> None:
         """Final records at death or the horizon."""
         code = _CLOSING_CODE.get(self.cause, codes.EV_CENSORED)
-        self.record(code, self.death_detail if code == codes.EV_DEATH_DISEASE else 0)
+        self.record(code, self.death_detail if code in (codes.EV_DEATH_DISEASE, codes.EV_DEATH_TREATMENT) else 0)

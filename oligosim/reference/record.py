@@ -62,11 +62,13 @@ def first_assessment(lesions, targets, overflow_new: bool) -> tuple[float, bool,
     return total, new, clear
 
 
-def starts_next_treatment(code: int, detail: int, line: int) -> bool:
+def starts_next_treatment(code: int, detail: int, line: int, progressed: bool) -> bool:
     """A second systemic line, local therapy at a progression (RT planned at progression,
     surgery or ablation) or death: the end of the time to next treatment."""
     if code == codes.EV_LINE_START:
         return line >= 2
     if code == codes.EV_RT_START:
         return detail == codes.PLAN_PROGRESSION
+    if code == codes.EV_PROCEDURE:
+        return progressed  # surgery or ablation chosen at a progression (model 6.10)
     return code in (codes.EV_ALT_LOCAL, codes.EV_DEATH_DISEASE, codes.EV_DEATH_OTHER, codes.EV_DEATH_TREATMENT)

@@ -136,6 +136,10 @@ class RadiotherapyMixin:
             distant.sort(key=lambda les: les.logv)
             for les in distant[: len(distant) - A.max_irradiated]:
                 les.in_course = False
+        if mode != 1:
+            # sites the arm treats by surgery or ablation leave the RT course (model 6.10); the
+            # cap above counts every local target, whatever its modality
+            self.mark_procedures()
         count = sum(1 for les in self.lesions if les is not None and les.in_course)
         if self.P.lr[0]["field_covers_station"]:
             # an involved-station field treats the occult nodes of the target's organ in its
@@ -325,17 +329,25 @@ class RadiotherapyMixin:
     def on_consolidation(self) -> None:
         """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
         if not self.progressed and not self.fistula and not self.rt_end.pending and not self.rt_start.pending:
-            if self.plan_course(0) > 0:
+            n_rt = self.plan_course(0)
+            self.given_alone(n_rt)
+            if self.give_procedures():  # model 6.10
+                self.finish(codes.DEATH_TREATMENT)
+                return
+            if n_rt > 0:
                 self.course_mode = 0
                 self.rt_start.book(self.env.now + self.P.rt_delay)
 
-    def plan_progression_course(self) -> tuple[int, int]:
-        """Local therapy at progression: RT where the re-irradiation dose allows (model 6.6),
-        else surgery/ablation if the arm allows (6.7). Returns the lesions put in an RT course
-        and the lesions given another local therapy."""
+    def plan_progression_course(self) -> tuple[int, int, bool]:
+        """Local therapy at progression: surgery or ablation where the arm chooses it for the
+        site (model 6.10), RT where the re-irradiation dose allows (model 6.6), else
+        surgery/ablation if the arm allows (6.7). Returns the lesions put in an RT course, the
+        lesions given another local therapy, and whether a procedure killed the patient."""
         P, A, now = self.P, self.A, self.env.now
         self.plan_course(2)
-        n_rt = n_alt = 0
+        n_rt = 0
+        n_alt = sum(1 for les in self.lesions if les is not None and les.to_procedure)
+        dead = self.give_procedures()
         for i, les in enumerate(self.lesions):
             if les is None or not les.in_course or not les.seen:
                 continue  # occult nodes in a target's station: decided below
@@ -358,7 +370,7 @@ class RadiotherapyMixin:
                 les.in_course = False
                 if les.irradiated == 0 or self._reirradiation_allowed(les):
                     les.in_course = self._station_targeted(les)
-        return n_rt, n_alt
+        return n_rt, n_alt, dead
 
     def _reirradiation_allowed(self, les) -> bool:
         """May ``les``, irradiated before, be irradiated again now (model 6.6)?"""

@@ -1,0 +1,128 @@
+"""Surgery and thermal ablation chosen as a site's local therapy, in the kernel (model 6.10).
+
+:func:`oligosim._kernels.rt.plan_course` hands the planned metastases of sites the arm treats
+by surgery or ablation (``A.local_modality``) to :func:`mark`, which takes them out of the RT
+course; :func:`give` treats them at once, when the local therapy is decided. Each treated lesion
+takes exactly three draws from its own stream (``rng.PROCEDURE``: control, complication, death),
+so the RT and toxicity streams of the lesions left to RT do not move. A treated lesion gets a
+local-control record like an RT target (BED NaN: no dose); an uncontrolled one keeps a residual
+that regrows to its size at the procedure, an in-field failure like RT's.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels import rng
+from oligosim._kernels.state import log_event
+
+_LN10 = math.log(10.0)
+
+
+@njit(cache=True, inline="always")
+def modality_of(P, A, L, i):
+    """The local therapy (codes.LOCAL_*) lesion ``i`` gets if planned now: its site's, unless
+    it is RT, or the lesion had this procedure before and the modality is not repeated (then
+    RT)."""
+    m = A.local_modality[L.organ[i], L.subsite[i]]
+    if m != codes.LOCAL_RT and L.procedures[i] > 0 and P.procedure[m, codes.PROC_REPEAT] == 0.0:
+        return codes.LOCAL_RT
+    return m
+
+
+@njit(cache=True)
+def mark(P, A, L, n):
+    """Move the planned known metastases whose site the arm treats by surgery or ablation out of
+    the RT course (``in_course``) into ``to_procedure``; returns how many."""
+    count = 0
+    for i in range(n):
+        L.to_procedure[i] = False
+        if not L.in_course[i] or not L.seen[i]:
+            continue
+        if modality_of(P, A, L, i) != codes.LOCAL_RT:
+            L.in_course[i] = False
+            L.to_procedure[i] = True
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def control_probability(P, m, logv):
+    """Probability that modality ``m`` controls a lesion of ln volume ``logv`` (ln cm3): one value
+    up to the size threshold (diameter, cm), another above it."""
+    if C.diameter_of_logv(logv) <= P.procedure[m, codes.PROC_SIZE_CM]:
+        return P.procedure[m, codes.PROC_CONTROL_SMALL]
+    return P.procedure[m, codes.PROC_CONTROL_LARGE]
+
+
+@njit(cache=True)
+def _treat(P, A, W, L, i):
+    """Surgery or ablation of lesion ``i`` now; returns True if the procedure killed the patient."""
+    st = W.state[0]
+    t = st.t
+    m = A.local_modality[L.organ[i], L.subsite[i]]
+    u_control = rng.uniform(W.streams, rng.PROCEDURE)
+    u_complication = rng.uniform(W.streams, rng.PROCEDURE)
+    u_death = rng.uniform(W.streams, rng.PROCEDURE)
+    log_event(W, t, codes.EV_PROCEDURE, i)
+    volume = math.exp(L.logv[i])
+    # the lesion's first local therapy in the simulation opens its local-control record, as RT
+    # does (rt._irradiate): a later treatment of the same lesion continues the open record
+    if L.lc_slot[i] == -1:
+        L.lc_slot[i] = -2
+        q = st.lc_n
+        if q < W.lc_time.shape[0]:
+            W.lc_time[q] = t
+            W.lc_event[q] = False
+            W.lc_bed[q] = math.nan  # no dose: the record is a procedure's
+            W.lc_volume[q] = volume
+            st.lc_n = q + 1
+            L.lc_slot[i] = q
+    L.rt_pre_logv[i] = L.logv[i]  # an uncontrolled residual fails in field at this size
+    if u_control < control_probability(P, m, L.logv[i]):
+        L.status[i] = C.CONTROLLED
+    else:
+        L.logv[i] -= P.procedure[m, codes.PROC_RESIDUAL_LOG10] * _LN10
+        if L.logv[i] < P.eradication_logv:
+            L.status[i] = C.ERADICATED
+    L.procedures[i] += 1
+    if u_complication < P.procedure[m, codes.PROC_COMPLICATION]:
+        log_event(W, t, codes.EV_PROCEDURE_COMPLICATION, m)
+    return u_death < P.procedure[m, codes.PROC_MORTALITY]
+
+
+@njit(cache=True)
+def given_alone(W, L, n, n_rt):
+    """Count a plan given by surgery or ablation alone (``n_rt`` RT targets, none) as a local
+    course now, as an RT course counts at its end; call before :func:`give`."""
+    if n_rt > 0:
+        return
+    for i in range(n):
+        if L.to_procedure[i]:
+            st = W.state[0]
+            st.local_courses += 1
+            st.last_local = st.t
+            return
+
+
+@njit(cache=True)
+def give(P, A, W, L, n):
+    """Treat every lesion marked by :func:`mark`, in lesion order; returns True if one procedure
+    killed the patient (every marked lesion is treated all the same: one operative session, and
+    the draws stay aligned). The caller ends the course with ``codes.DEATH_TREATMENT``."""
+    dead = False
+    for i in range(n):
+        if not L.to_procedure[i]:
+            continue
+        L.to_procedure[i] = False
+        if L.status[i] != C.ACTIVE:
+            continue
+        if _treat(P, A, W, L, i):
+            dead = True
+    if dead:
+        W.state[0].death_detail = codes.TREATMENT_DEATH_PROCEDURE
+    return dead
