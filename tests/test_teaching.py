@@ -252,9 +252,13 @@ def test_lesson6b_primary_dose_trades_in_field_control_for_esophagitis(quick_run
 @pytest.mark.slow
 def test_lesson7_concurrency_and_anti_pd1_raise_rt_toxicity(quick_run):
     m = quick_run("07_toxicity_concurrency")["results"]["metrics"]
-    assert_greater(m["chemo_rt"]["tox.pneumonitis"], m["rt_then_chemo"]["tox.pneumonitis"], what="pneumonitis, concurrency")
+    # the lesson's claims: concurrency raises esophagitis and fistula, anti-PD-1 raises
+    # pneumonitis; concurrency's pneumonitis excess is small (about two SEs at 12,000 patients,
+    # the lesson says so), so the quick run only checks it is not lower
     assert_greater(m["chemo_io_rt"]["tox.pneumonitis"], m["chemo_rt"]["tox.pneumonitis"], what="pneumonitis, anti-PD-1")
     assert_greater(m["chemo_rt"]["tox.esophagitis"], m["rt_then_chemo"]["tox.esophagitis"], what="esophagitis, concurrency")
+    assert_greater(m["chemo_rt"]["tox.esophageal_fistula"], m["rt_then_chemo"]["tox.esophageal_fistula"], what="fistula, concurrency")
+    assert m["chemo_rt"]["tox.pneumonitis"][0] >= m["rt_then_chemo"]["tox.pneumonitis"][0]
 
 
 @pytest.mark.slow
