@@ -33,7 +33,7 @@ def _by_organ(table, default=0.0) -> np.ndarray:
     return np.array([float(table.get(name, default)) for name in codes.ORGAN_NAMES])
 
 
-def _esophagus_fraction(rt, organ: str = "esophagus") -> np.ndarray:
+def organ_share_table(rt, organ: str = "esophagus") -> np.ndarray:
     """An organ at risk's share of the prescribed dose by (organ, subsite), shape (N_ORGANS, N_STATIONS).
 
     Every subsite of an organ takes the organ's value, except distant lymph nodes, whose subsite is
@@ -141,9 +141,9 @@ def _lower_toxicity(tx, rt) -> np.ndarray:
     r["marrow_m"] = float(tx["marrow_m"])
     r["marrow_fraction"] = _by_organ(rt["marrow_mean_dose_fraction"])
     # heart, spinal cord and bowel (model 6.5), flattened by (organ, subsite)
-    r["heart_fraction"] = _esophagus_fraction(rt, "heart_mean").ravel()
-    r["cord_fraction"] = _esophagus_fraction(rt, "spinal_cord").ravel()
-    r["bowel_fraction"] = _esophagus_fraction(rt, "bowel").ravel()
+    r["heart_fraction"] = organ_share_table(rt, "heart_mean").ravel()
+    r["cord_fraction"] = organ_share_table(rt, "spinal_cord").ravel()
+    r["bowel_fraction"] = organ_share_table(rt, "bowel").ravel()
     r["size_scaling"] = bool(rt["oar_dose_scales_with_size"])
     r["size_ref_diameter"] = float(rt["oar_reference_diameter_cm"])
     r["ptv_margin"] = float(rt["ptv_margin_cm"])
@@ -269,7 +269,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         chemo_before_rt_loss=float(rt["chemo_before_rt_bed10_loss_gy"]),
         abscopal_p=float(rt["abscopal_probability"]),
         abscopal_kill=float(rt["abscopal_log_kill"]),
-        eso_fraction=_esophagus_fraction(rt),
+        eso_fraction=organ_share_table(rt),
         lung_fraction=_by_organ(rt["lung_mean_dose_fraction"]),
         recovery_max=float(rt["recovery_max_fraction"]),
         recovery_half_time=float(rt["recovery_half_time_months"]),

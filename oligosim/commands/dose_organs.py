@@ -13,6 +13,8 @@ scales odds for concurrent chemotherapy, re-irradiation, immunotherapy and the p
 from __future__ import annotations
 
 from oligosim import codes
+from oligosim.commands.dose_sites import site_schedules
+from oligosim.lowering import organ_share_table
 from oligosim.radiobiology import core as rb
 
 __all__ = ["organ_rows", "format_organ_table"]
@@ -23,8 +25,7 @@ HEADER = ("arm", "target", "schedule", "esophagus", "lung", "heart", "cord", "bo
 def _targets(arm: dict, rt: dict):
     """(label, organ code, subsite, dose Gy, fractions) of each target kind of an arm."""
     out = [("primary field", codes.PRIMARY, 0, float(arm["primary_dose_gy"]), int(arm["primary_fractions"]))]
-    table = dict(rt["schedules"])
-    table.update(arm["site_schedules"])
+    table = site_schedules(arm, rt)
     for site in codes.SITE_NAMES:
         organ, subsite = codes.site_cells(site)[0]
         if arm["metastasis_schedule"] == "uniform":
@@ -46,10 +47,11 @@ def organ_rows(scenario) -> list[tuple[str, ...]]:
     rt, tx = scenario.data["radiotherapy"], scenario.data["toxicity"]
     ab_late, ab_cord = float(rt["alpha_beta_late_gy"]), float(tx["alpha_beta_cord_gy"])
 
-    def share(table: str, organ: int, subsite: int) -> float:
-        if organ == codes.DISTANT_NODE:
-            return float(rt[f"{table}_node_station"][codes.STATION_NAMES[subsite]])
-        return float(rt[table].get(codes.ORGAN_NAMES[organ], 0.0))
+    # each organ's share by (organ, subsite), as the simulation lowers it
+    tables = {name: organ_share_table(rt, name) for name in ("esophagus", "heart_mean", "spinal_cord", "bowel")}
+
+    def share(name: str, organ: int, subsite: int) -> float:
+        return float(tables[name][organ, subsite])
 
     def lkb(dose: float, key: str) -> str:
         return f"{100.0 * rb.ntcp_lkb(dose, float(tx[f'{key}_td50_gy']), float(tx[f'{key}_m'])):.2g}"
@@ -62,12 +64,12 @@ def organ_rows(scenario) -> list[tuple[str, ...]]:
             def eqd2(f: float, ab: float = ab_late) -> float:
                 return rb.eqd2(f * d, fractions, ab) if f > 0.0 else 0.0
 
-            eso = eqd2(share("esophagus_dose_fraction", organ, subsite))
+            eso = eqd2(share("esophagus", organ, subsite))
             lung = eqd2(float(rt["lung_mean_dose_fraction"].get(codes.ORGAN_NAMES[organ], 0.0)))
-            heart = eqd2(share("heart_mean_dose_fraction", organ, subsite))
+            heart = eqd2(share("heart_mean", organ, subsite))
             # planning limits hold the cord's and the bowel's maxima (model 6.5)
-            cord = min(eqd2(share("spinal_cord_dose_fraction", organ, subsite), ab_cord), float(tx["myelopathy_planning_limit_gy"]))
-            bowel = min(eqd2(share("bowel_dose_fraction", organ, subsite)), float(tx["bowel_planning_limit_gy"]))
+            cord = min(eqd2(share("spinal_cord", organ, subsite), ab_cord), float(tx["myelopathy_planning_limit_gy"]))
+            bowel = min(eqd2(share("bowel", organ, subsite)), float(tx["bowel_planning_limit_gy"]))
             rows.append((
                 name, label, f"{dose:g} Gy / {fractions}",
                 *(f"{x:.1f}" for x in (eso, lung, heart, cord, bowel)),

@@ -39,6 +39,14 @@ def _row(arm: str, target: str, dose: float, fractions: int, rt: dict, per_day: 
     )
 
 
+def site_schedules(arm: dict, rt: dict) -> dict:
+    """An arm's schedule table by RT site: ``radiotherapy.schedules`` overridden by the arm's
+    ``site_schedules`` (model 6.1)."""
+    table = dict(rt["schedules"])
+    table.update(arm["site_schedules"])
+    return table
+
+
 def site_rows(scenario) -> list[tuple[str, ...]]:
     """One row per arm and target kind (:data:`HEADER` columns), in arm order.
 
@@ -55,8 +63,7 @@ def site_rows(scenario) -> list[tuple[str, ...]]:
         if arm["metastasis_schedule"] == "uniform":
             rows.append(_row(name, "every metastasis", float(arm["metastasis_dose_gy"]), int(arm["metastasis_fractions"]), rt_section, *daily))
         else:
-            table = dict(rt_section["schedules"])
-            table.update(arm["site_schedules"])
+            table = site_schedules(arm, rt_section)
             for site in codes.SITE_NAMES:
                 s = table[site]
                 mark = " (arm)" if site in arm["site_schedules"] else ""
