@@ -42,6 +42,11 @@ ORGAN_NAMES = (
     "soft_tissue",
     "peritoneum",
 )
+#: The aggregate of disease beyond the lesion cap (model 4.2, ``disease.uncounted_disease =
+#: "grows"``): organ code UNCOUNTED + histology, so that its lethality weight is the histology's
+#: mean over the distant organs (``ModelParams.death_weight`` has N_ORGANS + 2 entries). It is
+#: never seen, never symptomatic and never treated locally.
+UNCOUNTED = N_ORGANS
 #: organs that can hold a distant metastasis (everything except the primary and regional nodes)
 METASTATIC_ORGANS = (LIVER, LUNG, DISTANT_NODE, BONE, BRAIN, ADRENAL, SOFT_TISSUE, PERITONEUM)
 

@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -163,6 +163,35 @@ def _lower_toxicity(tx, rt) -> np.ndarray:
     return out
 
 
+def _death_weights(weights, les) -> np.ndarray:
+    """Lethality weights by organ, then of the aggregate beyond the lesion cap (model 4.2) for
+    ESCC and EAC: the mean over the distant organs by the histology's organ shares of new
+    metastases, shape (N_ORGANS + 2,)."""
+    by_organ = _by_organ(weights)
+    agg = []
+    for table in (les["organ_weights_escc"], les["organ_weights_eac"]):
+        share = np.array([float(table[codes.ORGAN_NAMES[o]]) for o in codes.METASTATIC_ORGANS])
+        total = share.sum()  # 0 for a histology no patient has
+        agg.append(float(np.dot(share, by_organ[list(codes.METASTATIC_ORGANS)]) / total) if total > 0 else 0.0)
+    return np.concatenate([by_organ, np.array(agg)])
+
+
+def _lower_disease(dis, les, v50_logv: float) -> np.ndarray:
+    """The disease model's switches as a one-element DISEASE_DTYPE record.
+
+    ``v50_logv`` is the ln volume (cm3) the staging modality sees with probability 1/2. An occult
+    deposit's diameter is log-uniform on [a, b], so its mean volume is pi/6 E[d^3] with
+    E[d^3] = (b^3 - a^3) / (3 ln(b / a)).
+    """
+    r = np.zeros(1, DISEASE_DTYPE)
+    r[0]["uncounted_grows"] = dis["uncounted_disease"] == "grows"
+    a, b = float(les["occult_diameter_min_cm"]), float(les["occult_diameter_max_cm"])
+    mean_d3 = (b**3 - a**3) / (3.0 * math.log(b / a))
+    r[0]["occult_mean_logv"] = math.log(math.pi / 6.0 * mean_d3)
+    r[0]["v50_logv"] = v50_logv
+    return r
+
+
 def lower_model(sc: Scenario) -> ModelParams:
     """Scenario-wide parameters as a :class:`ModelParams`."""
     d = sc.data
@@ -224,6 +253,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         entry=_lower_entry(co),
         pop=_lower_population(les),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
+        dz=_lower_disease(dis, les, logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5))),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),
@@ -242,7 +272,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         death_rate=float(dis["death_hazard_per_cm3_month"]),
         death_after_progression=float(dis["death_hazard_after_progression_per_month"]),
         death_after_widespread=float(dis["death_hazard_after_widespread_per_month"]),
-        death_weight=_by_organ(dis["death_weights"]),
+        death_weight=_death_weights(dis["death_weights"], les),
         symptom_logv=symptom_logv,
         symptom_sdlog_v=3.0 * float(dis["symptom_sdlog"]),
         symptom_delay=float(dis["symptom_to_scan_months"]),

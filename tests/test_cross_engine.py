@@ -52,6 +52,7 @@ from oligosim.reference import oar as reference_oar
 from oligosim.reference import streams as reference_streams
 from oligosim.reference import systemic as reference_systemic
 from oligosim.reference import toxicity as reference_toxicity
+from oligosim.reference import uncounted as reference_uncounted
 
 from conftest import CONFIGS, load_fixture
 
@@ -66,7 +67,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality",
+    "population", "polymetastatic", "local_modality", "uncounted_grows",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -113,6 +114,14 @@ def seeding_colonies_scenario():
     return default_scenario().with_values(
         {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0,
          "disease.seeding_rate_per_cm3_month": 0.06, "disease.seeding_cluster_mean": 2.5}
+    )
+
+
+def uncounted_grows_scenario():
+    """Disease beyond a lesion cap of 6 grows as one aggregate (model 4.2): most patients fill
+    the cap, and colonies (mean 2) make some fill it in the middle of a colony."""
+    return default_scenario().with_values(
+        {"simulation.max_lesions": 6, "disease.uncounted_disease": "grows", "disease.seeding_cluster_mean": 2.0}
     )
 
 
@@ -226,6 +235,7 @@ CASES = [
     ("population", lambda: population_scenario(), ["systemic_only", "upfront_rt"]),
     ("polymetastatic", lambda: polymetastatic_scenario(), ["systemic_only", "upfront_rt"]),
     ("local_modality", lambda: local_modality_scenario(), ["upfront_rt", "consolidative", "at_progression"]),
+    ("uncounted_grows", lambda: uncounted_grows_scenario(), ["systemic_only", "upfront_rt"]),
 ]
 
 
@@ -689,6 +699,13 @@ def _mutate_colony_one_larger(monkeypatch):
     monkeypatch.setattr(reference_streams, "negative_binomial_ppf", lambda u, m, k, cap: min(cap, ppf(u, m, k, cap) + 1))
 
 
+def _mutate_aggregate_at_lesion_growth(monkeypatch):
+    """The reference's aggregate beyond the cap grows 20% faster than the patient's median
+    rate (model 4.2)."""
+    make = reference_uncounted._aggregate
+    monkeypatch.setattr(reference_uncounted, "_aggregate", lambda h, logv, g: make(h, logv, 1.2 * g))
+
+
 def _mutate_third_line_is_the_second_again(monkeypatch):
     """The reference gives the second line's regimen again as the third line (model 5.1)."""
     start = reference_systemic.SystemicMixin.start_line
@@ -767,6 +784,7 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_prior_interval_at_median, "prior_rt_drawn", prior_rt_drawn_scenario, ["reirr_daily"]),
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
+        (_mutate_aggregate_at_lesion_growth, "uncounted_grows", uncounted_grows_scenario, ["systemic_only"]),
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
         (_mutate_reirradiation_schedule_ignored, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid_by_site"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
@@ -795,7 +813,7 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
-    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )

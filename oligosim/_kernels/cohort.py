@@ -214,8 +214,12 @@ def _draw_once(P, state, st, L):
         st.propensity = 0.0
     # occult lesions: more in patients with a higher metastatic propensity
     k = rng.poisson(state, s, P.occult_mean * st.propensity)
-    for _ in range(k):
+    st.entry_dropped = 0
+    for m in range(k):
         if n >= cap:
+            # the rest get no slot and no draw: with uncounted_disease = "grows" they start the
+            # aggregate beyond the cap at entry (model 4.2, oligosim._kernels.uncounted.enter)
+            st.entry_dropped = k - m
             break
         organ = codes.METASTATIC_ORGANS[rng.categorical(state, s, P.organ_cum[hist])]
         logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)

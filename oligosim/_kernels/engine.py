@@ -19,7 +19,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import handlers, hazards, record, toxicity
+from oligosim._kernels import handlers, hazards, record, toxicity, uncounted
 from oligosim._kernels.inputs import ArmParams
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
@@ -67,7 +67,7 @@ def _dispatch(P, R, A, W, L, s):
     """Run the handler of scheduled event kind ``s`` (an S_* slot index)."""
     if s == S_SCAN or s == S_SYMPTOM_SCAN:
         if not W.state[0].recist_done:
-            record.first_assessment(W, L)
+            record.first_assessment(W, L, uncounted.countable(P, W.state[0], L))
         n_new = handlers.on_scan(P, A, W, L, s == S_SYMPTOM_SCAN)
         if n_new >= 0:
             handlers.on_progression(P, R, A, W, L, n_new)

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, procedure, record, rng, rt, systemic, toxicity
+from oligosim._kernels import assess, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -157,6 +157,8 @@ def on_entry(P, R, A, W, L, out, j, n):
     _record_entry(W, L, out, j)
     log_event(W, 0.0, codes.EV_ENTRY, n)
     _reset(P, W)
+    if P.dz[0].uncounted_grows:
+        uncounted.enter(P, st, L)  # occult deposits drawn beyond the cap (model 4.2)
     nadir = 0.0
     for i in range(n):
         if L.seen[i]:
@@ -214,32 +216,47 @@ def on_entry(P, R, A, W, L, out, j, n):
 
 
 @njit(cache=True, inline="always")
+def _colony_extra(P, W):
+    """Lesions a seeding event makes besides the first (model 4.2): a negative-binomial count
+    drawn from the SEEDING stream when colonies are on, else 0 with no draw."""
+    if P.cluster_extra_mean > 0.0:
+        return rng.negative_binomial_ppf(rng.uniform(W.streams, rng.SEEDING), P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+    return 0
+
+
+@njit(cache=True, inline="always")
 def on_seeding(P, R, W, L):
     """A new metastasis (model 4.2): Iwata-type seeding, hazard proportional to volume; lymphatic
     spread from locoregional disease lands in the regional nodes."""
     st = W.state[0]
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
+    grows = P.dz[0].uncounted_grows
+    if grows and st.overflow > 0:
+        # beyond the cap, every deposit (a colony counted whole) joins the growing aggregate
+        uncounted.join(P, st, L, 1 + _colony_extra(P, W))
+        return
     n_before = st.n
     i, n = hazards.free_slot(L, n_before, P.max_lesions)
     st.n = n
     if i < 0:
-        # More lesions than the cap: the patient is marked as having uncounted disease and
-        # further seeding, which could change nothing that is simulated, is no longer drawn.
-        # The uncounted disease is new disease at the first scan after a lesion seeded now
-        # would reach the median detection size growing at the patient's median rate (therapy
+        # More lesions than the cap: the patient is marked as having uncounted disease. The
+        # uncounted disease is new disease at the first scan after a lesion seeded now would
+        # reach the median detection size growing at the patient's median rate (therapy
         # ignored); counting it at the next scan, as before 2026-11-22, made a full cap an
-        # immediate progression (model 4.2).
+        # immediate progression (model 4.2). Frozen (the default), further seeding is no
+        # longer drawn; growing, the deposit starts the aggregate and seeding goes on.
         st.overflow = 1
         st.overflow_at = st.t + P.overflow_dlogv / st.growth
+        if grows:
+            uncounted.join(P, st, L, 1 + _colony_extra(P, W))
+            return
         st.e_seed = INF
         return
     s = rng.LESION
     organ = hazards.seeded_organ(P, W.streams, L, n_before, st.histology)
     # a colony (model 4.2): 1 + a negative-binomial count of lesions in the same organ; the
     # count is drawn only when the mechanism is on, so that off the streams are as before
-    extra = 0
-    if P.cluster_extra_mean > 0.0:
-        extra = rng.negative_binomial_ppf(rng.uniform(W.streams, rng.SEEDING), P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+    extra = _colony_extra(P, W)
     for k in range(extra + 1):
         if k > 0:
             i, n = hazards.free_slot(L, st.n, P.max_lesions)
@@ -247,6 +264,9 @@ def on_seeding(P, R, W, L):
             if i < 0:  # the colony fills the cap: uncounted disease, as above
                 st.overflow = 1
                 st.overflow_at = st.t + P.overflow_dlogv / st.growth
+                if grows:  # the rest of the colony starts the aggregate
+                    uncounted.join(P, st, L, extra + 1 - k)
+                    return
                 st.e_seed = INF
                 return
         C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
@@ -459,7 +479,7 @@ def on_scan(P, A, W, L, symptom):
     total, n_new = assess.visible_sum(L, st.n)
     if A.slow_by_growth:  # only the growth rule of statement 12 reads it (model 8.4)
         assess.record_growth(P, W, L)
-    if st.overflow == 1 and t >= st.overflow_at:
+    if uncounted.countable(P, st, L):
         n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
         st.overflow = 2
     nadir = st.nadir

@@ -133,6 +133,18 @@ ENTRY_DTYPE = np.dtype(
 )
 
 
+#: Switches of the disease model's extensions (model 4), a record like :data:`LOCOREGIONAL_DTYPE`
+#: (``P.dz[0].field``).
+DISEASE_DTYPE = np.dtype(
+    [
+        ("uncounted_grows", np.bool_),  # disease beyond the lesion cap is one growing aggregate (model 4.2)
+        ("occult_mean_logv", np.float64),  # ln cm3: mean volume of an occult deposit drawn at entry (log-uniform diameter)
+        ("v50_logv", np.float64),  # ln cm3: the volume the staging modality sees with probability 1/2
+    ],
+    align=True,
+)
+
+
 class ModelParams(NamedTuple):
     """Scenario-wide parameters (everything but the regimens and the arm)."""
 
@@ -174,6 +186,7 @@ class ModelParams(NamedTuple):
     entry: np.ndarray  # (1,) ENTRY_DTYPE: entry line, pretreatment and the drawn earlier RT course
     pop: np.ndarray  # (1,) POPULATION_DTYPE: lesion sizes by organ, node stations
     tx: np.ndarray  # (1,) TOXICITY_DTYPE: cytopenia correlation, RT myelosuppression, counting window
+    dz: np.ndarray  # (1,) DISEASE_DTYPE: switches of the disease model's extensions
     # disease
     growth_median: float  # 1/month, ln2 / doubling
     growth_sd_patient: float
@@ -190,7 +203,7 @@ class ModelParams(NamedTuple):
     death_rate: float
     death_after_progression: float  # 1/month, from the first progression on
     death_after_widespread: float  # 1/month, added from the first widespread progression on
-    death_weight: np.ndarray  # (N_ORGANS,)
+    death_weight: np.ndarray  # (N_ORGANS + 2,): by organ, then the aggregate beyond the cap by histology
     symptom_logv: np.ndarray  # (N_ORGANS,) log volume of the median symptom diameter
     symptom_sdlog_v: float  # sd of log volume (3 x sd of log diameter)
     symptom_delay: float

@@ -93,18 +93,19 @@ def on_entry(W, L, out, j):
 
 
 @njit(cache=True)
-def first_assessment(W, L):
+def first_assessment(W, L, overflow_new):
     """Before the first scan is read (scheduled or prompted by a symptom): the targets' diameters
     now, whether any lesion is new (visible, never seen; or the uncounted disease beyond the cap
     now of visible size, as the scan will count it) and whether nothing is visible at all.
 
     A target that is controlled or eradicated measures 0, as in the kernel's own assessment
     (model 7.2); a target slot no longer seen holds a new lesion (an eradicated lesion's slot is
-    reused), so its original lesion measures 0 too.
+    reused), so its original lesion measures 0 too. ``overflow_new``: the scan will count the
+    uncounted disease (:func:`oligosim._kernels.uncounted.countable`).
     """
     st = W.state[0]
     total = 0.0
-    new = st.overflow == 1 and st.t >= st.overflow_at
+    new = overflow_new
     visible = False
     for i in range(st.n):
         if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:

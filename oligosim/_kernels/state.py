@@ -111,6 +111,8 @@ STATE_DTYPE = np.dtype(
         ("nadir", np.float64),  # sum of visible diameters at the nadir, cm
         ("overflow", np.int64),  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         ("overflow_at", np.float64),  # when the uncounted disease reaches a visible size
+        ("entry_dropped", np.int64),  # occult deposits drawn at entry beyond the cap (model 4.2)
+        ("agg_offset", np.float64),  # ln of the aggregate's volume over its leading deposit's (model 4.2)
         # the growth rule of statement 12 (arms' progression.slow_rule = growth) only:
         ("scan_t_prev", np.float64),  # months: the previous scan (entry at first)
         ("scan_vol_prev", np.float64),  # cm3: visible volume at the previous scan
@@ -142,8 +144,10 @@ STATE_DTYPE = np.dtype(
 )
 
 
-_CAP = codes.LESION_CAP_MAX
-#: One lesion slot per entry of each field (shape (LESION_CAP_MAX,)). A record with array
+#: one slot more than the largest cap: the aggregate of disease beyond the cap (model 4.2) sits
+#: at index ``max_lesions``
+_CAP = codes.LESION_CAP_MAX + 1
+#: One lesion slot per entry of each field (shape (LESION_CAP_MAX + 1,)). A record with array
 #: fields, not a tuple of arrays: numba updates the reference count of every array in a tuple
 #: argument at every call, while a record's fields are views with no count to update; true/false
 #: fields are uint8 (numba has no boolean array fields in records).
@@ -248,7 +252,7 @@ class Outputs(NamedTuple):
 def new_lesions(cap):
     """A one-element LESION_DTYPE array for up to ``cap`` lesions (``cap`` <= LESION_CAP_MAX);
     its record ``[0]`` is the patient's lesions, a view valid while the array lives."""
-    if cap > _CAP:
+    if cap >= _CAP:
         raise ValueError("oligosim kernel: more lesion slots than LESION_CAP_MAX")
     arr = np.zeros(1, LESION_DTYPE)
     arr[0].fail_time[:] = np.inf

@@ -255,6 +255,12 @@ DISEASE = Section(
             source=A + "off (1) until refit: new metastases often appear several at a time in one organ (multiple liver or lung nodules at first recurrence), but no series gives the count per dissemination event; at the calibrated defaults most progressions come from occult disease present at entry, so the effect is measured in docs/calibration/README.md before a default is set",
         ),
         "seeding_cluster_dispersion": _pos(1.0, "", "size parameter k of the negative-binomial count of extra lesions per seeding event (variance mean + mean^2/k; small k: most events make one lesion, a few make many)", A + "k = 1, a geometric count: the most dispersed common choice; used only with seeding_cluster_mean > 1"),
+        "uncounted_disease": Choice(
+            ("frozen", "grows"), "frozen",
+            doc="disease seeded once every lesion slot (simulation.max_lesions) is taken: 'frozen' stops seeding and the "
+            "uncounted disease neither grows nor kills; 'grows' carries it as one aggregate that grows, is killed by "
+            "systemic therapy, seeds further deposits into itself and adds to the disease-death hazard (model 4.2)",
+        ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(

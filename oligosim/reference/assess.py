@@ -13,7 +13,7 @@ import math
 
 from oligosim import codes
 from oligosim.definitions import estro_eortc_class, is_oligometastatic
-from oligosim.reference import record
+from oligosim.reference import record, uncounted
 from oligosim.reference.cohort import diameter_of_logv, logv_of_diameter, visible_distant
 
 __all__ = ["AssessmentMixin", "scan_interval", "visit_offset"]
@@ -90,7 +90,7 @@ class AssessmentMixin:
         """
         P, now = self.P, self.env.now
         if self.recist_first is None:  # RECIST at the first assessment, read-only (model 7.6)
-            self.recist_first = record.first_assessment(self.lesions, self.recist_targets, self.overflow == 1 and now >= self.overflow_at)
+            self.recist_first = record.first_assessment(self.lesions, self.recist_targets, uncounted.countable(self, now))
         if not symptom:
             self.book_visit(self.scan_nominal + scan_interval(P, self.scan_nominal))
         self.record(codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
@@ -107,7 +107,7 @@ class AssessmentMixin:
                     les.seen = True
                     les.new_seen = True
         self.record_growth()
-        if self.overflow == 1 and now >= self.overflow_at:
+        if uncounted.countable(self, now):
             n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
             self.overflow = 2
         grew = self.has_baseline and total >= self.nadir * (1.0 + P.recist_growth) and total - self.nadir >= P.recist_min_cm

@@ -170,7 +170,7 @@ def visible_distant(lesions) -> tuple[np.ndarray, np.ndarray, int]:
 class PatientAttributes:
     """Baseline attributes of a virtual patient (model section 3.1); ages and times in years/months."""
 
-    __slots__ = ("histology", "presentation", "dfi", "age", "ecog", "kps", "pdl1_high", "propensity", "growth", "attempts", "bg_death", "primary_treatment")
+    __slots__ = ("histology", "presentation", "dfi", "age", "ecog", "kps", "pdl1_high", "propensity", "growth", "attempts", "bg_death", "primary_treatment", "entry_dropped")
 
 
 def _draw_once(P, s: Stream):
@@ -222,8 +222,11 @@ def _draw_once(P, s: Stream):
     if z_propensity < P.limited_z:
         pat.propensity = 0.0
     # occult micrometastases, more of them with a higher metastatic propensity
-    for _ in range(s.poisson(P.occult_mean * pat.propensity)):
+    k = s.poisson(P.occult_mean * pat.propensity)
+    pat.entry_dropped = 0
+    for m in range(k):
         if len(lesions) >= cap:
+            pat.entry_dropped = k - m  # no slot, no draw: the aggregate's at entry (model 4.2)
             break
         organ = codes.METASTATIC_ORGANS[s.categorical(organ_cum)]
         logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * s.uniform()

@@ -18,6 +18,7 @@ from scipy.optimize import brentq
 
 from oligosim import codes
 from oligosim.reference.appointments import P_CROSSING, P_SYMPTOM, _Fire
+from oligosim.reference import uncounted
 from oligosim.reference.cohort import ACTIVE, ERADICATED, Lesion, new_lesion_growth
 
 __all__ = ["HazardsMixin"]
@@ -169,28 +170,38 @@ class HazardsMixin:
         P = self.P
         self.h_seed = 0.0
         self.e_seed = self.s_seeding.exponential()
+        grows = bool(P.dz[0]["uncounted_grows"])
+        if grows and self.overflow > 0:
+            # beyond the cap every deposit (a colony counted whole) joins the growing aggregate
+            uncounted.join(self, 1 + self._colony_extra())
+            return
         slot = self._free_slot()
         if slot is None:
             # beyond the cap: uncounted disease, counted as new disease at the first scan after a
             # lesion seeded now would reach the median detection size at the patient's median
-            # growth rate (model 4.2); stop seeding
+            # growth rate (model 4.2); frozen, seeding stops; growing, the deposit starts the
+            # aggregate and seeding goes on
             self.overflow = 1
             self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
+            if grows:
+                uncounted.join(self, 1 + self._colony_extra())
+                return
             self.e_seed = INF
             return
         s = self.s_lesion
         organ = self._seeded_organ(slot)
         # a colony (model 4.2): 1 + a negative-binomial count of lesions in the same organ,
         # the count drawn (SEEDING stream) only when the mechanism is on
-        extra = 0
-        if P.cluster_extra_mean > 0.0:
-            extra = self.s_seeding.negative_binomial(P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+        extra = self._colony_extra()
         for k in range(extra + 1):
             if k > 0:
                 slot = self._free_slot()
                 if slot is None:  # the colony fills the cap: uncounted disease, as above
                     self.overflow = 1
                     self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
+                    if grows:  # the rest of the colony starts the aggregate
+                        uncounted.join(self, extra + 1 - k)
+                        return
                     self.e_seed = INF
                     return
             growth = new_lesion_growth(P, s, self.pat.growth)
@@ -198,6 +209,14 @@ class HazardsMixin:
             les.chemo_exposed = self.line_on and self.reg >= 0 and bool(self.R.chemo[self.reg])
             self.lesions[slot] = les
             self.record(codes.EV_NEW_LESION, slot)
+
+    def _colony_extra(self) -> int:
+        """Lesions a seeding event makes besides the first (model 4.2): a negative-binomial
+        count (SEEDING stream) when colonies are on, else 0 with no draw."""
+        P = self.P
+        if P.cluster_extra_mean > 0.0:
+            return self.s_seeding.negative_binomial(P.cluster_extra_mean, P.cluster_size, P.max_lesions)
+        return 0
 
     def _free_slot(self) -> int | None:
         """A lesion slot for a new metastasis (an empty or eradicated one, else a new one below

@@ -25,7 +25,7 @@ import math
 import simpy
 
 from oligosim import codes
-from oligosim.reference import record
+from oligosim.reference import record, uncounted
 from oligosim.reference.appointments import (
     P_BACKGROUND_DEATH,
     P_CONSOLIDATION,
@@ -113,6 +113,9 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         self.crossing_token = 0
         self.overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         self.overflow_at = INF  # when the uncounted disease reaches a visible size
+        self.agg_offset = 0.0  # ln of the aggregate's volume over its leading deposit's (model 4.2)
+        if P.dz[0]["uncounted_grows"]:
+            uncounted.enter(self)  # occult deposits drawn beyond the cap (model 4.2)
         self._make_appointments()
         # treatment state
         self.line = 0

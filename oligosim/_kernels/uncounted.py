@@ -1,0 +1,104 @@
+"""Disease beyond the lesion cap as one growing aggregate, in the kernel (model 4.2).
+
+With ``disease.uncounted_disease = "grows"`` (``P.dz[0].uncounted_grows``), a deposit seeded
+when every lesion slot is taken is not dropped: it joins the **aggregate**, a pseudo-lesion in
+slot ``P.max_lesions`` (one beyond the cap, which the lesion record has room for). From then on
+every later deposit joins it too, so seeding goes on. The aggregate is a sum of seed-sized
+deposits, all growing at the patient's median rate ``st.growth`` and killed by the systemic
+therapy in force like any lesion, so its volume stays one exact exponential between events
+(a deposit adds its seed volume: ``logv <- log(e^logv + k V_seed)``). It seeds and it kills with
+the histology's mean lethality over the distant organs (organ code ``codes.UNCOUNTED`` +
+histology). It is never seen as a lesion (detection and symptom sizes infinite), so no course or
+procedure treats it and no RECIST sum includes it; a scan counts it once as new disease when its
+leading deposit (the first, or the mean occult deposit at entry) reaches the median detection size
+(:func:`countable`). It is eradicated like a lesion when it shrinks below the eradication size,
+and the next deposit starts it again.
+
+Occult deposits the cohort draws at entry beyond the cap (``st.entry_dropped``: their count is
+drawn, their attributes are not) start the aggregate at entry (:func:`enter`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from oligosim import codes
+from oligosim._kernels import cohort as C
+from oligosim._kernels.state import INF
+
+
+@njit(cache=True)
+def _add(P, st, L, logv, lead_logv):
+    """Add volume ``exp(logv)`` (cm3) to the aggregate, starting it in slot ``P.max_lesions``
+    (``st.n`` then one beyond the cap) when it is absent or eradicated, with a leading deposit of
+    ln volume ``lead_logv``. ``st.agg_offset`` keeps ln(aggregate / leading deposit): both
+    grow at the same rate, so it changes only when deposits join."""
+    a = P.max_lesions
+    if st.n > a and L.status[a] == C.ACTIVE:
+        x = L.logv[a]
+        # log(e^x + e^logv) without overflow
+        L.logv[a] = max(x, logv) + math.log1p(math.exp(-abs(x - logv)))
+        st.agg_offset += L.logv[a] - x
+        return
+    st.agg_offset = logv - lead_logv
+    L.organ[a] = codes.UNCOUNTED + st.histology
+    L.subsite[a] = codes.NO_SUBSITE
+    L.logv[a] = logv
+    L.growth[a] = st.growth
+    L.status[a] = C.ACTIVE
+    L.det_logv[a] = INF
+    L.sym_logv[a] = INF
+    L.u_tcp[a] = 1.0
+    L.seen[a] = False
+    L.new_seen[a] = False
+    L.symptomatic[a] = False
+    L.irradiated[a] = 0
+    L.chemo_exposed[a] = False
+    L.site_eqd2[a] = 0.0
+    L.site_time[a] = 0.0
+    L.in_course[a] = False
+    L.with_primary[a] = False
+    L.rt_pre_logv[a] = 0.0
+    L.nadir_d[a] = 0.0
+    L.exposed_at_start[a] = False
+    L.fail_time[a] = INF
+    L.lc_slot[a] = -1
+    L.procedures[a] = 0
+    L.to_procedure[a] = False
+    L.recist_target[a] = 0
+    st.n = a + 1
+
+
+@njit(cache=True)
+def join(P, st, L, count):
+    """Add ``count`` seed-sized deposits to the aggregate of patient state ``st``'s lesions ``L``."""
+    _add(P, st, L, P.seed_logv + math.log(count), P.seed_logv)
+
+
+@njit(cache=True)
+def enter(P, st, L):
+    """At entry: the ``st.entry_dropped`` occult deposits drawn beyond the cap start the
+    aggregate, each with the mean volume of an occult deposit (their sizes are not drawn, so the
+    cohort's stream is as with the cap frozen), and the patient has uncounted disease."""
+    m = st.entry_dropped
+    if m <= 0:
+        return
+    lead = P.dz[0].occult_mean_logv
+    _add(P, st, L, lead + math.log(m), lead)
+    st.overflow = 1
+
+
+@njit(cache=True)
+def countable(P, st, L):
+    """Does a scan now count the uncounted disease beyond the cap as new disease (once: the
+    caller sets ``st.overflow`` to 2)? Frozen: from ``st.overflow_at`` on (model 4.2). Growing:
+    while the aggregate is active and its leading deposit has reached the median detection size,
+    so that systemic therapy delays it and eradication removes it."""
+    if st.overflow != 1:
+        return False
+    if not P.dz[0].uncounted_grows:
+        return st.t >= st.overflow_at
+    a = P.max_lesions
+    return st.n > a and L.status[a] == C.ACTIVE and L.logv[a] - st.agg_offset >= P.dz[0].v50_logv
