@@ -114,6 +114,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         self.overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         self.overflow_at = INF  # when the uncounted disease reaches a visible size
         self.agg_offset = 0.0  # ln of the aggregate's volume over its leading deposit's (model 4.2)
+        self.n_entry = len(lesions)  # lesion slots at entry (the aggregate beyond the cap not counted)
         if P.dz[0]["uncounted_grows"]:
             uncounted.enter(self)  # occult deposits drawn beyond the cap (model 4.2)
         self._make_appointments()
@@ -220,7 +221,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
     def entry(self):
         """SimPy process: the patient enters; the team makes the initial plan (model 8.2)."""
         P, A, pat = self.P, self.A, self.pat
-        self.record(codes.EV_ENTRY, len(self.lesions))
+        self.record(codes.EV_ENTRY, self.n_entry)
         self.nadir = sum(diameter_of_logv(les.logv) for les in self.lesions if les.seen)
         # the slow/rapid rule's growth since the previous scan (model 8.4): entry is the first
         self.scan_t_prev, self.scan_vol_prev, self.doubling_at_scan = 0.0, self.visible_volume(), INF
