@@ -62,9 +62,9 @@ def test_lowered_switch_and_weights(default_scenario):
 
 def test_seeding_beyond_the_cap_starts_then_feeds_the_aggregate(default_scenario):
     """Exact: at a full cap a deposit starts the aggregate in slot ``cap`` (seed volume, the
-    patient's median growth, the histology's aggregate organ, never visible) and seeding goes on;
-    the next deposits add their seed volume while the leading deposit stays one seed; frozen, the
-    same event stops seeding instead."""
+    patient's median growth, the histology's aggregate organ, never visible) and seeding stops, as
+    frozen; deposits that still reach the handler add their seed volume while the leading deposit
+    stays one seed."""
     cap = CAP
     P0 = lower_model(default_scenario)._replace(max_lesions=cap)
     on = lower_model(default_scenario.with_values({"disease.uncounted_disease": "grows"}))._replace(max_lesions=cap)
@@ -77,7 +77,7 @@ def test_seeding_beyond_the_cap_starts_then_feeds_the_aggregate(default_scenario
     handlers.on_seeding(on, R, W, L)
     st = W.state[0]
     assert st["overflow"] == 1 and st["n"] == cap + 1
-    assert 0.0 < st["e_seed"] < math.inf  # seeding goes on
+    assert st["e_seed"] == math.inf  # the aggregate stands for all further disease
     a = cap
     assert L["organ"][a] == codes.UNCOUNTED + codes.EAC
     assert L["status"][a] == C.ACTIVE and L["growth"][a] == 0.3

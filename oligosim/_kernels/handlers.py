@@ -169,6 +169,8 @@ def on_entry(P, R, A, W, L, out, j, n):
     st.scan_vol_prev = assess.visible_volume(L, n) if A.slow_by_growth else 0.0
     st.doubling_at_scan = INF
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
+    if st.overflow > 0:
+        st.e_seed = INF  # occult deposits beyond the cap at entry: the aggregate stands for all further disease
     st.e_death = rng.exponential(W.streams, rng.DEATH)
     if st.primary_in_place:
         # a tumour fistula while the primary stays active (model 4.8): a constant hazard that
@@ -231,10 +233,6 @@ def on_seeding(P, R, W, L):
     st = W.state[0]
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     grows = P.dz[0].uncounted_grows
-    if grows and st.overflow > 0:
-        # beyond the cap, every deposit (a colony counted whole) joins the growing aggregate
-        uncounted.join(P, st, L, 1 + _colony_extra(P, W))
-        return
     n_before = st.n
     i, n = hazards.free_slot(L, n_before, P.max_lesions)
     st.n = n
@@ -243,14 +241,15 @@ def on_seeding(P, R, W, L):
         # uncounted disease is new disease at the first scan after a lesion seeded now would
         # reach the median detection size growing at the patient's median rate (therapy
         # ignored); counting it at the next scan, as before 2026-11-22, made a full cap an
-        # immediate progression (model 4.2). Frozen (the default), further seeding is no
-        # longer drawn; growing, the deposit starts the aggregate and seeding goes on.
+        # immediate progression (model 4.2). Further seeding is no longer drawn: frozen, it
+        # could change nothing that is simulated; growing, the deposit (a colony counted whole)
+        # joins the aggregate, which then stands for all further disease (the deposits it would
+        # seed add a negligible volume to its growth, model 4.2).
         st.overflow = 1
         st.overflow_at = st.t + P.overflow_dlogv / st.growth
+        st.e_seed = INF
         if grows:
             uncounted.join(P, st, L, 1 + _colony_extra(P, W))
-            return
-        st.e_seed = INF
         return
     s = rng.LESION
     organ = hazards.seeded_organ(P, W.streams, L, n_before, st.histology)
@@ -264,10 +263,9 @@ def on_seeding(P, R, W, L):
             if i < 0:  # the colony fills the cap: uncounted disease, as above
                 st.overflow = 1
                 st.overflow_at = st.t + P.overflow_dlogv / st.growth
-                if grows:  # the rest of the colony starts the aggregate
-                    uncounted.join(P, st, L, extra + 1 - k)
-                    return
                 st.e_seed = INF
+                if grows:  # the rest of the colony joins the aggregate
+                    uncounted.join(P, st, L, extra + 1 - k)
                 return
         C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
         L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]

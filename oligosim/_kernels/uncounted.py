@@ -3,11 +3,13 @@
 With ``disease.uncounted_disease = "grows"`` (``P.dz[0].uncounted_grows``), a deposit seeded
 when every lesion slot is taken is not dropped: it joins the **aggregate**, a pseudo-lesion in
 slot ``P.max_lesions`` (one beyond the cap, which the lesion record has room for). From then on
-every later deposit joins it too, so seeding goes on. The aggregate is a sum of seed-sized
-deposits, all growing at the patient's median rate ``st.growth`` and killed by the systemic
-therapy in force like any lesion, so its volume stays one exact exponential between events
-(a deposit adds its seed volume: ``logv <- log(e^logv + k V_seed)``). It seeds and it kills with
-the histology's mean lethality over the distant organs (organ code ``codes.UNCOUNTED`` +
+seeding stops, as with the cap frozen: the aggregate stands for all further disease (the
+deposits it would seed add about V_seed beta pi per month to its volume, against its growth
+rate g: 2% of the median g at the 99th percentile of the calibrated propensity). The aggregate is a
+sum of deposits, all growing at the patient's median rate ``st.growth`` and killed by the
+systemic therapy in force like any lesion, so its volume stays one exact exponential between
+events (a deposit adds its volume: ``logv <- log(e^logv + k V)``). It kills with the histology's
+mean lethality over the distant organs (organ code ``codes.UNCOUNTED`` +
 histology). It is never seen as a lesion (detection and symptom sizes infinite), so no course or
 procedure treats it and no RECIST sum includes it; a scan counts it once as new disease when its
 leading deposit (the first, or the mean occult deposit at entry) reaches the median detection size

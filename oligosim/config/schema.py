@@ -258,8 +258,8 @@ DISEASE = Section(
         "uncounted_disease": Choice(
             ("frozen", "grows"), "frozen",
             doc="disease seeded once every lesion slot (simulation.max_lesions) is taken: 'frozen' stops seeding and the "
-            "uncounted disease neither grows nor kills; 'grows' carries it as one aggregate that grows, is killed by "
-            "systemic therapy, seeds further deposits into itself and adds to the disease-death hazard (model 4.2)",
+            "uncounted disease neither grows nor kills; 'grows' carries it (and the occult deposits drawn beyond the cap at "
+            "entry) as one aggregate that grows, is killed by systemic therapy and adds to the disease-death hazard (model 4.2)",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),

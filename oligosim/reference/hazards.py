@@ -171,22 +171,17 @@ class HazardsMixin:
         self.h_seed = 0.0
         self.e_seed = self.s_seeding.exponential()
         grows = bool(P.dz[0]["uncounted_grows"])
-        if grows and self.overflow > 0:
-            # beyond the cap every deposit (a colony counted whole) joins the growing aggregate
-            uncounted.join(self, 1 + self._colony_extra())
-            return
         slot = self._free_slot()
         if slot is None:
             # beyond the cap: uncounted disease, counted as new disease at the first scan after a
             # lesion seeded now would reach the median detection size at the patient's median
-            # growth rate (model 4.2); frozen, seeding stops; growing, the deposit starts the
-            # aggregate and seeding goes on
+            # growth rate (model 4.2); seeding stops, and growing, the deposit (a colony counted
+            # whole) joins the aggregate, which stands for all further disease
             self.overflow = 1
             self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
+            self.e_seed = INF
             if grows:
                 uncounted.join(self, 1 + self._colony_extra())
-                return
-            self.e_seed = INF
             return
         s = self.s_lesion
         organ = self._seeded_organ(slot)
@@ -199,10 +194,9 @@ class HazardsMixin:
                 if slot is None:  # the colony fills the cap: uncounted disease, as above
                     self.overflow = 1
                     self.overflow_at = self.env.now + P.overflow_dlogv / self.pat.growth
-                    if grows:  # the rest of the colony starts the aggregate
-                        uncounted.join(self, extra + 1 - k)
-                        return
                     self.e_seed = INF
+                    if grows:  # the rest of the colony joins the aggregate
+                        uncounted.join(self, extra + 1 - k)
                     return
             growth = new_lesion_growth(P, s, self.pat.growth)
             les = Lesion(P, s, organ, P.seed_logv, growth)

@@ -117,6 +117,8 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         self.n_entry = len(lesions)  # lesion slots at entry (the aggregate beyond the cap not counted)
         if P.dz[0]["uncounted_grows"]:
             uncounted.enter(self)  # occult deposits drawn beyond the cap (model 4.2)
+            if self.overflow > 0:
+                self.e_seed = INF  # the aggregate stands for all further disease
         self._make_appointments()
         # treatment state
         self.line = 0
