@@ -251,13 +251,17 @@ EV_LINE_STOP = 19
 EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
 EV_PROCEDURE = 21  #: surgery or ablation of a lesion chosen as its local therapy (model 6.10); detail: the lesion
 EV_PROCEDURE_COMPLICATION = 22  #: a grade >= 3 complication of that procedure (model 6.10); detail: the modality
+EV_DIFFUSE = 23  #: diffuse serosal disease (model 4.9); detail: DIFFUSE_EVENT_NAMES
+#: the detail of an EV_DIFFUSE event (oligosim._kernels.diffuse ONSET, ADDED, DETECTED)
+DIFFUSE_EVENT_NAMES = ("onset", "added", "detected")
 
 #: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
 DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
 DISEASE_DEATH_AFTER_PROGRESSION = 1  #: the constant hazard from the first progression
 DISEASE_DEATH_AFTER_WIDESPREAD = 2  #: the constant hazard from the first widespread progression
 DISEASE_DEATH_FISTULA = 3  #: death after a tumour fistula of the primary in place
-DISEASE_DEATH_NAMES = ("burden", "after_progression", "after_widespread", "tumour_fistula")
+DISEASE_DEATH_DIFFUSE = 4  #: the diffuse serosal disease's death clock crossed its threshold (model 4.9)
+DISEASE_DEATH_NAMES = ("burden", "after_progression", "after_widespread", "tumour_fistula", "diffuse")
 #: the detail of an EV_DEATH_TREATMENT event: which treatment killed (recording only)
 TREATMENT_DEATH_OTHER = 0  #: a toxicity of RT or of a systemic line
 TREATMENT_DEATH_PROCEDURE = 1  #: the 30/90-day mortality of surgery or ablation (model 6.10)
@@ -300,6 +304,7 @@ EVENT_NAMES = (
     "tumour_fistula",
     "procedure",
     "procedure_complication",
+    "diffuse",
 )
 #: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
 SCAN_SCHEDULED = 3

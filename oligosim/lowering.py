@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import DIFFUSE_DTYPE, DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -126,6 +126,21 @@ def _lower_entry(co) -> np.ndarray:
     r["prior_rt_drawn"] = bool(courses) or float(co["prior_rt_months_sdlog"]) > 0.0
     r["interval_median"] = float(co["prior_rt_months"])
     r["interval_sdlog"] = float(co["prior_rt_months_sdlog"])
+    return out
+
+
+def _lower_diffuse(df) -> np.ndarray:
+    """Diffuse serosal disease (model 4.9) as a one-element :data:`DIFFUSE_DTYPE` array."""
+    out = np.zeros(1, DIFFUSE_DTYPE)
+    r = out[0]
+    r["on"] = bool(df["enabled"])
+    r["onset"][codes.ESCC] = float(df["onset_fraction_escc"])
+    r["onset"][codes.EAC] = float(df["onset_fraction_eac"])
+    r["entry"][codes.ESCC] = float(df["entry_fraction_escc"])
+    r["entry"][codes.EAC] = float(df["entry_fraction_eac"])
+    r["det_logv"] = math.log(float(df["detection_volume_cm3"]))
+    r["det_sdlog"] = float(df["detection_sdlog"])
+    r["death_weight"] = float(df["death_weight"])
     return out
 
 
@@ -254,6 +269,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         pop=_lower_population(les),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
         dz=_lower_disease(dis, les, logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5))),
+        dif=_lower_diffuse(dis["diffuse"]),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),

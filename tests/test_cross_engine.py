@@ -44,6 +44,7 @@ from oligosim.config import load_scenario
 from oligosim.reference import Stream, run_scenario_reference, stream_key
 from oligosim.radiobiology import core as rb_core
 from oligosim.reference import cohort as reference_cohort
+from oligosim.reference import diffuse as reference_diffuse
 from oligosim.reference import entry as reference_entry
 from oligosim.reference import driver as reference_driver
 from oligosim.reference import assess as reference_assess
@@ -67,7 +68,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality", "uncounted_grows",
+    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -210,6 +211,18 @@ def local_modality_scenario():
     return default_scenario().with_values(values)
 
 
+def diffuse_scenario():
+    """Diffuse serosal disease (model 4.9) made common: a third of the patients with it occult at
+    entry, a quarter of the seeding events diffuse (seeding 0.06 per cm3 per month, no occult
+    lesions), seen from 0.5 cm3, lethal at five times the liver's weight."""
+    return default_scenario().with_values(
+        {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0,
+         "disease.seeding_rate_per_cm3_month": 0.06, "disease.diffuse.enabled": True,
+         "disease.diffuse.onset_fraction_escc": 0.25, "disease.diffuse.entry_fraction_escc": 0.3,
+         "disease.diffuse.detection_volume_cm3": 0.5, "disease.diffuse.death_weight": 5.0}
+    )
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -236,6 +249,7 @@ CASES = [
     ("polymetastatic", lambda: polymetastatic_scenario(), ["systemic_only", "upfront_rt"]),
     ("local_modality", lambda: local_modality_scenario(), ["upfront_rt", "consolidative", "at_progression"]),
     ("uncounted_grows", lambda: uncounted_grows_scenario(), ["systemic_only", "upfront_rt"]),
+    ("diffuse", lambda: diffuse_scenario(), ["systemic_only", "at_progression"]),
 ]
 
 
@@ -693,6 +707,28 @@ def _mutate_primary_resistance_at_the_bottom(monkeypatch):
     )
 
 
+def _mutate_diffuse_grows_faster(monkeypatch):
+    """The reference's diffuse compartment grows 0.05 per month faster than the patient's
+    median rate (model 4.9)."""
+    advance = reference_diffuse.DiffuseMixin.advance_diffuse
+
+    def faster(self, dt):
+        advance(self, dt)
+        if self.dif_state != reference_diffuse.ABSENT:
+            self.dif_logv += 0.05 * dt
+
+    monkeypatch.setattr(reference_diffuse.DiffuseMixin, "advance_diffuse", faster)
+
+
+def _mutate_diffuse_death_weight_doubled(monkeypatch):
+    """The reference's diffuse death hazard twice as high, its clock and its accumulation both
+    (model 4.9)."""
+    rate = reference_diffuse.DiffuseMixin._diffuse_rate
+    integral = reference_diffuse.volume_integral
+    monkeypatch.setattr(reference_diffuse.DiffuseMixin, "_diffuse_rate", lambda self: 2.0 * rate(self))
+    monkeypatch.setattr(reference_diffuse, "volume_integral", lambda v, r, tau: 2.0 * integral(v, r, tau))
+
+
 def _mutate_colony_one_larger(monkeypatch):
     """Every colony one lesion larger in the reference (model 4.2)."""
     ppf = reference_streams.negative_binomial_ppf
@@ -785,6 +821,8 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_aggregate_at_lesion_growth, "uncounted_grows", uncounted_grows_scenario, ["systemic_only"]),
+        (_mutate_diffuse_grows_faster, "diffuse", diffuse_scenario, ["systemic_only"]),
+        (_mutate_diffuse_death_weight_doubled, "diffuse", diffuse_scenario, ["systemic_only"]),
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
         (_mutate_reirradiation_schedule_ignored, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid_by_site"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
@@ -813,7 +851,7 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
-    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )

@@ -118,16 +118,17 @@ def oligo_now(W, L):
     """Is the visible disease oligometastatic by the patient's own histology's definition?
 
     Uncounted disease beyond the lesion cap, once a scan has counted it (``overflow`` 2), is
-    polymetastatic.
+    polymetastatic; so is any disease once diffuse serosal disease has been seen (model 4.9: the
+    definitions' ``diffuse_serosal`` flag, passed as the patient's state).
     """
     st = W.state[0]
     if st.overflow == 2:
         return False
     metachronous = st.presentation != codes.SYNCHRONOUS
     m = C.visible_distant(L, st.n, W.buf_organ, W.buf_subsite, metachronous)
-    if m == 0:
+    if m == 0 and not st.dif_seen:
         return True
-    return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, False, False, True)
+    return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, st.dif_seen, False, True)
 
 
 @njit(cache=True, inline="always")

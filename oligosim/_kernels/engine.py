@@ -19,7 +19,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import handlers, hazards, record, toxicity, uncounted
+from oligosim._kernels import diffuse, handlers, hazards, record, toxicity, uncounted
 from oligosim._kernels.inputs import ArmParams
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
@@ -125,15 +125,26 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
         dt = t_next - st.t
         if dt < 0.0:
             raise RuntimeError("oligosim engine: an event was scheduled in the past")
+        # the diffuse disease's death clock (model 4.9): inf unless it fires before t_next
+        tau_dif = diffuse.death_time(P, W, dt)
+        dif_death = tau_dif < dt
+        if dif_death:
+            dt = tau_dif
+            t_next = st.t + dt
+            is_symptom = False
         # continuous hazards inside (t, t_next]
         i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
         if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
             handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
             continue
         hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
+        diffuse.advance(P, W, dt)
         st.h_seed += i_seed
         st.h_death += i_death
         st.t = t_next
+        if dif_death:
+            handlers.finish_disease(W, codes.DISEASE_DEATH_DIFFUSE)
+            continue
         if is_symptom:
             handlers.on_symptom(P, W, L, sym_i)
             continue

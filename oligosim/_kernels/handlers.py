@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
+from oligosim._kernels import assess, diffuse, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -94,6 +94,7 @@ def _reset(P, W):
     st.overflow_at = INF
     st.h_seed = 0.0
     st.h_death = 0.0
+    diffuse.reset(W)
     for s in range(N_SLOTS):
         W.slot[s] = INF
     for k in range(N_SYSTEMIC_TOX):
@@ -159,6 +160,7 @@ def on_entry(P, R, A, W, L, out, j, n):
     _reset(P, W)
     if P.dz[0].uncounted_grows:
         uncounted.enter(P, st, L)  # occult deposits drawn beyond the cap (model 4.2)
+    diffuse.at_entry(P, W)  # occult diffuse disease at entry (model 4.9; off by default)
     nadir = 0.0
     for i in range(n):
         if L.seen[i]:
@@ -233,6 +235,8 @@ def on_seeding(P, R, W, L):
     st = W.state[0]
     st.e_seed = rng.exponential(W.streams, rng.SEEDING)
     grows = P.dz[0].uncounted_grows
+    if diffuse.seeding(P, W):  # diffuse serosal disease instead of a lesion (model 4.9)
+        return
     n_before = st.n
     i, n = hazards.free_slot(L, n_before, P.max_lesions)
     st.n = n
@@ -286,6 +290,7 @@ def on_crossing(P, R, W, L, dt, i_seed, i_death):
     tau = min(tau_s, tau_d)
     a_seed, a_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, tau, sr, dr, st.propensity)
     hazards.advance(L, st.n, st.kill, st.t, tau, P.eradication_logv, W)
+    diffuse.advance(P, W, tau)
     st.t += tau
     if tau_d <= tau_s:
         finish_disease(W, codes.DISEASE_DEATH_BURDEN)
@@ -480,6 +485,7 @@ def on_scan(P, A, W, L, symptom):
     if uncounted.countable(P, st, L):
         n_new += 1  # uncounted lesions beyond the cap, now of visible size: new disease, seen once
         st.overflow = 2
+    n_new += diffuse.at_scan(W)  # diffuse disease shown for the first time: new disease (model 4.9)
     nadir = st.nadir
     grew = st.has_baseline and total >= nadir * (1.0 + P.recist_growth) and total - nadir >= P.recist_min_cm
     progression = n_new > 0 or grew

@@ -14,6 +14,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
+from oligosim._kernels import diffuse
 from oligosim._kernels.state import INF
 
 #: RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-247): at most five target lesions,
@@ -105,7 +106,7 @@ def first_assessment(W, L, overflow_new):
     """
     st = W.state[0]
     total = 0.0
-    new = overflow_new
+    new = overflow_new or diffuse.visible_unseen(st)
     visible = False
     for i in range(st.n):
         if L.status[i] == C.ACTIVE and L.logv[i] >= L.det_logv[i]:

@@ -40,7 +40,8 @@ PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then surviva
 PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, then its interval (oligosim._kernels.entry)
 ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
 PROCEDURE = 12  #: surgery or ablation chosen as local therapy: control, complication, death (three draws a lesion)
-N_PURPOSES = 13
+DIFFUSE = 13  #: diffuse serosal disease: onset at entry and per seeding event, its thresholds (oligosim._kernels.diffuse)
+N_PURPOSES = 14
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -55,6 +56,7 @@ PURPOSE_NAMES = (
     "prior_rt",
     "organs",
     "procedure",
+    "diffuse",
 )
 
 

@@ -123,6 +123,13 @@ STATE_DTYPE = np.dtype(
         ("e_seed", np.float64),
         ("h_death", np.float64),
         ("e_death", np.float64),
+        # ---- diffuse serosal disease, one compartment (oligosim._kernels.diffuse, model 4.9)
+        ("dif_state", np.int64),  # diffuse.ABSENT / OCCULT / SEEN
+        ("dif_seen", np.bool_),  # shown by a scan at some time: never oligometastatic again
+        ("dif_logv", np.float64),  # ln cm3
+        ("dif_det_logv", np.float64),  # ln cm3: the patient's detection threshold
+        ("dif_h", np.float64),  # its accumulated death hazard
+        ("dif_e", np.float64),  # its unit-exponential death threshold (inf: not drawn yet)
         # ---- the patient's results so far (close() writes them to the output row)
         ("pfs", np.float64),
         ("pfs_event", np.bool_),

@@ -22,6 +22,7 @@ from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section
 from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.config.radiotherapy import RADIOTHERAPY, TOXICITY
 from oligosim.config.local_therapy import LOCAL_MODALITY, LOCAL_THERAPY
+from oligosim.config.diffuse import DIFFUSE
 from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry, check_entry_given
 
 #: ceiling of the doubling times: above the months' ceiling, so that "practically no growth"
@@ -284,6 +285,7 @@ DISEASE = Section(
         "symptom_diameter_cm": _organ_table(_SYMPTOM_DIAMETERS, lambda v: _pos(v, "cm", "median diameter at which a lesion causes symptoms", A + "brain and bone become symptomatic small (statement 6)")),
         "symptom_sdlog": _sdlog(0.3, "between-lesion sd of the log symptom diameter", A + "symptoms depend on location within the organ"),
         "symptom_to_scan_months": _nonneg(0.5, "months", "delay from symptoms to the unscheduled scan", A + "two weeks"),
+        "diffuse": DIFFUSE,
     }
 )
 

@@ -41,6 +41,7 @@ def detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> n
 
     put(code == codes.EV_TOXICITY, codes.TOX_NAMES)
     put(code == codes.EV_PROCEDURE_COMPLICATION, codes.LOCAL_NAMES)
+    put(code == codes.EV_DIFFUSE, codes.DIFFUSE_EVENT_NAMES)
     put(code == codes.EV_DEATH_TREATMENT, _TREATMENT_DEATH_NAMES)
     put(np.isin(code, _REGIMEN_EVENTS), regimens)
     put(np.isin(code, (codes.EV_RT_START, codes.EV_RT_END)), RT_COURSE_NAMES)

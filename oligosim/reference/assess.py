@@ -76,9 +76,10 @@ class AssessmentMixin:
             return False
         metachronous = self.pat.presentation != codes.SYNCHRONOUS
         organ, subsite, m = visible_distant(self.lesions)
-        if m == 0:
+        if m == 0 and not self.dif_seen:
             return True
-        return bool(is_oligometastatic(self.pat.histology, organ, subsite, m, metachronous, False, False, True))
+        # diffuse serosal disease once seen (model 4.9): the definitions' diffuse_serosal flag
+        return bool(is_oligometastatic(self.pat.histology, organ, subsite, m, metachronous, self.dif_seen, False, True))
 
     def on_scan(self, symptom: bool) -> None:
         """Response assessment, RECIST 1.1 as implemented (model 7.2), then the policy (8.4).
@@ -90,7 +91,7 @@ class AssessmentMixin:
         """
         P, now = self.P, self.env.now
         if self.recist_first is None:  # RECIST at the first assessment, read-only (model 7.6)
-            self.recist_first = record.first_assessment(self.lesions, self.recist_targets, uncounted.countable(self, now))
+            self.recist_first = record.first_assessment(self.lesions, self.recist_targets, uncounted.countable(self, now) or self.diffuse_visible_unseen())
         if not symptom:
             self.book_visit(self.scan_nominal + scan_interval(P, self.scan_nominal))
         self.record(codes.EV_SCAN, codes.SCAN_SYMPTOM if symptom else codes.SCAN_SCHEDULED)
@@ -110,6 +111,7 @@ class AssessmentMixin:
         if uncounted.countable(self, now):
             n_new += 1  # the uncounted lesions beyond the cap, now of visible size: new disease, counted once
             self.overflow = 2
+        n_new += self.diffuse_at_scan()  # diffuse disease shown for the first time: new disease (model 4.9)
         grew = self.has_baseline and total >= self.nadir * (1.0 + P.recist_growth) and total - self.nadir >= P.recist_min_cm
         progression = n_new > 0 or grew
         if not self.has_baseline or (not progression and total < self.nadir):

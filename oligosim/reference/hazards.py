@@ -108,12 +108,14 @@ class HazardsMixin:
         tau_seed = self._crossing(burden, 0, self.e_seed - self.h_seed, limit)
         tau_death = self._crossing(burden, 1, self.e_death - self.h_death, limit)
         tau_sym, sym_i = (INF, -1) if self.palliative else self._next_symptom()
+        tau_dif = self.diffuse_death_time(limit)  # diffuse disease's death clock (model 4.9)
         token = self.crossing_token
         # the earliest wins; at a tie death beats seeding, and both beat a symptom
         candidates = [
             (tau_death, 0, self.on_disease_death, P_CROSSING),
-            (tau_seed, 1, self.on_seeding, P_CROSSING),
-            (tau_sym if tau_sym <= limit else INF, 2, lambda: self.on_symptom(sym_i), P_SYMPTOM),
+            (tau_dif, 1, self.on_diffuse_death, P_CROSSING),
+            (tau_seed, 2, self.on_seeding, P_CROSSING),
+            (tau_sym if tau_sym <= limit else INF, 3, lambda: self.on_symptom(sym_i), P_SYMPTOM),
         ]
         tau, _, action, prio = min(candidates, key=lambda c: (c[0], c[1]))
         if tau == INF:
@@ -159,6 +161,7 @@ class HazardsMixin:
                 les.status = ERADICATED
         for t_fail, i in sorted(failures):
             self.record(codes.EV_LOCAL_FAILURE, i, t_fail)
+        self.advance_diffuse(dt)
         self.t_state = t
 
     def on_disease_death(self) -> None:
@@ -170,6 +173,8 @@ class HazardsMixin:
         P = self.P
         self.h_seed = 0.0
         self.e_seed = self.s_seeding.exponential()
+        if self.diffuse_seeding():  # diffuse serosal disease instead of a lesion (model 4.9)
+            return
         grows = bool(P.dz[0]["uncounted_grows"])
         slot = self._free_slot()
         if slot is None:

@@ -45,6 +45,7 @@ from oligosim.reference.appointments import (
 )
 from oligosim.reference.assess import AssessmentMixin, _waiting
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
+from oligosim.reference.diffuse import DiffuseMixin
 from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.oar import OrgansMixin
 from oligosim.reference.procedure import ProcedureMixin
@@ -65,7 +66,7 @@ _CLOSING_CODE = {
 }
 
 
-class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
+class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
     """One virtual patient's course under one arm, as a SimPy simulation.
 
     Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
@@ -104,6 +105,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         self.s_scan = Stream(seed, pid, SCAN)
         self.s_primary = Stream(seed, pid, PRIMARY)
         self.s_procedure = Stream(seed, pid, PROCEDURE)
+        self.init_diffuse(seed, pid)  # diffuse serosal disease (model 4.9): none yet, its stream
         self.fistula = False  # the primary in place has perforated: no further treatment (model 4.8)
         self.scan_nominal = 0.0  # nominal date of the booked scheduled visit (grid, no window)
         # continuous hazards: accumulated value and unit-exponential threshold
@@ -224,6 +226,7 @@ class Patient(HazardsMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, As
         """SimPy process: the patient enters; the team makes the initial plan (model 8.2)."""
         P, A, pat = self.P, self.A, self.pat
         self.record(codes.EV_ENTRY, self.n_entry)
+        self.diffuse_at_entry()  # occult diffuse disease at entry (model 4.9; off by default)
         self.nadir = sum(diameter_of_logv(les.logv) for les in self.lesions if les.seen)
         # the slow/rapid rule's growth since the previous scan (model 8.4): entry is the first
         self.scan_t_prev, self.scan_vol_prev, self.doubling_at_scan = 0.0, self.visible_volume(), INF

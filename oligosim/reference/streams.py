@@ -14,7 +14,7 @@ import math
 from statistics import NormalDist
 
 __all__ = [
-    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE",
+    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE", "DIFFUSE",
     "NORMAL", "Stream", "stream_key",
 ]
 
@@ -28,7 +28,7 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 NORMAL = NormalDist()
 
 # purposes: one independent stream per mechanism (same numbering as the kernel's rng module)
-COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, PRIOR_RT, ORGANS, PROCEDURE = range(13)
+COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, PRIOR_RT, ORGANS, PROCEDURE, DIFFUSE = range(14)
 
 
 def _mix64(z: int) -> int:
