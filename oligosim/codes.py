@@ -246,6 +246,8 @@ EV_LINE_STOP = 19
 EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
 EV_PROCEDURE = 21  #: surgery or ablation of a lesion chosen as its local therapy (model 6.10); detail: the lesion
 EV_PROCEDURE_COMPLICATION = 22  #: a grade >= 3 complication of that procedure (model 6.10); detail: the modality
+EV_ECOG_DECLINE = 23  #: the patient's performance status worsened by one level (model 3.9); detail: the new ECOG
+EV_UNFIT = 24  #: a planned treatment was not given: the current ECOG is above its limit (model 3.9); detail: UNFIT_*
 
 #: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
 DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
@@ -295,7 +297,15 @@ EVENT_NAMES = (
     "tumour_fistula",
     "procedure",
     "procedure_complication",
+    "ecog_decline",
+    "unfit",
 )
+#: the detail of an ``EV_UNFIT`` entry: the systemic line (1-3) that was not started, or local therapy
+UNFIT_LOCAL = 0
+UNFIT_NAMES = ("local_therapy", "first_line", "second_line", "third_line")
+#: the worst performance status the model holds: ECOG 4 (bedridden) patients are in their last
+#: weeks and receive no oncological treatment, so a decline stops at 3 (model 3.9)
+ECOG_MAX = 3
 #: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
 SCAN_SCHEDULED = 3
 SCAN_SYMPTOM = 4

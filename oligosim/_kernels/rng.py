@@ -40,7 +40,11 @@ PRIMARY = 9  #: the primary in place: its tumour-fistula threshold, then surviva
 PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, then its interval (oligosim._kernels.entry)
 ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
 PROCEDURE = 12  #: surgery or ablation chosen as local therapy: control, complication, death (three draws a lesion)
-N_PURPOSES = 13
+# purpose 13 is allotted to a mechanism built on another branch this session: its name here
+# keeps the numbering (every purpose's key is its number) until the branches meet
+RESERVED13 = 13  #: not drawn on this branch
+PATIENT = 14  #: patient factors over time: one uniform at each progression for an ECOG decline (model 3.9)
+N_PURPOSES = 15
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -55,6 +59,8 @@ PURPOSE_NAMES = (
     "prior_rt",
     "organs",
     "procedure",
+    "reserved13",
+    "patient",
 )
 
 

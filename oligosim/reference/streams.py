@@ -14,7 +14,7 @@ import math
 from statistics import NormalDist
 
 __all__ = [
-    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE",
+    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE", "PATIENT",
     "NORMAL", "Stream", "stream_key",
 ]
 
@@ -29,6 +29,8 @@ NORMAL = NormalDist()
 
 # purposes: one independent stream per mechanism (same numbering as the kernel's rng module)
 COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, PRIOR_RT, ORGANS, PROCEDURE = range(13)
+RESERVED13 = 13  # allotted to a mechanism of another branch this session (see the kernel's rng module)
+PATIENT = 14  # patient factors over time: an ECOG decline at each progression (model 3.9)
 
 
 def _mix64(z: int) -> int:
