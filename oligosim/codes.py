@@ -254,6 +254,8 @@ EV_PROCEDURE_COMPLICATION = 22  #: a grade >= 3 complication of that procedure (
 EV_DIFFUSE = 23  #: diffuse serosal disease (model 4.9); detail: DIFFUSE_EVENT_NAMES
 #: the detail of an EV_DIFFUSE event (oligosim._kernels.diffuse ONSET, ADDED, DETECTED)
 DIFFUSE_EVENT_NAMES = ("onset", "added", "detected")
+EV_ECOG_DECLINE = 24  #: the patient's performance status worsened by one level (model 3.9); detail: the new ECOG
+EV_UNFIT = 25  #: a planned treatment was not given: the current ECOG is above its limit (model 3.9); detail: UNFIT_*
 
 #: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
 DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
@@ -305,7 +307,15 @@ EVENT_NAMES = (
     "procedure",
     "procedure_complication",
     "diffuse",
+    "ecog_decline",
+    "unfit",
 )
+#: the detail of an ``EV_UNFIT`` entry: the systemic line (1-3) that was not started, or local therapy
+UNFIT_LOCAL = 0
+UNFIT_NAMES = ("local_therapy", "first_line", "second_line", "third_line")
+#: the worst performance status the model holds: ECOG 4 (bedridden) patients are in their last
+#: weeks and receive no oncological treatment, so a decline stops at 3 (model 3.9)
+ECOG_MAX = 3
 #: the detail of an ``EV_SCAN`` entry: a scheduled follow-up scan or one prompted by a symptom
 SCAN_SCHEDULED = 3
 SCAN_SYMPTOM = 4

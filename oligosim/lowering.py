@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import DIFFUSE_DTYPE, DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import DIFFUSE_DTYPE, DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, PATIENT_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -336,7 +336,23 @@ def lower_model(sc: Scenario) -> ModelParams:
         tox_delay=float(tx["delay_days"]) / DAYS_PER_MONTH,
         discontinue_p=float(tx["discontinue_probability"]),
         procedure=_procedure_params(d["local_therapy"]),
+        pf=_lower_patient_factors(d["patient_factors"], int(d["cohort"]["entry_line"]) - 1),
     )
+
+
+def _lower_patient_factors(pf, shift: int) -> np.ndarray:
+    """``[patient_factors]`` (model 3.9) as the one-element :data:`PATIENT_DTYPE` array
+    ``ModelParams.pf``. ``shift``: lines the cohort had before entry (``cohort.entry_line`` - 1);
+    the kernel numbers lines from the entry line (:func:`lower_arm`), so its line k takes the
+    limit of the clinical line k + shift (a line beyond the third is never started)."""
+    out = np.zeros(1, PATIENT_DTYPE)
+    r = out[0]
+    r["decline_p"] = float(pf["ecog_decline_at_progression"])
+    limits = [int(pf[f"max_ecog_{k}_line"]) for k in ("first", "second", "third")]
+    r["max_ecog_line"] = [limits[min(k + shift, 2)] for k in range(3)]
+    r["max_ecog_local"] = int(pf["max_ecog_local"])
+    r["other_hr"] = [1.0] + [float(pf[f"other_cause_hr_ecog{k}"]) for k in range(1, codes.ECOG_MAX + 1)]
+    return out
 
 
 def _procedure_params(lt) -> np.ndarray:

@@ -68,7 +68,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse",
+    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -223,6 +223,30 @@ def diffuse_scenario():
     )
 
 
+def patient_factors_scenario():
+    """Patient factors (model 3.9) made eventful: ECOG declines at half the progressions, second and
+    third lines need ECOG <= 1 and local therapy ECOG 0 (so ECOG 1 patients are refused the initial
+    plan's course and consolidation), other-cause hazard ratios 1.5, 2 and 3 by current ECOG (so
+    a decline moves the background death), toxicity odds ratio 2 at ECOG >= 2, and a third line."""
+    return default_scenario().with_values({
+        "patient_factors.ecog_decline_at_progression": 0.5, "patient_factors.max_ecog_second_line": 1,
+        "patient_factors.max_ecog_third_line": 1, "patient_factors.max_ecog_local": 0,
+        "patient_factors.other_cause_hr_ecog1": 1.5, "patient_factors.other_cause_hr_ecog2": 2.0,
+        "patient_factors.other_cause_hr_ecog3": 3.0, "toxicity.ecog2_odds_ratio": 2.0,
+        "background_mortality.rate_at_60_per_year": 0.05,
+        **{f"arms.{a}.third_line": "pd1" for a in ("systemic_only", "at_progression")},
+    })
+
+
+def patient_factors_first_line_scenario():
+    """The first line needs ECOG 0 while local therapy does not (model 3.9): ECOG 1 patients get
+    the course of a concurrent or sequential plan without the line that goes with it; after a
+    decline to ECOG 2 a course at progression carries toxicity odds ratio 20."""
+    return default_scenario().with_values({
+        "patient_factors.max_ecog_first_line": 0, "patient_factors.ecog_decline_at_progression": 0.5, "toxicity.ecog2_odds_ratio": 20.0,
+    })
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -250,6 +274,8 @@ CASES = [
     ("local_modality", lambda: local_modality_scenario(), ["upfront_rt", "consolidative", "at_progression"]),
     ("uncounted_grows", lambda: uncounted_grows_scenario(), ["systemic_only", "upfront_rt"]),
     ("diffuse", lambda: diffuse_scenario(), ["systemic_only", "at_progression"]),
+    ("patient_factors", lambda: patient_factors_scenario(), ["systemic_only", "upfront_rt", "consolidative", "at_progression"]),
+    ("patient_factors_first_line", lambda: patient_factors_first_line_scenario(), ["upfront_rt", "concurrent"]),
 ]
 
 
@@ -677,6 +703,27 @@ def _mutate_exclusion_by_escc_rule(monkeypatch):
     _mutate_population(monkeypatch, elig=lambda E: E.__setitem__("exclude_definition", codes.ESCC))
 
 
+def _mutate_line_limit_ignored(monkeypatch):
+    """The reference starts every systemic line whatever the current ECOG (model 3.9)."""
+    from oligosim.reference import fitness as reference_fitness
+
+    monkeypatch.setattr(reference_fitness.FitnessMixin, "fit_for_line", lambda self, line: True)
+
+
+def _mutate_background_not_rescaled(monkeypatch):
+    """The reference keeps the other-cause death time when a decline changes its hazard ratio."""
+    from oligosim.reference import fitness as reference_fitness
+
+    monkeypatch.setattr(reference_fitness, "background_after_change", lambda t, t_bg, slope, hr_old, hr_new: t_bg)
+
+
+def _mutate_toxicity_odds_on_entry_ecog(monkeypatch):
+    """The reference's toxicity odds read the entry ECOG, not the current one."""
+    entry_odds = lambda P, pat, ecog: reference_oar.patient_odds(P, pat, pat.ecog)  # noqa: E731
+    monkeypatch.setattr(reference_systemic, "patient_odds", entry_odds)
+    monkeypatch.setattr(reference_rt, "patient_odds", entry_odds)
+
+
 def _mutate_visit_offset(monkeypatch):
     """Scheduled visits move the other way within their window (same draw, mirrored offset)."""
     monkeypatch.setattr(reference_assess, "visit_offset", lambda P, u: P.scan_window * (1.0 - 2.0 * u))
@@ -759,8 +806,8 @@ def _mutate_no_field_scale(monkeypatch):
 
 def _mutate_no_patient_odds(monkeypatch):
     """The reference ignores the patient's age and performance status (model 9)."""
-    monkeypatch.setattr(reference_rt, "patient_odds", lambda P, pat: 1.0)
-    monkeypatch.setattr(reference_systemic, "patient_odds", lambda P, pat: 1.0)
+    monkeypatch.setattr(reference_rt, "patient_odds", lambda P, pat, ecog: 1.0)
+    monkeypatch.setattr(reference_systemic, "patient_odds", lambda P, pat, ecog: 1.0)
 
 
 def _mutate_cord_and_bowel_swapped(monkeypatch):
@@ -850,10 +897,15 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_common_size, "population", population_scenario, ["systemic_only"]),
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
+        (_mutate_line_limit_ignored, "patient_factors", patient_factors_scenario, ["systemic_only"]),
+        (_mutate_background_not_rescaled, "patient_factors", patient_factors_scenario, ["systemic_only"]),
+        (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
+        (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
     ],
     ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
-         "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
+         "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
+         "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

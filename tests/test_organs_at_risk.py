@@ -87,15 +87,15 @@ def test_patient_odds_centred_on_the_series_age_mix():
     """Elderly (>= 72 years) odds ratio 1.85 (Hurria 2011) centred on the elderly share s of the
     series behind the rates: OR^(1-s) and OR^-s, whose ratio is OR; times the ECOG >= 2 one."""
     P = lower_model(default().with_values({"toxicity.ecog2_odds_ratio": 1.5, "toxicity.elderly_reference_share": 0.2}))
-    young = reference_oar.patient_odds(P, _Pat(71.99, 1))
-    old = reference_oar.patient_odds(P, _Pat(72.0, 0))
+    young = reference_oar.patient_odds(P, _Pat(71.99, 1), 1)
+    old = reference_oar.patient_odds(P, _Pat(72.0, 0), 0)
     assert young == pytest.approx(1.85 ** -0.2)
     assert old == pytest.approx(1.85 ** 0.8)
     assert old / young == pytest.approx(1.85)
-    assert reference_oar.patient_odds(P, _Pat(80.0, 2)) == pytest.approx(1.85 ** 0.8 * 1.5)
+    assert reference_oar.patient_odds(P, _Pat(80.0, 2), 2) == pytest.approx(1.85 ** 0.8 * 1.5)
     # uncentred: a younger patient keeps the series' rates exactly
     P0 = lower_model(default().with_values({"toxicity.elderly_reference_share": 0.0}))
-    assert reference_oar.patient_odds(P0, _Pat(50.0, 1)) == 1.0
+    assert reference_oar.patient_odds(P0, _Pat(50.0, 1), 1) == 1.0
 
 
 def test_capped_share():

@@ -415,7 +415,8 @@ def draw_patient(P, W, L):
         n = _draw_once(P, state, st, L)
         if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):
             st.attempts = attempt + 1
-            st.bg_death = gompertz_time(P, st.age, rng.exponential(state, rng.BACKGROUND))
+            # hazard ratio hr by entry ECOG (model 3.9): hr H(t) = e is H(t) = e / hr (hr 1: exact)
+            st.bg_death = gompertz_time(P, st.age, rng.exponential(state, rng.BACKGROUND) / P.pf[0].other_hr[st.ecog])
             entry.apply_history(P, state, st, L, n)  # what the first line and earlier RT left (model 3.8)
             # what staging saw is what the team knows about
             for i in range(n):

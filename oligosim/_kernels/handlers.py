@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, diffuse, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
+from oligosim._kernels import assess, diffuse, fitness, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -71,6 +71,7 @@ def _reset(P, W):
     st.death_detail = codes.DISEASE_DEATH_BURDEN
     st.line = 0
     st.lines_started = 0
+    st.ecog_now = st.ecog  # the current ECOG starts at entry (model 3.9)
     st.reg = -1
     st.line_on = False
     st.resisted = False
@@ -189,7 +190,7 @@ def on_entry(P, R, A, W, L, out, j, n):
     concurrent_plan = st.timing == codes.RT_CONCURRENT or A.concurrent
     start_now = first >= 0
     n_rt = 0
-    if st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT:
+    if (st.timing == codes.RT_UPFRONT or st.timing == codes.RT_CONCURRENT) and fitness.fit_for_local(P, W):
         n_rt = rt.plan_course(P, A, L, n, rt.PLAN_INITIAL)
         # surgery or ablation of the sites the arm treats so (model 6.10): given now
         procedure.given_alone(W, L, n, n_rt)
@@ -210,7 +211,7 @@ def on_entry(P, R, A, W, L, out, j, n):
         if first >= 0:
             start_now = False
             st.first_line_at = LINE_AFTER_RT
-    if start_now:
+    if start_now and fitness.fit_for_line(P, W, 1):
         systemic.start_line(P, R, A, W, L, 1, first)
     toxicity.update_window(P, W)
     return True
@@ -410,9 +411,11 @@ def on_rt_start(P, R, A, W, L):
     st.course_concurrent = st.line_on and st.reg >= 0 and R.chemo[st.reg]
     start_line_now = st.first_line_at == LINE_WITH_RT
     if start_line_now:
-        # concurrent chemoradiotherapy: the line starts with the first fraction
+        # concurrent chemoradiotherapy: the line starts with the first fraction (if the patient
+        # is fit for it, model 3.9; else the course is RT alone)
         st.first_line_at = LINE_NONE
-        st.course_concurrent = R.chemo[A.first_line]
+        start_line_now = fitness.fit_for_line(P, W, 1)
+        st.course_concurrent = start_line_now and R.chemo[A.first_line]
     dur = rt.course_months(A, L, st.n)
     if st.course_concurrent and not (A.concurrent or st.timing == codes.RT_CONCURRENT):
         # sequential strategy: chemotherapy waits for the RT course; anti-PD-1 goes on
@@ -445,7 +448,7 @@ def on_rt_end(P, R, A, W, L):
         return
     if st.first_line_at == LINE_AFTER_RT:
         st.first_line_at = LINE_NONE
-        if not st.fistula:
+        if not st.fistula and fitness.fit_for_line(P, W, 1):
             systemic.start_line(P, R, A, W, L, 1, A.first_line)
 
 
@@ -453,7 +456,7 @@ def on_rt_end(P, R, A, W, L):
 def on_consolidation(P, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
-    if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF:
+    if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF and fitness.fit_for_local(P, W):
         n_rt = rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL)
         procedure.given_alone(W, L, st.n, n_rt)
         if procedure.give(P, A, W, L, st.n):  # model 6.10

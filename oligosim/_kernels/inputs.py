@@ -158,6 +158,20 @@ DISEASE_DTYPE = np.dtype(
 )
 
 
+#: Patient factors that change over time and act (model 3.9), a record like
+#: :data:`LOCOREGIONAL_DTYPE` (``P.pf[0].field``); the defaults (no decline, every ECOG eligible,
+#: hazard ratios 1) change nothing.
+PATIENT_DTYPE = np.dtype(
+    [
+        ("decline_p", np.float64),  # probability that ECOG worsens by one level at each progression
+        ("max_ecog_line", np.int64, (3,)),  # by line - 1: the worst current ECOG a line 1, 2, 3 starts at
+        ("max_ecog_local", np.int64),  # the worst current ECOG a local therapy course is given at
+        ("other_hr", np.float64, (codes.ECOG_MAX + 1,)),  # by current ECOG: hazard ratio of other-cause death (ECOG 0: 1)
+    ],
+    align=True,
+)
+
+
 class ModelParams(NamedTuple):
     """Scenario-wide parameters (everything but the regimens and the arm)."""
 
@@ -270,6 +284,7 @@ class ModelParams(NamedTuple):
     # surgery and ablation chosen as local therapy (model 6.10): row codes.LOCAL_*, column
     # codes.PROC_* (row LOCAL_RT unused, zeros)
     procedure: np.ndarray  # (len(LOCAL_NAMES), N_PROC)
+    pf: np.ndarray  # (1,) PATIENT_DTYPE: ECOG decline, ECOG limits of each treatment, other-cause mortality by ECOG
 
 
 class Regimens(NamedTuple):

@@ -67,7 +67,7 @@ def patient_odds(P, st):
         o = t.elderly_or ** (1.0 - t.elderly_ref_share)
     else:
         o = t.elderly_or ** (-t.elderly_ref_share)
-    if st.ecog >= 2:
+    if st.ecog_now >= 2:  # the current ECOG (model 3.9): the entry value unless it declined
         o *= t.ecog2_or
     return o
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, hazards, rng, rt, systemic
+from oligosim._kernels import assess, fitness, hazards, rng, rt, systemic
 from oligosim._kernels.state import (
     INF,
     S_PROGRESSION_DEATH,
@@ -100,10 +100,14 @@ def _next_line(P, R, A, W, L):
         return  # no further therapy after a tumour fistula (model 4.8)
     # line 0: the arm started with no systemic line (first_line = "none"), so its "second
     # line" is the first systemic therapy, started at this progression
+    # a line the patient is unfit for (model 3.9) is not given; the patient stays at the line
+    # reached, so the next progression offers the same line again
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
-        systemic.start_line(P, R, A, W, L, 2, A.second_line)
+        if fitness.fit_for_line(P, W, 2):
+            systemic.start_line(P, R, A, W, L, 2, A.second_line)
     elif A.next_line and st.line == 2 and A.third_line >= 0:
-        systemic.start_line(P, R, A, W, L, 3, A.third_line)
+        if fitness.fit_for_line(P, W, 3):
+            systemic.start_line(P, R, A, W, L, 3, A.third_line)
 
 
 @njit(cache=True, inline="always")
@@ -115,13 +119,14 @@ def on_progression(P, R, A, W, L, n_new):
     log_event(W, t, codes.EV_PROGRESSION, 1 if oligo else 0)
     if not st.progressed:
         _first_progression(P, W, L, oligo, n_new)
+    fitness.decline_at_progression(P, W)  # before the decisions, which read the current ECOG (model 3.9)
     if not oligo and not st.widespread:
         st.widespread = True
         st.wpfs = t
         st.wpfs_event = True
         log_event(W, t, codes.EV_WIDESPREAD, 0)
         W.slot[S_WIDESPREAD_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_widespread)
-    if _wants_local(A, st, oligo):
+    if _wants_local(A, st, oligo) and fitness.fit_for_local(P, W):
         _local_at_progression(P, A, W, L)
     else:
         _next_line(P, R, A, W, L)

@@ -41,7 +41,8 @@ PRIOR_RT = 10  #: the earlier RT course of a pretreated cohort: which course, th
 ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course (six draws a course)
 PROCEDURE = 12  #: surgery or ablation chosen as local therapy: control, complication, death (three draws a lesion)
 DIFFUSE = 13  #: diffuse serosal disease: onset at entry and per seeding event, its thresholds (oligosim._kernels.diffuse)
-N_PURPOSES = 14
+PATIENT = 14  #: patient factors over time: one uniform at each progression for an ECOG decline (model 3.9)
+N_PURPOSES = 15
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -57,6 +58,7 @@ PURPOSE_NAMES = (
     "organs",
     "procedure",
     "diffuse",
+    "patient",
 )
 
 

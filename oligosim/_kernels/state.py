@@ -68,7 +68,8 @@ STATE_DTYPE = np.dtype(
         ("presentation", np.int64),  # codes.SYNCHRONOUS ...
         ("dfi", np.float64),  # months from primary diagnosis to the oligometastatic diagnosis
         ("age", np.float64),  # years at entry
-        ("ecog", np.int64),
+        ("ecog", np.int64),  # at entry
+        ("ecog_now", np.int64),  # current: the entry value, worse after a decline (model 3.9)
         ("kps", np.float64),
         ("pdl1_high", np.bool_),
         ("propensity", np.float64),  # metastatic propensity multiplier (median 1; 0 = none)

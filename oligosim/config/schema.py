@@ -12,6 +12,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
+from oligosim.config.patient import PATIENT_FACTORS
 from oligosim.config.population import ELIGIBILITY_KEYS, LESION_KEYS, check_population
 from oligosim.config.regimen_labels import label_errors
 from oligosim.config.regimens import REGIMEN
@@ -473,6 +474,7 @@ SCENARIO_SCHEMA = Section(
         "disease": DISEASE,
         "locoregional": LOCOREGIONAL,
         "background_mortality": BACKGROUND,
+        "patient_factors": PATIENT_FACTORS,
         "imaging": IMAGING,
         "followup": FOLLOWUP,
         "radiotherapy": RADIOTHERAPY,

@@ -43,6 +43,9 @@ def detail_names(code: np.ndarray, detail: np.ndarray, regimens: list[str]) -> n
     put(code == codes.EV_PROCEDURE_COMPLICATION, codes.LOCAL_NAMES)
     put(code == codes.EV_DIFFUSE, codes.DIFFUSE_EVENT_NAMES)
     put(code == codes.EV_DEATH_TREATMENT, _TREATMENT_DEATH_NAMES)
+    put(code == codes.EV_UNFIT, codes.UNFIT_NAMES)
+    decline = code == codes.EV_ECOG_DECLINE
+    out[decline] = np.char.add("ECOG ", detail[decline].astype(str)).astype(object)
     put(np.isin(code, _REGIMEN_EVENTS), regimens)
     put(np.isin(code, (codes.EV_RT_START, codes.EV_RT_END)), RT_COURSE_NAMES)
     scan = code == codes.EV_SCAN

@@ -135,6 +135,7 @@ class AssessmentMixin:
             self.estro_first = int(estro_eortc_class(
                 oligo, self.pat.presentation == codes.INDUCED or self.widespread, True, self.pat.dfi + now, context, 6.0
             ))
+        self.decline_at_progression()  # before the decisions, which read the current ECOG (model 3.9)
         if not oligo and not self.widespread:
             self.widespread = True
             self.wpfs = now
@@ -152,7 +153,7 @@ class AssessmentMixin:
                     self.doubling_at_scan >= A.slow_doubling if A.slow_by_growth else now - self.last_local >= A.slow_months
                 ):
                     do_local = True
-        if do_local:
+        if do_local and self.fit_for_local():
             if self.local_courses > 0:
                 self.extra_courses += 1
             n_rt, n_alt, dead = self.plan_progression_course()
@@ -171,10 +172,13 @@ class AssessmentMixin:
             if self.line_on:
                 self.stop_line()
             # line 0: no first line was given, so the "second line" is the first systemic therapy
+            # unfit for the line (model 3.9): not given, the patient stays at the line reached
             if A.next_line and not self.fistula and (self.line == 1 or (self.line == 0 and A.first_line < 0)) and A.second_line >= 0:
-                self.start_line(2, A.second_line)
+                if self.fit_for_line(2):
+                    self.start_line(2, A.second_line)
             elif A.next_line and not self.fistula and self.line == 2 and A.third_line >= 0:
-                self.start_line(3, A.third_line)  # the third line, when the second fails (model 5.1)
+                if self.fit_for_line(3):
+                    self.start_line(3, A.third_line)  # the third line, when the second fails (model 5.1)
         self.has_baseline = False  # the next scan sets a new baseline
         if self.widespread and not self.line_on and self.no_line_left():
             # palliative: no scan could change any result any more (model 7.5)

@@ -353,7 +353,8 @@ def draw_cohort_patient(P, seed: int, pid: int):
         pat, lesions = _draw_once(P, s)
         if _eligible(P, pat, lesions):
             pat.attempts = attempt + 1
-            pat.bg_death = gompertz_months(P, pat.age, Stream(seed, pid, BACKGROUND).exponential())
+            # hazard ratio by entry ECOG (model 3.9): hr H(t) = e is H(t) = e / hr (hr 1: the draw unchanged)
+            pat.bg_death = gompertz_months(P, pat.age, Stream(seed, pid, BACKGROUND).exponential() / float(P.pf[0]["other_hr"][pat.ecog]))
             apply_history(P, seed, pid, pat, lesions)  # what the first line and earlier RT left (model 3.8)
             for les in lesions:  # what staging saw is what the team knows about
                 les.seen = les.visible

@@ -39,14 +39,15 @@ def capped_share(scale: float, share: float, primary_share: float) -> float:
     return min(scale * share, max(share, primary_share), 1.0)
 
 
-def patient_odds(P, pat) -> float:
+def patient_odds(P, pat, ecog: int) -> float:
     """The patient's odds ratio of every grade >= 3 toxicity: the elderly odds ratio centred on
-    the elderly share of the series behind the toxicity rates, then ECOG >= 2."""
+    the elderly share of the series behind the toxicity rates, then ECOG >= 2 (``ecog``: the
+    current ECOG, the entry value unless it declined, model 3.9)."""
     t = P.tx[0]
     share = float(t["elderly_ref_share"])
     exponent = 1.0 - share if pat.age >= float(t["elderly_age"]) else -share
     odds = float(t["elderly_or"]) ** exponent
-    if pat.ecog >= 2:
+    if ecog >= 2:
         odds *= float(t["ecog2_or"])
     return odds
 

@@ -44,13 +44,14 @@ from oligosim.reference.appointments import (
     Appointment,
 )
 from oligosim.reference.assess import AssessmentMixin, _waiting
+from oligosim.reference.fitness import FitnessMixin
 from oligosim.reference.cohort import ACTIVE, Lesion, diameter_of_logv
 from oligosim.reference.diffuse import DiffuseMixin
 from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.oar import OrgansMixin
 from oligosim.reference.procedure import ProcedureMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, ORGANS, PRIMARY, PROCEDURE, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, ORGANS, PATIENT, PRIMARY, PROCEDURE, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 from oligosim.reference.toxicity import ToxicityMixin
 
@@ -66,7 +67,7 @@ _CLOSING_CODE = {
 }
 
 
-class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, AssessmentMixin, ToxicityMixin, OrgansMixin):
+class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, ProcedureMixin, AssessmentMixin, ToxicityMixin, OrgansMixin, FitnessMixin):
     """One virtual patient's course under one arm, as a SimPy simulation.
 
     Lesion log-volumes are stored as of ``self.t_state`` (months) and brought up to the
@@ -106,6 +107,8 @@ class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, Proc
         self.s_primary = Stream(seed, pid, PRIMARY)
         self.s_procedure = Stream(seed, pid, PROCEDURE)
         self.init_diffuse(seed, pid)  # diffuse serosal disease (model 4.9): none yet, its stream
+        self.s_patient = Stream(seed, pid, PATIENT)
+        self.ecog_now = pat.ecog  # the current ECOG: the entry value until it declines (model 3.9)
         self.fistula = False  # the primary in place has perforated: no further treatment (model 4.8)
         self.scan_nominal = 0.0  # nominal date of the booked scheduled visit (grid, no window)
         # continuous hazards: accumulated value and unit-exponential threshold
@@ -245,7 +248,7 @@ class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, Proc
         concurrent_plan = self.timing == codes.RT_CONCURRENT or A.concurrent
         start_now = first >= 0
         n_rt = 0
-        if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT):
+        if self.timing in (codes.RT_UPFRONT, codes.RT_CONCURRENT) and self.fit_for_local():
             n_rt = self.plan_course(0)
             self.given_alone(n_rt)
             if self.give_procedures():  # surgery or ablation of the sites the arm treats so (model 6.10)
@@ -267,7 +270,7 @@ class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, Proc
             if first >= 0:
                 start_now = False
                 self.line_after_rt = True
-        if start_now:
+        if start_now and self.fit_for_line(1):
             self.start_line(1, first)
         self.update_window()
         self.plan_continuous()

@@ -193,8 +193,8 @@ class RadiotherapyMixin:
         start_line_now = False
         if self.line_with_rt:
             self.line_with_rt = False
-            start_line_now = True
-            self.course_concurrent = bool(R.chemo[A.first_line])
+            start_line_now = self.fit_for_line(1)  # unfit (model 3.9): the course is RT alone
+            self.course_concurrent = start_line_now and bool(R.chemo[A.first_line])
         duration = self.course_months()
         if self.course_concurrent and not (A.concurrent or self.timing == codes.RT_CONCURRENT):
             # sequential strategy: chemotherapy waits for the course (anti-PD-1 alone goes on,
@@ -223,7 +223,8 @@ class RadiotherapyMixin:
             return
         if self.line_after_rt:
             self.line_after_rt = False
-            self.start_line(1, self.A.first_line)
+            if self.fit_for_line(1):
+                self.start_line(1, self.A.first_line)
 
     def deliver_course(self) -> bool:
         """Apply the course to its targets; returns True if it killed the patient."""
@@ -300,7 +301,7 @@ class RadiotherapyMixin:
         esophagectomy, conduit toxicity; returns True if one was fatal (grade 5)."""
         P = self.P
         # the patient's own odds ratio (age, performance status; statement 10) scales every risk
-        or_c = (P.concurrent_or if self.course_concurrent else 1.0) * patient_odds(P, self.pat)
+        or_c = (P.concurrent_or if self.course_concurrent else 1.0) * patient_odds(P, self.pat, self.ecog_now)
         # after definitive chemoradiotherapy any dose to the esophagus re-irradiates it (model 6.5)
         again = reirradiation or (self.pat.primary_treatment == codes.PRIOR_DEFINITIVE_CRT and eso > 0.0)
         or_r = P.reirr_or if again else 1.0
@@ -328,7 +329,7 @@ class RadiotherapyMixin:
 
     def on_consolidation(self) -> None:
         """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
-        if not self.progressed and not self.fistula and not self.rt_end.pending and not self.rt_start.pending:
+        if not self.progressed and not self.fistula and not self.rt_end.pending and not self.rt_start.pending and self.fit_for_local():
             n_rt = self.plan_course(0)
             self.given_alone(n_rt)
             if self.give_procedures():  # model 6.10

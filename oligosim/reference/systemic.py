@@ -75,7 +75,7 @@ class SystemicMixin:
         # grade >= 3 toxicities (and grade 5) of the line, each at a uniform time during induction
         z_line = 0.0
         tx = self.P.tx[0]
-        odds = patient_odds(self.P, self.pat)  # older or less fit patients (statement 10)
+        odds = patient_odds(self.P, self.pat, self.ecog_now)  # older or less fit patients (statement 10)
         for k in range(codes.N_SYSTEMIC_TYPES + 1):
             u, v = self.s_tox.uniform(), self.s_tox.uniform()
             if k == codes.LEUKOPENIA:
