@@ -14,7 +14,7 @@ from scipy.special import ndtri as _ndtri
 
 from oligosim import codes
 from oligosim._kernels.cohort import detection_diameter, logv_of_diameter
-from oligosim._kernels.inputs import DIFFUSE_DTYPE, DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, PATIENT_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
+from oligosim._kernels.inputs import DISEASE_DTYPE, ELIGIBILITY_DTYPE, ENTRY_DTYPE, LOCOREGIONAL_DTYPE, PATIENT_DTYPE, POPULATION_DTYPE, TOXICITY_DTYPE, ArmParams, ModelParams, Regimens
 from oligosim.config import Scenario, schema
 from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.radiobiology.core import repair_theta
@@ -129,10 +129,8 @@ def _lower_entry(co) -> np.ndarray:
     return out
 
 
-def _lower_diffuse(df) -> np.ndarray:
-    """Diffuse serosal disease (model 4.9) as a one-element :data:`DIFFUSE_DTYPE` array."""
-    out = np.zeros(1, DIFFUSE_DTYPE)
-    r = out[0]
+def _lower_diffuse(df, r) -> None:
+    """Diffuse serosal disease (model 4.9) into the :data:`DISEASE_DTYPE` record ``r``."""
     r["on"] = bool(df["enabled"])
     r["onset"][codes.ESCC] = float(df["onset_fraction_escc"])
     r["onset"][codes.EAC] = float(df["onset_fraction_eac"])
@@ -141,7 +139,6 @@ def _lower_diffuse(df) -> np.ndarray:
     r["det_logv"] = math.log(float(df["detection_volume_cm3"]))
     r["det_sdlog"] = float(df["detection_sdlog"])
     r["death_weight"] = float(df["death_weight"])
-    return out
 
 
 def _lower_toxicity(tx, rt) -> np.ndarray:
@@ -192,13 +189,15 @@ def _death_weights(weights, les) -> np.ndarray:
 
 
 def _lower_disease(dis, les, v50_logv: float) -> np.ndarray:
-    """The disease model's switches as a one-element DISEASE_DTYPE record.
+    """Disease the lesion slots do not hold (diffuse, 4.9; beyond the cap, 4.2) as a one-element
+    DISEASE_DTYPE record.
 
     ``v50_logv`` is the ln volume (cm3) the staging modality sees with probability 1/2. An occult
     deposit's diameter is log-uniform on [a, b], so its mean volume is pi/6 E[d^3] with
     E[d^3] = (b^3 - a^3) / (3 ln(b / a)).
     """
     r = np.zeros(1, DISEASE_DTYPE)
+    _lower_diffuse(dis["diffuse"], r[0])
     r[0]["uncounted_grows"] = dis["uncounted_disease"] == "grows"
     a, b = float(les["occult_diameter_min_cm"]), float(les["occult_diameter_max_cm"])
     mean_d3 = (b**3 - a**3) / (3.0 * math.log(b / a))
@@ -269,7 +268,6 @@ def lower_model(sc: Scenario) -> ModelParams:
         pop=_lower_population(les),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
         dz=_lower_disease(dis, les, logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5))),
-        dif=_lower_diffuse(dis["diffuse"]),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),

@@ -71,7 +71,7 @@ def test_volume_and_death_hazard_closed_form(P_on, growth, kill):
     x0, dt = math.log(0.7), 3.5
     _with_compartment(W, x0, h=0.1, e=10.0)
     r = growth - kill
-    c = P_on.death_rate * P_on.dif[0]["death_weight"]
+    c = P_on.death_rate * P_on.dz[0]["death_weight"]
     want, _ = integrate.quad(lambda s: c * math.exp(x0 + r * s), 0.0, dt, epsabs=0.0, epsrel=1e-12)
     assert diffuse.death_integral(P_on, W, dt) == pytest.approx(want, rel=1e-9)
     diffuse.advance(P_on, W, dt)
@@ -91,7 +91,7 @@ def test_death_time_is_the_root_of_the_closed_form(P_on, growth, kill, target):
     dt = 200.0
     tau = diffuse.death_time(P_on, W, dt)
     r = growth - kill
-    c = P_on.death_rate * P_on.dif[0]["death_weight"] * math.exp(x0)
+    c = P_on.death_rate * P_on.dz[0]["death_weight"] * math.exp(x0)
     if r < 0.0 and target >= c / -r:
         assert tau == math.inf
         return
@@ -104,7 +104,7 @@ def test_unreachable_threshold_never_fires(P_on):
     """A shrinking compartment's hazard is bounded by c / |r|: a larger threshold is never met."""
     W, _ = _workspace(P_on, growth=0.1, kill=0.6)
     _with_compartment(W, math.log(1.0), e=1.0)
-    c = P_on.death_rate * P_on.dif[0]["death_weight"]
+    c = P_on.death_rate * P_on.dz[0]["death_weight"]
     assert 1.0 > c / 0.5
     assert diffuse.death_time(P_on, W, 1e6) == math.inf
 
@@ -141,7 +141,7 @@ def test_seeding_handler_thins_exactly(default_scenario):
             assert st["n"] == 1 and st["dif_state"] == diffuse.OCCULT
             assert st["dif_logv"] == P.seed_logv
             assert st["dif_e"] == pytest.approx(-math.log(u[1]), rel=1e-15)
-            z = (st["dif_det_logv"] - P.dif[0]["det_logv"]) / P.dif[0]["det_sdlog"]
+            z = (st["dif_det_logv"] - P.dz[0]["det_logv"]) / P.dz[0]["det_sdlog"]
             assert z == pytest.approx(rng.std_normal_ppf(u[2]), rel=1e-12)
         else:
             assert st["n"] == 2 and st["dif_state"] == diffuse.ABSENT and st["dif_e"] == math.inf

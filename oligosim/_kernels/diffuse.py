@@ -2,7 +2,7 @@
 
 Pleural or peritoneal carcinomatosis is carried as a patient-level log-volume ``st.dif_logv``
 (ln cm3) with a state ``st.dif_state``: :data:`ABSENT`, :data:`OCCULT` or :data:`SEEN`. It is not
-a lesion slot, so the lesion cap does not limit it. With ``P.dif[0].on`` each seeding event
+a lesion slot, so the lesion cap does not limit it. With ``P.dz[0].on`` each seeding event
 (model 4.2) starts it, or adds a seed's volume to it, with the histology's probability instead of
 making a lesion: a thinning of the seeding process, so the seeding hazard and its closed form
 are untouched. The compartment grows at the patient's median rate minus the systemic kill rate in
@@ -59,7 +59,7 @@ def _thresholds(P, W):
     (ln cm3), DIFFUSE stream; kept for a later onset after an eradication."""
     st = W.state[0]
     if st.dif_e == INF:
-        D = P.dif[0]
+        D = P.dz[0]
         st.dif_e = rng.exponential(W.streams, rng.DIFFUSE)
         st.dif_det_logv = D.det_logv + D.det_sdlog * rng.normal(W.streams, rng.DIFFUSE)
 
@@ -69,7 +69,7 @@ def at_entry(P, W):
     """Occult diffuse disease at entry, with the histology's probability (drawn only when it is
     above 0): its log-volume uniform between a seed's and the patient's detection threshold, so
     that staging did not show it."""
-    D = P.dif[0]
+    D = P.dz[0]
     st = W.state[0]
     p = D.entry[st.histology]
     if not D.on or p <= 0.0:
@@ -91,7 +91,7 @@ def seeding(P, W):
     Draws one DIFFUSE uniform (only when the mechanism is on); at the first onset also the death
     threshold and the detection deviate. Returns True if the event was diffuse.
     """
-    D = P.dif[0]
+    D = P.dz[0]
     if not D.on:
         return False
     st = W.state[0]
@@ -117,7 +117,7 @@ def death_integral(P, W, tau):
     if st.dif_state == ABSENT:
         return 0.0
     v, _ = _integral(math.exp(st.dif_logv), st.growth - st.kill, tau)
-    return v * P.dif[0].death_weight * P.death_rate
+    return v * P.dz[0].death_weight * P.death_rate
 
 
 @njit(cache=True)
@@ -130,7 +130,7 @@ def death_time(P, W, dt):
     st = W.state[0]
     if st.dif_state == ABSENT:
         return INF
-    c = math.exp(st.dif_logv) * P.dif[0].death_weight * P.death_rate
+    c = math.exp(st.dif_logv) * P.dz[0].death_weight * P.death_rate
     if c <= 0.0:
         return INF
     target = st.dif_e - st.dif_h

@@ -132,24 +132,19 @@ ENTRY_DTYPE = np.dtype(
     align=True,
 )
 
-#: Diffuse serosal disease (model 4.9), a record like :data:`LOCOREGIONAL_DTYPE` (``P.dif[0].field``).
-DIFFUSE_DTYPE = np.dtype(
+#: Disease the lesion slots do not hold (model 4.2, 4.9): the diffuse serosal compartment and the
+#: aggregate beyond the lesion cap, a record like :data:`LOCOREGIONAL_DTYPE` (``P.dz[0].field``;
+#: one record for both, as ModelParams is at numba's limit of 100 fields).
+DISEASE_DTYPE = np.dtype(
     [
+        # diffuse serosal disease (model 4.9)
         ("on", np.bool_),  # the mechanism is switched on (disease.diffuse.enabled)
         ("onset", np.float64, (2,)),  # by histology (codes.ESCC, EAC): probability that a seeding event is diffuse
         ("entry", np.float64, (2,)),  # by histology: probability of occult diffuse disease at entry
         ("det_logv", np.float64),  # ln cm3: median detection volume
         ("det_sdlog", np.float64),  # between-patient sd of the log detection volume
         ("death_weight", np.float64),  # relative lethality per cm3 (as disease.death_weights)
-    ],
-    align=True,
-)
-
-
-#: Switches of the disease model's extensions (model 4), a record like :data:`LOCOREGIONAL_DTYPE`
-#: (``P.dz[0].field``).
-DISEASE_DTYPE = np.dtype(
-    [
+        # the aggregate beyond the lesion cap (model 4.2)
         ("uncounted_grows", np.bool_),  # disease beyond the lesion cap is one growing aggregate (model 4.2)
         ("occult_mean_logv", np.float64),  # ln cm3: mean volume of an occult deposit drawn at entry (log-uniform diameter)
         ("v50_logv", np.float64),  # ln cm3: the volume the staging modality sees with probability 1/2
@@ -213,8 +208,7 @@ class ModelParams(NamedTuple):
     entry: np.ndarray  # (1,) ENTRY_DTYPE: entry line, pretreatment and the drawn earlier RT course
     pop: np.ndarray  # (1,) POPULATION_DTYPE: lesion sizes by organ, node stations
     tx: np.ndarray  # (1,) TOXICITY_DTYPE: cytopenia correlation, RT myelosuppression, counting window
-    dz: np.ndarray  # (1,) DISEASE_DTYPE: switches of the disease model's extensions
-    dif: np.ndarray  # (1,) DIFFUSE_DTYPE: diffuse serosal disease (model 4.9)
+    dz: np.ndarray  # (1,) DISEASE_DTYPE: diffuse serosal disease (4.9) and the aggregate beyond the cap (4.2)
     # disease
     growth_median: float  # 1/month, ln2 / doubling
     growth_sd_patient: float

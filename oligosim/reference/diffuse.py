@@ -47,14 +47,14 @@ class DiffuseMixin:
     def _diffuse_thresholds(self) -> None:
         """At the first onset: the death threshold and the detection threshold (ln cm3)."""
         if self.dif_e == INF:
-            D = self.P.dif[0]
+            D = self.P.dz[0]
             self.dif_e = self.s_diffuse.exponential()
             self.dif_det_logv = float(D["det_logv"]) + float(D["det_sdlog"]) * self.s_diffuse.normal()
 
     def diffuse_at_entry(self) -> None:
         """Occult diffuse disease at entry with the histology's probability (drawn only when
         above 0), its log-volume uniform between a seed's and the detection threshold."""
-        D = self.P.dif[0]
+        D = self.P.dz[0]
         p = float(D["entry"][self.pat.histology])
         if not D["on"] or p <= 0.0:
             return
@@ -69,7 +69,7 @@ class DiffuseMixin:
 
     def diffuse_seeding(self) -> bool:
         """Is this seeding event diffuse disease (started or added to) instead of a lesion?"""
-        D = self.P.dif[0]
+        D = self.P.dz[0]
         if not D["on"]:
             return False
         if self.s_diffuse.uniform() >= D["onset"][self.pat.histology]:
@@ -87,7 +87,7 @@ class DiffuseMixin:
 
     def _diffuse_rate(self) -> float:
         """Its death hazard now (1/month): death_rate * weight * volume."""
-        return math.exp(self.dif_logv) * float(self.P.dif[0]["death_weight"]) * self.P.death_rate
+        return math.exp(self.dif_logv) * float(self.P.dz[0]["death_weight"]) * self.P.death_rate
 
     def diffuse_death_time(self, limit: float) -> float:
         """Months until its death hazard reaches the threshold, if within ``limit``, else inf."""
@@ -114,7 +114,7 @@ class DiffuseMixin:
         if self.dif_state == ABSENT:
             return
         r = self.pat.growth - self.kill
-        self.dif_h += volume_integral(math.exp(self.dif_logv), r, dt) * float(self.P.dif[0]["death_weight"]) * self.P.death_rate
+        self.dif_h += volume_integral(math.exp(self.dif_logv), r, dt) * float(self.P.dz[0]["death_weight"]) * self.P.death_rate
         self.dif_logv += r * dt
         if self.dif_logv < self.P.eradication_logv:
             self.dif_state = ABSENT
