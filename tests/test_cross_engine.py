@@ -66,7 +66,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality",
+    "population", "polymetastatic", "local_modality", "procedure_pause",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -201,6 +201,18 @@ def local_modality_scenario():
     return default_scenario().with_values(values)
 
 
+def procedure_pause_scenario():
+    """The local-modality case with long holds of chemotherapy after a procedure (model 6.10):
+    45 days after surgery, 20 after ablation, so that holds overlap RT courses, consolidation
+    checks, induction ends and lines started during a hold; the concurrent arm keeps its
+    chemotherapy during RT but not during a hold."""
+    values = {"local_therapy.surgery.systemic_pause_days": 45.0, "local_therapy.ablation.systemic_pause_days": 20.0}
+    arm = "concurrent"
+    values.update({f"arms.{arm}.local_modality.{s}": "surgery" for s in ("liver", "lung")})
+    values.update({f"arms.{arm}.local_modality.{s}": "ablation" for s in ("adrenal", "soft_tissue", "node_abdominal")})
+    return local_modality_scenario().with_values(values)
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -226,6 +238,7 @@ CASES = [
     ("population", lambda: population_scenario(), ["systemic_only", "upfront_rt"]),
     ("polymetastatic", lambda: polymetastatic_scenario(), ["systemic_only", "upfront_rt"]),
     ("local_modality", lambda: local_modality_scenario(), ["upfront_rt", "consolidative", "at_progression"]),
+    ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
 ]
 
 
@@ -754,9 +767,17 @@ def _mutate_resection_repeated(monkeypatch):
     monkeypatch.setattr(reference_procedure.ProcedureMixin, "local_modality", lambda self, les: int(self.A.local_modality[les.organ, les.subsite]))
 
 
+def _mutate_procedure_hold_ignored(monkeypatch):
+    """The reference never holds chemotherapy after surgery or ablation (model 6.10)."""
+    from oligosim.reference import procedure as reference_procedure
+
+    monkeypatch.setattr(reference_procedure.ProcedureMixin, "hold_systemic", lambda self, end: None)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_procedure_hold_ignored, "procedure_pause", procedure_pause_scenario, ["upfront_rt", "consolidative"]),
         (_mutate_procedure_size_ignored, "local_modality", local_modality_scenario, ["upfront_rt"]),
         (_mutate_resection_repeated, "local_modality", local_modality_scenario, ["at_progression"]),
         (_mutate_no_field_scale, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
@@ -795,7 +816,7 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_stations_uniform, "population", population_scenario, ["upfront_rt"]),
         (_mutate_exclusion_by_escc_rule, "polymetastatic", polymetastatic_scenario, ["systemic_only"]),
     ],
-    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_hold_ignored", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule"],
 )
