@@ -281,7 +281,8 @@ PROC_RESIDUAL_LOG10 = 3  #: log10 cell kill of an uncontrolled lesion (its resid
 PROC_COMPLICATION = 4  #: probability of a grade >= 3 complication
 PROC_MORTALITY = 5  #: probability of death from the procedure (30/90-day mortality)
 PROC_REPEAT = 6  #: 1 if a lesion this modality treated before may get it again (else RT)
-N_PROC = 7
+PROC_PAUSE_DAYS = 7  #: days the running line's chemotherapy is held after the procedure
+N_PROC = 8
 EVENT_NAMES = (
     "entry",
     "line_start",

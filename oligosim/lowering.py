@@ -369,6 +369,7 @@ def _procedure_params(lt) -> np.ndarray:
         out[m, codes.PROC_COMPLICATION] = float(p["complication"])
         out[m, codes.PROC_MORTALITY] = float(p["mortality"])
         out[m, codes.PROC_REPEAT] = 1.0 if p["repeat"] else 0.0
+        out[m, codes.PROC_PAUSE_DAYS] = float(p["systemic_pause_days"])
     return out
 
 

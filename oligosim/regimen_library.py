@@ -190,6 +190,22 @@ ENTRIES: tuple[Entry, ...] = (
         "efficacy as capox (assumption); schedule: 12 two-weekly cycles; toxicity: pf's, an assumption",
     ),
     Entry(
+        "sox", "S-1 + oxaliplatin (SOX)", "tp",
+        (Trial("SOPP", "Lee KW et al., Gastric Cancer 2021;24:156-167", Figures(0.58, None), Figures(0.60, None), "S-1 + oxaliplatin", "S-1 + cisplatin (three-weekly)"),),
+        ("eac",), (1,), {**_CHEMO_ALONE, "cycle_days": 21, "induction_cycles": 6},
+        {"leukopenia": 0.056, "neutropenia": 0.195, "thrombocytopenia": 0.167, "fatigue": 0.04, "nausea": 0.074, "vomiting": 0.13},
+        "efficacy: SOPP's same-trial contrast (objective response in patients with measurable disease; no response "
+        "duration in the abstract, so the anchor's resistance median is kept) over the calibrated platinum doublet tp, "
+        "taking S-1 + cisplatin as of tp's class (an assumption, as for ToGA's contrast in xp_trastuzumab); SOPP "
+        "enrolled metastatic or recurrent gastric cancer, the gastroesophageal-junction adenocarcinoma the label "
+        "stands for is an extrapolation; schedule: S-1 80 mg/m2/day on days 1-14 and oxaliplatin 130 mg/m2 on day 1 "
+        "every 3 weeks (SOPP), 6 cycles in the model (assumption); toxicity: grade 3 neutropenia 19.5% with SOX in "
+        "G-SOX (Yamada Y et al., Ann Oncol 2015;26:141-148); leukopenia 5.6%, thrombocytopenia 16.7% (grade 3 13.0% + "
+        "grade 4 3.7%), nausea 7.4% and vomiting 13.0% from the adjuvant SOX phase II of Wang G et al., BMC Cancer "
+        "2018;18:547 (the nearest reported per-type rates; SOPP reports thrombocytopenia, nausea and vomiting as more "
+        "common with SOX without figures in its abstract); fatigue as pf (assumption)",
+    ),
+    Entry(
         "xp_trastuzumab", "trastuzumab + cisplatin + fluoropyrimidine (HER2-positive)", "tp",
         (Trial("ToGA", "Bang YJ et al., Lancet 2010;376:687-697", Figures(0.47, 6.9), Figures(0.35, 4.8), "trastuzumab + chemotherapy", "chemotherapy"),),
         ("eac",), (1,), {**_CHEMO_ALONE, "immunotherapy": False, "cycle_days": 21, "induction_cycles": 6}, PF_TOX,
@@ -266,6 +282,18 @@ ENTRIES: tuple[Entry, ...] = (
         "irinotecan cytopenias of irinotecan_pd1 (Zhao 2023) without the antibody's pneumonitis",
         direct=True,
     ),
+    Entry(
+        "s1", "S-1 (second line)", "tp",
+        (Trial("ESWN 01", "Huang J et al., Cancer Commun 2019;39:16", Figures(0.097, None), None, "S-1"),),
+        ("escc",), (2,), {**_CHEMO_ALONE, "cycle_days": 21, "induction_cycles": 6},
+        {"leukopenia": 0.0, "neutropenia": 0.016, "thrombocytopenia": 0.01, "fatigue": 0.02, "nausea": 0.0, "vomiting": 0.01},
+        "direct comparison of ESWN 01's S-1 arm (ESCC after platinum or taxane chemotherapy; objective response 9.7%, "
+        "no response duration in the abstract, so the anchor's resistance median is kept) with ESCORT-1st's TP arm, "
+        "as the other second-line chemotherapy; schedule: S-1 80-120 mg/day on days 1-14 every 3 weeks (ESWN 01), 6 "
+        "cycles in the model (assumption); toxicity: the S-1 arm's grade 3-4 leukopenia 0%, neutropenia 1.6% and "
+        "nausea 0% (ESWN 01); thrombocytopenia, fatigue and vomiting are not in its abstract: small rates, assumptions",
+        direct=True,
+    ),
 )
 
 
@@ -312,15 +340,23 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _dor(figures: Figures, prefix: str = "") -> str:
+    return "DoR not reported" if figures.dor_months is None else f"{prefix}{figures.dor_months:g} mo"
+
+
+def _ratio(r: float | None) -> str:
+    return "1 (no DoR)" if r is None else f"{r:.4f}"
+
+
 def _source_line(entry: Entry) -> str:
     r = entry.ratios()
     trials = "; ".join(
-        f"{t.name} ({t.citation}): {t.arm_label} ORR {t.arm.orr:.1%}, DoR {t.arm.dor_months:g} mo"
-        + (f" vs {t.control_label} {t.control.orr:.1%}, {t.control.dor_months:g} mo" if t.control is not None else "")
+        f"{t.name} ({t.citation}): {t.arm_label} ORR {t.arm.orr:.1%}, {_dor(t.arm, 'DoR ')}"
+        + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}" if t.control is not None else "")
         for t in entry.links
     )
     how = "direct" if entry.direct else "same-trial contrast over the anchor's"
-    ratio = f"r_ORR {r['orr']:.4f}, r_DoR {r['dor_months']:.4f}"
+    ratio = f"r_ORR {r['orr']:.4f}, r_DoR {_ratio(r['dor_months'])}"
     return f"{trials or 'no trial contrast (assumption)'}; anchor {entry.anchor} ({ANCHOR_ARMS[entry.anchor][2]}), {how}: {ratio}"
 
 
@@ -374,8 +410,8 @@ def library_table_markdown() -> str:
         v = entry_values(e)
         r = e.ratios()
         trials = "; ".join(
-            f"{t.name} ({t.citation}): {t.arm_label} {t.arm.orr:.1%}, {t.arm.dor_months:g} mo"
-            + (f" vs {t.control_label} {t.control.orr:.1%}, {t.control.dor_months:g} mo" if t.control is not None else "")
+            f"{t.name} ({t.citation}): {t.arm_label} {t.arm.orr:.1%}, {_dor(t.arm)}"
+            + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}" if t.control is not None else "")
             for t in e.links
         ) or "none: class equivalence (assumption)"
         how = "direct, X / A" if e.direct else ("same-trial contrast over the anchor's, (X/C) / (A/A_C)" if e.links else "ratio 1")
@@ -387,7 +423,7 @@ def library_table_markdown() -> str:
             trials,
             f"`{e.anchor}` ({ANCHOR_ARMS[e.anchor][2]}); {how}",
             f"{r['orr']:.4f}",
-            f"{r['dor_months']:.4f}",
+            _ratio(r["dor_months"]),
             f"{v['kill_rate_per_month']:g}",
             f"{v['maintenance_kill_rate_per_month']:g}" if v["maintenance_months"] else "—",
             f"{v['resistance_median_months']:g}",

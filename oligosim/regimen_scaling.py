@@ -25,7 +25,8 @@ regimen starts from the calibrated regimen of its class (its *anchor*) and chang
   docs/calibration/regimen_library.md, which is why the rule is stated on the parameters and
   its consequences are measured, not tuned);
 * the median time to acquired resistance scales with ``r_DoR``: a response lasts until
-  resistance;
+  resistance; a trial that reports no response duration (``dor_months`` None) leaves it as
+  the anchor's (``r_DoR`` taken as 1, an assumption the library's table states);
 * the durable-responder share scales with ``r_ORR``: durable responders stay the same share of
   the responders;
 * the primary-resistance share follows ``r_DCR`` when a disease-control rate is given on both
@@ -63,20 +64,20 @@ class Figures:
     ----------
     orr : float
         Objective response rate, a fraction in (0, 1].
-    dor_months : float
-        Median duration of response, months (> 0).
+    dor_months : float or None
+        Median duration of response, months (> 0), or None when the paper reports none.
     dcr : float or None
         Disease-control rate, a fraction in (0, 1], or None when not used.
     """
 
     orr: float
-    dor_months: float
+    dor_months: float | None
     dcr: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.orr <= 1.0:
             raise ValueError(f"orr = {self.orr!r}: must be a fraction in (0, 1]")
-        if not (self.dor_months > 0.0 and math.isfinite(self.dor_months)):
+        if self.dor_months is not None and not (self.dor_months > 0.0 and math.isfinite(self.dor_months)):
             raise ValueError(f"dor_months = {self.dor_months!r}: must be a positive number of months")
         if self.dcr is not None and not self.orr <= self.dcr <= 1.0:
             raise ValueError(f"dcr = {self.dcr!r}: must be a fraction in [orr, 1] (responders are controlled)")
@@ -109,7 +110,7 @@ def response_ratio(
     Returns
     -------
     float or None
-        None when some arm lacks the figure (only possible for ``dcr``).
+        None when some arm lacks the figure (``dcr``, or ``dor_months`` not reported).
     """
     num = 1.0
     for arm, control in links:
@@ -121,15 +122,18 @@ def response_ratio(
     return None if den is None else num / den
 
 
-def scale_efficacy(anchor: Mapping[str, float], r_orr: float, r_dor: float, r_dcr: float | None = None) -> dict[str, float]:
+def scale_efficacy(anchor: Mapping[str, float], r_orr: float, r_dor: float | None, r_dcr: float | None = None) -> dict[str, float]:
     """The efficacy keys of a regimen scaled from its anchor's (module docstring).
 
     Parameters
     ----------
     anchor : mapping
         The anchor regimen's resolved values (at least :data:`EFFICACY_KEYS`).
-    r_orr, r_dor : float
-        Response ratios of the objective response rate and of the median response duration (> 0).
+    r_orr : float
+        Response ratio of the objective response rate (> 0).
+    r_dor : float or None
+        Response ratio of the median response duration (> 0); None (no duration reported)
+        keeps the anchor's resistance median.
     r_dcr : float, optional
         Response ratio of the disease-control rate; None leaves the primary-resistance share as
         the anchor's.
@@ -145,6 +149,7 @@ def scale_efficacy(anchor: Mapping[str, float], r_orr: float, r_dor: float, r_dc
         For a ratio that is not a positive finite number, or when the durable and primary
         shares would add up to more than 1.
     """
+    r_dor = 1.0 if r_dor is None else r_dor
     for name, r in (("r_orr", r_orr), ("r_dor", r_dor)) + ((("r_dcr", r_dcr),) if r_dcr is not None else ()):
         if not (isinstance(r, (int, float)) and math.isfinite(r) and r > 0.0):
             raise ValueError(f"{name} = {r!r}: must be a positive finite ratio")

@@ -68,7 +68,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: (4 se and p > 1e-3 still hold as tolerances at any size)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line",
+    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line", "procedure_pause",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -247,6 +247,18 @@ def patient_factors_first_line_scenario():
     })
 
 
+def procedure_pause_scenario():
+    """The local-modality case with long holds of chemotherapy after a procedure (model 6.10):
+    45 days after surgery, 20 after ablation, so that holds overlap RT courses, consolidation
+    checks, induction ends and lines started during a hold; the concurrent arm keeps its
+    chemotherapy during RT but not during a hold."""
+    values = {"local_therapy.surgery.systemic_pause_days": 45.0, "local_therapy.ablation.systemic_pause_days": 20.0}
+    arm = "concurrent"
+    values.update({f"arms.{arm}.local_modality.{s}": "surgery" for s in ("liver", "lung")})
+    values.update({f"arms.{arm}.local_modality.{s}": "ablation" for s in ("adrenal", "soft_tissue", "node_abdominal")})
+    return local_modality_scenario().with_values(values)
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -276,6 +288,7 @@ CASES = [
     ("diffuse", lambda: diffuse_scenario(), ["systemic_only", "at_progression"]),
     ("patient_factors", lambda: patient_factors_scenario(), ["systemic_only", "upfront_rt", "consolidative", "at_progression"]),
     ("patient_factors_first_line", lambda: patient_factors_first_line_scenario(), ["upfront_rt", "concurrent"]),
+    ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
 ]
 
 
@@ -854,9 +867,17 @@ def _mutate_resection_repeated(monkeypatch):
     monkeypatch.setattr(reference_procedure.ProcedureMixin, "local_modality", lambda self, les: int(self.A.local_modality[les.organ, les.subsite]))
 
 
+def _mutate_procedure_hold_ignored(monkeypatch):
+    """The reference never holds chemotherapy after surgery or ablation (model 6.10)."""
+    from oligosim.reference import procedure as reference_procedure
+
+    monkeypatch.setattr(reference_procedure.ProcedureMixin, "hold_systemic", lambda self, end: None)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
+        (_mutate_procedure_hold_ignored, "procedure_pause", procedure_pause_scenario, ["upfront_rt", "consolidative"]),
         (_mutate_procedure_size_ignored, "local_modality", local_modality_scenario, ["upfront_rt"]),
         (_mutate_resection_repeated, "local_modality", local_modality_scenario, ["at_progression"]),
         (_mutate_no_field_scale, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
@@ -902,7 +923,7 @@ def _mutate_resection_repeated(monkeypatch):
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
     ],
-    ids=["procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_hold_ignored", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],

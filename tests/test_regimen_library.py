@@ -92,6 +92,15 @@ def test_figures_validate(kw, match):
         Figures(**kw)
 
 
+def test_a_response_duration_not_reported_keeps_the_anchors_resistance_median():
+    x, a = Figures(0.30, None), Figures(0.60, 7.0)
+    assert response_ratio([(x, None)], (a, None), "dor_months") is None
+    assert response_ratio([(x, None)], (a, None), "orr") == pytest.approx(0.5, rel=1e-12)
+    out = scale_efficacy(ANCHOR, 0.5, None)
+    assert out["resistance_median_months"] == ANCHOR["resistance_median_months"]
+    assert out["kill_rate_per_month"] == pytest.approx(0.3, rel=1e-12)
+
+
 # ---------------------------------------------------------------------------- the library file
 
 
@@ -106,10 +115,30 @@ def test_library_values_are_the_anchor_scaled_by_the_ratios():
         r = e.ratios()
         a, v = regs[e.anchor], regs[e.name]
         assert v["kill_rate_per_month"] == pytest.approx(a["kill_rate_per_month"] * r["orr"], abs=6e-5), e.name
-        assert v["resistance_median_months"] == pytest.approx(a["resistance_median_months"] * r["dor_months"], abs=6e-5), e.name
+        r_dor = 1.0 if r["dor_months"] is None else r["dor_months"]  # no duration reported: the anchor's
+        assert v["resistance_median_months"] == pytest.approx(a["resistance_median_months"] * r_dor, abs=6e-5), e.name
         assert v["durable_fraction"] == pytest.approx(a["durable_fraction"] * r["orr"], abs=6e-5), e.name
         assert list(v["histology"]) == list(e.histology) and list(v["lines"]) == list(e.lines)
         assert e.anchor in ANCHOR_ARMS
+
+
+def test_s1_and_sox_from_their_trials_response_rates():
+    """Second-line S-1 (ESWN 01, direct over ESCORT-1st's TP arm) and SOX (SOPP's contrast over
+    S-1 + cisplatin, over tp): the ratios in closed form, the labels, schedule and toxicity."""
+    regs = load_scenario(LIBRARY).data["regimens"]
+    by = {e.name: e for e in ENTRIES}
+    tp = regs["tp"]
+    s1, sox = regs["s1"], regs["sox"]
+    assert by["s1"].ratios()["orr"] == pytest.approx(0.097 / 0.621, rel=1e-12)
+    assert by["sox"].ratios()["orr"] == pytest.approx(0.58 / 0.60, rel=1e-12)
+    assert by["s1"].ratios()["dor_months"] is None and by["sox"].ratios()["dor_months"] is None
+    assert s1["kill_rate_per_month"] == pytest.approx(round(tp["kill_rate_per_month"] * 0.097 / 0.621, 4), abs=1e-12)
+    assert sox["kill_rate_per_month"] == pytest.approx(round(tp["kill_rate_per_month"] * 0.58 / 0.60, 4), abs=1e-12)
+    assert s1["resistance_median_months"] == sox["resistance_median_months"] == tp["resistance_median_months"]
+    assert (list(s1["histology"]), list(s1["lines"])) == (["escc"], [2])
+    assert (list(sox["histology"]), list(sox["lines"])) == (["eac"], [1])
+    assert s1["cycle_days"] == sox["cycle_days"] == 21 and not s1["immunotherapy"] and not sox["immunotherapy"]
+    assert s1["grade3plus"]["neutropenia"] == 0.016 and sox["grade3plus"]["neutropenia"] == 0.195
 
 
 def test_library_keeps_base_regimens_and_their_codes_unchanged():

@@ -99,7 +99,7 @@ def main(argv=None) -> int:
                         f"`{name}`",
                         f"`{anchor}`" if e else "—",
                         f"{r['orr']:.3f}",
-                        f"{r['dor_months']:.3f}",
+                        "1 (no DoR)" if r["dor_months"] is None else f"{r['dor_months']:.3f}",
                         _pct(fig.orr) if fig else "—",
                         _num(fig.dor_months) if fig else "—",
                         _pct(orr),

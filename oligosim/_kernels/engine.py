@@ -19,7 +19,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import diffuse, handlers, hazards, record, toxicity, uncounted
+from oligosim._kernels import diffuse, handlers, hazards, procedure, record, toxicity, uncounted
 from oligosim._kernels.inputs import ArmParams
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
@@ -37,6 +37,7 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
     S_SYMPTOM_SCAN,
     S_TOX,
     S_PRIMARY_EVENT,
+    S_PROC_RESUME,
     S_WIDESPREAD_DEATH,
     Outputs,
     Workspace,
@@ -92,9 +93,11 @@ def _dispatch(P, R, A, W, L, s):
     elif s == S_RESISTANCE:
         handlers.on_resistance(W)
     elif s == S_CONSOLIDATION:
-        handlers.on_consolidation(P, A, W, L)
+        handlers.on_consolidation(P, R, A, W, L)
     elif s == S_PRIMARY_EVENT:
         handlers.on_primary_event(P, W, L)
+    elif s == S_PROC_RESUME:
+        procedure.on_resume(W)
 
 
 @njit(cache=True)

@@ -36,6 +36,7 @@ from oligosim._kernels.state import (
     S_SYMPTOM_SCAN,
     S_TOX,
     S_PRIMARY_EVENT,
+    S_PROC_RESUME,
     log_event,
 )
 from oligosim.definitions import count_metastases
@@ -194,7 +195,7 @@ def on_entry(P, R, A, W, L, out, j, n):
         n_rt = rt.plan_course(P, A, L, n, rt.PLAN_INITIAL)
         # surgery or ablation of the sites the arm treats so (model 6.10): given now
         procedure.given_alone(W, L, n, n_rt)
-        if procedure.give(P, A, W, L, n):
+        if procedure.give(P, R, A, W, L, n):
             finish(W, codes.DEATH_TREATMENT)
             return True
     if n_rt > 0:
@@ -440,7 +441,7 @@ def on_rt_end(P, R, A, W, L):
     st.rt_courses += 1
     st.local_courses += 1
     st.last_local = st.t
-    if st.paused:
+    if st.paused and W.slot[S_PROC_RESUME] == INF:  # else a procedure still holds chemotherapy (6.10)
         st.paused = False
         st.kill = 0.0 if (st.resisted or not st.line_on) else st.kill_line
     if dead:
@@ -453,13 +454,13 @@ def on_rt_end(P, R, A, W, L):
 
 
 @njit(cache=True, inline="always")
-def on_consolidation(P, A, W, L):
+def on_consolidation(P, R, A, W, L):
     """Restaging after N cycles: consolidative RT to all known lesions if no progression."""
     st = W.state[0]
     if not st.progressed and not st.fistula and W.slot[S_RT_END] == INF and W.slot[S_RT_START] == INF and fitness.fit_for_local(P, W):
         n_rt = rt.plan_course(P, A, L, st.n, rt.PLAN_INITIAL)
         procedure.given_alone(W, L, st.n, n_rt)
-        if procedure.give(P, A, W, L, st.n):  # model 6.10
+        if procedure.give(P, R, A, W, L, st.n):  # model 6.10
             finish(W, codes.DEATH_TREATMENT)
             return
         if n_rt > 0:

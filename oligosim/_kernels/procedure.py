@@ -6,7 +6,10 @@ course; :func:`give` treats them at once, when the local therapy is decided. Eac
 takes exactly three draws from its own stream (``rng.PROCEDURE``: control, complication, death),
 so the RT and toxicity streams of the lesions left to RT do not move. A treated lesion gets a
 local-control record like an RT target (BED NaN: no dose); an uncontrolled one keeps a residual
-that regrows to its size at the procedure, an in-field failure like RT's.
+that regrows to its size at the procedure, an in-field failure like RT's. A session of
+procedures holds the running line's chemotherapy for the longest ``systemic_pause_days`` of the
+modalities given (:func:`hold_systemic`, slot ``S_PROC_RESUME``), through the pause of a
+sequential RT course (model 5.4): ``st.paused`` and :func:`systemic.paused_kill`.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng
-from oligosim._kernels.state import log_event
+from oligosim._kernels import rng, systemic
+from oligosim._kernels.state import INF, MONTHS_PER_DAY, S_CONSOLIDATION, S_INDUCTION_END, S_PROC_RESUME, S_RT_END, log_event
 
 _LN10 = math.log(10.0)
 
@@ -110,19 +113,59 @@ def given_alone(W, L, n, n_rt):
 
 
 @njit(cache=True)
-def give(P, A, W, L, n):
+def give(P, R, A, W, L, n):
     """Treat every lesion marked by :func:`mark`, in lesion order; returns True if one procedure
     killed the patient (every marked lesion is treated all the same: one operative session, and
-    the draws stay aligned). The caller ends the course with ``codes.DEATH_TREATMENT``."""
+    the draws stay aligned). The caller ends the course with ``codes.DEATH_TREATMENT``. A
+    survived session holds chemotherapy for the longest hold of its modalities (model 6.10)."""
     dead = False
+    days = 0.0
     for i in range(n):
         if not L.to_procedure[i]:
             continue
         L.to_procedure[i] = False
         if L.status[i] != C.ACTIVE:
             continue
+        days = max(days, P.procedure[A.local_modality[L.organ[i], L.subsite[i]], codes.PROC_PAUSE_DAYS])
         if _treat(P, A, W, L, i):
             dead = True
     if dead:
         W.state[0].death_detail = codes.TREATMENT_DEATH_PROCEDURE
+    elif days > 0.0:
+        hold_systemic(R, W, W.state[0].t + days * MONTHS_PER_DAY)
     return dead
+
+
+@njit(cache=True)
+def hold_systemic(R, W, end):
+    """Chemotherapy waits until ``end`` (months) for recovery from a procedure (model 6.10).
+
+    The hold extends one already running; a running chemotherapy-containing line is paused as by a
+    sequential RT course (model 5.4: its anti-PD-1 component goes on; its induction end and
+    consolidation check move by the extension); a line started during the hold waits for its end
+    (:func:`systemic.start_line`).
+    """
+    st = W.state[0]
+    old = W.slot[S_PROC_RESUME]
+    if old < INF and old >= end:
+        return
+    start = old if old < INF else st.t
+    W.slot[S_PROC_RESUME] = end
+    if st.line_on and st.reg >= 0 and R.chemo[st.reg]:
+        if W.slot[S_INDUCTION_END] < INF:
+            W.slot[S_INDUCTION_END] += end - start
+        if W.slot[S_CONSOLIDATION] < INF:
+            W.slot[S_CONSOLIDATION] += end - start
+        if not st.paused:
+            st.paused = True
+            st.kill = 0.0 if st.resisted else systemic.paused_kill(R, st.reg, st.pdl1_high)
+
+
+@njit(cache=True)
+def on_resume(W):
+    """The hold is over: chemotherapy resumes unless a sequential RT course still pauses it (its
+    end resumes it then)."""
+    st = W.state[0]
+    if st.paused and not (W.slot[S_RT_END] < INF and not st.course_concurrent):
+        st.paused = False
+        st.kill = 0.0 if (st.resisted or not st.line_on) else st.kill_line

@@ -57,13 +57,13 @@ def _wants_local(A, st, oligo):
 
 
 @njit(cache=True, inline="always")
-def _local_at_progression(P, A, W, L):
+def _local_at_progression(P, R, A, W, L):
     """Surgery or ablation where the arm chooses it (model 6.10), an RT course where the dose
     allows, else surgery or ablation (model 6.6-6.7)."""
     st = W.state[0]
     if st.local_courses > 0:
         st.extra_courses += 1
-    n_rt, n_alt, dead = rt.plan_progression_course(P, A, W, L)
+    n_rt, n_alt, dead = rt.plan_progression_course(P, R, A, W, L)
     if dead:
         # a procedure's death (model 6.10): the course ends here, nothing more is planned
         st.cause = codes.DEATH_TREATMENT
@@ -127,7 +127,7 @@ def on_progression(P, R, A, W, L, n_new):
         log_event(W, t, codes.EV_WIDESPREAD, 0)
         W.slot[S_WIDESPREAD_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_widespread)
     if _wants_local(A, st, oligo) and fitness.fit_for_local(P, W):
-        _local_at_progression(P, A, W, L)
+        _local_at_progression(P, R, A, W, L)
     else:
         _next_line(P, R, A, W, L)
     st.has_baseline = False  # the next scan sets a new baseline

@@ -195,7 +195,7 @@ def reirradiation_allowed(P, A, L, i, t):
 
 
 @njit(cache=True)
-def plan_progression_course(P, A, W, L):
+def plan_progression_course(P, R, A, W, L):
     """Local therapy at a progression: surgery or ablation where the arm chooses it for the site
     (model 6.10), RT where the re-irradiation dose allows (model 6.6), else surgery or ablation
     if the arm allows it (6.7).
@@ -211,7 +211,7 @@ def plan_progression_course(P, A, W, L):
     for i in range(st.n):
         if L.to_procedure[i]:
             n_alt += 1
-    dead = procedure.give(P, A, W, L, st.n)
+    dead = procedure.give(P, R, A, W, L, st.n)
     for i in range(st.n):
         if not L.in_course[i]:
             continue

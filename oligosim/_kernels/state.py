@@ -51,7 +51,8 @@ S_HORIZON = 10
 S_PROGRESSION_DEATH = 11  #: disease death by the post-progression hazard
 S_WIDESPREAD_DEATH = 12  #: disease death by the further hazard after widespread progression
 S_PRIMARY_EVENT = 13  #: a tumour fistula of the primary in place, then death after it (model 4.8)
-N_SLOTS = 14
+S_PROC_RESUME = 14  #: chemotherapy held after surgery or ablation resumes (model 6.10)
+N_SLOTS = 15
 
 N_SYSTEMIC_TOX = codes.N_SYSTEMIC_TYPES + 1  #: toxicity slots of a line: the nine systemic types and grade 5
 

@@ -21,6 +21,7 @@ from oligosim._kernels.state import (
     S_CONSOLIDATION,
     S_INDUCTION_END,
     S_MAINTENANCE_END,
+    S_PROC_RESUME,
     S_RESISTANCE,
     S_TOX,
     log_event,
@@ -111,6 +112,14 @@ def start_line(P, R, A, W, L, line, reg):
     arm_toxicity(slot, W.tox_time)
     if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
         slot[S_CONSOLIDATION] = t + A.consolidative_cycles * R.cycle[reg]
+    if slot[S_PROC_RESUME] < INF and R.chemo[reg]:
+        # started while a procedure holds chemotherapy (model 6.10): it waits for the hold's end
+        rest = slot[S_PROC_RESUME] - t
+        slot[S_INDUCTION_END] += rest
+        if slot[S_CONSOLIDATION] < INF:
+            slot[S_CONSOLIDATION] += rest
+        st.paused = True
+        st.kill = paused_kill(R, reg, st.pdl1_high)
     if R.chemo[reg]:
         for i in range(st.n):
             if L.status[i] == C.ACTIVE:

@@ -5,8 +5,8 @@ Statement 4 leaves the local modality to the multidisciplinary team: an arm name
 (metastasectomy, lymphadenectomy) or thermal ablation (radiofrequency or microwave), in
 ``arms.<arm>.local_modality``. Each non-RT modality has its own parameters in
 ``local_therapy.<modality>``: control probability by lesion size, residual of an uncontrolled
-lesion, grade >= 3 complication and procedure mortality, and whether a lesion it treated may get
-it again. Sources are in each key's ``source`` (docs/model.md section 6.10).
+lesion, grade >= 3 complication and procedure mortality, whether a lesion it treated may get
+it again, and how long the running line's chemotherapy is held after it. Sources are in each key's ``source`` (docs/model.md section 6.10).
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ _SURGERY = Section(
         "repeat": Bool(
             False, doc="may a lesion resected before, whose residual regrew, be resected again (else it gets RT); assumption: a margin recurrence is usually irradiated or ablated",
         ),
+        "systemic_pause_days": _nonneg(
+            24.5, "days", "days the running line's chemotherapy is held after the operation (anti-PD-1 goes on, as during a sequential RT course; a line started meanwhile waits); 0: no hold",
+            "Nordlinger 2008 (EORTC 40983, perioperative FOLFOX around resection of liver metastases): postoperative chemotherapy 2-5 weeks after surgery by protocol; the midpoint, 3.5 weeks (the protocol's interval is quoted from memory of the paper, not read here)",
+        ),
     },
     doc="surgery (metastasectomy, lymphadenectomy) chosen as a site's local therapy",
 )
@@ -81,6 +85,10 @@ _ABLATION = Section(
         ),
         "repeat": Bool(
             True, doc="may a lesion ablated before, whose residual regrew, be ablated again; assumption: local tumour progression after ablation is commonly re-ablated",
+        ),
+        "systemic_pause_days": _nonneg(
+            7.0, "days", "days the running line's chemotherapy is held after the ablation (as for surgery); 0: no hold",
+            A + "percutaneous ablation is usually a day-case or overnight procedure and chemotherapy resumes within about a week; no series giving the interval was found",
         ),
     },
     doc="thermal (radiofrequency or microwave) ablation chosen as a site's local therapy",

@@ -7,6 +7,7 @@ events at the same time happen in the clinical order
 
     RT end < RT start < toxicity < scan < symptom scan < consolidation check
     < induction end < maintenance end < resistance < background death < horizon
+    < progression death < widespread death < primary event < end of a procedure's systemic hold
 
 which is the order of the kernel's event slots.
 """
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # only for annotations: the patient imports this module
 __all__ = [
     "P_RT_END", "P_RT_START", "P_TOX", "P_SCAN", "P_SYMPTOM_SCAN", "P_CONSOLIDATION",
     "P_INDUCTION_END", "P_MAINTENANCE_END", "P_RESISTANCE", "P_BACKGROUND_DEATH", "P_HORIZON",
-    "P_PROGRESSION_DEATH", "P_WIDESPREAD_DEATH", "P_PRIMARY_EVENT", "P_CROSSING", "P_SYMPTOM", "Appointment",
+    "P_PROGRESSION_DEATH", "P_WIDESPREAD_DEATH", "P_PRIMARY_EVENT", "P_PROC_RESUME", "P_CROSSING", "P_SYMPTOM", "Appointment",
 ]
 
 INF = math.inf
@@ -33,10 +34,11 @@ INF = math.inf
 P_RT_END, P_RT_START, P_TOX, P_SCAN, P_SYMPTOM_SCAN, P_CONSOLIDATION = 0, 1, 2, 3, 4, 5
 P_INDUCTION_END, P_MAINTENANCE_END, P_RESISTANCE, P_BACKGROUND_DEATH, P_HORIZON = 6, 7, 8, 9, 10
 P_PROGRESSION_DEATH, P_WIDESPREAD_DEATH, P_PRIMARY_EVENT = 11, 12, 13
+P_PROC_RESUME = 14  # chemotherapy held after surgery or ablation resumes (model 6.10)
 # a continuous-hazard crossing found up to and including the next appointment's time comes
 # first; a symptom reached exactly at an appointment's time comes after it
 P_CROSSING = -1
-P_SYMPTOM = 14
+P_SYMPTOM = 15
 
 
 class _Fire(simpy.events.Event):

@@ -33,6 +33,7 @@ from oligosim.reference.appointments import (
     P_INDUCTION_END,
     P_MAINTENANCE_END,
     P_PRIMARY_EVENT,
+    P_PROC_RESUME,
     P_PROGRESSION_DEATH,
     P_RESISTANCE,
     P_RT_END,
@@ -182,6 +183,8 @@ class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, Proc
         self.widespread_death = Appointment(self, P_WIDESPREAD_DEATH, lambda: self.finish_disease(codes.DISEASE_DEATH_AFTER_WIDESPREAD))
         # the primary in place: a tumour fistula, then death after it (model 4.8)
         self.primary_event = Appointment(self, P_PRIMARY_EVENT, self.on_primary_event)
+        # chemotherapy held after surgery or ablation resumes (model 6.10)
+        self.proc_resume = Appointment(self, P_PROC_RESUME, self.on_proc_resume)
 
     # ------------------------------------------------------------------ bookkeeping
     def record(self, code: int, detail: int = 0, t: float | None = None) -> None:

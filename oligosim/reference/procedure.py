@@ -6,8 +6,10 @@ surgery or ablation (``A.local_modality``) out of the RT course; :meth:`Procedur
 treats them at once. Each treated lesion takes three draws from the procedure stream (control,
 complication, death). A treated lesion opens a local-control record as an RT target does (BED
 NaN: no dose); an uncontrolled residual that regrows to its size at the procedure is an in-field
-failure. Written from the model's text, independently of the kernel's
-:mod:`oligosim._kernels.procedure`.
+failure. A session of procedures holds the running line's chemotherapy for the longest
+``systemic_pause_days`` of the modalities given (:meth:`ProcedureMixin.hold_systemic`), as a
+sequential RT course pauses it (model 5.4). Written from the model's text, independently of the
+kernel's :mod:`oligosim._kernels.procedure`.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
+from oligosim.reference.appointments import INF
 from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED, diameter_of_logv
 from oligosim.results import LC_RECORDS
 
 __all__ = ["ProcedureMixin"]
 
+MONTHS_PER_DAY = 12.0 / 365.25
+
 
 class ProcedureMixin:
     """Surgery and ablation handlers of :class:`oligosim.reference.patient.Patient`; uses the
     lesions' ``in_course``, ``to_procedure`` and ``procedures``, the stream ``s_procedure`` and
-    the local-control records ``lc``."""
+    the local-control records ``lc``; the hold of chemotherapy after a procedure uses the line
+    state of :class:`oligosim.reference.systemic.SystemicMixin` and the appointment
+    ``proc_resume``."""
 
     def local_modality(self, les) -> int:
         """codes.LOCAL_* the arm gives ``les`` now: its site's, or RT after a procedure the
@@ -58,15 +65,55 @@ class ProcedureMixin:
         """Operate on or ablate every marked lesion now; True if a procedure killed the patient
         (the death detail is then TREATMENT_DEATH_PROCEDURE; the caller ends the course)."""
         dead = False
+        days = 0.0  # the longest hold of chemotherapy of the modalities given (model 6.10)
         for i, les in enumerate(self.lesions):
             if les is None or not les.to_procedure:
                 continue
             les.to_procedure = False
             if les.status == ACTIVE:
+                days = max(days, float(self.P.procedure[int(self.A.local_modality[les.organ, les.subsite]), codes.PROC_PAUSE_DAYS]))
                 dead = self._procedure(i, les) or dead
         if dead:
             self.death_detail = codes.TREATMENT_DEATH_PROCEDURE
+        elif days > 0.0:
+            self.hold_systemic(self.env.now + days * MONTHS_PER_DAY)
         return dead
+
+    def hold_systemic(self, end: float) -> None:
+        """Chemotherapy waits until ``end`` (months) for recovery from a procedure (model 6.10).
+
+        The hold extends any hold already running; a running chemotherapy-containing line is
+        paused as by a sequential RT course (model 5.4: its anti-PD-1 component goes on, its
+        induction end and consolidation check move by the extension); a line that starts during
+        the hold waits for its end (:meth:`hold_new_line`)."""
+        now, R = self.env.now, self.R
+        old = self.proc_resume.at
+        if old < INF and old >= end:
+            return
+        start = old if old < INF else now
+        self.proc_resume.book(end)
+        if self.line_on and self.reg >= 0 and R.chemo[self.reg]:
+            self.induction_end.postpone(end - start)
+            self.consolidation.postpone(end - start)
+            if not self.paused:
+                self.paused = True
+                self.kill = 0.0 if self.resisted else self._anti_pd1_kill(self.reg)
+
+    def hold_new_line(self, reg: int) -> None:
+        """A chemotherapy-containing line started during a hold: paused from its first day, its
+        induction end and consolidation check moved by the rest of the hold."""
+        rest = self.proc_resume.at - self.env.now
+        self.induction_end.postpone(rest)
+        self.consolidation.postpone(rest)
+        self.paused = True
+        self.kill = self._anti_pd1_kill(reg)
+
+    def on_proc_resume(self) -> None:
+        """The hold is over: chemotherapy resumes unless a sequential RT course still pauses it
+        (its end resumes it then)."""
+        if self.paused and not (self.rt_end.pending and not self.course_concurrent):
+            self.paused = False
+            self.kill = 0.0 if (self.resisted or not self.line_on) else self.kill_line
 
     def _procedure(self, i: int, les) -> bool:
         """One surgery or ablation of lesion ``i``; True if it killed the patient."""

@@ -215,7 +215,7 @@ class RadiotherapyMixin:
         self.rt_courses += 1
         self.local_courses += 1
         self.last_local = self.env.now
-        if self.paused:
+        if self.paused and not self.proc_resume.pending:  # else a procedure still holds chemotherapy (6.10)
             self.paused = False
             self.kill = 0.0 if (self.resisted or not self.line_on) else self.kill_line
         if dead:

@@ -87,6 +87,9 @@ class SystemicMixin:
             self.tox[k].book(now + v * duration if u < p else INF)
         if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
             self.consolidation.book(now + A.consolidative_cycles * R.cycle[reg])
+        if self.proc_resume.pending and R.chemo[reg]:
+            # started while a procedure holds chemotherapy (model 6.10): it waits for the hold's end
+            self.hold_new_line(reg)
         if R.chemo[reg]:
             for les in self.active():
                 les.chemo_exposed = True
