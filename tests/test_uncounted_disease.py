@@ -96,7 +96,8 @@ def test_seeding_beyond_the_cap_starts_then_feeds_the_aggregate(default_scenario
 def test_occult_deposits_beyond_the_cap_at_entry(default_scenario):
     """At entry the occult deposits drawn beyond the cap start the aggregate with the mean
     occult volume each: pi/6 E[d^3] for a log-uniform diameter, checked by quadrature; the
-    uncounted disease is counted once its leading deposit reaches the median detection size."""
+    uncounted disease is counted once its leading deposit, the largest in expectation, reaches the
+    median detection size."""
     sc = default_scenario.with_values({"disease.uncounted_disease": "grows"})
     on = lower_model(sc)._replace(max_lesions=CAP)
     les = sc.data["cohort"]["lesions"]
@@ -109,9 +110,11 @@ def test_occult_deposits_beyond_the_cap_at_entry(default_scenario):
     uncounted.enter(on, st, L)
     assert st["overflow"] == 1 and st["n"] == CAP + 1
     assert L["logv"][CAP] == pytest.approx(math.log(7 * mean_v), rel=1e-10)
-    assert st["agg_offset"] == pytest.approx(math.log(7), rel=1e-12)
-    # countable exactly when the leading (mean) deposit reaches v50, whatever the count
-    need = on.dz[0]["v50_logv"] - on.dz[0]["occult_mean_logv"]
+    # led by the largest of 7 log-uniform diameters in expectation: lo + (hi - lo) 7/8
+    lead = math.log(math.pi / 6.0) + 3.0 * (lo + (hi - lo) * 7.0 / 8.0)
+    assert st["agg_offset"] == pytest.approx(math.log(7 * mean_v) - lead, rel=1e-12)
+    # countable exactly when the leading deposit reaches v50
+    need = on.dz[0]["v50_logv"] - lead
     assert need > 0
     for dx, want in ((need - 1e-9, False), (need + 1e-9, True)):
         L["logv"][CAP] = math.log(7 * mean_v) + dx

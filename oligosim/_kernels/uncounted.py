@@ -12,7 +12,8 @@ events (a deposit adds its volume: ``logv <- log(e^logv + k V)``). It kills with
 mean lethality over the distant organs (organ code ``codes.UNCOUNTED`` +
 histology). It is never seen as a lesion (detection and symptom sizes infinite), so no course or
 procedure treats it and no RECIST sum includes it; a scan counts it once as new disease when its
-leading deposit (the first, or the mean occult deposit at entry) reaches the median detection size
+leading deposit (the first seed, or at entry the largest occult deposit in expectation) reaches the
+median detection size
 (:func:`countable`). It is eradicated like a lesion when it shrinks below the eradication size,
 and the next deposit starts it again.
 
@@ -80,15 +81,24 @@ def join(P, st, L, count):
 
 
 @njit(cache=True)
+def lead_logv_at_entry(P, m):
+    """ln volume (cm3) of the largest of ``m`` occult deposits in expectation: their log
+    diameters are uniform on [occult_logd_min, occult_logd_max], whose largest has mean
+    min + (max - min) m / (m + 1). All grow alike, so it is the first a scan would see."""
+    logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * m / (m + 1.0)
+    return C.logv_of_diameter(math.exp(logd))
+
+
+@njit(cache=True)
 def enter(P, st, L):
     """At entry: the ``st.entry_dropped`` occult deposits drawn beyond the cap start the
     aggregate, each with the mean volume of an occult deposit (their sizes are not drawn, so the
-    cohort's stream is as with the cap frozen), and the patient has uncounted disease."""
+    cohort's stream is as with the cap frozen), led by the largest in expectation
+    (:func:`lead_logv_at_entry`); the patient has uncounted disease."""
     m = st.entry_dropped
     if m <= 0:
         return
-    lead = P.dz[0].occult_mean_logv
-    _add(P, st, L, lead + math.log(m), lead)
+    _add(P, st, L, P.dz[0].occult_mean_logv + math.log(m), lead_logv_at_entry(P, m))
     st.overflow = 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
-from oligosim.reference.cohort import ACTIVE, Lesion
+from oligosim.reference.cohort import ACTIVE, Lesion, logv_of_diameter
 
 __all__ = ["join", "enter", "countable"]
 
@@ -68,12 +68,15 @@ def join(patient, count: int) -> None:
 
 def enter(patient) -> None:
     """At entry: the occult deposits the cohort drew beyond the cap (``pat.entry_dropped``)
-    start the aggregate with the mean occult volume each; the patient has uncounted disease."""
+    start the aggregate with the mean occult volume each, led by the largest in expectation;
+    the patient has uncounted disease."""
     m = patient.pat.entry_dropped
     if m <= 0:
         return
-    lead = float(patient.P.dz[0]["occult_mean_logv"])
-    _add(patient, lead + math.log(m), lead)
+    P = patient.P
+    # the largest of m log-uniform diameters, in expectation: the first a scan would see
+    logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * m / (m + 1.0)
+    _add(patient, float(P.dz[0]["occult_mean_logv"]) + math.log(m), logv_of_diameter(math.exp(logd)))
     patient.overflow = 1
 
 
