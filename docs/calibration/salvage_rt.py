@@ -3,7 +3,8 @@ progression, by the state at the first progression (issue 17 item 5; statements 
 
 Two arms of the default scenario's population and first/second lines (``configs/default.toml``),
 run on the same virtual patients (common random numbers): ``next_line``, which switches to the
-second line at every progression (the default's ``systemic_only``), and ``salvage``, which treats
+second line at every progression (the default's ``systemic_only``, with the RT arms' site schedules
+for the urgent RT of symptomatic lesions at entry), and ``salvage``, which treats
 every oligometastatic progression with RT while the line goes on (``rt_timing = "at_progression"``,
 ``progression.local_therapy = "oligo"``). Nothing differs before the first progression, so each
 patient's first progression (time, oligometastatic or not) is the same in both arms and the arms
@@ -50,11 +51,13 @@ SLOW_MONTHS = 6.0
 def scenario(values):
     """The default scenario with the two arms of this comparison."""
     sc = load_scenario(SCENARIO)
-    lines = {"first_line": "tp_pd1", "second_line": "irinotecan_pd1"}  # the default scenario's
+    # the default scenario's lines; both arms irradiate symptomatic brain and bone lesions at
+    # entry (statement 6) with the same site schedules, so nothing differs before the first progression
+    common = {"first_line": "tp_pd1", "second_line": "irinotecan_pd1", "metastasis_schedule": "by_site"}
     arms = {
-        "next_line": lines | {"label": "Next line at every progression", "rt_timing": "none", "progression": {"local_therapy": "none"}},
-        "salvage": lines | {"label": "RT at every oligometastatic progression", "rt_timing": "at_progression",
-                            "metastasis_schedule": "by_site", "progression": {"local_therapy": "oligo"}},
+        "next_line": common | {"label": "Next line at every progression", "rt_timing": "none", "progression": {"local_therapy": "none"}},
+        "salvage": common | {"label": "RT at every oligometastatic progression", "rt_timing": "at_progression",
+                             "progression": {"local_therapy": "oligo"}},
     }
     return sc.with_values(dict(values) | {"arms": arms})
 
