@@ -71,7 +71,7 @@ def _treat(P, A, W, L, i):
     u_control = rng.uniform(W.streams, rng.PROCEDURE)
     u_complication = rng.uniform(W.streams, rng.PROCEDURE)
     u_death = rng.uniform(W.streams, rng.PROCEDURE)
-    log_event(W, t, codes.EV_PROCEDURE, i)
+    log_event(W, t, codes.EV_SURGERY if m == codes.LOCAL_SURGERY else codes.EV_ABLATION, i)
     volume = math.exp(L.logv[i])
     # the lesion's first local therapy in the simulation opens its local-control record, as RT
     # does (rt._irradiate): a later treatment of the same lesion continues the open record

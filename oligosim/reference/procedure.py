@@ -121,7 +121,7 @@ class ProcedureMixin:
         m = int(self.A.local_modality[les.organ, les.subsite])
         row = P.procedure[m]
         u_control, u_complication, u_death = (self.s_procedure.uniform() for _ in range(3))
-        self.record(codes.EV_PROCEDURE, i)
+        self.record(codes.EV_SURGERY if m == codes.LOCAL_SURGERY else codes.EV_ABLATION, i)
         if not les.treated_here:
             # its first local therapy here opens its local-control record (no dose: BED NaN)
             les.treated_here = True
