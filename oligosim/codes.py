@@ -249,13 +249,17 @@ EV_DEATH_TREATMENT = 17
 EV_CENSORED = 18
 EV_LINE_STOP = 19
 EV_TUMOUR_FISTULA = 20  #: the primary in place perforated into the airway or mediastinum (model 4.8)
-EV_PROCEDURE = 21  #: surgery or ablation of a lesion chosen as its local therapy (model 6.10); detail: the lesion
+EV_SURGERY = 21  #: surgery of a lesion chosen as its local therapy (model 6.10); detail: the lesion
 EV_PROCEDURE_COMPLICATION = 22  #: a grade >= 3 complication of that procedure (model 6.10); detail: the modality
 EV_DIFFUSE = 23  #: diffuse serosal disease (model 4.9); detail: DIFFUSE_EVENT_NAMES
 #: the detail of an EV_DIFFUSE event (oligosim._kernels.diffuse ONSET, ADDED, DETECTED)
 DIFFUSE_EVENT_NAMES = ("onset", "added", "detected")
 EV_ECOG_DECLINE = 24  #: the patient's performance status worsened by one level (model 3.9); detail: the new ECOG
 EV_UNFIT = 25  #: a planned treatment was not given: the current ECOG is above its limit (model 3.9); detail: UNFIT_*
+EV_ABLATION = 26  #: thermal ablation of a lesion chosen as its local therapy (model 6.10); detail: the lesion
+#: the events of a procedure chosen as a lesion's local therapy, one code per modality so that the
+#: log says which (economics prices them apart, model 14.1)
+PROCEDURE_EVENTS = (EV_SURGERY, EV_ABLATION)
 
 #: the detail of an EV_DEATH_DISEASE event: which mechanism killed (model 4.3, 4.8); recording only
 DISEASE_DEATH_BURDEN = 0  #: the burden-driven hazard crossed its threshold
@@ -305,11 +309,12 @@ EVENT_NAMES = (
     "censored",
     "line_stop",
     "tumour_fistula",
-    "procedure",
+    "surgery",
     "procedure_complication",
     "diffuse",
     "ecog_decline",
     "unfit",
+    "ablation",
 )
 #: the detail of an ``EV_UNFIT`` entry: the systemic line (1-3) that was not started, or local therapy
 UNFIT_LOCAL = 0

@@ -384,6 +384,19 @@ def _local_modality(a) -> np.ndarray:
     return out
 
 
+def _modality_by_size(a) -> tuple[np.ndarray, np.ndarray]:
+    """The arm's size rule by (organ, subsite) (model 6.10): the largest diameter (cm) that gets
+    the site's local_modality (inf: any size, no rule) and the codes.LOCAL_* of larger lesions
+    (the site's own modality where there is no rule), each shape (N_ORGANS, N_STATIONS)."""
+    max_cm = np.full((codes.N_ORGANS, codes.N_STATIONS), np.inf)
+    above = _local_modality(a)
+    for site, rule in a["local_modality_by_size"].items():
+        for o, s in codes.site_cells(site):
+            max_cm[o, s] = float(rule["max_diameter_cm"])
+            above[o, s] = codes.LOCAL_NAMES.index(rule["above"])
+    return max_cm, above
+
+
 def regimen_names(sc: Scenario) -> list[str]:
     """Regimen names in code order (sorted, so codes do not depend on file order)."""
     return sorted(sc.data["regimens"])
@@ -521,4 +534,6 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         alternative_local=bool(prog["alternative_local"]),
         next_line=bool(prog["next_line"]),
         local_modality=_local_modality(a),
+        local_modality_max_cm=_modality_by_size(a)[0],
+        local_modality_above=_modality_by_size(a)[1],
     )

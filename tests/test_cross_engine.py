@@ -72,6 +72,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
     "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line", "procedure_pause",
+    "modality_by_size",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -278,6 +279,23 @@ def procedure_pause_scenario():
     return local_modality_scenario().with_values(values)
 
 
+def modality_by_size_scenario():
+    """The local-modality case with the choice by lesion size (model 6.10): liver and lung
+    metastases ablated up to 2 cm and irradiated above, adrenal ones irradiated up to 1.5 cm and
+    resected above, so that both directions of the rule run and lesions cross the limits between
+    plannings (progression, regrowth after a failed procedure)."""
+    values = {}
+    for arm in ("upfront_rt", "at_progression"):
+        for s in ("liver", "lung"):
+            values[f"arms.{arm}.local_modality.{s}"] = "ablation"
+            values[f"arms.{arm}.local_modality_by_size.{s}.max_diameter_cm"] = 2.0
+            values[f"arms.{arm}.local_modality_by_size.{s}.above"] = "rt"
+        values[f"arms.{arm}.local_modality.adrenal"] = "rt"
+        values[f"arms.{arm}.local_modality_by_size.adrenal.max_diameter_cm"] = 1.5
+        values[f"arms.{arm}.local_modality_by_size.adrenal.above"] = "surgery"
+    return local_modality_scenario().with_values(values)
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -308,6 +326,7 @@ CASES = [
     ("patient_factors", lambda: patient_factors_scenario(), ["systemic_only", "upfront_rt", "consolidative", "at_progression"]),
     ("patient_factors_first_line", lambda: patient_factors_first_line_scenario(), ["upfront_rt", "concurrent"]),
     ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
+    ("modality_by_size", lambda: modality_by_size_scenario(), ["upfront_rt", "at_progression"]),
 ]
 
 
@@ -886,6 +905,20 @@ def _mutate_resection_repeated(monkeypatch):
     monkeypatch.setattr(reference_procedure.ProcedureMixin, "local_modality", lambda self, les: int(self.A.local_modality[les.organ, les.subsite]))
 
 
+def _mutate_size_limit_doubled(monkeypatch):
+    """The reference's size rule reads the lesion's radius instead of its diameter (the limit is
+    in effect doubled; model 6.10)."""
+    from oligosim.reference import procedure as reference_procedure
+
+    def site_modality(self, les):
+        o, s = les.organ, les.subsite
+        if reference_procedure.diameter_of_logv(les.logv) / 2.0 > float(self.A.local_modality_max_cm[o, s]):
+            return int(self.A.local_modality_above[o, s])
+        return int(self.A.local_modality[o, s])
+
+    monkeypatch.setattr(reference_procedure.ProcedureMixin, "site_modality", site_modality)
+
+
 def _mutate_procedure_hold_ignored(monkeypatch):
     """The reference never holds chemotherapy after surgery or ablation (model 6.10)."""
     from oligosim.reference import procedure as reference_procedure
@@ -897,6 +930,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
     "mutate,label,factory,arms",
     [
         (_mutate_procedure_hold_ignored, "procedure_pause", procedure_pause_scenario, ["upfront_rt", "consolidative"]),
+        (_mutate_size_limit_doubled, "modality_by_size", modality_by_size_scenario, ["upfront_rt"]),
         (_mutate_procedure_size_ignored, "local_modality", local_modality_scenario, ["upfront_rt"]),
         (_mutate_resection_repeated, "local_modality", local_modality_scenario, ["at_progression"]),
         (_mutate_no_field_scale, "organs_at_risk", organs_at_risk_scenario, ["upfront_rt"]),
@@ -942,7 +976,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
     ],
-    ids=["procedure_hold_ignored", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],

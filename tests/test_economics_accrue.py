@@ -31,6 +31,7 @@ def _zero_costs(P, **kw):
         induction_cost=P.induction_cost * 0, maintenance_cost=P.maintenance_cost * 0, entry_imaging=0.0, scan_cost=0.0,
         sbrt_course=0.0, sbrt_fraction=0.0, imrt_course=0.0, imrt_fraction=0.0, alternative_local=0.0,
         tox_cost=P.tox_cost * 0, treatment_death=0.0, tumour_fistula=0.0, supportive_month=0.0, end_of_life=0.0,
+        procedure_cost=P.procedure_cost * 0,
     )
     return z._replace(**kw)
 
@@ -164,6 +165,34 @@ def test_rt_course_costed_by_technique(params):
     ]
     out, _ = accrue_chunk(*_logs(logs), np.array([20.0, 20.0]), Q)
     assert list(_col(out, "cost_undiscounted")) == [1000.0 + 5 * 100.0, 500.0 + 28 * 10.0]
+
+
+def test_procedures_priced_by_modality(params):
+    """Each surgery and each ablation chosen as local therapy costs its own price at its time
+    (model 14.2), in the ``procedures`` category; the fallback surgery/ablation when RT is not
+    feasible keeps its own price and category."""
+    _, P = params
+    cost = np.zeros(len(codes.LOCAL_NAMES))
+    cost[codes.LOCAL_SURGERY], cost[codes.LOCAL_ABLATION] = 30000.0, 7000.0
+    Q = _zero_costs(P, procedure_cost=cost, alternative_local=500.0)
+    log = [
+        (0.0, codes.EV_ENTRY, 0), (2.0, codes.EV_SURGERY, 0), (2.0, codes.EV_ABLATION, 1), (9.0, codes.EV_ABLATION, 1),
+        (11.0, codes.EV_ALT_LOCAL, 2), (30.0, codes.EV_CENSORED, 0),
+    ]
+    out, cats = accrue_chunk(*_logs([log]), np.array([30.0]), Q)
+    kc = P.rate_costs
+    proc = 30000.0 * math.exp(-kc * 2.0) + 7000.0 * (math.exp(-kc * 2.0) + math.exp(-kc * 9.0))
+    assert cats[0, CATEGORIES.index("procedures")] == pytest.approx(proc, rel=1e-6)  # float32 column
+    assert cats[0, CATEGORIES.index("alternative_local")] == pytest.approx(500.0 * math.exp(-kc * 11.0), rel=1e-6)
+    assert _col(out, "cost_undiscounted")[0] == pytest.approx(30000.0 + 2 * 7000.0 + 500.0, rel=1e-15)
+    assert _col(out, "cost")[0] == pytest.approx(proc + 500.0 * math.exp(-kc * 11.0), rel=1e-12)
+
+
+def test_procedure_costs_lowered_by_modality():
+    sc = make_scenario("[economics]\nenabled = true\n[economics.procedures]\nsurgery = 123.0\nablation = 45.0\n", base=CONFIGS / "default.toml")
+    P = lower_economics(sc, "systemic_only")
+    assert P.procedure_cost[codes.LOCAL_RT] == 0.0
+    assert P.procedure_cost[codes.LOCAL_SURGERY] == 123.0 and P.procedure_cost[codes.LOCAL_ABLATION] == 45.0
 
 
 def test_truncated_log_is_refused(params):

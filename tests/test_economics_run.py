@@ -132,3 +132,34 @@ def test_bad_economics_inputs_are_named():
     make_scenario(extra, base=CONFIGS / "default.toml")  # off: fine
     with pytest.raises(ConfigError, match=r"economics.drug_costs.newreg.*missing: arms.x.first_line uses regimen 'newreg'"):
         make_scenario(extra + "[economics]\nenabled = true\n", base=CONFIGS / "default.toml")
+
+
+def test_a_run_with_procedures_prices_them_by_modality(scenario):
+    """Liver metastases resected and lung metastases ablated: the ``procedures`` cost of every
+    patient is the sum over that patient's own surgery and ablation events of the modality's
+    price, discounted to entry; each modality is logged under its own code."""
+    from oligosim import codes
+    from oligosim.economics.inputs import CATEGORIES
+
+    arms = ["upfront_rt", "at_progression"]
+    values = {f"arms.{a}.local_modality.liver": "surgery" for a in arms} | {f"arms.{a}.local_modality.lung": "ablation" for a in arms}
+    values |= {"economics.procedures.surgery": 31000.0, "economics.procedures.ablation": 9000.0}
+    sc = scenario.with_values(values)
+    res = run_scenario(sc, patients=600, seed=23, arms=arms, events=True)
+    price = {codes.EV_SURGERY: 31000.0, codes.EV_ABLATION: 9000.0}
+    seen = {codes.EV_SURGERY: 0, codes.EV_ABLATION: 0}
+    for a in arms:
+        arm = res.arms[a]
+        kc = lower_economics(sc, a).rate_costs
+        got = arm.economics.categories[:, CATEGORIES.index("procedures")]
+        for j in range(arm.n):
+            k = int(arm["ev_n"][j])
+            t, c = arm.ev_time[j, :k], arm.ev_code[j, :k]
+            expected = 0.0
+            for code in price:
+                at = t[(c == code) & (t <= arm["os"][j])]
+                seen[code] += at.size
+                expected += price[code] * float(np.exp(-kc * at).sum())
+            assert got[j] == pytest.approx(expected, rel=1e-6, abs=1e-3), (a, j)
+    # both modalities were given, and neither is logged under the other's code
+    assert seen[codes.EV_SURGERY] > 20 and seen[codes.EV_ABLATION] > 20, seen

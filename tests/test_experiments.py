@@ -287,3 +287,22 @@ def test_compare_reports_undefined_values_as_null(tmp_path):
     exp = replace(exp, arms=("systemic_only", "consolidative"), metrics=("rt_courses_mean", "estro.repeat_oligoprogression", "eligible_fraction"))
     doc = run_experiment(exp, tmp_path / "c", workers=1, quiet=True)
     assert doc["results"]["metrics"]["consolidative"]["rt_courses_mean"][1] is None
+
+
+def test_compare_reports_response_rates(tmp_path):
+    """Issue 25: the disease-control rate is in the experiments' metric grammar as in the API's:
+    the compare experiment reports ``response.dcr`` (with ``response.orr`` beside it) as
+    :func:`oligosim.analysis.metrics.evaluate` gives it on the same run."""
+    from oligosim.analysis.metrics import evaluate
+    from oligosim.config import load_scenario
+    from oligosim.simulate import run_scenario
+
+    exp = _small(load_experiment(EXPERIMENTS / "compare.toml", quick=True), patients=300, bootstrap_replicates=20, event_patients=10, swimmer_patients=5)
+    exp = replace(exp, arms=("systemic_only", "consolidative"), metrics=("response.orr", "response.dcr"))
+    doc = run_experiment(exp, tmp_path / "c", workers=1, quiet=True)
+    res = run_scenario(load_scenario(ROOT / "configs" / "default.toml"), patients=300, seed=exp.seed, arms=list(exp.arms))
+    for arm in exp.arms:
+        got = doc["results"]["metrics"][arm]
+        for name in ("response.orr", "response.dcr"):
+            assert got[name] == pytest.approx(list(evaluate(res.arms[arm], name)), rel=1e-12), (arm, name)
+        assert got["response.orr"][0] < got["response.dcr"][0]

@@ -95,7 +95,7 @@ def test_control_one_no_treated_lesion_fails(default_scenario):
         assert not failed.any(), name
         for j in range(N):
             t, c, d = _events(arm, j)
-            treated = set(d[c == codes.EV_PROCEDURE].tolist())
+            treated = set(d[np.isin(c, codes.PROCEDURE_EVENTS)].tolist())
             assert not treated & set(d[c == codes.EV_LOCAL_FAILURE].tolist()), f"{name} patient {j}"
 
 
@@ -140,7 +140,7 @@ def test_mortality_and_complications_match_parameters(default_scenario, modality
             if not _complete(arm, j):
                 continue
             t, code, d = _events(arm, j)
-            at = t[code == codes.EV_PROCEDURE]
+            at = t[np.isin(code, codes.PROCEDURE_EVENTS)]
             procedures += at.size
             complications += int((code == codes.EV_PROCEDURE_COMPLICATION).sum())
             for s in np.unique(at):
@@ -173,7 +173,7 @@ def _max_procedures_per_lesion(arm):
     most = 0
     for j in range(N):
         _, code, d = _events(arm, j)
-        lesions = d[code == codes.EV_PROCEDURE]
+        lesions = d[np.isin(code, codes.PROCEDURE_EVENTS)]
         if lesions.size:
             most = max(most, int(np.bincount(lesions).max()))
     return most
@@ -185,6 +185,10 @@ def test_resected_lesion_is_not_resected_again_ablated_may_be(default_scenario):
     abl = simulate.run_scenario(_choose(default_scenario, "ablation", **params), patients=N, seed=SEED, arms=["at_progression"], events=True)
     assert _max_procedures_per_lesion(surg.arms["at_progression"]) == 1
     assert _max_procedures_per_lesion(abl.arms["at_progression"]) >= 2
+    # the log names the modality (economics prices them apart, model 14.1): one code each
+    s_codes, a_codes = surg.arms["at_progression"].ev_code, abl.arms["at_progression"].ev_code
+    assert (s_codes == codes.EV_SURGERY).any() and not (s_codes == codes.EV_ABLATION).any()
+    assert (a_codes == codes.EV_ABLATION).any() and not (a_codes == codes.EV_SURGERY).any()
 
 
 # ----------------------------------------------------------------------------- common random numbers
@@ -201,7 +205,7 @@ def test_patients_without_a_procedure_are_untouched(default_scenario):
         touched = 0
         for j in range(N):
             t, code, d = _events(b, j)
-            if (code == codes.EV_PROCEDURE).any():
+            if np.isin(code, codes.PROCEDURE_EVENTS).any():
                 touched += 1
                 continue
             for col, v in a.columns.items():
@@ -214,6 +218,6 @@ def test_patients_without_a_procedure_are_untouched(default_scenario):
 def test_event_details_in_words():
     from oligosim.io.decode import detail_names
 
-    code = np.array([codes.EV_PROCEDURE, codes.EV_PROCEDURE_COMPLICATION, codes.EV_DEATH_TREATMENT, codes.EV_DEATH_TREATMENT])
+    code = np.array([codes.EV_SURGERY, codes.EV_PROCEDURE_COMPLICATION, codes.EV_DEATH_TREATMENT, codes.EV_DEATH_TREATMENT])
     detail = np.array([3, codes.LOCAL_ABLATION, codes.TREATMENT_DEATH_PROCEDURE, codes.TREATMENT_DEATH_OTHER])
     assert list(detail_names(code, detail, [])) == ["lesion 3", "ablation", "procedure", ""]

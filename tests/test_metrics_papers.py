@@ -196,6 +196,31 @@ def test_response_metrics_are_shares_of_evaluable_patients(runs):
     assert evaluate(a, "response.orr")[0] == evaluate(b, "response.orr")[0]
 
 
+def test_dcr_beside_orr_in_the_api_against_a_hand_count(runs):
+    """Issue 25: the disease-control rate (CR+PR+SD) at the first assessment, beside the ORR, from
+    the API's summary, against a hand count of the per-patient table's ``response_first`` and the
+    Wilson interval computed by statsmodels (an implementation independent of the package's)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from oligosim import api
+
+    res = api.run(_scenario(), patients=600, seed=33, arms=ARMS, announce=False)
+    table = res.summary(["response.orr", "response.dcr"])
+    pts = res.patients()
+    for arm in ARMS:
+        first = pts.loc[pts["arm"] == arm, "response_first"].astype(str)
+        evaluable = int((first != "ne").sum())
+        controlled = int(first.isin(["cr", "pr", "sd"]).sum())
+        responded = int(first.isin(["cr", "pr"]).sum())
+        assert 0 < responded < controlled < evaluable
+        for metric, k in (("response.orr", responded), ("response.dcr", controlled)):
+            row = table[(table["arm"] == arm) & (table["metric"] == metric)].iloc[0]
+            lo, hi = proportion_confint(k, evaluable, alpha=0.05, method="wilson")
+            assert row["value"] == pytest.approx(k / evaluable, rel=1e-12), (arm, metric)
+            assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((lo, hi), rel=1e-9), (arm, metric)
+            assert row["n"] == evaluable and row["unit"] == "fraction"
+
+
 def test_response_nan_without_evaluable_patients():
     from oligosim.analysis.metrics import _response
 
@@ -239,6 +264,7 @@ def test_targets_command_scores_the_new_metrics(tmp_path, monkeypatch):
         "t-hr": ("chemo", "pfs.hr:lesions>1", 1.5),
         "t-hr-mix": ({"chemo": 1, "sbrt_chemo": 1}, "os.hr:site=liver", 1.2),
         "t-orr": ("chemo", "response.orr", 0.4),
+        "t-dcr": ("chemo", "response.dcr", 0.8),
         "t-ttnt": ("sbrt_chemo", "ttnt.median", 9.0),
         "t-ff": ("sbrt_chemo", "first_failure.in_field+marginal_regional", 0.2),
     }
@@ -262,4 +288,5 @@ def test_targets_command_scores_the_new_metrics(tmp_path, monkeypatch):
         expected = evaluate_mixture([res.arms[a] for a in names], weights, metric)
         assert doc[tid]["model"] == pytest.approx(expected[0], rel=1e-9), tid
         assert doc[tid]["model_ci95"] == pytest.approx(list(expected[1:]), rel=1e-9), tid
-    assert doc["t-hr"]["unit"] == "ratio" and doc["t-orr"]["unit"] == "fraction"
+    assert doc["t-hr"]["unit"] == "ratio" and doc["t-orr"]["unit"] == "fraction" and doc["t-dcr"]["unit"] == "fraction"
+    assert doc["t-orr"]["model"] < doc["t-dcr"]["model"]

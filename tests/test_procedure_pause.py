@@ -51,7 +51,7 @@ def _first_induction_end(arm, j):
     t, c = _events(arm, j)
     starts = np.flatnonzero(c == codes.EV_LINE_START)
     ends = np.flatnonzero(c == codes.EV_INDUCTION_END)
-    procs = np.flatnonzero(c == codes.EV_PROCEDURE)
+    procs = np.flatnonzero(np.isin(c, codes.PROCEDURE_EVENTS))
     if starts.size == 0 or ends.size == 0 or procs.size == 0:
         return None
     e = ends[0]
@@ -104,7 +104,7 @@ def test_patients_without_a_procedure_are_untouched(default_scenario):
     untouched = 0
     for j in range(N):
         t, c = _events(off, j)
-        if np.any(c == codes.EV_PROCEDURE):
+        if np.any(np.isin(c, codes.PROCEDURE_EVENTS)):
             continue
         t2, c2 = _events(on, j)
         assert np.array_equal(c, c2) and np.array_equal(t, t2), j

@@ -172,7 +172,7 @@ def test_the_aggregate_is_never_seen_or_treated(cap_runs):
         for j in marked:
             k = arm["ev_n"][j]
             code, det = arm.ev_code[j, :k], arm.ev_detail[j, :k]
-            named = np.isin(code, (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_PROCEDURE))
+            named = np.isin(code, (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, *codes.PROCEDURE_EVENTS))
             assert not np.any(det[named] == CAP), f"patient {j}: an event names the aggregate"
 
 

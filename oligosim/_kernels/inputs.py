@@ -348,6 +348,10 @@ class ArmParams(NamedTuple):
     # the local therapy of each site's metastases (model 6.10): codes.LOCAL_*, by organ and
     # subsite (distant nodes: station); LOCAL_RT everywhere unless the arm chooses otherwise
     local_modality: np.ndarray  # (N_ORGANS, N_STATIONS) int
+    # the choice by lesion size (model 6.10): a lesion of diameter above local_modality_max_cm
+    # (cm; inf: no rule) gets local_modality_above instead
+    local_modality_max_cm: np.ndarray  # (N_ORGANS, N_STATIONS) float
+    local_modality_above: np.ndarray  # (N_ORGANS, N_STATIONS) int
 
 
 # RT timing and progression policy codes: defined once, in oligosim.codes

@@ -1,7 +1,8 @@
 """Surgery and thermal ablation chosen as a site's local therapy, in the kernel (model 6.10).
 
 :func:`oligosim._kernels.rt.plan_course` hands the planned metastases of sites the arm treats
-by surgery or ablation (``A.local_modality``) to :func:`mark`, which takes them out of the RT
+by surgery or ablation (``A.local_modality``, by lesion size where the arm has a size rule:
+:func:`site_modality`) to :func:`mark`, which takes them out of the RT
 course; :func:`give` treats them at once, when the local therapy is decided. Each treated lesion
 takes exactly three draws from its own stream (``rng.PROCEDURE``: control, complication, death),
 so the RT and toxicity streams of the lesions left to RT do not move. A treated lesion gets a
@@ -27,11 +28,24 @@ _LN10 = math.log(10.0)
 
 
 @njit(cache=True, inline="always")
+def site_modality(A, L, i):
+    """The local therapy (codes.LOCAL_*) the arm chooses for lesion ``i``'s site, by its diameter
+    now where the site has a size rule (``A.local_modality_max_cm`` finite: larger lesions get
+    ``A.local_modality_above``; model 6.10). No draw: the rule only reads the lesion's size."""
+    o = L.organ[i]
+    s = L.subsite[i]
+    limit = A.local_modality_max_cm[o, s]
+    if limit < INF and C.diameter_of_logv(L.logv[i]) > limit:
+        return A.local_modality_above[o, s]
+    return A.local_modality[o, s]
+
+
+@njit(cache=True, inline="always")
 def modality_of(P, A, L, i):
-    """The local therapy (codes.LOCAL_*) lesion ``i`` gets if planned now: its site's, unless
-    it is RT, or the lesion had this procedure before and the modality is not repeated (then
-    RT)."""
-    m = A.local_modality[L.organ[i], L.subsite[i]]
+    """The local therapy (codes.LOCAL_*) lesion ``i`` gets if planned now: its site's (by size,
+    :func:`site_modality`), unless it is RT, or the lesion had this procedure before and the
+    modality is not repeated (then RT)."""
+    m = site_modality(A, L, i)
     if m != codes.LOCAL_RT and L.procedures[i] > 0 and P.procedure[m, codes.PROC_REPEAT] == 0.0:
         return codes.LOCAL_RT
     return m
@@ -67,11 +81,11 @@ def _treat(P, A, W, L, i):
     """Surgery or ablation of lesion ``i`` now; returns True if the procedure killed the patient."""
     st = W.state[0]
     t = st.t
-    m = A.local_modality[L.organ[i], L.subsite[i]]
+    m = site_modality(A, L, i)  # the lesion's size is the one :func:`mark` read
     u_control = rng.uniform(W.streams, rng.PROCEDURE)
     u_complication = rng.uniform(W.streams, rng.PROCEDURE)
     u_death = rng.uniform(W.streams, rng.PROCEDURE)
-    log_event(W, t, codes.EV_PROCEDURE, i)
+    log_event(W, t, codes.EV_SURGERY if m == codes.LOCAL_SURGERY else codes.EV_ABLATION, i)
     volume = math.exp(L.logv[i])
     # the lesion's first local therapy in the simulation opens its local-control record, as RT
     # does (rt._irradiate): a later treatment of the same lesion continues the open record
@@ -126,7 +140,7 @@ def give(P, R, A, W, L, n):
         L.to_procedure[i] = False
         if L.status[i] != C.ACTIVE:
             continue
-        days = max(days, P.procedure[A.local_modality[L.organ[i], L.subsite[i]], codes.PROC_PAUSE_DAYS])
+        days = max(days, P.procedure[site_modality(A, L, i), codes.PROC_PAUSE_DAYS])
         if _treat(P, A, W, L, i):
             dead = True
     if dead:

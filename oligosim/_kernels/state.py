@@ -349,6 +349,6 @@ def starts_next_treatment(st, code, detail):
         return st.line >= 2
     if code == codes.EV_RT_START:
         return detail == codes.PLAN_PROGRESSION
-    if code == codes.EV_PROCEDURE:
+    if code == codes.EV_SURGERY or code == codes.EV_ABLATION:
         return st.progressed  # surgery or ablation at a progression (model 6.10), not the initial plan
     return code == codes.EV_ALT_LOCAL or code == codes.EV_DEATH_DISEASE or code == codes.EV_DEATH_OTHER or code == codes.EV_DEATH_TREATMENT

@@ -122,6 +122,17 @@ ECONOMICS = Section(
             doc="radiotherapy cost per course by technique and number of fractions",
         ),
         "alternative_local": _cost(40000.0, "one surgery or ablation given when RT is not feasible", A + "hospital stay and procedure, order of magnitude"),
+        "procedures": Section(
+            {
+                "surgery": _cost(40000.0, "one metastasectomy or lymphadenectomy chosen as a lesion's local therapy (model 6.10)", A + "as alternative_local: hospital stay and operation, order of magnitude"),
+                "ablation": _cost(
+                    19500.0, "one thermal (radiofrequency or microwave) ablation chosen as a lesion's local therapy (model 6.10)",
+                    A + "surgery x 0.487, the ratio of the median costs of one radiofrequency ablation (JPY 849,900) and of surgery (JPY 1,745,100) "
+                    "for hepatocellular carcinoma <= 3 cm (Hepatol Res 2005;33:241-249, PMID 16260178); no Chinese figure for metastases was found",
+                ),
+            },
+            doc="cost of one procedure chosen as a lesion's local therapy, by modality (each surgery or ablation event of the log)",
+        ),
         "toxicity": Section(
             {name: _cost(_TOX_COST[name], f"managing one grade >= 3 {name} event", _TOX_COST_SRC) for name in codes.TOX_NAMES}
             | {

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from oligosim import codes
 from oligosim.config.leaves import A, _nonneg, _pos, _prob
-from oligosim.config.nodes import Bool, Choice, Section
+from oligosim.config.nodes import Bool, Choice, Section, Table
 
-__all__ = ["LOCAL_THERAPY", "LOCAL_MODALITY", "PROCEDURE_MODALITIES"]
+__all__ = ["LOCAL_THERAPY", "LOCAL_MODALITY", "LOCAL_MODALITY_BY_SIZE", "PROCEDURE_MODALITIES", "check_modality_by_size"]
 
 #: the modalities with parameters of their own (every one except RT), in codes.LOCAL_NAMES order
 PROCEDURE_MODALITIES = codes.LOCAL_NAMES[1:]
@@ -107,3 +107,38 @@ LOCAL_MODALITY = Section(
     },
     doc="the local therapy the arm chooses by site (statement 4: the MDT's choice; model 6.10): rt (default), surgery or ablation",
 )
+
+#: a size rule of one site: lesions up to ``max_diameter_cm`` get the site's local_modality, larger
+#: ones ``above`` (model 6.10)
+_SIZE_RULE = Section(
+    {
+        "max_diameter_cm": _pos(
+            3.0, "cm", "largest diameter (the lesion's true size when the local therapy is planned) that still gets the site's local_modality; larger lesions get `above`",
+            "thermal ablation of colorectal liver metastases is established for lesions <= 3 cm, its efficacy falling with size above "
+            "(systematic review of intermediate-size 3-5 cm metastases, Curr Oncol Rep 2022, doi:10.1007/s11912-022-01248-6, PMC9054902)",
+        ),
+        "above": Choice(codes.LOCAL_NAMES, "rt", doc="local therapy of the site's lesions larger than max_diameter_cm: rt (default), surgery or ablation"),
+    },
+    doc="one site's choice of local therapy by lesion size",
+)
+
+LOCAL_MODALITY_BY_SIZE = Table(
+    _SIZE_RULE,
+    key_pattern="^(" + "|".join(codes.SITE_NAMES) + ")$",
+    doc="the local therapy by lesion size, per site (model 6.10): a site listed here gives its local_modality to lesions up to "
+    "max_diameter_cm and `above` to larger ones (e.g. ablation up to 3 cm, RT above); a site not listed uses local_modality at any size (the default: no site)",
+)
+
+
+def check_modality_by_size(arm) -> list[tuple[str, str]]:
+    """A size rule must change the choice: ``above`` equal to the site's local_modality would make
+    it do nothing (an error, not ignored)."""
+    out = []
+    for site, rule in arm["local_modality_by_size"].items():
+        small = arm["local_modality"][site]
+        if rule["above"] == small:
+            out.append((
+                f"local_modality_by_size.{site}.above",
+                f"must differ from local_modality.{site} (\"{small}\", the choice up to max_diameter_cm): the rule would change nothing; remove it or name another modality",
+            ))
+    return out

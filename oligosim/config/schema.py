@@ -22,7 +22,7 @@ from oligosim.config.schedules import (
 from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
 from oligosim.config.economics import ECONOMICS, check_economics
 from oligosim.config.radiotherapy import RADIOTHERAPY, TOXICITY
-from oligosim.config.local_therapy import LOCAL_MODALITY, LOCAL_THERAPY
+from oligosim.config.local_therapy import LOCAL_MODALITY, LOCAL_MODALITY_BY_SIZE, LOCAL_THERAPY, check_modality_by_size
 from oligosim.config.diffuse import DIFFUSE
 from oligosim.config.entry import ENTRY_KEYS, LINE_KEYS, check_entry, check_entry_given
 
@@ -377,9 +377,10 @@ ARM = Section(
         "local_first_long_dfi": Bool(False, doc="metachronous patients with DFI above the threshold get local therapy first (European consensus)"),
         "dfi_threshold_months": _pos(24.0, "months", "DFI threshold for local-first", "European consensus: DFI > 2 years -> local first"),
         "local_modality": LOCAL_MODALITY,
+        "local_modality_by_size": LOCAL_MODALITY_BY_SIZE,
         "progression": PROGRESSION,
     },
-    check_given=lambda arm, given, path: check_schedule_keys(arm, given) + check_daily_keys(arm, given) + _check_lines(arm),
+    check_given=lambda arm, given, path: check_schedule_keys(arm, given) + check_daily_keys(arm, given) + _check_lines(arm) + check_modality_by_size(arm),
 )
 
 

@@ -20,7 +20,9 @@ What is derived from what (docs/model.md 13):
   treatment days a week, ``fractions_per_day`` a day), SBRT if at most ``sbrt_max_fractions``
   else IMRT, costed at its start; a course cut by death counts the days given;
 * toxicity: one cost per ``EV_TOXICITY`` event and a disutility over its duration (cut at the
-  end of follow-up); a treatment death, a tumour fistula, each scan, each surgery/ablation and
+  end of follow-up); a treatment death, a tumour fistula, each scan, each surgery or ablation
+  given when RT is not feasible (``EV_ALT_LOCAL``), each surgery (``EV_SURGERY``) and each
+  ablation (``EV_ABLATION``) chosen as a lesion's local therapy, each at its own price, and
   terminal care at a disease death cost once, when they happen.
 """
 
@@ -35,7 +37,7 @@ from oligosim.economics.inputs import CATEGORIES, EconParams
 
 MONTHS_PER_DAY = 12.0 / 365.25
 N_CAT = len(CATEGORIES)
-_DRUGS, _RT, _ALT, _TOX, _IMG, _BSC, _EOL = range(N_CAT)
+_DRUGS, _RT, _ALT, _TOX, _IMG, _BSC, _EOL, _PROC = range(N_CAT)
 
 #: per-patient result columns, in the order of :func:`accrue_chunk`'s ``out``
 RESULT_COLUMNS = ("cost", "qaly", "ly", "cost_undiscounted", "qaly_undiscounted", "ly_undiscounted")
@@ -80,7 +82,7 @@ def _cycles(t_from, t_to, nxt, left, cost, L, kc, cat):
 def _patient(times, cods, dets, m, T, P_arrays, P_scalars, cat):
     """Costs by category (``cat[c, 0]`` discounted, ``cat[c, 1]`` not) and (qaly, qaly_u) of
     one patient with ``m`` logged events and follow-up ``T`` months."""
-    (cycle_months, induction_cycles, has_maint, ind_cost, mnt_cost, tox_cost, utility, disutil, disutil_months) = P_arrays
+    (cycle_months, induction_cycles, has_maint, ind_cost, mnt_cost, tox_cost, utility, disutil, disutil_months, proc_cost) = P_arrays
     (kc, ke, entry_img, scan_cost, sbrt_max, fpd, sbrt_course, sbrt_fx, imrt_course, imrt_fx, alt_cost, death_tx, t_fistula, bsc, eol) = P_scalars
     line_on = False
     maintenance = False
@@ -169,6 +171,11 @@ def _patient(times, cods, dets, m, T, P_arrays, P_scalars, cat):
         elif c == codes.EV_ALT_LOCAL:
             cat[_ALT, 0] += alt_cost * point(t, kc)
             cat[_ALT, 1] += alt_cost
+        elif c == codes.EV_SURGERY or c == codes.EV_ABLATION:
+            # the event's code says the modality (model 6.10): each is priced on its own
+            x = proc_cost[codes.LOCAL_SURGERY if c == codes.EV_SURGERY else codes.LOCAL_ABLATION]
+            cat[_PROC, 0] += x * point(t, kc)
+            cat[_PROC, 1] += x
         elif c == codes.EV_PROGRESSION:
             progressed = True
         elif c == codes.EV_WIDESPREAD:
@@ -242,7 +249,7 @@ def accrue_chunk(ev_time, ev_code, ev_detail, ev_n, os, P: EconParams) -> tuple[
     if ev_n.size and int(ev_n.max()) > ev_time.shape[1]:
         i = int(np.argmax(ev_n))
         raise ValueError(f"patient {i} of the chunk had {int(ev_n[i])} events but the log keeps {ev_time.shape[1]}: its costs cannot be computed")
-    arrays = (P.cycle_months, P.induction_cycles, P.has_maintenance, P.induction_cost, P.maintenance_cost, P.tox_cost, P.utility, P.disutility, P.disutility_months)
+    arrays = (P.cycle_months, P.induction_cycles, P.has_maintenance, P.induction_cost, P.maintenance_cost, P.tox_cost, P.utility, P.disutility, P.disutility_months, P.procedure_cost)
     scalars = (
         P.rate_costs, P.rate_effects, P.entry_imaging, P.scan_cost, P.sbrt_max_fractions, P.fractions_per_day, P.sbrt_course, P.sbrt_fraction,
         P.imrt_course, P.imrt_fraction, P.alternative_local, P.treatment_death, P.tumour_fistula, P.supportive_month, P.end_of_life,

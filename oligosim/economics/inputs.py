@@ -16,7 +16,9 @@ from oligosim.config.leaves import DAYS_PER_MONTH
 from oligosim.lowering import regimen_names
 
 #: cost categories, in the order of :func:`oligosim.economics.accrue.accrue`'s ``cat`` columns
-CATEGORIES = ("drugs", "radiotherapy", "alternative_local", "toxicity", "imaging", "supportive_care", "end_of_life")
+#: (``procedures``: surgery and ablation chosen as a lesion's local therapy, model 6.10; last so
+#: that the older categories keep their columns)
+CATEGORIES = ("drugs", "radiotherapy", "alternative_local", "toxicity", "imaging", "supportive_care", "end_of_life", "procedures")
 #: utilities, in the order of ``EconParams.utility``
 STATES = ("pf_on_treatment", "pf_off_treatment", "progressed", "widespread")
 
@@ -38,6 +40,9 @@ class EconParams(NamedTuple):
         Staging at entry (the staging modality, plus brain MRI if asked) and one follow-up scan.
     sbrt_max_fractions, fractions_per_day : int
     sbrt_course, sbrt_fraction, imrt_course, imrt_fraction, alternative_local : float
+    procedure_cost : ndarray, shape (3,)
+        Cost of one procedure chosen as a lesion's local therapy, by ``codes.LOCAL_*`` (RT's
+        entry is 0: RT is costed by course).
     tox_cost : ndarray, shape (N_TOX,)
     treatment_death, tumour_fistula, supportive_month, end_of_life : float
     utility : ndarray, shape (4,)
@@ -62,6 +67,7 @@ class EconParams(NamedTuple):
     imrt_course: float
     imrt_fraction: float
     alternative_local: float
+    procedure_cost: np.ndarray
     tox_cost: np.ndarray
     treatment_death: float
     tumour_fistula: float
@@ -113,6 +119,7 @@ def lower_economics(scenario, arm: str) -> EconParams:
         imrt_course=float(eco["rt"]["imrt_course"]),
         imrt_fraction=float(eco["rt"]["imrt_fraction"]),
         alternative_local=float(eco["alternative_local"]),
+        procedure_cost=np.array([0.0 if m == codes.LOCAL_RT else eco["procedures"][name] for m, name in enumerate(codes.LOCAL_NAMES)], np.float64),
         tox_cost=np.array([tox[t] for t in codes.TOX_NAMES], np.float64),
         treatment_death=float(tox["treatment_death"]),
         tumour_fistula=float(tox["tumour_fistula"]),

@@ -19,7 +19,7 @@ RT_COURSE_NAMES = ("initial", "urgent", "progression")
 #: the ``detail`` of a scan event (codes.SCAN_SCHEDULED, codes.SCAN_SYMPTOM)
 _SCAN_NAMES = {codes.SCAN_SCHEDULED: "scheduled", codes.SCAN_SYMPTOM: "symptom"}
 _REGIMEN_EVENTS = (codes.EV_LINE_START, codes.EV_INDUCTION_END, codes.EV_MAINTENANCE_END, codes.EV_RESISTANCE, codes.EV_LINE_STOP)
-_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL, codes.EV_PROCEDURE)
+_LESION_EVENTS = (codes.EV_NEW_LESION, codes.EV_SYMPTOM, codes.EV_LOCAL_FAILURE, codes.EV_ALT_LOCAL, *codes.PROCEDURE_EVENTS)
 #: the ``detail`` of a treatment death (codes.TREATMENT_DEATH_*): only a procedure's is named, so
 #: that the other treatment deaths read as before
 _TREATMENT_DEATH_NAMES = ("", "procedure")

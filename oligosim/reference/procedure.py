@@ -33,10 +33,19 @@ class ProcedureMixin:
     state of :class:`oligosim.reference.systemic.SystemicMixin` and the appointment
     ``proc_resume``."""
 
+    def site_modality(self, les) -> int:
+        """codes.LOCAL_* the arm chooses for the site of ``les``: above the site's size limit
+        (diameter now, cm; none: infinite) the rule's other modality (model 6.10)."""
+        o, s = les.organ, les.subsite
+        limit = float(self.A.local_modality_max_cm[o, s])
+        if diameter_of_logv(les.logv) > limit:
+            return int(self.A.local_modality_above[o, s])
+        return int(self.A.local_modality[o, s])
+
     def local_modality(self, les) -> int:
-        """codes.LOCAL_* the arm gives ``les`` now: its site's, or RT after a procedure the
-        modality does not repeat."""
-        m = int(self.A.local_modality[les.organ, les.subsite])
+        """codes.LOCAL_* the arm gives ``les`` now: its site's (by size), or RT after a
+        procedure the modality does not repeat."""
+        m = self.site_modality(les)
         if m != codes.LOCAL_RT and les.procedures > 0 and not self.P.procedure[m, codes.PROC_REPEAT]:
             return codes.LOCAL_RT
         return m
@@ -71,7 +80,7 @@ class ProcedureMixin:
                 continue
             les.to_procedure = False
             if les.status == ACTIVE:
-                days = max(days, float(self.P.procedure[int(self.A.local_modality[les.organ, les.subsite]), codes.PROC_PAUSE_DAYS]))
+                days = max(days, float(self.P.procedure[self.site_modality(les), codes.PROC_PAUSE_DAYS]))
                 dead = self._procedure(i, les) or dead
         if dead:
             self.death_detail = codes.TREATMENT_DEATH_PROCEDURE
@@ -118,10 +127,10 @@ class ProcedureMixin:
     def _procedure(self, i: int, les) -> bool:
         """One surgery or ablation of lesion ``i``; True if it killed the patient."""
         P, now = self.P, self.env.now
-        m = int(self.A.local_modality[les.organ, les.subsite])
+        m = self.site_modality(les)  # before the procedure changes the lesion's size
         row = P.procedure[m]
         u_control, u_complication, u_death = (self.s_procedure.uniform() for _ in range(3))
-        self.record(codes.EV_PROCEDURE, i)
+        self.record(codes.EV_SURGERY if m == codes.LOCAL_SURGERY else codes.EV_ABLATION, i)
         if not les.treated_here:
             # its first local therapy here opens its local-control record (no dose: BED NaN)
             les.treated_here = True

@@ -69,6 +69,6 @@ def starts_next_treatment(code: int, detail: int, line: int, progressed: bool) -
         return line >= 2
     if code == codes.EV_RT_START:
         return detail == codes.PLAN_PROGRESSION
-    if code == codes.EV_PROCEDURE:
+    if code in codes.PROCEDURE_EVENTS:
         return progressed  # surgery or ablation chosen at a progression (model 6.10)
     return code in (codes.EV_ALT_LOCAL, codes.EV_DEATH_DISEASE, codes.EV_DEATH_OTHER, codes.EV_DEATH_TREATMENT)
