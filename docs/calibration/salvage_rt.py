@@ -16,8 +16,9 @@ salvage vs next line (``oligosim.analysis.hazards.cox_hazard_ratio``). "Slow" is
 The model variants: as shipped; the two constant post-progression hazards at 0 (model 4.3: what
 the disease itself gives); the uncounted disease beyond the lesion cap growing (model 4.2); both.
 Then acquired resistance lesion by lesion (model 5.3, ``resistance_sdlog_between_lesions``): on the
-first line with sd 1 (as shipped and with the constant hazards at 0) and sd 2; and with sd 1 and a
-primary resistance share of 0.2 on the first line (the share model 5.3 quotes).
+first line with sd 1 and sd 2 (each as shipped and with the constant hazards at 0); with sd 1 and a
+primary resistance share of 0.2 on the first line (the share model 5.3 quotes); and with sd 1 on
+both lines.
 
     python docs/calibration/salvage_rt.py [--patients N] [--seed S] [--out docs/calibration/salvage_rt.md]
 """
@@ -57,7 +58,9 @@ VARIANTS = {
     "per-lesion resistance, sd 1, first line": _lesion_resistance(1.0),
     "per-lesion resistance, sd 1, first line, constant hazards 0": _lesion_resistance(1.0) | ZERO,
     "per-lesion resistance, sd 2, first line": _lesion_resistance(2.0),
+    "per-lesion resistance, sd 2, first line, constant hazards 0": _lesion_resistance(2.0) | ZERO,
     "per-lesion resistance, sd 1, primary resistance 0.2, first line": _lesion_resistance(1.0) | PRIMARY_02,
+    "per-lesion resistance, sd 1, first and second lines": _lesion_resistance(1.0, ("tp_pd1", "irinotecan_pd1")),
 }
 SLOW_MONTHS = 6.0
 
