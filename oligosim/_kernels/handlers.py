@@ -394,7 +394,7 @@ def on_resistance(W, L):
     """Acquired resistance: the line no longer kills (it goes on until it ends); lesion by
     lesion when the regimen spreads the times (:mod:`oligosim._kernels.lesres`)."""
     st = W.state[0]
-    if st.lres_tpat < INF:
+    if st.lres_on:
         lesres.on_resistance(W, L)
         return
     log_event(W, st.t, codes.EV_RESISTANCE, st.reg)

@@ -24,7 +24,7 @@ lesions and still control the rest: oligoprogression under systemic therapy.
   patient has resisted: ``st.resisted`` becomes True (the line kills nothing, as other code
   expects), one ``EV_RESISTANCE`` is logged then, and lesions made later resist from the start.
   Single lesions' resistance is not logged.
-* With sigma 0 nothing here runs but clearing the flags: every result is bit-identical to
+* With sigma 0 nothing here runs but clearing the flags (``st.lres_on`` stays False): every result is bit-identical to
   patient-level resistance (a flag of 0 gives the kill unchanged).
 """
 
@@ -48,14 +48,17 @@ def kill_of(L, i, kill):
 
 @njit(cache=True, inline="always")
 def diffuse_kill(st):
-    """Kill rate (1/month) acting on the diffuse compartment: 0 from the patient's time on."""
-    return 0.0 if st.t >= st.lres_tpat else st.kill
+    """Kill rate (1/month) acting on the diffuse compartment: 0 from the patient's time on.
+    (A flag, not only an infinite time, marks the mechanism off, so that a state record filled
+    with zeros, as tests build by hand, is off too.)"""
+    return 0.0 if (st.lres_on and st.t >= st.lres_tpat) else st.kill
 
 
 @njit(cache=True)
 def reset(W, L):
     """A new patient: no lesion resists, resistance is patient-level."""
     st = W.state[0]
+    st.lres_on = False
     st.lres_t0 = 0.0
     st.lres_tpat = INF
     for i in range(L.resistant.shape[0]):
@@ -90,12 +93,14 @@ def on_line_start(P, R, W, L, reg, t_res):
     spread above 0 and a finite ``t_res``, draws each active lesion's time. Returns the time
     to put in the resistance slot."""
     st = W.state[0]
+    st.lres_on = False
     st.lres_tpat = INF
     for i in range(st.n):
         L.resistant[i] = 0
         L.resist_at[i] = INF
     if t_res == INF or R.resistance_sdlog_lesions[reg] <= 0.0:
         return t_res
+    st.lres_on = True
     st.lres_t0 = st.t
     st.lres_tpat = t_res
     for i in range(st.n):
@@ -117,7 +122,7 @@ def on_new(R, W, L, i):
     st = W.state[0]
     L.resistant[i] = 0
     L.resist_at[i] = INF
-    if st.lres_tpat == INF:
+    if not st.lres_on:
         return
     if st.resisted:
         L.resistant[i] = 1
@@ -134,8 +139,8 @@ def aggregate_start(st, L, a):
     """The aggregate beyond the cap (slot ``a``) starts now: it resists at the patient's time
     (inf when resistance is patient-level; the resistance slot is never later than that time
     while it is ahead, so it needs no booking)."""
-    L.resist_at[a] = st.lres_tpat
-    L.resistant[a] = st.t >= st.lres_tpat
+    L.resist_at[a] = st.lres_tpat if st.lres_on else INF
+    L.resistant[a] = st.lres_on and st.t >= st.lres_tpat
 
 
 @njit(cache=True)
@@ -158,4 +163,6 @@ def on_resistance(W, L):
 @njit(cache=True, inline="always")
 def off(W):
     """The line has ended or stopped: per-lesion resistance no longer applies."""
-    W.state[0].lres_tpat = INF
+    st = W.state[0]
+    st.lres_on = False
+    st.lres_tpat = INF

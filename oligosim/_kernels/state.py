@@ -94,6 +94,7 @@ STATE_DTYPE = np.dtype(
         ("kill", np.float64),  # log-kill rate in force, 1/month
         ("kill_line", np.float64),  # the line's kill rate when active
         ("paused", np.bool_),  # chemotherapy paused for an RT course
+        ("lres_on", np.bool_),  # per-lesion resistance in force on the current line (oligosim._kernels.lesres)
         ("lres_t0", np.float64),  # months: start of the line whose resistance is per lesion (oligosim._kernels.lesres)
         ("lres_tpat", np.float64),  # months: the patient's resistance time on it; inf: resistance is patient-level
         ("first_line_at", np.int64),  # LINE_*: when the first line starts
