@@ -434,6 +434,7 @@ def lower_regimens(sc: Scenario) -> Regimens:
         resistance_sdlog=col("resistance_sdlog"),
         durable=durable,
         primary_resistance=col("primary_resistance_fraction"),
+        resistance_sdlog_lesions=col("resistance_sdlog_between_lesions"),
         pdl1_multiplier=col("pdl1_high_multiplier"),
         tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.SYSTEMIC_TOX_NAMES] for r in regs], dtype=np.float64),
         grade5=col("grade5"),

@@ -73,6 +73,7 @@ SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
     "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line", "procedure_pause",
     "modality_by_size",
+    "lesion_resistance",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -127,6 +128,14 @@ def primary_resistance_scenario():
     return default_scenario().with_values(
         {f"regimens.{r}.primary_resistance_fraction": 0.3 for r in ("tp_pd1", "irinotecan_pd1")}
     )
+
+
+def lesion_resistance_scenario():
+    """Acquired resistance lesion by lesion on the first and second lines (sd of log 1.0 between
+    a patient's lesions, model 5.3), with colonies so that lesions made during a line draw theirs."""
+    values = {f"regimens.{r}.resistance_sdlog_between_lesions": 1.0 for r in ("tp_pd1", "irinotecan_pd1")}
+    values["disease.seeding_cluster_mean"] = 2.0
+    return default_scenario().with_values(values)
 
 
 def seeding_colonies_scenario():
@@ -327,6 +336,7 @@ CASES = [
     ("patient_factors_first_line", lambda: patient_factors_first_line_scenario(), ["upfront_rt", "concurrent"]),
     ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
     ("modality_by_size", lambda: modality_by_size_scenario(), ["upfront_rt", "at_progression"]),
+    ("lesion_resistance", lambda: lesion_resistance_scenario(), ["systemic_only", "at_progression"]),
 ]
 
 
@@ -805,6 +815,14 @@ def _mutate_primary_resistance_at_the_bottom(monkeypatch):
     )
 
 
+def _mutate_resistant_lesions_keep_half_the_kill(monkeypatch):
+    """A lesion that has resisted on its own keeps half the line's kill in the reference
+    (per-lesion resistance, model 5.3)."""
+    from oligosim.reference import lesres as reference_lesres
+
+    monkeypatch.setattr(reference_lesres, "kill_of", lambda les, kill: 0.5 * kill if les.resistant else kill)
+
+
 def _mutate_diffuse_grows_faster(monkeypatch):
     """The reference's diffuse compartment grows 0.05 per month faster than the patient's
     median rate (model 4.9)."""
@@ -947,6 +965,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
         (_mutate_reirradiation_schedule_ignored, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid_by_site"]),
         (_mutate_primary_resistance_at_the_bottom, "primary_resistance", primary_resistance_scenario, ["systemic_only"]),
+        (_mutate_resistant_lesions_keep_half_the_kill, "lesion_resistance", lesion_resistance_scenario, ["systemic_only"]),
         (_mutate_cytopenias_independent, "default", default_scenario, ["systemic_only"]),
         (_mutate_no_rt_marrow_toxicity, "default", default_scenario, ["concurrent"]),
         (_mutate_window_never_closes, "default", default_scenario, ["systemic_only"]),
@@ -976,7 +995,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
     ],
-    ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],

@@ -15,6 +15,10 @@ salvage vs next line (``oligosim.analysis.hazards.cox_hazard_ratio``). "Slow" is
 
 The model variants: as shipped; the two constant post-progression hazards at 0 (model 4.3: what
 the disease itself gives); the uncounted disease beyond the lesion cap growing (model 4.2); both.
+Then acquired resistance lesion by lesion (model 5.3, ``resistance_sdlog_between_lesions``): on the
+first line with sd 1 and sd 2 (each as shipped and with the constant hazards at 0); with sd 1 and a
+primary resistance share of 0.2 on the first line (the share model 5.3 quotes); and with sd 1 on
+both lines.
 
     python docs/calibration/salvage_rt.py [--patients N] [--seed S] [--out docs/calibration/salvage_rt.md]
 """
@@ -39,11 +43,24 @@ from oligosim.config import load_scenario  # noqa: E402
 SCENARIO = ROOT / "configs" / "default.toml"
 ZERO = {"disease.death_hazard_after_progression_per_month": 0.0, "disease.death_hazard_after_widespread_per_month": 0.0}
 GROWS = {"disease.uncounted_disease": "grows"}
+
+def _lesion_resistance(sd, regimens=("tp_pd1",)):
+    """Acquired resistance lesion by lesion with sd ``sd`` of the log times on ``regimens``."""
+    return {f"regimens.{r}.resistance_sdlog_between_lesions": sd for r in regimens}
+
+
+PRIMARY_02 = {"regimens.tp_pd1.primary_resistance_fraction": 0.2}
 VARIANTS = {
     "as shipped": {},
     "constant post-progression hazards 0": ZERO,
     "uncounted disease grows": GROWS,
     "grows, constant hazards 0": GROWS | ZERO,
+    "per-lesion resistance, sd 1, first line": _lesion_resistance(1.0),
+    "per-lesion resistance, sd 1, first line, constant hazards 0": _lesion_resistance(1.0) | ZERO,
+    "per-lesion resistance, sd 2, first line": _lesion_resistance(2.0),
+    "per-lesion resistance, sd 2, first line, constant hazards 0": _lesion_resistance(2.0) | ZERO,
+    "per-lesion resistance, sd 1, primary resistance 0.2, first line": _lesion_resistance(1.0) | PRIMARY_02,
+    "per-lesion resistance, sd 1, first and second lines": _lesion_resistance(1.0, ("tp_pd1", "irinotecan_pd1")),
 }
 SLOW_MONTHS = 6.0
 
@@ -102,7 +119,11 @@ def main(argv=None) -> int:
     ap.add_argument("--patients", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--out", default=str(ROOT / "docs" / "calibration" / "salvage_rt.md"))
+    ap.add_argument("--only", action="append", default=None, help="run only this variant (repeatable; for a quick look, not for the committed file)")
     args = ap.parse_args(argv)
+    variants = {k: v for k, v in VARIANTS.items() if args.only is None or k in args.only}
+    if args.only is not None and len(variants) != len(args.only):
+        ap.error(f"--only: unknown variant among {args.only}; known: {list(VARIANTS)}")
     lines = [
         "# Salvage RT at an oligometastatic progression, by the state at the first progression",
         "",
@@ -114,7 +135,7 @@ def main(argv=None) -> int:
         "docstring for the definitions.",
         "",
     ]
-    for label, values in VARIANTS.items():
+    for label, values in variants.items():
         lines += [f"## {label}", "", "| first progression | patients | median PPS, next line | median PPS, salvage RT | HR (95% CI) |", "|---|---|---|---|---|"]
         for name, n, ma, mb, hr, lo, hi in measure(values, args.patients, args.seed):
             lines.append(f"| {name} | {n} | {_num(ma)} | {_num(mb)} | {hr:.2f} ({lo:.2f}-{hi:.2f}) |")

@@ -29,6 +29,7 @@ from numba import njit
 from oligosim import codes
 from oligosim._kernels import rng
 from oligosim._kernels.hazards import _integral
+from oligosim._kernels.lesres import diffuse_kill
 from oligosim._kernels.state import INF, log_event
 
 ABSENT = 0  #: no diffuse disease (never started, or eradicated)
@@ -116,7 +117,7 @@ def death_integral(P, W, tau):
     st = W.state[0]
     if st.dif_state == ABSENT:
         return 0.0
-    v, _ = _integral(math.exp(st.dif_logv), st.growth - st.kill, tau)
+    v, _ = _integral(math.exp(st.dif_logv), st.growth - diffuse_kill(st), tau)
     return v * P.dz[0].death_weight * P.death_rate
 
 
@@ -136,7 +137,7 @@ def death_time(P, W, dt):
     target = st.dif_e - st.dif_h
     if target <= 0.0:
         return 0.0
-    r = st.growth - st.kill
+    r = st.growth - diffuse_kill(st)
     q = r * target / c
     if abs(q) < 1e-10:
         tau = target / c
@@ -155,7 +156,7 @@ def advance(P, W, dt):
     if st.dif_state == ABSENT:
         return
     st.dif_h += death_integral(P, W, dt)
-    st.dif_logv += (st.growth - st.kill) * dt
+    st.dif_logv += (st.growth - diffuse_kill(st)) * dt
     if st.dif_logv < P.eradication_logv:
         st.dif_state = ABSENT
         st.dif_logv = -INF

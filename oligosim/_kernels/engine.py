@@ -91,7 +91,7 @@ def _dispatch(P, R, A, W, L, s):
     elif s == S_MAINTENANCE_END:
         handlers.on_maintenance_end(W)
     elif s == S_RESISTANCE:
-        handlers.on_resistance(W)
+        handlers.on_resistance(W, L)
     elif s == S_CONSOLIDATION:
         handlers.on_consolidation(P, R, A, W, L)
     elif s == S_PRIMARY_EVENT:

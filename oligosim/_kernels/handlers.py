@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, diffuse, fitness, hazards, procedure, record, rng, rt, systemic, toxicity, uncounted
+from oligosim._kernels import assess, diffuse, fitness, hazards, lesres, procedure, record, rng, rt, systemic, toxicity, uncounted
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -160,6 +160,7 @@ def on_entry(P, R, A, W, L, out, j, n):
     _record_entry(W, L, out, j)
     log_event(W, 0.0, codes.EV_ENTRY, n)
     _reset(P, W)
+    lesres.reset(W, L)
     if P.dz[0].uncounted_grows:
         uncounted.enter(P, st, L)  # occult deposits drawn beyond the cap (model 4.2)
     diffuse.at_entry(P, W)  # occult diffuse disease at entry (model 4.9; off by default)
@@ -275,6 +276,7 @@ def on_seeding(P, R, W, L):
                 return
         C.init_lesion(P, W.streams, s, i, organ, P.seed_logv, C.lesion_growth(P, W.streams, s, st), L)
         L.chemo_exposed[i] = st.line_on and st.reg >= 0 and R.chemo[st.reg]
+        lesres.on_new(R, W, L, i)
         log_event(W, st.t, codes.EV_NEW_LESION, i)
 
 
@@ -388,9 +390,13 @@ def on_maintenance_end(W):
 
 
 @njit(cache=True, inline="always")
-def on_resistance(W):
-    """Acquired resistance: the line no longer kills (it goes on until it ends)."""
+def on_resistance(W, L):
+    """Acquired resistance: the line no longer kills (it goes on until it ends); lesion by
+    lesion when the regimen spreads the times (:mod:`oligosim._kernels.lesres`)."""
     st = W.state[0]
+    if st.lres_on:
+        lesres.on_resistance(W, L)
+        return
     log_event(W, st.t, codes.EV_RESISTANCE, st.reg)
     st.resisted = True
     st.kill = 0.0

@@ -22,6 +22,7 @@ from numba import njit
 from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import rng
+from oligosim._kernels.lesres import kill_of
 from oligosim._kernels.state import INF, log_event
 
 
@@ -51,7 +52,7 @@ def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, pr
     death = 0.0
     for i in range(n):
         if L.status[i] == C.ACTIVE:
-            v, _ = _integral(L.vol[i], L.growth[i] - kill, tau)
+            v, _ = _integral(L.vol[i], L.growth[i] - kill_of(L, i, kill), tau)
             seed += v
             death += v * death_weight[L.organ[i]]
     return seed * seeding_rate * propensity, death * death_rate
@@ -87,7 +88,7 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
         for i in range(n):
             if L.status[i] == C.ACTIVE:
                 w = 1.0 if which == 0 else death_weight[L.organ[i]]
-                v, em1 = _integral(L.vol[i], L.growth[i] - kill, tau)
+                v, em1 = _integral(L.vol[i], L.growth[i] - kill_of(L, i, kill), tau)
                 f += w * v
                 fp += w * L.vol[i] * (1.0 + em1)
         f *= scale
@@ -126,7 +127,7 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
     for i in range(n):
         if L.status[i] != C.ACTIVE:
             continue
-        r = L.growth[i] - kill
+        r = L.growth[i] - kill_of(L, i, kill)
         x0 = L.logv[i]
         x1 = x0 + r * dt
         k = L.lc_slot[i]
@@ -166,7 +167,7 @@ def prepare(L, n, kill, symptoms):
             continue
         L.vol[i] = math.exp(L.logv[i])
         if symptoms and not L.symptomatic[i]:
-            r = L.growth[i] - kill
+            r = L.growth[i] - kill_of(L, i, kill)
             if L.logv[i] >= L.sym_logv[i]:
                 if best > 0.0:
                     best = 0.0

@@ -299,6 +299,9 @@ class Regimens(NamedTuple):
     durable: np.ndarray
     # share of patients in whom the line kills nothing from its start (primary resistance, model 5.3)
     primary_resistance: np.ndarray
+    # sd of log(lesion's resistance time / patient's), both from the line's start (model 5.3);
+    # 0: every lesion resists at the patient's time (oligosim._kernels.lesres)
+    resistance_sdlog_lesions: np.ndarray
     pdl1_multiplier: np.ndarray
     tox: np.ndarray  # (R, N_TOX) probabilities
     grade5: np.ndarray

@@ -42,7 +42,8 @@ ORGANS = 11  #: heart, spinal cord, bowel and conduit toxicity of each RT course
 PROCEDURE = 12  #: surgery or ablation chosen as local therapy: control, complication, death (three draws a lesion)
 DIFFUSE = 13  #: diffuse serosal disease: onset at entry and per seeding event, its thresholds (oligosim._kernels.diffuse)
 PATIENT = 14  #: patient factors over time: one uniform at each progression for an ECOG decline (model 3.9)
-N_PURPOSES = 15
+LESION_RESISTANCE = 15  #: each lesion's own acquired-resistance time on a line, when the regimen spreads it between lesions (oligosim._kernels.lesres, model 5.3)
+N_PURPOSES = 16
 PURPOSE_NAMES = (
     "cohort",
     "lesion",
@@ -59,6 +60,7 @@ PURPOSE_NAMES = (
     "procedure",
     "diffuse",
     "patient",
+    "lesion_resistance",
 )
 
 

@@ -94,6 +94,9 @@ STATE_DTYPE = np.dtype(
         ("kill", np.float64),  # log-kill rate in force, 1/month
         ("kill_line", np.float64),  # the line's kill rate when active
         ("paused", np.bool_),  # chemotherapy paused for an RT course
+        ("lres_on", np.bool_),  # per-lesion resistance in force on the current line (oligosim._kernels.lesres)
+        ("lres_t0", np.float64),  # months: start of the line whose resistance is per lesion (oligosim._kernels.lesres)
+        ("lres_tpat", np.float64),  # months: the patient's resistance time on it; inf: resistance is patient-level
         ("first_line_at", np.int64),  # LINE_*: when the first line starts
         # ---- local therapy
         ("timing", np.int64),  # codes.RT_*: the arm's timing, or upfront by the DFI rule
@@ -188,6 +191,8 @@ LESION_DTYPE = np.dtype(
         ("recist_target", np.uint8, (_CAP,)),  # a RECIST target lesion chosen at entry (record.py)
         ("procedures", np.int64, (_CAP,)),  # surgeries or ablations it had (model 6.10)
         ("to_procedure", np.uint8, (_CAP,)),  # scratch: planned for surgery or ablation now (model 6.10)
+        ("resistant", np.uint8, (_CAP,)),  # the line in force kills it no more (per-lesion resistance, model 5.3)
+        ("resist_at", np.float64, (_CAP,)),  # months: when it resists on the line in force (oligosim._kernels.lesres)
     ],
     align=True,
 )

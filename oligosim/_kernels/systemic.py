@@ -13,7 +13,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import oar, rng, toxicity
+from oligosim._kernels import lesres, oar, rng, toxicity
 from oligosim.radiobiology import core as rb
 from oligosim._kernels.state import (
     INF,
@@ -97,6 +97,8 @@ def start_line(P, R, A, W, L, line, reg):
         slot[S_RESISTANCE] = INF
     else:
         slot[S_RESISTANCE] = t + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * rng.std_normal_ppf(u2))
+    # per-lesion resistance (model 5.3): each lesion's own time, when the regimen spreads them
+    slot[S_RESISTANCE] = lesres.on_line_start(P, R, W, L, reg, slot[S_RESISTANCE])
     z_line = 0.0
     odds = oar.patient_odds(P, st)  # older or less fit patients: higher odds (statement 10)
     for k in range(N_SYSTEMIC_TOX):
@@ -142,6 +144,7 @@ def end_line(W):
     st.line_on = False
     st.kill = 0.0
     W.slot[S_RESISTANCE] = INF
+    lesres.off(W)
 
 
 @njit(cache=True)
@@ -154,6 +157,7 @@ def stop_line(W):
     slot[S_INDUCTION_END] = INF
     slot[S_MAINTENANCE_END] = INF
     slot[S_RESISTANCE] = INF
+    lesres.off(W)
     slot[S_CONSOLIDATION] = INF
     for k in range(N_SYSTEMIC_TOX):
         W.tox_time[k] = INF

@@ -29,6 +29,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
+from oligosim._kernels import lesres
 from oligosim._kernels.state import INF
 
 
@@ -71,6 +72,7 @@ def _add(P, st, L, logv, lead_logv):
     L.procedures[a] = 0
     L.to_procedure[a] = False
     L.recist_target[a] = 0
+    lesres.aggregate_start(st, L, a)  # per-lesion resistance: at the patient's time (model 5.3)
     st.n = a + 1
 
 

@@ -59,6 +59,11 @@ REGIMEN = Section(
         "resistance_sdlog": _sdlog(0.8, "sd of log time to resistance", A + "resistance times spread over several-fold between patients"),
         "durable_fraction": _prob(0.0, "share of patients who never become resistant", A + "long-term responders to anti-PD-1"),
         "primary_resistance_fraction": _prob(0.0, "share of patients whose disease does not respond to the line at all (primary resistance): the line kills nothing from its first day, whatever the burden (model 5.3); drawn afresh for every line", A + "off (0) until refit: first-line ESCC series leave 15-20% without disease control at the first assessment (model 5.3 gives the figures); a default above 0 moves every fitted PFS, so it waits for the refit of issue 20"),
+        "resistance_sdlog_between_lesions": _sdlog(
+            0.0,
+            "sd of the log of each lesion's time to acquired resistance relative to the patient's (model 5.3): above 0, each lesion of a patient with acquired resistance resists on its own clock, t_i = t_start + (t_patient - t_start) exp(sd z_i), so a line can fail in a few lesions while it still controls the others; 0 = every lesion at once (patient-level resistance)",
+            A + "off (0): no series reports the spread of resistance times between one patient's lesions; mixed responses and oligoprogression under systemic therapy show that it is not 0 (model 5.3); a sensitivity parameter",
+        ),
         "pdl1_high_multiplier": _pos(1.0, "", "multiplier of the kill rate for PD-L1 CPS >= 10", A + "PD-L1-high tumours respond better to anti-PD-1 (statement 11); 1 = no effect"),
         "grade3plus": Section(
             {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.SYSTEMIC_TOX_NAMES},

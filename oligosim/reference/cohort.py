@@ -101,7 +101,7 @@ class Lesion:
         "organ", "subsite", "status", "logv", "growth", "det_logv", "sym_logv", "u_tcp",
         "seen", "new_seen", "symptomatic", "irradiated", "chemo_exposed", "in_course", "with_primary", "site_eqd2",
         "site_time", "rt_pre_logv", "treated_here", "lc_record", "nadir_d", "exposed_at_start",
-        "procedures", "to_procedure",
+        "procedures", "to_procedure", "resistant", "resist_at",
     )
 
     def __init__(self, P, stream: Stream, organ: int, logv: float, growth: float):
@@ -138,6 +138,8 @@ class Lesion:
         self.exposed_at_start = False
         self.procedures = 0  # surgeries or ablations it had (model 6.10)
         self.to_procedure = False  # planned for surgery or ablation now
+        self.resistant = False  # the line in force kills it no more (per-lesion resistance, model 5.3)
+        self.resist_at = math.inf  # months: when it resists on the line in force (oligosim.reference.lesres)
 
     @property
     def active(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
+from oligosim.reference import lesres
 from oligosim.reference.streams import DIFFUSE, Stream
 
 __all__ = ["DiffuseMixin", "ABSENT", "OCCULT", "SEEN"]
@@ -99,7 +100,7 @@ class DiffuseMixin:
         target = self.dif_e - self.dif_h
         if target <= 0.0:
             return 0.0
-        r = self.pat.growth - self.kill
+        r = self.pat.growth - lesres.diffuse_kill(self)
         q = r * target / c
         if abs(q) < 1e-10:
             tau = target / c
@@ -113,7 +114,7 @@ class DiffuseMixin:
         """Move it ``dt`` months on: accumulate the death hazard, grow or shrink, eradicate."""
         if self.dif_state == ABSENT:
             return
-        r = self.pat.growth - self.kill
+        r = self.pat.growth - lesres.diffuse_kill(self)
         self.dif_h += volume_integral(math.exp(self.dif_logv), r, dt) * float(self.P.dz[0]["death_weight"]) * self.P.death_rate
         self.dif_logv += r * dt
         if self.dif_logv < self.P.eradication_logv:

@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 
 from oligosim import codes
 from oligosim.reference.appointments import P_CROSSING, P_SYMPTOM, _Fire
-from oligosim.reference import uncounted
+from oligosim.reference import lesres, uncounted
 from oligosim.reference.cohort import ACTIVE, ERADICATED, Lesion, new_lesion_growth
 
 __all__ = ["HazardsMixin"]
@@ -49,7 +49,7 @@ class HazardsMixin:
         act = [les for les in self.lesions if les is not None and les.status == ACTIVE]
         v = np.exp(np.array([les.logv for les in act]))
         w = np.array([self.P.death_weight[les.organ] for les in act])
-        r = np.array([les.growth for les in act]) - self.kill
+        r = np.array([les.growth for les in act]) - np.array([lesres.kill_of(les, self.kill) for les in act])
         # a lesion exactly at equilibrium (r = 0): v (e^{r tau} - 1) / r -> v tau
         r[r == 0.0] = 1e-300
         return v, w, r
@@ -87,7 +87,7 @@ class HazardsMixin:
         for i, les in enumerate(self.lesions):
             if les is None or les.status != ACTIVE or les.symptomatic:
                 continue
-            r = les.growth - self.kill
+            r = les.growth - lesres.kill_of(les, self.kill)
             if les.logv >= les.sym_logv:
                 tau = 0.0
             elif r > 0.0:
@@ -147,7 +147,7 @@ class HazardsMixin:
         for i, les in enumerate(self.lesions):
             if les is None or les.status != ACTIVE:
                 continue
-            r = les.growth - self.kill
+            r = les.growth - lesres.kill_of(les, self.kill)
             x0, x1 = les.logv, les.logv + r * dt
             q = les.lc_record
             if q is not None and les.rt_pre_logv > x0 and les.rt_pre_logv <= x1:
@@ -207,6 +207,7 @@ class HazardsMixin:
             les = Lesion(P, s, organ, P.seed_logv, growth)
             les.chemo_exposed = self.line_on and self.reg >= 0 and bool(self.R.chemo[self.reg])
             self.lesions[slot] = les
+            lesres.on_new(self, les)
             self.record(codes.EV_NEW_LESION, slot)
 
     def _colony_extra(self) -> int:

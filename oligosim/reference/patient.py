@@ -52,7 +52,7 @@ from oligosim.reference.hazards import HazardsMixin
 from oligosim.reference.oar import OrgansMixin
 from oligosim.reference.procedure import ProcedureMixin
 from oligosim.reference.rt import RadiotherapyMixin
-from oligosim.reference.streams import DEATH, LESION, ORGANS, PATIENT, PRIMARY, PROCEDURE, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
+from oligosim.reference.streams import DEATH, LESION, LESION_RESISTANCE, ORGANS, PATIENT, PRIMARY, PROCEDURE, RESPONSE, RT, SCAN, SEEDING, TOXICITY, Stream
 from oligosim.reference.systemic import SystemicMixin
 from oligosim.reference.toxicity import ToxicityMixin
 
@@ -120,6 +120,8 @@ class Patient(HazardsMixin, DiffuseMixin, SystemicMixin, RadiotherapyMixin, Proc
         self.overflow = 0  # 1: lesions beyond the cap exist, 2: and a scan has counted them
         self.overflow_at = INF  # when the uncounted disease reaches a visible size
         self.agg_offset = 0.0  # ln of the aggregate's volume over its leading deposit's (model 4.2)
+        self.lres_t0, self.lres_tpat = 0.0, INF  # per-lesion resistance off (oligosim.reference.lesres)
+        self.s_lres = Stream(seed, pid, LESION_RESISTANCE)
         self.n_entry = len(lesions)  # lesion slots at entry (the aggregate beyond the cap not counted)
         if P.dz[0]["uncounted_grows"]:
             uncounted.enter(self)  # occult deposits drawn beyond the cap (model 4.2)

@@ -14,7 +14,7 @@ import math
 from statistics import NormalDist
 
 __all__ = [
-    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE", "DIFFUSE", "PATIENT",
+    "COHORT", "LESION", "SEEDING", "DEATH", "BACKGROUND", "RESPONSE", "TOXICITY", "RT", "SCAN", "PRIMARY", "ORGANS", "PROCEDURE", "DIFFUSE", "PATIENT", "LESION_RESISTANCE",
     "NORMAL", "Stream", "stream_key",
 ]
 
@@ -30,6 +30,7 @@ NORMAL = NormalDist()
 # purposes: one independent stream per mechanism (same numbering as the kernel's rng module)
 COHORT, LESION, SEEDING, DEATH, BACKGROUND, RESPONSE, TOXICITY, RT, SCAN, PRIMARY, PRIOR_RT, ORGANS, PROCEDURE, DIFFUSE = range(14)
 PATIENT = 14  # patient factors over time: an ECOG decline at each progression (model 3.9)
+LESION_RESISTANCE = 15  # each lesion's own acquired-resistance time on a line (oligosim.reference.lesres, model 5.3)
 
 
 def _mix64(z: int) -> int:

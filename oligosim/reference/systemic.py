@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
+from oligosim.reference import lesres
 from oligosim.reference.streams import NORMAL
 from oligosim.radiobiology import core as rb
 from oligosim.reference.oar import patient_odds
@@ -71,7 +72,11 @@ class SystemicMixin:
         if response != "acquired":
             self.resistance.cancel()
         else:
-            self.resistance.book(now + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * NORMAL.inv_cdf(u2)))
+            t_pat = now + R.resistance_median[reg] * math.exp(R.resistance_sdlog[reg] * NORMAL.inv_cdf(u2))
+            # per-lesion resistance (model 5.3): each lesion's own time, when the regimen spreads them
+            self.resistance.book(lesres.on_line_start(self, reg, t_pat))
+        if response != "acquired":
+            lesres.on_line_start(self, reg, INF)  # clears the flags of an earlier line
         # grade >= 3 toxicities (and grade 5) of the line, each at a uniform time during induction
         z_line = 0.0
         tx = self.P.tx[0]
@@ -105,6 +110,7 @@ class SystemicMixin:
         """The line fails or is stopped: its pending events are cancelled."""
         self.line_on = False
         self.kill = 0.0
+        self.lres_tpat = INF
         for appt in (self.induction_end, self.maintenance_end, self.resistance, self.consolidation, *self.tox):
             appt.cancel()
         self.record(codes.EV_LINE_STOP, self.reg)
@@ -122,6 +128,7 @@ class SystemicMixin:
             self.line_on = False
             self.kill = 0.0
             self.resistance.cancel()
+            self.lres_tpat = INF
 
     def on_maintenance_end(self) -> None:
         """Maintenance over: the line ends."""
@@ -129,9 +136,14 @@ class SystemicMixin:
         self.line_on = False
         self.kill = 0.0
         self.resistance.cancel()
+        self.lres_tpat = INF
 
     def on_resistance(self) -> None:
-        """Acquired resistance: the line no longer kills (it goes on until it ends)."""
+        """Acquired resistance: the line no longer kills (it goes on until it ends); lesion by
+        lesion when the regimen spreads the times (:mod:`oligosim.reference.lesres`)."""
+        if self.lres_tpat < INF:
+            lesres.on_resistance(self)
+            return
         self.record(codes.EV_RESISTANCE, self.reg)
         self.resisted = True
         self.kill = 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
+from oligosim.reference import lesres
 from oligosim.reference.cohort import ACTIVE, Lesion, logv_of_diameter
 
 __all__ = ["join", "enter", "countable"]
@@ -38,6 +39,8 @@ def _aggregate(histology: int, logv: float, growth: float) -> Lesion:
     les.exposed_at_start = False
     les.procedures = 0
     les.to_procedure = False
+    les.resistant = False
+    les.resist_at = math.inf
     return les
 
 
@@ -54,6 +57,7 @@ def _add(patient, logv: float, lead_logv: float) -> None:
         return
     patient.agg_offset = logv - lead_logv
     agg = _aggregate(patient.pat.histology, logv, patient.pat.growth)
+    lesres.aggregate_start(patient, agg)  # per-lesion resistance: at the patient's time (model 5.3)
     if len(lesions) > a:
         lesions[a] = agg
     else:
