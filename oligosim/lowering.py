@@ -203,6 +203,7 @@ def _lower_disease(dis, les, v50_logv: float) -> np.ndarray:
     mean_d3 = (b**3 - a**3) / (3.0 * math.log(b / a))
     r[0]["occult_mean_logv"] = math.log(math.pi / 6.0 * mean_d3)
     r[0]["v50_logv"] = v50_logv
+    r[0]["growth_rho"] = float(dis["growth_propensity_correlation"])
     return r
 
 

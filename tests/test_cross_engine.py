@@ -71,7 +71,7 @@ N_SLOW = int(os.environ.get("OLIGOSIM_XENGINE_PATIENTS", "20000"))
 #: of a difference the comparison can see, about 0.06 in a fraction near 0.5 at 2,500 a side)
 SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
-    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "patient_factors", "patient_factors_first_line", "procedure_pause",
+    "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "growth_propensity", "patient_factors", "patient_factors_first_line", "procedure_pause",
     "modality_by_size",
     "lesion_resistance",
 }
@@ -153,6 +153,12 @@ def uncounted_grows_scenario():
     return default_scenario().with_values(
         {"simulation.max_lesions": 6, "disease.uncounted_disease": "grows", "disease.seeding_cluster_mean": 2.0}
     )
+
+
+def growth_propensity_scenario():
+    """Fast-growing disease disseminates more (model 3.1): the growth deviate correlated 0.7 with
+    the propensity's."""
+    return default_scenario().with_values({"disease.growth_propensity_correlation": 0.7})
 
 
 def third_line_scenario():
@@ -337,6 +343,7 @@ CASES = [
     ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
     ("modality_by_size", lambda: modality_by_size_scenario(), ["upfront_rt", "at_progression"]),
     ("lesion_resistance", lambda: lesion_resistance_scenario(), ["systemic_only", "at_progression"]),
+    ("growth_propensity", lambda: growth_propensity_scenario(), ["systemic_only", "at_progression"]),
 ]
 
 
@@ -858,6 +865,13 @@ def _mutate_aggregate_at_lesion_growth(monkeypatch):
     monkeypatch.setattr(reference_uncounted, "_aggregate", lambda h, logv, g: make(h, logv, 1.2 * g))
 
 
+def _mutate_growth_propensity_halved(monkeypatch):
+    """The reference correlates the growth deviate with the propensity's at half the
+    configured strength (model 3.1)."""
+    deviate = reference_cohort.growth_deviate
+    monkeypatch.setattr(reference_cohort, "growth_deviate", lambda rho, zp, z: deviate(0.5 * rho, zp, z))
+
+
 def _mutate_third_line_is_the_second_again(monkeypatch):
     """The reference gives the second line's regimen again as the third line (model 5.1)."""
     start = reference_systemic.SystemicMixin.start_line
@@ -960,6 +974,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_third_line_is_the_second_again, "third_line", third_line_scenario, ["systemic_only"]),
         (_mutate_colony_one_larger, "seeding_colonies", seeding_colonies_scenario, ["systemic_only"]),
         (_mutate_aggregate_at_lesion_growth, "uncounted_grows", uncounted_grows_scenario, ["systemic_only"]),
+        (_mutate_growth_propensity_halved, "growth_propensity", growth_propensity_scenario, ["systemic_only"]),
         (_mutate_diffuse_grows_faster, "diffuse", diffuse_scenario, ["systemic_only"]),
         (_mutate_diffuse_death_weight_doubled, "diffuse", diffuse_scenario, ["systemic_only"]),
         (_mutate_complete_repair, "reirradiation_bid", reirradiation_bid_scenario, ["reirr_bid"]),
@@ -995,7 +1010,7 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
     ],
-    ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
+    ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "growth_propensity_halved", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],

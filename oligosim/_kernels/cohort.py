@@ -153,6 +153,16 @@ def disease_free_interval(P, z, growth):
     return P.dfi_median * math.exp(P.dfi_sdlog * z)
 
 
+@njit(cache=True, inline="always")
+def growth_deviate(rho, z_propensity, z):
+    """The standard normal deviate of the patient's growth rate, correlated ``rho`` with its
+    propensity deviate ``z_propensity`` (model 3.1); ``rho`` = 0 returns ``z`` itself, so the
+    draws of an uncorrelated cohort are unchanged bit for bit."""
+    if rho == 0.0:
+        return z
+    return rho * z_propensity + math.sqrt(1.0 - rho * rho) * z
+
+
 @njit(cache=True)
 def _draw_once(P, state, st, L):
     """One draw of a patient and its baseline lesions; returns the number of lesion slots used."""
@@ -169,7 +179,7 @@ def _draw_once(P, state, st, L):
     st.pdl1_high = rng.uniform(state, s) < P.pdl1_fraction
     z_propensity = rng.normal(state, s)
     st.propensity = math.exp(P.propensity_sdlog * z_propensity)
-    st.growth = P.growth_median * math.exp(P.growth_sd_patient * rng.normal(state, s))
+    st.growth = P.growth_median * math.exp(P.growth_sd_patient * growth_deviate(P.dz[0].growth_rho, z_propensity, rng.normal(state, s)))
     st.dfi = 0.0 if pres == codes.SYNCHRONOUS else disease_free_interval(P, z_dfi, st.growth)
     st.primary_in_place = pres == codes.SYNCHRONOUS
     hist = st.histology

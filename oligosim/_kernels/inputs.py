@@ -148,6 +148,8 @@ DISEASE_DTYPE = np.dtype(
         ("uncounted_grows", np.bool_),  # disease beyond the lesion cap is one growing aggregate (model 4.2)
         ("occult_mean_logv", np.float64),  # ln cm3: mean volume of an occult deposit drawn at entry (log-uniform diameter)
         ("v50_logv", np.float64),  # ln cm3: the volume the staging modality sees with probability 1/2
+        # the patient (model 3.1)
+        ("growth_rho", np.float64),  # correlation of the log growth rate with the log metastatic propensity
     ],
     align=True,
 )

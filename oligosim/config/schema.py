@@ -243,6 +243,15 @@ DISEASE = Section(
             2.498, "sd of the log metastatic propensity between patients (median 1)",
             CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
+        "growth_propensity_correlation": Float(
+            0.0, lo=-1.0, hi=1.0,
+            doc="correlation of a patient's log growth rate of metastases with its log metastatic propensity (Gaussian: "
+            "the growth deviate is rho z_propensity + sqrt(1 - rho^2) z_growth, so both marginals are unchanged; "
+            "0 = independent, as before; positive: faster-growing disease also disseminates more; model 3.1)",
+            source=A + "0 (off) until a refit weighs it: aggressive biology (fast growth with many micrometastases) is the "
+            "clinical reading of a rapid progression (consensus statement 12), but no series gives the joint law of growth "
+            "rate and metastatic burden per patient; measured in docs/calibration/salvage_rt.md",
+        ),
         "limited_capacity_fraction": _prob(
             0.2946, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
             "lowest-propensity share, whose propensity is set to 0 once their visible lesions are drawn (no occult lesions, "

@@ -55,6 +55,14 @@ def new_lesion_growth(P, stream: Stream, patient_growth: float) -> float:
     return patient_growth * math.exp(P.growth_sd_lesion * stream.normal())
 
 
+def growth_deviate(rho: float, z_propensity: float, z: float) -> float:
+    """Standard normal deviate of the patient's growth rate, correlated ``rho`` with its
+    propensity deviate (model 3.1); ``rho`` = 0 returns ``z`` unchanged."""
+    if rho == 0.0:
+        return z
+    return rho * z_propensity + math.sqrt(1.0 - rho * rho) * z
+
+
 def disease_free_interval(P, z: float, growth: float) -> float:
     """Disease-free interval (months) of a non-synchronous patient (model 3.1).
 
@@ -187,7 +195,7 @@ def _draw_once(P, s: Stream):
     pat.pdl1_high = s.uniform() < P.pdl1_fraction
     z_propensity = s.normal()
     pat.propensity = math.exp(P.propensity_sdlog * z_propensity)
-    pat.growth = P.growth_median * math.exp(P.growth_sd_patient * s.normal())
+    pat.growth = P.growth_median * math.exp(P.growth_sd_patient * growth_deviate(float(P.dz[0]["growth_rho"]), z_propensity, s.normal()))
     synchronous = pat.presentation == codes.SYNCHRONOUS
     pat.dfi = 0.0 if synchronous else disease_free_interval(P, z_dfi, pat.growth)
     organ_cum = P.organ_cum[pat.histology]
