@@ -113,6 +113,20 @@ def test_bid_complete_repair_by_default_and_thames_h_factor():
     assert b6 > b8 > rb.bed(1.2, 40, 3.0)
 
 
+def test_an_interval_negligible_against_repair_counts_no_repair_between_same_day_fractions():
+    """theta -> 1 (interval << repair half-time): S(k) -> k (k - 1), the limit of the closed form,
+    without the division by 1 - theta = 0 that a fuzzed 1e-230 h interval hit."""
+    for n, m in [(30, 2), (31, 2), (30, 3), (7, 3), (1, 2)]:
+        days, rest = divmod(n, m)
+        limit = days * m * (m - 1) + rest * (rest - 1)
+        assert core.repair_excess_fractions(float(n), float(m), 1.0) == limit
+        # just below the switch to the sum, the closed form is continuous with it
+        assert core.repair_excess_fractions(float(n), float(m), 1.0 - 2e-6) == pytest.approx(limit, rel=1e-5)
+        assert core.repair_excess_fractions(float(n), float(m), 1.0 - 5e-7) == pytest.approx(limit, rel=1e-5)
+    got = rb.bed(1.5, 30, 10.0, fractions_per_day=2, interfraction_interval_h=1e-230, repair_half_time_h=1.5)
+    assert math.isfinite(got) and got == pytest.approx(45.0 * (1 + 1.5 * 2.0 / 10.0), rel=1e-12)
+
+
 # ----------------------------------------------------------------------------- validation
 
 

@@ -151,6 +151,15 @@ def repair_theta(interfraction_interval_h, repair_half_time_h):
 
 
 @njit(cache=True)
+def _repair_sum(k, theta):
+    """``S(k) = 2 sum_{l=1}^{k-1} (k - l) theta^l`` summed term by term (k fractions on a day)."""
+    s = 0.0
+    for l in range(1, int(k)):
+        s += 2.0 * (k - l) * theta**l
+    return s
+
+
+@njit(cache=True)
 def repair_excess_fractions(n_fractions, fractions_per_day, theta):
     """Extra fraction-equivalents of the quadratic term due to incomplete repair (Thames 1985).
 
@@ -174,6 +183,12 @@ def repair_excess_fractions(n_fractions, fractions_per_day, theta):
     # closed form of S(k) = 2 theta / (1 - theta) * (k - (1 - theta**k) / (1 - theta));
     # S(0) = S(1) = 0, and theta = 0 gives exactly 0 (c = 0).
     q = 1.0 - theta
+    if q < 1e-6:
+        # an interval negligible against the repair half-time: theta rounds to 1 (q = 0 divides
+        # by zero) or the closed form cancels; the sum itself has at most 2 terms a day
+        full_days = n_fractions // fractions_per_day
+        rest = n_fractions - full_days * fractions_per_day
+        return full_days * _repair_sum(fractions_per_day, theta) + _repair_sum(rest, theta)
     c = 2.0 * theta / q
     full_days = n_fractions // fractions_per_day
     rest = n_fractions - full_days * fractions_per_day
