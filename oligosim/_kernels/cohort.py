@@ -107,6 +107,14 @@ def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     L.det_logv[i] = detection_logv(P, P.modality, organ, rng.uniform(state, purpose))
     L.sym_logv[i] = P.symptom_logv[organ] + P.symptom_sdlog_v * rng.normal(state, purpose)
     L.u_tcp[i] = rng.uniform(state, purpose)
+    clear_slot(L, i)
+
+
+@njit(cache=True, inline="always")
+def clear_slot(L, i):
+    """Reset lesion slot ``i``'s history (seen, symptoms, courses, procedures, local-control
+    record) to that of a lesion just formed; its organ, size and quantiles are the caller's.
+    Shared by :func:`init_lesion` and the aggregate beyond the cap (``uncounted._add``)."""
     L.seen[i] = False
     L.new_seen[i] = False
     L.symptomatic[i] = False

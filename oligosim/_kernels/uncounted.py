@@ -54,23 +54,8 @@ def _add(P, st, L, logv, lead_logv):
     L.det_logv[a] = INF
     L.sym_logv[a] = INF
     L.u_tcp[a] = 1.0
-    L.seen[a] = False
-    L.new_seen[a] = False
-    L.symptomatic[a] = False
-    L.irradiated[a] = 0
-    L.chemo_exposed[a] = False
-    L.site_eqd2[a] = 0.0
-    L.site_time[a] = 0.0
-    L.in_course[a] = False
-    L.with_primary[a] = False
-    L.rt_pre_logv[a] = 0.0
-    L.nadir_d[a] = 0.0
-    L.exposed_at_start[a] = False
-    L.fail_time[a] = INF
-    L.lc_slot[a] = -1
-    L.procedures[a] = 0
-    L.to_procedure[a] = False
-    L.recist_target[a] = 0
+    C.clear_slot(L, a)
+    L.recist_target[a] = 0  # never a RECIST target (record.select_targets clears slots below the cap only)
     st.n = a + 1
 
 

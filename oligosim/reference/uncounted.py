@@ -29,15 +29,7 @@ def _aggregate(histology: int, logv: float, growth: float) -> Lesion:
     les.det_logv = math.inf
     les.sym_logv = math.inf
     les.u_tcp = 1.0
-    les.seen = les.new_seen = les.symptomatic = False
-    les.irradiated = 0
-    les.chemo_exposed = les.in_course = les.with_primary = False
-    les.site_eqd2 = les.site_time = les.rt_pre_logv = les.nadir_d = 0.0
-    les.treated_here = False
-    les.lc_record = None
-    les.exposed_at_start = False
-    les.procedures = 0
-    les.to_procedure = False
+    les.clear()
     return les
 
 
