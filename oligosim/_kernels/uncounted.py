@@ -29,6 +29,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
+from oligosim._kernels.hazards import log_add
 from oligosim._kernels.state import INF
 
 
@@ -41,8 +42,7 @@ def _add(P, st, L, logv, lead_logv):
     a = P.max_lesions
     if st.n > a and L.status[a] == C.ACTIVE:
         x = L.logv[a]
-        # log(e^x + e^logv) without overflow
-        L.logv[a] = max(x, logv) + math.log1p(math.exp(-abs(x - logv)))
+        L.logv[a] = log_add(x, logv)
         st.agg_offset += L.logv[a] - x
         return
     st.agg_offset = logv - lead_logv

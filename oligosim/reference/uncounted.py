@@ -41,7 +41,9 @@ def _add(patient, logv: float, lead_logv: float) -> None:
     lesions = patient.lesions
     if len(lesions) > a and lesions[a] is not None and lesions[a].status == ACTIVE:
         x = lesions[a].logv
-        lesions[a].logv = max(x, logv) + math.log1p(math.exp(-abs(x - logv)))
+        from oligosim.reference.hazards import log_add  # here: hazards imports this module
+
+        lesions[a].logv = log_add(x, logv)
         patient.agg_offset += lesions[a].logv - x
         return
     patient.agg_offset = logv - lead_logv
