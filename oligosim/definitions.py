@@ -45,8 +45,8 @@ Modelling assumptions (each marked ASSUMPTION where it is made, for ``docs/model
    progressing or "stable" (new lesions under therapy are progression; Guckenberger 2020 has no
    metachronous oligopersistence class).
 
-The core reads the constants of :mod:`oligosim.codes` at compile time; ``cache=True`` does not
-notice edits to ``codes.py``, so clear ``__pycache__`` if codes ever change.
+The core reads the constants of :mod:`oligosim.codes` at compile time; ``cache=True`` alone does
+not notice edits to ``codes.py``, so :mod:`oligosim._numba_cache` drops the caches when it changes.
 """
 
 from __future__ import annotations
@@ -57,38 +57,16 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numba
+import numba.extending
 import numpy as np
 
 from oligosim import codes
-from oligosim.codes import (
-    ADRENAL,
-    BONE,
-    DISTANT_NODE,
-    EAC,
-    ESCC,
-    INDUCED_OLIGOPERSISTENCE,
-    INDUCED_OLIGOPROGRESSION,
-    INDUCED_OLIGORECURRENCE,
-    LEFT,
-    LIVER,
-    LUNG,
-    METACHRONOUS_OLIGOPROGRESSION,
-    METACHRONOUS_OLIGORECURRENCE,
-    N_ORGANS,
-    N_STATIONS,
-    NOT_OLIGO,
-    OFF_SYSTEMIC,
-    PERITONEUM,
-    PRIMARY,
-    PROGRESSING_ON_SYSTEMIC,
-    REGIONAL_NODE,
-    REPEAT_OLIGOPERSISTENCE,
-    REPEAT_OLIGOPROGRESSION,
-    REPEAT_OLIGORECURRENCE,
-    RIGHT,
-    SOFT_TISSUE,
-    STABLE_ON_SYSTEMIC,
-    SYNCHRONOUS_OLIGOMETASTASIS,
+from oligosim.codes import (  # the core reads these at compile time
+    ADRENAL, BONE, DISTANT_NODE, EAC, ESCC, INDUCED_OLIGOPERSISTENCE, INDUCED_OLIGOPROGRESSION,
+    INDUCED_OLIGORECURRENCE, LEFT, LIVER, LUNG, METACHRONOUS_OLIGOPROGRESSION, METACHRONOUS_OLIGORECURRENCE,
+    N_ORGANS, N_STATIONS, NOT_OLIGO, OFF_SYSTEMIC, PERITONEUM, PRIMARY, PROGRESSING_ON_SYSTEMIC, REGIONAL_NODE,
+    REPEAT_OLIGOPERSISTENCE, REPEAT_OLIGOPROGRESSION, REPEAT_OLIGORECURRENCE, RIGHT, SOFT_TISSUE,
+    STABLE_ON_SYSTEMIC, SYNCHRONOUS_OLIGOMETASTASIS,
 )
 
 # ----------------------------------------------------------------------------- limits
@@ -116,8 +94,30 @@ _N_SUBSITES = np.array(codes.N_SUBSITES, dtype=np.int64)
 
 # ============================================================================= numba core
 @numba.njit(cache=True)
-def _tally(organ, subsite, n, metachronous):
-    """Tally counted lesions per organ system and per side.
+def new_tally():
+    """Scratch for the tallies of the functions below: the three arrays :func:`_tally` fills
+    (per organ system, per side, stations seen; any integer type for the last). Passed as
+    ``scratch``, it spares each call allocating them (the kernel keeps them in the patient's
+    record: ``_kernels.state.tally_scratch``). Its contents are overwritten."""
+    return np.zeros(N_ORGANS, np.int64), np.zeros((N_ORGANS, 2), np.int64), np.zeros(N_STATIONS, np.bool_)
+
+
+def _scratch(scratch):
+    """``scratch``, or a :func:`new_tally` if None (chosen by type when numba compiles a caller)."""
+    return new_tally() if scratch is None else scratch
+
+
+@numba.extending.overload(_scratch)
+def _scratch_typed(scratch):
+    if isinstance(scratch, (numba.types.NoneType, numba.types.Omitted)):
+        return lambda scratch: new_tally()
+    return lambda scratch: scratch
+
+
+@numba.njit(cache=True)
+def _tally(organ, subsite, n, metachronous, scratch=None):
+    """Tally counted lesions per organ system and per side, into ``scratch`` (:func:`new_tally`)
+    if given, else into new arrays.
 
     Returns
     -------
@@ -130,9 +130,10 @@ def _tally(organ, subsite, n, metachronous):
     """
     if n < 0 or n > organ.shape[0] or n > subsite.shape[0]:
         raise ValueError("n must lie between 0 and the length of the organ/subsite arrays")
-    per_system = np.zeros(N_ORGANS, dtype=np.int64)
-    per_side = np.zeros((N_ORGANS, 2), dtype=np.int64)
-    station_seen = np.zeros(N_STATIONS, dtype=np.bool_)
+    per_system, per_side, station_seen = _scratch(scratch)
+    per_system[:] = 0
+    per_side[:] = 0
+    station_seen[:] = False
     regional_seen = False
     n_stations = 0
     for i in range(n):
@@ -167,7 +168,7 @@ def _tally(organ, subsite, n, metachronous):
 
 
 @numba.njit(cache=True)
-def count_metastases(organ, subsite, n, metachronous):
+def count_metastases(organ, subsite, n, metachronous, scratch=None):
     """Count metastatic lesions by the counting rules of consensus statement 1.
 
     Parameters
@@ -180,6 +181,8 @@ def count_metastases(organ, subsite, n, metachronous):
     metachronous : bool
         Use the metachronous rule (all positive regional nodes = one lesion) instead of the
         synchronous one (regional nodes not counted).
+    scratch : tuple, optional
+        :func:`new_tally`'s arrays, overwritten: spares three allocations per call.
 
     Returns
     -------
@@ -192,7 +195,12 @@ def count_metastases(organ, subsite, n, metachronous):
     max_in_one_organ : int
         Largest number of counted lesions in one organ system.
     """
-    per_system, _, _ = _tally(organ, subsite, n, metachronous)
+    return _summary(_tally(organ, subsite, n, metachronous, scratch)[0])
+
+
+@numba.njit(cache=True)
+def _summary(per_system):
+    """(counted lesions, involved organ systems, most in one system) of a tally."""
     n_lesions = 0
     n_organs = 0
     max_in_one = 0
@@ -215,7 +223,7 @@ def _excluded(diffuse_serosal, marrow, all_treatable):
 
 
 @numba.njit(cache=True)
-def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable):
+def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None):
     """Oligometastatic ESCC (statement 1): <= 5 lesions in <= 3 organs, <= 3 in any one organ.
 
     Parameters
@@ -228,6 +236,8 @@ def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_
         Bone-marrow involvement: never oligo.
     all_treatable : bool
         Every lesion is amenable to local therapy; otherwise not oligo.
+    scratch : tuple, optional
+        As for :func:`count_metastases`.
 
     Returns
     -------
@@ -237,10 +247,10 @@ def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_
     """
     if _excluded(diffuse_serosal, marrow, all_treatable):
         return False
-    per_system, _, _ = _tally(organ, subsite, n, metachronous)
+    per_system, _, _ = _tally(organ, subsite, n, metachronous, scratch)
     if per_system[PERITONEUM] > 0:
         return False
-    n_lesions, n_organs, max_in_one = count_metastases(organ, subsite, n, metachronous)
+    n_lesions, n_organs, max_in_one = _summary(per_system)
     return (
         n_lesions >= 1
         and n_lesions <= ESCC_MAX_LESIONS
@@ -250,7 +260,7 @@ def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_
 
 
 @numba.njit(cache=True)
-def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable):
+def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None):
     """Oligometastatic EAC (statement 1, after the European OMEC Delphi consensus).
 
     One organ with <= 3 lesions, or one extra-regional nodal station, with the organ-specific
@@ -261,7 +271,7 @@ def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_t
 
     Parameters
     ----------
-    organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable
+    organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch
         As for :func:`is_oligo_escc`.
 
     Returns
@@ -271,7 +281,7 @@ def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_t
     """
     if _excluded(diffuse_serosal, marrow, all_treatable):
         return False
-    per_system, per_side, n_stations = _tally(organ, subsite, n, metachronous)
+    per_system, per_side, n_stations = _tally(organ, subsite, n, metachronous, scratch)
     if per_system[PERITONEUM] > 0:
         return False
     n_lesions = 0
@@ -307,7 +317,7 @@ def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_t
 
 @numba.njit(cache=True)
 def is_oligometastatic(
-    histology, organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable
+    histology, organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None
 ):
     """Dispatch to :func:`is_oligo_escc` or :func:`is_oligo_eac` on ``histology``.
 
@@ -315,14 +325,14 @@ def is_oligometastatic(
     ----------
     histology : int
         ``codes.ESCC`` or ``codes.EAC``.
-    organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable
+    organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch
         As for :func:`is_oligo_escc`.
 
     Returns
     -------
     bool
     """
-    args = (organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable)
+    args = (organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch)
     if histology == ESCC:
         return is_oligo_escc(*args)
     if histology == EAC:
@@ -538,18 +548,8 @@ def oligometastatic(
     """
     h = _code("histology", codes.HISTOLOGY_NAMES, histology)
     organ, subsite, n = _arrays(lesions)
-    return bool(
-        is_oligometastatic(
-            h,
-            organ,
-            subsite,
-            n,
-            _metachronous(presentation),
-            bool(diffuse_serosal),
-            bool(marrow),
-            bool(all_treatable),
-        )
-    )
+    meta = _metachronous(presentation)
+    return bool(is_oligometastatic(h, organ, subsite, n, meta, bool(diffuse_serosal), bool(marrow), bool(all_treatable)))
 
 
 def classify(

@@ -18,7 +18,9 @@ the disease itself gives); the uncounted disease beyond the lesion cap growing (
 Then acquired resistance lesion by lesion (model 5.3, ``resistance_sdlog_between_lesions``): on the
 first line with sd 1 and sd 2 (each as shipped and with the constant hazards at 0); with sd 1 and a
 primary resistance share of 0.2 on the first line (the share model 5.3 quotes); and with sd 1 on
-both lines.
+both lines. Last, the growth rate correlated with the metastatic propensity (model 3.1,
+``disease.growth_propensity_correlation``): 0.7 as shipped and with the constant hazards at 0,
+0.9 with them at 0.
 
     python docs/calibration/salvage_rt.py [--patients N] [--seed S] [--out docs/calibration/salvage_rt.md]
 """
@@ -50,6 +52,14 @@ def _lesion_resistance(sd, regimens=("tp_pd1",)):
 
 
 PRIMARY_02 = {"regimens.tp_pd1.primary_resistance_fraction": 0.2}
+
+
+def _correlated(rho):
+    """Fast-growing disease also disseminates more (model 3.1): growth deviate correlated ``rho``
+    with the propensity's."""
+    return {"disease.growth_propensity_correlation": rho}
+
+
 VARIANTS = {
     "as shipped": {},
     "constant post-progression hazards 0": ZERO,
@@ -61,6 +71,9 @@ VARIANTS = {
     "per-lesion resistance, sd 2, first line, constant hazards 0": _lesion_resistance(2.0) | ZERO,
     "per-lesion resistance, sd 1, primary resistance 0.2, first line": _lesion_resistance(1.0) | PRIMARY_02,
     "per-lesion resistance, sd 1, first and second lines": _lesion_resistance(1.0, ("tp_pd1", "irinotecan_pd1")),
+    "growth correlated with propensity, 0.7": _correlated(0.7),
+    "growth correlated with propensity, 0.7, constant hazards 0": _correlated(0.7) | ZERO,
+    "growth correlated with propensity, 0.9, constant hazards 0": _correlated(0.9) | ZERO,
 }
 SLOW_MONTHS = 6.0
 

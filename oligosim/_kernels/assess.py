@@ -16,7 +16,7 @@ from numba import njit
 from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import rng
-from oligosim._kernels.state import INF, S_SCAN
+from oligosim._kernels.state import INF, S_SCAN, tally_scratch
 from oligosim.definitions import is_oligometastatic
 
 
@@ -128,7 +128,7 @@ def oligo_now(W, L):
     m = C.visible_distant(L, st.n, W.buf_organ, W.buf_subsite, metachronous)
     if m == 0 and not st.dif_seen:
         return True
-    return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, st.dif_seen, False, True)
+    return is_oligometastatic(st.histology, W.buf_organ, W.buf_subsite, m, metachronous, st.dif_seen, False, True, tally_scratch(st))
 
 
 @njit(cache=True, inline="always")

@@ -15,6 +15,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import entry, rng
+from oligosim._kernels.state import tally_scratch
 from oligosim.definitions import count_metastases, is_oligometastatic
 
 # lesion status
@@ -107,6 +108,14 @@ def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     L.det_logv[i] = detection_logv(P, P.modality, organ, rng.uniform(state, purpose))
     L.sym_logv[i] = P.symptom_logv[organ] + P.symptom_sdlog_v * rng.normal(state, purpose)
     L.u_tcp[i] = rng.uniform(state, purpose)
+    clear_slot(L, i)
+
+
+@njit(cache=True, inline="always")
+def clear_slot(L, i):
+    """Reset lesion slot ``i``'s history (seen, symptoms, courses, procedures, local-control
+    record) to that of a lesion just formed; its organ, size and quantiles are the caller's.
+    Shared by :func:`init_lesion` and the aggregate beyond the cap (``uncounted._add``)."""
     L.seen[i] = False
     L.new_seen[i] = False
     L.symptomatic[i] = False
@@ -336,7 +345,7 @@ def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
 
 
 @njit(cache=True)
-def _eligible(P, st, L, n, buf_organ, buf_subsite):
+def _eligible(P, st, L, n, buf_organ, buf_subsite, tally):
     E = P.elig[0]
     if st.kps < E.min_kps or st.age < E.min_age or st.age > E.max_age:
         return False
@@ -346,7 +355,7 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
         return False
     if E.node_site > 1:
         merge_node_sites(buf_organ, buf_subsite, m, E.node_site)  # the buffers are scratch: counting only
-    nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous)
+    nl, norg, _ = count_metastases(buf_organ, buf_subsite, m, metachronous, tally)
     if nl < E.min_lesions or nl > E.max_lesions or norg > E.max_organs:
         return False
     for k in range(m):
@@ -358,12 +367,12 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite):
                 return False
     if E.definition >= 0:
         hist = st.histology if E.definition == 2 else E.definition
-        if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
+        if not is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True, tally):
             return False
     if E.exclude_definition >= 0:
         # a comparison cohort: the visible disease must NOT be oligometastatic under the definition
         hist = st.histology if E.exclude_definition == 2 else E.exclude_definition
-        if is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True):
+        if is_oligometastatic(hist, buf_organ, buf_subsite, m, metachronous, False, False, True, tally):
             return False
     return True
 
@@ -423,7 +432,7 @@ def draw_patient(P, W, L):
     state = W.streams
     for attempt in range(P.elig[0].max_attempts):
         n = _draw_once(P, state, st, L)
-        if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite):
+        if _eligible(P, st, L, n, W.buf_organ, W.buf_subsite, tally_scratch(st)):
             st.attempts = attempt + 1
             # hazard ratio hr by entry ECOG (model 3.9): hr H(t) = e is H(t) = e / hr (hr 1: exact)
             st.bg_death = gompertz_time(P, st.age, rng.exponential(state, rng.BACKGROUND) / P.pf[0].other_hr[st.ecog])

@@ -28,7 +28,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import rng
-from oligosim._kernels.hazards import _integral
+from oligosim._kernels.hazards import _integral, log_add
 from oligosim._kernels.lesres import diffuse_kill
 from oligosim._kernels.state import INF, log_event
 
@@ -104,9 +104,7 @@ def seeding(P, W):
         st.dif_logv = P.seed_logv
         log_event(W, st.t, codes.EV_DIFFUSE, ONSET)
     else:
-        # volumes add: ln(e^x + e^s) without overflow
-        x, s = st.dif_logv, P.seed_logv
-        st.dif_logv = max(x, s) + math.log1p(math.exp(-abs(x - s)))
+        st.dif_logv = log_add(st.dif_logv, P.seed_logv)  # volumes add
         log_event(W, st.t, codes.EV_DIFFUSE, ADDED)
     return True
 

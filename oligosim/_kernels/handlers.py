@@ -38,6 +38,7 @@ from oligosim._kernels.state import (
     S_PRIMARY_EVENT,
     S_PROC_RESUME,
     log_event,
+    tally_scratch,
 )
 from oligosim.definitions import count_metastases
 from oligosim._kernels.progression import on_progression  # noqa: F401  (the event loop calls it from here)
@@ -120,7 +121,7 @@ def _record_entry(W, L, out, j):
     out.n_lesions_entry[j] = st.n
     metachronous = st.presentation != codes.SYNCHRONOUS
     m = C.visible_distant(L, st.n, W.buf_organ, W.buf_subsite, metachronous)
-    out.n_visible_entry[j] = count_metastases(W.buf_organ, W.buf_subsite, m, metachronous)[0]
+    out.n_visible_entry[j] = count_metastases(W.buf_organ, W.buf_subsite, m, metachronous, tally_scratch(st))[0]
 
 
 @njit(cache=True, inline="always")

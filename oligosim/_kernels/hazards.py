@@ -36,6 +36,13 @@ def _integral(vol, r, tau):
 
 
 @njit(cache=True, inline="always")
+def log_add(x, y):
+    """ln(e^x + e^y) without overflow: the log volume of two volumes ``exp(x)``, ``exp(y)`` added
+    (the aggregate beyond the cap, the diffuse compartment). -inf plus y is y."""
+    return max(x, y) + math.log1p(math.exp(-abs(x - y)))
+
+
+@njit(cache=True, inline="always")
 def exp_time(e, rate):
     """Waiting time (months) of a unit-exponential draw ``e`` at a constant ``rate`` (inf at 0)."""
     return e / rate if rate > 0.0 else INF

@@ -151,6 +151,10 @@ STATE_DTYPE = np.dtype(
         ("recist_done", np.bool_),  # the first assessment has been made
         ("recist_new", np.bool_),  # a new lesion at the first assessment
         ("recist_clear", np.bool_),  # nothing visible at the first assessment
+        # ---- scratch of the counting rules (oligosim.definitions, ``scratch``; see tally_scratch)
+        ("tally_system", np.int64, (codes.N_ORGANS,)),
+        ("tally_side", np.int64, (codes.N_ORGANS, 2)),
+        ("tally_station", np.uint8, (codes.N_STATIONS,)),  # 0/1: numba reads no bool subarray of a record
     ],
     align=True,  # C layout: every field at its natural alignment (packed fields load slowly)
 )
@@ -329,6 +333,15 @@ def restore_snapshot(S, W, lesions):
     lesions[0] = S.lesions[0]
     for p in range(S.streams.shape[0]):
         W.streams[p] = S.streams[p]
+
+
+@njit(cache=True, inline="always")
+def tally_scratch(st):
+    """The scratch arrays the counting rules of :mod:`oligosim.definitions` take as ``scratch``
+    (as ``definitions.new_tally`` makes them), views into the patient record ``st``: each
+    count would otherwise allocate three arrays. Kept in the record rather than as Workspace
+    arrays, because every call that passes the Workspace pays for each array it holds."""
+    return st.tally_system, st.tally_side, st.tally_station
 
 
 @njit(cache=True, inline="always")

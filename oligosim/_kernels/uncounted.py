@@ -30,6 +30,7 @@ from numba import njit
 from oligosim import codes
 from oligosim._kernels import cohort as C
 from oligosim._kernels import lesres
+from oligosim._kernels.hazards import log_add
 from oligosim._kernels.state import INF
 
 
@@ -42,8 +43,7 @@ def _add(P, st, L, logv, lead_logv):
     a = P.max_lesions
     if st.n > a and L.status[a] == C.ACTIVE:
         x = L.logv[a]
-        # log(e^x + e^logv) without overflow
-        L.logv[a] = max(x, logv) + math.log1p(math.exp(-abs(x - logv)))
+        L.logv[a] = log_add(x, logv)
         st.agg_offset += L.logv[a] - x
         return
     st.agg_offset = logv - lead_logv
@@ -55,23 +55,8 @@ def _add(P, st, L, logv, lead_logv):
     L.det_logv[a] = INF
     L.sym_logv[a] = INF
     L.u_tcp[a] = 1.0
-    L.seen[a] = False
-    L.new_seen[a] = False
-    L.symptomatic[a] = False
-    L.irradiated[a] = 0
-    L.chemo_exposed[a] = False
-    L.site_eqd2[a] = 0.0
-    L.site_time[a] = 0.0
-    L.in_course[a] = False
-    L.with_primary[a] = False
-    L.rt_pre_logv[a] = 0.0
-    L.nadir_d[a] = 0.0
-    L.exposed_at_start[a] = False
-    L.fail_time[a] = INF
-    L.lc_slot[a] = -1
-    L.procedures[a] = 0
-    L.to_procedure[a] = False
-    L.recist_target[a] = 0
+    C.clear_slot(L, a)
+    L.recist_target[a] = 0  # never a RECIST target (record.select_targets clears slots below the cap only)
     lesres.aggregate_start(st, L, a)  # per-lesion resistance: at the patient's time (model 5.3)
     st.n = a + 1
 

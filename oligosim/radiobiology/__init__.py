@@ -37,36 +37,54 @@ Models and default parameters (each default names its source, or says it is an a
 
 from __future__ import annotations
 
-from oligosim.radiobiology import core
-from oligosim.radiobiology.api import (
-    bed,
-    cumulative_eqd2,
-    eqd2,
-    eqd2_from_bed,
-    geud_gy,
-    max_new_eqd2,
-    ntcp_lkb,
-    ntcp_organ,
-    organ_eqd2,
-    recovered_fraction,
-    tcp,
-)
-from oligosim.radiobiology.params import (
-    DEFAULT_REIRRADIATION_PARAMS,
-    DEFAULT_TCP_PARAMS,
-    ORGAN_NTCP,
-    OrganNTCP,
-    ReirradiationParams,
-    TCPParams,
-    solve_tcp_anchors,
-)
-from oligosim.radiobiology.schedules import SCHEDULE_FORMS, Schedule, parse_schedule
-from oligosim.radiobiology.timing import (
-    DEFAULT_INTERFRACTION_INTERVAL_H,
-    TREATMENT_DAYS_PER_WEEK,
-    overall_time_days,
-    repair_theta,
-)
+import importlib
+
+# Public names by the submodule that defines them, imported on first use (PEP 562): the scenario
+# schema reads ``params`` at every start of the command line, and importing ``core`` would load
+# numba (about a second) before ``oligosim --help`` or ``oligosim check`` could answer.
+_WHERE = {
+    "core": None,
+    "api": None,
+    "bed": "api",
+    "cumulative_eqd2": "api",
+    "eqd2": "api",
+    "eqd2_from_bed": "api",
+    "geud_gy": "api",
+    "max_new_eqd2": "api",
+    "ntcp_lkb": "api",
+    "ntcp_organ": "api",
+    "organ_eqd2": "api",
+    "recovered_fraction": "api",
+    "tcp": "api",
+    "DEFAULT_REIRRADIATION_PARAMS": "params",
+    "DEFAULT_TCP_PARAMS": "params",
+    "ORGAN_NTCP": "params",
+    "OrganNTCP": "params",
+    "ReirradiationParams": "params",
+    "TCPParams": "params",
+    "solve_tcp_anchors": "params",
+    "SCHEDULE_FORMS": "schedules",
+    "Schedule": "schedules",
+    "parse_schedule": "schedules",
+    "DEFAULT_INTERFRACTION_INTERVAL_H": "timing",
+    "TREATMENT_DAYS_PER_WEEK": "timing",
+    "overall_time_days": "timing",
+    "repair_theta": "timing",
+}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_WHERE[name] or name}")
+    value = module if _WHERE[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "core",

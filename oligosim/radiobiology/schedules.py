@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 
 from oligosim.radiobiology._arrays import count, positive
-from oligosim.radiobiology.api import bed, eqd2
 from oligosim.radiobiology.timing import overall_time_days
+
+# api (which loads numba) is imported by the methods that use it: ``oligosim dose`` registers its
+# parser with SCHEDULE_FORMS at every start of the command line
 
 SCHEDULE_FORMS = (
     "accepted forms: TOTAL/FRACTIONS such as '60/20' or '60Gy/20fx' (total Gy over the number "
@@ -79,6 +81,8 @@ class Schedule:
 
     def bed(self, alpha_beta_gy, **kwargs):
         """BED, Gy; keyword arguments as :func:`bed` (``fractions_per_day`` is the schedule's)."""
+        from oligosim.radiobiology.api import bed
+
         return bed(
             self.dose_per_fraction_gy,
             self.n_fractions,
@@ -89,6 +93,8 @@ class Schedule:
 
     def eqd2(self, alpha_beta_gy, **kwargs):
         """EQD2, Gy; keyword arguments as :func:`eqd2`."""
+        from oligosim.radiobiology.api import eqd2
+
         return eqd2(
             self.dose_per_fraction_gy,
             self.n_fractions,

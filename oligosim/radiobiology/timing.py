@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oligosim.radiobiology import core
+# core (numba, about a second to import) is imported by the functions that call it, so that the
+# command line's parsers can read the defaults below without it
 from oligosim.radiobiology._arrays import count, elementwise, first_bad, positive
 
 #: Default days with treatment per week (Monday to Friday).
@@ -63,6 +64,8 @@ def overall_time_days(n_fractions, fractions_per_day=1, fractions_per_week=None)
                 f"fractions_per_day fractions; got {first_bad(np.broadcast_to(fpw, ok.shape), ok):g} "
                 "fractions per week"
             )
+    from oligosim.radiobiology import core
+
     return elementwise(core.overall_time_days, n, fpd, days_per_week)
 
 
@@ -87,4 +90,6 @@ def repair_theta(interfraction_interval_h=DEFAULT_INTERFRACTION_INTERVAL_H, repa
         return 0.0
     interval = float(positive("interfraction_interval_h", interfraction_interval_h, " h"))
     half = float(positive("repair_half_time_h", repair_half_time_h, " h"))
+    from oligosim.radiobiology import core
+
     return core.repair_theta(interval, half)

@@ -130,6 +130,12 @@ class Lesion:
         self.det_logv = detection_logv(P, organ, stream.uniform())
         self.sym_logv = P.symptom_logv[organ] + P.symptom_sdlog_v * stream.normal()
         self.u_tcp = stream.uniform()
+        self.clear()
+
+    def clear(self) -> None:
+        """Reset the lesion's history (seen, symptoms, courses, procedures, local-control record)
+        to that of a lesion just formed; organ, size and quantiles stay. Shared with the
+        aggregate beyond the cap (``uncounted._aggregate``), as ``_kernels.cohort.clear_slot``."""
         self.seen = False
         self.new_seen = False  # seen for the first time at the latest scan
         self.symptomatic = False

@@ -15,6 +15,7 @@ import math
 
 from oligosim import codes
 from oligosim.reference import lesres
+from oligosim.reference.hazards import log_add
 from oligosim.reference.streams import DIFFUSE, Stream
 
 __all__ = ["DiffuseMixin", "ABSENT", "OCCULT", "SEEN"]
@@ -81,8 +82,7 @@ class DiffuseMixin:
             self.dif_logv = self.P.seed_logv
             self.record(codes.EV_DIFFUSE, ONSET)
         else:
-            x, s = self.dif_logv, self.P.seed_logv
-            self.dif_logv = max(x, s) + math.log1p(math.exp(-abs(x - s)))
+            self.dif_logv = log_add(self.dif_logv, self.P.seed_logv)  # volumes add
             self.record(codes.EV_DIFFUSE, ADDED)
         return True
 

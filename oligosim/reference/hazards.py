@@ -26,6 +26,12 @@ __all__ = ["HazardsMixin"]
 INF = math.inf
 
 
+def log_add(x: float, y: float) -> float:
+    """ln(e^x + e^y) without overflow: the log volume of two volumes ``exp(x)``, ``exp(y)`` added
+    (the aggregate beyond the cap, the diffuse compartment); ``_kernels.hazards.log_add``."""
+    return max(x, y) + math.log1p(math.exp(-abs(x - y)))
+
+
 class HazardsMixin:
     """Continuous processes of :class:`oligosim.reference.patient.Patient`.
 

@@ -30,17 +30,7 @@ def _aggregate(histology: int, logv: float, growth: float) -> Lesion:
     les.det_logv = math.inf
     les.sym_logv = math.inf
     les.u_tcp = 1.0
-    les.seen = les.new_seen = les.symptomatic = False
-    les.irradiated = 0
-    les.chemo_exposed = les.in_course = les.with_primary = False
-    les.site_eqd2 = les.site_time = les.rt_pre_logv = les.nadir_d = 0.0
-    les.treated_here = False
-    les.lc_record = None
-    les.exposed_at_start = False
-    les.procedures = 0
-    les.to_procedure = False
-    les.resistant = False
-    les.resist_at = math.inf
+    les.clear()
     return les
 
 
@@ -52,7 +42,9 @@ def _add(patient, logv: float, lead_logv: float) -> None:
     lesions = patient.lesions
     if len(lesions) > a and lesions[a] is not None and lesions[a].status == ACTIVE:
         x = lesions[a].logv
-        lesions[a].logv = max(x, logv) + math.log1p(math.exp(-abs(x - logv)))
+        from oligosim.reference.hazards import log_add  # here: hazards imports this module
+
+        lesions[a].logv = log_add(x, logv)
         patient.agg_offset += lesions[a].logv - x
         return
     patient.agg_offset = logv - lead_logv
