@@ -105,3 +105,27 @@ def compiled_kernels():
     """
     sc = load_scenario(CONFIGS / "default.toml")
     run_scenario(sc, patients=8, seed=1, arms=[next(iter(sc.data["arms"]))], events=True)
+
+
+def kernel_cohort_states(sc, n: int, seed: int, fields: tuple[str, ...]) -> np.ndarray:
+    """The state fields ``fields`` of ``n`` eligible patients drawn by the kernel's cohort code
+    alone (no course run), patient by patient from the run streams of ``seed``; shape (n, len(fields)),
+    float. Each patient also yields its number of lesion slots as a last column."""
+    from oligosim._kernels import cohort as C
+    from oligosim._kernels import rng
+    from oligosim._kernels.state import new_lesions, new_workspace
+    from oligosim.lowering import lower_model
+    from oligosim.results import EVENT_RECORDS, LC_RECORDS
+
+    P = lower_model(sc)
+    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
+    L = new_lesions(P.max_lesions)[0]
+    out = np.zeros((n, len(fields) + 1))
+    for pid in range(n):
+        rng.init_streams(seed, pid, W.streams)
+        k = C.draw_patient(P, W, L)
+        assert k >= 0, f"patient {pid} never met eligibility"
+        st = W.state[0]
+        out[pid, :-1] = [st[f] for f in fields]
+        out[pid, -1] = k
+    return out

@@ -21,16 +21,12 @@ import numpy as np
 import pytest
 
 from oligosim import codes
-from oligosim._kernels import cohort as C
-from oligosim._kernels import rng
-from oligosim._kernels.state import new_lesions, new_workspace
 from oligosim.analysis.hazards import cox_hazard_ratio
 from oligosim.config import ConfigError, load_scenario
 from oligosim.lowering import lower_model
-from oligosim.results import EVENT_RECORDS, LC_RECORDS
 from oligosim.simulate import run_scenario
 
-from conftest import CONFIGS, make_scenario
+from conftest import CONFIGS, kernel_cohort_states, make_scenario
 
 DFI_MEDIAN, DFI_SDLOG = 14.0, 0.7
 DOUBLING, SD_G = 2.0, 0.5
@@ -54,15 +50,7 @@ rt_timing = "none"
 
 def _kernel_cohort(sc, n: int, seed: int = 3):
     """(presentation, dfi, growth) of ``n`` eligible patients drawn by the kernel's cohort code."""
-    P = lower_model(sc)
-    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
-    L = new_lesions(P.max_lesions)[0]
-    out = np.zeros((n, 3))
-    for pid in range(n):
-        rng.init_streams(seed, pid, W.streams)
-        assert C.draw_patient(P, W, L) >= 0
-        st = W.state[0]
-        out[pid] = st["presentation"], st["dfi"], st["growth"]
+    out = kernel_cohort_states(sc, n, seed, ("presentation", "dfi", "growth"))
     return out[:, 0].astype(int), out[:, 1], out[:, 2]
 
 

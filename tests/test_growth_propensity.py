@@ -16,14 +16,11 @@ import numpy as np
 import pytest
 
 from oligosim._kernels import cohort as C
-from oligosim._kernels import rng
-from oligosim._kernels.state import new_lesions, new_workspace
 from oligosim.config import ConfigError
 from oligosim.lowering import lower_model
 from oligosim.reference import cohort as reference_cohort
-from oligosim.results import EVENT_RECORDS, LC_RECORDS
 
-from conftest import make_scenario
+from conftest import kernel_cohort_states, make_scenario
 
 SYNCHRONOUS = """
 [cohort]
@@ -41,16 +38,7 @@ def _scenario(rho):
 
 def _kernel_draws(sc, n, seed=5):
     """(propensity, growth, lesions at entry) of ``n`` eligible patients, the kernel's cohort code."""
-    P = lower_model(sc)
-    W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
-    L = new_lesions(P.max_lesions)[0]
-    out = np.zeros((n, 3))
-    for pid in range(n):
-        rng.init_streams(seed, pid, W.streams)
-        k = C.draw_patient(P, W, L)
-        assert k >= 0
-        st = W.state[0]
-        out[pid] = st["propensity"], st["growth"], k
+    out = kernel_cohort_states(sc, n, seed, ("propensity", "growth"))
     return out[:, 0], out[:, 1], out[:, 2].astype(int)
 
 
