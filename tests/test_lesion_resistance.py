@@ -75,7 +75,7 @@ def model(default_scenario):
 def _patient(P, n, t0, pid):
     W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
     L = new_lesions(P.max_lesions)[0]
-    lesres.reset(W, L)
+    lesres.reset(W)
     st = W.state
     st["n"] = n
     st["t"] = t0

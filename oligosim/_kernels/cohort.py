@@ -15,7 +15,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import entry, rng
-from oligosim._kernels.state import tally_scratch
+from oligosim._kernels.state import INF, tally_scratch
 from oligosim.definitions import count_metastases, is_oligometastatic
 
 # lesion status
@@ -132,6 +132,8 @@ def clear_slot(L, i):
     L.lc_slot[i] = -1
     L.procedures[i] = 0
     L.to_procedure[i] = False
+    L.resistant[i] = 0  # per-lesion resistance (model 5.3): set by oligosim._kernels.lesres
+    L.resist_at[i] = INF
 
 
 @njit(cache=True)

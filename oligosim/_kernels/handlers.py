@@ -161,7 +161,7 @@ def on_entry(P, R, A, W, L, out, j, n):
     _record_entry(W, L, out, j)
     log_event(W, 0.0, codes.EV_ENTRY, n)
     _reset(P, W)
-    lesres.reset(W, L)
+    lesres.reset(W)
     if P.dz[0].uncounted_grows:
         uncounted.enter(P, st, L)  # occult deposits drawn beyond the cap (model 4.2)
     diffuse.at_entry(P, W)  # occult diffuse disease at entry (model 4.9; off by default)

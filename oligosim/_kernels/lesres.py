@@ -54,16 +54,14 @@ def diffuse_kill(st):
     return 0.0 if (st.lres_on and st.t >= st.lres_tpat) else st.kill
 
 
-@njit(cache=True)
-def reset(W, L):
-    """A new patient: no lesion resists, resistance is patient-level."""
+@njit(cache=True, inline="always")
+def reset(W):
+    """A new patient: resistance is patient-level (every lesion slot it uses was made by
+    :func:`oligosim._kernels.cohort.clear_slot`, which clears the lesion's flag)."""
     st = W.state[0]
     st.lres_on = False
     st.lres_t0 = 0.0
     st.lres_tpat = INF
-    for i in range(L.resistant.shape[0]):
-        L.resistant[i] = 0
-        L.resist_at[i] = INF
 
 
 @njit(cache=True, inline="always")
@@ -116,12 +114,11 @@ def on_line_start(P, R, W, L, reg, t_res):
 
 @njit(cache=True)
 def on_new(R, W, L, i):
-    """Lesion ``i`` was just made (seeding, a colony): its flag, and with per-lesion resistance
-    in force, its drawn time (resistant at once if the patient has resisted or the time has
-    passed; else the resistance slot moves to it if it is the next)."""
+    """Lesion ``i`` was just made (seeding, a colony; :func:`oligosim._kernels.cohort.clear_slot`
+    left it sensitive): with per-lesion resistance in force, its drawn time (resistant at once if
+    the patient has resisted or the time has passed; else the resistance slot moves to it if it
+    is the next)."""
     st = W.state[0]
-    L.resistant[i] = 0
-    L.resist_at[i] = INF
     if not st.lres_on:
         return
     if st.resisted:

@@ -274,6 +274,7 @@ def new_lesions(cap):
         raise ValueError("oligosim kernel: more lesion slots than LESION_CAP_MAX")
     arr = np.zeros(1, LESION_DTYPE)
     arr[0].fail_time[:] = np.inf
+    arr[0].resist_at[:] = np.inf  # as cohort.clear_slot leaves a slot: no resistance time
     return arr
 
 
