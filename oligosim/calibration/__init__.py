@@ -88,6 +88,14 @@ mixture, in the same unit cube. With CRN the distance has no simulation noise, s
 posterior is the prior restricted to ``L <= epsilon_final`` (importance-weighted): the parameter
 sets that fit the targets about as well as the final tolerance allows.
 
+Long runs (a refit on every target takes hours): ``--journal FILE`` appends every simulated
+candidate to ``FILE`` and reads the candidates it already holds instead of simulating them. The
+searches are deterministic for a seed and the objective is deterministic in the parameters, so a
+run killed at any point and started again with the same file replays its decisions from the
+journal and simulates only what is new; the result is the one an uninterrupted run gives. A
+journal written for another calibration (other parameters, patients, seed, objective, targets,
+map, study scenarios or model source) is refused (:mod:`oligosim.calibration.journal`).
+
 Outputs (:func:`oligosim.calibration.report.write_outputs`, all written together or not at all):
 ``calibration.json``, ``calibrated.toml`` (fitted values as a scenario overlay to ``extends``),
 ``evaluations.csv``, ``targets_fit.csv``, ``targets_before.png``, ``targets_after.png``,
@@ -100,6 +108,7 @@ Outputs (:func:`oligosim.calibration.report.write_outputs`, all written together
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -166,6 +175,7 @@ def run_calibration(
     scheduler=None,
     progress: Callable[[int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    journal: str | os.PathLike | None = None,
 ) -> CalibrationResult:
     """Run the point fit and/or ABC-SMC of a calibration config.
 
@@ -183,21 +193,35 @@ def run_calibration(
         ``progress(1)`` after each simulated candidate.
     log : callable, optional
         Receives one-line status messages.
+    journal : path-like, optional
+        A journal file (:mod:`oligosim.calibration.journal`): every simulated candidate is
+        appended to it, and candidates it already holds are read instead of simulated, so an
+        interrupted run given the same file resumes where it stopped (with the same result as
+        an uninterrupted run).
 
     Returns
     -------
     CalibrationResult
-        Deterministic for a given config, targets file and seed (whatever ``workers``).
+        Deterministic for a given config, targets file and seed (whatever ``workers``, and
+        whether or not it was resumed from a journal).
 
     Raises
     ------
     RuntimeError
         If the scenarios' own parameter values give an infeasible cohort.
+    JournalError
+        If ``journal`` is another calibration's journal or damaged.
     """
     method = method or spec.method
     say = log or (lambda s: None)
     t_start = time.perf_counter()
-    ev = Evaluator(spec, workers=workers, scheduler=scheduler, progress=progress)
+    jr = None
+    if journal is not None:
+        from oligosim.calibration.journal import Journal, fingerprint
+
+        jr = Journal(journal, fingerprint(spec), len(spec.tmap.entries))
+        say(f"journal {os.fspath(journal)}: {len(jr)} candidates already simulated" + (" (an unfinished last line was dropped)" if jr.dropped_tail else ""))
+    ev = Evaluator(spec, workers=workers, scheduler=scheduler, progress=progress, journal=jr)
     before = ev.results_at({})
     if isinstance(before, str):
         raise RuntimeError(f"the scenarios' own parameter values: {before}")
@@ -263,6 +287,8 @@ def run_calibration(
     before_fresh = ev.results_at({}, seed=fresh)
     after_fresh = ev.results_at(best.values, seed=fresh)
     serial = ev.serial_seconds[1:] or ev.serial_seconds
+    if jr is not None:
+        say(f"journal: {jr.reused} candidates read, {len(ev.evaluations) - 1 - jr.reused} simulated")
     return CalibrationResult(
         spec=spec,
         method=method,

@@ -150,6 +150,7 @@ class Evaluator:
     scheduler: object = None
     progress: Callable[[int], None] | None = None
     phase: str = "screen"
+    journal: object = None  #: a :class:`~oligosim.calibration.journal.Journal`: candidates already simulated are read from it
     evaluations: list = field(default_factory=list)
     seconds: float = 0.0  #: wall time spent simulating
     serial_seconds: list = field(default_factory=list)  #: wall time of each in-process evaluation
@@ -176,9 +177,12 @@ class Evaluator:
         return out
 
     def record(self, z, values, res, phase) -> float:
-        """Record one evaluated candidate (``res``: target results or an infeasibility message); its objective."""
-        if isinstance(res, str):
-            n = len(self.spec.tmap.entries)
+        """Record one evaluated candidate (``res``: target results or an infeasibility message, or
+        a journal entry); its objective."""
+        n = len(self.spec.tmap.entries)
+        if isinstance(res, dict):  # from the journal
+            ev = Evaluation(len(self.evaluations), phase, z, values, res["objective"], list(res["errors"]), list(res["within"]), note=res["note"])
+        elif isinstance(res, str):
             ev = Evaluation(len(self.evaluations), phase, z, values, math.inf, [None] * n, [False] * n, note=res)
         else:
             val, errs, _ = objective(res, self.spec.objective)
@@ -191,12 +195,34 @@ class Evaluator:
 
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         values = [self.spec.values(z) for z in Z]
-        parallel = len(Z) > 1 and (self.scheduler is not None or self.workers != 1)
+        res: list = [self.journal.get(z) if self.journal is not None else None for z in Z]
+        todo = [i for i, r in enumerate(res) if r is None]
+        if self.progress and len(todo) < len(Z):
+            self.progress(len(Z) - len(todo))
+        parallel = len(todo) > 1 and (self.scheduler is not None or self.workers != 1)
         if parallel:
             t0 = time.perf_counter()
-            tasks = [self._task(v, 1) for v in values]
-            res = run_tasks(evaluate_task, tasks, scheduler=self.scheduler, workers=self.workers, progress=self.progress)
+            tasks = [self._task(values[i], 1) for i in todo]
+
+            def done(k, r):  # each candidate reaches the journal as soon as it is simulated
+                self._journal(Z[todo[k]], r)
+
+            for i, r in zip(todo, run_tasks(evaluate_task, tasks, scheduler=self.scheduler, workers=self.workers, progress=self.progress, on_result=done)):
+                res[i] = r
             self.seconds += time.perf_counter() - t0
         else:
-            res = [self.results_at(v) for v in values]
+            for i in todo:
+                res[i] = self.results_at(values[i])
+                self._journal(Z[i], res[i])
         return np.array([self.record(z.copy(), v, r, self.phase) for z, v, r in zip(Z, values, res)])
+
+    def _journal(self, z, res) -> None:
+        """Append one simulated candidate (target results or an infeasibility message) to the journal."""
+        if self.journal is None:
+            return
+        n = len(self.spec.tmap.entries)
+        if isinstance(res, str):
+            self.journal.append([(z, math.inf, [None] * n, [False] * n, res)])
+        else:
+            val, errs, _ = objective(res, self.spec.objective)
+            self.journal.append([(z, val, errs, [r.within_tolerance for r in res], "")])

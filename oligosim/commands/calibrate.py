@@ -32,6 +32,12 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="use the config's [quick] sizes: a fast, rough run")
     p.add_argument("--method", choices=("optimize", "abc", "both"), help="point fit, posterior or both (default: the config's calibration.method)")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores; 1: in this process); results do not depend on it")
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="append every simulated candidate to FILE and read those it already holds instead of simulating them: "
+        "an interrupted run given the same FILE resumes where it stopped, with the same result; refused if FILE is another calibration's",
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="evaluate batches on a Dask distributed scheduler (e.g. tcp://10.0.0.1:8786)")
     add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress or summary")
@@ -45,6 +51,12 @@ def main(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
     out = output_dir(args, DEFAULT_OUT)
+    if args.journal is not None:
+        j = Path(args.journal).resolve()
+        if not args.journal.strip() or j.is_dir():
+            raise UserError(f"--journal = {args.journal!r}: must name a file")
+        if j.is_relative_to(out.resolve()):
+            raise UserError(f"--journal = {args.journal}: must lie outside --out {out} (the output directory is replaced as a whole when the run ends)")
     try:
         from oligosim.shipped import resolve
 
@@ -57,6 +69,7 @@ def main(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from tqdm import tqdm
 
+    from oligosim.calibration.journal import JournalError
     from oligosim.calibration.report import write_outputs
     from oligosim.simulate import InfeasibleCohort
 
@@ -71,7 +84,9 @@ def main(args: argparse.Namespace) -> int:
     bar = tqdm(total=budget, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc="calibrating")
     log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
     try:
-        result = run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=bar.update, log=log)
+        result = run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=bar.update, log=log, journal=args.journal)
+    except JournalError as exc:
+        raise UserError(f"--journal = {args.journal}: {exc}") from None
     except (InfeasibleCohort, RuntimeError) as exc:
         raise UserError(str(exc)) from None
     except (ConfigError, OSError) as exc:

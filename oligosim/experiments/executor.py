@@ -47,6 +47,7 @@ def run_tasks(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list:
     """Evaluate ``fn(task)`` for every task and return the results in task order.
 
@@ -63,6 +64,9 @@ def run_tasks(
         Local worker processes (default: the usable cores). ``1`` runs in this process.
     progress : callable, optional
         Called with ``1`` after each finished task.
+    on_result : callable, optional
+        Called with ``(task index, result)`` as each task finishes, in order of finishing (so a
+        caller can save results before the whole batch is done).
 
     Returns
     -------
@@ -71,14 +75,16 @@ def run_tasks(
     """
     tasks = list(tasks)
     if scheduler is not None:
-        return _run_dask(fn, tasks, scheduler, progress)
+        return _run_dask(fn, tasks, scheduler, progress, on_result)
     n_workers = default_workers() if workers is None else int(workers)
     if n_workers < 1:
         raise ValueError(f"workers = {workers}: must be >= 1")
     if n_workers == 1 or len(tasks) <= 1:
         out = []
-        for t in tasks:
+        for i, t in enumerate(tasks):
             out.append(fn(t))
+            if on_result:
+                on_result(i, out[-1])
             if progress:
                 progress(1)
         return out
@@ -90,6 +96,8 @@ def run_tasks(
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
+            if on_result:
+                on_result(futures[fut], results[futures[fut]])
             if progress:
                 progress(1)
     except BaseException:
@@ -100,7 +108,7 @@ def run_tasks(
     return results
 
 
-def _run_dask(fn, tasks, scheduler, progress) -> list:
+def _run_dask(fn, tasks, scheduler, progress, on_result=None) -> list:
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
@@ -113,6 +121,8 @@ def _run_dask(fn, tasks, scheduler, progress) -> list:
         results: list = [None] * len(tasks)
         for fut in dask_completed(futures):
             results[index[fut.key]] = fut.result()
+            if on_result:
+                on_result(index[fut.key], results[index[fut.key]])
             if progress:
                 progress(1)
         return results
