@@ -41,6 +41,10 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     patients = 300              # max_evaluations, restarts, particles, prior_draws,
     particles = 12              # generations, max_proposals
 
+    [fixed]                     # optional: settings applied to every study scenario and candidate
+    disease.uncounted_disease = "grows"     # (any scenario key and value; not also fitted)
+    simulation.max_lesions = 64
+
     [report]
     discussion = "..."          # free text for the report (blank line = new paragraph)
 

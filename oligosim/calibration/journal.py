@@ -12,6 +12,7 @@ is replayed.
 
 What a journal may be reused for is fixed by its fingerprint: the parameters' mapping from the
 unit cube to values (paths, ranges, scales), the patients and seed, the objective settings, the
+settings the config fixes (``[fixed]``), the
 targets and the map with every study scenario as loaded (so an edit of an extended base file
 counts), and the source of the ``oligosim`` package (a model change changes every value). A
 journal with another fingerprint is refused, never mixed in.
@@ -90,6 +91,7 @@ def fingerprint(spec) -> str:
         "patients": spec.patients,
         "seed": spec.seed,
         "objective": dict(spec.objective),
+        "fixed": dict(spec.fixed),
         "targets": [_jsonable(t) for t in tmap.targets.values()],
         "entries": [_jsonable(e) for e in tmap.entries],
         "scenarios": {os.fspath(k): _jsonable(sc.data) for k, sc in tmap.scenarios.items()},

@@ -21,6 +21,19 @@ def _num(x) -> str:
     return s
 
 
+def _toml_value(v) -> str:
+    """A fixed setting as TOML: booleans, numbers, strings and lists of them."""
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return _num(v) if isinstance(v, float) else str(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a TOML basic string
+    return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+
+
 def _sections(values: dict) -> dict:
     """``{"a.b.c": v}`` -> ``{"a.b": {"c": v}}`` in first-seen order."""
     out: dict[str, dict] = {}
@@ -45,11 +58,18 @@ def calibrated_toml(result: CalibrationResult) -> str:
         "",
     ]
     labels = {p.path: p for p in spec.parameters}
-    for section, keys in _sections(best.values).items():
+    if spec.fixed:
+        lines[-1:-1] = ["# Values marked 'fixed' are the config's [fixed] settings: the fit assumed them, so they belong to the calibrated model."]
+    # one table per section (TOML allows a table header once), fixed settings and fitted values together
+    for section, keys in _sections({**spec.fixed, **best.values}).items():
         lines.append(f"[{section}]")
         for key, v in keys.items():
-            p = labels[f"{section}.{key}"]
-            lines.append(f"{key} = {_num(v)}    # {p.label}; prior {p.describe_prior()}; default {fmt(p.default, 4)}")
+            path = f"{section}.{key}"
+            if path in labels:
+                p = labels[path]
+                lines.append(f"{key} = {_num(v)}    # {p.label}; prior {p.describe_prior()}; default {fmt(p.default, 4)}")
+            else:
+                lines.append(f"{key} = {_toml_value(v)}    # fixed")
         lines.append("")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ documented in :mod:`oligosim.calibration`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -212,6 +213,8 @@ class CalibrationSpec:
     parameters: tuple
     quick: bool = False
     tmap: Any = field(default=None, repr=False, compare=False)
+    #: scenario keys set for every study scenario and candidate (``[fixed]``; the map's scenarios in ``tmap`` already carry them)
+    fixed: dict = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -235,6 +238,7 @@ class CalibrationSpec:
             "optimize": dict(self.optimize),
             "abc": dict(self.abc),
             "parameters": [p.to_json() for p in self.parameters],
+            "fixed": dict(self.fixed),
         }
 
 
@@ -265,8 +269,9 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     # validated piece by piece, so that one bad parameter does not hide the others' problems
     top = Section({k: v for k, v in SCHEMA.fields.items() if k != "parameter"})
     data = None
+    fixed = _flatten_fixed(raw.get("fixed", {}), display, errors)
     try:
-        data = dict(validate({k: v for k, v in raw.items() if k != "parameter"}, top, origin=display).data)
+        data = dict(validate({k: v for k, v in raw.items() if k not in ("parameter", "fixed")}, top, origin=display).data)
     except ConfigError as exc:
         errors.extend(exc.errors)
     param_schema = Section({"parameter": SCHEMA.fields["parameter"]})
@@ -299,6 +304,20 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         tmap = load_map(map_path, tlist, extra="error")
     except ConfigError as exc:
         raise ConfigError(errors + [f"{display}: calibration.map = {cal['map']!r}: the map is not valid:"] + list(exc.errors)) from None
+    if fixed:
+        changed = {}
+        for key, sc in tmap.scenarios.items():
+            try:
+                changed[key] = sc.with_values(fixed)
+            except ConfigError:
+                # one setting at a time, so that each bad one is named with its own problem
+                for path, value in fixed.items():
+                    try:
+                        sc.with_values({path: value})
+                    except ConfigError as exc:
+                        errors.append(f"{display}: fixed.{path} = {format_value(value)}: not valid for scenario {sc.name} ({sc.path}): {'; '.join(exc.errors)}")
+        if len(changed) == len(tmap.scenarios):
+            tmap = dataclasses.replace(tmap, scenarios=changed)
     scenarios = list(tmap.scenarios.values())
     params = []
     seen: set[str] = set()
@@ -306,6 +325,9 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         key = f"parameter[{i}]"
         if p["path"] in seen:
             bad(f"{key}.path", p["path"], "is fitted twice")
+            continue
+        if p["path"] in fixed:
+            bad(f"{key}.path", p["path"], "is also set in [fixed]: a parameter is either fitted or fixed")
             continue
         seen.add(p["path"])
         defaults = set()
@@ -383,7 +405,30 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         parameters=tuple(params),
         quick=quick,
         tmap=tmap,
+        fixed=fixed,
     )
+
+
+def _flatten_fixed(raw, display: str, errors: list[str]) -> dict:
+    """The ``[fixed]`` table as ``{dotted path: value}`` (TOML dotted keys arrive as nested tables);
+    problems are appended to ``errors``."""
+    if not isinstance(raw, dict):
+        errors.append(f"{display}: fixed = {format_value(raw)}: must be a table of scenario keys and values")
+        return {}
+    out: dict = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            path = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, dict):
+                walk(v, path)
+            elif isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, (str, int, float, bool)) for x in v)):
+                out[path] = v
+            else:
+                errors.append(f"{display}: fixed.{path} = {format_value(v)}: must be a number, string, boolean or a list of them")
+
+    walk(raw, "")
+    return out
 
 
 __all__ = ["load_calibration", "CalibrationSpec", "CalParameter", "SCHEMA", "SCALES", "METHODS"]

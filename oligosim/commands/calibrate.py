@@ -30,7 +30,13 @@ def register(sub) -> None:
     p.add_argument("--targets", required=True, metavar="TARGETS", help="targets TOML file ([[target]] tables)")
     p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT}); replaced as a whole, and refused when it is a non-empty directory oligosim did not write")
     p.add_argument("--quick", action="store_true", help="use the config's [quick] sizes: a fast, rough run")
-    p.add_argument("--method", choices=("optimize", "abc", "both"), help="point fit, posterior or both (default: the config's calibration.method)")
+    p.add_argument(
+        "--method",
+        choices=("optimize", "abc", "both", "sensitivity"),
+        help="point fit, posterior or both (default: the config's calibration.method); sensitivity: no fit, but which targets "
+        "inform which parameter at the current defaults (local sensitivities, trade-offs, free directions)",
+    )
+    p.add_argument("--step", type=float, default=0.05, help="with --method sensitivity: each parameter's step, a fraction of its prior range on its search scale (default 0.05)")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores; 1: in this process); results do not depend on it")
     p.add_argument(
         "--journal",
@@ -50,6 +56,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers = {args.workers}: must be a whole number >= 1")
+    if not 0.0 < args.step < 0.5:
+        raise UserError(f"--step = {args.step}: must be in (0, 0.5) (a fraction of each parameter's prior range)")
     out = output_dir(args, DEFAULT_OUT)
     if args.journal is not None:
         j = Path(args.journal).resolve()
@@ -75,6 +83,8 @@ def main(args: argparse.Namespace) -> int:
 
     _check_memory(args, spec)
     method = args.method or spec.method
+    if method == "sensitivity":
+        return _sensitivity(args, spec, out)
     o, a = spec.optimize, spec.abc
     budget = 4
     if method in ("optimize", "both"):
@@ -112,6 +122,40 @@ def main(args: argparse.Namespace) -> int:
         for p in spec.parameters:
             print(f"  {p.path} = {result.best.values[p.path]:.6g}   (prior [{p.low:g}, {p.high:g}], default {p.default})")
         print(f"{len(result.evaluations)} evaluations in {result.seconds / 60:.1f} min; wrote {out}/: {', '.join(names)}")
+    return 0
+
+
+def _sensitivity(args, spec, out) -> int:
+    """``--method sensitivity``: which targets inform which parameter (:mod:`oligosim.calibration.identify`)."""
+    from tqdm import tqdm
+
+    from oligosim.calibration.identify import local_sensitivity
+    from oligosim.calibration.identify_report import write_sensitivity
+    from oligosim.calibration.journal import JournalError
+    from oligosim.simulate import InfeasibleCohort
+
+    bar = tqdm(total=2 * spec.dim + 2, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc="sensitivity")
+    log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
+    try:
+        s = local_sensitivity(spec, step=args.step, workers=args.workers, scheduler=args.scheduler, progress=bar.update, journal=args.journal, log=log)
+    except JournalError as exc:
+        raise UserError(f"--journal = {args.journal}: {exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{args.config}: {exc}") from None
+    except (InfeasibleCohort, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
+    try:
+        names = write_sensitivity(s, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        rms, weak, bound = s.rms_effect(), s.weak(), s.at_bound()
+        for j, p in enumerate(spec.parameters):
+            flags = ", ".join(f for f, on in (("weakly informed", weak[j]), ("at a prior bound", bound[j])) if on)
+            print(f"  {p.path}: effect {rms[j]:.3g}" + (f" ({flags})" if flags else ""))
+        print(f"{len(s.evaluations)} points; wrote {out}/: {', '.join(names)}")
     return 0
 
 

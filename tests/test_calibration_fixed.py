@@ -1,0 +1,58 @@
+"""Tests of a calibration config's ``[fixed]`` table: settings applied to every study scenario and
+candidate (workers included), part of the fingerprint and of the calibrated overlay, and refused
+with the key, value and rule when a scenario does not accept them or a fitted parameter is also
+fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+from oligosim.calibration import load_calibration, run_calibration
+
+from tests.test_calibrate import CONFIG, TARGETS
+
+
+def _with_fixed(directory, fixed: str, extra_param: str = ""):
+    text = CONFIG.read_text().replace('map = "map.toml"', f'map = "{(CONFIG.parent / "map.toml").as_posix()}"')
+    text = text.replace("[report]", fixed + "\n\n[report]") + extra_param
+    path = directory / "fixed.toml"
+    path.write_text(text)
+    return path
+
+
+def test_fixed_settings_reach_every_candidate_and_the_overlay(tmp_path, monkeypatch):
+    import tomllib
+
+    from oligosim.calibration import evaluation
+    from oligosim.calibration.journal import fingerprint
+    from oligosim.calibration.posterior import calibrated_toml
+
+    path = _with_fixed(tmp_path, '[fixed]\nsimulation.max_lesions = 12\ndisease.uncounted_disease = "grows"')
+    spec = load_calibration(path, TARGETS, quick=True)
+    assert spec.fixed == {"simulation.max_lesions": 12, "disease.uncounted_disease": "grows"}
+    assert all(sc.get("simulation.max_lesions") == 12 and sc.get("disease.uncounted_disease") == "grows" for sc in spec.tmap.scenarios.values())
+    plain = load_calibration(CONFIG, TARGETS, quick=True)
+    assert fingerprint(spec) != fingerprint(plain)
+    seen = []
+    real = evaluation._score
+    monkeypatch.setattr(evaluation, "_score", lambda tmap, task: seen.append(task["overrides"]) or real(tmap, task))
+    res = run_calibration(spec, method="optimize", workers=1)
+    assert seen and all(o["simulation.max_lesions"] == 12 and o["disease.uncounted_disease"] == "grows" for o in seen)
+    overlay = tomllib.loads(calibrated_toml(res))
+    assert overlay["simulation"]["max_lesions"] == 12 and overlay["disease"]["uncounted_disease"] == "grows"
+    assert overlay["disease"]["death_hazard_per_cm3_month"] == pytest.approx(res.best_values["disease.death_hazard_per_cm3_month"], rel=1e-5)
+    # the settings change the simulated model: the defaults' objective differs from the plain config's
+    assert res.evaluations[0].objective != run_calibration(plain, method="optimize", workers=1).evaluations[0].objective
+
+
+def test_bad_fixed_settings_are_refused_naming_them(tmp_path):
+    from oligosim.config import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load_calibration(_with_fixed(tmp_path, '[fixed]\nsimulation.max_lesions = -3\ndisease.no_such_key = 1'), TARGETS)
+    text = "\n".join(exc.value.errors)
+    assert "fixed.simulation.max_lesions = -3" in text and "fixed.disease.no_such_key = 1" in text
+    with pytest.raises(ConfigError, match="is also set in \\[fixed\\]"):
+        load_calibration(_with_fixed(tmp_path, "[fixed]\ndisease.death_hazard_per_cm3_month = 0.002"), TARGETS)
+    with pytest.raises(ConfigError, match="fixed.disease.x"):
+        load_calibration(_with_fixed(tmp_path, "[fixed]\ndisease.x = { a = 1970-01-01 }"), TARGETS)
