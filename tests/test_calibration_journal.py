@@ -164,3 +164,16 @@ def test_a_journal_written_by_worker_processes_replays_in_one(spec, plain, tmp_p
     count = _Counter(monkeypatch)
     _same(run_calibration(spec, workers=1, journal=path), plain)
     assert count.calls == 4
+
+
+def test_the_fingerprint_does_not_depend_on_where_the_files_lie(spec, tmp_path):
+    import shutil
+
+    from tests.test_calibrate import DATA, ROOT
+
+    # the study extends ../../../configs/base.toml: copy both, in the same layout
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    copy = tmp_path / DATA.relative_to(ROOT)
+    shutil.copytree(DATA, copy)
+    moved = load_calibration(copy / CONFIG.name, copy / TARGETS.name, quick=True)
+    assert fingerprint(moved) == fingerprint(spec)

@@ -93,8 +93,9 @@ def fingerprint(spec) -> str:
         "objective": dict(spec.objective),
         "fixed": dict(spec.fixed),
         "targets": [_jsonable(t) for t in tmap.targets.values()],
-        "entries": [_jsonable(e) for e in tmap.entries],
-        "scenarios": {os.fspath(k): _jsonable(sc.data) for k, sc in tmap.scenarios.items()},
+        # where the files lie does not change a value: scenarios by their path from the map's directory
+        "entries": [[e.id, os.path.relpath(e.scenario_path, spec.map_path.parent), _jsonable(e.arms), e.metric, e.tolerance, _jsonable(e.tolerance_value), e.bound] for e in tmap.entries],
+        "scenarios": {os.path.relpath(k, spec.map_path.parent): _jsonable(sc.data) for k, sc in tmap.scenarios.items()},
         "source": source_digest(),
     }
     return hashlib.sha256(json.dumps(_jsonable(doc), sort_keys=True).encode()).hexdigest()
