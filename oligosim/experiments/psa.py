@@ -78,7 +78,11 @@ def run(ctx) -> dict:
     exp = ctx.exp
     s = exp.settings
     params = exp.parameters
-    X = draw_parameters(params, s["draws"], exp.seed, s["sampling"])
+    X = draw_parameters(params, s["draws"], exp.seed, s["sampling"]) if params else np.empty((s["draws"], 0))
+    post = exp.posterior
+    if post is not None:  # whole particles of the calibration's joint posterior (experiments/joint.py)
+        params = tuple(params) + tuple(_posterior_parameter(exp.scenario, path) for path in post.paths)
+        X = np.hstack([X, post.draw(s["draws"], exp.seed)])
     tox_metric = s["toxicity_metric"]
     if tox_metric not in exp.all_metrics:
         exp = _with_metric(ctx, tox_metric)
@@ -105,14 +109,21 @@ def run(ctx) -> dict:
     weights = np.linspace(0.0, s["weight_max_months"], 49)
     pbest = probability_best(values, tox, weights, sign)
 
+    own = len(exp.parameters)
     ctx.methods(
-        f"{s['draws']} parameter sets were drawn ({'Latin hypercube' if s['sampling'] == 'lhs' else 'independent random'} sampling "
-        f"from seed {exp.seed}) from the distributions of {len(params)} parameters; each was simulated with the same virtual patients. "
-        f"Net benefit = {exp.outcome} - w x {tox_metric}, w from 0 to {fmt(s['weight_max_months'])}."
+        f"{s['draws']} parameter sets were drawn"
+        + (f" ({'Latin hypercube' if s['sampling'] == 'lhs' else 'independent random'} sampling from seed {exp.seed}) from the distributions of {own} parameters" if own else "")
+        + (
+            f"{' and' if own else ''} as whole particles of the joint posterior {post.source} ({len(post.weights)} particles, effective sample size "
+            f"{post.ess:.0f}; stratified resampling by weight from seed {exp.seed}), {len(post.paths)} parameters set together"
+            if post is not None
+            else ""
+        )
+        + f"; each was simulated with the same virtual patients. Net benefit = {exp.outcome} - w x {tox_metric}, w from 0 to {fmt(s['weight_max_months'])}."
     )
     ctx.report.table(
         ["parameter", "path", "distribution"],
-        [[p.label, p.path, p.distribution.describe()] for p in params],
+        [[p.label, p.path, p.distribution.describe() if p.distribution is not None else f"joint posterior {post.source}"] for p in params],
         caption="Parameters drawn",
     )
     ctx.report.heading("Results")
@@ -183,6 +194,14 @@ def run(ctx) -> dict:
         "toxicity": {a: tox[a].tolist() for a in arms},
         "correlations": corr,
     }
+
+
+def _posterior_parameter(scenario, path: str):
+    """A :class:`~oligosim.experiments.spec.Parameter` for a column of the joint posterior (no distribution of its own)."""
+    from oligosim.experiments.spec import Parameter
+
+    base = scenario.get(path)
+    return Parameter(path=path, label=path, low=None, high=None, grid=(), distribution=None, base=float(base), integer=isinstance(base, int))
 
 
 def _spearman(x, y) -> float:

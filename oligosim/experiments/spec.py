@@ -42,11 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from oligosim.analysis.metrics import parse_metric
 from oligosim.experiments.centring import STRICT_KINDS, base_problem
+from oligosim.experiments.nodes import DistributionSpec, MetricName  # noqa: F401 (DistributionSpec is imported from here too)
 from oligosim.config.values import suggest
 from oligosim.config import (
-    REQUIRED,
     Bool,
     Choice,
     ConfigError,
@@ -75,48 +74,6 @@ KINDS = ("compare", "oneway", "twoway", "threshold", "psa", "sobol", "morris", "
 
 #: keys of ``[quick]``: the sizes --quick may lower
 QUICK_KEYS = ("patients", "draws", "base_samples", "trajectories", "points", "replicates", "pool_patients")
-
-
-@dataclass(frozen=True)
-class DistributionSpec(Node):
-    """An uncertainty table ``{ dist = ..., ... }`` resolved to a :class:`Distribution`."""
-
-    doc: str = ""
-
-    def _missing(self, path, ctx):
-        return None
-
-    def _resolve(self, value, path, ctx):
-        if not isinstance(value, dict) or "dist" not in value:
-            ctx.bad(path, value, 'must be a table such as { dist = "lognormal", mean = 0.06, sd = 0.02 }')
-            return None
-        try:
-            return Distribution.from_spec(value)
-        except (ValueError, TypeError) as exc:
-            ctx.bad(path, value, str(exc))
-            return None
-
-
-def _metric(value, path, ctx) -> None:
-    try:
-        parse_metric(value)
-    except ValueError as exc:
-        ctx.bad(path, value, str(exc))
-
-
-@dataclass(frozen=True)
-class MetricName(Node):
-    """A metric name in the :mod:`oligosim.analysis.metrics` grammar."""
-
-    default: Any = REQUIRED
-    doc: str = ""
-
-    def _resolve(self, value, path, ctx):
-        if not isinstance(value, str):
-            ctx.bad(path, value, "must be a metric name (a string), e.g. \"os.median\"")
-            return None
-        _metric(value, path, ctx)
-        return value
 
 
 def _check_parameter(d: dict, path: str):
@@ -180,6 +137,7 @@ KIND_SECTIONS = {
             # cost-effectiveness (when the scenario's [economics] is enabled)
             "wtp_points": Int(51, lo=2, hi=1001, doc="willingness-to-pay values of the CEAC, from 0 to economics.wtp_max_per_qaly"),
             "evppi_groups": Table(ListOf(Str(), min_len=1), doc="EVPPI for each named group of [[parameter]] paths"),
+            "posterior": Maybe(Str(doc="a calibration's joint posterior (posterior.csv, or a name in configs/calibration/posteriors/): its particles are drawn whole (experiments/joint.py)")),
         }
     ),
     "sobol": Section({"base_samples": Int(64, lo=4, hi=65536), "second_order": Bool(False), "bootstrap_resamples": Int(200, lo=10)}),
@@ -299,6 +257,8 @@ class Experiment:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     #: what the file does that is allowed but probably not meant (a base value outside a sweep)
     warnings: tuple = ()
+    #: the joint posterior a PSA draws whole (:class:`oligosim.experiments.joint.JointPosterior`)
+    posterior: Any = None
 
     @property
     def all_metrics(self) -> tuple:
@@ -320,6 +280,7 @@ class Experiment:
             "seed": self.seed,
             "quick": self.quick,
             "settings": {k: v for k, v in self.settings.items()},
+            "posterior": None if self.posterior is None else {"source": self.posterior.source, "file": str(self.posterior.file), "particles": len(self.posterior.weights), "ess": self.posterior.ess, "paths": list(self.posterior.paths)},
             "parameters": [
                 {
                     "path": p.path,
@@ -479,7 +440,7 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
         bad("parameter", f"{len(raw_params)} tables", "a twoway experiment varies exactly two [[parameter]] tables")
     elif kind == "threshold" and len(raw_params) != 1:
         bad("parameter", f"{len(raw_params)} tables", "a threshold experiment varies exactly one [[parameter]]")
-    elif len(raw_params) < need:
+    elif len(raw_params) < need and not (kind == "psa" and settings.get("posterior")):
         bad("parameter", f"{len(raw_params)} tables", f"a {kind} experiment needs at least {need} [[parameter]] table(s)")
     elif kind in ("compare", "trial") and raw_params:
         bad("parameter", f"{len(raw_params)} tables", f"a {kind} experiment varies no parameter; remove the [[parameter]] tables")
@@ -560,8 +521,14 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
                 integer=isinstance(base, int),
             )
         )
+    posterior = None
+    if kind == "psa" and settings.get("posterior") is not None:
+        from oligosim.experiments.joint import load_posterior
+
+        posterior, problems = load_posterior(settings["posterior"], base_dir, scenario, {p["path"] for p in raw_params}, display)
+        errors.extend(problems)
     if kind == "psa":
-        known = {p.path for p in params}
+        known = {p.path for p in params} | set(posterior.paths if posterior else ())
         for group, paths in settings["evppi_groups"].items():
             for q in paths:
                 if q not in known:
@@ -589,4 +556,5 @@ def _from_dict(raw: dict, *, display: str, path: Path | None, base_dir: Path, qu
         quick=quick,
         raw=raw,
         warnings=tuple(warnings),
+        posterior=posterior,
     )

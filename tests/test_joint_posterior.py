@@ -1,0 +1,134 @@
+"""Tests of a PSA that draws a calibration's joint posterior (``[psa] posterior``,
+:mod:`oligosim.experiments.joint`).
+
+Each draw must be one whole particle (so parameters that trade off in the posterior keep their
+pairing), particles must be chosen in proportion to their weights, the experiment's own
+parameters must keep the draws they have without a posterior, and every problem with the file
+(not found, not a posterior, a column that is not a scenario key, a column also listed as a
+[[parameter]], weights that are not weights, a posterior not centred on the scenario's value) is
+refused with the key, the value and the rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oligosim.config import ConfigError
+from oligosim.experiments import joint, loads_experiment
+from oligosim.experiments.psa import draw_parameters
+from oligosim.experiments.runner import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_RATE, DEATH = "disease.seeding_rate_per_cm3_month", "disease.death_hazard_per_cm3_month"
+
+
+def _write_posterior(path: Path, n=200, seed=3, weights=None, header=None, centre=(0.02506, 0.00171)):
+    """Particles of two strongly correlated parameters around ``centre`` (the defaults)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(n)
+    a = centre[0] * np.exp(0.2 * z)
+    b = centre[1] * np.exp(0.2 * (0.95 * z + np.sqrt(1 - 0.95**2) * rng.standard_normal(n)))
+    w = rng.random(n) if weights is None else np.asarray(weights, float)
+    lines = [header or f"particle,weight,distance,{SEED_RATE},{DEATH}"]
+    lines += [f"{i},{float(w[i])!r},{0.5 + i / n!r},{float(a[i])!r},{float(b[i])!r}" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return a, b, w
+
+
+def _experiment(base_dir: Path, posterior: str, own_parameter: bool = True, draws: int = 6):
+    text = f"""
+[experiment]
+kind = "psa"
+scenario = "{(ROOT / 'configs' / 'default.toml').as_posix()}"
+arms = ["systemic_only", "consolidative"]
+outcome = "os.rmst:60"
+patients = 150
+seed = 5
+
+[psa]
+draws = {draws}
+posterior = "{posterior}"
+"""
+    if own_parameter:
+        text += """
+[[parameter]]
+path = "disease.propensity_sdlog"
+distribution = { dist = "gamma", mean = 2.498, sd = 0.25 }
+"""
+    return loads_experiment(text, base_dir=base_dir, name="psa_post.toml")
+
+
+def test_draws_are_whole_particles_in_proportion_to_their_weights(tmp_path):
+    w = np.array([0.1, 0.2, 0.3, 0.15, 0.25])
+    _write_posterior(tmp_path / "p.csv", n=5, weights=w, centre=(0.025, 0.0017))
+    exp = _experiment(tmp_path, "p.csv")
+    post = exp.posterior
+    assert post.paths == (SEED_RATE, DEATH) and np.allclose(post.weights, w)
+    X = post.draw(4000, seed=9)
+    rows = {tuple(r) for r in post.values}
+    assert all(tuple(x) in rows for x in X)  # never a mix of two particles
+    counts = np.array([np.sum(np.all(X == r, axis=1)) for r in post.values])
+    # stratified resampling: a particle spans N w strata, fully covering all but the two at its ends,
+    # so its count is within 2 of N w (multinomial resampling would scatter it by ~sqrt(N w))
+    assert np.all(np.abs(counts - 4000 * w) <= 2.0 + 1e-9)
+    assert np.array_equal(post.draw(4000, seed=9), X)  # reproducible from the seed
+    assert not np.array_equal(post.draw(4000, seed=10), X)
+    assert post.ess == pytest.approx(1.0 / np.sum(w**2))
+
+
+def test_a_psa_end_to_end_keeps_the_pairing_and_the_own_draws(tmp_path):
+    a, b, w = _write_posterior(tmp_path / "p.csv")
+    exp = _experiment(tmp_path, "p.csv", draws=4)
+    doc = run_experiment(exp, tmp_path / "out", workers=1, quiet=True)
+    X = np.array(doc["results"]["parameter_draws"])
+    assert X.shape == (4, 3)
+    own = draw_parameters(exp.parameters, 4, exp.seed, exp.settings["sampling"])
+    assert np.array_equal(X[:, :1], own)  # the posterior leaves the other parameters' draws unchanged
+    pairs = {(x, y) for x, y in zip(a, b)}
+    assert all((x, y) in pairs for x, y in X[:, 1:])
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "joint posterior p.csv" in md and "effective sample size" in md
+    assert doc["experiment"]["posterior"]["particles"] == 200
+
+
+def test_a_posterior_alone_needs_no_parameter_table_and_names_resolve(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    _write_posterior(shipped / "v9.csv")
+    monkeypatch.setattr(joint, "_posterior_dir", lambda: shipped)
+    assert joint.shipped_posteriors() == ["v9"]
+    exp = _experiment(tmp_path, "v9", own_parameter=False)
+    assert exp.parameters == () and exp.posterior.file == shipped / "v9.csv"
+    with pytest.raises(ConfigError, match=r"psa.posterior = \"nothing\": neither a file .* shipped posterior \(v9\)"):
+        _experiment(tmp_path, "nothing")
+
+
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("header", "is not a calibration posterior"),
+        ("weights", "the weights must be finite, >= 0 and not all 0"),
+        ("key", "column disease.no_such_rate is not a key of scenario"),
+        ("listed", "disease.propensity_sdlog is drawn from the posterior and also has a [[parameter]] table"),
+        ("off_centre", f"column {SEED_RATE}: the scenario's value 0.02506 lies outside the posterior's central 99%"),
+    ],
+)
+def test_bad_posteriors_are_refused_naming_key_value_and_rule(tmp_path, kind, expected):
+    f = tmp_path / "p.csv"
+    if kind == "header":
+        _write_posterior(f, header=f"id,weight,distance,{SEED_RATE},{DEATH}")
+    elif kind == "weights":
+        _write_posterior(f, weights=np.zeros(200))
+    elif kind == "key":
+        _write_posterior(f, header=f"particle,weight,distance,disease.no_such_rate,{DEATH}")
+    elif kind == "listed":
+        _write_posterior(f, header=f"particle,weight,distance,disease.propensity_sdlog,{DEATH}", centre=(2.498, 0.00171))
+    else:
+        _write_posterior(f, centre=(0.06, 0.00171))
+    with pytest.raises(ConfigError) as exc:
+        _experiment(tmp_path, "p.csv")
+    text = "\n".join(exc.value.errors)
+    assert 'psa.posterior = "p.csv"' in text and expected in text, text
