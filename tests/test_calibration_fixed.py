@@ -56,3 +56,19 @@ def test_bad_fixed_settings_are_refused_naming_them(tmp_path):
         load_calibration(_with_fixed(tmp_path, "[fixed]\ndisease.death_hazard_per_cm3_month = 0.002"), TARGETS)
     with pytest.raises(ConfigError, match="fixed.disease.x"):
         load_calibration(_with_fixed(tmp_path, "[fixed]\ndisease.x = { a = 1970-01-01 }"), TARGETS)
+
+
+SHARED_TARGETS = CONFIG.parents[3].parent / "shared" / "calibration" / "targets.toml"
+SHIPPED_CALIBRATIONS = sorted((CONFIG.parents[3] / "configs" / "calibration").glob("calibrate*.toml"))
+
+
+@pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="shared calibration targets not available")
+@pytest.mark.parametrize("path", SHIPPED_CALIBRATIONS, ids=lambda p: p.stem)
+def test_shipped_calibrations_load_against_the_targets(path):
+    spec = load_calibration(path, SHARED_TARGETS)
+    assert len(spec.tmap.entries) == 70
+    for p in spec.parameters:  # every fit starts from the shipped model: its value inside the range
+        assert p.default is not None and p.low <= p.default <= p.high, p.path
+    if path.stem == "calibrate_v2":
+        assert spec.fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True}
+        assert spec.abc["particles"] >= 400  # issue 20: an effective sample size >= 200 needs room
