@@ -75,11 +75,7 @@ def main(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from tqdm import tqdm
-
-    from oligosim.calibration.journal import JournalError
     from oligosim.calibration.report import write_outputs
-    from oligosim.simulate import InfeasibleCohort
 
     _check_memory(args, spec)
     method = args.method or spec.method
@@ -91,25 +87,8 @@ def main(args: argparse.Namespace) -> int:
         budget += o["screen_points"] + 1 + (o["max_evaluations"] if o["local"] != "none" else 0)
     if method in ("abc", "both"):
         budget += a["prior_draws"] + (a["generations"] - 1) * a["max_proposals"]
-    bar = tqdm(total=budget, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc="calibrating")
-    log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
-    try:
-        result = run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=bar.update, log=log, journal=args.journal)
-    except JournalError as exc:
-        raise UserError(f"--journal = {args.journal}: {exc}") from None
-    except (InfeasibleCohort, RuntimeError) as exc:
-        raise UserError(str(exc)) from None
-    except (ConfigError, OSError) as exc:
-        err = run_errors(args, exc)
-        if err is None:
-            raise
-        raise err from None
-    finally:
-        bar.close()
-    try:
-        names = write_outputs(result, out)
-    except OSError as exc:
-        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    result = _guarded(args, budget, "calibrating", lambda progress, log: run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=progress, log=log, journal=args.journal))
+    names = _write(write_outputs, result, out)
     if not args.quiet:
         from oligosim.calibration.target_report import format_results_table
 
@@ -127,29 +106,19 @@ def main(args: argparse.Namespace) -> int:
 
 def _sensitivity(args, spec, out) -> int:
     """``--method sensitivity``: which targets inform which parameter (:mod:`oligosim.calibration.identify`)."""
-    from tqdm import tqdm
-
     from oligosim.calibration.identify import local_sensitivity
     from oligosim.calibration.identify_report import write_sensitivity
-    from oligosim.calibration.journal import JournalError
-    from oligosim.simulate import InfeasibleCohort
 
-    bar = tqdm(total=2 * spec.dim + 2, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc="sensitivity")
-    log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
-    try:
-        s = local_sensitivity(spec, step=args.step, workers=args.workers, scheduler=args.scheduler, progress=bar.update, journal=args.journal, log=log)
-    except JournalError as exc:
-        raise UserError(f"--journal = {args.journal}: {exc}") from None
-    except ValueError as exc:
-        raise UserError(f"{args.config}: {exc}") from None
-    except (InfeasibleCohort, RuntimeError) as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        bar.close()
-    try:
-        names = write_sensitivity(s, out)
-    except OSError as exc:
-        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    def run(progress, log):
+        try:
+            return local_sensitivity(spec, step=args.step, workers=args.workers, scheduler=args.scheduler, progress=progress, journal=args.journal, log=log)
+        except ValueError as exc:
+            if type(exc) is not ValueError:  # a JournalError: reported by _guarded
+                raise
+            raise UserError(f"{args.config}: {exc}") from None
+
+    s = _guarded(args, 2 * spec.dim + 2, "sensitivity", run)
+    names = _write(write_sensitivity, s, out)
     if not args.quiet:
         rms, weak, bound = s.rms_effect(), s.weak(), s.at_bound()
         for j, p in enumerate(spec.parameters):
@@ -157,6 +126,40 @@ def _sensitivity(args, spec, out) -> int:
             print(f"  {p.path}: effect {rms[j]:.3g}" + (f" ({flags})" if flags else ""))
         print(f"{len(s.evaluations)} points; wrote {out}/: {', '.join(names)}")
     return 0
+
+
+def _guarded(args, total: int, desc: str, call):
+    """Run ``call(progress, log)`` under a progress bar, turning the run's errors into one-line
+    user errors (exit 2): a bad journal, an infeasible cohort, a file that cannot be read."""
+    from tqdm import tqdm
+
+    from oligosim.calibration.journal import JournalError
+    from oligosim.config import ConfigError
+    from oligosim.simulate import InfeasibleCohort
+
+    bar = tqdm(total=total, unit="eval", delay=2.0, disable=args.quiet, file=sys.stderr, desc=desc)
+    log = None if args.quiet else (lambda s: tqdm.write(s, file=sys.stderr))
+    try:
+        return call(bar.update, log)
+    except JournalError as exc:
+        raise UserError(f"--journal = {args.journal}: {exc}") from None
+    except (InfeasibleCohort, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    except (ConfigError, OSError) as exc:
+        err = run_errors(args, exc)
+        if err is None:
+            raise
+        raise err from None
+    finally:
+        bar.close()
+
+
+def _write(writer, result, out) -> list[str]:
+    """``writer(result, out)``; an output directory that cannot be written is a user error."""
+    try:
+        return writer(result, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
 
 
 def _check_memory(args, spec) -> None:
