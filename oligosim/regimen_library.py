@@ -23,7 +23,7 @@ from pathlib import Path
 
 from oligosim.regimen_scaling import Figures, response_ratio, scale_efficacy
 
-__all__ = ["ANCHOR_ARMS", "ENTRIES", "Entry", "Trial", "entry_values", "library_table_markdown", "library_toml", "main"]
+__all__ = ["ANCHOR_ARMS", "ANCHOR_KEYS", "ENTRIES", "Entry", "Trial", "entry_values", "library_table_markdown", "library_toml", "main"]
 
 
 
@@ -37,6 +37,9 @@ class Trial:
     control: Figures | None
     arm_label: str
     control_label: str = ""
+    #: where the disease-control rates come from (a page, a table), shown beside them in the
+    #: generated file and table
+    dcr_source: str = ""
 
 
 # ---------------------------------------------------------------------------- the anchors' trials
@@ -57,7 +60,25 @@ ESCORT = Trial(
     "docetaxel or irinotecan",
 )
 
-#: the arm each anchor stands for, and its trial's control (None: compared directly)
+# ---------------------------------------------------------------------------- trials used more than once
+#: ToGA (xp_trastuzumab; a link of xp_trastuzumab_pembrolizumab's chain). DCR: "DCR (PR/CR/SD):
+#: 70% vs. 79%" (chemotherapy vs chemotherapy + trastuzumab), read in a review's table of the trial
+#: (scirp.org/html/htmltables\18-8901958Templetes\18-8901958_table_8.htm, beside "RR (PR/CR): 35% vs 47%",
+#: the response rates used here); the Lancet paper itself was not read for it
+TOGA = Trial(
+    "ToGA",
+    "Bang YJ et al., Lancet 2010;376:687-697",
+    Figures(0.47, 6.9, dcr=0.79),
+    Figures(0.35, 4.8, dcr=0.70),
+    "trastuzumab + chemotherapy",
+    "chemotherapy",
+    "79% vs 70%, a review's table of the trial, https://scirp.org/html/htmltables\\18-8901958Templetes\\18-8901958_table_8.htm (the address as stored); not read in the paper",
+)
+
+#: the arm each anchor stands for, and its trial's control (None: compared directly). Neither
+#: anchor trial's disease-control rates were found in the stored sources searched (2026-12-06):
+#: their dcr is None, so no r_DCR that needs them exists and no library regimen's
+#: primary-resistance share departs from its anchor's (model 5.7)
 ANCHOR_ARMS: dict[str, tuple[Figures, Figures | None, str]] = {
     # the calibrated chemo-immunotherapy regimen is ESCORT-1st's experimental arm
     "tp_pd1": (ESCORT_1ST.arm, ESCORT_1ST.control, "ESCORT-1st camrelizumab arm vs its placebo arm"),
@@ -152,7 +173,10 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "tp_sintilimab", "sintilimab + paclitaxel + cisplatin", "tp_pd1",
-        (Trial("ORIENT-15", "Lu Z et al., BMJ 2022;377:e068714", Figures(0.66, 9.7), Figures(0.45, 6.9), "sintilimab + chemotherapy", "placebo + chemotherapy"),),
+        # DCR: "Confirmed disease control (No (%; 95% CI)) 295 (90; 87 to 93) 280 (84; 80 to 89)", all
+        # patients, sintilimab + chemotherapy (n=327) vs placebo + chemotherapy (n=332), investigator-assessed
+        # RECIST 1.1 (the BMJ paper's Table 2, pmc.ncbi.nlm.nih.gov/articles/PMC9016493/table/tbl2)
+        (Trial("ORIENT-15", "Lu Z et al., BMJ 2022;377:e068714", Figures(0.66, 9.7, dcr=295 / 327), Figures(0.45, 6.9, dcr=280 / 332), "sintilimab + chemotherapy", "placebo + chemotherapy", "confirmed disease control 295/327 vs 280/332, the paper's Table 2, pmc.ncbi.nlm.nih.gov/articles/PMC9016493/table/tbl2"),),
         ("escc",), (1,), dict(_CHEMO_IO_21), TP_PD1_TOX, _FIRST_LINE_IO_NOTE,
     ),
     Entry(
@@ -207,7 +231,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "xp_trastuzumab", "trastuzumab + cisplatin + fluoropyrimidine (HER2-positive)", "tp",
-        (Trial("ToGA", "Bang YJ et al., Lancet 2010;376:687-697", Figures(0.47, 6.9), Figures(0.35, 4.8), "trastuzumab + chemotherapy", "chemotherapy"),),
+        (TOGA,),
         ("eac",), (1,), {**_CHEMO_ALONE, "immunotherapy": False, "cycle_days": 21, "induction_cycles": 6}, PF_TOX,
         "schedule: 6 three-weekly cycles of cisplatin with capecitabine or 5-FU; trastuzumab after them is not "
         "modelled (the line ends with the induction, as tp); toxicity: the shipped cisplatin/5-FU backbone (pf); "
@@ -218,7 +242,7 @@ ENTRIES: tuple[Entry, ...] = (
         "xp_trastuzumab_pembrolizumab", "pembrolizumab + trastuzumab + chemotherapy (HER2-positive)", "tp_pd1",
         (
             Trial("KEYNOTE-811", "Janjigian YY et al., Nature 2021;600:727-730", Figures(0.744, 10.6), Figures(0.519, 9.5), "pembrolizumab + trastuzumab + chemotherapy", "placebo + trastuzumab + chemotherapy"),
-            Trial("ToGA", "Bang YJ et al., Lancet 2010;376:687-697", Figures(0.47, 6.9), Figures(0.35, 4.8), "trastuzumab + chemotherapy", "chemotherapy"),
+            TOGA,
         ),
         ("eac",), (1,), dict(_CHEMO_IO_21), PF_PD1_TOX,
         "a chain: KEYNOTE-811's contrast (over trastuzumab + chemotherapy) times ToGA's (trastuzumab over "
@@ -297,6 +321,22 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
+#: the anchor's keys a library regimen takes (scaled or as they are): every regimen key the
+#: entry does not set itself, so a key added to the schema is carried, not left at its default
+#: (a test checks that every key is written)
+ANCHOR_KEYS = (
+    "kill_rate_per_month",
+    "maintenance_kill_rate_per_month",
+    "resistance_median_months",
+    "resistance_sdlog",
+    "resistance_sdlog_between_lesions",
+    "durable_fraction",
+    "primary_resistance_fraction",
+    "pdl1_high_multiplier",
+    "grade5",
+)
+
+
 def _base_regimens() -> dict:
     from oligosim.shipped import folders
 
@@ -313,7 +353,7 @@ def _schema_default(key: str):
 def entry_values(entry: Entry, base: dict | None = None) -> dict:
     """The ``[regimens.<name>]`` values of a library entry (efficacy scaled from its anchor)."""
     base = _base_regimens() if base is None else base
-    anchor = {k: base[entry.anchor].get(k, _schema_default(k)) for k in ("kill_rate_per_month", "maintenance_kill_rate_per_month", "resistance_median_months", "resistance_sdlog", "durable_fraction", "primary_resistance_fraction", "pdl1_high_multiplier", "grade5")}
+    anchor = {k: base[entry.anchor].get(k, _schema_default(k)) for k in ANCHOR_KEYS}
     r = entry.ratios()
     eff = scale_efficacy(anchor, r["orr"], r["dor_months"], r["dcr"])
     out = {"label": entry.label, "histology": list(entry.histology), "lines": list(entry.lines)}
@@ -322,6 +362,7 @@ def entry_values(entry: Entry, base: dict | None = None) -> dict:
     out.update(entry.schedule)
     out.update({k: round(v, 4) for k, v in eff.items()})
     out["resistance_sdlog"] = anchor["resistance_sdlog"]
+    out["resistance_sdlog_between_lesions"] = anchor["resistance_sdlog_between_lesions"]
     out["pdl1_high_multiplier"] = anchor["pdl1_high_multiplier"]
     out["grade5"] = anchor["grade5"] if entry.grade5 is None else entry.grade5
     out["grade3plus"] = dict(entry.grade3plus)
@@ -348,15 +389,31 @@ def _ratio(r: float | None) -> str:
     return "1 (no DoR)" if r is None else f"{r:.4f}"
 
 
+def _dcr(figures: Figures, prefix: str = "") -> str:
+    return "" if figures.dcr is None else f", {prefix}DCR {figures.dcr:.1%}"
+
+
+def _dcr_from(t: Trial) -> str:
+    return f" (DCR: {t.dcr_source})" if t.dcr_source else ""
+
+
+def _dcr_ratio(r: float | None) -> str:
+    """r_DCR as the table shows it: absent (a rate missing on a side) or its value, with what it does."""
+    if r is None:
+        return "none (a DCR missing: anchor's share)"
+    return f"{r:.4f}" + (" (>= 1: anchor's share)" if r >= 1.0 else "")
+
+
 def _source_line(entry: Entry) -> str:
     r = entry.ratios()
     trials = "; ".join(
-        f"{t.name} ({t.citation}): {t.arm_label} ORR {t.arm.orr:.1%}, {_dor(t.arm, 'DoR ')}"
-        + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}" if t.control is not None else "")
+        f"{t.name} ({t.citation}): {t.arm_label} ORR {t.arm.orr:.1%}, {_dor(t.arm, 'DoR ')}{_dcr(t.arm)}"
+        + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}{_dcr(t.control)}" if t.control is not None else "")
+        + _dcr_from(t)
         for t in entry.links
     )
     how = "direct" if entry.direct else "same-trial contrast over the anchor's"
-    ratio = f"r_ORR {r['orr']:.4f}, r_DoR {_ratio(r['dor_months'])}"
+    ratio = f"r_ORR {r['orr']:.4f}, r_DoR {_ratio(r['dor_months'])}, r_DCR {_dcr_ratio(r['dcr'])}"
     return f"{trials or 'no trial contrast (assumption)'}; anchor {entry.anchor} ({ANCHOR_ARMS[entry.anchor][2]}), {how}: {ratio}"
 
 
@@ -395,23 +452,24 @@ def library_table_markdown() -> str:
     """The library's sources and values as a Markdown table (docs/model.md 5.7, generated by
     ``python -m oligosim.docs --write docs/model.md``)."""
     head = (
-        "| Regimen | Histology | Lines | Trial (journal, year): regimen arm vs control, ORR and median DoR used | Anchor; comparison "
-        "| r_ORR | r_DoR | Kill (1/month) | Maintenance kill | Resistance median (months) | Durable fraction "
-        "| Cycle (days) x induction cycles; maintenance (months) | Grade >= 3 (per line) | Grade 5 |"
+        "| Regimen | Histology | Lines | Trial (journal, year): regimen arm vs control, ORR, median DoR and DCR used | Anchor; comparison "
+        "| r_ORR | r_DoR | r_DCR | Kill (1/month) | Maintenance kill | Resistance median (months) | Durable fraction "
+        "| Primary resistance | Cycle (days) x induction cycles; maintenance (months) | Grade >= 3 (per line) | Grade 5 |"
     )
     lines = [
         "_Generated from `oligosim/regimen_library.py` (which writes `configs/regimens.toml`) by "
         "`python -m oligosim.docs --write docs/model.md`; do not edit by hand._",
         "",
         head,
-        "|" + "---|" * 14,
+        "|" + "---|" * 16,
     ]
     for e in ENTRIES:
         v = entry_values(e)
         r = e.ratios()
         trials = "; ".join(
-            f"{t.name} ({t.citation}): {t.arm_label} {t.arm.orr:.1%}, {_dor(t.arm)}"
-            + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}" if t.control is not None else "")
+            f"{t.name} ({t.citation}): {t.arm_label} {t.arm.orr:.1%}, {_dor(t.arm)}{_dcr(t.arm)}"
+            + (f" vs {t.control_label} {t.control.orr:.1%}, {_dor(t.control)}{_dcr(t.control)}" if t.control is not None else "")
+            + _dcr_from(t)
             for t in e.links
         ) or "none: class equivalence (assumption)"
         how = "direct, X / A" if e.direct else ("same-trial contrast over the anchor's, (X/C) / (A/A_C)" if e.links else "ratio 1")
@@ -424,10 +482,12 @@ def library_table_markdown() -> str:
             f"`{e.anchor}` ({ANCHOR_ARMS[e.anchor][2]}); {how}",
             f"{r['orr']:.4f}",
             _ratio(r["dor_months"]),
+            _dcr_ratio(r["dcr"]),
             f"{v['kill_rate_per_month']:g}",
             f"{v['maintenance_kill_rate_per_month']:g}" if v["maintenance_months"] else "—",
             f"{v['resistance_median_months']:g}",
             f"{v['durable_fraction']:g}",
+            f"{v['primary_resistance_fraction']:g}",
             f"{v['cycle_days']:g} x {v['induction_cycles']}; {v['maintenance_months']:g}",
             tox,
             f"{v['grade5']:g}",

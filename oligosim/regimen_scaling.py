@@ -33,7 +33,12 @@ regimen starts from the calibrated regimen of its class (its *anchor*) and chang
   sides: the share of the anchor's controlled patients (1 - primary) scales by ``r_DCR``,
   ``1 - (1 - p_A) r_DCR``; a ratio above 1 cannot lower the share below the anchor's own (0 in
   every shipped regimen: the mechanism is off until the refit, model 5.3), so it stays there
-  and the library's table reports the ratio;
+  and the library's table reports the ratio. With ``p_A`` = 0 the rule reproduces the
+  regimen's own rate: the anchor's trial patients without disease control are inside its
+  calibrated acquired-resistance class, so if the regimen's other patients are controlled as
+  often as the anchor's, its controlled share is ``(1 - p) DCR_A = r_DCR DCR_A``, which is
+  ``DCR_X`` for a direct comparison (``r_DCR = DCR_X / DCR_A``; model 5.7); a missing rate on
+  either side (None) keeps the anchor's share;
 * everything else (cycle, resistance spread, PD-L1 multiplier) is the anchor's unless the
   library sets it.
 """
@@ -67,7 +72,8 @@ class Figures:
     dor_months : float or None
         Median duration of response, months (> 0), or None when the paper reports none.
     dcr : float or None
-        Disease-control rate, a fraction in (0, 1], or None when not used.
+        Disease-control rate (complete + partial response + stable disease), a fraction in
+        [orr, 1], or None when no source read gives it.
     """
 
     orr: float
@@ -104,7 +110,10 @@ def response_ratio(
         ``(arm, control)`` of each trial from the regimen to the anchor's class, in any order:
         their contrasts multiply. A control of None makes the link a direct (absolute) figure.
     anchor : (Figures, Figures or None)
-        The arm the anchor stands for and its trial's control (None: direct).
+        The arm the anchor stands for and its trial's control (None: direct). The same object
+        twice (a chemotherapy anchor that is itself the control of a same-trial contrast)
+        contributes exactly 1, whether or not that arm reports the figure: its contrast with
+        itself needs no value.
     key : {"orr", "dor_months", "dcr"}
 
     Returns
@@ -118,7 +127,8 @@ def response_ratio(
         if c is None:
             return None
         num *= c
-    den = _contrast(anchor[0], anchor[1], key)
+    # an arm against itself is 1 by construction (X/X), even when the arm lacks the figure
+    den = 1.0 if anchor[1] is anchor[0] else _contrast(anchor[0], anchor[1], key)
     return None if den is None else num / den
 
 

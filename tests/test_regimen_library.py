@@ -14,7 +14,8 @@ import oligosim
 from oligosim import lowering
 from oligosim.cli import main as cli_main
 from oligosim.config import ConfigError, load_scenario, loads_scenario
-from oligosim.regimen_library import ANCHOR_ARMS, ENTRIES, library_toml
+from oligosim.config.regimens import REGIMEN
+from oligosim.regimen_library import ANCHOR_ARMS, ENTRIES, entry_values, library_table_markdown, library_toml
 from oligosim.regimen_scaling import Figures, response_ratio, scale_efficacy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,96 @@ def test_scale_efficacy_rejects_shares_above_one():
 def test_figures_validate(kw, match):
     with pytest.raises(ValueError, match=match):
         Figures(**kw)
+
+
+# ---------------------------------------------------------------------------- disease control -> primary resistance
+
+
+@pytest.mark.parametrize("p_a", [0.0, 0.1])
+def test_primary_share_from_disease_control_rates_closed_form(p_a):
+    """Direct: r_DCR = DCR_X / DCR_A; through common controls: (X/C) / (A/A_C); the share is
+    1 - (1 - p_A) r_DCR, which with p_A = 0 leaves DCR_A r_DCR = DCR_X controlled (model 5.7)."""
+    anchor = {**ANCHOR, "primary_resistance_fraction": p_a}
+    x, a = Figures(0.20, 6.0, dcr=0.60), Figures(0.30, 7.0, dcr=0.80)
+    r = response_ratio([(x, None)], (a, None), "dcr")
+    assert r == pytest.approx(0.75, rel=1e-12)
+    share = scale_efficacy(anchor, 1.0, 1.0, r)["primary_resistance_fraction"]
+    assert share == pytest.approx(1 - (1 - p_a) * 0.75, rel=1e-12)
+    if p_a == 0.0:
+        assert (1 - share) * a.dcr == pytest.approx(x.dcr, rel=1e-12)
+    c, ac = Figures(0.15, 5.0, dcr=0.75), Figures(0.25, 5.0, dcr=0.85)
+    r2 = response_ratio([(x, c)], (a, ac), "dcr")
+    assert r2 == pytest.approx((0.60 / 0.75) / (0.80 / 0.85), rel=1e-12)
+    assert scale_efficacy(anchor, 1.0, 1.0, r2)["primary_resistance_fraction"] == pytest.approx(1 - (1 - p_a) * r2, rel=1e-12)
+
+
+@pytest.mark.parametrize("p_a", [0.0, 0.1])
+@pytest.mark.parametrize("dcr_x", [0.80, 0.95])
+def test_a_disease_control_ratio_of_one_or_more_keeps_the_anchors_share(p_a, dcr_x):
+    a = Figures(0.30, 7.0, dcr=0.80)
+    r = response_ratio([(Figures(0.30, 7.0, dcr=dcr_x), None)], (a, None), "dcr")
+    assert r >= 1.0
+    assert scale_efficacy({**ANCHOR, "primary_resistance_fraction": p_a}, 1.0, 1.0, r)["primary_resistance_fraction"] == p_a
+
+
+@pytest.mark.parametrize(
+    "x, c, a, ac",
+    [
+        (Figures(0.2, 6.0), Figures(0.1, 5.0, dcr=0.5), Figures(0.3, 7.0, dcr=0.8), Figures(0.2, 5.0, dcr=0.7)),  # the regimen's arm
+        (Figures(0.2, 6.0, dcr=0.6), Figures(0.1, 5.0), Figures(0.3, 7.0, dcr=0.8), Figures(0.2, 5.0, dcr=0.7)),  # its control
+        (Figures(0.2, 6.0, dcr=0.6), Figures(0.1, 5.0, dcr=0.5), Figures(0.3, 7.0), Figures(0.2, 5.0, dcr=0.7)),  # the anchor's arm
+        (Figures(0.2, 6.0, dcr=0.6), Figures(0.1, 5.0, dcr=0.5), Figures(0.3, 7.0, dcr=0.8), Figures(0.2, 5.0)),  # its control
+    ],
+)
+def test_a_disease_control_rate_missing_on_any_side_keeps_the_anchors_share(x, c, a, ac):
+    r = response_ratio([(x, c)], (a, ac), "dcr")
+    assert r is None
+    assert scale_efficacy(ANCHOR, 1.0, 1.0, r)["primary_resistance_fraction"] == ANCHOR["primary_resistance_fraction"]
+
+
+def test_an_anchor_arm_against_itself_is_one_even_without_the_figure():
+    """A same-trial contrast over the chemotherapy anchor (its arm given as its own control)
+    needs no value for it; two different arms without the figure give none."""
+    tp = Figures(0.621, 4.6)
+    x, c = Figures(0.47, 6.9, dcr=0.79), Figures(0.35, 4.8, dcr=0.70)
+    assert response_ratio([(x, c)], (tp, tp), "dcr") == pytest.approx(0.79 / 0.70, rel=1e-12)
+    assert response_ratio([(x, c)], (tp, Figures(0.621, 4.6)), "dcr") is None
+
+
+def test_library_disease_control_rates_and_what_they_do():
+    """ORIENT-15's rates (Table 2 counts) and ToGA's are recorded; the anchors' trials give none
+    here, so tp_sintilimab has no r_DCR; ToGA's contrast over tp (0.79/0.70 > 1) keeps tp's
+    share; every library regimen's primary-resistance share is what the rule gives."""
+    by = {e.name: e for e in ENTRIES}
+    assert by["tp_sintilimab"].links[0].arm.dcr == pytest.approx(295 / 327) and by["tp_sintilimab"].links[0].control.dcr == pytest.approx(280 / 332)
+    assert by["tp_sintilimab"].ratios()["dcr"] is None
+    assert by["xp_trastuzumab"].ratios()["dcr"] == pytest.approx(0.79 / 0.70, rel=1e-12)
+    assert by["xp_trastuzumab_pembrolizumab"].ratios()["dcr"] is None  # KEYNOTE-811 gives none here
+    assert all(arm.dcr is None for arm, _control, _label in ANCHOR_ARMS.values())
+    regs = load_scenario(LIBRARY).data["regimens"]
+    for e in ENTRIES:
+        r, p_a = e.ratios()["dcr"], regs[e.anchor]["primary_resistance_fraction"]
+        expected = p_a if r is None or r >= 1.0 else 1 - (1 - p_a) * r
+        assert regs[e.name]["primary_resistance_fraction"] == pytest.approx(expected, abs=6e-5), e.name
+    table = library_table_markdown()
+    assert "r_DCR" in table and "PMC9016493" in table and "1.1286 (>= 1: anchor's share)" in table
+
+
+def test_every_regimen_key_is_written_and_the_anchors_spread_between_lesions_is_carried():
+    """A library regimen sets every schema key (only histology_required may fall to its default),
+    so a key the schema gains is not silently left at its default; the anchor's
+    resistance_sdlog_between_lesions reaches the regimen."""
+    from oligosim.regimen_library import _base_regimens
+
+    for e in ENTRIES:
+        missing = set(REGIMEN.fields) - set(entry_values(e)) - {"histology_required"}
+        assert not missing, (e.name, missing)
+    base = _base_regimens()
+    changed = {k: dict(v) for k, v in base.items()}
+    changed["tp_pd1"]["resistance_sdlog_between_lesions"] = 1.25
+    by = {e.name: e for e in ENTRIES}
+    assert entry_values(by["tp_sintilimab"], changed)["resistance_sdlog_between_lesions"] == 1.25
+    assert entry_values(by["tp_sintilimab"], base)["resistance_sdlog_between_lesions"] == base["tp_pd1"].get("resistance_sdlog_between_lesions", 0.0)
 
 
 def test_a_response_duration_not_reported_keeps_the_anchors_resistance_median():

@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     tables = {"escc": measure(escc, False, args.patients, args.seed), "eac": measure(eac_only, True, args.patients, args.seed)}
 
     by_name = {e.name: e for e in ENTRIES}
+    regs = oligosim.load(str(STUDY)).data["regimens"]
+    primary = {n: regs[n]["primary_resistance_fraction"] for n in regs}
     published = {"tp": ANCHOR_ARMS["tp"][0], "tp_pd1": ANCHOR_ARMS["tp_pd1"][0], "pd1": ANCHOR_ARMS["pd1"][0]}
     lines = [
         "# The regimen library in the model",
@@ -77,17 +79,19 @@ def main(argv=None) -> int:
         "(`response.orr`, `response.dcr`); the trials report the best overall response, so the model's "
         "figures are lower by construction (docs/model.md 5.7). Second-line regimens are measured in "
         "this treatment-naive population (no entry at the second line yet). Ratios are the conversion's "
-        "(`oligosim/regimen_scaling.py`); the trial columns are the regimen's own arm.",
+        "(`oligosim/regimen_scaling.py`; r_DCR — where a disease-control rate is missing on a side, "
+        "docs/model.md 5.7); the trial columns are the regimen's own arm (Trial DCR — where no source read "
+        "gives it); Primary resistance is the regimen's `primary_resistance_fraction`.",
         "",
-        "| Population | Regimen | Anchor | r_ORR | r_DoR | Trial ORR | Trial DoR (months) | Model ORR | Model DCR | Model ORR / anchor's | Model median PFS (months) | Model median OS (months) | Model grade >= 3 any |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Population | Regimen | Anchor | r_ORR | r_DoR | r_DCR | Primary resistance | Trial ORR | Trial DoR (months) | Trial DCR | Model ORR | Model DCR | Model ORR / anchor's | Model median PFS (months) | Model median OS (months) | Model grade >= 3 any |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pop, table in tables.items():
         t = table.set_index(["arm", "metric"])["value"]
         for name in dict.fromkeys(table["arm"]):
             e = by_name.get(name)
             anchor = e.anchor if e else "(anchor)"
-            r = e.ratios() if e else {"orr": 1.0, "dor_months": 1.0}
+            r = e.ratios() if e else {"orr": 1.0, "dor_months": 1.0, "dcr": None}
             fig = e.links[0].arm if (e and e.links) else published.get(name)
             orr = t.get((name, "response.orr"))
             ratio = orr / t.get((anchor, "response.orr")) if e and t.get((anchor, "response.orr")) else None
@@ -100,8 +104,11 @@ def main(argv=None) -> int:
                         f"`{anchor}`" if e else "—",
                         f"{r['orr']:.3f}",
                         "1 (no DoR)" if r["dor_months"] is None else f"{r['dor_months']:.3f}",
+                        "—" if r["dcr"] is None else f"{r['dcr']:.3f}",
+                        f"{primary[name]:g}",
                         _pct(fig.orr) if fig else "—",
                         _num(fig.dor_months) if fig else "—",
+                        _pct(fig.dcr) if fig else "—",
                         _pct(orr),
                         _pct(t.get((name, "response.dcr"))),
                         f"{ratio:.2f}" if ratio is not None else "—",
