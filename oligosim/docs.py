@@ -26,7 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Ref, Section, Str, Table
+from oligosim.config.nodes import REQUIRED, Bool, Choice, Float, Int, ListOf, Maybe, Ref, Section, Str, Table
 from oligosim.config.schema import SCENARIO_SCHEMA
 
 __all__ = [
@@ -126,19 +126,26 @@ def _walk(node, path: str, rows: list[dict]) -> None:
         # entries have user-chosen names; the table documents one entry as <name>
         _walk(node.value, f"{path}.<name>", rows)
         return
+    if isinstance(node, Maybe):
+        # an optional key: documented as its value's node, with no default (absent)
+        rows.append({**_leaf_row(node.node, path), "default": "(absent)"})
+        return
+    rows.append(_leaf_row(node, path))
+
+
+def _leaf_row(node, path: str) -> dict:
+    """The documentation row of one leaf node (see :func:`parameter_rows`)."""
     source = getattr(node, "source", "") or ""
-    rows.append(
-        {
-            "path": path,
-            "kind": type(node).__name__,
-            "default": _format_default(getattr(node, "default", None)),
-            "unit": getattr(node, "unit", "") or "",
-            "range": _range(node),
-            "doc": getattr(node, "doc", "") or "",
-            "source": source,
-            "assumption": source.strip().lower().startswith("assumption"),
-        }
-    )
+    return {
+        "path": path,
+        "kind": type(node).__name__,
+        "default": _format_default(getattr(node, "default", None)),
+        "unit": getattr(node, "unit", "") or "",
+        "range": _range(node),
+        "doc": getattr(node, "doc", "") or "",
+        "source": source,
+        "assumption": source.strip().lower().startswith("assumption"),
+    }
 
 
 def parameter_rows(schema=None) -> list[dict]:

@@ -439,7 +439,15 @@ def lower_regimens(sc: Scenario) -> Regimens:
         pdl1_multiplier=col("pdl1_high_multiplier"),
         tox=np.ascontiguousarray([[r["grade3plus"][t] for t in codes.SYSTEMIC_TOX_NAMES] for r in regs], dtype=np.float64),
         grade5=col("grade5"),
+        cycle_tox_on=np.ascontiguousarray([[p is not None for p in _per_cycle_row(r)] for r in regs], dtype=np.bool_).reshape(len(regs), codes.N_SYSTEMIC_TYPES + 1),
+        cycle_tox=np.ascontiguousarray([[p or 0.0 for p in _per_cycle_row(r)] for r in regs], dtype=np.float64).reshape(len(regs), codes.N_SYSTEMIC_TYPES + 1),
     )
+
+
+def _per_cycle_row(r) -> list:
+    """A regimen's per-cycle probabilities by toxicity slot (the systemic types in
+    codes.SYSTEMIC_TOX_NAMES order, then grade 5), None where the slot is given per line."""
+    return [r["grade3plus_per_cycle"][t] for t in codes.SYSTEMIC_TOX_NAMES] + [r["grade5_per_cycle"]]
 
 
 def _site_schedules(sc: Scenario, a) -> tuple[np.ndarray, np.ndarray]:

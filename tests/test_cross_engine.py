@@ -73,7 +73,7 @@ SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
     "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "growth_propensity", "patient_factors", "patient_factors_first_line", "procedure_pause",
     "modality_by_size",
-    "lesion_resistance",
+    "lesion_resistance", "per_cycle_toxicity",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -311,6 +311,20 @@ def modality_by_size_scenario():
     return local_modality_scenario().with_values(values)
 
 
+def per_cycle_toxicity_scenario():
+    """Per-cycle toxicity (model 5.5), mixed with per-line types: camrelizumab-paclitaxel-cisplatin's
+    neutropenia (a cytopenia: it delays cycles), pneumonitis and grade 5 per cycle over induction
+    and maintenance, the second line's thrombocytopenia per cycle; the other types per line."""
+    v = {}
+    for reg, per_cycle in (("tp_pd1", {"neutropenia": 0.08, "pneumonitis": 0.01}), ("irinotecan_pd1", {"thrombocytopenia": 0.03})):
+        for t, p in per_cycle.items():
+            v[f"regimens.{reg}.grade3plus.{t}"] = 0.0
+            v[f"regimens.{reg}.grade3plus_per_cycle.{t}"] = p
+    v["regimens.tp_pd1.grade5"] = 0.0
+    v["regimens.tp_pd1.grade5_per_cycle"] = 0.001
+    return default_scenario().with_values(v)
+
+
 #: (label, scenario factory, arms). Together: every rt_timing (none, upfront, concurrent,
 #: consolidative, at_progression), re-irradiation, systemic and RT toxicity (concurrent odds
 #: ratio, immunotherapy pneumonitis), the local-first rule, and both histologies.
@@ -343,6 +357,7 @@ CASES = [
     ("procedure_pause", lambda: procedure_pause_scenario(), ["upfront_rt", "concurrent", "consolidative", "at_progression"]),
     ("modality_by_size", lambda: modality_by_size_scenario(), ["upfront_rt", "at_progression"]),
     ("lesion_resistance", lambda: lesion_resistance_scenario(), ["systemic_only", "at_progression"]),
+    ("per_cycle_toxicity", lambda: per_cycle_toxicity_scenario(), ["systemic_only", "consolidative"]),
     ("growth_propensity", lambda: growth_propensity_scenario(), ["systemic_only", "at_progression"]),
 ]
 
@@ -958,6 +973,14 @@ def _mutate_procedure_hold_ignored(monkeypatch):
     monkeypatch.setattr(reference_procedure.ProcedureMixin, "hold_systemic", lambda self, end: None)
 
 
+def _mutate_toxicity_cycle_off_by_one(monkeypatch):
+    """The reference puts a per-cycle toxicity one cycle later than its geometric draw (model 5.5)."""
+    from oligosim.reference import cycletox as reference_cycletox
+
+    first = reference_cycletox.cycle_of_first_event
+    monkeypatch.setattr(reference_cycletox, "cycle_of_first_event", lambda p, u: first(p, u) + 1.0)
+
+
 @pytest.mark.parametrize(
     "mutate,label,factory,arms",
     [
@@ -1009,11 +1032,13 @@ def _mutate_procedure_hold_ignored(monkeypatch):
         (_mutate_background_not_rescaled, "patient_factors", patient_factors_scenario, ["systemic_only"]),
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
+        (_mutate_toxicity_cycle_off_by_one, "per_cycle_toxicity", per_cycle_toxicity_scenario, ["systemic_only"]),
     ],
     ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "growth_propensity_halved", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
-         "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored"],
+         "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored",
+         "toxicity_cycle_off_by_one"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

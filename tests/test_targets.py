@@ -82,6 +82,20 @@ def test_study_files_pass_oligosim_check(monkeypatch, capsys):
     assert out.count(": ok") == len(STUDIES)
 
 
+#: a study may give a calibrated per-line toxicity of a regimen per cycle as its paper's schedule
+#: asks (model 5.5): the per-cycle tables, and the per-line values of those types at 0
+_PER_CYCLE_KEYS = {"grade3plus_per_cycle", "grade5_per_cycle", "grade3plus", "grade5"}
+
+
+def _check_per_cycle_reexpression(file, name, entry):
+    """A study's per-line toxicity values only switch off the types it gives per cycle."""
+    per_cycle = set(entry.get("grade3plus_per_cycle", {}))
+    for t, v in entry.get("grade3plus", {}).items():
+        assert t in per_cycle and v == 0, f"{file} sets regimens.{name}.grade3plus.{t} = {v} without giving it per cycle"
+    if "grade5" in entry:
+        assert "grade5_per_cycle" in entry and entry["grade5"] == 0, f"{file} sets regimens.{name}.grade5 without giving it per cycle"
+
+
 def test_study_files_do_not_set_model_parameters():
     """Study files describe populations and treatments; model sections belong to calibration."""
     import tomllib
@@ -93,7 +107,8 @@ def test_study_files_do_not_set_model_parameters():
                 # a regimen's evidence labels (model 5.7) are not model parameters: a study may
                 # extend them to record a deliberate extrapolation, and nothing else
                 for name, entry in doc["regimens"].items():
-                    assert set(entry) <= {"histology", "lines"}, f"{path.name} sets regimens.{name} beyond its labels"
+                    assert set(entry) <= {"histology", "lines", *_PER_CYCLE_KEYS}, f"{path.name} sets regimens.{name} beyond its labels"
+                    _check_per_cycle_reexpression(path.name, name, entry)
                 continue
             assert section not in doc, f"{path.name} sets [{section}]"
         occult = doc.get("cohort", {}).get("lesions", {}).get("occult_mean")

@@ -307,6 +307,11 @@ class Regimens(NamedTuple):
     pdl1_multiplier: np.ndarray
     tox: np.ndarray  # (R, N_TOX) probabilities
     grade5: np.ndarray
+    # per-cycle toxicity (model 5.5), by regimen and toxicity slot (the systemic types, then
+    # grade 5 at codes.GRADE5_SLOT): whether the slot is given per cycle, and its per-cycle
+    # probability (0 where per line)
+    cycle_tox_on: np.ndarray  # (R, N_SYSTEMIC_TYPES + 1) bool
+    cycle_tox: np.ndarray  # (R, N_SYSTEMIC_TYPES + 1) probabilities per cycle
 
 
 class ArmParams(NamedTuple):

@@ -2,7 +2,8 @@
 
 A line has an induction phase (cycles x cycle length), optional maintenance, an acquired
 resistance time unless the patient is a durable responder, and grade >= 3 toxicities at
-uniform times during induction (model 5).
+uniform times during induction, or, for types given per cycle, in the cycle a geometric draw
+picks (:mod:`oligosim._kernels.cycletox`; model 5).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import cohort as C
-from oligosim._kernels import lesres, oar, rng, toxicity
+from oligosim._kernels import cycletox, lesres, oar, rng, toxicity
 from oligosim.radiobiology import core as rb
 from oligosim._kernels.state import (
     INF,
@@ -109,6 +110,11 @@ def start_line(P, R, A, W, L, line, reg):
         elif k < codes.GRADE5_SLOT:
             # toxicities cluster in the same patients (a Gaussian copula, model 9)
             u = toxicity.correlated_uniform(z_line, u, toxicity.line_correlation(P, k))
+        if R.cycle_tox_on[reg, k]:
+            # given per cycle (model 5.5): the same two uniforms pick the cycle and the time in it
+            pc = rb.odds_scaled(R.cycle_tox[reg, k], odds)
+            W.tox_time[k] = cycletox.event_time(pc, u, v, t, R.cycle[reg], cycletox.n_cycles(R, reg))
+            continue
         p = rb.odds_scaled(R.grade5[reg] if k == codes.GRADE5_SLOT else R.tox[reg, k], odds)
         W.tox_time[k] = t + v * dur if u < p else INF
     arm_toxicity(slot, W.tox_time)

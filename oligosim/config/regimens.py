@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from oligosim import codes
 from oligosim.config.leaves import A, _nonneg, _pos, _prob, _sdlog
-from oligosim.config.nodes import Bool, Choice, Int, ListOf, Section, Str
+from oligosim.config.nodes import Bool, Choice, Float, Int, ListOf, Maybe, Section, Str
 
 #: the histologies a regimen can be labelled for (codes.HISTOLOGY_NAMES order)
 HISTOLOGIES = ("escc", "eac")
@@ -26,7 +26,36 @@ def _check_regimen(r, path):
     for key in ("histology", "lines"):
         if len(set(r[key])) != len(r[key]):
             errors.append((key, "lists an item twice: each histology or line is named once"))
+    errors.extend(_check_per_cycle(r, path))
     return errors
+
+
+def _check_per_cycle(r, path):
+    """A toxicity type is given per line or per cycle, not both (model 5.5): a type with a
+    per-cycle probability must have its per-line probability at 0 (a merged file sets it to 0
+    to switch a library regimen's type to per cycle)."""
+    errors = []
+    pairs = [(f"grade3plus.{t}", r["grade3plus"][t], f"grade3plus_per_cycle.{t}", r["grade3plus_per_cycle"][t]) for t in codes.SYSTEMIC_TOX_NAMES]
+    pairs.append(("grade5", r["grade5"], "grade5_per_cycle", r["grade5_per_cycle"]))
+    for line_key, line_p, cycle_key, cycle_p in pairs:
+        if cycle_p is not None and line_p > 0.0:
+            errors.append((line_key, f"a type is given per line or per cycle, not both: {path}.{cycle_key} = {cycle_p:g} is also given; set {path}.{line_key} = 0 to use the per-cycle probability (or remove {path}.{cycle_key})"))
+    return errors
+
+
+def _per_cycle(what):
+    """An optional per-cycle probability of ``what`` (absent: the type is given per line)."""
+    return Maybe(
+        Float(
+            0.0,
+            lo=0.0,
+            hi=1.0,
+            hi_open=True,
+            doc=f"probability of {what} in each cycle given (induction and maintenance cycles), instead of per line (model 5.5); absent: per line",
+            source=A + "absent (per line) unless a regimen sets it; the per-cycle probability is the same in every cycle, a constant hazard (model 5.5)",
+        ),
+        doc=f"per-cycle probability of {what} (absent: per line)",
+    )
 
 
 REGIMEN = Section(
@@ -69,6 +98,11 @@ REGIMEN = Section(
             {t: _prob(0.0, f"probability of grade >= 3 {t} during the line", A + "0 unless a regimen sets it; configs/base.toml names the trial behind each value") for t in codes.SYSTEMIC_TOX_NAMES},
         ),
         "grade5": _prob(0.005, "probability of a treatment death during the line", A + "0-1% in first-line trials"),
+        "grade3plus_per_cycle": Section(
+            {t: _per_cycle(f"grade >= 3 {t}") for t in codes.SYSTEMIC_TOX_NAMES},
+            doc="per-cycle probabilities of grade >= 3 toxicity by type (model 5.5): a type given here must have grade3plus at 0",
+        ),
+        "grade5_per_cycle": _per_cycle("a treatment death"),
     },
     check=_check_regimen,
 )

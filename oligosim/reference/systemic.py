@@ -3,7 +3,8 @@
 A line kills every active lesion at its regimen's rate (1/month, higher with high PD-L1) during
 induction, then at the maintenance rate if the regimen has maintenance (model 5.1-5.3); an
 acquired resistance stops the killing (the line goes on until it ends); grade >= 3 toxicities
-come at uniform times during induction and may delay cycles or stop the line (model 5.5).
+come at uniform times during induction (or, for types given per cycle, in a geometric cycle:
+:mod:`oligosim.reference.cycletox`) and may delay cycles or stop the line (model 5.5).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 
 from oligosim import codes
-from oligosim.reference import lesres
+from oligosim.reference import cycletox, lesres
 from oligosim.reference.streams import NORMAL
 from oligosim.radiobiology import core as rb
 from oligosim.reference.oar import patient_odds
@@ -88,6 +89,10 @@ class SystemicMixin:
             elif k < codes.GRADE5_SLOT:  # toxicities cluster in the same patients (Gaussian copula, model 9)
                 rho = tx["cyto_rho"] if k in (codes.NEUTROPENIA, codes.THROMBOCYTOPENIA) else tx["other_rho"]
                 u = correlated_uniform(z_line, u, float(rho))
+            if R.cycle_tox_on[reg, k]:  # given per cycle (model 5.5): a geometric cycle
+                pc = rb.odds_scaled(R.cycle_tox[reg, k], odds)
+                self.tox[k].book(cycletox.first_event_time(pc, u, v, now, R.cycle[reg], cycletox.max_cycles(R, reg)))
+                continue
             p = rb.odds_scaled(R.grade5[reg] if k == codes.GRADE5_SLOT else R.tox[reg, k], odds)
             self.tox[k].book(now + v * duration if u < p else INF)
         if line == 1 and A.rt_timing == codes.RT_CONSOLIDATIVE:
