@@ -10,6 +10,7 @@ names the file and the reason. The tiny calibration of ``tests/data/calibration`
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +178,30 @@ def test_the_fingerprint_does_not_depend_on_where_the_files_lie(spec, tmp_path):
     shutil.copytree(DATA, copy)
     moved = load_calibration(copy / CONFIG.name, copy / TARGETS.name, quick=True)
     assert fingerprint(moved) == fingerprint(spec)
+
+
+def test_the_source_digest_ignores_presentation_and_nothing_else(tmp_path):
+    import shutil
+
+    from oligosim.calibration.journal import PRESENTATION_ONLY, source_digest
+
+    pkg = tmp_path / "oligosim"
+    shutil.copytree(Path(journal_module_file()).parents[1], pkg, ignore=shutil.ignore_patterns("__pycache__", "_shipped"))
+    base = source_digest(pkg)
+    (pkg / "calibration" / "report.py").write_text((pkg / "calibration" / "report.py").read_text() + "\n# a wording change\n")
+    (pkg / "plots" / "km.py").write_text((pkg / "plots" / "km.py").read_text() + "\n# a colour\n")
+    assert source_digest(pkg) == base
+    for model_file in ("_kernels/hazards.py", "reference/hazards.py", "calibration/scoring.py", "config/schema.py"):
+        f = pkg / model_file
+        keep = f.read_text()
+        f.write_text(keep + "\n# a model change\n")
+        assert source_digest(pkg) != base, model_file
+        f.write_text(keep)
+    assert source_digest(pkg) == base
+    assert all(not x.startswith(("_kernels", "reference", "config", "calibration/scoring", "calibration/evaluation")) for x in PRESENTATION_ONLY)
+
+
+def journal_module_file():
+    from oligosim.calibration import journal
+
+    return journal.__file__

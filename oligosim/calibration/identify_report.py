@@ -84,6 +84,7 @@ def sensitivity_report(s: Sensitivity, files: list[str]) -> Report:
         "pin down is below. It is local (one point, one step) and not a profile: a parameter that looks free here may be "
         "pinned further away. PFS medians are read at restaging scans, so a smaller step can read 0."
     )
+    rep.figure("sensitivity.png", f"Change of each target's error (tolerance widths, colour capped at ±{COLOUR_LIMIT:g}) for +{SHOWN_STEP:g} of each parameter's range; grey: undefined")
     rep.heading("Parameters")
     rep.paragraph(
         f"Effect: the weighted root-mean-square change of the targets' errors for a step of {SHOWN_STEP:g} of the range. "
@@ -123,8 +124,8 @@ def sensitivity_report(s: Sensitivity, files: list[str]) -> Report:
     cond = float(ev.max() / ev.min()) if ev.size and ev.min() > 0 else float("inf")
     rep.heading("Combinations the targets leave free")
     rep.paragraph(
-        f"Eigenvalues of the weighted curvature J'WJ/sum(w) span {fmt(float(ev.min()), 3)} to {fmt(float(ev.max()), 3)} "
-        f"(condition number {fmt(cond, 3)}). Directions with an eigenvalue below 0.001 of the largest are combinations of "
+        f"Eigenvalues of the weighted curvature J'WJ/sum(w) span {float(ev.min()):.3g} to {float(ev.max()):.3g} "
+        f"(condition number {cond:.2g}). Directions with an eigenvalue below 0.001 of the largest are combinations of "
         "parameters that change no weighted error by more than a few hundredths of a tolerance width over the whole prior "
         "range; their largest loadings are listed."
     )

@@ -14,8 +14,9 @@ What a journal may be reused for is fixed by its fingerprint: the parameters' ma
 unit cube to values (paths, ranges, scales), the patients and seed, the objective settings, the
 settings the config fixes (``[fixed]``), the
 targets and the map with every study scenario as loaded (so an edit of an extended base file
-counts), and the source of the ``oligosim`` package (a model change changes every value). A
-journal with another fingerprint is refused, never mixed in.
+counts), and the source of the ``oligosim`` package (a model change changes every value; only
+modules that present results are left out, :data:`PRESENTATION_ONLY`). A journal with another
+fingerprint is refused, never mixed in.
 
 Format: JSON lines. The first line is the header ``{"oligosim_calibration_journal": 1,
 "fingerprint": ...}``; each further line is one candidate: its unit-cube point ``z`` as exact
@@ -59,12 +60,33 @@ def _jsonable(x):
     return str(x)
 
 
-def source_digest() -> str:
-    """SHA-256 of the ``oligosim`` package's Python source (relative paths and contents)."""
-    root = Path(__file__).resolve().parents[1]
+#: modules that only present results (reports, figures, the command line, lessons, docs): an
+#: edit to them cannot change a candidate's value, so it does not void hours of simulation.
+#: Everything else of the package counts, the simulation path and the scoring of targets.
+PRESENTATION_ONLY = (
+    "commands/",
+    "plots/",
+    "teach/",
+    "docs.py",
+    "cli.py",
+    "io/report.py",
+    "calibration/report.py",
+    "calibration/plots.py",
+    "calibration/diagnosis.py",
+    "calibration/posterior.py",
+    "calibration/identify_report.py",
+    "calibration/target_report.py",
+)
+
+
+def source_digest(root: Path | None = None) -> str:
+    """SHA-256 of the ``oligosim`` package's Python source (relative paths and contents), but for
+    the :data:`PRESENTATION_ONLY` modules."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
     h = hashlib.sha256()
     for p in sorted(root.rglob("*.py")):
-        if "__pycache__" in p.parts:
+        rel = p.relative_to(root).as_posix()
+        if "__pycache__" in p.parts or any(rel == x or (x.endswith("/") and rel.startswith(x)) for x in PRESENTATION_ONLY):
             continue
         h.update(p.relative_to(root).as_posix().encode())
         h.update(b"\0")
