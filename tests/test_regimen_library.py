@@ -167,13 +167,15 @@ def test_library_disease_control_rates_and_what_they_do():
 
 
 def test_every_regimen_key_is_written_and_the_anchors_spread_between_lesions_is_carried():
-    """A library regimen sets every schema key (only histology_required may fall to its default),
-    so a key the schema gains is not silently left at its default; the anchor's
+    """A library regimen sets every schema key (only histology_required may fall to its default,
+    and the optional per-cycle toxicity tables, whose absence means per line, model 5.5), so a key
+    the schema gains is not silently left at its default; the anchor's
     resistance_sdlog_between_lesions reaches the regimen."""
     from oligosim.regimen_library import _base_regimens
 
+    optional = {"histology_required", "grade3plus_per_cycle", "grade5_per_cycle"}
     for e in ENTRIES:
-        missing = set(REGIMEN.fields) - set(entry_values(e)) - {"histology_required"}
+        missing = set(REGIMEN.fields) - set(entry_values(e)) - optional
         assert not missing, (e.name, missing)
     base = _base_regimens()
     changed = {k: dict(v) for k, v in base.items()}
