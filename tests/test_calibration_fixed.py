@@ -72,3 +72,14 @@ def test_shipped_calibrations_load_against_the_targets(path):
     if path.stem == "calibrate_v2":
         assert spec.fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True}
         assert spec.abc["particles"] >= 400  # issue 20: an effective sample size >= 200 needs room
+
+
+def test_schema_ranges_reach_optional_keys():
+    """The posterior's fitted distributions take their support from the schema, optional keys too
+    (a per-cycle toxicity is a probability: beta, not normal)."""
+    from oligosim.calibration.posterior import _schema_range
+
+    assert _schema_range("regimens.tp.grade3plus_per_cycle.neutropenia") == (0.0, 1.0)
+    assert _schema_range("regimens.tp.grade5_per_cycle") == (0.0, 1.0)
+    assert _schema_range("regimens.tp.grade3plus.neutropenia") == (0.0, 1.0)
+    assert _schema_range("regimens.tp.no_such_key") == (None, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from oligosim.calibration import CalibrationResult
-from oligosim.config import Distribution, Float, Section, Table, default_schema, split_path
+from oligosim.config import Distribution, Float, Maybe, Section, Table, default_schema, split_path
 from oligosim.io.report import fmt
 
 __all__ = ["calibrated_toml", "fitted_distribution", "posterior_distributions"]
@@ -78,12 +78,14 @@ def _schema_range(path: str) -> tuple[float | None, float | None]:
     """Bounds (lo, hi) of the scenario schema's key at a dotted path (None: unbounded/unknown)."""
     node = default_schema()
     for part in split_path(path):
+        node = node.node if isinstance(node, Maybe) else node  # an optional table (e.g. grade3plus_per_cycle)
         if isinstance(node, Section) and part in node.fields:
             node = node.fields[part]
         elif isinstance(node, Table):
             node = node.value
         else:
             return None, None
+    node = node.node if isinstance(node, Maybe) else node  # an optional key
     if isinstance(node, Float):
         return node.lo, node.hi
     return None, None
