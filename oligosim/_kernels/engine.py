@@ -118,17 +118,49 @@ def _close_epoch(P, st, L, n_epoch, tau):
     st.h_death += a_death * P.death_rate
 
 
+@njit(cache=True, inline="always")
+def _safe_to(P, st, t, a_seed, a_death, v_seed, v_death, r_max):
+    """Time (months) before which neither hazard can reach its threshold: from time ``t``, with
+    ``a_seed``, ``a_death`` added since the epoch's start and volume sums ``v_seed``,
+    ``v_death`` (cm3) at ``t``."""
+    return t + min(
+        hazards.safe_span(st.e_seed - st.h_seed - a_seed, v_seed * P.seeding_rate * st.propensity, r_max),
+        hazards.safe_span(st.e_death - st.h_death - a_death, v_death * P.death_rate, r_max),
+    )
+
+
+@njit(cache=True, inline="always")
+def _open_epoch(P, st, L):
+    """Start an epoch now: (its start, slot count, fastest net growth, safe-to time)."""
+    v_seed, v_death, r_max = hazards.open_epoch(L, P.death_weight, st.n, st.kill)
+    return st.t, st.n, r_max, _safe_to(P, st, st.t, 0.0, 0.0, v_seed, v_death, r_max)
+
+
+@njit(cache=True, inline="always")
+def _may_cross(P, st, L, t_epoch, n_epoch, r_max, safe_to, t_next):
+    """Does a hazard reach its threshold by ``t_next``? Returns that and the new safe-to time:
+    past the bound, the epoch's exact integrals to ``t_next`` decide, and when they show no
+    crossing the bound starts again from there."""
+    if t_next <= safe_to:
+        return False, safe_to
+    a_seed, a_death, v_seed, v_death = hazards.epoch_integrals(L, n_epoch, t_next - t_epoch)
+    # scaled as _close_epoch scales them, so that an epoch ended at t_next adds exactly what
+    # was tested here
+    a_seed = a_seed * P.seeding_rate * st.propensity
+    a_death = a_death * P.death_rate
+    if st.h_seed + a_seed >= st.e_seed or st.h_death + a_death >= st.e_death:
+        return True, safe_to
+    return False, _safe_to(P, st, t_next, a_seed, a_death, v_seed, v_death, r_max)
+
+
 @njit(cache=True)
 def run_drawn(P, R, A, W, lesions, out, j, n):
     """Run the patient just drawn into ``W`` and ``lesions`` (``n`` lesions, -1 if not eligible)
     under arm ``A``, from its entry to death or the horizon, and write row ``j`` of ``out``.
 
-    The seeding and death hazards are integrated lazily (:mod:`~oligosim._kernels.hazards`,
-    "lazy integration"): an epoch starts when the kill rate or the lesions change and the
-    cumulative hazards ``st.h_seed``, ``st.h_death`` are brought up to date only when it ends;
-    while :func:`hazards.safe_span` shows no threshold can be reached before the next event, an
-    event costs no exponential at all. When a crossing may fall before the next event, the
-    interval is integrated from now as a whole and the crossing found as before.
+    Seeding and death hazards are integrated lazily (hazards.py, "lazy integration"): an epoch
+    starts when the kill rate or the lesions change; ``st.h_seed``, ``st.h_death`` are brought
+    up to date when it ends; while :func:`_may_cross` says no, an event costs no exponential.
     """
     L = lesions[0]
     if not handlers.on_entry(P, R, A, W, L, out, j, n):
@@ -136,12 +168,10 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
     st = W.state[0]
     slot = W.slot
     in_epoch = False
-    t_epoch = 0.0  # months: the epoch's start
-    n_epoch = 0  # lesion slots when it started
-    r_max = 0.0  # 1/month: the fastest net growth in it
-    safe_to = 0.0  # months: neither hazard can cross its threshold before this time
-    i_seed = 0.0
-    i_death = 0.0
+    # the epoch's start (months), lesion slots then, fastest net growth in it (1/month), and the
+    # time before which neither hazard can cross its threshold
+    t_epoch, n_epoch, r_max, safe_to = 0.0, 0, 0.0, 0.0
+    i_seed, i_death = 0.0, 0.0
     while not st.over:
         s_next, t_next = _next_slot(slot)
         tau_sym, sym_i = hazards.next_symptom(L, st.n, st.kill, not st.palliative)
@@ -165,30 +195,10 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
             t_next = st.t + dt
             is_symptom = False
         # continuous hazards inside (t, t_next]: nothing to do while the bound says no crossing
-        scale_seed = P.seeding_rate * st.propensity
         if not in_epoch:
-            v_seed, v_death, r_max = hazards.open_epoch(L, P.death_weight, st.n, st.kill)
+            t_epoch, n_epoch, r_max, safe_to = _open_epoch(P, st, L)
             in_epoch = True
-            t_epoch = st.t
-            n_epoch = st.n
-            safe_to = st.t + min(
-                hazards.safe_span(st.e_seed - st.h_seed, v_seed * scale_seed, r_max),
-                hazards.safe_span(st.e_death - st.h_death, v_death * P.death_rate, r_max),
-            )
-        eager = False
-        if t_next > safe_to:
-            a_seed, a_death, v_seed, v_death = hazards.epoch_integrals(L, n_epoch, t_next - t_epoch)
-            # scaled as _close_epoch scales them, so that an epoch ended at t_next adds exactly
-            # what was tested here
-            a_seed = a_seed * P.seeding_rate * st.propensity
-            a_death = a_death * P.death_rate
-            if st.h_seed + a_seed >= st.e_seed or st.h_death + a_death >= st.e_death:
-                eager = True
-            else:
-                safe_to = t_next + min(
-                    hazards.safe_span(st.e_seed - st.h_seed - a_seed, v_seed * scale_seed, r_max),
-                    hazards.safe_span(st.e_death - st.h_death - a_death, v_death * P.death_rate, r_max),
-                )
+        eager, safe_to = _may_cross(P, st, L, t_epoch, n_epoch, r_max, safe_to, t_next)
         if eager:
             # a threshold is reached by t_next: end the epoch now and integrate (t, t_next] on
             # its own, with the volumes now, as the crossing search needs them
