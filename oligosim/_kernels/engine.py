@@ -110,71 +110,18 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     run_drawn(P, R, A, W, lesions, out, j, n)
 
 
-@njit(cache=True, inline="always")
-def _close_epoch(P, st, L, n_epoch, tau):
-    """Add the hazards of the epoch's first ``tau`` months to the patient's cumulative ones."""
-    a_seed, a_death, _, _ = hazards.epoch_integrals(L, n_epoch, tau)
-    st.h_seed += a_seed * P.seeding_rate * st.propensity
-    st.h_death += a_death * P.death_rate
-
-
-@njit(cache=True, inline="always")
-def _safe_to(P, st, t, a_seed, a_death, v_seed, v_death, r_max):
-    """Time (months) before which neither hazard can reach its threshold: from time ``t``, with
-    ``a_seed``, ``a_death`` added since the epoch's start and volume sums ``v_seed``,
-    ``v_death`` (cm3) at ``t``."""
-    return t + min(
-        hazards.safe_span(st.e_seed - st.h_seed - a_seed, v_seed * P.seeding_rate * st.propensity, r_max),
-        hazards.safe_span(st.e_death - st.h_death - a_death, v_death * P.death_rate, r_max),
-    )
-
-
-@njit(cache=True, inline="always")
-def _open_epoch(P, st, L):
-    """Start an epoch now: (its start, slot count, fastest net growth, safe-to time)."""
-    v_seed, v_death, r_max = hazards.open_epoch(L, P.death_weight, st.n, st.kill)
-    return st.t, st.n, r_max, _safe_to(P, st, st.t, 0.0, 0.0, v_seed, v_death, r_max)
-
-
-@njit(cache=True, inline="always")
-def _may_cross(P, st, L, t_epoch, n_epoch, r_max, safe_to, t_next):
-    """Does a hazard reach its threshold by ``t_next``? Returns that and the new safe-to time:
-    past the bound, the epoch's exact integrals to ``t_next`` decide, and when they show no
-    crossing the bound starts again from there."""
-    if t_next <= safe_to:
-        return False, safe_to
-    a_seed, a_death, v_seed, v_death = hazards.epoch_integrals(L, n_epoch, t_next - t_epoch)
-    # scaled as _close_epoch scales them, so that an epoch ended at t_next adds exactly what
-    # was tested here
-    a_seed = a_seed * P.seeding_rate * st.propensity
-    a_death = a_death * P.death_rate
-    if st.h_seed + a_seed >= st.e_seed or st.h_death + a_death >= st.e_death:
-        return True, safe_to
-    return False, _safe_to(P, st, t_next, a_seed, a_death, v_seed, v_death, r_max)
-
-
 @njit(cache=True)
 def run_drawn(P, R, A, W, lesions, out, j, n):
     """Run the patient just drawn into ``W`` and ``lesions`` (``n`` lesions, -1 if not eligible)
-    under arm ``A``, from its entry to death or the horizon, and write row ``j`` of ``out``.
-
-    Seeding and death hazards are integrated lazily (hazards.py, "lazy integration"): an epoch
-    starts when the kill rate or the lesions change; ``st.h_seed``, ``st.h_death`` are brought
-    up to date when it ends; while :func:`_may_cross` says no, an event costs no exponential.
-    """
+    under arm ``A``, from its entry to death or the horizon, and write row ``j`` of ``out``."""
     L = lesions[0]
     if not handlers.on_entry(P, R, A, W, L, out, j, n):
         return
     st = W.state[0]
     slot = W.slot
-    in_epoch = False
-    # the epoch's start (months), lesion slots then, fastest net growth in it (1/month), and the
-    # time before which neither hazard can cross its threshold
-    t_epoch, n_epoch, r_max, safe_to = 0.0, 0, 0.0, 0.0
-    i_seed, i_death = 0.0, 0.0
     while not st.over:
         s_next, t_next = _next_slot(slot)
-        tau_sym, sym_i = hazards.next_symptom(L, st.n, st.kill, not st.palliative)
+        tau_sym, sym_i = hazards.prepare(L, st.n, st.kill, not st.palliative)
         is_symptom = st.t + tau_sym < t_next
         if is_symptom:
             t_next = st.t + tau_sym
@@ -194,31 +141,17 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
             dt = tau_dif
             t_next = st.t + dt
             is_symptom = False
-        # continuous hazards inside (t, t_next]: nothing to do while the bound says no crossing
-        if not in_epoch:
-            t_epoch, n_epoch, r_max, safe_to = _open_epoch(P, st, L)
-            in_epoch = True
-        eager, safe_to = _may_cross(P, st, L, t_epoch, n_epoch, r_max, safe_to, t_next)
-        if eager:
-            # a threshold is reached by t_next: end the epoch now and integrate (t, t_next] on
-            # its own, with the volumes now, as the crossing search needs them
-            _close_epoch(P, st, L, n_epoch, st.t - t_epoch)
-            in_epoch = False
-            hazards.prepare(L, st.n, st.kill, False)
-            i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
-            if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
-                handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
-                continue
-        gone = hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
+        # continuous hazards inside (t, t_next]
+        i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
+        if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
+            handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
+            continue
+        hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
         if dif_on:
             diffuse.advance(P, W, dt)
-        if eager:
-            st.h_seed += i_seed
-            st.h_death += i_death
+        st.h_seed += i_seed
+        st.h_death += i_death
         st.t = t_next
-        if in_epoch and gone > 0:
-            _close_epoch(P, st, L, n_epoch, st.t - t_epoch)
-            in_epoch = False
         if dif_death:
             handlers.finish_disease(W, codes.DISEASE_DEATH_DIFFUSE)
             continue
@@ -228,9 +161,6 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
         slot[s_next] = INF
         _dispatch(P, R, A, W, L, s_next)
         toxicity.update_window(P, W)
-        if in_epoch and hazards.epoch_changed(L, st.n, st.kill, n_epoch):
-            _close_epoch(P, st, L, n_epoch, st.t - t_epoch)
-            in_epoch = False
     handlers.close(W, out, j)
     record.on_close(W, out, j)
 

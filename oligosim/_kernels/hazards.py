@@ -125,14 +125,12 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
 def advance(L, n, kill, t0, dt, eradication_logv, W):
     """Move every lesion ``dt`` months on from ``t0``; record in-field failures (in workspace
     ``W``'s local-control records and event log) and eradications below ``eradication_logv``
-    (ln cm3). Returns the number of lesions eradicated; each active lesion's new log volume is
-    also kept in ``L.lz_logv`` (see :func:`epoch_changed`).
+    (ln cm3).
 
     A lesion whose local-control record is open fails in field when it regrows to its size at
     RT (model 6.4); one shrunk below the eradication size is gone (model 4.7).
     """
     found = 0
-    gone = 0
     for i in range(n):
         if L.status[i] != C.ACTIVE:
             continue
@@ -150,10 +148,8 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
                 L.lc_slot[i] = -2
                 found += 1
         L.logv[i] = x1
-        L.lz_logv[i] = x1
         if x1 < eradication_logv:
             L.status[i] = C.ERADICATED
-            gone += 1
     # log the failures of this interval in time order
     for _ in range(found):
         first = -1
@@ -162,137 +158,33 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
                 first = i
         log_event(W, L.fail_time[first], codes.EV_LOCAL_FAILURE, first)
         L.fail_time[first] = INF
-    return gone
 
 
 @njit(cache=True)
 def prepare(L, n, kill, symptoms):
-    """Cache every active lesion's volume (cm3) at the current time, and find the next symptom
-    (:func:`next_symptom`)."""
-    for i in range(n):
-        if L.status[i] == C.ACTIVE:
-            L.vol[i] = math.exp(L.logv[i])
-    return next_symptom(L, n, kill, symptoms)
+    """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
 
-
-@njit(cache=True)
-def next_symptom(L, n, kill, symptoms):
-    """Months until the next lesion reaches its symptom size, and its index (inf, -1 if none
-    or if ``symptoms`` is False)."""
+    Returns the months until the next lesion reaches its symptom size and its index
+    (inf, -1 if none or if ``symptoms`` is False).
+    """
     best = INF
     which = -1
-    if not symptoms:
-        return best, which
-    for i in range(n):
-        if L.status[i] != C.ACTIVE or L.symptomatic[i]:
-            continue
-        r = L.growth[i] - kill_of(L, i, kill)
-        if L.logv[i] >= L.sym_logv[i]:
-            if best > 0.0:
-                best = 0.0
-                which = i
-        elif r > 0.0 and best > 0.0:
-            tau = (L.sym_logv[i] - L.logv[i]) / r
-            if tau < best:
-                best = tau
-                which = i
-    return best, which
-
-
-# ----------------------------------------------------------------------------- lazy integration
-# Between events that change neither the kill rate nor the lesions, every volume is one fixed
-# exponential from the last change on (an "epoch"). The event loop integrates the two hazards
-# once per epoch from its start (open_epoch, epoch_integrals) instead of once per event, and
-# skips even that while a cheap upper bound (safe_span) shows that neither can reach its
-# threshold before the next event. The sums are the same closed forms over longer intervals,
-# so results agree with event-by-event integration to rounding, not bit for bit.
-
-
-@njit(cache=True)
-def open_epoch(L, death_weight, n, kill):
-    """Start an epoch now: cache each active lesion's volume (``L.vol``, cm3), net growth rate
-    (``L.lz_rate``, 1/month) and death weight (``L.lz_w``; -1 for a slot not active).
-
-    Returns the volume sum and the death-weighted volume sum now (cm3, before the rates), and
-    the largest net growth rate (-inf if no lesion is active).
-    """
-    seed = 0.0
-    death = 0.0
-    r_max = -INF
     for i in range(n):
         if L.status[i] != C.ACTIVE:
-            L.lz_w[i] = -1.0
             continue
-        v = math.exp(L.logv[i])
-        r = L.growth[i] - kill_of(L, i, kill)
-        w = death_weight[L.organ[i]]
-        L.vol[i] = v
-        L.lz_rate[i] = r
-        L.lz_w[i] = w
-        seed += v
-        death += v * w
-        r_max = max(r_max, r)
-    return seed, death, r_max
-
-
-@njit(cache=True)
-def epoch_integrals(L, n, tau):
-    """The epoch's volume integrals over its first ``tau`` months (cm3 month; seeding, then
-    death-weighted), and its volume sums at ``tau`` (cm3), for the ``n`` slots it opened with."""
-    seed = 0.0
-    death = 0.0
-    v_seed = 0.0
-    v_death = 0.0
-    for i in range(n):
-        w = L.lz_w[i]
-        if w < 0.0:
-            continue
-        v, em1 = _integral(L.vol[i], L.lz_rate[i], tau)
-        seed += v
-        death += v * w
-        v1 = L.vol[i] * (1.0 + em1)
-        v_seed += v1
-        v_death += v1 * w
-    return seed, death, v_seed, v_death
-
-
-@njit(cache=True)
-def epoch_changed(L, n, kill, n_epoch):
-    """Did anything the epoch assumes change: the slot count, a lesion's being active, its net
-    growth rate, or its log volume since :func:`advance` last moved it (an event's handler
-    irradiated, removed, created or resized it)?"""
-    if n != n_epoch:
-        return True
-    for i in range(n):
-        active = L.status[i] == C.ACTIVE
-        if active != (L.lz_w[i] >= 0.0):
-            return True
-        if active and (L.growth[i] - kill_of(L, i, kill) != L.lz_rate[i] or L.logv[i] != L.lz_logv[i]):
-            return True
-    return False
-
-
-@njit(cache=True, inline="always")
-def safe_span(need, rate, r_max):
-    """Months within which a hazard cannot add up to ``need``, when its rate is ``rate`` now
-    (1/month) and a sum of exponentials none of which grows faster than ``r_max`` (1/month).
-
-    Each term's integral ``c exp(r s)`` over [0, tau] is ``c expm1(r tau)/r``, increasing in
-    ``r``, so the hazard is at most ``rate expm1(r_max tau)/r_max``; the span solves that bound
-    for ``need`` less a relative margin of 1e-9 (far above rounding), so within it the exact
-    integral stays below ``need``.
-    """
-    if need <= 0.0:
-        return 0.0
-    if rate <= 0.0:
-        return INF
-    y = need * (1.0 - 1e-9) / rate
-    z = r_max * y
-    if z <= -1.0:
-        return INF
-    if abs(z) < 1e-12:
-        return y
-    return math.log1p(z) / r_max
+        L.vol[i] = math.exp(L.logv[i])
+        if symptoms and not L.symptomatic[i]:
+            r = L.growth[i] - kill_of(L, i, kill)
+            if L.logv[i] >= L.sym_logv[i]:
+                if best > 0.0:
+                    best = 0.0
+                    which = i
+            elif r > 0.0 and best > 0.0:
+                tau = (L.sym_logv[i] - L.logv[i]) / r
+                if tau < best:
+                    best = tau
+                    which = i
+    return best, which
 
 
 @njit(cache=True, inline="always")

@@ -197,12 +197,6 @@ LESION_DTYPE = np.dtype(
         ("to_procedure", np.uint8, (_CAP,)),  # scratch: planned for surgery or ablation now (model 6.10)
         ("resistant", np.uint8, (_CAP,)),  # the line in force kills it no more (per-lesion resistance, model 5.3)
         ("resist_at", np.float64, (_CAP,)),  # months: when it resists on the line in force (oligosim._kernels.lesres)
-        # scratch of the lazy hazard integration (hazards.open_epoch): the net growth rate
-        # (1/month) and death weight at the epoch's start (weight -1: not active then), and the
-        # log volume hazards.advance left, to see whether an event's handler changed the lesion
-        ("lz_rate", np.float64, (_CAP,)),
-        ("lz_w", np.float64, (_CAP,)),
-        ("lz_logv", np.float64, (_CAP,)),
     ],
     align=True,
 )
