@@ -58,6 +58,57 @@ def test_bad_fixed_settings_are_refused_naming_them(tmp_path):
         load_calibration(_with_fixed(tmp_path, "[fixed]\ndisease.x = { a = 1970-01-01 }"), TARGETS)
 
 
+def test_a_staged_fit_extends_a_file_and_fits_only_its_free_parameters(tmp_path):
+    """``extends`` inherits another calibration file (its map relative to that file, wherever the
+    child lives); ``calibration.free`` fits a subset, the rest held at the scenarios' values and
+    allowed in ``[fixed]``; the fingerprint tells the stage from its parent."""
+    from oligosim.calibration.journal import fingerprint
+
+    child = tmp_path / "elsewhere" / "stage.toml"
+    child.parent.mkdir()
+    child.write_text(
+        f'extends = "{CONFIG.as_posix()}"\n[calibration]\nfree = ["regimens.tp.kill_rate_per_month"]\n'
+        "[optimize]\nmax_evaluations = 7\n[fixed]\ndisease.death_hazard_per_cm3_month = 0.002\n"
+    )
+    parent = load_calibration(CONFIG, TARGETS)
+    spec = load_calibration(child, TARGETS)
+    assert [p.path for p in spec.parameters] == ["regimens.tp.kill_rate_per_month"]
+    assert spec.parameters[0] == next(p for p in parent.parameters if p.path == "regimens.tp.kill_rate_per_month")
+    assert spec.map_path.resolve() == parent.map_path.resolve()
+    assert spec.optimize["max_evaluations"] == 7 and spec.objective == parent.objective
+    assert all(sc.get("disease.death_hazard_per_cm3_month") == 0.002 for sc in spec.tmap.scenarios.values())
+    assert fingerprint(spec) != fingerprint(parent)
+    # every parameter free is the parent's fit
+    child.write_text(f'extends = "{CONFIG.as_posix()}"\n')
+    assert fingerprint(load_calibration(child, TARGETS)) == fingerprint(parent)
+
+
+def test_bad_free_lists_are_refused_naming_them(tmp_path):
+    from oligosim.config import ConfigError
+
+    child = tmp_path / "stage.toml"
+    child.write_text(
+        f'extends = "{CONFIG.as_posix()}"\n[calibration]\n'
+        'free = ["disease.no_such_key", "regimens.tp.kill_rate_per_month", "regimens.tp.kill_rate_per_month"]\n'
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_calibration(child, TARGETS)
+    text = "\n".join(exc.value.errors)
+    assert 'calibration.free[0] = "disease.no_such_key": is not the path of a [[parameter]]' in text
+    assert "regimens.tp.kill_rate_per_month, " in text or "disease.death_hazard_per_cm3_month, " in text  # names the choices
+    assert 'calibration.free[2] = "regimens.tp.kill_rate_per_month": is named twice' in text
+    # a free parameter cannot also be fixed
+    child.write_text(
+        f'extends = "{CONFIG.as_posix()}"\n[calibration]\nfree = ["regimens.tp.kill_rate_per_month"]\n'
+        "[fixed]\nregimens.tp.kill_rate_per_month = 0.5\n"
+    )
+    with pytest.raises(ConfigError, match="is also set in \\[fixed\\]"):
+        load_calibration(child, TARGETS)
+    child.write_text('extends = "no_such_parent.toml"\n')
+    with pytest.raises(ConfigError, match="no_such_parent.toml"):
+        load_calibration(child, TARGETS)
+
+
 SHARED_TARGETS = CONFIG.parents[3].parent / "shared" / "calibration" / "targets.toml"
 SHIPPED_CALIBRATIONS = sorted((CONFIG.parents[3] / "configs" / "calibration").glob("calibrate*.toml"))
 
@@ -72,6 +123,8 @@ def test_shipped_calibrations_load_against_the_targets(path):
     if path.stem == "calibrate_v2":
         assert spec.fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True}
         assert spec.abc["particles"] >= 400  # issue 20: an effective sample size >= 200 needs room
+    if path.stem == "calibrate_v2_stage1":
+        assert spec.fixed["simulation.max_lesions"] == 64 and len(spec.parameters) == 14
 
 
 def test_schema_ranges_reach_optional_keys():

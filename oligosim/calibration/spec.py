@@ -29,9 +29,9 @@ from oligosim.config import (
     Section,
     Str,
     format_value,
-    read_toml_file,
     validate,
 )
+from oligosim.config.files import load_merged
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -80,10 +80,15 @@ SCHEMA = Section(
             {
                 "title": Str("oligosim calibration"),
                 "description": Str(""),
-                "map": Str(doc="target map file, relative to this file"),
+                "map": Str(doc="target map file, relative to the file that names it (this file or one it extends)"),
                 "patients": Int(lo=1, hi=10**7, unit="patients", doc="virtual patients per arm and evaluation"),
                 "seed": Int(0, lo=0, hi=2**63 - 1, doc="root seed: the same virtual patients for every candidate (common random numbers)"),
                 "method": Choice(METHODS, "both", doc="what --method defaults to"),
+                "free": ListOf(
+                    Str(), default=[],
+                    doc="fit only these [[parameter]] paths; the others stay at the scenarios' values (a staged fit "
+                    "of a file it extends; default: every parameter)",
+                ),
             }
         ),
         "objective": Section(
@@ -264,7 +269,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     from oligosim.calibration.targets import load_targets
 
     display = os.fspath(path)
-    raw = read_toml_file(Path(path), display)
+    raw, sources = load_merged(Path(path), display)
     errors: list[str] = []
     # validated piece by piece, so that one bad parameter does not hide the others' problems
     top = Section({k: v for k, v in SCHEMA.fields.items() if k != "parameter"})
@@ -295,7 +300,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     cal = data["calibration"]
     if data["objective"]["discrepancy_n"] is not None and data["objective"]["weighting"] != "n":
         bad("objective.discrepancy_n", data["objective"]["discrepancy_n"], 'applies to weighting = "n" only (weighting is "equal")')
-    map_path = Path(path).parent / cal["map"]
+    map_path = _writer_dir(sources.get("calibration.map"), Path(path)) / cal["map"]
     try:
         tlist = load_targets(targets)
     except ConfigError as exc:
@@ -326,8 +331,10 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         if p["path"] in seen:
             bad(f"{key}.path", p["path"], "is fitted twice")
             continue
+        fitted = not cal["free"] or p["path"] in cal["free"]
         if p["path"] in fixed:
-            bad(f"{key}.path", p["path"], "is also set in [fixed]: a parameter is either fitted or fixed")
+            if fitted:
+                bad(f"{key}.path", p["path"], "is also set in [fixed]: a parameter is either fitted or fixed")
             continue
         seen.add(p["path"])
         defaults = set()
@@ -364,6 +371,15 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
                 default=defaults.pop() if len(defaults) == 1 else None,
             )
         )
+    known = [p["path"] for _, p in checked]
+    for i, name in enumerate(cal["free"]):
+        if name not in known:
+            bad(f"calibration.free[{i}]", name, f"is not the path of a [[parameter]] (they are: {', '.join(known)})")
+        elif name in cal["free"][:i]:
+            bad(f"calibration.free[{i}]", name, "is named twice")
+    if cal["free"]:
+        # a staged fit: the other parameters keep the scenarios' values (their defaults or [fixed])
+        params = [p for p in params if p.path in cal["free"]]
     if errors:
         raise ConfigError(errors)
     sizes = {k: v for k, v in data["quick"].items() if v is not None}
@@ -407,6 +423,16 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         tmap=tmap,
         fixed=fixed,
     )
+
+
+def _writer_dir(display: str | None, path: Path) -> Path:
+    """The directory of the file that wrote a key, from its provenance ``display`` (a path, or
+    "name (shipped: path)" for a shipped base); ``path``'s own directory if unknown."""
+    if display is None:
+        return path.parent
+    if " (shipped: " in display and display.endswith(")"):
+        display = display.split(" (shipped: ", 1)[1][:-1]
+    return Path(display).parent
 
 
 def _flatten_fixed(raw, display: str, errors: list[str]) -> dict:
