@@ -418,7 +418,7 @@ def test_quick_run_writes_every_output(quick_run):
         "calibration.json", "calibrated.toml", "evaluations.csv", "targets_fit.csv", "targets_before.png",
         "targets_after.png", "objective_trace.png", "posterior.csv", "posterior_distributions.toml",
         "psa_parameters.toml", "posterior_marginals.png", "posterior_pairs.png", "report.md", "report.html",
-        ".oligosim-output",
+        "predictive.csv", "predictive.png", ".oligosim-output",
     }
     for png in [n for n in names if n.endswith(".png")]:
         assert (quick_run / png).read_bytes()[:8] == PNG_MAGIC
@@ -431,7 +431,8 @@ def test_quick_run_writes_every_output(quick_run):
     assert len(doc["trace"]) == doc["evaluations"] and doc["trace"][0]["phase"] == "defaults"
     assert doc["abc"]["particles"] == 4 and doc["config"]["quick"] is True
     report = (quick_run / "report.md").read_text()
-    for heading in ("## Method", "## Fitted parameters", "## Targets before and after", "## Targets the model cannot meet", "## Using the posterior in the PSA"):
+    assert doc["predictive"]["source"] == "posterior" and doc["predictive"]["draws"] == 3 and doc["predictive"]["targets"] == 4
+    for heading in ("## Method", "## Fitted parameters", "## Targets before and after", "## Targets the model cannot meet", "## Predictive check", "## Using the posterior in the PSA"):
         assert heading in report
     assert "model-discrepancy size n0 = 200" in report  # the weights the run used are stated
     assert "<table>" in (quick_run / "report.html").read_text()

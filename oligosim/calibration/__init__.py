@@ -156,6 +156,8 @@ class CalibrationResult:
     seconds: float = 0.0
     eval_seconds: float = math.nan  #: median wall time of one in-process evaluation
     workers: int | None = None
+    #: replicated studies at the posterior or the point fit (:mod:`oligosim.calibration.predictive`)
+    predictive: object = None
 
     @property
     def best(self):
@@ -291,6 +293,17 @@ def run_calibration(
     before_fresh = ev.results_at({}, seed=fresh)
     after_fresh = ev.results_at(best.values, seed=fresh)
     serial = ev.serial_seconds[1:] or ev.serial_seconds
+    predictive = None
+    if spec.predictive_draws > 0:
+        from oligosim.calibration.predictive import predictive_check
+
+        if abc is not None:
+            points = [spec.values(z) for z in abc.particles]
+            predictive = predictive_check(spec, points, abc.weights, draws=spec.predictive_draws, source="posterior", workers=workers, scheduler=scheduler)
+        else:
+            predictive = predictive_check(spec, [best.values], draws=spec.predictive_draws, source="point fit", workers=workers, scheduler=scheduler)
+        covered, k = predictive.coverage()
+        say(f"predictive check ({predictive.source}, {spec.predictive_draws} replicated studies): {covered} of {k} targets inside their 95% interval")
     if jr is not None:
         say(f"journal: {jr.reused} candidates read, {len(ev.evaluations) - 1 - jr.reused} simulated")
     return CalibrationResult(
@@ -308,6 +321,7 @@ def run_calibration(
         seconds=time.perf_counter() - t_start,
         eval_seconds=float(np.median(serial)) if serial else math.nan,
         workers=workers,
+        predictive=predictive,
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from oligosim.calibration import CalibrationResult
 from oligosim.calibration.scoring import TargetResult
 
-__all__ = ["plot_targets", "plot_trace", "plot_marginals", "plot_pairs", "PHASE_COLORS"]
+__all__ = ["plot_targets", "plot_predictive", "plot_trace", "plot_marginals", "plot_pairs", "PHASE_COLORS"]
 
 PHASE_COLORS = {"defaults": "black", "screen": "tab:blue", "local": "tab:orange"}
 
@@ -212,6 +212,70 @@ def plot_targets(results: Sequence[TargetResult], *, ax=None, title: str | None 
     ax.grid(True, axis="x", alpha=0.3)
     within = sum(r.within_tolerance for r in results)
     ax.set_title(title or f"Calibration targets: {within} of {len(results)} within tolerance (grey: tolerance band)", fontsize="medium")
+    return ax
+
+
+def plot_predictive(check, tmap, *, ax=None):
+    """The predictive check: per target, the central 95 % of its replicated studies (bar) and
+    their median (dot), as relative deviations from the published value (0), grouped by study.
+
+    Green: the published value lies inside the interval (covered); red: outside. An interval
+    that reaches beyond the axis (or a median not reached, +inf) ends in a triangle at the edge.
+
+    Parameters
+    ----------
+    check : oligosim.calibration.predictive.PredictiveCheck
+    tmap : TargetMap
+        The map the check ran on (for the study of each target).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from oligosim.plots.canvas import new_axes
+
+    rows = check.rows()
+    study = {e.id: Path(e.scenario).stem for e in tmap.entries}
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(study[r["id"]], []).append(r)
+    if ax is None:
+        ax = new_axes(figsize=(9.0, max(3.0, 0.3 * (len(rows) + len(groups)) + 1.2)))
+    y = 0
+    yticks, ylabels = [], []
+    for name, items in groups.items():
+        ax.text(_XMIN + 0.02, y, name, fontsize="small", fontweight="bold", va="center", ha="left")
+        y += 1
+        for r in items:
+            t = r["target"] if r["target"] else 1.0
+            if math.isnan(r["q025"]):
+                ax.text(_XMAX, y, "undefined ", color="0.4", fontsize="x-small", va="center", ha="right")
+            else:
+                color = "tab:green" if r["covered"] else "tab:red"
+                a, m, b = ((r[k] - r["target"]) / t for k in ("q025", "median", "q975"))
+                ax.plot([min(max(a, _XMIN), _XMAX), min(max(b, _XMIN), _XMAX)], [y, y], color=color, linewidth=1.6)
+                for v, mark in ((a, "<"), (b, ">")):
+                    if v < _XMIN or v > _XMAX:
+                        ax.plot([_XMIN if v < _XMIN else _XMAX], [y], marker=mark, color=color, markersize=5, clip_on=False)
+                if _XMIN <= m <= _XMAX:
+                    ax.plot([m], [y], marker="o", color=color, markersize=4)
+            yticks.append(y)
+            ylabels.append(r["id"] + (" (n assumed)" if r["n_assumed"] else ""))
+            y += 1
+    ax.axvline(0.0, color="0.3", linewidth=0.8)
+    ax.set_xlim(_XMIN, _XMAX)
+    ax.set_ylim(y - 0.5, -0.5)
+    ax.set_yticks(yticks)
+    ax.set_yticklabels(ylabels, fontsize="x-small")
+    ax.set_xlabel("replicated study relative to the published value, (replicate - target) / target")
+    ax.xaxis.set_major_formatter(_percent_formatter())
+    ax.grid(True, axis="x", alpha=0.3)
+    covered, k = check.coverage()
+    ax.set_title(
+        f"Predictive check ({check.source}, {check.draws} replicated studies at their published sizes): "
+        f"{covered} of {k} targets inside the central 95%",
+        fontsize="medium",
+    )
     return ax
 
 

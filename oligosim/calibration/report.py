@@ -110,6 +110,7 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
         doc["optimize"] = {"objective": json_number(result.opt.fun), "evaluations": result.opt.nfev, "screen_best": json_number(result.opt.screen_best), "local_runs": result.opt.local_runs}
     if result.abc is not None:
         doc["abc"] = {"generations": result.abc.generations, "ess": result.abc.ess, "particles": int(len(result.abc.weights))}
+    doc["predictive"] = result.predictive.to_json() if result.predictive is not None else None
     return doc
 
 
@@ -278,6 +279,8 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
     worse = [a.id for b, a in zip(result.before, result.after) if b.within_tolerance and not a.within_tolerance]
     if worse:
         rep.paragraph("Within tolerance with the defaults but not after the fit (traded for larger gains elsewhere): " + ", ".join(worse) + ".")
+    if result.predictive is not None:
+        _predictive_section(rep, result.predictive)
     if spec.discussion.strip():
         rep.heading("Discussion")
         for para in [p.strip() for p in spec.discussion.split("\n\n") if p.strip()]:
@@ -301,6 +304,34 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
         + " (results do not depend on --workers)."
     )
     return rep
+
+
+def _nr(v) -> str:
+    """A replicate quantile: +inf is a median not reached."""
+    return "not reached" if v == math.inf else fmt(v)
+
+
+def _predictive_section(rep: Report, check) -> None:
+    covered, k = check.coverage()
+    rows = check.rows()
+    rep.heading("Predictive check")
+    rep.paragraph(
+        f"{check.draws} replicated studies drawn from the {check.source}"
+        + (" by weight" if check.source == "posterior" else "")
+        + ", each study simulated again at its published size with new virtual patients "
+        f"(oligosim.calibration.predictive): {covered} of {k} published values lie inside the central 95% of their "
+        "replicates; about 95% would for a model that describes the studies. Targets without n in the targets file are "
+        "replicated at the objective's missing_n_weight (marked). Figure: predictive.png; every target: predictive.csv."
+    )
+    missed = [r for r in rows if not r["covered"]]
+    if missed:
+        rep.table(
+            ["target", "published", "n", "replicates 2.5%", "median", "97.5%", "two-sided p"],
+            [
+                [r["id"], fmt(r["target"]), f"{r['study_n']}{' (assumed)' if r['n_assumed'] else ''}", *(_nr(r[q]) for q in ("q025", "median", "q975")), fmt(r["p_two_sided"])]
+                for r in missed
+            ],
+        )
 
 
 def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
@@ -345,6 +376,12 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
         ax = plot_targets(result.after, title=f"After calibration (point fit): {sum(r.within_tolerance for r in result.after)} of {len(result.after)} within tolerance")
         save_figure(ax.figure, tmp / "targets_after.png")
         add("targets_before.png, targets_after.png", "the targets against the model before and after")
+        if result.predictive is not None:
+            from oligosim.calibration.plots import plot_predictive
+
+            result.predictive.write_csv(tmp / "predictive.csv")
+            save_figure(plot_predictive(result.predictive, spec.tmap).figure, tmp / "predictive.png")
+            add("predictive.csv, predictive.png", "the predictive check: each target's replicated studies (2.5/50/97.5 %), covered or not, tail probability")
         save_figure(plot_trace(result), tmp / "objective_trace.png")
         add("objective_trace.png", "objective of every candidate")
         if result.abc is not None:

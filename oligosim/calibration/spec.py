@@ -36,7 +36,7 @@ from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
 METHODS = ("optimize", "abc", "both")
-QUICK_KEYS = ("patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals")
+QUICK_KEYS = ("patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals", "predictive_draws")
 
 
 def _check_parameter(d: dict, path: str):
@@ -125,8 +125,17 @@ SCHEMA = Section(
             },
             check=_check_abc,
         ),
-        "quick": Section({k: Maybe(Int(lo=0 if k == "restarts" else 1)) for k in QUICK_KEYS}),
-        "report": Section({"discussion": Str("", doc="free text for the report (paragraphs separated by blank lines)")}),
+        "quick": Section({k: Maybe(Int(lo=0 if k in ("restarts", "predictive_draws") else 1)) for k in QUICK_KEYS}),
+        "report": Section(
+            {
+                "discussion": Str("", doc="free text for the report (paragraphs separated by blank lines)"),
+                "predictive_draws": Int(
+                    200, lo=0, hi=100_000,
+                    doc="replicated studies of the posterior (or point-fit) predictive check, each study at its published size "
+                    "(oligosim.calibration.predictive); 0: no check",
+                ),
+            }
+        ),
         "parameter": ListOf(PARAMETER, min_len=1),
     }
 )
@@ -220,6 +229,8 @@ class CalibrationSpec:
     tmap: Any = field(default=None, repr=False, compare=False)
     #: scenario keys set for every study scenario and candidate (``[fixed]``; the map's scenarios in ``tmap`` already carry them)
     fixed: dict = field(default_factory=dict)
+    #: replicated studies of the predictive check (``[report] predictive_draws``; 0: none)
+    predictive_draws: int = 0
 
     @property
     def dim(self) -> int:
@@ -422,6 +433,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         quick=quick,
         tmap=tmap,
         fixed=fixed,
+        predictive_draws=int(sizes.get("predictive_draws", data["report"]["predictive_draws"]) if quick else data["report"]["predictive_draws"]),
     )
 
 
