@@ -50,7 +50,7 @@ def spec():
 
 
 def test_study_sizes_come_from_the_targets_file(spec):
-    sizes, assumed = study_sizes(spec)
+    sizes, assumed = study_sizes(spec.tmap, spec.objective["missing_n_weight_resolved"])
     by_id = dict(zip([e.id for e in spec.tmap.entries], zip(sizes.tolist(), assumed.tolist())))
     assert by_id["t-chemo-os"] == (100, False) and by_id["t-sbrt-os"] == (50, False)
     assert by_id["t-sbrt-neutropenia"] == (50, True)  # no n: the objective's missing_n_weight = 50

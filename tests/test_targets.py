@@ -413,6 +413,8 @@ def test_targets_file_errors_through_cli(tmp_path, capsys, name, extra, expected
         ((TINY_TARGETS, "--map", "missing_map.toml"), "missing_map.toml: file not found"),
         ((TINY_TARGETS, "--map", TINY_MAP, "--patients", "0"), "--patients = 0: must be >= 1 and <= 1000000000"),
         ((TINY_TARGETS, "--map", TINY_MAP, "--seed", "-1"), "--seed = -1: must be >= 0"),
+        ((TINY_TARGETS, "--map", TINY_MAP, "--replicates", "-2"), "--replicates = -2: must be >= 0"),
+        ((TINY_TARGETS, "--map", TINY_MAP, "--replicates", "2", "--workers", "0"), "--workers = 0: must be >= 1"),
     ],
 )
 def test_cli_argument_errors(tmp_path, capsys, args, expected):
@@ -474,6 +476,28 @@ def test_cli_prints_table(tmp_path, capsys):
     assert "tiny-chemo-os" in stdout and "model 95% CI" in stdout
     assert "unmapped targets (1" in stdout and "tiny-unmapped" in stdout
     assert re.search(r"within tolerance: \d of 4", stdout)
+
+
+def test_replicated_studies_at_their_published_sizes(tmp_path, capsys):
+    """``--replicates N``: every study simulated N times at its target's n (the median n where the
+    targets file gives none), written as predictive.csv / .png and into targets.json."""
+    from oligosim.calibration.predictive import median_known_n
+
+    out = tmp_path / "out"
+    assert run_cli(TINY_TARGETS, "--map", TINY_MAP, "--out", out, "--patients", 200, "--seed", 3, "--replicates", 4, "--workers", 1) == 0
+    stdout, _ = capsys.readouterr()
+    assert re.search(r"replicated studies \(4 each, at their published sizes\): \d of 4 published values", stdout)
+    assert sorted(p.name for p in out.iterdir()) == [".oligosim-output", "predictive.csv", "predictive.png", "targets.json", "targets.png"]
+    assert (out / "predictive.png").read_bytes()[:8] == PNG_MAGIC
+    pred = json.loads((out / "targets.json").read_text(encoding="utf-8"))["predictive"]
+    assert pred["draws"] == 4 and pred["targets"] == 4 and pred["covered"] == sum(r["covered"] for r in pred["rows"])
+    tmap = load_map(TINY_MAP, load_targets(TINY_TARGETS))
+    by = {r["id"]: r for r in pred["rows"]}
+    for e in tmap.entries:
+        n = tmap.targets[e.id].n
+        assert by[e.id]["study_n"] == (n or round(median_known_n(tmap))) and by[e.id]["n_assumed"] == (not n)
+    lines = (out / "predictive.csv").read_text().splitlines()
+    assert lines[0].startswith("id,target,study_n,n_assumed,undefined,q025,median,q975,covered,p_two_sided") and len(lines) == 5
 
 
 def test_default_out_dir(tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ import numpy as np
 
 from oligosim.analysis.metrics import evaluate_mixture, parse_metric
 
-__all__ = ["PredictiveCheck", "predictive_check", "replicate_task", "study_sizes"]
+__all__ = ["PredictiveCheck", "predictive_check", "replicate_studies", "replicate_task", "study_sizes", "median_known_n"]
 
 #: replicate seeds start here above the calibration seed (the fit uses seed, the fresh-patient
 #: check seed + 1_000_003), so no replicate shares the fit's virtual patients
@@ -122,15 +122,23 @@ def _cells(row: dict) -> dict:
     return out
 
 
-def study_sizes(spec) -> tuple[np.ndarray, np.ndarray]:
-    """Patients per arm of each mapped target's replicates, and whether the size was assumed."""
-    fallback = max(1, int(round(spec.objective["missing_n_weight_resolved"])))
+def study_sizes(tmap, missing_n: float) -> tuple[np.ndarray, np.ndarray]:
+    """Patients per arm of each mapped target's replicates (its ``n``, else ``missing_n``), and
+    whether the size was assumed."""
+    fallback = max(1, int(round(missing_n)))
     ns, assumed = [], []
-    for e in spec.tmap.entries:
-        n = spec.tmap.targets[e.id].n
+    for e in tmap.entries:
+        n = tmap.targets[e.id].n
         ns.append(int(n) if n else fallback)
         assumed.append(not n)
     return np.array(ns, dtype=np.int64), np.array(assumed, dtype=bool)
+
+
+def median_known_n(tmap) -> float:
+    """The median ``n`` of the mapped targets that have one (1 if none): the study size assumed
+    for the others when nothing else is given (as the calibration objective's default)."""
+    known = [tmap.targets[e.id].n for e in tmap.entries if tmap.targets[e.id].n]
+    return float(np.median(known)) if known else 1.0
 
 
 def _replicate(tmap, overrides: dict, sizes: Sequence[int], seed: int) -> list[float]:
@@ -164,37 +172,58 @@ def replicate_task(task: dict) -> list[float]:
     return _replicate(_map(task["targets"], task["map"]), task["overrides"], task["sizes"], task["seed"])
 
 
-def predictive_check(
-    spec,
+def predictive_check(spec, points: Sequence[dict], weights: Sequence[float] | None = None, *, draws: int, source: str, **kw) -> PredictiveCheck:
+    """:func:`replicate_studies` of a calibration: its map, ``[fixed]`` settings, seed and the
+    objective's ``missing_n_weight`` as the size of studies without ``n``."""
+    return replicate_studies(
+        spec.tmap, points, weights, draws=draws, source=source, targets_path=spec.targets_path, map_path=spec.map_path,
+        seed=spec.seed, missing_n=spec.objective["missing_n_weight_resolved"], fixed=spec.fixed, **kw,
+    )
+
+
+def replicate_studies(
+    tmap,
     points: Sequence[dict],
     weights: Sequence[float] | None = None,
     *,
     draws: int,
     source: str,
+    targets_path,
+    map_path,
+    seed: int,
+    missing_n: float,
+    fixed: dict | None = None,
     workers: int | None = None,
     scheduler=None,
     progress: Callable[[int], None] | None = None,
 ) -> PredictiveCheck:
-    """Simulate ``draws`` replicates of every study of ``spec``'s map.
+    """Simulate ``draws`` replicates of every study of the map ``tmap``.
 
     Parameters
     ----------
-    spec : CalibrationSpec
+    tmap : TargetMap
     points : sequence of dict
-        Parameter sets ({path: value}); the ``[fixed]`` settings are added to each.
+        Parameter sets ({path: value}; ``{}``: the scenarios as they are); ``fixed`` is added to
+        each.
     weights : sequence of float, optional
         Their weights (normalised); replicate m uses a point drawn by weight. Default: equal.
     draws : int
         Replicates (>= 1).
     source : str
         What the points are, for the report (``"posterior"``, ``"point fit"``).
+    targets_path, map_path : path-like
+        The files ``tmap`` was loaded from (worker processes load it again).
+    seed : int
+        Replicate m simulates with seed ``seed + SEED_OFFSET + m``.
+    missing_n : float
+        Study size of targets without ``n``.
     workers, scheduler, progress
         As for the calibration's batches; the result does not depend on them.
 
     Returns
     -------
     PredictiveCheck
-        Deterministic for a given spec, points, weights and draws.
+        Deterministic for given inputs.
     """
     from oligosim.experiments.executor import run_tasks
 
@@ -203,34 +232,29 @@ def predictive_check(
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
     if w.size != len(points) or w.size == 0 or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError("weights must be one finite non-negative number per point, not all 0")
-    rng = np.random.default_rng([spec.seed, SEED_OFFSET])
+    rng = np.random.default_rng([seed, SEED_OFFSET])
     pick = rng.choice(w.size, size=draws, p=w / w.sum())
-    sizes, assumed = study_sizes(spec)
-    seed0 = spec.seed + SEED_OFFSET
+    sizes, assumed = study_sizes(tmap, missing_n)
+    seed0 = seed + SEED_OFFSET
+    fixed = dict(fixed or {})
     tasks = [
-        {
-            "targets": os.fspath(spec.targets_path),
-            "map": os.fspath(spec.map_path),
-            "overrides": {**spec.fixed, **points[i]},
-            "sizes": [int(s) for s in sizes],
-            "seed": seed0 + m,
-        }
+        {"targets": os.fspath(targets_path), "map": os.fspath(map_path), "overrides": {**fixed, **points[i]}, "sizes": [int(s) for s in sizes], "seed": seed0 + m}
         for m, i in enumerate(pick)
     ]
     if workers == 1 and scheduler is None:
         results = []
         for t in tasks:
-            results.append(_replicate(spec.tmap, t["overrides"], t["sizes"], t["seed"]))
+            results.append(_replicate(tmap, t["overrides"], t["sizes"], t["seed"]))
             if progress:
                 progress(1)
     else:
         results = run_tasks(replicate_task, tasks, scheduler=scheduler, workers=workers, progress=progress)
     return PredictiveCheck(
-        ids=tuple(e.id for e in spec.tmap.entries),
-        targets=np.array([float(spec.tmap.targets[e.id].value) for e in spec.tmap.entries]),
+        ids=tuple(e.id for e in tmap.entries),
+        targets=np.array([float(tmap.targets[e.id].value) for e in tmap.entries]),
         study_n=sizes,
         n_assumed=assumed,
-        samples=np.array(results, dtype=float).reshape(draws, len(spec.tmap.entries)),
+        samples=np.array(results, dtype=float).reshape(draws, len(tmap.entries)),
         source=source,
         seed=seed0,
     )

@@ -33,6 +33,13 @@ def register(sub) -> None:
     p.add_argument("--patients", type=int, help="virtual patients per arm (default: each scenario's simulation.patients)")
     p.add_argument("--seed", type=int, help="root seed (default: each scenario's simulation.seed)")
     p.add_argument("--out", help=f"output directory (default: {DEFAULT_OUT}); replaced as a whole, and refused when it is a non-empty directory oligosim did not write")
+    p.add_argument(
+        "--replicates", type=int, default=0, metavar="N",
+        help="also simulate every study N times at its published size (the target's n; the median n where the targets file "
+        "gives none) with new virtual patients, and report which published values lie inside the central 95%% of their "
+        "replicates (predictive.csv, predictive.png; default 0: none)",
+    )
+    p.add_argument("--workers", type=int, help="with --replicates: local worker processes (default: all cores; 1: in this process); results do not depend on it")
     add_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(func=main)
@@ -44,6 +51,10 @@ def main(args: argparse.Namespace) -> int:
     from oligosim.config import ConfigError
 
     check_run_options(args)
+    if args.replicates < 0:
+        raise UserError(f"--replicates = {args.replicates}: must be >= 0 (0: no replicated studies)")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers = {args.workers}: must be >= 1")
     out = output_dir(args, DEFAULT_OUT)
     try:
         targets = load_targets(args.targets)
@@ -52,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         from oligosim.shipped import resolve
 
-        tmap = load_map(resolve(args.map, "configs"), targets, extra="error")  # a file, or a shipped map by name
+        map_path = resolve(args.map, "configs")  # a file, or a shipped map by name
+        tmap = load_map(map_path, targets, extra="error")
     except ConfigError as exc:
         raise UserError(f"{args.map} is not a valid target map:\n{exc}") from None
 
@@ -90,11 +102,29 @@ def main(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     doc = results_json(tmap, results, patients=args.patients, seed=args.seed)
+    check = None
+    if args.replicates:
+        from oligosim.calibration.predictive import median_known_n, replicate_studies
+
+        bar = tqdm(total=args.replicates, unit="replicate", delay=2.0, disable=args.quiet, file=sys.stderr, desc="replicating")
+        try:
+            check = replicate_studies(
+                tmap, [{}], draws=args.replicates, source="the scenarios as given", targets_path=args.targets, map_path=map_path,
+                seed=args.seed or 0, missing_n=median_known_n(tmap), workers=args.workers, progress=bar.update,
+            )
+        finally:
+            bar.close()
+        doc["predictive"] = check.to_json()
     try:
         with atomic_directory(out) as tmp:
             write_json(tmp / "targets.json", doc)
             ax = plot_targets(results)
             save_figure(ax.figure, tmp / "targets.png")
+            if check is not None:
+                from oligosim.calibration.plots import plot_predictive
+
+                check.write_csv(tmp / "predictive.csv")
+                save_figure(plot_predictive(check, tmap).figure, tmp / "predictive.png")
     except OSError as exc:
         raise UserError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     if not args.quiet:
@@ -109,5 +139,8 @@ def main(args: argparse.Namespace) -> int:
         s = doc["summary"]
         if s["mapped"]:
             print(f"within tolerance: {s['within_tolerance']} of {s['mapped']} ({100 * s['fraction_within']:.0f}%)")
-        print(f"wrote {out}/targets.json, targets.png")
+        if check is not None:
+            covered, k = check.coverage()
+            print(f"replicated studies ({args.replicates} each, at their published sizes): {covered} of {k} published values inside the central 95% of their replicates")
+        print(f"wrote {out}/targets.json, targets.png" + (", predictive.csv, predictive.png" if check is not None else ""))
     return 0
