@@ -165,54 +165,38 @@ def plot_targets(results: Sequence[TargetResult], *, ax=None, title: str | None 
     -------
     matplotlib.axes.Axes
     """
-    from oligosim.plots.canvas import new_axes
-
     groups: dict[str, list[TargetResult]] = {}
     for r in results:
         groups.setdefault(Path(r.scenario).stem, []).append(r)
-    n_rows = len(results) + len(groups)
-    if ax is None:
-        ax = new_axes(figsize=(9.0, max(3.0, 0.3 * n_rows + 1.2)))
-    y = 0
-    yticks, ylabels = [], []
-    for study, rows in groups.items():
-        ax.text(_XMIN + 0.02, y, study, fontsize="small", fontweight="bold", va="center", ha="left")
-        y += 1
-        for r in rows:
-            t = r.target if r.target else 1.0
-            band_lo, band_hi = r.tolerance["band"]
-            lo = _XMIN if band_lo is None else max((band_lo - r.target) / t, _XMIN)
-            hi = _XMAX if band_hi is None else min((band_hi - r.target) / t, _XMAX)
-            ax.fill_betweenx([y - 0.35, y + 0.35], lo, hi, color="0.85", linewidth=0)
-            if r.model is None:
-                ax.text(_XMAX, y, "NR ", color="0.4", fontsize="x-small", va="center", ha="right")
-            else:
-                dev = (r.model - r.target) / t
-                color = "tab:green" if r.within_tolerance else "tab:red"
-                clo, chi = r.model_ci95
-                if clo is not None and chi is not None:
-                    a, b = (clo - r.target) / t, (chi - r.target) / t
-                    if b >= _XMIN and a <= _XMAX:
-                        ax.plot([max(a, _XMIN), min(b, _XMAX)], [y, y], color=color, linewidth=1.2)
-                if dev > _XMAX:
-                    ax.plot([_XMAX], [y], marker=">", color=color, markersize=6, clip_on=False)
-                    ax.text(_XMAX, y + 0.45, f"{100 * dev:+.0f}%", fontsize="xx-small", ha="right", color=color)
-                else:
-                    ax.plot([max(dev, _XMIN)], [y], marker="o", color=color, markersize=5)
-            yticks.append(y)
-            ylabels.append(r.id)
-            y += 1
-    ax.axvline(0.0, color="0.3", linewidth=0.8)
-    ax.set_xlim(_XMIN, _XMAX)
-    ax.set_ylim(y - 0.5, -0.5)
-    ax.set_yticks(yticks)
-    ax.set_yticklabels(ylabels, fontsize="x-small")
-    ax.set_xlabel("relative deviation of the model from the target, (model - target) / target")
-    ax.xaxis.set_major_formatter(_percent_formatter())
-    ax.grid(True, axis="x", alpha=0.3)
+
+    def row(ax, y, r):
+        t = r.target if r.target else 1.0
+        band_lo, band_hi = r.tolerance["band"]
+        lo = _XMIN if band_lo is None else max((band_lo - r.target) / t, _XMIN)
+        hi = _XMAX if band_hi is None else min((band_hi - r.target) / t, _XMAX)
+        ax.fill_betweenx([y - 0.35, y + 0.35], lo, hi, color="0.85", linewidth=0)
+        if r.model is None:
+            ax.text(_XMAX, y, "NR ", color="0.4", fontsize="x-small", va="center", ha="right")
+            return r.id
+        dev = (r.model - r.target) / t
+        color = "tab:green" if r.within_tolerance else "tab:red"
+        clo, chi = r.model_ci95
+        if clo is not None and chi is not None:
+            a, b = (clo - r.target) / t, (chi - r.target) / t
+            if b >= _XMIN and a <= _XMAX:
+                ax.plot([max(a, _XMIN), min(b, _XMAX)], [y, y], color=color, linewidth=1.2)
+        if dev > _XMAX:
+            ax.plot([_XMAX], [y], marker=">", color=color, markersize=6, clip_on=False)
+            ax.text(_XMAX, y + 0.45, f"{100 * dev:+.0f}%", fontsize="xx-small", ha="right", color=color)
+        else:
+            ax.plot([max(dev, _XMIN)], [y], marker="o", color=color, markersize=5)
+        return r.id
+
     within = sum(r.within_tolerance for r in results)
-    ax.set_title(title or f"Calibration targets: {within} of {len(results)} within tolerance (grey: tolerance band)", fontsize="medium")
-    return ax
+    return _study_rows(
+        groups, row, ax=ax, xlabel="relative deviation of the model from the target, (model - target) / target",
+        title=title or f"Calibration targets: {within} of {len(results)} within tolerance (grey: tolerance band)",
+    )
 
 
 def plot_predictive(check, tmap, *, ax=None):
@@ -232,50 +216,61 @@ def plot_predictive(check, tmap, *, ax=None):
     -------
     matplotlib.axes.Axes
     """
-    from oligosim.plots.canvas import new_axes
-
-    rows = check.rows()
     study = {e.id: Path(e.scenario).stem for e in tmap.entries}
     groups: dict[str, list[dict]] = {}
-    for r in rows:
+    for r in check.rows():
         groups.setdefault(study[r["id"]], []).append(r)
+
+    def row(ax, y, r):
+        label = r["id"] + (" (n assumed)" if r["n_assumed"] else "")
+        if math.isnan(r["q025"]):
+            ax.text(_XMAX, y, "undefined ", color="0.4", fontsize="x-small", va="center", ha="right")
+            return label
+        t = r["target"] if r["target"] else 1.0
+        color = "tab:green" if r["covered"] else "tab:red"
+        a, m, b = ((r[k] - r["target"]) / t for k in ("q025", "median", "q975"))
+        ax.plot([min(max(a, _XMIN), _XMAX), min(max(b, _XMIN), _XMAX)], [y, y], color=color, linewidth=1.6)
+        for v, mark in ((a, "<"), (b, ">")):
+            if v < _XMIN or v > _XMAX:
+                ax.plot([_XMIN if v < _XMIN else _XMAX], [y], marker=mark, color=color, markersize=5, clip_on=False)
+        if _XMIN <= m <= _XMAX:
+            ax.plot([m], [y], marker="o", color=color, markersize=4)
+        return label
+
+    covered, k = check.coverage()
+    return _study_rows(
+        groups, row, ax=ax, xlabel="replicated study relative to the published value, (replicate - target) / target",
+        title=f"Predictive check ({check.source}, {check.draws} replicated studies at their published sizes): "
+        f"{covered} of {k} targets inside the central 95%",
+    )
+
+
+def _study_rows(groups: dict, row, *, ax, xlabel: str, title: str):
+    """One row per item of ``groups`` ({study: items}) under a bold study heading, drawn by
+    ``row(ax, y, item)`` (which returns the row's label), on the shared relative-deviation axis."""
+    from oligosim.plots.canvas import new_axes
+
     if ax is None:
-        ax = new_axes(figsize=(9.0, max(3.0, 0.3 * (len(rows) + len(groups)) + 1.2)))
+        n_rows = sum(map(len, groups.values())) + len(groups)
+        ax = new_axes(figsize=(9.0, max(3.0, 0.3 * n_rows + 1.2)))
     y = 0
     yticks, ylabels = [], []
     for name, items in groups.items():
         ax.text(_XMIN + 0.02, y, name, fontsize="small", fontweight="bold", va="center", ha="left")
         y += 1
-        for r in items:
-            t = r["target"] if r["target"] else 1.0
-            if math.isnan(r["q025"]):
-                ax.text(_XMAX, y, "undefined ", color="0.4", fontsize="x-small", va="center", ha="right")
-            else:
-                color = "tab:green" if r["covered"] else "tab:red"
-                a, m, b = ((r[k] - r["target"]) / t for k in ("q025", "median", "q975"))
-                ax.plot([min(max(a, _XMIN), _XMAX), min(max(b, _XMIN), _XMAX)], [y, y], color=color, linewidth=1.6)
-                for v, mark in ((a, "<"), (b, ">")):
-                    if v < _XMIN or v > _XMAX:
-                        ax.plot([_XMIN if v < _XMIN else _XMAX], [y], marker=mark, color=color, markersize=5, clip_on=False)
-                if _XMIN <= m <= _XMAX:
-                    ax.plot([m], [y], marker="o", color=color, markersize=4)
+        for item in items:
+            ylabels.append(row(ax, y, item))
             yticks.append(y)
-            ylabels.append(r["id"] + (" (n assumed)" if r["n_assumed"] else ""))
             y += 1
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.set_xlim(_XMIN, _XMAX)
     ax.set_ylim(y - 0.5, -0.5)
     ax.set_yticks(yticks)
     ax.set_yticklabels(ylabels, fontsize="x-small")
-    ax.set_xlabel("replicated study relative to the published value, (replicate - target) / target")
+    ax.set_xlabel(xlabel)
     ax.xaxis.set_major_formatter(_percent_formatter())
     ax.grid(True, axis="x", alpha=0.3)
-    covered, k = check.coverage()
-    ax.set_title(
-        f"Predictive check ({check.source}, {check.draws} replicated studies at their published sizes): "
-        f"{covered} of {k} targets inside the central 95%",
-        fontsize="medium",
-    )
+    ax.set_title(title, fontsize="medium")
     return ax
 
 
