@@ -76,6 +76,7 @@ PRESENTATION_ONLY = (
     "calibration/posterior.py",
     "calibration/identify_report.py",
     "calibration/target_report.py",
+    "calibration/predictive.py",  # replicated studies after the fit: no candidate's value uses it
 )
 
 

@@ -343,11 +343,12 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
             bad(f"{key}.path", p["path"], "is fitted twice")
             continue
         fitted = not cal["free"] or p["path"] in cal["free"]
-        if p["path"] in fixed:
-            if fitted:
-                bad(f"{key}.path", p["path"], "is also set in [fixed]: a parameter is either fitted or fixed")
+        if p["path"] in fixed and fitted:
+            bad(f"{key}.path", p["path"], "is also set in [fixed]: a parameter is either fitted or fixed")
             continue
         seen.add(p["path"])
+        if not fitted:
+            continue  # held at the scenarios' values: its range is the extended file's to check
         defaults = set()
         problem = None
         for sc in scenarios:
