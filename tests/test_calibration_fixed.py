@@ -125,6 +125,8 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert spec.abc["particles"] >= 400  # issue 20: an effective sample size >= 200 needs room
     if path.stem == "calibrate_v2_stage1":
         assert spec.fixed["simulation.max_lesions"] == 64 and len(spec.parameters) == 14
+    if path.stem == "calibrate_v2_stage2":  # stage 1's 14 values held, the cap and switches inherited
+        assert len(spec.parameters) == 15 and len(spec.fixed) == 17 and spec.fixed["simulation.max_lesions"] == 64
 
 
 def test_schema_ranges_reach_optional_keys():
