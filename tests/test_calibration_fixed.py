@@ -83,6 +83,14 @@ def test_a_staged_fit_extends_a_file_and_fits_only_its_free_parameters(tmp_path)
     assert fingerprint(load_calibration(child, TARGETS)) == fingerprint(parent)
 
 
+def test_a_key_written_by_a_shipped_base_is_relative_to_that_base():
+    from oligosim.config.files import _shipped_display, source_dir
+
+    shipped = CONFIG.parents[3] / "configs" / "calibration" / "calibrate_v2.toml"
+    assert source_dir(_shipped_display("calibration/calibrate_v2", shipped)) == shipped.parent
+    assert source_dir("a dir/with (parens)/x.toml") == CONFIG.parent.__class__("a dir/with (parens)")
+
+
 def test_bad_free_lists_are_refused_naming_them(tmp_path):
     from oligosim.config import ConfigError
 

@@ -481,7 +481,7 @@ def test_cli_prints_table(tmp_path, capsys):
 def test_replicated_studies_at_their_published_sizes(tmp_path, capsys):
     """``--replicates N``: every study simulated N times at its target's n (the median n where the
     targets file gives none), written as predictive.csv / .png and into targets.json."""
-    from oligosim.calibration.predictive import median_known_n
+    from oligosim.calibration.scoring import median_n
 
     out = tmp_path / "out"
     assert run_cli(TINY_TARGETS, "--map", TINY_MAP, "--out", out, "--patients", 200, "--seed", 3, "--replicates", 4, "--workers", 1) == 0
@@ -495,7 +495,7 @@ def test_replicated_studies_at_their_published_sizes(tmp_path, capsys):
     by = {r["id"]: r for r in pred["rows"]}
     for e in tmap.entries:
         n = tmap.targets[e.id].n
-        assert by[e.id]["study_n"] == (n or round(median_known_n(tmap))) and by[e.id]["n_assumed"] == (not n)
+        assert by[e.id]["study_n"] == (n or round(median_n(tmap.targets[x.id].n for x in tmap.entries))) and by[e.id]["n_assumed"] == (not n)
     lines = (out / "predictive.csv").read_text().splitlines()
     assert lines[0].startswith("id,target,study_n,n_assumed,undefined,q025,median,q975,covered,p_two_sided") and len(lines) == 5
 

@@ -297,11 +297,9 @@ def run_calibration(
     if spec.predictive_draws > 0:
         from oligosim.calibration.predictive import predictive_check
 
-        if abc is not None:
-            points = [spec.values(z) for z in abc.particles]
-            predictive = predictive_check(spec, points, abc.weights, draws=spec.predictive_draws, source="posterior", workers=workers, scheduler=scheduler)
-        else:
-            predictive = predictive_check(spec, [best.values], draws=spec.predictive_draws, source="point fit", workers=workers, scheduler=scheduler)
+        # the posterior's particles by weight, else the point fit
+        points, weights, source = ([spec.values(z) for z in abc.particles], abc.weights, "posterior") if abc is not None else ([best.values], None, "point fit")
+        predictive = predictive_check(spec, points, weights, draws=spec.predictive_draws, source=source, workers=workers, scheduler=scheduler)
         covered, k = predictive.coverage()
         say(f"predictive check ({predictive.source}, {spec.predictive_draws} replicated studies): {covered} of {k} targets inside their 95% interval")
     if jr is not None:

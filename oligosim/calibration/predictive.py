@@ -34,7 +34,7 @@ import numpy as np
 
 from oligosim.analysis.metrics import evaluate_mixture, parse_metric
 
-__all__ = ["PredictiveCheck", "predictive_check", "replicate_studies", "replicate_task", "study_sizes", "median_known_n"]
+__all__ = ["PredictiveCheck", "predictive_check", "replicate_studies", "replicate_task", "study_sizes"]
 
 #: replicate seeds start here above the calibration seed (the fit uses seed, the fresh-patient
 #: check seed + 1_000_003), so no replicate shares the fit's virtual patients
@@ -132,13 +132,6 @@ def study_sizes(tmap, missing_n: float) -> tuple[np.ndarray, np.ndarray]:
         ns.append(int(n) if n else fallback)
         assumed.append(not n)
     return np.array(ns, dtype=np.int64), np.array(assumed, dtype=bool)
-
-
-def median_known_n(tmap) -> float:
-    """The median ``n`` of the mapped targets that have one (1 if none): the study size assumed
-    for the others when nothing else is given (as the calibration objective's default)."""
-    known = [tmap.targets[e.id].n for e in tmap.entries if tmap.targets[e.id].n]
-    return float(np.median(known)) if known else 1.0
 
 
 def _replicate(tmap, overrides: dict, sizes: Sequence[int], seed: int) -> list[float]:

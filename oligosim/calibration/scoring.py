@@ -25,7 +25,14 @@ from oligosim.calibration.target_map import MapEntry, TargetMap
 from oligosim.calibration.targets import BOUNDS, TOLERANCE_KINDS
 from oligosim.config import ConfigError, Scenario
 
-__all__ = ["score", "TargetResult", "evaluate_targets", "goodness_of_fit"]
+__all__ = ["score", "TargetResult", "evaluate_targets", "goodness_of_fit", "median_n"]
+
+
+def median_n(ns) -> float:
+    """The median of the study sizes ``ns`` that are given (None and 0 left out), 1 if none: the
+    size assumed for a target whose ``n`` the targets file does not give."""
+    known = [n for n in ns if n]
+    return float(statistics.median(known)) if known else 1.0
 
 
 def score(target: float, model: float, *, tolerance: str, tolerance_value: float, bound: str = "two_sided") -> dict:
@@ -224,8 +231,7 @@ def goodness_of_fit(results: Sequence[TargetResult]) -> dict:
     mapped = len(results)
     within = sum(1 for r in results if r.within_tolerance)
     defined = [r for r in results if r.scaled_error is not None]
-    known_n = [r.n for r in results if r.n]
-    fill = statistics.median(known_n) if known_n else 1.0
+    fill = median_n(r.n for r in results)
     loss = weighted = None
     if defined:
         loss = sum(r.scaled_error**2 for r in defined) / len(defined)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from oligosim.config import (
     format_value,
     validate,
 )
-from oligosim.config.files import load_merged
+from oligosim.config.files import load_merged, source_dir
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -276,6 +275,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         Listing every problem (file, key, value, rule), including those of the map and targets
         files and parameter paths or ranges that the map's scenarios do not accept.
     """
+    from oligosim.calibration.scoring import median_n
     from oligosim.calibration.target_map import load_map
     from oligosim.calibration.targets import load_targets
 
@@ -311,7 +311,9 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     cal = data["calibration"]
     if data["objective"]["discrepancy_n"] is not None and data["objective"]["weighting"] != "n":
         bad("objective.discrepancy_n", data["objective"]["discrepancy_n"], 'applies to weighting = "n" only (weighting is "equal")')
-    map_path = _writer_dir(sources.get("calibration.map"), Path(path)) / cal["map"]
+    # the map is relative to the file that names it (this one, or a file it extends)
+    writer = sources.get("calibration.map")
+    map_path = (source_dir(writer) if writer else Path(path).parent) / cal["map"]
     try:
         tlist = load_targets(targets)
     except ConfigError as exc:
@@ -398,8 +400,10 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     opt = dict(data["optimize"])
     abc = dict(data["abc"])
     patients = cal["patients"]
+    predictive_draws = data["report"]["predictive_draws"]
     if quick:
         patients = sizes.get("patients", patients)
+        predictive_draws = sizes.get("predictive_draws", predictive_draws)
         for k in ("screen_points", "max_evaluations", "restarts"):
             if k in sizes:
                 opt[k] = sizes[k]
@@ -413,8 +417,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         abc["max_proposals"] = 10 * abc["particles"]
     objective = dict(data["objective"])
     if objective["missing_n_weight"] is None:
-        known = [t.n for t in tlist if t.n]
-        objective["missing_n_weight_resolved"] = float(statistics.median(known)) if known else 1.0
+        objective["missing_n_weight_resolved"] = median_n(t.n for t in tlist)
     else:
         objective["missing_n_weight_resolved"] = float(objective["missing_n_weight"])
     return CalibrationSpec(
@@ -434,18 +437,8 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         quick=quick,
         tmap=tmap,
         fixed=fixed,
-        predictive_draws=int(sizes.get("predictive_draws", data["report"]["predictive_draws"]) if quick else data["report"]["predictive_draws"]),
+        predictive_draws=int(predictive_draws),
     )
-
-
-def _writer_dir(display: str | None, path: Path) -> Path:
-    """The directory of the file that wrote a key, from its provenance ``display`` (a path, or
-    "name (shipped: path)" for a shipped base); ``path``'s own directory if unknown."""
-    if display is None:
-        return path.parent
-    if " (shipped: " in display and display.endswith(")"):
-        display = display.split(" (shipped: ", 1)[1][:-1]
-    return Path(display).parent
 
 
 def _flatten_fixed(raw, display: str, errors: list[str]) -> dict:

@@ -104,13 +104,14 @@ def main(args: argparse.Namespace) -> int:
     doc = results_json(tmap, results, patients=args.patients, seed=args.seed)
     check = None
     if args.replicates:
-        from oligosim.calibration.predictive import median_known_n, replicate_studies
+        from oligosim.calibration.predictive import replicate_studies
+        from oligosim.calibration.scoring import median_n
 
         bar = tqdm(total=args.replicates, unit="replicate", delay=2.0, disable=args.quiet, file=sys.stderr, desc="replicating")
         try:
             check = replicate_studies(
                 tmap, [{}], draws=args.replicates, source="the scenarios as given", targets_path=args.targets, map_path=map_path,
-                seed=args.seed or 0, missing_n=median_known_n(tmap), workers=args.workers, progress=bar.update,
+                seed=args.seed or 0, missing_n=median_n(tmap.targets[e.id].n for e in tmap.entries), workers=args.workers, progress=bar.update,
             )
         finally:
             bar.close()

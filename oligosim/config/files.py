@@ -103,6 +103,17 @@ def _merge(dst: dict, dst_sources: dict[str, str], src: Mapping, src_sources: Ma
         dst_sources.update({p: f for p, f in src_sources.items() if p == path or is_below(p, path)})
 
 
+def _shipped_display(name: str, path: Path) -> str:
+    return f"{name} (shipped: {path})"
+
+
+def source_dir(display: str) -> Path:
+    """The directory of the file a provenance entry names (``load_merged``'s ``sources`` values:
+    a path as the user gave it, or a shipped base as :func:`_shipped_display` writes it)."""
+    m = re.fullmatch(r".* \(shipped: (.*)\)", display)
+    return Path(m.group(1) if m else display).parent
+
+
 def _resolve_extends(
     doc: dict, display: str, base_dir: Path, display_dir: str, chain: tuple, errors: list[str]
 ) -> tuple[dict, dict[str, str]]:
@@ -123,7 +134,7 @@ def _resolve_extends(
 
             shipped = find(name, "configs")
             if shipped is not None:
-                base_path, base_display = shipped, f"{name} (shipped: {shipped})"
+                base_path, base_display = shipped, _shipped_display(name, shipped)
         tree = _load_file(base_path, base_display, chain, errors, referrer=(display, name))
         if tree is not None:
             _merge(merged, sources, tree[0], tree[1])
