@@ -135,6 +135,9 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert spec.fixed["simulation.max_lesions"] == 64 and len(spec.parameters) == 14
     if path.stem == "calibrate_v2_stage2":  # stage 1's 14 values held, the cap and switches inherited
         assert len(spec.parameters) == 15 and len(spec.fixed) == 17 and spec.fixed["simulation.max_lesions"] == 64
+    if path.stem == "calibrate_v2_history":  # stages 1 and 2 free together, only the mechanisms fixed
+        assert len(spec.parameters) == 29 and spec.method == "history" and spec.fixed["simulation.max_lesions"] == 64
+        assert len(spec.fixed) == 3 and spec.history["waves"] * spec.history["design_points"] + spec.history["particles"] <= 1000
 
 
 def test_schema_ranges_reach_optional_keys():

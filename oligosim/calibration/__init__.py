@@ -1,4 +1,4 @@
-"""Calibration of the model's parameters to published targets: point fit and ABC-SMC posterior.
+"""Calibration of the model's parameters to published targets: point fit, ABC-SMC or history-matching posterior.
 
 ``oligosim calibrate CONFIG --targets TARGETS.toml`` fits the parameters a calibration config
 names to the targets of a targets file, as mapped onto study scenarios by a target map
@@ -37,9 +37,21 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     max_proposals = 320         # simulations allowed per later generation
     # batch = 40                # proposals per parallel batch (default: adaptive)
 
+    [history]                   # history matching with a Bayesian step (all optional)
+    waves = 3                   # simulated designs before the Bayesian step
+    design_points = 290         # per wave (default 10 x the fitted parameters)
+    pool = 4000                 # candidates screened with the emulator per wave
+    cutoff = 0.995              # implausibility cut: chi-square quantile, one df per target
+    particles = 300             # emulator-posterior draws simulated and importance-weighted
+    chains = 16                 # Metropolis chains on the emulator
+    steps = 2000                # steps per chain (the first half adapts and is dropped)
+    # error_scale = 1.3         # tau^2 (default: the smallest simulated objective)
+    clip = 10.0                 # errors the emulator learns are clipped to +-clip
+
     [quick]                     # what --quick lowers: patients, screen_points,
     patients = 300              # max_evaluations, restarts, particles, prior_draws,
-    particles = 12              # generations, max_proposals
+    particles = 12              # generations, max_proposals, predictive_draws, waves,
+                                # design_points, pool, steps
 
     [fixed]                     # optional: settings applied to every study scenario and candidate
     disease.uncounted_disease = "grows"     # (any scenario key and value; not also fitted)
@@ -92,6 +104,14 @@ mixture, in the same unit cube. With CRN the distance has no simulation noise, s
 posterior is the prior restricted to ``L <= epsilon_final`` (importance-weighted): the parameter
 sets that fit the targets about as well as the final tolerance allows.
 
+History matching (``method = "history"``, :mod:`oligosim.calibration.history`): waves of
+simulated designs, each followed by a Gaussian-process emulator of every target's error
+(:mod:`oligosim.calibration.emulator`) that rules out the parameter sets whose emulated errors are
+implausible; then a Bayesian step on the emulator, with the likelihood ``prior x exp(-K L / (2
+tau^2))`` (the same distance ``L``; ``K`` targets; ``tau^2`` the residual variance at the best
+fit), whose draws are simulated and importance-weighted by simulated over emulated likelihood.
+Its weighted particles take the place of ABC's in every output.
+
 Long runs (a refit on every target takes hours): ``--journal FILE`` appends every simulated
 candidate to ``FILE`` and reads the candidates it already holds instead of simulating them. The
 searches are deterministic for a seed and the objective is deterministic in the parameters, so a
@@ -103,7 +123,7 @@ map, study scenarios or model source) is refused (:mod:`oligosim.calibration.jou
 Outputs (:func:`oligosim.calibration.report.write_outputs`, all written together or not at all):
 ``calibration.json``, ``calibrated.toml`` (fitted values as a scenario overlay to ``extends``),
 ``evaluations.csv``, ``targets_fit.csv``, ``targets_before.png``, ``targets_after.png``,
-``objective_trace.png``, and with ABC ``posterior.csv``, ``posterior_distributions.toml``
+``objective_trace.png``, and with ABC or history matching ``posterior.csv``, ``posterior_distributions.toml``
 (scenario overlay with a fitted distribution per parameter), ``psa_parameters.toml``
 (``[[parameter]]`` tables for an experiment file), ``posterior_marginals.png``,
 ``posterior_pairs.png``; then ``report.md`` and ``report.html``.
@@ -189,8 +209,10 @@ def run_calibration(
     ----------
     spec : CalibrationSpec
         From :func:`load_calibration`.
-    method : {"optimize", "abc", "both"}, optional
-        Default: the config's ``calibration.method``.
+    method : {"optimize", "abc", "both", "history"}, optional
+        Default: the config's ``calibration.method``. ``history``: history matching with a
+        Bayesian step (:mod:`oligosim.calibration.history`), whose weighted particles take the
+        place of ABC's.
     workers : int, optional
         Local worker processes for batches (default: the usable cores; 1: all in this process).
     scheduler : str, optional
@@ -281,6 +303,8 @@ def run_calibration(
         )
         for e, (g, _, _) in zip(ev.evaluations[first:], abc.history):
             e.phase = f"abc{g}"
+    if method == "history":
+        abc = _history(spec, ev, before, say)
     cube = [e for e in ev.evaluations if e.z is not None and math.isfinite(e.objective)]
     if not cube:
         raise RuntimeError("no candidate parameter set could be evaluated (every cohort was infeasible)")
@@ -321,6 +345,53 @@ def run_calibration(
         workers=workers,
         predictive=predictive,
     )
+
+
+def _history(spec: CalibrationSpec, ev: Evaluator, before: list, say) -> "HistoryResult":
+    """History matching and its Bayesian step (:mod:`oligosim.calibration.history`) on the
+    evaluator ``ev``; every simulated candidate is recorded with its phase (``wave1``, ...,
+    ``posterior``)."""
+    from oligosim.calibration.history import history_match
+
+    h = spec.history
+    ev.phase = "history"
+    first = len(ev.evaluations)
+    weights = np.array([target_weight(r, spec.objective) for r in before], dtype=float)
+
+    def fn(Z):
+        L = ev(Z)
+        E = np.array([[math.nan if e is None else e for e in x.errors] for x in ev.evaluations[-len(Z):]], dtype=float)
+        return L, E
+
+    def wave(w, info):
+        if "ess" in info:
+            say(f"history: Bayesian step: {info['simulated']} draws of the emulator posterior simulated, ESS {info['ess']:.0f} (Metropolis acceptance {info['acceptance']:.2f})")
+        else:
+            say(
+                f"history: wave {w}: best objective {info['best_objective']:.4g}, tau^2 {info['error_scale']:.3g}, "
+                f"not ruled out {100 * info['nroy_share']:.2g}% of the cube, emulator leave-one-out within 3 sd {100 * info['loo_within_3']:.0f}%"
+            )
+
+    res = history_match(
+        fn,
+        prior_of(spec),
+        weights,
+        waves=h["waves"],
+        design_points=h["design_points"],
+        pool=h["pool"],
+        cutoff=h["cutoff"],
+        particles=h["particles"],
+        chains=h["chains"],
+        steps=h["steps"],
+        undefined_penalty=float(spec.objective["undefined_penalty"]),
+        error_scale=h["error_scale"],
+        clip=h["clip"],
+        seed=spec.seed + 2,
+        on_wave=wave,
+    )
+    for e, (g, _, _) in zip(ev.evaluations[first:], res.history):
+        e.phase = "posterior" if g > h["waves"] else f"wave{g}"
+    return res
 
 
 def posterior_summary(result: CalibrationResult) -> list[dict]:

@@ -77,6 +77,10 @@ PRESENTATION_ONLY = (
     "calibration/identify_report.py",
     "calibration/target_report.py",
     "calibration/predictive.py",  # replicated studies after the fit: no candidate's value uses it
+    # history matching chooses which candidates to simulate, never what a candidate's value is:
+    # a better emulator may reuse every candidate already simulated
+    "calibration/history.py",
+    "calibration/emulator.py",
 )
 
 

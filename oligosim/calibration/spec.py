@@ -34,8 +34,11 @@ from oligosim.config.files import load_merged, source_dir
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
-METHODS = ("optimize", "abc", "both")
-QUICK_KEYS = ("patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals", "predictive_draws")
+METHODS = ("optimize", "abc", "both", "history")
+QUICK_KEYS = (
+    "patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals",
+    "predictive_draws", "waves", "design_points", "pool", "steps",
+)
 
 
 def _check_parameter(d: dict, path: str):
@@ -123,6 +126,19 @@ SCHEMA = Section(
                 "batch": Maybe(Int(lo=1), doc="proposals simulated per parallel batch (default: adaptive)"),
             },
             check=_check_abc,
+        ),
+        "history": Section(
+            {
+                "waves": Int(3, lo=1, hi=50, doc="simulated designs of history matching before the Bayesian step"),
+                "design_points": Maybe(Int(lo=4, hi=1_000_000), doc="points simulated per wave (default 10 x the fitted parameters; at least their number + 3)"),
+                "pool": Int(4000, lo=100, hi=10_000_000, doc="candidates screened with the emulator per wave (half Sobol', half perturbations of points not ruled out)"),
+                "cutoff": Float(0.995, lo=0.0, hi=1.0, lo_open=True, hi_open=True, uncertain=False, doc="implausibility cut: this quantile of a chi-square with one degree of freedom per target"),
+                "particles": Int(300, lo=2, hi=1_000_000, doc="draws of the emulator posterior simulated and importance-weighted (the posterior's particles)"),
+                "chains": Int(16, lo=1, hi=10_000, doc="Metropolis chains on the emulator"),
+                "steps": Int(2000, lo=2, hi=10_000_000, doc="Metropolis steps per chain (the first half adapts and is discarded)"),
+                "error_scale": Maybe(Float(lo=0.0, lo_open=True, uncertain=False), doc="tau^2, the error variance of an average-weight target in squared tolerance units (default: the smallest simulated objective)"),
+                "clip": Float(10.0, lo=0.0, lo_open=True, uncertain=False, doc="errors beyond +-clip tolerance units (and undefined ones) are learned by the emulator as +-clip"),
+            }
         ),
         "quick": Section({k: Maybe(Int(lo=0 if k in ("restarts", "predictive_draws") else 1)) for k in QUICK_KEYS}),
         "report": Section(
@@ -230,6 +246,8 @@ class CalibrationSpec:
     fixed: dict = field(default_factory=dict)
     #: replicated studies of the predictive check (``[report] predictive_draws``; 0: none)
     predictive_draws: int = 0
+    #: history matching (``[history]``, :mod:`oligosim.calibration.history`), sizes resolved
+    history: dict = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -252,6 +270,7 @@ class CalibrationSpec:
             "objective": dict(self.objective),
             "optimize": dict(self.optimize),
             "abc": dict(self.abc),
+            "history": dict(self.history),
             "parameters": [p.to_json() for p in self.parameters],
             "fixed": dict(self.fixed),
         }
@@ -399,6 +418,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     sizes = {k: v for k, v in data["quick"].items() if v is not None}
     opt = dict(data["optimize"])
     abc = dict(data["abc"])
+    hist = dict(data["history"])
     patients = cal["patients"]
     predictive_draws = data["report"]["predictive_draws"]
     if quick:
@@ -410,11 +430,18 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         for k in ("particles", "prior_draws", "generations", "max_proposals"):
             if k in sizes:
                 abc[k] = sizes[k]
+        for k in ("waves", "design_points", "pool", "steps", "particles"):
+            if k in sizes:
+                hist[k] = sizes[k]
     if abc["prior_draws"] is None:
         abc["prior_draws"] = 2 * abc["particles"]
     abc["prior_draws"] = max(abc["prior_draws"], abc["particles"])
     if abc["max_proposals"] is None:
         abc["max_proposals"] = 10 * abc["particles"]
+    if hist["design_points"] is None:
+        hist["design_points"] = 10 * len(params)
+    if hist["design_points"] < len(params) + 3:
+        raise ConfigError([f"{display}: history.design_points = {hist['design_points']}: must be at least the fitted parameters + 3 = {len(params) + 3} (the emulator's regression)"])
     objective = dict(data["objective"])
     if objective["missing_n_weight"] is None:
         objective["missing_n_weight_resolved"] = median_n(t.n for t in tlist)
@@ -438,6 +465,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         tmap=tmap,
         fixed=fixed,
         predictive_draws=int(predictive_draws),
+        history=hist,
     )
 
 

@@ -32,8 +32,8 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="use the config's [quick] sizes: a fast, rough run")
     p.add_argument(
         "--method",
-        choices=("optimize", "abc", "both", "sensitivity"),
-        help="point fit, posterior or both (default: the config's calibration.method); sensitivity: no fit, but which targets "
+        choices=("optimize", "abc", "both", "history", "sensitivity"),
+        help="point fit, ABC posterior or both, or history matching with a Bayesian step (default: the config's calibration.method); sensitivity: no fit, but which targets "
         "inform which parameter at the current defaults (local sensitivities, trade-offs, free directions)",
     )
     p.add_argument("--step", type=float, default=0.05, help="with --method sensitivity: each parameter's step, a fraction of its prior range on its search scale (default 0.05)")
@@ -87,6 +87,9 @@ def main(args: argparse.Namespace) -> int:
         budget += o["screen_points"] + 1 + (o["max_evaluations"] if o["local"] != "none" else 0)
     if method in ("abc", "both"):
         budget += a["prior_draws"] + (a["generations"] - 1) * a["max_proposals"]
+    if method == "history":
+        h = spec.history
+        budget += h["waves"] * h["design_points"] + h["particles"]
     result = _guarded(args, budget, "calibrating", lambda progress, log: run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=progress, log=log, journal=args.journal))
     names = _write(write_outputs, result, out)
     if not args.quiet:

@@ -1,0 +1,233 @@
+"""Tests of the emulator (:mod:`oligosim.calibration.emulator`) and of history matching with its
+Bayesian step (:mod:`oligosim.calibration.history`).
+
+* the emulator: the restricted likelihood's analytic gradient against finite differences; exact
+  for a linear function; the closed-form leave-one-out against refitting without the point; its
+  predictive variance covers fresh points of a smooth function;
+* history matching on toy problems with known posteriors: a linear-Gaussian one (analytic mean
+  and covariance) and a non-linear one in two dimensions (the posterior on a fine grid), where
+  the importance weights must correct the emulator; determinism, budgets, undefined errors and
+  argument checks;
+* ``oligosim calibrate --method history`` on the tiny calibration of ``tests/data/calibration``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import linalg
+
+from oligosim import cli
+from oligosim.calibration import load_calibration, run_calibration
+from oligosim.calibration.emulator import _design, _sqdist_corr, fit_emulator, restricted_loglik
+from oligosim.calibration.history import HistoryResult, history_match
+from oligosim.calibration.search import UnitPrior
+
+DATA = Path(__file__).resolve().parent / "data" / "calibration"
+
+
+def _smooth(X):
+    return np.column_stack([np.sin(3 * X[:, 0]) + X[:, 1] ** 2, X[:, 2] - 2 * X[:, 3] + 0.3 * np.cos(5 * X[:, 0])])
+
+
+# ============================================================================ emulator
+
+
+def test_restricted_likelihood_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 4))
+    Y = _smooth(X) + 0.01 * rng.standard_normal((40, 2))
+    Y = (Y - Y.mean(0)) / Y.std(0)
+    theta = np.r_[np.log([0.7, 0.9, 1.3, 0.5]), math.log(0.02)]
+    _, grad = restricted_loglik(theta, X, Y)
+    h = 1e-6
+    num = [(restricted_loglik(theta + h * e, X, Y)[0] - restricted_loglik(theta - h * e, X, Y)[0]) / (2 * h) for e in np.eye(5)]
+    assert np.allclose(grad, num, rtol=1e-5, atol=1e-5)
+
+
+def test_emulator_is_exact_for_a_linear_function():
+    rng = np.random.default_rng(2)
+    X = rng.random((20, 3))
+    Y = X @ np.array([[1.0, -2.0], [0.5, 0.0], [3.0, 1.0]]) + np.array([0.2, -1.0])
+    em = fit_emulator(X, Y)
+    Z = rng.random((50, 3))
+    mean, _ = em.predict(Z)
+    assert np.allclose(mean, Z @ np.array([[1.0, -2.0], [0.5, 0.0], [3.0, 1.0]]) + np.array([0.2, -1.0]), atol=1e-6)
+
+
+def test_leave_one_out_closed_form_equals_refitting_without_the_point():
+    rng = np.random.default_rng(3)
+    X = rng.random((25, 4))
+    Y = _smooth(X)
+    em = fit_emulator(X, Y)
+    fitted, var = em.loo()
+    Ys = (Y - em.y_center) / em.y_scale
+    for i in (0, 7, 24):
+        keep = np.arange(len(X)) != i
+        Xk = X[keep]
+        R = _sqdist_corr(Xk, Xk, em.lengths) + em.nugget * np.eye(len(Xk))
+        r = _sqdist_corr(X[i : i + 1], Xk, em.lengths)[0]
+        resid = Ys[keep] - _design(Xk) @ em.beta  # the regression held at the full fit
+        mu = _design(X[i : i + 1])[0] @ em.beta + r @ linalg.solve(R, resid)
+        unit = 1.0 + em.nugget - r @ linalg.solve(R, r)
+        assert np.allclose(fitted[i], em.y_center + em.y_scale * mu, rtol=1e-7, atol=1e-9)
+        assert np.allclose(var[i], unit * em.sigma2 * em.y_scale**2, rtol=1e-6)
+
+
+def test_emulator_variance_covers_fresh_points():
+    rng = np.random.default_rng(4)
+    X = rng.random((60, 4))
+    em = fit_emulator(X, _smooth(X))
+    Z = rng.random((2000, 4))
+    mean, var = em.predict(Z)
+    z = (_smooth(Z) - mean) / np.sqrt(var)
+    assert np.mean(np.abs(z) <= 3.0) >= 0.99  # conservative, never overconfident at scale
+    assert np.abs(_smooth(Z) - mean).mean() < 0.02  # and accurate: outputs span about 2 units
+
+
+def test_emulator_arguments():
+    with pytest.raises(ValueError, match="at least 7 points"):
+        fit_emulator(np.zeros((5, 4)), np.zeros((5, 1)))
+    X = np.random.default_rng(0).random((10, 2))
+    with pytest.raises(ValueError, match="finite"):
+        fit_emulator(X, np.r_[np.zeros(9), np.nan])
+
+
+# ============================================================================ history matching
+
+
+def _linear_problem(K=20, d=3, seed=3):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(K, d)) * 4
+    b = A @ np.array([0.4, 0.55, 0.6])[:d] + rng.normal(size=K) * 0.5
+    calls = []
+
+    def fn(Z):
+        calls.append(len(Z))
+        E = Z @ A.T - b
+        return (E**2).mean(1), E
+
+    return A, b, fn, calls
+
+
+def test_history_matching_recovers_a_linear_gaussian_posterior():
+    """Errors A z - b with unit variances (tau^2 = 1, equal weights): the posterior is
+    N((A'A)^-1 A'b, (A'A)^-1), well inside the cube; the emulator is exact for it, so every
+    importance weight is equal."""
+    A, b, fn, calls = _linear_problem()
+    res = history_match(fn, UnitPrior.uniform(3), np.ones(20), waves=2, design_points=20, pool=2000, particles=300, chains=8, steps=1500, error_scale=1.0, seed=1)
+    assert isinstance(res, HistoryResult)
+    S = np.linalg.inv(A.T @ A)
+    mu = S @ A.T @ b
+    sd = np.sqrt(np.diag(S))
+    assert res.ess == pytest.approx(300.0, rel=1e-6)
+    m = res.weights @ res.particles
+    # draws thinned from Metropolis chains: allow an autocorrelation factor of 2 on the variance
+    assert np.all(np.abs(m - mu) <= 4 * sd * math.sqrt(2.0 / res.ess))
+    est_sd = np.sqrt(np.diag(np.cov(res.particles.T, aweights=res.weights)))
+    assert np.all(np.abs(est_sd / sd - 1.0) < 0.25)
+    assert calls == [20, 20, 300]
+    assert [w["wave"] for w in res.waves] == [1, 2, 3]
+    assert res.waves[0]["loo_within_3"] > 0.95 and 0.0 < res.waves[1]["nroy_share"] < 1.0
+
+
+def test_importance_weights_correct_an_imperfect_emulator():
+    """Two parameters, errors non-linear in them: the weighted particles' mean matches the
+    posterior computed on a fine grid, and the weights are not all equal (the emulator is not
+    exact)."""
+    K = 6
+    c = np.linspace(0.0, 1.0, K)
+
+    def errors(Z):
+        Z = np.atleast_2d(Z)
+        return 3.0 * np.sin(2.5 * Z[:, [0]] + c) + 4.0 * (Z[:, [1]] - 0.3) ** 2 * (1 + c) - 1.2
+
+    def fn(Z):
+        E = errors(Z)
+        return (E**2).mean(1), E
+
+    res = history_match(fn, UnitPrior.uniform(2), np.ones(K), waves=3, design_points=12, pool=2000, particles=400, chains=8, steps=1500, error_scale=0.5, seed=5)
+    g = (np.arange(400) + 0.5) / 400
+    G = np.array(np.meshgrid(g, g, indexing="ij")).reshape(2, -1).T
+    lp = -0.5 * (errors(G) ** 2).sum(1) / 0.5
+    p = np.exp(lp - lp.max())
+    p /= p.sum()
+    mu = p @ G
+    sd = np.sqrt(p @ (G - mu) ** 2)
+    m = res.weights @ res.particles
+    assert res.ess < 400 - 1e-6  # weights differ: the emulator is corrected, not trusted
+    assert res.ess > 100
+    assert np.all(np.abs(m - mu) <= 4 * sd * math.sqrt(2.0 / res.ess))
+
+
+def test_history_matching_is_deterministic_and_handles_undefined_errors():
+    A, b, _, _ = _linear_problem(K=8, d=2)
+
+    def fn(Z):
+        E = Z @ A.T - b
+        E[Z[:, 0] > 0.8, 0] = np.nan  # a median not reached in a corner of the cube
+        L = np.nanmean(np.where(np.isnan(E), 100.0, E**2), axis=1)
+        L[Z[:, 1] > 0.95] = np.inf  # an infeasible corner
+        return L, E
+
+    kw = dict(waves=2, design_points=10, pool=500, particles=30, chains=4, steps=200, seed=9)
+    a = history_match(fn, UnitPrior.uniform(2), np.arange(1, 9), **kw)
+    b2 = history_match(fn, UnitPrior.uniform(2), np.arange(1, 9), **kw)
+    assert np.array_equal(a.particles, b2.particles) and np.array_equal(a.weights, b2.weights)
+    assert a.error_scale == pytest.approx(min(h[2] for h in a.history[:20]))  # tau^2: the best of the waves
+    assert np.all(a.weights[~np.isfinite(a.distances)] == 0.0)
+
+
+def test_history_matching_arguments():
+    _, _, fn, _ = _linear_problem()
+    prior = UnitPrior.uniform(3)
+    with pytest.raises(ValueError, match="design_points >= dim"):
+        history_match(fn, prior, np.ones(20), design_points=5)
+    with pytest.raises(ValueError, match="cutoff"):
+        history_match(fn, prior, np.ones(20), cutoff=1.0)
+    with pytest.raises(ValueError, match="particles"):
+        history_match(fn, prior, np.ones(20), particles=1)
+
+
+# ============================================================================ oligosim calibrate --method history
+
+
+@pytest.fixture(autouse=True)
+def _only_calibrate_command(monkeypatch):
+    monkeypatch.setattr(cli, "COMMANDS", ("calibrate",))
+
+
+def test_run_calibration_history_on_the_tiny_calibration():
+    spec = load_calibration(DATA / "calibrate.toml", DATA / "targets.toml", quick=True)
+    a = run_calibration(spec, method="history", workers=1)
+    b = run_calibration(spec, method="history", workers=1)
+    assert isinstance(a.abc, HistoryResult)
+    h = spec.history
+    phases = [e.phase for e in a.evaluations[1:]]
+    assert phases == ["wave1"] * h["design_points"] + ["wave2"] * h["design_points"] + ["posterior"] * h["particles"]
+    assert np.array_equal(a.abc.weights, b.abc.weights) and a.best_values == b.best_values
+    assert a.abc.weights.sum() == pytest.approx(1.0)
+
+
+def test_calibrate_cli_history_writes_the_posterior(tmp_path):
+    out = tmp_path / "o"
+    assert cli.main(["calibrate", str(DATA / "calibrate.toml"), "--targets", str(DATA / "targets.toml"), "--out", str(out), "--quick", "--workers", "1", "--quiet", "--method", "history"]) == 0
+    doc = json.loads((out / "calibration.json").read_text())
+    assert doc["abc"] is None and [w["wave"] for w in doc["history"]["waves"]] == [1, 2, 3]
+    report = (out / "report.md").read_text()
+    assert "history matching with a Bayesian step" in report and "History-matching waves" in report
+    assert (out / "posterior.csv").read_text().splitlines()[0].startswith("particle,weight,distance,")
+
+
+def test_history_design_points_below_the_regression_is_refused(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text((DATA / "calibrate.toml").read_text().replace("map.toml", str(DATA / "map.toml").replace("\\", "/")).replace("design_points = 6", "design_points = 4"))
+    code = cli.main(["calibrate", str(cfg), "--targets", str(DATA / "targets.toml"), "--out", str(tmp_path / "o"), "--method", "history"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "history.design_points = 4: must be at least the fitted parameters + 3 = 5" in err
+    assert not (tmp_path / "o").exists()
