@@ -45,6 +45,16 @@ def _history_tables(rep, result) -> None:
         [[w["wave"], w["simulated"], w["best_objective"], w["error_scale"], w["nroy_share"], w["loo_within_3"]] for w in waves],
         caption="History-matching waves",
     )
+    last = waves[-1]
+    rep.table(
+        ["parameter", "correlation length (unit cube)"],
+        [[p.label, last["lengths"][i]] for i, p in sorted(enumerate(result.spec.parameters), key=lambda t: last["lengths"][t[0]])],
+        caption=(
+            f"The last wave's emulator (nugget {last['nugget']:.3g}): a short length means the targets' errors change quickly "
+            "with the parameter; a length of several units means they change little or only linearly (the emulator's "
+            "regression carries linear trends), so the targets inform it weakly or only through a trend."
+        ),
+    )
     ess = res.ess
     rep.paragraph(
         f"Bayesian step: {final['simulated']} draws of the emulator posterior simulated (Metropolis acceptance {final['acceptance']:.2f}); "
