@@ -24,7 +24,7 @@ from scipy import linalg
 from oligosim import cli
 from oligosim.calibration import load_calibration, run_calibration
 from oligosim.calibration.emulator import _design, _sqdist_corr, fit_emulator, restricted_loglik
-from oligosim.calibration.history import HistoryResult, history_match
+from oligosim.calibration.history import HistoryResult, _chain_ess, history_match
 from oligosim.calibration.search import UnitPrior
 
 DATA = Path(__file__).resolve().parent / "data" / "calibration"
@@ -131,7 +131,7 @@ def test_history_matching_recovers_a_linear_gaussian_posterior():
     est_sd = np.sqrt(np.diag(np.cov(res.particles.T, aweights=res.weights)))
     assert np.all(np.abs(est_sd / sd - 1.0) < 0.25)
     assert calls == [20, 20, 300]
-    assert [w["wave"] for w in res.waves] == [1, 2, 3]
+    assert [w["wave"] for w in res.waves] == [1, 2, 3] and res.waves[2]["emulator_posterior_ess"] > 100
     assert res.waves[0]["loo_within_3"] > 0.95 and 0.0 < res.waves[1]["nroy_share"] < 1.0
 
 
@@ -182,6 +182,42 @@ def test_history_matching_is_deterministic_and_handles_undefined_errors():
     assert np.all(a.weights[~np.isfinite(a.distances)] == 0.0)
 
 
+def test_chain_ess_of_an_ar1_process():
+    """AR(1) chains x_t = phi x_{t-1} + noise have integrated autocorrelation time
+    (1 + phi) / (1 - phi): ESS = chains x n (1 - phi) / (1 + phi)."""
+    rng = np.random.default_rng(7)
+    n, chains, phi = 20000, 4, 0.8
+    x = np.empty((n, chains, 2))
+    x[0] = rng.standard_normal((chains, 2)) / math.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.standard_normal((chains, 2))
+    expected = chains * n * (1 - phi) / (1 + phi)
+    assert _chain_ess(x) == pytest.approx(expected, rel=0.15)
+    assert _chain_ess(rng.standard_normal((5000, 2, 3))) == pytest.approx(10000, rel=0.15)
+
+
+def test_rounds_refine_the_emulator_where_the_posterior_is():
+    """A second round trains on the first round's draws: the run simulates waves x design +
+    rounds x particles points, records each round, and its corrected ESS is at least the first's
+    less its Monte Carlo spread (the emulator only gains points)."""
+    K = 6
+    c = np.linspace(0.0, 1.0, K)
+    calls = []
+
+    def fn(Z):
+        calls.append(len(Z))
+        E = 3.0 * np.sin(2.5 * Z[:, [0]] + c) + 4.0 * (Z[:, [1]] - 0.3) ** 2 * (1 + c) - 1.2
+        return (E**2).mean(1), E
+
+    res = history_match(fn, UnitPrior.uniform(2), np.ones(K), waves=1, design_points=8, pool=1000, particles=100, rounds=2, chains=4, steps=600, error_scale=0.5, seed=2)
+    assert calls == [8, 100, 100]
+    rounds = [w for w in res.waves if "round" in w]
+    assert [w["round"] for w in rounds] == [1, 2] and [w["wave"] for w in rounds] == [2, 3]
+    assert rounds[1]["ess"] >= rounds[0]["ess"] - 2 * math.sqrt(100.0)
+    assert all(w["emulator_posterior_ess"] > 10 for w in rounds)
+    assert [h[0] for h in res.history] == [1] * 8 + [2] * 100 + [3] * 100
+
+
 def test_history_matching_arguments():
     _, _, fn, _ = _linear_problem()
     prior = UnitPrior.uniform(3)
@@ -191,6 +227,8 @@ def test_history_matching_arguments():
         history_match(fn, prior, np.ones(20), cutoff=1.0)
     with pytest.raises(ValueError, match="particles"):
         history_match(fn, prior, np.ones(20), particles=1)
+    with pytest.raises(ValueError, match="rounds"):
+        history_match(fn, prior, np.ones(20), rounds=0)
 
 
 # ============================================================================ oligosim calibrate --method history

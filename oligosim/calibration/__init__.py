@@ -43,6 +43,7 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     pool = 4000                 # candidates screened with the emulator per wave
     cutoff = 0.995              # implausibility cut: chi-square quantile, one df per target
     particles = 300             # emulator-posterior draws simulated and importance-weighted
+    rounds = 1                  # Bayesian-step rounds (each round's draws train the next)
     chains = 16                 # Metropolis chains on the emulator
     steps = 2000                # steps per chain (the first half adapts and is dropped)
     # error_scale = 1.3         # tau^2 (default: the smallest simulated objective)
@@ -365,32 +366,20 @@ def _history(spec: CalibrationSpec, ev: Evaluator, before: list, say) -> "Histor
 
     def wave(w, info):
         if "ess" in info:
-            say(f"history: Bayesian step: {info['simulated']} draws of the emulator posterior simulated, ESS {info['ess']:.0f} (Metropolis acceptance {info['acceptance']:.2f})")
+            say(
+                f"history: Bayesian step, round {info['round']}: {info['simulated']} draws of the emulator posterior simulated, ESS {info['ess']:.0f} "
+                f"(emulator posterior's own ESS {info['emulator_posterior_ess']:.0f}; Metropolis acceptance {info['acceptance']:.2f})"
+            )
         else:
             say(
                 f"history: wave {w}: best objective {info['best_objective']:.4g}, tau^2 {info['error_scale']:.3g}, "
                 f"not ruled out {100 * info['nroy_share']:.2g}% of the cube, emulator leave-one-out within 3 sd {100 * info['loo_within_3']:.0f}%"
             )
 
-    res = history_match(
-        fn,
-        prior_of(spec),
-        weights,
-        waves=h["waves"],
-        design_points=h["design_points"],
-        pool=h["pool"],
-        cutoff=h["cutoff"],
-        particles=h["particles"],
-        chains=h["chains"],
-        steps=h["steps"],
-        undefined_penalty=float(spec.objective["undefined_penalty"]),
-        error_scale=h["error_scale"],
-        clip=h["clip"],
-        seed=spec.seed + 2,
-        on_wave=wave,
-    )
+    sizes = {k: h[k] for k in ("waves", "design_points", "pool", "cutoff", "particles", "rounds", "chains", "steps", "error_scale", "clip")}
+    res = history_match(fn, prior_of(spec), weights, undefined_penalty=float(spec.objective["undefined_penalty"]), seed=spec.seed + 2, on_wave=wave, **sizes)
     for e, (g, _, _) in zip(ev.evaluations[first:], res.history):
-        e.phase = "posterior" if g > h["waves"] else f"wave{g}"
+        e.phase = f"wave{g}" if g <= h["waves"] else ("posterior" if g == h["waves"] + h["rounds"] else f"refine{g - h['waves']}")
     return res
 
 

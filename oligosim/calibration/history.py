@@ -37,7 +37,12 @@ uncertainty widens the likelihood. ``particles`` draws spread evenly over the ch
 halves are simulated, and importance weights ``exp(l_sim - l_em)`` (the simulated against the
 emulated log likelihood) correct for the emulator's error: the weighted particles target the
 posterior of the simulator itself, and their effective sample size measures how well the
-emulator stood in for it. Everything is deterministic for a seed.
+emulator stood in for it. With ``rounds`` > 1 the step is repeated, each round's simulated draws
+added to the emulator's training set first, so the emulator sharpens where the posterior is
+(``tau^2`` stays the one of the waves, so every round targets the same posterior); the last
+round's draws are the particles. The chains' own effective sample size (the posterior of the
+emulator, with its uncertainty integrated as in Kennedy & O'Hagan 2001) is reported beside the
+corrected one. Everything is deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -69,7 +74,10 @@ class HistoryResult(AbcResult):
         Per wave: ``wave``, ``simulated``, ``best_objective``, ``error_scale`` (tau^2),
         ``nroy_share`` (share of the Sobol' cloud not ruled out), ``nroy_kept`` (candidates not
         ruled out), ``loo_within_3`` (share of leave-one-out standardised emulator errors within
-        +-3), ``lengths`` (the emulator's correlation lengths).
+        +-3), ``lengths`` (the emulator's correlation lengths), ``nugget``. Then per round of the
+        Bayesian step: ``wave`` (waves + round), ``round``, ``simulated``, ``best_objective``,
+        ``error_scale``, ``ess`` (of the importance-corrected draws), ``emulator_posterior_ess``
+        (of the Metropolis chains on the emulator, :func:`_chain_ess`), ``acceptance``.
     error_scale : float
         tau^2 of the Bayesian step.
     emulator_acceptance : float
@@ -113,6 +121,77 @@ def _maximin(P: np.ndarray, k: int, first: int) -> np.ndarray:
     return np.array(chosen)
 
 
+
+def _log_posterior(em: Emulator, prior: UnitPrior, Z: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """log prior + emulated log likelihood at each row of ``Z`` (-inf outside the prior's support)."""
+    pr = prior.pdf(Z)
+    out = np.full(len(Z), -np.inf)
+    inside = pr > 0
+    if inside.any():
+        out[inside] = np.log(pr[inside]) + _emulated_loglik(em, Z[inside], s2)
+    return out
+
+
+def _metropolis(logpost, starts: np.ndarray, near: np.ndarray, steps: int, rng) -> tuple[np.ndarray, float]:
+    """Random-walk Metropolis chains (one per row of ``starts``), vectorised over the chains.
+
+    The proposal is Gaussian with ``2.38^2 / d`` times a covariance (Roberts & Rosenthal 2001):
+    that of the points ``near`` at first, then, every 100 steps of the first half from step 200,
+    that of the chains' states so far (Haario et al. 2001); the second half runs with the last
+    one and is returned, shape ``(steps - steps // 2, chains, d)``, with its acceptance rate.
+    """
+    chains, dim = starts.shape
+    prop = (2.38**2 / dim) * (np.cov(near.T) + 1e-6 * np.eye(dim))
+    cur = starts.copy()
+    lp = logpost(cur)
+    burn = np.empty((steps // 2, chains, dim))
+    kept = np.empty((steps - steps // 2, chains, dim))
+    acc = 0
+    for t in range(steps):
+        if 200 <= t < steps // 2 and t % 100 == 0:
+            prop = (2.38**2 / dim) * (np.cov(burn[:t].reshape(-1, dim).T) + 1e-6 * np.eye(dim))
+        new = cur + rng.standard_normal((chains, dim)) @ np.linalg.cholesky(prop).T
+        lpn = logpost(new)
+        move = np.log(rng.random(chains)) < (lpn - lp)
+        cur[move], lp[move] = new[move], lpn[move]
+        if t < steps // 2:
+            burn[t] = cur
+        else:
+            kept[t - steps // 2] = cur
+            acc += int(move.sum())
+    return kept, acc / max(1, kept.shape[0] * chains)
+
+
+def _chain_ess(kept: np.ndarray) -> float:
+    """Effective sample size of Metropolis output ``kept`` (steps, chains, d): for each
+    coordinate ``chains x steps / (1 + 2 sum rho_k)``, the autocorrelations averaged over the
+    chains and summed while positive (Geyer's initial positive sequence, in its simplest form);
+    the smallest over the coordinates."""
+    n, chains, dim = kept.shape
+    x = kept - kept.mean(0, keepdims=True)
+    f = np.fft.rfft(x, n=2 * n, axis=0)
+    acov = np.fft.irfft(f * np.conj(f), axis=0)[:n] / n  # (lags, chains, d)
+    var = acov[0]
+    rho = np.where(var > 0, acov / np.where(var > 0, var, 1.0), 0.0).mean(1)  # (lags, d)
+    out = []
+    for j in range(dim):
+        r = rho[1:, j]
+        stop = np.flatnonzero(r <= 0.0)
+        s = r[: stop[0]].sum() if stop.size else r.sum()
+        out.append(chains * n / (1.0 + 2.0 * s))
+    return float(min(out))
+
+
+def _correction_weights(L: np.ndarray, l_em: np.ndarray, K: int, tau2: float) -> np.ndarray:
+    """Normalised importance weights exp(l_sim - l_em) of simulated draws of the emulator
+    posterior, ``l_sim = -K L / (2 tau^2)``; an infeasible draw (L = inf) weighs 0."""
+    l_sim = np.where(np.isfinite(L), -0.5 * K * L / tau2, -np.inf)
+    a = l_sim - l_em
+    if not np.isfinite(a).any():
+        raise RuntimeError("every draw of the emulator posterior was infeasible in the simulator")
+    W = np.where(np.isfinite(a), np.exp(a - a[np.isfinite(a)].max()), 0.0)
+    return W / W.sum()
+
 def history_match(
     fn: ErrorsFn,
     prior: UnitPrior,
@@ -123,6 +202,7 @@ def history_match(
     pool: int = 4000,
     cutoff: float = 0.995,
     particles: int = 300,
+    rounds: int = 1,
     chains: int = 16,
     steps: int = 2000,
     undefined_penalty: float = 100.0,
@@ -151,7 +231,11 @@ def history_match(
     cutoff : float
         In (0, 1): chi-square quantile (K degrees of freedom) of the implausibility cut.
     particles : int
-        Draws of the emulator posterior simulated in the Bayesian step.
+        Draws of the emulator posterior simulated in each round of the Bayesian step.
+    rounds : int
+        Rounds of the Bayesian step (>= 1): each round's simulated draws join the emulator's
+        training set before the next round samples again; the last round's draws are the
+        posterior's particles.
     chains, steps : int
         Metropolis chains on the emulator and steps per chain (the second half kept).
     undefined_penalty : float
@@ -162,7 +246,8 @@ def history_match(
         Bound of the errors the emulator learns (tolerance units).
     seed : int
     on_wave : callable, optional
-        ``on_wave(w, info)`` after each wave (``w = waves`` + 1 for the Bayesian step).
+        ``on_wave(w, info)`` after each wave and each round of the Bayesian step
+        (``w = waves + round``).
 
     Returns
     -------
@@ -175,8 +260,8 @@ def history_match(
         raise ValueError(f"history matching needs waves >= 1 and design_points >= dim + 3 = {dim + 3}")
     if not 0.0 < cutoff < 1.0:
         raise ValueError("cutoff must be in (0, 1)")
-    if particles < 2 or chains < 1 or steps < 2:
-        raise ValueError("particles >= 2, chains >= 1 and steps >= 2 are required")
+    if particles < 2 or chains < 1 or steps < 2 or rounds < 1:
+        raise ValueError("particles >= 2, rounds >= 1, chains >= 1 and steps >= 2 are required")
     rng = np.random.default_rng(seed)
     chi2_cut = float(stats.chi2.ppf(cutoff, K))
     Zs = np.empty((0, dim))
@@ -238,74 +323,45 @@ def history_match(
                 design = sub[_maximin(sub, design_points, int(np.argmin(I2[keep])))]
             else:  # too few not ruled out: fill with the least implausible of the rest
                 design = cand[np.argsort(I2, kind="stable")[:design_points]]
-    # ---- Bayesian step on the emulator
-    ok = np.isfinite(Ls)
-    order = np.flatnonzero(ok)[np.argsort(Ls[ok], kind="stable")]
-    starts = Zs[order[np.arange(chains) % len(order)]]
-    near = Zs[order[: max(4 * dim, 2 * chains)]]
-    prop = (2.38**2 / dim) * (np.cov(near.T) + 1e-6 * np.eye(dim))
-
-    def logpost(Z):
-        pr = prior.pdf(Z)
-        out = np.full(len(Z), -np.inf)
-        inside = pr > 0
-        if inside.any():
-            out[inside] = np.log(pr[inside]) + _emulated_loglik(em, Z[inside], s2)
-        return out
-
-    cur = starts.copy()
-    lp = logpost(cur)
-    kept_burn = np.empty((steps // 2, chains, dim))
-    kept = np.empty((steps - steps // 2, chains, dim))
-    acc = 0
-    for t in range(steps):
-        if t < steps // 2 and t >= 200 and t % 100 == 0:  # adapt on the burn-in so far (Haario 2001)
-            past = kept_burn[: t].reshape(-1, dim)
-            prop = (2.38**2 / dim) * (np.cov(past.T) + 1e-6 * np.eye(dim))
-        L_ = np.linalg.cholesky(prop)
-        new = cur + rng.standard_normal((chains, dim)) @ L_.T
-        lpn = logpost(new)
-        u = np.log(rng.random(chains))
-        move = u < (lpn - lp)
-        cur[move], lp[move] = new[move], lpn[move]
-        if t < steps // 2:
-            kept_burn[t] = cur
-        else:
-            kept[t - steps // 2] = cur
-            acc += int(move.sum())
-    acceptance = acc / max(1, (steps - steps // 2) * chains)
-    flat = kept.reshape(-1, dim)  # step-major: the chains interleaved
-    idx = np.linspace(0, len(flat) - 1, particles).round().astype(int)
-    draws = flat[idx]
-    L, E = fn(draws)
-    L = np.asarray(L, dtype=float)
-    for z, v in zip(draws, L):
-        history.append((waves + 1, z.copy(), float(v)))
-    l_sim = np.where(np.isfinite(L), -0.5 * K * L / tau2, -np.inf)
-    l_em = _emulated_loglik(em, draws, s2)
-    a = l_sim - l_em
-    a = a - a[np.isfinite(a)].max() if np.isfinite(a).any() else np.zeros_like(a)
-    W = np.where(np.isfinite(a), np.exp(a), 0.0)
-    if W.sum() <= 0:
-        raise RuntimeError("every draw of the emulator posterior was infeasible in the simulator")
-    W = W / W.sum()
-    ess = float(1.0 / np.sum(W**2))
-    final = {
-        "wave": waves + 1,
-        "simulated": int(particles),
-        "best_objective": float(np.min(np.r_[Ls[ok], L[np.isfinite(L)]])),
-        "error_scale": tau2,
-        "ess": ess,
-        "acceptance": acceptance,
-    }
-    if on_wave:
-        on_wave(waves + 1, final)
+    # ---- Bayesian step on the emulator, refined for `rounds` rounds
+    draws = L = None
+    for rnd in range(1, rounds + 1):
+        if rnd > 1:  # the last round's simulated draws join the emulator's training set
+            Zs, Ls, Es = np.vstack([Zs, draws]), np.r_[Ls, L], np.vstack([Es, E])
+            ok = np.isfinite(Ls)
+            em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
+        ok = np.isfinite(Ls)
+        order = np.flatnonzero(ok)[np.argsort(Ls[ok], kind="stable")]
+        kept, acceptance = _metropolis(
+            lambda Z: _log_posterior(em, prior, Z, s2), Zs[order[np.arange(chains) % len(order)]], Zs[order[: max(4 * dim, 2 * chains)]], steps, rng
+        )
+        flat = kept.reshape(-1, dim)  # step-major: the chains interleaved
+        draws = flat[np.linspace(0, len(flat) - 1, particles).round().astype(int)]
+        L, E = fn(draws)
+        L = np.asarray(L, dtype=float)
+        E = np.asarray(E, dtype=float).reshape(len(draws), K)
+        for z, v in zip(draws, L):
+            history.append((waves + rnd, z.copy(), float(v)))
+        W = _correction_weights(L, _emulated_loglik(em, draws, s2), K, tau2)
+        final = {
+            "wave": waves + rnd,
+            "round": rnd,
+            "simulated": int(particles),
+            "best_objective": float(np.min(np.r_[Ls[ok], L[np.isfinite(L)]])),
+            "error_scale": tau2,
+            "ess": float(1.0 / np.sum(W**2)),
+            "emulator_posterior_ess": _chain_ess(kept),
+            "acceptance": acceptance,
+        }
+        infos.append(final)
+        if on_wave:
+            on_wave(waves + rnd, final)
     generations = [
-        {"generation": i["wave"], "epsilon": chi2_cut, "proposals": i["simulated"], "accepted": i["nroy_kept"],
-         "acceptance_rate": i["nroy_share"], "ess": math.nan, "relaxed": False}
+        {"generation": i["wave"], "epsilon": chi2_cut if "nroy_share" in i else math.nan, "proposals": i["simulated"],
+         "accepted": i.get("nroy_kept", i["simulated"]), "acceptance_rate": i.get("nroy_share", i.get("acceptance")),
+         "ess": i.get("ess", math.nan), "relaxed": False}
         for i in infos
-    ] + [{"generation": waves + 1, "epsilon": math.nan, "proposals": int(particles), "accepted": int(particles),
-          "acceptance_rate": acceptance, "ess": ess, "relaxed": False}]
+    ]
     return HistoryResult(
         particles=draws,
         weights=W,
@@ -313,7 +369,7 @@ def history_match(
         generations=generations,
         history=history,
         populations=[(draws.copy(), W.copy(), L.copy())],
-        waves=infos + [final],
+        waves=infos,
         error_scale=tau2,
-        emulator_acceptance=acceptance,
+        emulator_acceptance=final["acceptance"],
     )

@@ -31,7 +31,8 @@ def _history_method(spec, result) -> str:
         f"prior x exp(-K L / (2 tau^2)); tau^2 = {result.abc.error_scale:.4g}"
         + (" (set in the config)" if h["error_scale"] is not None else " (the smallest simulated objective)")
         + f". Bayesian step: {h['chains']} Metropolis chains of {h['steps']} steps on the emulator posterior, {h['particles']} of their "
-        f"draws simulated and weighted by simulated over emulated likelihood, so the weighted particles target the simulator's posterior."
+        f"draws simulated and weighted by simulated over emulated likelihood, so the weighted particles target the simulator's posterior"
+        + (f"; {h['rounds']} rounds, each round's simulated draws added to the emulator's training set before the next." if h["rounds"] > 1 else ".")
     )
 
 
@@ -55,17 +56,24 @@ def _history_tables(rep, result) -> None:
             "regression carries linear trends), so the targets inform it weakly or only through a trend."
         ),
     )
+    rounds = [w for w in res.waves if "round" in w]
+    rep.table(
+        ["round", "simulated", "best objective", "Metropolis acceptance", "ESS of the emulator posterior (chains)", "ESS after correction"],
+        [[w["round"], w["simulated"], w["best_objective"], w["acceptance"], w["emulator_posterior_ess"], w["ess"]] for w in rounds],
+        caption="Bayesian step: draws of the emulator posterior, simulated and weighted by simulated / emulated likelihood",
+    )
     ess = res.ess
     rep.paragraph(
-        f"Bayesian step: {final['simulated']} draws of the emulator posterior simulated (Metropolis acceptance {final['acceptance']:.2f}); "
-        f"importance weights simulated / emulated likelihood give an effective sample size of {ess:.1f}."
+        f"The posterior's particles are the last round's {final['simulated']} simulated draws; their importance weights give an "
+        f"effective sample size of {ess:.1f}."
         + (
             " Warning: that is below 200 (issue 20's bar for a posterior worth using) or a fifth of the draws: the emulator did not "
-            "stand in well for the simulator; more waves or design points sharpen it."
+            "stand in well for the simulator where the posterior is; more rounds (history.rounds), waves or design points sharpen it."
             if ess < max(200.0, 0.2 * len(res.weights))
             else ""
         )
     )
+
 
 def most_within(result: CalibrationResult):
     """The candidate with the most targets within tolerance (ties: the lower objective)."""

@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
         budget += a["prior_draws"] + (a["generations"] - 1) * a["max_proposals"]
     if method == "history":
         h = spec.history
-        budget += h["waves"] * h["design_points"] + h["particles"]
+        budget += h["waves"] * h["design_points"] + h["rounds"] * h["particles"]
     result = _guarded(args, budget, "calibrating", lambda progress, log: run_calibration(spec, method=method, workers=args.workers, scheduler=args.scheduler, progress=progress, log=log, journal=args.journal))
     names = _write(write_outputs, result, out)
     if not args.quiet:
