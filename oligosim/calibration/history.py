@@ -34,7 +34,7 @@ Bayesian step. After the last wave, ``chains`` random-walk Metropolis chains (ad
 their first half, Haario et al. 2001; started at the best simulated points) sample the emulator
 posterior ``prior(z) prod_i N(0; mu_i(z), s_i^2 + v_i(z))``, in which the emulator's
 uncertainty widens the likelihood. ``particles`` draws spread evenly over the chains' second
-halves are simulated, and importance weights ``exp(l_sim - l_em)`` (the simulated against the
+halves are simulated (each distinct one once, weighing its count), and importance weights ``exp(l_sim - l_em)`` (the simulated against the
 emulated log likelihood) correct for the emulator's error: the weighted particles target the
 posterior of the simulator itself, and their effective sample size measures how well the
 emulator stood in for it. With ``rounds`` > 1 the step is repeated, each round's simulated draws
@@ -75,7 +75,8 @@ class HistoryResult(AbcResult):
         ``nroy_share`` (share of the Sobol' cloud not ruled out), ``nroy_kept`` (candidates not
         ruled out), ``loo_within_3`` (share of leave-one-out standardised emulator errors within
         +-3), ``lengths`` (the emulator's correlation lengths), ``nugget``. Then per round of the
-        Bayesian step: ``wave`` (waves + round), ``round``, ``simulated``, ``best_objective``,
+        Bayesian step: ``wave`` (waves + round), ``round``, ``draws`` (taken from the chains),
+        ``simulated`` (the distinct ones among them), ``best_objective``,
         ``error_scale``, ``ess`` (of the importance-corrected draws), ``emulator_posterior_ess``
         (of the Metropolis chains on the emulator, :func:`_chain_ess`), ``acceptance``.
     error_scale : float
@@ -182,14 +183,17 @@ def _chain_ess(kept: np.ndarray) -> float:
     return float(min(out))
 
 
-def _correction_weights(L: np.ndarray, l_em: np.ndarray, K: int, tau2: float) -> np.ndarray:
-    """Normalised importance weights exp(l_sim - l_em) of simulated draws of the emulator
-    posterior, ``l_sim = -K L / (2 tau^2)``; an infeasible draw (L = inf) weighs 0."""
+def _correction_weights(L: np.ndarray, l_em: np.ndarray, K: int, tau2: float, count: np.ndarray | None = None) -> np.ndarray:
+    """Normalised importance weights ``count x exp(l_sim - l_em)`` of distinct simulated draws of
+    the emulator posterior (``count``: how often each was drawn, default 1), ``l_sim = -K L /
+    (2 tau^2)``; an infeasible draw (L = inf) weighs 0."""
     l_sim = np.where(np.isfinite(L), -0.5 * K * L / tau2, -np.inf)
     a = l_sim - l_em
     if not np.isfinite(a).any():
         raise RuntimeError("every draw of the emulator posterior was infeasible in the simulator")
     W = np.where(np.isfinite(a), np.exp(a - a[np.isfinite(a)].max()), 0.0)
+    if count is not None:
+        W = W * np.asarray(count, dtype=float)
     return W / W.sum()
 
 def history_match(
@@ -231,7 +235,9 @@ def history_match(
     cutoff : float
         In (0, 1): chi-square quantile (K degrees of freedom) of the implausibility cut.
     particles : int
-        Draws of the emulator posterior simulated in each round of the Bayesian step.
+        Draws of the emulator posterior taken in each round of the Bayesian step; each distinct
+        one is simulated once and weighs its count (a Metropolis chain repeats a state it does
+        not leave).
     rounds : int
         Rounds of the Bayesian step (>= 1): each round's simulated draws join the emulator's
         training set before the next round samples again; the last round's draws are the
@@ -335,18 +341,23 @@ def history_match(
         kept, acceptance = _metropolis(
             lambda Z: _log_posterior(em, prior, Z, s2), Zs[order[np.arange(chains) % len(order)]], Zs[order[: max(4 * dim, 2 * chains)]], steps, rng
         )
-        flat = kept.reshape(-1, dim)  # step-major: the chains interleaved
-        draws = flat[np.linspace(0, len(flat) - 1, particles).round().astype(int)]
+        flat = kept.transpose(1, 0, 2).reshape(-1, dim)  # chain by chain: every chain gives its share, evenly spaced in steps
+        picked = flat[np.linspace(0, len(flat) - 1, particles).round().astype(int)]
+        # a chain that stays put repeats a state: each distinct draw is simulated once and weighs its count
+        draws, first, count = np.unique(picked, axis=0, return_index=True, return_counts=True)
+        keep_order = np.argsort(first, kind="stable")
+        draws, count = draws[keep_order], count[keep_order]
         L, E = fn(draws)
         L = np.asarray(L, dtype=float)
         E = np.asarray(E, dtype=float).reshape(len(draws), K)
         for z, v in zip(draws, L):
             history.append((waves + rnd, z.copy(), float(v)))
-        W = _correction_weights(L, _emulated_loglik(em, draws, s2), K, tau2)
+        W = _correction_weights(L, _emulated_loglik(em, draws, s2), K, tau2, count)
         final = {
             "wave": waves + rnd,
             "round": rnd,
-            "simulated": int(particles),
+            "draws": int(particles),
+            "simulated": int(len(draws)),
             "best_objective": float(np.min(np.r_[Ls[ok], L[np.isfinite(L)]])),
             "error_scale": tau2,
             "ess": float(1.0 / np.sum(W**2)),

@@ -58,13 +58,13 @@ def _history_tables(rep, result) -> None:
     )
     rounds = [w for w in res.waves if "round" in w]
     rep.table(
-        ["round", "simulated", "best objective", "Metropolis acceptance", "ESS of the emulator posterior (chains)", "ESS after correction"],
-        [[w["round"], w["simulated"], w["best_objective"], w["acceptance"], w["emulator_posterior_ess"], w["ess"]] for w in rounds],
+        ["round", "draws", "distinct, simulated", "best objective", "Metropolis acceptance", "ESS of the emulator posterior (chains)", "ESS after correction"],
+        [[w["round"], w["draws"], w["simulated"], w["best_objective"], w["acceptance"], w["emulator_posterior_ess"], w["ess"]] for w in rounds],
         caption="Bayesian step: draws of the emulator posterior, simulated and weighted by simulated / emulated likelihood",
     )
     ess = res.ess
     rep.paragraph(
-        f"The posterior's particles are the last round's {final['simulated']} simulated draws; their importance weights give an "
+        f"The posterior's particles are the last round's {final['simulated']} distinct simulated draws; their importance weights give an "
         f"effective sample size of {ess:.1f}."
         + (
             " Warning: that is below 200 (issue 20's bar for a posterior worth using) or a fifth of the draws: the emulator did not "
