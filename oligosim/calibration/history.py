@@ -31,7 +31,8 @@ variance). Candidates with ``I^2`` at or below the ``cutoff`` quantile of a chi-
 subset of them. The share of the Sobol' half that survives estimates the NROY volume.
 
 Bayesian step. After the last wave, ``chains`` random-walk Metropolis chains (adaptive during
-their first half, Haario et al. 2001; started at the best simulated points) sample the emulator
+their first half in shape and scale, Haario et al. 2001, Andrieu & Thoms 2008; started at the
+best simulated points) sample the emulator
 posterior ``prior(z) prod_i N(0; mu_i(z), s_i^2 + v_i(z))``, in which the emulator's
 uncertainty widens the likelihood. ``particles`` draws spread evenly over the chains' second
 halves are simulated (each distinct one once, weighing its count), and importance weights ``exp(l_sim - l_em)`` (the simulated against the
@@ -136,25 +137,37 @@ def _log_posterior(em: Emulator, prior: UnitPrior, Z: np.ndarray, s2: np.ndarray
 def _metropolis(logpost, starts: np.ndarray, near: np.ndarray, steps: int, rng) -> tuple[np.ndarray, float]:
     """Random-walk Metropolis chains (one per row of ``starts``), vectorised over the chains.
 
-    The proposal is Gaussian with ``2.38^2 / d`` times a covariance (Roberts & Rosenthal 2001):
-    that of the points ``near`` at first, then, every 100 steps of the first half from step 200,
-    that of the chains' states so far (Haario et al. 2001); the second half runs with the last
-    one and is returned, shape ``(steps - steps // 2, chains, d)``, with its acceptance rate.
+    The proposal is Gaussian with ``scale^2 x 2.38^2 / d`` times a covariance (Roberts & Rosenthal
+    2001): that of the points ``near`` at first; every 50 steps of the first half from step 100,
+    the within-chain covariance of the later half of the states so far (each chain's own mean
+    removed, so chains parked in different places do not inflate it; Haario et al. 2001), and
+    ``log scale`` moved by twice the last 50 steps' acceptance rate minus 0.234 (Andrieu & Thoms
+    2008), so that a posterior much narrower than ``near`` is still explored. The second half runs with the last
+    proposal and is returned, shape ``(steps - steps // 2, chains, d)``, with its acceptance rate.
     """
     chains, dim = starts.shape
-    prop = (2.38**2 / dim) * (np.cov(near.T) + 1e-6 * np.eye(dim))
+    base = 2.38**2 / dim
+    cov = np.cov(near.T) + 1e-6 * np.eye(dim)
+    log_scale = 0.0
+    chol = np.linalg.cholesky(base * cov)
     cur = starts.copy()
     lp = logpost(cur)
     burn = np.empty((steps // 2, chains, dim))
     kept = np.empty((steps - steps // 2, chains, dim))
-    acc = 0
+    acc = recent = 0
     for t in range(steps):
-        if 200 <= t < steps // 2 and t % 100 == 0:
-            prop = (2.38**2 / dim) * (np.cov(burn[:t].reshape(-1, dim).T) + 1e-6 * np.eye(dim))
-        new = cur + rng.standard_normal((chains, dim)) @ np.linalg.cholesky(prop).T
+        if 100 <= t < steps // 2 and t % 50 == 0:
+            past = burn[t // 2 : t] - burn[t // 2 : t].mean(0, keepdims=True)  # the later half: the start is forgotten
+            cov = np.cov(past.reshape(-1, dim).T) + 1e-10 * np.eye(dim)
+            log_scale += 2.0 * (recent / (50.0 * chains) - 0.234)
+            chol = np.linalg.cholesky(math.exp(2.0 * log_scale) * base * cov)
+        if t % 50 == 0:
+            recent = 0
+        new = cur + rng.standard_normal((chains, dim)) @ chol.T
         lpn = logpost(new)
         move = np.log(rng.random(chains)) < (lpn - lp)
         cur[move], lp[move] = new[move], lpn[move]
+        recent += int(move.sum())
         if t < steps // 2:
             burn[t] = cur
         else:
