@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from oligosim.calibration import CalibrationResult
+from oligosim.calibration.posterior import posterior_kind
 from oligosim.calibration.scoring import TargetResult
 
 __all__ = ["plot_targets", "plot_predictive", "plot_trace", "plot_marginals", "plot_pairs", "PHASE_COLORS"]
@@ -92,8 +93,9 @@ def plot_marginals(result: CalibrationResult):
     for ax in axes[d:]:
         ax.set_visible(False)
     axes[0].legend(fontsize="xx-small")
-    fig.suptitle("ABC-SMC posterior marginals (weighted final population)", fontsize="medium")
-    fig.tight_layout()
+    name, sample = posterior_kind(result)
+    fig.suptitle(f"{name[0].upper() + name[1:]}: marginals ({sample})", fontsize="medium")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title above the first row
     return fig
 
 
@@ -144,7 +146,8 @@ def plot_pairs(result: CalibrationResult):
                 ax.set_ylabel(pi.label, fontsize=6)
             elif i != j:
                 ax.set_yticklabels([])
-    fig.suptitle("ABC-SMC posterior: pairs (lower), weighted correlations in the search cube (upper), point fit (red)", fontsize="small")
+    name = posterior_kind(result)[0]
+    fig.suptitle(f"{name[0].upper() + name[1:]}: pairs (lower), weighted correlations in the search cube (upper), point fit (red)", fontsize="small")
     fig.tight_layout()
     return fig
 

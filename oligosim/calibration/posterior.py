@@ -12,6 +12,14 @@ from oligosim.io.report import fmt
 __all__ = ["calibrated_toml", "fitted_distribution", "posterior_distributions"]
 
 
+
+def posterior_kind(result: CalibrationResult) -> tuple[str, str]:
+    """What produced a run's posterior, as reports and figures name it: ``(name, sample)``, e.g.
+    ``("ABC-SMC posterior", "weighted final population")``."""
+    if hasattr(result.abc, "waves"):
+        return "history-matching posterior", "importance-weighted simulated draws"
+    return "ABC-SMC posterior", "weighted final population"
+
 def _num(x) -> str:
     """A TOML number with 6 significant digits."""
     x = float(x)
@@ -136,9 +144,9 @@ def posterior_distributions(result: CalibrationResult, summary: list[dict]) -> t
             d = Distribution("uniform", {"low": lo, "high": hi if hi > lo else p.high})
         dists[p.path] = (d, s)
     head = [
-        f"# ABC-SMC posterior of: {spec.title}",
-        f"# One marginal distribution per fitted parameter, by the moments of the weighted final",
-        f"# population ({len(result.abc.weights)} particles, ESS {result.abc.ess:.0f}); correlations between",
+        f"# {posterior_kind(result)[0]} of: {spec.title}",
+        "# One marginal distribution per fitted parameter, by the moments of the posterior's",
+        f"# {posterior_kind(result)[1]} ({len(result.abc.weights)} particles, ESS {result.abc.ess:.0f}); correlations between",
         "# parameters are NOT kept (posterior.csv has the joint sample).",
     ]
     overlay = head + [

@@ -13,7 +13,7 @@ from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.diagnosis import diagnose, diagnosis_text
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.calibration.plots import plot_marginals, plot_pairs, plot_trace
-from oligosim.calibration.posterior import calibrated_toml, posterior_distributions
+from oligosim.calibration.posterior import calibrated_toml, posterior_distributions, posterior_kind
 from oligosim.io.files import write_csv
 from oligosim.io.report import Report, fmt
 
@@ -354,7 +354,7 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
         rep.heading("Using the posterior in the PSA")
         rep.bullets(
             [
-                "posterior.csv: the final ABC-SMC population (one row per particle: weight, distance, parameter values), the joint posterior with its correlations.",
+                f"posterior.csv: the {posterior_kind(result)[0]}'s {posterior_kind(result)[1]} (one row per particle: weight, distance, parameter values), the joint posterior with its correlations.",
                 "psa_parameters.toml: one [[parameter]] table per fitted parameter with a distribution fitted to the weighted posterior by its moments (lognormal for log-scale parameters; otherwise beta for keys bounded to [0, 1], gamma for other non-negative keys, normal for unbounded ones). Replace the [[parameter]] tables of experiments/psa.toml (those of the same paths) with them.",
                 "posterior_distributions.toml: the same distributions as a scenario overlay (value = the point fit). Point experiments/psa.toml at it with a scenario that extends [\"../configs/default.toml\", \"<path to>/posterior_distributions.toml\"] and [[parameter]] tables that name only a path: the PSA then draws from the posterior (psa.use_scenario_distributions = true, the default).",
                 "Both drop the correlations between parameters (see the pairs plot): a PSA from independent marginals is wider than the joint posterior where parameters trade off.",
@@ -455,7 +455,7 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
                 ["particle", "weight", "distance"] + [p.path for p in spec.parameters],
                 [[k, float(result.abc.weights[k]), json_number(float(result.abc.distances[k]))] + [float(v) for v in X[k]] for k in range(len(X))],
             )
-            add("posterior.csv", "final ABC-SMC population: weight, distance, parameter values")
+            add("posterior.csv", f"{posterior_kind(result)[0]} ({posterior_kind(result)[1]}): weight, distance, parameter values")
             (tmp / "posterior_distributions.toml").write_text(overlay, encoding="utf-8")
             add("posterior_distributions.toml", "fitted marginal distributions as a scenario overlay")
             (tmp / "psa_parameters.toml").write_text(psa, encoding="utf-8")
