@@ -93,7 +93,7 @@ def restricted_loglik(theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[
     quad = np.maximum(quad, 1e-300)
     s = quad / (n - q)
     logdetR = 2.0 * np.log(np.diag(cf[0])).sum()
-    sign, logdetA = np.linalg.slogdet(A)
+    _, logdetA = np.linalg.slogdet(A)
     value = -0.5 * m * (logdetR + logdetA) - 0.5 * (n - q) * np.log(quad).sum()
     B = (PY / s) @ PY.T
     M = (B - m * P)

@@ -82,13 +82,10 @@ class HistoryResult(AbcResult):
         (of the Metropolis chains on the emulator, :func:`_chain_ess`), ``acceptance``.
     error_scale : float
         tau^2 of the Bayesian step.
-    emulator_acceptance : float
-        Metropolis acceptance rate over the chains' second halves.
     """
 
     waves: list = field(default_factory=list)
     error_scale: float = math.nan
-    emulator_acceptance: float = math.nan
 
 
 def _target_sd2(weights: np.ndarray, tau2: float) -> np.ndarray:
@@ -395,5 +392,4 @@ def history_match(
         populations=[(draws.copy(), W.copy(), L.copy())],
         waves=infos,
         error_scale=tau2,
-        emulator_acceptance=final["acceptance"],
     )
