@@ -5,6 +5,8 @@ fixed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from oligosim.calibration import load_calibration, run_calibration
@@ -138,6 +140,12 @@ def test_shipped_calibrations_load_against_the_targets(path):
     if path.stem == "calibrate_v2_history":  # stages 1 and 2 free together, only the mechanisms fixed
         assert len(spec.parameters) == 29 and spec.method == "history" and spec.fixed["simulation.max_lesions"] == 64
         assert len(spec.fixed) == 3 and spec.history["waves"] * spec.history["design_points"] + spec.history["particles"] <= 1000
+    if path.stem == "calibrate_v2_history2":  # the same posterior, started from the first run's candidates
+        first = load_calibration(path.with_name("calibrate_v2_history.toml"), SHARED_TARGETS)
+        assert [p.to_json() for p in spec.parameters] == [p.to_json() for p in first.parameters] and spec.fixed == first.fixed
+        assert spec.history["error_scale"] == first.history["error_scale"] and spec.objective == first.objective
+        assert spec.history["waves"] == 0 and spec.history["combine"] and len(spec.history["start"]) == 1
+        assert Path(spec.history["start"][0]).resolve() == (CONFIG.parents[3] / "docs" / "calibration" / "v2" / "history" / "evaluations.csv").resolve()
 
 
 def test_schema_ranges_reach_optional_keys():

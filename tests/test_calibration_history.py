@@ -25,7 +25,7 @@ from oligosim import cli
 from oligosim.calibration import load_calibration, run_calibration
 from oligosim.calibration.emulator import _design, _sqdist_corr, fit_emulator, restricted_loglik
 from oligosim.calibration.history import HistoryResult, _chain_ess, _metropolis, history_match
-from oligosim.calibration.search import UnitPrior
+from oligosim.calibration.search import UnitPrior, sobol_points
 
 DATA = Path(__file__).resolve().parent / "data" / "calibration"
 
@@ -305,3 +305,146 @@ def test_history_design_points_below_the_regression_is_refused(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "history.design_points = 4: must be at least the fitted parameters + 3 = 5" in err
     assert not (tmp_path / "o").exists()
+
+
+# ============================================================================ start files and combined rounds
+
+
+def test_a_start_replaces_the_waves_and_is_never_a_particle():
+    """waves = 0 with a start: the emulator trains on the start's candidates, only the Bayesian
+    step simulates, and the posterior is the linear-Gaussian one (the emulator is exact)."""
+    A, b, fn, calls = _linear_problem()
+    Z0 = sobol_points(30, 3, 11)
+    L0, E0 = fn(Z0)
+    calls.clear()
+    res = history_match(fn, UnitPrior.uniform(3), np.ones(20), waves=0, particles=200, chains=8, steps=1500, error_scale=1.0, seed=1, start=(Z0, L0, E0))
+    assert calls == [len(res.particles)] and [h[0] for h in res.history] == [1] * calls[0]
+    assert not any((res.particles == z).all(1).any() for z in Z0)
+    S = np.linalg.inv(A.T @ A)
+    mu, sd = S @ A.T @ b, np.sqrt(np.diag(S))
+    assert res.ess > 180 and np.all(np.abs(res.weights @ res.particles - mu) <= 4 * sd * math.sqrt(2.0 / res.ess))
+    # the start's candidates shape the first emulator: without waves nothing else could
+    assert res.waves[0]["round"] == 1 and res.waves[0]["best_objective"] <= L0.min()
+    with pytest.raises(ValueError, match="waves >= 1"):
+        history_match(fn, UnitPrior.uniform(3), np.ones(20), waves=0)
+    with pytest.raises(ValueError, match="unit cube"):
+        history_match(fn, UnitPrior.uniform(3), np.ones(20), waves=0, start=(Z0 + 1.0, L0, E0))
+    with pytest.raises(ValueError, match="start must be"):
+        history_match(fn, UnitPrior.uniform(3), np.ones(20), waves=0, start=(Z0, L0, E0[:, :5]))
+
+
+def test_combined_rounds_weigh_each_round_by_its_ess():
+    """combine: the particles are every round's draws; round r's weights sum to ESS_r / sum ESS,
+    so the combined ESS is the sum of the rounds' and the weighted mean still matches the grid
+    posterior of the non-linear problem."""
+    from oligosim.calibration.history import _combine
+
+    K = 6
+    c = np.linspace(0.0, 1.0, K)
+
+    def errors(Z):
+        Z = np.atleast_2d(Z)
+        return 3.0 * np.sin(2.5 * Z[:, [0]] + c) + 4.0 * (Z[:, [1]] - 0.3) ** 2 * (1 + c) - 1.2
+
+    def fn(Z):
+        E = errors(Z)
+        return (E**2).mean(1), E
+
+    kw = dict(waves=1, design_points=10, pool=1000, particles=150, rounds=3, chains=6, steps=1000, error_scale=0.5, seed=4)
+    last = history_match(fn, UnitPrior.uniform(2), np.ones(K), **kw)
+    both = history_match(fn, UnitPrior.uniform(2), np.ones(K), combine=True, **kw)
+    rounds = [w for w in both.waves if "round" in w]
+    assert [w["ess"] for w in rounds] == [w["ess"] for w in last.waves if "round" in w]  # same run, same rounds
+    assert both.ess == pytest.approx(sum(w["ess"] for w in rounds)) == pytest.approx(rounds[-1]["ess_combined"])
+    assert len(both.populations) == 3 and len(both.particles) == sum(len(p[0]) for p in both.populations)
+    n = np.cumsum([0] + [len(p[0]) for p in both.populations])
+    share = [both.weights[n[r]:n[r + 1]].sum() for r in range(3)]
+    assert share == pytest.approx([w["ess"] / both.ess for w in rounds])
+    assert np.array_equal(both.particles[n[2]:], last.particles) and both.ess > last.ess
+    g = (np.arange(400) + 0.5) / 400
+    G = np.array(np.meshgrid(g, g, indexing="ij")).reshape(2, -1).T
+    lp = -0.5 * (errors(G) ** 2).sum(1) / 0.5
+    p = np.exp(lp - lp.max())
+    p /= p.sum()
+    mu = p @ G
+    sd = np.sqrt(p @ (G - mu) ** 2)
+    assert np.all(np.abs(both.weights @ both.particles - mu) <= 4 * sd * math.sqrt(2.0 / both.ess))
+    # two rounds of ESS 10 and 30 by hand: weights 1/4 and 3/4 of the total
+    W1, W2 = np.full(10, 0.1), np.full(30, 1 / 30)
+    _, W, _ = _combine([(np.zeros((10, 2)), W1, np.zeros(10)), (np.ones((30, 2)), W2, np.zeros(30))])
+    assert W[:10].sum() == pytest.approx(0.25) and 1.0 / np.sum(W**2) == pytest.approx(40.0)
+
+
+def _cfg_with(tmp_path, history: str, name="c.toml") -> Path:
+    """The tiny calibration with its [history] section replaced."""
+    text = (DATA / "calibrate.toml").read_text().replace("map.toml", str(DATA / "map.toml").replace("\\", "/"))
+    head, rest = text.split("[history]\n", 1)
+    rest = rest.split("\n\n", 1)[1]
+    cfg = tmp_path / name
+    cfg.write_text(head + "[history]\n" + history + "\n\n" + rest)
+    return cfg
+
+
+def test_calibrate_cli_starts_from_an_earlier_runs_evaluations(tmp_path):
+    """A first run's evaluations.csv trains the second run's emulator: no wave is simulated, every
+    round's draws are particles (combine) and the outputs say so."""
+    first = tmp_path / "first"
+    assert cli.main(["calibrate", str(DATA / "calibrate.toml"), "--targets", str(DATA / "targets.toml"), "--out", str(first), "--quick", "--workers", "1", "--quiet", "--method", "history"]) == 0
+    start = first / "evaluations.csv"
+    n_start = len(start.read_text().splitlines()) - 1
+    cfg = _cfg_with(tmp_path, f'start = ["{start.as_posix()}"]\nwaves = 0\nparticles = 6\nrounds = 2\nchains = 2\nsteps = 60\ncombine = true')
+    spec = load_calibration(cfg, DATA / "targets.toml", quick=True)
+    assert spec.history["waves"] == 0 and spec.history["start"] == [str(start)]
+    res = run_calibration(spec, method="history", workers=1)
+    phases = [e.phase for e in res.evaluations[1:]]
+    rounds = [w for w in res.abc.waves if "round" in w]
+    assert not any(p.startswith("wave") for p in phases) and len(rounds) == 2 == len(res.abc.waves)
+    assert phases == ["refine1"] * rounds[0]["simulated"] + ["posterior"] * rounds[1]["simulated"]
+    # the first round's emulator knew every start candidate inside the prior ranges: all but the
+    # defaults row, whose TP kill rate 1.038 lies above this calibration's range [0.3, 0.9]
+    assert "1.038" in start.read_text().splitlines()[1]
+    assert rounds[0]["trained_on"] == n_start - 1 and rounds[1]["trained_on"] == n_start - 1 + rounds[0]["simulated"]
+    assert len(res.abc.particles) == len(phases) and res.abc.ess == pytest.approx(rounds[1]["ess_combined"])
+    out = tmp_path / "second"
+    assert cli.main(["calibrate", str(cfg), "--targets", str(DATA / "targets.toml"), "--out", str(out), "--quick", "--workers", "1", "--quiet", "--method", "history"]) == 0
+    doc = json.loads((out / "calibration.json").read_text())
+    assert doc["history"]["start"] == [str(start)] and doc["history"]["combine"] is True
+    report = (out / "report.md").read_text()
+    assert "History-matching waves" not in report and "ESS, rounds so far combined" in report
+    assert "trained from the start on the candidates of earlier calibrations" in report
+
+
+def test_a_start_file_that_does_not_match_is_refused(tmp_path, capsys):
+    first = tmp_path / "first"
+    assert cli.main(["calibrate", str(DATA / "calibrate.toml"), "--targets", str(DATA / "targets.toml"), "--out", str(first), "--quick", "--workers", "1", "--quiet", "--method", "history"]) == 0
+    rows = (first / "evaluations.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    bad_target = tmp_path / "no_target.csv"
+    drop = next(k for k, c in enumerate(head) if c.startswith("e:"))
+    bad_target.write_text("\n".join(",".join(c for k, c in enumerate(r.split(",")) if k != drop) for r in rows) + "\n")
+    bad_obj = tmp_path / "other_objective.csv"
+    cells = rows[1].split(",")
+    cells[2] = repr(float(cells[2]) * 1.5)
+    bad_obj.write_text("\n".join([rows[0], ",".join(cells)] + rows[2:]) + "\n")
+    extra = tmp_path / "extra_param.csv"
+    extra.write_text("\n".join([rows[0] + ",disease.seeding_rate_per_cm3_month"] + [r + ",0.03" for r in rows[1:]]) + "\n")
+    for f, msg in [
+        (bad_target, f"no error column for target(s) {head[drop][2:]}"),
+        (bad_obj, "row 2: objective = "),
+        (extra, "column 'disease.seeding_rate_per_cm3_month': a parameter this calibration does not fit"),
+    ]:
+        cfg = _cfg_with(tmp_path, f'start = ["{f.as_posix()}"]\nwaves = 0\nparticles = 6\nchains = 2\nsteps = 60', name=f.stem + ".toml")
+        out = tmp_path / ("o_" + f.stem)
+        code = cli.main(["calibrate", str(cfg), "--targets", str(DATA / "targets.toml"), "--out", str(out), "--quick", "--workers", "1", "--quiet", "--method", "history"])
+        err = capsys.readouterr().err
+        assert code == 2 and msg in err and f"{f}" in err, err
+        assert not out.exists()
+    # at load time: a start that is not a file, and no waves without a start
+    for hist, msg in [
+        ('start = ["nowhere.csv"]\nwaves = 0', 'history.start[0] = "nowhere.csv": is not a file'),
+        ("waves = 0", "history.waves = 0: 0 waves need history.start"),
+    ]:
+        cfg = _cfg_with(tmp_path, hist, name="load.toml")
+        code = cli.main(["calibrate", str(cfg), "--targets", str(DATA / "targets.toml"), "--out", str(tmp_path / "o"), "--method", "history"])
+        err = capsys.readouterr().err
+        assert code == 2 and msg in err, err

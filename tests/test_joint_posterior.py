@@ -132,3 +132,31 @@ def test_bad_posteriors_are_refused_naming_key_value_and_rule(tmp_path, kind, ex
         _experiment(tmp_path, "p.csv")
     text = "\n".join(exc.value.errors)
     assert 'psa.posterior = "p.csv"' in text and expected in text, text
+
+
+def test_a_posterior_of_another_model_is_refused(tmp_path):
+    """posterior.toml beside the posterior holds the settings its calibration fixed: a scenario
+    with other values for them is refused (the values would run in another model), one with the
+    same values is accepted."""
+    _write_posterior(tmp_path / "p.csv")
+    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "grows"\n"simulation.max_lesions" = 64\n')
+    with pytest.raises(ConfigError) as exc:
+        _experiment(tmp_path, "p.csv")
+    text = "\n".join(exc.value.errors)
+    assert "the posterior's calibration fixed disease.uncounted_disease = 'grows' (p.toml), the scenario has 'frozen'" in text, text
+    assert "fixed simulation.max_lesions = 64 (p.toml), the scenario has 32" in text
+    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "frozen"\n"simulation.max_lesions" = 32\n')
+    exp = _experiment(tmp_path, "p.csv")
+    assert exp is not None
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "calibration" / "targets.toml").exists(), reason="shared calibration targets not available")
+def test_the_calibration_writes_its_fixed_settings_beside_the_posterior(tmp_path):
+    from oligosim.calibration import load_calibration
+    from oligosim.calibration.report import posterior_model_toml
+
+    spec = load_calibration(ROOT / "configs" / "calibration" / "calibrate_v2_history.toml", ROOT.parent / "shared" / "calibration" / "targets.toml")
+    text = posterior_model_toml(spec)
+    import tomllib
+
+    assert tomllib.loads(text)["fixed"] == spec.fixed and spec.fixed["simulation.max_lesions"] == 64

@@ -48,6 +48,8 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     steps = 2000                # steps per chain (the first half adapts and is dropped)
     # error_scale = 1.3         # tau^2 (default: the smallest simulated objective)
     clip = 10.0                 # errors the emulator learns are clipped to +-clip
+    # start = ["../v2/history/evaluations.csv"]  # earlier runs' candidates train the emulator
+    combine = false             # true: every round's draws are particles, weighted by ESS
 
     [quick]                     # what --quick lowers: patients, screen_points,
     patients = 300              # max_evaluations, restarts, particles, prior_draws,
@@ -111,7 +113,11 @@ simulated designs, each followed by a Gaussian-process emulator of every target'
 implausible; then a Bayesian step on the emulator, with the likelihood ``prior x exp(-K L / (2
 tau^2))`` (the same distance ``L``; ``K`` targets; ``tau^2`` the residual variance at the best
 fit), whose draws are simulated and importance-weighted by simulated over emulated likelihood.
-Its weighted particles take the place of ABC's in every output.
+Its weighted particles take the place of ABC's in every output. ``start`` reads the
+``evaluations.csv`` of earlier calibrations of the same model and targets into the emulator's
+training set (:mod:`oligosim.calibration.start`; with it ``waves = 0`` is allowed), and
+``combine = true`` makes every round's draws particles, each round weighted by its effective
+sample size, so the rounds' ESS add up.
 
 Long runs (a refit on every target takes hours): ``--journal FILE`` appends every simulated
 candidate to ``FILE`` and reads the candidates it already holds instead of simulating them. The
@@ -369,6 +375,7 @@ def _history(spec: CalibrationSpec, ev: Evaluator, before: list, say) -> "Histor
             say(
                 f"history: Bayesian step, round {info['round']}: {info['simulated']} draws of the emulator posterior simulated, ESS {info['ess']:.0f} "
                 f"(emulator posterior's own ESS {info['emulator_posterior_ess']:.0f}; Metropolis acceptance {info['acceptance']:.2f})"
+                + (f"; all rounds combined: ESS {info['ess_combined']:.0f}" if "ess_combined" in info else "")
             )
         else:
             say(
@@ -376,8 +383,19 @@ def _history(spec: CalibrationSpec, ev: Evaluator, before: list, say) -> "Histor
                 f"not ruled out {100 * info['nroy_share']:.2g}% of the cube, emulator leave-one-out within 3 sd {100 * info['loo_within_3']:.0f}%"
             )
 
-    sizes = {k: h[k] for k in ("waves", "design_points", "pool", "cutoff", "particles", "rounds", "chains", "steps", "error_scale", "clip")}
-    res = history_match(fn, prior_of(spec), weights, undefined_penalty=float(spec.objective["undefined_penalty"]), seed=spec.seed + 2, on_wave=wave, **sizes)
+    start = None
+    pen = float(spec.objective["undefined_penalty"])
+    if h["start"]:
+        from oligosim.calibration.start import read_start
+
+        Z0, L0, E0, outside = read_start(h["start"], spec, weights, pen)
+        start = (Z0, L0, E0)
+        say(
+            f"history: {len(Z0)} candidates of {len(h['start'])} start file(s) train the emulator"
+            + (f"; {outside} outside this calibration's prior ranges left out" if outside else "")
+        )
+    sizes = {k: h[k] for k in ("waves", "design_points", "pool", "cutoff", "particles", "rounds", "chains", "steps", "error_scale", "clip", "combine")}
+    res = history_match(fn, prior_of(spec), weights, undefined_penalty=pen, seed=spec.seed + 2, on_wave=wave, start=start, **sizes)
     for e, (g, _, _) in zip(ev.evaluations[first:], res.history):
         e.phase = f"wave{g}" if g <= h["waves"] else ("posterior" if g == h["waves"] + h["rounds"] else f"refine{g - h['waves']}")
     return res

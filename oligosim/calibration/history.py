@@ -79,7 +79,10 @@ class HistoryResult(AbcResult):
         Bayesian step: ``wave`` (waves + round), ``round``, ``draws`` (taken from the chains),
         ``simulated`` (the distinct ones among them), ``best_objective``,
         ``error_scale``, ``ess`` (of the importance-corrected draws), ``emulator_posterior_ess``
-        (of the Metropolis chains on the emulator, :func:`_chain_ess`), ``acceptance``.
+        (of the Metropolis chains on the emulator, :func:`_chain_ess`), ``acceptance``, and of
+        the emulator the round sampled: ``trained_on`` (feasible candidates it was fitted to),
+        ``loo_within_3``, ``lengths``, ``nugget``; with ``combine``, ``ess_combined`` (of every
+        round so far).
     error_scale : float
         tau^2 of the Bayesian step.
     """
@@ -206,6 +209,31 @@ def _correction_weights(L: np.ndarray, l_em: np.ndarray, K: int, tau2: float, co
         W = W * np.asarray(count, dtype=float)
     return W / W.sum()
 
+def _start_data(start, dim: int, K: int) -> tuple:
+    """The ``start`` candidates as (Z, L, E) arrays, checked for shape and the unit cube."""
+    if start is None:
+        return np.empty((0, dim)), np.empty(0), np.empty((0, K))
+    Z, L, E = (np.asarray(a, dtype=float) for a in start)
+    n = len(Z)
+    if Z.shape != (n, dim) or L.shape != (n,) or E.shape != (n, K):
+        raise ValueError(f"start must be (Z (n, {dim}), L (n,), E (n, {K})); got shapes {Z.shape}, {L.shape}, {E.shape}")
+    if n and (np.any(Z < 0.0) or np.any(Z > 1.0)):
+        raise ValueError("start: every point must lie in the unit cube")
+    return Z.copy(), L.copy(), E.copy()
+
+
+def _combine(pops: list) -> tuple:
+    """Every round's weighted draws as one population: round r's normalised weights times
+    ESS_r / sum ESS (inverse-variance weights of the rounds' self-normalised estimates, each
+    with variance about sigma^2 / ESS_r), so the combined ESS is the sum of the rounds'."""
+    ess = np.array([1.0 / np.sum(W**2) for _, W, _ in pops])
+    lam = ess / ess.sum()
+    draws = np.vstack([p[0] for p in pops])
+    W = np.concatenate([lam[r] * pops[r][1] for r in range(len(pops))])
+    L = np.concatenate([p[2] for p in pops])
+    return draws, W / W.sum(), L
+
+
 def history_match(
     fn: ErrorsFn,
     prior: UnitPrior,
@@ -224,6 +252,8 @@ def history_match(
     clip: float = 10.0,
     seed: int = 0,
     on_wave: Callable[[int, dict], None] | None = None,
+    start: tuple | None = None,
+    combine: bool = False,
 ) -> HistoryResult:
     """Waves of history matching, then the emulator posterior corrected by simulation.
 
@@ -264,6 +294,19 @@ def history_match(
     on_wave : callable, optional
         ``on_wave(w, info)`` after each wave and each round of the Bayesian step
         (``w = waves + round``).
+    start : tuple of arrays, optional
+        ``(Z, L, E)``: candidates simulated before this run (unit-cube points, shape (n, dim);
+        objectives, shape (n,); errors, shape (n, K)), for example by an earlier calibration of
+        the same model and targets. They join the emulator's training set from the start (and
+        ``tau^2``'s default, the smallest objective, looks at them too); they are never
+        particles, so they choose where to simulate and cannot bias the posterior. With a
+        ``start``, ``waves`` may be 0: the Bayesian step begins at once.
+    combine : bool
+        False: the last round's draws are the posterior's particles. True: every round's are,
+        each round's normalised importance weights multiplied by its share of the rounds' summed
+        effective sample sizes (all rounds target the same posterior, so each round's weighted
+        draws estimate it; weighting each estimate by its ESS is the inverse-variance
+        combination, and the combined ESS is the sum of the rounds').
 
     Returns
     -------
@@ -272,17 +315,15 @@ def history_match(
     dim = prior.dim
     w = np.asarray(weights, dtype=float)
     K = len(w)
-    if waves < 1 or design_points < dim + 3:
-        raise ValueError(f"history matching needs waves >= 1 and design_points >= dim + 3 = {dim + 3}")
+    if waves < (0 if start is not None else 1) or design_points < dim + 3:
+        raise ValueError(f"history matching needs waves >= 1 (>= 0 with a start) and design_points >= dim + 3 = {dim + 3}")
     if not 0.0 < cutoff < 1.0:
         raise ValueError("cutoff must be in (0, 1)")
     if particles < 2 or chains < 1 or steps < 2 or rounds < 1:
         raise ValueError("particles >= 2, rounds >= 1, chains >= 1 and steps >= 2 are required")
     rng = np.random.default_rng(seed)
     chi2_cut = float(stats.chi2.ppf(cutoff, K))
-    Zs = np.empty((0, dim))
-    Ls = np.empty(0)
-    Es = np.empty((0, K))
+    Zs, Ls, Es = _start_data(start, dim, K)
     history: list = []
     infos: list = []
     em = None
@@ -339,14 +380,23 @@ def history_match(
                 design = sub[_maximin(sub, design_points, int(np.argmin(I2[keep])))]
             else:  # too few not ruled out: fill with the least implausible of the rest
                 design = cand[np.argsort(I2, kind="stable")[:design_points]]
+    if em is None:  # no wave: the emulator of the start's candidates
+        ok = np.isfinite(Ls)
+        if ok.sum() < dim + 3:
+            raise RuntimeError(f"start: only {int(ok.sum())} feasible candidates, too few for an emulator (dim + 3 = {dim + 3})")
+        tau2 = float(error_scale) if error_scale is not None else float(Ls[ok].min())
+        s2 = _target_sd2(w, tau2)
+        em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
     # ---- Bayesian step on the emulator, refined for `rounds` rounds
     draws = L = None
+    pops: list = []
     for rnd in range(1, rounds + 1):
         if rnd > 1:  # the last round's simulated draws join the emulator's training set
             Zs, Ls, Es = np.vstack([Zs, draws]), np.r_[Ls, L], np.vstack([Es, E])
             ok = np.isfinite(Ls)
             em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
         ok = np.isfinite(Ls)
+        fl, vl = em.loo()
         order = np.flatnonzero(ok)[np.argsort(Ls[ok], kind="stable")]
         kept, acceptance = _metropolis(
             lambda Z: _log_posterior(em, prior, Z, s2), Zs[order[np.arange(chains) % len(order)]], Zs[order[: max(4 * dim, 2 * chains)]], steps, rng
@@ -363,6 +413,7 @@ def history_match(
         for z, v in zip(draws, L):
             history.append((waves + rnd, z.copy(), float(v)))
         W = _correction_weights(L, _emulated_loglik(em, draws, s2), K, tau2, count)
+        pops.append((draws.copy(), W.copy(), L.copy()))
         final = {
             "wave": waves + rnd,
             "round": rnd,
@@ -373,10 +424,19 @@ def history_match(
             "ess": float(1.0 / np.sum(W**2)),
             "emulator_posterior_ess": _chain_ess(kept),
             "acceptance": acceptance,
+            # the emulator this round sampled: its training set, fit and leave-one-out check
+            "trained_on": int(ok.sum()),
+            "loo_within_3": float(np.mean(np.abs(em.Y - fl) <= 3.0 * np.sqrt(vl))),
+            "lengths": [float(x) for x in em.lengths],
+            "nugget": float(em.nugget),
         }
+        if combine:
+            final["ess_combined"] = float(sum(1.0 / np.sum(p[1] ** 2) for p in pops))
         infos.append(final)
         if on_wave:
             on_wave(waves + rnd, final)
+    if combine:
+        draws, W, L = _combine(pops)
     generations = [
         {"generation": i["wave"], "epsilon": chi2_cut if "nroy_share" in i else math.nan, "proposals": i["simulated"],
          "accepted": i.get("nroy_kept", i["simulated"]), "acceptance_rate": i.get("nroy_share", i.get("acceptance")),
@@ -389,7 +449,7 @@ def history_match(
         distances=L,
         generations=generations,
         history=history,
-        populations=[(draws.copy(), W.copy(), L.copy())],
+        populations=pops if combine else [(draws.copy(), W.copy(), L.copy())],
         waves=infos,
         error_scale=tau2,
     )

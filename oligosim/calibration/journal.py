@@ -81,6 +81,7 @@ PRESENTATION_ONLY = (
     # a better emulator may reuse every candidate already simulated
     "calibration/history.py",
     "calibration/emulator.py",
+    "calibration/start.py",  # earlier runs' candidates as training data: the same argument
 )
 
 

@@ -18,6 +18,21 @@ from oligosim.io.files import write_csv
 from oligosim.io.report import Report, fmt
 
 
+def posterior_model_toml(spec) -> str:
+    """The ``posterior.toml`` beside ``posterior.csv``: the ``[fixed]`` settings of the
+    calibration, which belong to the model the posterior is of; :mod:`oligosim.experiments.joint`
+    refuses a PSA whose scenario has other values for them."""
+    from oligosim.calibration.posterior import _toml_value
+
+    lines = [
+        f"# The model of posterior.csv ({spec.title}): the calibration fixed these settings for every",
+        "# candidate. A PSA that names the posterior (psa.posterior) must run a scenario with these values.",
+        "[fixed]",
+    ]
+    lines += [f'"{k}" = {_toml_value(v)}' for k, v in sorted(spec.fixed.items())]
+    return "\n".join(lines) + "\n"
+
+
 def _history_method(spec, result) -> str:
     """The method paragraph of a history-matching run (:mod:`oligosim.calibration.history`)."""
     h = spec.history
@@ -32,7 +47,15 @@ def _history_method(spec, result) -> str:
         + (" (set in the config)" if h["error_scale"] is not None else " (the smallest simulated objective)")
         + f". Bayesian step: {h['chains']} Metropolis chains of {h['steps']} steps on the emulator posterior, {h['particles']} of their "
         f"draws simulated and weighted by simulated over emulated likelihood, so the weighted particles target the simulator's posterior"
-        + (f"; {h['rounds']} rounds, each round's simulated draws added to the emulator's training set before the next." if h["rounds"] > 1 else ".")
+        + (f"; {h['rounds']} rounds, each round's simulated draws added to the emulator's training set before the next" if h["rounds"] > 1 else "")
+        + (
+            "; the particles are every round's draws, each round's weights scaled by its share of the rounds' summed effective sample sizes."
+            if h.get("combine") else "."
+        )
+        + (
+            f" The emulator was trained from the start on the candidates of earlier calibrations ({', '.join(h['start'])}; never particles)."
+            if h.get("start") else ""
+        )
     )
 
 
@@ -40,32 +63,41 @@ def _history_tables(rep, result) -> None:
     """The waves' table and the effective-sample-size verdict of a history-matching run."""
     res = result.abc
     waves = [w for w in res.waves if "nroy_share" in w]
+    rounds = [w for w in res.waves if "round" in w]
     final = res.waves[-1]
-    rep.table(
-        ["wave", "simulated", "best objective", "tau^2", "not ruled out (share of cube)", "emulator LOO within 3 sd"],
-        [[w["wave"], w["simulated"], w["best_objective"], w["error_scale"], w["nroy_share"], w["loo_within_3"]] for w in waves],
-        caption="History-matching waves",
-    )
-    last = waves[-1]
+    if waves:
+        rep.table(
+            ["wave", "simulated", "best objective", "tau^2", "not ruled out (share of cube)", "emulator LOO within 3 sd"],
+            [[w["wave"], w["simulated"], w["best_objective"], w["error_scale"], w["nroy_share"], w["loo_within_3"]] for w in waves],
+            caption="History-matching waves",
+        )
+    last = rounds[-1] if rounds and "lengths" in rounds[-1] else waves[-1]
     rep.table(
         ["parameter", "correlation length (unit cube)"],
         [[p.label, last["lengths"][i]] for i, p in sorted(enumerate(result.spec.parameters), key=lambda t: last["lengths"][t[0]])],
         caption=(
-            f"The last wave's emulator (nugget {last['nugget']:.3g}): a short length means the targets' errors change quickly "
+            f"The emulator of the last {'round' if 'round' in last else 'wave'} (nugget {last['nugget']:.3g}): a short length means the targets' errors change quickly "
             "with the parameter; a length of several units means they change little or only linearly (the emulator's "
             "regression carries linear trends), so the targets inform it weakly or only through a trend."
         ),
     )
-    rounds = [w for w in res.waves if "round" in w]
+    combined = "ess_combined" in final
     rep.table(
-        ["round", "draws", "distinct, simulated", "best objective", "Metropolis acceptance", "ESS of the emulator posterior (chains)", "ESS after correction"],
-        [[w["round"], w["draws"], w["simulated"], w["best_objective"], w["acceptance"], w["emulator_posterior_ess"], w["ess"]] for w in rounds],
+        ["round", "emulator trained on", "emulator LOO within 3 sd", "draws", "distinct, simulated", "best objective", "Metropolis acceptance",
+         "ESS of the emulator posterior (chains)", "ESS after correction"] + (["ESS, rounds so far combined"] if combined else []),
+        [[w["round"], w.get("trained_on"), w.get("loo_within_3"), w["draws"], w["simulated"], w["best_objective"], w["acceptance"], w["emulator_posterior_ess"], w["ess"]]
+         + ([w["ess_combined"]] if combined else []) for w in rounds],
         caption="Bayesian step: draws of the emulator posterior, simulated and weighted by simulated / emulated likelihood",
     )
     ess = res.ess
     rep.paragraph(
-        f"The posterior's particles are the last round's {final['simulated']} distinct simulated draws; their importance weights give an "
-        f"effective sample size of {ess:.1f}."
+        (
+            f"The posterior's particles are every round's distinct simulated draws ({len(res.weights)}), each round's weights scaled by its share "
+            f"of the rounds' summed effective sample sizes; together they give an effective sample size of {ess:.1f}."
+            if combined
+            else f"The posterior's particles are the last round's {final['simulated']} distinct simulated draws; their importance weights give an "
+            f"effective sample size of {ess:.1f}."
+        )
         + (
             " Warning: that is below 200 (issue 20's bar for a posterior worth using) or a fifth of the draws: the emulator did not "
             "stand in well for the simulator where the posterior is; more rounds (history.rounds), waves or design points sharpen it."
@@ -168,7 +200,10 @@ def calibration_json(result: CalibrationResult, summary, dists, diagnostics) -> 
     if result.abc is not None:
         if hasattr(result.abc, "waves"):  # history matching: its waves, and the Bayesian step's ESS
             clean = [{k: (json_number(v) if isinstance(v, float) else v) for k, v in w.items()} for w in result.abc.waves]
-            doc["history"] = {"waves": clean, "error_scale": result.abc.error_scale, "ess": result.abc.ess, "particles": int(len(result.abc.weights))}
+            doc["history"] = {
+                "waves": clean, "error_scale": result.abc.error_scale, "ess": result.abc.ess, "particles": int(len(result.abc.weights)),
+                "start": list(result.spec.history.get("start", [])), "combine": bool(result.spec.history.get("combine", False)),
+            }
         else:
             doc["abc"] = {"generations": result.abc.generations, "ess": result.abc.ess, "particles": int(len(result.abc.weights))}
     doc["predictive"] = result.predictive.to_json() if result.predictive is not None else None
@@ -456,6 +491,9 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
                 [[k, float(result.abc.weights[k]), json_number(float(result.abc.distances[k]))] + [float(v) for v in X[k]] for k in range(len(X))],
             )
             add("posterior.csv", f"{posterior_kind(result)[0]} ({posterior_kind(result)[1]}): weight, distance, parameter values")
+            if spec.fixed:
+                (tmp / "posterior.toml").write_text(posterior_model_toml(spec), encoding="utf-8")
+                add("posterior.toml", "the settings the calibration fixed: a PSA naming posterior.csv must run a scenario with them (experiments/joint.py)")
             (tmp / "posterior_distributions.toml").write_text(overlay, encoding="utf-8")
             add("posterior_distributions.toml", "fitted marginal distributions as a scenario overlay")
             (tmp / "psa_parameters.toml").write_text(psa, encoding="utf-8")

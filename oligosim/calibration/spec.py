@@ -21,6 +21,7 @@ from oligosim.config import (
     Choice,
     ConfigError,
     Distribution,
+    Bool,
     Float,
     Int,
     ListOf,
@@ -129,7 +130,7 @@ SCHEMA = Section(
         ),
         "history": Section(
             {
-                "waves": Int(3, lo=1, hi=50, doc="simulated designs of history matching before the Bayesian step"),
+                "waves": Int(3, lo=0, hi=50, doc="simulated designs of history matching before the Bayesian step (0 only with a start)"),
                 "design_points": Maybe(Int(lo=4, hi=1_000_000), doc="points simulated per wave (default 10 x the fitted parameters; at least their number + 3)"),
                 "pool": Int(4000, lo=100, hi=10_000_000, doc="candidates screened with the emulator per wave (half Sobol', half perturbations of points not ruled out)"),
                 "cutoff": Float(0.995, lo=0.0, hi=1.0, lo_open=True, hi_open=True, uncertain=False, doc="implausibility cut: this quantile of a chi-square with one degree of freedom per target"),
@@ -139,9 +140,15 @@ SCHEMA = Section(
                 "steps": Int(2000, lo=2, hi=10_000_000, doc="Metropolis steps per chain (the first half adapts and is discarded)"),
                 "error_scale": Maybe(Float(lo=0.0, lo_open=True, uncertain=False), doc="tau^2, the error variance of an average-weight target in squared tolerance units (default: the smallest simulated objective)"),
                 "clip": Float(10.0, lo=0.0, lo_open=True, uncertain=False, doc="errors beyond +-clip tolerance units (and undefined ones) are learned by the emulator as +-clip"),
+                "start": ListOf(
+                    Str(), default=[],
+                    doc="evaluations.csv files of earlier calibrations of the same model and targets, relative to the file that names them: "
+                    "their candidates train the emulator from the start (never particles); a fitted parameter they lack takes the scenarios' value",
+                ),
+                "combine": Bool(False, doc="the posterior's particles are every round's draws, each round weighted by its effective sample size (false: the last round's)"),
             }
         ),
-        "quick": Section({k: Maybe(Int(lo=0 if k in ("restarts", "predictive_draws") else 1)) for k in QUICK_KEYS}),
+        "quick": Section({k: Maybe(Int(lo=0 if k in ("restarts", "predictive_draws", "waves") else 1)) for k in QUICK_KEYS}),
         "report": Section(
             {
                 "discussion": Str("", doc="free text for the report (paragraphs separated by blank lines)"),
@@ -441,6 +448,16 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         abc["max_proposals"] = 10 * abc["particles"]
     if hist["design_points"] is None:
         hist["design_points"] = 10 * len(params)
+    # start files are relative to the file that names them, like the map
+    writer = sources.get("history.start")
+    hist["start"] = [os.path.normpath((source_dir(writer) if writer else Path(path).parent) / f) for f in hist["start"]]
+    for i, f in enumerate(hist["start"]):
+        if not Path(f).is_file():
+            bad(f"history.start[{i}]", data["history"]["start"][i], "is not a file (an evaluations.csv of an earlier calibration)")
+    if hist["waves"] == 0 and not hist["start"]:
+        bad("history.waves", 0, "0 waves need history.start (candidates simulated before) to train the first emulator")
+    if errors:
+        raise ConfigError(errors)
     if hist["design_points"] < len(params) + 3:
         raise ConfigError([f"{display}: history.design_points = {hist['design_points']}: must be at least the fitted parameters + 3 = {len(params) + 3} (the emulator's regression)"])
     objective = dict(data["objective"])

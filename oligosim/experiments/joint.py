@@ -13,7 +13,11 @@ those parameters only, so naming a posterior leaves their draws unchanged).
 ``posterior`` is a file (a path relative to the experiment file) or the name of a posterior
 shipped in ``configs/calibration/posteriors/`` (``<name>.csv``). As for every PSA parameter, the
 scenario's value of each column must lie inside the column's weighted central 99% interval
-(the analysis must be about the model it runs, :mod:`oligosim.experiments.centring`).
+(the analysis must be about the model it runs, :mod:`oligosim.experiments.centring`). A
+calibration that fixed settings for every candidate (``[fixed]``: a mechanism switched on, the
+lesion cap) writes them beside its posterior (``posterior.toml``; a shipped ``<name>.csv`` has
+``<name>.toml``): they belong to the model the posterior is of, so the scenario must have the same
+values, or the posterior's parameter values would be run in another model.
 """
 
 from __future__ import annotations
@@ -189,4 +193,32 @@ def load_posterior(value: str, base_dir: Path, scenario, listed: set, display: s
                 f"{key}: column {path}: the scenario's value {base:.6g} lies outside the posterior's central {PSA_CENTRAL:.0%} "
                 f"[{lo:.6g}, {hi:.6g}]: the PSA would be about another model (use the scenario the calibration fitted, or its calibrated values)"
             )
+    problems += _model_problems(f, scenario, key)
     return (None if problems else post), problems
+
+
+def _model_problems(f: Path, scenario, key: str) -> list[str]:
+    """The settings the posterior's calibration fixed (``<stem>.toml`` beside ``f``, table
+    ``[fixed]`` of dotted scenario keys) that the scenario does not share, one line each."""
+    import tomllib
+
+    side = f.with_suffix(".toml")
+    if not side.is_file():
+        return []
+    try:
+        fixed = tomllib.loads(side.read_text(encoding="utf-8")).get("fixed", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return [f"{key}: cannot read the posterior's model settings {side}: {exc}"]
+    out = []
+    for path, want in sorted(fixed.items()):
+        try:
+            have = scenario.get(path)
+        except KeyError:
+            out.append(f"{key}: {side} fixes {path} = {want!r}, which is not a key of scenario {scenario.name}")
+            continue
+        if have != want:
+            out.append(
+                f"{key}: the posterior's calibration fixed {path} = {want!r} ({side.name}), the scenario has {have!r}: "
+                "the PSA would run the posterior's values in another model (extend the scenario with these settings)"
+            )
+    return out
