@@ -136,11 +136,8 @@ def test_history_matching_recovers_a_linear_gaussian_posterior():
     assert res.waves[0]["loo_within_3"] > 0.95 and 0.0 < res.waves[1]["nroy_share"] < 1.0
 
 
-def test_importance_weights_correct_an_imperfect_emulator():
-    """Two parameters, errors non-linear in them: the weighted particles' mean matches the
-    posterior computed on a fine grid, and the weights are not all equal (the emulator is not
-    exact)."""
-    K = 6
+def _sine_problem(K=6):
+    """Two parameters, six errors non-linear in them: ``(errors(Z), fn(Z))``."""
     c = np.linspace(0.0, 1.0, K)
 
     def errors(Z):
@@ -151,14 +148,27 @@ def test_importance_weights_correct_an_imperfect_emulator():
         E = errors(Z)
         return (E**2).mean(1), E
 
-    res = history_match(fn, UnitPrior.uniform(2), np.ones(K), waves=3, design_points=12, pool=2000, particles=400, chains=8, steps=1500, error_scale=0.5, seed=5)
+    return errors, fn
+
+
+def _grid_posterior(errors, tau2):
+    """Mean and sd of the posterior prior x exp(-sum e^2 / (2 tau^2)) on a 400 x 400 grid of the unit square."""
     g = (np.arange(400) + 0.5) / 400
     G = np.array(np.meshgrid(g, g, indexing="ij")).reshape(2, -1).T
-    lp = -0.5 * (errors(G) ** 2).sum(1) / 0.5
+    lp = -0.5 * (errors(G) ** 2).sum(1) / tau2
     p = np.exp(lp - lp.max())
     p /= p.sum()
     mu = p @ G
-    sd = np.sqrt(p @ (G - mu) ** 2)
+    return mu, np.sqrt(p @ (G - mu) ** 2)
+
+
+def test_importance_weights_correct_an_imperfect_emulator():
+    """Two parameters, errors non-linear in them: the weighted particles' mean matches the
+    posterior computed on a fine grid, and the weights are not all equal (the emulator is not
+    exact)."""
+    errors, fn = _sine_problem()
+    res = history_match(fn, UnitPrior.uniform(2), np.ones(6), waves=3, design_points=12, pool=2000, particles=400, chains=8, steps=1500, error_scale=0.5, seed=5)
+    mu, sd = _grid_posterior(errors, 0.5)
     m = res.weights @ res.particles
     assert res.ess < 400 - 1e-6  # weights differ: the emulator is corrected, not trusted
     assert res.ess > 100
@@ -339,17 +349,8 @@ def test_combined_rounds_weigh_each_round_by_its_ess():
     posterior of the non-linear problem."""
     from oligosim.calibration.history import _combine
 
+    errors, fn = _sine_problem()
     K = 6
-    c = np.linspace(0.0, 1.0, K)
-
-    def errors(Z):
-        Z = np.atleast_2d(Z)
-        return 3.0 * np.sin(2.5 * Z[:, [0]] + c) + 4.0 * (Z[:, [1]] - 0.3) ** 2 * (1 + c) - 1.2
-
-    def fn(Z):
-        E = errors(Z)
-        return (E**2).mean(1), E
-
     kw = dict(waves=1, design_points=10, pool=1000, particles=150, rounds=3, chains=6, steps=1000, error_scale=0.5, seed=4)
     last = history_match(fn, UnitPrior.uniform(2), np.ones(K), **kw)
     both = history_match(fn, UnitPrior.uniform(2), np.ones(K), combine=True, **kw)
@@ -361,13 +362,7 @@ def test_combined_rounds_weigh_each_round_by_its_ess():
     share = [both.weights[n[r]:n[r + 1]].sum() for r in range(3)]
     assert share == pytest.approx([w["ess"] / both.ess for w in rounds])
     assert np.array_equal(both.particles[n[2]:], last.particles) and both.ess > last.ess
-    g = (np.arange(400) + 0.5) / 400
-    G = np.array(np.meshgrid(g, g, indexing="ij")).reshape(2, -1).T
-    lp = -0.5 * (errors(G) ** 2).sum(1) / 0.5
-    p = np.exp(lp - lp.max())
-    p /= p.sum()
-    mu = p @ G
-    sd = np.sqrt(p @ (G - mu) ** 2)
+    mu, sd = _grid_posterior(errors, 0.5)
     assert np.all(np.abs(both.weights @ both.particles - mu) <= 4 * sd * math.sqrt(2.0 / both.ess))
     # two rounds of ESS 10 and 30 by hand: weights 1/4 and 3/4 of the total
     W1, W2 = np.full(10, 0.1), np.full(30, 1 / 30)

@@ -222,6 +222,17 @@ def _start_data(start, dim: int, K: int) -> tuple:
     return Z.copy(), L.copy(), E.copy()
 
 
+def _first_emulator(Zs, Ls, Es, w, error_scale, clip: float, what: str) -> tuple:
+    """The emulator of every feasible candidate so far, with tau^2 (the config's, or the
+    smallest objective) and the targets' variances: (emulator, tau^2, s^2, feasible mask)."""
+    ok = np.isfinite(Ls)
+    dim = Zs.shape[1]
+    if ok.sum() < dim + 3:
+        raise RuntimeError(f"{what}: only {int(ok.sum())} feasible candidates, too few for an emulator (dim + 3 = {dim + 3})")
+    tau2 = float(error_scale) if error_scale is not None else float(Ls[ok].min())
+    return fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip)), tau2, _target_sd2(w, tau2), ok
+
+
 def _combine(pops: list) -> tuple:
     """Every round's weighted draws as one population: round r's normalised weights times
     ESS_r / sum ESS (inverse-variance weights of the rounds' self-normalised estimates, each
@@ -337,12 +348,7 @@ def history_match(
         for z, v in zip(design, L):
             history.append((wave, z.copy(), float(v)))
         Zs, Ls, Es = np.vstack([Zs, design]), np.r_[Ls, L], np.vstack([Es, E])
-        ok = np.isfinite(Ls)
-        if ok.sum() < dim + 3:
-            raise RuntimeError(f"wave {wave}: only {int(ok.sum())} feasible candidates, too few for an emulator")
-        tau2 = float(error_scale) if error_scale is not None else float(Ls[ok].min())
-        s2 = _target_sd2(w, tau2)
-        em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
+        em, tau2, s2, ok = _first_emulator(Zs, Ls, Es, w, error_scale, clip, f"wave {wave}")
         fl, vl = em.loo()
         loo_ok = float(np.mean(np.abs(em.Y - fl) <= 3.0 * np.sqrt(vl)))
         # candidates: a fresh Sobol' cloud and perturbations of the simulated points not ruled out
@@ -381,12 +387,7 @@ def history_match(
             else:  # too few not ruled out: fill with the least implausible of the rest
                 design = cand[np.argsort(I2, kind="stable")[:design_points]]
     if em is None:  # no wave: the emulator of the start's candidates
-        ok = np.isfinite(Ls)
-        if ok.sum() < dim + 3:
-            raise RuntimeError(f"start: only {int(ok.sum())} feasible candidates, too few for an emulator (dim + 3 = {dim + 3})")
-        tau2 = float(error_scale) if error_scale is not None else float(Ls[ok].min())
-        s2 = _target_sd2(w, tau2)
-        em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
+        em, tau2, s2, ok = _first_emulator(Zs, Ls, Es, w, error_scale, clip, "start")
     # ---- Bayesian step on the emulator, refined for `rounds` rounds
     draws = L = None
     pops: list = []
