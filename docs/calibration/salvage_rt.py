@@ -22,7 +22,17 @@ both lines. Last, the growth rate correlated with the metastatic propensity (mod
 ``disease.growth_propensity_correlation``): 0.7 as shipped and with the constant hazards at 0,
 0.9 with them at 0.
 
+With ``--slow-rule growth`` the oligometastatic first progressions are split instead by statement
+12's growth rule (``progression.slow_rule = "growth"``, model 8.4: slow if the visible disease
+doubled no faster than ``--slow-doubling`` months since the previous scan). The kernel judges
+that at the scan, so two probe arms on the same patients read it off: one treats every
+oligometastatic progression locally, one only a slow one (each at most once, the line
+continued); a first progression is slow where both treat it within 1.5 months, rapid where only
+the first does, and one neither treats (no course possible) is in neither group.
+
     python docs/calibration/salvage_rt.py [--patients N] [--seed S] [--out docs/calibration/salvage_rt.md]
+    python docs/calibration/salvage_rt.py --slow-rule growth --only "as shipped" --only "constant post-progression hazards 0" \
+        --out docs/calibration/salvage_rt_growth.md
 """
 
 from __future__ import annotations
@@ -78,8 +88,9 @@ VARIANTS = {
 SLOW_MONTHS = 6.0
 
 
-def scenario(values):
-    """The default scenario with the two arms of this comparison."""
+def scenario(values, slow_doubling=None):
+    """The default scenario with the two arms of this comparison (and, with ``slow_doubling``,
+    the two probe arms of the growth rule)."""
     sc = load_scenario(SCENARIO)
     # the default scenario's lines; both arms irradiate symptomatic brain and bone lesions at
     # entry (statement 6) with the same site schedules, so nothing differs before the first progression
@@ -89,7 +100,26 @@ def scenario(values):
         "salvage": common | {"label": "RT at every oligometastatic progression", "rt_timing": "at_progression",
                              "progression": {"local_therapy": "oligo"}},
     }
+    if slow_doubling is not None:
+        arms["probe_oligo"] = common | {"label": "probe: local therapy at an oligometastatic progression", "rt_timing": "none",
+                                        "progression": {"local_therapy": "oligo", "max_courses": 1}}
+        arms["probe_slow"] = common | {"label": "probe: local therapy at a slow one", "rt_timing": "none",
+                                       "progression": {"local_therapy": "oligo_slow", "slow_rule": "growth", "slow_doubling_months": slow_doubling, "max_courses": 1}}
     return sc.with_values(dict(values) | {"arms": arms})
+
+
+def treated_at_first_progression(arm) -> np.ndarray:
+    """Patients of a probe arm given a local course (RT, surgery or ablation) within 1.5 months
+    of their first progression (from the event log)."""
+    out = np.zeros(len(arm["pfs"]), dtype=bool)
+    local = (codes.EV_RT_START, codes.EV_SURGERY, codes.EV_ABLATION)
+    for i, m in enumerate(arm["ev_n"]):
+        c, t = arm.ev_code[i, :m], arm.ev_time[i, :m]
+        first = np.flatnonzero(c == codes.EV_PROGRESSION)
+        if len(first):
+            t1 = t[first[0]]
+            out[i] = bool((np.isin(c, local) & (t >= t1) & (t <= t1 + 1.5)).any())
+    return out
 
 
 def groups(arm) -> dict[str, np.ndarray]:
@@ -106,10 +136,28 @@ def groups(arm) -> dict[str, np.ndarray]:
     }
 
 
-def measure(values, patients: int, seed: int) -> list[tuple]:
-    res = simulate.run_scenario(scenario(values), patients=patients, seed=seed, arms=["next_line", "salvage"])
+def growth_groups(res, slow_doubling: float) -> dict[str, np.ndarray]:
+    """Oligometastatic first progressions split by statement 12's growth rule, read off the probes."""
+    a = res.arms["next_line"]
+    oligo = (a["estro_first"] != codes.NOT_OLIGO - 1) & (a["estro_first"] >= 0)
+    treatable = oligo & treated_at_first_progression(res.arms["probe_oligo"])
+    slow = treated_at_first_progression(res.arms["probe_slow"])
+    return {
+        "every first progression": a["estro_first"] != codes.NOT_OLIGO - 1,
+        f"oligometastatic, slow by growth (doubling >= {slow_doubling:g} months)": treatable & slow,
+        f"oligometastatic, rapid by growth (doubling < {slow_doubling:g} months)": treatable & ~slow,
+        "oligometastatic, no local course possible": oligo & ~treatable,
+    }
+
+
+def measure(values, patients: int, seed: int, slow_doubling=None) -> list[tuple]:
+    by_growth = slow_doubling is not None
+    arms = ["next_line", "salvage"] + (["probe_oligo", "probe_slow"] if by_growth else [])
+    res = simulate.run_scenario(scenario(values, slow_doubling), patients=patients, seed=seed, arms=arms, events=by_growth)
     a, b = res.arms["next_line"], res.arms["salvage"]
-    ga, gb = groups(a), groups(b)
+    ga, gb = (growth_groups(res, slow_doubling),) * 2 if by_growth else (groups(a), groups(b))
+    if by_growth and not np.array_equal(groups(a)["every first progression"], groups(b)["every first progression"]):
+        raise RuntimeError("the first progression differs between the arms (common random numbers broken)")
     rows = []
     for name, m in ga.items():
         if not np.array_equal(m, gb[name]):
@@ -132,15 +180,21 @@ def main(argv=None) -> int:
     ap.add_argument("--patients", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--out", default=str(ROOT / "docs" / "calibration" / "salvage_rt.md"))
-    ap.add_argument("--only", action="append", default=None, help="run only this variant (repeatable; for a quick look, not for the committed file)")
+    ap.add_argument("--only", action="append", default=None, help="run only this variant (repeatable)")
+    ap.add_argument("--slow-rule", choices=("time", "growth"), default="time", help="split oligometastatic first progressions by time since entry (default) or by statement 12's growth rule")
+    ap.add_argument("--slow-doubling", type=float, default=4.0, help="with --slow-rule growth: the doubling time (months) at or above which a progression is slow")
     args = ap.parse_args(argv)
+    doubling = args.slow_doubling if args.slow_rule == "growth" else None
     variants = {k: v for k, v in VARIANTS.items() if args.only is None or k in args.only}
     if args.only is not None and len(variants) != len(args.only):
         ap.error(f"--only: unknown variant among {args.only}; known: {list(VARIANTS)}")
     lines = [
         "# Salvage RT at an oligometastatic progression, by the state at the first progression",
         "",
-        f"_Generated by `python docs/calibration/salvage_rt.py --patients {args.patients} --seed {args.seed}`; do not edit by hand._",
+        f"_Generated by `python docs/calibration/salvage_rt.py --patients {args.patients} --seed {args.seed}"
+        + (f" --slow-rule growth --slow-doubling {doubling:g}" if doubling is not None else "")
+        + "".join(f' --only "{v}"' for v in (args.only or []))
+        + "`; do not edit by hand._",
         "",
         "Survival after the first progression (months), next line vs RT at every oligometastatic "
         "progression with the line continued, the same virtual patients in both arms (default "
@@ -150,7 +204,7 @@ def main(argv=None) -> int:
     ]
     for label, values in variants.items():
         lines += [f"## {label}", "", "| first progression | patients | median PPS, next line | median PPS, salvage RT | HR (95% CI) |", "|---|---|---|---|---|"]
-        for name, n, ma, mb, hr, lo, hi in measure(values, args.patients, args.seed):
+        for name, n, ma, mb, hr, lo, hi in measure(values, args.patients, args.seed, doubling):
             lines.append(f"| {name} | {n} | {_num(ma)} | {_num(mb)} | {hr:.2f} ({lo:.2f}-{hi:.2f}) |")
         lines.append("")
     Path(args.out).write_text("\n".join(lines))
