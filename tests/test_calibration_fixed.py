@@ -146,6 +146,12 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert spec.history["error_scale"] == first.history["error_scale"] and spec.objective == first.objective
         assert spec.history["waves"] == 0 and spec.history["combine"] and len(spec.history["start"]) == 1
         assert Path(spec.history["start"][0]).resolve() == (CONFIG.parents[3] / "docs" / "calibration" / "v2" / "history" / "evaluations.csv").resolve()
+    if path.stem == "calibrate_v2_history3":  # the same model and targets; the evidence counted by publication
+        first = load_calibration(path.with_name("calibrate_v2_history.toml"), SHARED_TARGETS)
+        assert [p.to_json() for p in spec.parameters] == [p.to_json() for p in first.parameters] and spec.fixed == first.fixed
+        assert spec.objective == first.objective and spec.history["combine"] and spec.history["waves"] == 0
+        assert spec.history["error_scale"] == pytest.approx(first.history["error_scale"] * 70 / 15, abs=0.005)
+        assert [Path(f).parent.name for f in spec.history["start"]] == ["history", "history2"]
 
 
 def test_schema_ranges_reach_optional_keys():
