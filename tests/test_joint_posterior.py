@@ -11,6 +11,7 @@ refused with the key, the value and the rule.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,22 @@ def test_bad_posteriors_are_refused_naming_key_value_and_rule(tmp_path, kind, ex
     assert 'psa.posterior = "p.csv"' in text and expected in text, text
 
 
+def test_an_infeasible_particle_with_an_empty_distance_is_read(tmp_path):
+    """calibrate writes an infeasible draw's distance (inf) as an empty cell, with weight 0."""
+    _write_posterior(tmp_path / "p.csv")
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    cells = rows[5].split(",")
+    cells[1], cells[2] = "0.0", ""
+    rows[5] = ",".join(cells)
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    post = _experiment(tmp_path, "p.csv").posterior
+    assert len(post.weights) == 200 and post.weights[4] == 0.0
+    rows[5] = rows[5].replace(",,", ",,", 1).replace(cells[3], "", 1)
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(ConfigError, match="has a value that is not a number"):
+        _experiment(tmp_path, "p.csv")
+
+
 def test_a_posterior_of_another_model_is_refused(tmp_path):
     """posterior.toml beside the posterior holds the settings its calibration fixed: a scenario
     with other values for them is refused (the values would run in another model), one with the
@@ -160,3 +177,31 @@ def test_the_calibration_writes_its_fixed_settings_beside_the_posterior(tmp_path
     import tomllib
 
     assert tomllib.loads(text)["fixed"] == spec.fixed and spec.fixed["simulation.max_lesions"] == 64
+
+
+def test_the_shipped_v2_posterior_drives_its_psa_by_name(tmp_path):
+    """configs/calibration/posteriors/v2_history.csv (issue 20 item 3): an effective sample size
+    of at least 200, the model settings of its calibration beside it, and experiments/
+    psa_posterior.toml draws whole particles of it, by name, on the model it was fitted with."""
+    from oligosim.experiments import load_experiment
+
+    assert "v2_history" in joint.shipped_posteriors()
+    exp = load_experiment(ROOT / "experiments" / "psa_posterior.toml", quick=True)
+    post = exp.posterior
+    assert post.file.name == "v2_history.csv" and post.ess >= 200 and len(post.paths) == 29
+    import tomllib
+
+    fixed = tomllib.loads(post.file.with_suffix(".toml").read_text())["fixed"]
+    assert fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True, "simulation.max_lesions": 64}
+    assert all(exp.scenario.get(k) == v for k, v in fixed.items())
+    # the default scenario is another model: refused, naming the setting
+    text = (ROOT / "experiments" / "psa_posterior.toml").read_text().replace(
+        "../configs/calibration/posteriors/v2_history_model.toml", (ROOT / "configs" / "default.toml").as_posix()
+    )
+    with pytest.raises(ConfigError, match="the posterior's calibration fixed disease.uncounted_disease = 'grows'"):
+        loads_experiment(text, base_dir=ROOT / "experiments", name="psa_posterior.toml")
+    small = replace(exp, patients=60, settings=dict(exp.settings, draws=3))
+    doc = run_experiment(small, tmp_path / "out", workers=1, quiet=True)
+    X = np.array(doc["results"]["parameter_draws"])
+    rows = {tuple(r) for r in post.values}
+    assert X.shape == (3, 29) and all(tuple(x) in rows for x in X)

@@ -147,7 +147,8 @@ def load_posterior(value: str, base_dir: Path, scenario, listed: set, display: s
     paths = tuple(rows[0][3:])
     body = [r for r in rows[1:] if r]
     try:
-        table = np.array([[float(x) for x in r] for r in body], dtype=float)
+        # an empty distance is an infeasible draw (weight 0), as calibrate writes it; every other cell is a number
+        table = np.array([[math.inf if (k == 2 and x == "") else float(x) for k, x in enumerate(r)] for r in body], dtype=float)
     except ValueError as exc:
         return None, [f"{key}: {f} has a value that is not a number ({exc})"]
     if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] != len(rows[0]):
