@@ -1,0 +1,74 @@
+"""Ship this run's posterior as the named posterior ``v2_history`` and write the scenario of its model.
+
+Copies ``posterior.csv`` and ``posterior.toml`` (the settings the calibration fixed) to
+``configs/calibration/posteriors/v2_history.csv`` and ``.toml``, and writes
+``configs/calibration/posteriors/v2_history_model.toml``: the default scenario with those fixed
+settings and every fitted parameter at its weighted posterior median (6 significant digits), the
+scenario ``experiments/psa_posterior.toml`` runs (a PSA must run the model its posterior is of, and
+the scenario's values must lie inside the posterior's central intervals, experiments/joint.py).
+
+    python docs/calibration/v2/history3/make_model_scenario.py
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[3]
+sys.path.insert(0, str(ROOT))
+
+from oligosim.calibration.posterior import _toml_value  # noqa: E402
+from oligosim.calibration.search import weighted_quantile  # noqa: E402
+
+NAME = "v2_history"
+
+
+def _sig(v: float, digits: int = 6) -> float:
+    return 0.0 if v == 0 else round(v, digits - 1 - int(math.floor(math.log10(abs(v)))))
+
+
+def main() -> int:
+    dest = ROOT / "configs" / "calibration" / "posteriors"
+    dest.mkdir(exist_ok=True)
+    shutil.copy(HERE / "posterior.csv", dest / f"{NAME}.csv")
+    shutil.copy(HERE / "posterior.toml", dest / f"{NAME}.toml")
+    rows = list(csv.reader(open(HERE / "posterior.csv", newline="", encoding="utf-8")))
+    paths = rows[0][3:]
+    table = np.array([[float(x) if x != "" else math.inf for x in r] for r in rows[1:]])
+    w = table[:, 1] / table[:, 1].sum()
+    fixed = tomllib.loads((HERE / "posterior.toml").read_text(encoding="utf-8"))["fixed"]
+    medians = {p: _sig(float(weighted_quantile(table[:, 3 + j], w, [0.5])[0])) for j, p in enumerate(paths)}
+    lines = [
+        f"# The model of the shipped posterior '{NAME}' (configs/calibration/posteriors/{NAME}.csv), for a PSA that",
+        "# draws it (experiments/psa_posterior.toml): the default scenario with the settings its calibration fixed",
+        f"# ({NAME}.toml) and every fitted parameter at its weighted posterior median ({len(table)} particles,",
+        f"# ESS {1.0 / np.sum(w**2):.0f}). Written by docs/calibration/v2/history3/make_model_scenario.py; not the shipped defaults.",
+        'extends = "../../default.toml"',
+        "",
+        "[scenario]",
+        f'name = "{NAME}_model"',
+        f'description = "The default population and arms in the model of the v2 history-matching posterior ({NAME}): its fixed settings, every fitted parameter at its posterior median"',
+        "",
+    ]
+    sections: dict = {}
+    for key, value in list(fixed.items()) + list(medians.items()):
+        head, _, leaf = key.rpartition(".")
+        sections.setdefault(head, []).append((leaf, value))
+    for head, items in sections.items():
+        lines.append(f"[{head}]")
+        lines += [f"{leaf} = {_toml_value(v)}" for leaf, v in items]
+        lines.append("")
+    (dest / f"{NAME}_model.toml").write_text("\n".join(lines), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
