@@ -82,7 +82,7 @@ def list_shipped(kind: str | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    kind : {"scenario", "experiment", "base", "calibration", "map"}, optional
+    kind : {"scenario", "experiment", "base", "calibration", "map", "posterior"}, optional
         Only files of this kind.
 
     Returns

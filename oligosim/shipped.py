@@ -73,9 +73,10 @@ def file_kind(doc: dict) -> str:
     """What a parsed TOML document is, from its top-level keys.
 
     ``[experiment]`` -> ``experiment``; ``[calibration]`` -> ``calibration``; ``[[target]]`` (an
-    array of tables) -> ``targets``; ``[target.<id>]`` (a table) -> ``map``; a document with
-    ``[arms.*]`` -> ``scenario``; anything else -> ``base`` (a scenario without arms, for
-    others to extend).
+    array of tables) -> ``targets``; ``[target.<id>]`` (a table) -> ``map``; a ``[fixed]`` table
+    alone -> ``posterior`` (the settings a calibration posterior belongs to, written beside its
+    ``posterior.csv``, :mod:`oligosim.experiments.joint`); a document with ``[arms.*]`` ->
+    ``scenario``; anything else -> ``base`` (a scenario without arms, for others to extend).
     """
     if isinstance(doc.get("experiment"), dict):
         return "experiment"
@@ -85,6 +86,8 @@ def file_kind(doc: dict) -> str:
         return "targets"
     if isinstance(doc.get("target"), dict):
         return "map"
+    if isinstance(doc.get("fixed"), dict) and set(doc) == {"fixed"}:
+        return "posterior"
     return "scenario" if doc.get("arms") else "base"
 
 

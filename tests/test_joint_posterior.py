@@ -205,3 +205,19 @@ def test_the_shipped_v2_posterior_drives_its_psa_by_name(tmp_path):
     X = np.array(doc["results"]["parameter_draws"])
     rows = {tuple(r) for r in post.values}
     assert X.shape == (3, 29) and all(tuple(x) in rows for x in X)
+
+
+def test_check_reads_a_posteriors_settings_file(tmp_path, capsys):
+    """posterior.toml (a [fixed] table alone) is its own kind for `oligosim check`: valid scenario
+    keys and values pass, anything else is refused naming the key and the rule."""
+    from oligosim import cli
+
+    good = tmp_path / "p.toml"
+    good.write_text('[fixed]\n"disease.uncounted_disease" = "grows"\n"simulation.max_lesions" = 64\n')
+    assert cli.main(["check", str(good)]) == 0
+    assert "ok (posterior settings, 2 fixed)" in capsys.readouterr().out
+    bad = tmp_path / "q.toml"
+    bad.write_text('[fixed]\n"disease.no_such_switch" = true\n')
+    assert cli.main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: fixed:" in err and "no_such_switch" in err

@@ -31,6 +31,10 @@ COMMAND_FOR = {
     "calibration": ("a calibration spec", "run it with `oligosim calibrate FILE --targets TARGETS.toml`"),
     "targets": ("a targets file", "score the model against it with `oligosim targets FILE --map MAP.toml`"),
     "map": ("a target map", "use it with `oligosim targets TARGETS.toml --map FILE`"),
+    "posterior": (
+        "the settings a calibration posterior belongs to (beside its posterior CSV)",
+        "name the posterior in an experiment's [psa] posterior; the experiment's scenario must have these settings",
+    ),
 }
 
 
@@ -98,12 +102,26 @@ def _check_one(path: str, kind: str | None, targets: str | None) -> str:
 
         spec = load_calibration(path, targets)
         return f"calibration spec, {len(spec.parameters)} parameters"
+    if kind == "posterior":
+        return _check_posterior_settings(path)
     scenario = config.load_scenario(path)
     for line in scenario.warnings:
         print(f"warning: {path}: {line}", file=sys.stderr)
     if "arms" in scenario.data and not scenario.data["arms"]:
         return "no arms: a base for other scenarios to extend; it cannot be run"
     return None
+
+
+def _check_posterior_settings(path: str) -> str:
+    """A posterior's ``[fixed]`` settings must be valid scenario keys and values (checked on the
+    shipped base scenario)."""
+    fixed = tomllib.loads(Path(path).read_text(encoding="utf-8"))["fixed"]
+    base = config.load_scenario(shipped.resolve("base", "configs"))
+    try:
+        base.with_values(fixed)
+    except config.ConfigError as exc:
+        raise config.ConfigError([f"{path}: fixed: {line}" for line in exc.errors]) from None
+    return f"posterior settings, {len(fixed)} fixed"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ SECTIONS = (
     ("base", "bases (extends = \"NAME\")"),
     ("calibration", "calibration specs (oligosim calibrate NAME --targets FILE)"),
     ("map", "target maps (oligosim targets FILE --map NAME)"),
+    ("posterior", "calibration posteriors' model settings (beside posteriors named in [psa] posterior)"),
 )
 
 
