@@ -170,7 +170,7 @@ def test_a_posterior_of_another_model_is_refused(tmp_path):
 @pytest.mark.skipif(not (ROOT.parent / "shared" / "calibration" / "targets.toml").exists(), reason="shared calibration targets not available")
 def test_the_calibration_writes_its_fixed_settings_beside_the_posterior(tmp_path):
     from oligosim.calibration import load_calibration
-    from oligosim.calibration.report import posterior_model_toml
+    from oligosim.calibration.posterior import posterior_model_toml
 
     spec = load_calibration(ROOT / "configs" / "calibration" / "calibrate_v2_history.toml", ROOT.parent / "shared" / "calibration" / "targets.toml")
     text = posterior_model_toml(spec)

@@ -394,9 +394,9 @@ def history_match(
     for rnd in range(1, rounds + 1):
         if rnd > 1:  # the last round's simulated draws join the emulator's training set
             Zs, Ls, Es = np.vstack([Zs, draws]), np.r_[Ls, L], np.vstack([Es, E])
-            ok = np.isfinite(Ls)
-            em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
         ok = np.isfinite(Ls)
+        if rnd > 1:
+            em = fit_emulator(Zs[ok], _emulator_outputs(Es[ok], clip))
         fl, vl = em.loo()
         order = np.flatnonzero(ok)[np.argsort(Ls[ok], kind="stable")]
         kept, acceptance = _metropolis(
@@ -431,8 +431,8 @@ def history_match(
             "lengths": [float(x) for x in em.lengths],
             "nugget": float(em.nugget),
         }
-        if combine:
-            final["ess_combined"] = float(sum(1.0 / np.sum(p[1] ** 2) for p in pops))
+        if combine:  # the combined ESS is the sum of the rounds' (_combine)
+            final["ess_combined"] = float(sum(i["ess"] for i in infos if "round" in i) + final["ess"])
         infos.append(final)
         if on_wave:
             on_wave(waves + rnd, final)

@@ -9,7 +9,7 @@ from oligosim.calibration import CalibrationResult
 from oligosim.config import Distribution, Float, Maybe, Section, Table, default_schema, split_path
 from oligosim.io.report import fmt
 
-__all__ = ["calibrated_toml", "fitted_distribution", "posterior_distributions"]
+__all__ = ["calibrated_toml", "fitted_distribution", "posterior_distributions", "posterior_model_toml"]
 
 
 
@@ -172,3 +172,16 @@ def posterior_distributions(result: CalibrationResult, summary: list[dict]) -> t
         d, s = dists[p.path]
         psa += ["[[parameter]]", f'path = "{p.path}"', f'label = "{p.label}"', f"distribution = {_dist_inline(d, s['mean'], s['sd'])}", ""]
     return {k: v[0] for k, v in dists.items()}, "\n".join(overlay), "\n".join(psa)
+
+
+def posterior_model_toml(spec) -> str:
+    """The ``posterior.toml`` beside ``posterior.csv``: the ``[fixed]`` settings of the
+    calibration, which belong to the model the posterior is of; :mod:`oligosim.experiments.joint`
+    refuses a PSA whose scenario has other values for them."""
+    lines = [
+        f"# The model of posterior.csv ({spec.title}): the calibration fixed these settings for every",
+        "# candidate. A PSA that names the posterior (psa.posterior) must run a scenario with these values.",
+        "[fixed]",
+    ]
+    lines += [f'"{k}" = {_toml_value(v)}' for k, v in sorted(spec.fixed.items())]
+    return "\n".join(lines) + "\n"

@@ -13,24 +13,9 @@ from oligosim.calibration import CalibrationResult, posterior_summary
 from oligosim.calibration.diagnosis import diagnose, diagnosis_text
 from oligosim.calibration.evaluation import target_error, target_weight
 from oligosim.calibration.plots import plot_marginals, plot_pairs, plot_trace
-from oligosim.calibration.posterior import calibrated_toml, posterior_distributions, posterior_kind
+from oligosim.calibration.posterior import calibrated_toml, posterior_distributions, posterior_kind, posterior_model_toml
 from oligosim.io.files import write_csv
 from oligosim.io.report import Report, fmt
-
-
-def posterior_model_toml(spec) -> str:
-    """The ``posterior.toml`` beside ``posterior.csv``: the ``[fixed]`` settings of the
-    calibration, which belong to the model the posterior is of; :mod:`oligosim.experiments.joint`
-    refuses a PSA whose scenario has other values for them."""
-    from oligosim.calibration.posterior import _toml_value
-
-    lines = [
-        f"# The model of posterior.csv ({spec.title}): the calibration fixed these settings for every",
-        "# candidate. A PSA that names the posterior (psa.posterior) must run a scenario with these values.",
-        "[fixed]",
-    ]
-    lines += [f'"{k}" = {_toml_value(v)}' for k, v in sorted(spec.fixed.items())]
-    return "\n".join(lines) + "\n"
 
 
 def _history_method(spec, result) -> str:
