@@ -93,7 +93,8 @@ _N_SUBSITES = np.array(codes.N_SUBSITES, dtype=np.int64)
 
 
 # ============================================================================= numba core
-@numba.njit(cache=True)
+# _nrt=True: shared by Python and the kernel (no caller's setting inherited; _kernels/__init__)
+@numba.njit(cache=True, _nrt=True)
 def new_tally():
     """Scratch for the tallies of the functions below: the three arrays :func:`_tally` fills
     (per organ system, per side, stations seen; any integer type for the last). Passed as
@@ -114,7 +115,7 @@ def _scratch_typed(scratch):
     return lambda scratch: scratch
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def _tally(organ, subsite, n, metachronous, scratch=None):
     """Tally counted lesions per organ system and per side, into ``scratch`` (:func:`new_tally`)
     if given, else into new arrays.
@@ -167,7 +168,7 @@ def _tally(organ, subsite, n, metachronous, scratch=None):
     return per_system, per_side, n_stations
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def count_metastases(organ, subsite, n, metachronous, scratch=None):
     """Count metastatic lesions by the counting rules of consensus statement 1.
 
@@ -198,7 +199,7 @@ def count_metastases(organ, subsite, n, metachronous, scratch=None):
     return _summary(_tally(organ, subsite, n, metachronous, scratch)[0])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def _summary(per_system):
     """(counted lesions, involved organ systems, most in one system) of a tally."""
     n_lesions = 0
@@ -214,7 +215,7 @@ def _summary(per_system):
     return n_lesions, n_organs, max_in_one
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def _excluded(diffuse_serosal, marrow, all_treatable):
     # Statement 1 text: diffuse serosal disease (meninges, pericardium, pleura, mesentery) and
     # bone-marrow involvement are outside the definition because they cannot be treated
@@ -222,7 +223,7 @@ def _excluded(diffuse_serosal, marrow, all_treatable):
     return diffuse_serosal or marrow or not all_treatable
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None):
     """Oligometastatic ESCC (statement 1): <= 5 lesions in <= 3 organs, <= 3 in any one organ.
 
@@ -259,7 +260,7 @@ def is_oligo_escc(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None):
     """Oligometastatic EAC (statement 1, after the European OMEC Delphi consensus).
 
@@ -315,7 +316,7 @@ def is_oligo_eac(organ, subsite, n, metachronous, diffuse_serosal, marrow, all_t
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def is_oligometastatic(
     histology, organ, subsite, n, metachronous, diffuse_serosal, marrow, all_treatable, scratch=None
 ):
@@ -340,7 +341,7 @@ def is_oligometastatic(
     raise ValueError("histology code must be ESCC or EAC")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def _by_context(context, recurrence, progression, persistence):
     if context == OFF_SYSTEMIC:
         return recurrence
@@ -349,7 +350,7 @@ def _by_context(context, recurrence, progression, persistence):
     return persistence  # STABLE_ON_SYSTEMIC; the caller has validated context
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=True)
 def estro_eortc_class(
     is_oligo,
     prior_polymetastatic,

@@ -20,7 +20,7 @@ from oligosim._kernels.state import INF, S_SCAN, tally_scratch
 from oligosim.definitions import is_oligometastatic
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def scan_interval(P, t):
     """Months to the next scheduled follow-up scan at ``t`` months after entry."""
     if t < 24.0:
@@ -30,14 +30,14 @@ def scan_interval(P, t):
     return P.fu_interval[2]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def visit_offset(P, u):
     """Offset (months) of a scheduled visit from its nominal date: uniform on
     [-scan_window, +scan_window] given the uniform ``u`` in (0, 1) (model 7.1)."""
     return P.scan_window * (2.0 * u - 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def book_visit(P, W, nominal):
     """Book the scheduled visit whose nominal date is ``nominal`` (months after entry).
 
@@ -53,14 +53,14 @@ def book_visit(P, W, nominal):
     W.slot[S_SCAN] = max(nominal + visit_offset(P, rng.uniform(W.streams, rng.SCAN)), st.t)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_nominal(P, W):
     """Nominal date (months) of the scheduled visit after the current one."""
     nominal = W.state[0].scan_nominal
     return nominal + scan_interval(P, nominal)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def set_nadir_diameters(L, n):
     """Remember each lesion's visible diameter at the scan that sets the nadir."""
     for i in range(n):
@@ -70,7 +70,7 @@ def set_nadir_diameters(L, n):
             L.nadir_d[i] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def visible_sum(L, n):
     """Sum of the visible lesions' diameters (cm); lesions seen for the first time are marked
     seen and ``new_seen`` (which this scan clears for every other lesion). Returns (sum,
@@ -88,7 +88,7 @@ def visible_sum(L, n):
     return total, n_new
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def visible_volume(L, n):
     """Total volume (cm3) of the visible, active lesions."""
     total = 0.0
@@ -98,7 +98,7 @@ def visible_volume(L, n):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def record_growth(P, W, L):
     """At a scan: the doubling time (months) of the visible volume since the previous scan, for
     the slow/rapid rule of statement 12 (model 8.4). Disease not visible then counts from just
@@ -113,7 +113,7 @@ def record_growth(P, W, L):
     st.scan_t_prev = st.t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def oligo_now(W, L):
     """Is the visible disease oligometastatic by the patient's own histology's definition?
 
@@ -137,7 +137,7 @@ def is_nodal(organ):
     return organ == codes.REGIONAL_NODE or organ == codes.DISTANT_NODE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_to_irradiated_node(L, n, i):
     """Is lesion ``i`` a node in the station of, or next to, a node that received RT?"""
     if not is_nodal(L.organ[i]):
@@ -148,7 +148,7 @@ def next_to_irradiated_node(L, n, i):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _failure_site(L, n, i):
     """In field, marginal/regional or out of field (new) for one newly seen lesion ``i``."""
     if L.irradiated[i] > 0:
@@ -158,7 +158,7 @@ def _failure_site(L, n, i):
     return codes.FAIL_OUT_OF_FIELD_NEW
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def first_failure(L, n, oligo, n_new):
     """Pattern of first failure (codes.FAIL_*, model 7.4), hierarchical.
 

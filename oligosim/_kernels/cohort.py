@@ -40,7 +40,7 @@ def diameter_of_logv(logv):
     return math.exp((logv - _LOG_PI_6) / 3.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def draw_subsite(P, state, purpose, organ):
     """Sub-site code for a lesion in ``organ``: side or lobe, uniform; nodal station by the
     station mix (``cohort.lesions.*_node_stations``); the primary's level by
@@ -61,7 +61,7 @@ def draw_subsite(P, state, purpose, organ):
     return min(int(u * n), n - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def level_of(cum, u):
     """The first level whose cumulative share exceeds ``u`` (the last if rounding leaves none)."""
     k = 0
@@ -70,7 +70,7 @@ def level_of(cum, u):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def detection_diameter(d50, slope, u):
     """Diameter (cm) at which a lesion with detection quantile ``u`` is seen.
 
@@ -83,7 +83,7 @@ def detection_diameter(d50, slope, u):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def detection_logv(P, modality, organ, u):
     """Log volume above which a lesion with detection quantile ``u`` is seen.
 
@@ -97,7 +97,7 @@ def detection_logv(P, modality, organ, u):
     return logv_of_diameter(detection_diameter(P.det_d50[m], P.det_slope, u))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def init_lesion(P, state, purpose, i, organ, logv, growth_rate, L):
     """Fill lesion slot ``i`` with organ, size and its fixed per-lesion quantiles."""
     L.organ[i] = organ
@@ -136,13 +136,13 @@ def clear_slot(L, i):
     L.resist_at[i] = INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def lesion_growth(P, state, purpose, st):
     """Growth rate (1/month) of a new metastasis of this patient."""
     return st.growth * math.exp(P.growth_sd_lesion * rng.normal(state, purpose))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def disease_free_interval(P, z, growth):
     """Disease-free interval (months) of a non-synchronous patient (model 3.1).
 
@@ -174,7 +174,7 @@ def growth_deviate(rho, z_propensity, z):
     return rho * z_propensity + math.sqrt(1.0 - rho * rho) * z
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _draw_once(P, state, st, L):
     """One draw of a patient and its baseline lesions; returns the number of lesion slots used."""
     s = rng.COHORT
@@ -249,14 +249,14 @@ def _draw_once(P, state, st, L):
     return draw_locoregional(P, state, s, st, L, n)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _occult_logv(P, state, s):
     """Log volume of an occult deposit: log-uniform diameter in the occult range."""
     logd = P.occult_logd_min + (P.occult_logd_max - P.occult_logd_min) * rng.uniform(state, s)
     return logv_of_diameter(math.exp(logd))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def draw_locoregional(P, state, s, st, L, n):
     """Occult disease in the esophagus, its bed and the regional nodes (model 3.3).
 
@@ -302,7 +302,7 @@ def draw_locoregional(P, state, s, st, L, n):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _station_of_seen_node(L, m, i, q):
     """Put occult regional node ``i`` (the ``q``-th) in the station of the ``q mod r``-th of
     the ``r`` regional nodes among the first ``m`` slots, or at the primary's level if ``r`` is
@@ -330,7 +330,7 @@ def _station_of_seen_node(L, m, i, q):
             want -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
     """Copy the visible, active lesions that count for the definitions into the buffers.
 
@@ -346,7 +346,7 @@ def visible_distant(L, n, buf_organ, buf_subsite, metachronous):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _eligible(P, st, L, n, buf_organ, buf_subsite, tally):
     E = P.elig[0]
     if st.kps < E.min_kps or st.age < E.min_age or st.age > E.max_age:
@@ -379,7 +379,7 @@ def _eligible(P, st, L, n, buf_organ, buf_subsite, tally):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def merge_node_sites(organ, subsite, m, span):
     """Give the distant nodes among the first ``m`` entries of every run of involved stations
     within ``span`` consecutive stations the lowest station of the run, in place, so that
@@ -388,23 +388,23 @@ def merge_node_sites(organ, subsite, m, span):
     Runs are formed from the lowest involved station up: a run starting at station s0 takes the
     involved stations s0 .. s0 + span - 1.
     """
-    involved = np.zeros(codes.N_STATIONS, np.bool_)
+    # involved stations as bits of one integer and each node's run start found by a walk over
+    # the few stations below it: no array is allocated (the kernel runs without numba's
+    # reference counting, oligosim._kernels.jit, which cannot allocate)
+    involved = 0
     for j in range(m):
         if organ[j] == codes.DISTANT_NODE:
-            involved[subsite[j]] = True
-    to = np.arange(codes.N_STATIONS)
-    start = -1
-    for k in range(codes.N_STATIONS):
-        if involved[k]:
-            if start < 0 or k - start >= span:
-                start = k
-            to[k] = start
+            involved |= 1 << subsite[j]
     for j in range(m):
         if organ[j] == codes.DISTANT_NODE:
-            subsite[j] = to[subsite[j]]
+            start = -1
+            for k in range(subsite[j] + 1):
+                if (involved >> k) & 1 and (start < 0 or k - start >= span):
+                    start = k
+            subsite[j] = start
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def nodes_within_rule(E, organ, subsite, m):
     """Whether the visible nodes meet the node-count and adjacency rule (model 3.4).
 
@@ -423,7 +423,7 @@ def nodes_within_rule(E, organ, subsite, m):
     return k <= E.max_nodes and (k == 0 or hi - lo < E.node_span)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def draw_patient(P, W, L):
     """Draw the patient until eligible; returns the lesion count, or -1 if infeasible.
 
@@ -447,7 +447,7 @@ def draw_patient(P, W, L):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def gompertz_time(P, age_years, e):
     """Months until other-cause death for a unit exponential ``e`` (Gompertz hazard).
 

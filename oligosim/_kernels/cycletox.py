@@ -24,7 +24,7 @@ from oligosim._kernels.state import INF
 _CYCLE_EPS = 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def n_cycles(R, reg):
     """Cycles a line of regimen ``reg`` gives at most: its induction cycles, then one cycle
     started every cycle length during its maintenance (ceil(maintenance / cycle))."""
@@ -34,7 +34,7 @@ def n_cycles(R, reg):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def first_cycle(p, u):
     """The cycle (1, 2, ...; a float, as it can be huge for a tiny ``p``) in which the first
     event with per-cycle probability ``p`` falls, from the uniform ``u`` in [0, 1); inf when
@@ -46,7 +46,7 @@ def first_cycle(p, u):
     return math.floor(math.log1p(-u) / math.log1p(-p)) + 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def event_time(p, u, v, t, cycle, n):
     """Time (months) of a line's first event of a per-cycle type, or inf if it falls after the
     line's ``n`` cycles.

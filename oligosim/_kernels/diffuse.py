@@ -119,7 +119,7 @@ def death_integral(P, W, tau):
     return v * P.dz[0].death_weight * P.death_rate
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def death_time(P, W, dt):
     """Months until the diffuse-disease death hazard reaches its threshold, if within ``dt``
     (else inf). Closed form: with ``c = death_rate * weight * V`` and net rate ``r``, the hazard

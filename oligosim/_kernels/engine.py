@@ -51,7 +51,7 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
 __all__ = ["Outputs", "Workspace", "arm_at", "arm_outputs", "new_lesions", "new_workspace", "run_drawn", "simulate_arms", "simulate_patient"]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _next_slot(slot):
     """The earliest scheduled event: (slot index, time); the lower index wins a tie."""
     s_next = 0
@@ -100,7 +100,7 @@ def _dispatch(P, R, A, W, L, s):
         procedure.on_resume(W)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     """Simulate patient ``pid`` under arm ``A`` in workspace ``W`` with the lesion slots of
     ``lesions`` (a one-element LESION_DTYPE array) and write row ``j`` of ``out``: the draw
@@ -110,7 +110,7 @@ def simulate_patient(P, R, A, seed, pid, W, lesions, out, j):
     run_drawn(P, R, A, W, lesions, out, j, n)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_drawn(P, R, A, W, lesions, out, j, n):
     """Run the patient just drawn into ``W`` and ``lesions`` (``n`` lesions, -1 if not eligible)
     under arm ``A``, from its entry to death or the horizon, and write row ``j`` of ``out``."""

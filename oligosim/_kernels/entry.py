@@ -24,7 +24,7 @@ from oligosim import codes
 from oligosim._kernels import rng
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def prior_course(E, state):
     """The patient's earlier RT course: (EQD2 in Gy at alpha/beta 3, months before entry).
 
@@ -51,7 +51,7 @@ def prior_course(E, state):
     return eqd2, months
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def apply_history(P, state, st, L, n):
     """Give the ``n`` lesions of an eligible patient what happened before entry (see module)."""
     E = P.entry[0]

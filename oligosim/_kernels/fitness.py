@@ -19,7 +19,7 @@ from oligosim._kernels import rng
 from oligosim._kernels.state import S_BACKGROUND_DEATH, log_event
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rescaled_background(t, t_bg, slope, hr_old, hr_new):
     """The other-cause death time (months) after the hazard ratio changes at ``t``.
 

@@ -63,7 +63,7 @@ def finish_disease(W, detail):
 # ----------------------------------------------------------------------------- entry
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _reset(P, W):
     """Clear the simulation's scalars and schedule the events every patient has."""
     st = W.state[0]
@@ -107,7 +107,7 @@ def _reset(P, W):
     assess.book_visit(P, W, P.first_scan)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _record_entry(W, L, out, j):
     """The patient's baseline columns; the visible metastases counted as statement 1 counts
     them (the eligibility count)."""
@@ -510,7 +510,7 @@ def on_scan(P, A, W, L, symptom):
 # ----------------------------------------------------------------------------- close
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def close(W, out, j):
     """Write the patient's row ``j`` of ``out`` at death or the horizon: the summary columns,
     toxicities, local-control records and event log gathered in the workspace."""

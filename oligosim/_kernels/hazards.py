@@ -48,7 +48,7 @@ def exp_time(e, rate):
     return e / rate if rate > 0.0 else INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, propensity):
     """Cumulative seeding and disease-death hazards over the next ``tau`` months.
 
@@ -65,7 +65,7 @@ def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, pr
     return seed * seeding_rate * propensity, death * death_rate
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
     """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
 
@@ -121,7 +121,7 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
     return hi
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def advance(L, n, kill, t0, dt, eradication_logv, W):
     """Move every lesion ``dt`` months on from ``t0``; record in-field failures (in workspace
     ``W``'s local-control records and event log) and eradications below ``eradication_logv``
@@ -160,7 +160,7 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
         L.fail_time[first] = INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def prepare(L, n, kill, symptoms):
     """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
 
@@ -196,7 +196,7 @@ def _locoregional_active(L, n):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def seeded_organ(P, state, L, n, histology):
     """Organ of a metastasis seeded now (model 4.2).
 
@@ -221,7 +221,7 @@ def seeded_organ(P, state, L, n, histology):
     return codes.METASTATIC_ORGANS[rng.categorical(state, rng.LESION, P.organ_cum[histology])]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def free_slot(L, n, cap):
     """A lesion slot for a new metastasis and the new slot count; (-1, n) when all are taken."""
     for i in range(n):

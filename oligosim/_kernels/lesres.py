@@ -72,7 +72,7 @@ def _lesion_time(R, W):
     return st.lres_t0 + (st.lres_tpat - st.lres_t0) * math.exp(R.resistance_sdlog_lesions[st.reg] * z)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_time(W, L):
     """The next resistance time (months): the earliest sensitive active lesion's, or the
     patient's while it is still ahead; inf when nothing is left to resist."""
@@ -84,7 +84,7 @@ def next_time(W, L):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_line_start(P, R, W, L, reg, t_res):
     """A line with regimen ``reg`` starts now; ``t_res`` is the patient's resistance time
     (inf for durable responders and primary resistance). Clears every flag; with the regimen's
@@ -112,7 +112,7 @@ def on_line_start(P, R, W, L, reg, t_res):
     return next_time(W, L)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_new(R, W, L, i):
     """Lesion ``i`` was just made (seeding, a colony; :func:`oligosim._kernels.cohort.clear_slot`
     left it sensitive): with per-lesion resistance in force, its drawn time (resistant at once if
@@ -140,7 +140,7 @@ def aggregate_start(st, L, a):
     L.resistant[a] = st.lres_on and st.t >= st.lres_tpat
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_resistance(W, L):
     """The resistance slot fired with per-lesion resistance in force: the lesions whose time has
     come resist; the next time is booked, or, nothing being left, the patient has resisted."""

@@ -27,14 +27,14 @@ from oligosim._kernels.cohort import diameter_of_logv
 from oligosim.radiobiology import core as rb
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def share(table, organ, subsite):
     """An organ at risk's share of the prescribed dose per fraction for a target in ``organ``
     at ``subsite``, from a table flattened by (organ, subsite) (``organ * N_STATIONS + subsite``)."""
     return table[organ * codes.N_STATIONS + subsite]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def field_scale(P, organ, logv):
     """Multiplier of the mean-dose shares (lung, heart, marrow) of a target of log volume
     ``logv`` (ln cm3): ``((d + 2 m) / (d_ref + 2 m)) ** (3 e)``, the PTV volume ratio to the
@@ -48,7 +48,7 @@ def field_scale(P, organ, logv):
     return ratio ** (3.0 * t.size_exponent)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def scaled_share(g, f, f_primary):
     """A mean-dose share ``f`` scaled by the field factor ``g``, at most the larger of ``f`` and
     the primary's share ``f_primary`` (no metastatic field exposes an organ more than the field
@@ -56,7 +56,7 @@ def scaled_share(g, f, f_primary):
     return min(min(g * f, max(f, f_primary)), 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def patient_odds(P, st):
     """Odds ratio of every grade >= 3 toxicity for this patient (statement 10): the elderly odds
     ratio ``OR`` centred on the share ``s`` of elderly patients in the series the toxicity rates
@@ -72,7 +72,7 @@ def patient_odds(P, st):
     return o
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def course_toxicity(P, W, heart, cord, bowel, conduit, odds):
     """Grade >= 3 cardiac, myelopathy, bowel and conduit toxicity of an RT course.
 

@@ -51,7 +51,7 @@ def modality_of(P, A, L, i):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def mark(P, A, L, n):
     """Move the planned known metastases whose site the arm treats by surgery or ablation out of
     the RT course (``in_course``) into ``to_procedure``; returns how many."""
@@ -67,7 +67,7 @@ def mark(P, A, L, n):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def control_probability(P, m, logv):
     """Probability that modality ``m`` controls a lesion of ln volume ``logv`` (ln cm3): one value
     up to the size threshold (diameter, cm), another above it."""
@@ -76,7 +76,7 @@ def control_probability(P, m, logv):
     return P.procedure[m, codes.PROC_CONTROL_LARGE]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _treat(P, A, W, L, i):
     """Surgery or ablation of lesion ``i`` now; returns True if the procedure killed the patient."""
     st = W.state[0]
@@ -112,7 +112,7 @@ def _treat(P, A, W, L, i):
     return u_death < P.procedure[m, codes.PROC_MORTALITY]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def given_alone(W, L, n, n_rt):
     """Count a plan given by surgery or ablation alone (``n_rt`` RT targets, none) as a local
     course now, as an RT course counts at its end; call before :func:`give`."""
@@ -126,7 +126,7 @@ def given_alone(W, L, n, n_rt):
             return
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def give(P, R, A, W, L, n):
     """Treat every lesion marked by :func:`mark`, in lesion order; returns True if one procedure
     killed the patient (every marked lesion is treated all the same: one operative session, and
@@ -150,7 +150,7 @@ def give(P, R, A, W, L, n):
     return dead
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def hold_systemic(R, W, end):
     """Chemotherapy waits until ``end`` (months) for recovery from a procedure (model 6.10).
 
@@ -175,7 +175,7 @@ def hold_systemic(R, W, end):
             st.kill = 0.0 if st.resisted else systemic.paused_kill(R, st.reg, st.pdl1_high)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_resume(W):
     """The hold is over: chemotherapy resumes unless a sequential RT course still pauses it (its
     end resumes it then)."""

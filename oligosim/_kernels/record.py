@@ -43,7 +43,7 @@ def _measurable(L, i):
     return d >= MEASURABLE_CM
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def select_targets(L, n, cap):
     """Mark the RECIST target lesions at entry, the largest first (at most two per organ, five in
     all; the lower slot wins a tie), and return the sum of their diameters (cm; 0: no measurable
@@ -74,7 +74,7 @@ def select_targets(L, n, cap):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_entry(W, L, out, j):
     """At entry, before the initial plan: the organs with a seen lesion, the RECIST baseline,
     and the time-to-next-treatment clock opened
@@ -93,7 +93,7 @@ def on_entry(W, L, out, j):
     st.ttnt = INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def first_assessment(W, L, overflow_new):
     """Before the first scan is read (scheduled or prompted by a symptom): the targets' diameters
     now, whether any lesion is new (visible, never seen; or the uncounted disease beyond the cap
@@ -121,7 +121,7 @@ def first_assessment(W, L, overflow_new):
     st.recist_clear = not visible and not new
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def on_close(W, out, j):
     """After the row is written: time to next treatment (censored at the end of follow-up) and
     the first assessment (NaN diameters: no scan before death or the horizon)."""

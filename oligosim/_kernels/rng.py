@@ -71,7 +71,7 @@ def _mix64(z):
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def stream_key(seed, patient, purpose):
     """Starting state of the stream for (seed, patient, purpose).
 
@@ -90,7 +90,7 @@ def stream_key(seed, patient, purpose):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def init_streams(seed, patient, state):
     """Fill ``state`` (uint64, shape (N_PURPOSES,)) with the patient's stream keys."""
     for p in range(state.shape[0]):
@@ -111,7 +111,7 @@ def exponential(state, purpose):
     return -math.log(uniform(state, purpose))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def std_normal_ppf(p):
     """Inverse standard normal CDF for p in (0, 1).
 
@@ -160,7 +160,7 @@ def lognormal_median(state, purpose, median, sigma):
     return median * math.exp(sigma * normal(state, purpose))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def categorical(state, purpose, cum_probs):
     """Index drawn with cumulative probabilities ``cum_probs`` (last entry 1)."""
     u = uniform(state, purpose)
@@ -171,7 +171,7 @@ def categorical(state, purpose, cum_probs):
     return n - 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def poisson(state, purpose, mean):
     """Poisson draw by sequential inversion (means here are small, < 50)."""
     u = uniform(state, purpose)
@@ -185,7 +185,7 @@ def poisson(state, purpose, mean):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def negative_binomial_ppf(u, mean, size, cap):
     """The negative-binomial count (mean ``mean``, size ``size``) at quantile ``u`` by
     sequential search of the CDF, at most ``cap``; 0 for mean 0."""

@@ -33,7 +33,7 @@ def _locoregional(L, i):
     return organ == codes.PRIMARY or organ == codes.REGIONAL_NODE or L.with_primary[i] != 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def plan_course(P, A, L, n, mode):
     """Mark the lesions an RT course will treat (``mode``: PLAN_*); returns how many are known.
 
@@ -81,7 +81,7 @@ def plan_course(P, A, L, n, mode):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def mark_nodes_with_primary(A, L, n, mode):
     """Statement 5: with ``A.nodes_with_primary``, a planned distant node at the level of the
     planned primary, or next to it, goes in the primary's field (``with_primary``); every other
@@ -107,7 +107,7 @@ def covers(L, j, i):
     return L.organ[j] == codes.PRIMARY and L.organ[i] == codes.REGIONAL_NODE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def cover_stations(L, n):
     """Mark the occult nodes a planned course treats (:func:`covers`): an involved-station
     clinical target volume treats the microscopic disease there (model 6.9), so what recurs
@@ -125,7 +125,7 @@ def cover_stations(L, n):
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def schedule(A, L, i):
     """(dose per fraction in Gy, fractions, fractions a day, theta tumour, theta late) for
     target ``i``: a lesion irradiated before gets its site's re-irradiation schedule where the
@@ -164,14 +164,14 @@ def eqd2(d, k, ab, per_day, theta):
     return rb.eqd2_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def eqd2_late(P, A, L, i):
     """Late-effect EQD2 (Gy, alpha/beta ``P.ab_late``) of target ``i``'s schedule."""
     d, k, per_day, _, theta_late = schedule(A, L, i)
     return eqd2(d, k, P.ab_late, per_day, theta_late)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def course_months(A, L, n):
     """Overall time of the planned course: the longest schedule, 5 treatment days a week."""
     days = 0
@@ -186,7 +186,7 @@ def course_months(A, L, n):
     return calendar * MONTHS_PER_DAY
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def reirradiation_allowed(P, A, L, i, t):
     """May lesion ``i``, irradiated before, be irradiated again at month ``t`` (model 6.6)?"""
     months = t - L.site_time[i]
@@ -194,7 +194,7 @@ def reirradiation_allowed(P, A, L, i, t):
     return months >= P.reirr_min_interval and rb.cumulative_eqd2(L.site_eqd2[i], months, new, P.recovery_max, P.recovery_half_time) <= P.reirr_limit
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def plan_progression_course(P, R, A, W, L):
     """Local therapy at a progression: surgery or ablation where the arm chooses it for the site
     (model 6.10), RT where the re-irradiation dose allows (model 6.6), else surgery or ablation
@@ -242,7 +242,7 @@ def plan_progression_course(P, R, A, W, L):
     return n_rt, n_alt, dead
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _irradiate(P, A, W, L, i):
     """Apply the course to lesion ``i`` (model 6.2-6.4); returns its late EQD2 in Gy."""
     st = W.state[0]
@@ -289,7 +289,7 @@ def _irradiate(P, A, W, L, i):
     return late
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _course_toxicity(P, R, W, eso, lung, marrow, reirr, heart, cord, bowel):
     """Esophagitis, fistula and pneumonitis (model 6.5) and leukopenia (model 9) of a course
     from its esophagus, lung and marrow doses, then the heart, cord, bowel and (after
@@ -339,7 +339,7 @@ def _course_toxicity(P, R, W, eso, lung, marrow, reirr, heart, cord, bowel):
     return dead
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def deliver_course(P, R, A, W, L):
     """Apply an RT course to its targets; returns True if it caused a treatment death."""
     st = W.state[0]

@@ -318,7 +318,7 @@ def new_snapshot():
 # Not inlined: inlined into the body of numba's parallel loop (engine.simulate_arms), the copy
 # loop of the stream counters was found to copy nothing (numba 0.68; tests/test_multi_arm.py
 # catches it); as calls, once per patient and arm, they cost nothing measurable.
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def save_snapshot(W, lesions, S):
     """Copy the patient in ``W`` and ``lesions`` into ``S`` (whole records: every field)."""
     S.state[0] = W.state[0]
@@ -327,7 +327,7 @@ def save_snapshot(W, lesions, S):
         S.streams[p] = W.streams[p]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def restore_snapshot(S, W, lesions):
     """Put the patient saved in ``S`` back into ``W`` and ``lesions``, as the draw left them."""
     W.state[0] = S.state[0]

@@ -46,7 +46,7 @@ def response_class(u, durable, primary):
     return ACQUIRED_RESISTANCE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def arm_toxicity(slot, tox_time):
     """Point the toxicity slot at the earliest pending toxicity of the current line."""
     tmin = INF
@@ -56,21 +56,21 @@ def arm_toxicity(slot, tox_time):
     slot[S_TOX] = tmin
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def line_kill(R, reg, maintenance, pdl1_high):
     """Log-kill rate (1/month) of regimen ``reg`` in induction or maintenance."""
     k = R.maintenance_kill[reg] if maintenance else R.kill[reg]
     return k * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def paused_kill(R, reg, pdl1_high):
     """Log-kill rate (1/month) of regimen ``reg`` while its chemotherapy waits for an RT course:
     its anti-PD-1 component alone (model 5.4)."""
     return R.paused_kill[reg] * (R.pdl1_multiplier[reg] if pdl1_high else 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def start_line(P, R, A, W, L, line, reg):
     """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
 
@@ -142,7 +142,7 @@ def start_line(P, R, A, W, L, line, reg):
         st.kill = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def end_line(W):
     """The line has run its course (induction without maintenance, or maintenance over): it no
     longer kills and can no longer become resistant."""
@@ -153,7 +153,7 @@ def end_line(W):
     lesres.off(W)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def stop_line(W):
     """End the current line: its pending cycles, resistance and toxicities are cancelled."""
     st = W.state[0]

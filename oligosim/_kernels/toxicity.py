@@ -25,13 +25,13 @@ from oligosim._kernels.state import INF, LINE_NONE, S_CONSOLIDATION, S_RT_END, S
 from oligosim.radiobiology import core as rb
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def normal_cdf(z):
     """Standard normal CDF, written with ``math.erfc`` as the reference engine writes it."""
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def correlated_uniform(z_first, u_own, rho):
     """A uniform whose latent normal has correlation ``rho`` with ``z_first``.
 
@@ -54,7 +54,7 @@ def correlated_uniform(z_first, u_own, rho):
     return normal_cdf(rho * z_first + math.sqrt(1.0 - rho * rho) * rng.std_normal_ppf(u_own))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def line_correlation(P, k):
     """Latent correlation of toxicity type ``k`` of a line with the line's leukopenia: the
     cytopenias' (neutropenia, thrombocytopenia) or the other types'."""
@@ -64,7 +64,7 @@ def line_correlation(P, k):
     return t.other_rho
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def marrow_ntcp(P, marrow_eqd2, odds):
     """Probability that an RT course causes grade >= 3 leukopenia (LKB on the mean active-marrow
     EQD2 in Gy, alpha/beta 10), odds-scaled by ``odds`` (concurrent chemotherapy times the
@@ -74,7 +74,7 @@ def marrow_ntcp(P, marrow_eqd2, odds):
     return rb.odds_scaled(p, odds)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def protocol_open(W, st):
     """Is the protocol treatment still going on: the first line on or still to start, a course
     of the initial plan (or an urgent one) booked or running, consolidation still to come?"""
@@ -87,7 +87,7 @@ def protocol_open(W, st):
     return W.slot[S_CONSOLIDATION] < INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def update_window(P, W):
     """After every event: when the protocol treatment has just ended, the counting window closes
     ``window`` months later (``st.win_end``; infinite while the treatment goes on)."""
@@ -96,7 +96,7 @@ def update_window(P, W):
         st.win_end = st.t + P.tx[0].window
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def close_window_now(W):
     """A new therapy starts (a later line, or a course at a progression after the first line):
     events from now on belong to it, not to the protocol treatment."""
@@ -105,7 +105,7 @@ def close_window_now(W):
         st.win_end = st.t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def record(P, W, k):
     """A grade >= 3 toxicity of type ``k`` now: always in the event log; in the patient's
     counted toxicities if inside the counting window (or counting the whole course)."""

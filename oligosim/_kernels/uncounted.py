@@ -34,7 +34,7 @@ from oligosim._kernels.hazards import log_add
 from oligosim._kernels.state import INF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _add(P, st, L, logv, lead_logv):
     """Add volume ``exp(logv)`` (cm3) to the aggregate, starting it in slot ``P.max_lesions``
     (``st.n`` then one beyond the cap) when it is absent or eradicated, with a leading deposit of
@@ -61,13 +61,13 @@ def _add(P, st, L, logv, lead_logv):
     st.n = a + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def join(P, st, L, count):
     """Add ``count`` seed-sized deposits to the aggregate of patient state ``st``'s lesions ``L``."""
     _add(P, st, L, P.seed_logv + math.log(count), P.seed_logv)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def lead_logv_at_entry(P, m):
     """ln volume (cm3) of the largest of ``m`` occult deposits in expectation: their log
     diameters are uniform on [occult_logd_min, occult_logd_max], whose largest has mean
@@ -76,7 +76,7 @@ def lead_logv_at_entry(P, m):
     return C.logv_of_diameter(math.exp(logd))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def enter(P, st, L):
     """At entry: the ``st.entry_dropped`` occult deposits drawn beyond the cap start the
     aggregate, each with the mean volume of an occult deposit (their sizes are not drawn, so the
@@ -89,7 +89,7 @@ def enter(P, st, L):
     st.overflow = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def countable(P, st, L):
     """Does a scan now count the uncounted disease beyond the cap as new disease (once: the
     caller sets ``st.overflow`` to 2)? Frozen: from ``st.overflow_at`` on (model 4.2). Growing:
