@@ -163,3 +163,51 @@ def test_schema_ranges_reach_optional_keys():
     assert _schema_range("regimens.tp.grade5_per_cycle") == (0.0, 1.0)
     assert _schema_range("regimens.tp.grade3plus.neutropenia") == (0.0, 1.0)
     assert _schema_range("regimens.tp.no_such_key") == (None, None)
+
+
+def test_a_start_table_is_where_the_point_fit_starts(tmp_path, monkeypatch):
+    """``[start]`` (an earlier fit's values, say) is screened first and, with no Sobol' screen,
+    is where Nelder-Mead starts: the first candidate after the scenarios' values is the start,
+    and the local search's first simplex surrounds it. A fitted parameter it lacks starts at the
+    scenarios' value."""
+    from oligosim.calibration import evaluation
+
+    path = tmp_path / "start.toml"
+    path.write_text(
+        f'extends = "{CONFIG.as_posix()}"\n[calibration]\npatients = 60\n'
+        "[optimize]\nscreen_points = 0\nmax_evaluations = 5\n[start]\nregimens.tp.kill_rate_per_month = 0.6\n"
+    )
+    spec = load_calibration(path, TARGETS)
+    assert spec.start == {"regimens.tp.kill_rate_per_month": 0.6}
+    assert spec.to_json()["start"] == spec.start
+    seen = []
+    real = evaluation._score
+    monkeypatch.setattr(evaluation, "_score", lambda tmap, task: seen.append(dict(task["overrides"])) or real(tmap, task))
+    logs = []
+    res = run_calibration(spec, method="optimize", workers=1, log=logs.append)
+    hazard_default = next(p.default for p in spec.parameters if p.path == "disease.death_hazard_per_cm3_month")
+    cands = [o for o in seen if o]  # the scenarios' own values are scored with no override
+    assert cands[0]["regimens.tp.kill_rate_per_month"] == pytest.approx(0.6, rel=1e-9)
+    assert cands[0]["disease.death_hazard_per_cm3_month"] == pytest.approx(hazard_default, rel=1e-9)
+    assert any("starts from [start] (1 of 2" in m for m in logs)
+    # the local search moved from there: its candidates lie near the start (the scenarios' own
+    # kill rate, 1.038, lies outside the range, which is why this start had to set it)
+    near = [abs(o["regimens.tp.kill_rate_per_month"] - 0.6) for o in cands[1:]]
+    assert near and max(near) < 0.3
+    assert res.opt is not None and res.opt.nfev >= 2
+
+
+def test_bad_start_tables_are_refused_naming_them(tmp_path):
+    from oligosim.config import ConfigError
+
+    cases = {
+        "[start]\ndisease.seeding_rate_per_cm3_month = 0.05": "start.disease.seeding_rate_per_cm3_month = 0.05: is not a fitted parameter",
+        "[start]\ndisease.death_hazard_per_cm3_month = 0.01": "must lie in the parameter's range",
+        '[start]\ndisease.death_hazard_per_cm3_month = "high"': "must be a number",
+        # the kill rate's scenario value (1.038) lies outside its range [0.3, 0.9]
+        "[start]\ndisease.death_hazard_per_cm3_month = 0.002": 'start = "regimens.tp.kill_rate_per_month": needs a start value',
+    }
+    for table, message in cases.items():
+        with pytest.raises(ConfigError) as exc:
+            load_calibration(_with_fixed(tmp_path, table), TARGETS)
+        assert message in "\n".join(exc.value.errors), table

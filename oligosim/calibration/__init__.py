@@ -60,6 +60,9 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     disease.uncounted_disease = "grows"     # (any scenario key and value; not also fitted)
     simulation.max_lesions = 64
 
+    [start]                     # optional: where the point fit starts (fitted parameters only;
+    disease.seeding_rate_per_cm3_month = 0.055  # screened first; the others: scenarios' values)
+
     [report]
     discussion = "..."          # free text for the report (blank line = new paragraph)
 
@@ -262,9 +265,15 @@ def run_calibration(
         raise RuntimeError(f"the scenarios' own parameter values: {before}")
     ev.record(None, {p.path: p.default for p in spec.parameters}, before, "defaults")
     say(f"defaults: objective {ev.evaluations[-1].objective:.4g} ({ev.serial_seconds[-1]:.1f} s per evaluation)")
-    starts = None
+    starts = []
+    if spec.start:
+        # [start] (values of an earlier fit, say) is screened first and the local search starts
+        # from it if nothing screened beats it; the scenarios' values are screened beside it
+        starts.append([float(p.to_unit(spec.start.get(p.path, p.default))) for p in spec.parameters])
+        say(f"optimize: starts from [start] ({len(spec.start)} of {spec.dim} fitted parameters set there)")
     if all(p.default is not None and p.low <= p.default <= p.high for p in spec.parameters):
-        starts = np.array([[float(p.to_unit(p.default)) for p in spec.parameters]])
+        starts.append([float(p.to_unit(p.default)) for p in spec.parameters])
+    starts = np.array(starts) if starts else None
     opt = abc = None
     o = spec.optimize
     if method in ("optimize", "both"):

@@ -252,6 +252,9 @@ class CalibrationSpec:
     tmap: Any = field(default=None, repr=False, compare=False)
     #: scenario keys set for every study scenario and candidate (``[fixed]``; the map's scenarios in ``tmap`` already carry them)
     fixed: dict = field(default_factory=dict)
+    #: where the local search starts (``[start]``: ``{path: value}`` of fitted parameters; a
+    #: fitted parameter it lacks starts at the scenarios' value); empty: the scenarios' values
+    start: dict = field(default_factory=dict)
     #: replicated studies of the predictive check (``[report] predictive_draws``; 0: none)
     predictive_draws: int = 0
     #: history matching (``[history]``, :mod:`oligosim.calibration.history`), sizes resolved
@@ -281,6 +284,7 @@ class CalibrationSpec:
             "history": dict(self.history),
             "parameters": [p.to_json() for p in self.parameters],
             "fixed": dict(self.fixed),
+            "start": dict(self.start),
         }
 
 
@@ -313,8 +317,9 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     top = Section({k: v for k, v in SCHEMA.fields.items() if k != "parameter"})
     data = None
     fixed = _flatten_fixed(raw.get("fixed", {}), display, errors)
+    start = _flatten_fixed(raw.get("start", {}), display, errors, table="start")
     try:
-        data = dict(validate({k: v for k, v in raw.items() if k not in ("parameter", "fixed")}, top, origin=display).data)
+        data = dict(validate({k: v for k, v in raw.items() if k not in ("parameter", "fixed", "start")}, top, origin=display).data)
     except ConfigError as exc:
         errors.extend(exc.errors)
     param_schema = Section({"parameter": SCHEMA.fields["parameter"]})
@@ -421,6 +426,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     if cal["free"]:
         # a staged fit: the other parameters keep the scenarios' values (their defaults or [fixed])
         params = [p for p in params if p.path in cal["free"]]
+    _check_start(start, params, bad)
     if errors:
         raise ConfigError(errors)
     sizes = {k: v for k, v in data["quick"].items() if v is not None}
@@ -482,16 +488,39 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         quick=quick,
         tmap=tmap,
         fixed=fixed,
+        start=start,
         predictive_draws=int(predictive_draws),
         history=hist,
     )
 
 
-def _flatten_fixed(raw, display: str, errors: list[str]) -> dict:
-    """The ``[fixed]`` table as ``{dotted path: value}`` (TOML dotted keys arrive as nested tables);
-    problems are appended to ``errors``."""
+def _check_start(start: dict, params: list, bad) -> None:
+    """``[start]`` names fitted parameters only, with numbers inside their ranges; every fitted
+    parameter it lacks needs a single scenario value to start from."""
+    fitted = {p.path: p for p in params}
+    for path, value in start.items():
+        p = fitted.get(path)
+        if p is None:
+            bad(f"start.{path}", value, f"is not a fitted parameter (fitted: {', '.join(fitted) or 'none'})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad(f"start.{path}", value, "must be a number")
+        elif not p.low <= value <= p.high:
+            bad(f"start.{path}", value, f"must lie in the parameter's range [{p.low:g}, {p.high:g}]")
+    if start:
+        for p in params:
+            if p.path in start:
+                continue
+            if p.default is None:
+                bad("start", p.path, "a fitted parameter without one scenario value needs a start value")
+            elif not p.low <= p.default <= p.high:
+                bad("start", p.path, f"needs a start value: its scenario value {p.default:g} lies outside its range [{p.low:g}, {p.high:g}]")
+
+
+def _flatten_fixed(raw, display: str, errors: list[str], table: str = "fixed") -> dict:
+    """The ``[fixed]`` (or ``[start]``) table as ``{dotted path: value}`` (TOML dotted keys arrive
+    as nested tables); problems are appended to ``errors``."""
     if not isinstance(raw, dict):
-        errors.append(f"{display}: fixed = {format_value(raw)}: must be a table of scenario keys and values")
+        errors.append(f"{display}: {table} = {format_value(raw)}: must be a table of scenario keys and values")
         return {}
     out: dict = {}
 
@@ -503,7 +532,7 @@ def _flatten_fixed(raw, display: str, errors: list[str]) -> dict:
             elif isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, (str, int, float, bool)) for x in v)):
                 out[path] = v
             else:
-                errors.append(f"{display}: fixed.{path} = {format_value(v)}: must be a number, string, boolean or a list of them")
+                errors.append(f"{display}: {table}.{path} = {format_value(v)}: must be a number, string, boolean or a list of them")
 
     walk(raw, "")
     return out
