@@ -31,9 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = """
 import hashlib, json, sys, time
+from pathlib import Path
 t0 = time.perf_counter()
 import numpy as np
 import oligosim
+if not Path(oligosim.__file__).resolve().is_relative_to(Path({tree!r}).resolve()):
+    sys.exit(f"imported oligosim from {{oligosim.__file__}}, not from the tree")  # before any compile
 from oligosim.config import load_scenario
 from oligosim.simulate import run_scenario
 sc = load_scenario({config!r})
@@ -58,7 +61,7 @@ print(json.dumps({{"file": oligosim.__file__, "rate": {patients} * len(res.arms)
 def run_child(tree: Path, config: str, patients: int, seed: int) -> dict:
     """One fresh process on ``tree``: its rate (patient-arms per second, one thread) and hash."""
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_NUM_THREADS="1")
-    code = _CHILD.format(config=str((ROOT / config).resolve()), patients=patients, seed=seed)
+    code = _CHILD.format(config=str((ROOT / config).resolve()), patients=patients, seed=seed, tree=str(tree))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tree)
     if out.returncode != 0:
         raise SystemExit(f"ab.py: the run on {tree} failed:\n{out.stderr[-3000:]}")
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             base = args.base_tree
         try:
             trees = {"base": base, "new": args.new_tree}
+            for name, tree in trees.items():
+                if not (tree / "oligosim" / "__init__.py").is_file():
+                    raise SystemExit(f"ab.py: --{name}-tree {tree}: holds no oligosim package (oligosim/__init__.py)")
             rates: dict[str, list[float]] = {"base": [], "new": []}
             hashes: dict[str, set[str]] = {"base": set(), "new": set()}
             print(f"{'round':>5} {'base /s':>10} {'new /s':>10} {'new/base':>9}")

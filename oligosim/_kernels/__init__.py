@@ -21,13 +21,14 @@ results (``benchmarks/ab.py``). It is safe because nothing below the parallel dr
 or keeps an array: every array a patient touches is allocated by ``state.new_workspace`` /
 ``new_lesions`` / ``new_snapshot`` in ``engine.simulate_arms`` (which keeps NRT and frees them
 when its block ends) or passed in by the driver, and outlives the calls that use it. Rules,
-checked by tests/test_architecture.py and tests/test_nrt.py:
+checked by tests/test_nrt.py:
 
-* a function that allocates (``np.zeros`` ...) keeps NRT and is listed in
-  ``tests/test_architecture.py``; a function without NRT that allocates fails to compile;
-* a function without NRT never returns an array (or a tuple holding one) to code with NRT or to
-  Python: such a caller would take it as a reference of its own and release it, freeing memory
-  still in use. Views returned inside the kernel (``state.tally_scratch``) are inlined;
+* a function that allocates (``np.zeros`` ...) keeps NRT and is listed, with why, in
+  ``tests/test_nrt.py``; a function without NRT that allocates fails to compile;
+* a function without NRT never returns an array (or a tuple holding one) to a caller compiled
+  with NRT, which would take it as a reference of its own and release it, freeing memory still
+  in use. The only such caller is ``engine.simulate_arms``, whose calls into the kernel return
+  nothing or are inlined; views returned inside the kernel (``state.tally_scratch``) are inlined;
 * functions shared with Python (``oligosim.definitions``) set ``_nrt=True`` explicitly, because
   a callee that sets nothing inherits its first caller's setting.
 """
