@@ -73,7 +73,7 @@ SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
     "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "growth_propensity", "patient_factors", "patient_factors_first_line", "procedure_pause",
     "modality_by_size",
-    "lesion_resistance", "per_cycle_toxicity",
+    "lesion_resistance", "per_cycle_toxicity", "progressing_targets",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -159,6 +159,15 @@ def growth_propensity_scenario():
     """Fast-growing disease disseminates more (model 3.1): the growth deviate correlated 0.7 with
     the propensity's."""
     return default_scenario().with_values({"disease.growth_propensity_correlation": 0.7})
+
+
+def progressing_targets_scenario():
+    """Local therapy at a progression treats only the progressing lesions (model 8.1): the first
+    course of the at-progression arm, and every oligometastatic progression after upfront RT."""
+    return default_scenario().with_values(
+        {"arms.at_progression.progression.targets": "progressing", "arms.upfront_rt.progression.targets": "progressing",
+         "arms.upfront_rt.progression.local_therapy": "oligo"}
+    )
 
 
 def third_line_scenario():
@@ -359,6 +368,7 @@ CASES = [
     ("lesion_resistance", lambda: lesion_resistance_scenario(), ["systemic_only", "at_progression"]),
     ("per_cycle_toxicity", lambda: per_cycle_toxicity_scenario(), ["systemic_only", "consolidative"]),
     ("growth_propensity", lambda: growth_propensity_scenario(), ["systemic_only", "at_progression"]),
+    ("progressing_targets", lambda: progressing_targets_scenario(), ["upfront_rt", "at_progression"]),
 ]
 
 
@@ -708,6 +718,28 @@ def _mutate_slow_doubling_halved(monkeypatch):
     monkeypatch.setattr(reference_driver, "lower_arm", changed)
 
 
+def _mutate_progressing_targets_ignored(monkeypatch):
+    """The reference treats every seen lesion at a progression although the arm says only the
+    progressing ones (model 8.1)."""
+    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_keep_progressing", lambda self: None)
+
+
+def _mutate_progressing_without_new_lesions(monkeypatch):
+    """The reference's progressing lesions are only those grown since the nadir: a lesion seen
+    for the first time at the scan is not one unless it also grew (model 8.1)."""
+    keep = reference_rt.RadiotherapyMixin._keep_progressing
+
+    def changed(self):
+        saved = [(les, les.new_seen) for les in self.lesions if les is not None]
+        for les, _ in saved:
+            les.new_seen = False
+        keep(self)
+        for les, flag in saved:
+            les.new_seen = flag
+
+    monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_keep_progressing", changed)
+
+
 def _mutate_marginal_as_distant(monkeypatch):
     """A new node next to an irradiated one is classified out of field instead of marginal."""
     original = reference_assess.AssessmentMixin._failure_site
@@ -1033,12 +1065,14 @@ def _mutate_toxicity_cycle_off_by_one(monkeypatch):
         (_mutate_toxicity_odds_on_entry_ecog, "patient_factors_first_line", patient_factors_first_line_scenario, ["upfront_rt"]),
         (_mutate_line_limit_ignored, "patient_factors_first_line", patient_factors_first_line_scenario, ["concurrent"]),
         (_mutate_toxicity_cycle_off_by_one, "per_cycle_toxicity", per_cycle_toxicity_scenario, ["systemic_only"]),
+        (_mutate_progressing_targets_ignored, "progressing_targets", progressing_targets_scenario, ["at_progression"]),
+        (_mutate_progressing_without_new_lesions, "progressing_targets", progressing_targets_scenario, ["at_progression"]),
     ],
     ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "growth_propensity_halved", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored",
-         "toxicity_cycle_off_by_one"],
+         "toxicity_cycle_off_by_one", "progressing_targets_ignored", "progressing_without_new_lesions"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

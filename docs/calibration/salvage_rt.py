@@ -18,9 +18,12 @@ the disease itself gives); the uncounted disease beyond the lesion cap growing (
 Then acquired resistance lesion by lesion (model 5.3, ``resistance_sdlog_between_lesions``): on the
 first line with sd 1 and sd 2 (each as shipped and with the constant hazards at 0); with sd 1 and a
 primary resistance share of 0.2 on the first line (the share model 5.3 quotes); and with sd 1 on
-both lines. Last, the growth rate correlated with the metastatic propensity (model 3.1,
+both lines. Then the growth rate correlated with the metastatic propensity (model 3.1,
 ``disease.growth_propensity_correlation``): 0.7 as shipped and with the constant hazards at 0,
-0.9 with them at 0.
+0.9 with them at 0. Last, the salvage courses treat only the progressing lesions (model 8.1,
+``progression.targets = "progressing"``: the lesions seen for the first time at that scan or grown
+since the nadir by the RECIST fraction and minimum), as shipped, with the constant hazards at 0,
+and with those at 0 and per-lesion resistance (sd 2) or the growth-propensity correlation (0.9).
 
 With ``--slow-rule growth`` the oligometastatic first progressions are split instead by statement
 12's growth rule (``progression.slow_rule = "growth"``, model 8.4: slow if the visible disease
@@ -61,6 +64,11 @@ def _lesion_resistance(sd, regimens=("tp_pd1",)):
     return {f"regimens.{r}.resistance_sdlog_between_lesions": sd for r in regimens}
 
 
+#: not a parameter: the salvage arm's courses treat only the progressing lesions (model 8.1,
+#: ``progression.targets = "progressing"``; statement 12 speaks of treating the progressing lesions)
+TARGETS = "salvage progression.targets"
+PROGRESSING = {TARGETS: "progressing"}
+
 PRIMARY_02 = {"regimens.tp_pd1.primary_resistance_fraction": 0.2}
 
 
@@ -84,6 +92,10 @@ VARIANTS = {
     "growth correlated with propensity, 0.7": _correlated(0.7),
     "growth correlated with propensity, 0.7, constant hazards 0": _correlated(0.7) | ZERO,
     "growth correlated with propensity, 0.9, constant hazards 0": _correlated(0.9) | ZERO,
+    "progressing lesions only": PROGRESSING,
+    "progressing lesions only, constant hazards 0": PROGRESSING | ZERO,
+    "progressing lesions only, per-lesion resistance, sd 2, first line, constant hazards 0": PROGRESSING | _lesion_resistance(2.0) | ZERO,
+    "progressing lesions only, growth correlated with propensity, 0.9, constant hazards 0": PROGRESSING | _correlated(0.9) | ZERO,
 }
 SLOW_MONTHS = 6.0
 
@@ -92,19 +104,21 @@ def scenario(values, slow_doubling=None):
     """The default scenario with the two arms of this comparison (and, with ``slow_doubling``,
     the two probe arms of the growth rule)."""
     sc = load_scenario(SCENARIO)
+    values = dict(values)
+    targets = values.pop(TARGETS, "all_seen")
     # the default scenario's lines; both arms irradiate symptomatic brain and bone lesions at
     # entry (statement 6) with the same site schedules, so nothing differs before the first progression
     common = {"first_line": "tp_pd1", "second_line": "irinotecan_pd1", "metastasis_schedule": "by_site"}
     arms = {
         "next_line": common | {"label": "Next line at every progression", "rt_timing": "none", "progression": {"local_therapy": "none"}},
         "salvage": common | {"label": "RT at every oligometastatic progression", "rt_timing": "at_progression",
-                             "progression": {"local_therapy": "oligo"}},
+                             "progression": {"local_therapy": "oligo", "targets": targets}},
     }
     if slow_doubling is not None:
         arms["probe_oligo"] = common | {"label": "probe: local therapy at an oligometastatic progression", "rt_timing": "none",
-                                        "progression": {"local_therapy": "oligo", "max_courses": 1}}
+                                        "progression": {"local_therapy": "oligo", "max_courses": 1, "targets": targets}}
         arms["probe_slow"] = common | {"label": "probe: local therapy at a slow one", "rt_timing": "none",
-                                       "progression": {"local_therapy": "oligo_slow", "slow_rule": "growth", "slow_doubling_months": slow_doubling, "max_courses": 1}}
+                                       "progression": {"local_therapy": "oligo_slow", "slow_rule": "growth", "slow_doubling_months": slow_doubling, "max_courses": 1, "targets": targets}}
     return sc.with_values(dict(values) | {"arms": arms})
 
 

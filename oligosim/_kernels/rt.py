@@ -56,6 +56,8 @@ def plan_course(P, A, L, n, mode):
             L.in_course[i] = A.rt_primary or mode == PLAN_PROGRESSION
         else:
             L.in_course[i] = A.rt_metastases or mode == PLAN_PROGRESSION
+    if mode == PLAN_PROGRESSION and A.progressing_only:
+        keep_progressing(P, L, n)
     mark_nodes_with_primary(A, L, n, mode)
     # keep the largest distant metastases up to the cap
     n_met = 0
@@ -79,6 +81,29 @@ def plan_course(P, A, L, n, mode):
     if P.lr[0].field_covers_station:
         cover_stations(L, n)
     return count
+
+
+@njit(cache=True, inline="always")
+def _progressing(P, L, i):
+    """Is seen lesion ``i`` progressing at this scan: seen for the first time, or its diameter
+    grown since the nadir by at least the RECIST fraction and minimum (applied to the lesion)?"""
+    d = C.diameter_of_logv(L.logv[i])
+    return L.new_seen[i] or (d - L.nadir_d[i] >= P.recist_min_cm and d >= L.nadir_d[i] * (1.0 + P.recist_growth))
+
+
+@njit(cache=True, _nrt=False)
+def keep_progressing(P, L, n):
+    """Of the lesions planned for a course at a progression, keep only the progressing ones
+    (arm's ``progression.targets = "progressing"``, model 8.1). If none is (the sum of diameters
+    progressed through several smaller growths), keep every planned lesion that grew since the
+    nadir."""
+    found = False
+    for i in range(n):
+        if L.in_course[i] and _progressing(P, L, i):
+            found = True
+    for i in range(n):
+        if L.in_course[i]:
+            L.in_course[i] = _progressing(P, L, i) if found else C.diameter_of_logv(L.logv[i]) > L.nadir_d[i]
 
 
 @njit(cache=True, _nrt=False)

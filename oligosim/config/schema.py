@@ -353,6 +353,11 @@ PROGRESSION = Section(
         "max_courses": Int(3, lo=0, hi=20, unit="courses", doc="at most this many local courses per patient after the first"),
         "alternative_local": Bool(True, doc="use surgery or ablation when cumulative dose forbids RT (statement 12)"),
         "next_line": Bool(True, doc="start the next systemic line at widespread or rapid progression"),
+        "targets": Choice(
+            ("all_seen", "progressing"),
+            "all_seen",
+            doc="which lesions local therapy at a progression treats: every seen active lesion, primary included, or only the progressing ones (seen for the first time at this scan, or grown since the nadir by the RECIST fraction and minimum; model 8.1)",
+        ),
     }
 )
 

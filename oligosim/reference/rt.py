@@ -16,7 +16,7 @@ import math
 
 from oligosim import codes
 from oligosim.radiobiology import core as rb
-from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED
+from oligosim.reference.cohort import ACTIVE, CONTROLLED, ERADICATED, diameter_of_logv
 from oligosim.reference.oar import capped_share, field_scale, oar_share, patient_odds
 from oligosim.results import LC_RECORDS
 
@@ -114,7 +114,8 @@ class RadiotherapyMixin:
         """Mark the lesions a course treats (model 8.1); returns how many.
 
         mode 0: every seen lesion the arm irradiates; 1: symptomatic brain/bone lesions only
-        (statement 6); 2: every seen active lesion (a progression). At most
+        (statement 6); 2: every seen active lesion (a progression; only the progressing ones
+        with the arm's ``progressing_only``). At most
         ``max_irradiated`` distant metastases, the largest kept.
         """
         A = self.A
@@ -130,6 +131,8 @@ class RadiotherapyMixin:
                 les.in_course = A.rt_primary or mode == 2
             else:
                 les.in_course = A.rt_metastases or mode == 2
+        if mode == 2 and A.progressing_only:
+            self._keep_progressing()
         self._mark_nodes_with_primary(mode)
         distant = [les for les in self.lesions if les is not None and les.in_course and not in_primary_field(les)]
         if len(distant) > A.max_irradiated:
@@ -151,6 +154,21 @@ class RadiotherapyMixin:
                         les.in_course = True
                         les.with_primary = target.with_primary
         return count
+
+    def _keep_progressing(self) -> None:
+        """Of the lesions planned at a progression, keep the progressing ones (model 8.1): seen
+        for the first time at this scan, or grown since the nadir by the RECIST fraction and
+        minimum; if none is, every planned lesion that grew since the nadir."""
+        P = self.P
+        planned = [les for les in self.lesions if les is not None and les.in_course]
+
+        def progressing(les):
+            d = diameter_of_logv(les.logv)
+            return les.new_seen or (d - les.nadir_d >= P.recist_min_cm and d >= les.nadir_d * (1.0 + P.recist_growth))
+
+        found = any(progressing(les) for les in planned)
+        for les in planned:
+            les.in_course = progressing(les) if found else diameter_of_logv(les.logv) > les.nadir_d
 
     def _mark_nodes_with_primary(self, mode: int) -> None:
         """Statement 5: with the arm's ``nodes_with_primary``, a planned distant node at or next
