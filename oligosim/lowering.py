@@ -544,6 +544,7 @@ def lower_arm(sc: Scenario, arm: str) -> ArmParams:
         alternative_local=bool(prog["alternative_local"]),
         next_line=bool(prog["next_line"]),
         progressing_only=prog["targets"] == "progressing",
+        local_with_next_line=bool(prog["local_with_next_line"]),
         local_modality=_local_modality(a),
         local_modality_max_cm=_modality_by_size(a)[0],
         local_modality_above=_modality_by_size(a)[1],

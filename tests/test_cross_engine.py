@@ -73,7 +73,7 @@ SWITCHED_OFF_CASES = {
     "primary_resistance", "seeding_colonies", "third_line", "reirradiation_bid", "organs_at_risk", "conduit", "entry_second_line", "prior_rt_drawn",
     "population", "polymetastatic", "local_modality", "uncounted_grows", "diffuse", "growth_propensity", "patient_factors", "patient_factors_first_line", "procedure_pause",
     "modality_by_size",
-    "lesion_resistance", "per_cycle_toxicity", "progressing_targets",
+    "lesion_resistance", "per_cycle_toxicity", "progressing_targets", "local_with_next_line",
 }
 WORKERS = int(os.environ.get("OLIGOSIM_XENGINE_WORKERS", str(os.cpu_count() or 1)))
 
@@ -167,6 +167,15 @@ def progressing_targets_scenario():
     return default_scenario().with_values(
         {"arms.at_progression.progression.targets": "progressing", "arms.upfront_rt.progression.targets": "progressing",
          "arms.upfront_rt.progression.local_therapy": "oligo"}
+    )
+
+
+def local_with_next_line_scenario():
+    """Next line and local therapy together (model 8.4 step 5): at the oligometastatic
+    progressions of the systemic arm (two courses at most), and at a rapid one after upfront RT."""
+    return default_scenario().with_values(
+        {"arms.systemic_only.progression.local_with_next_line": True, "arms.systemic_only.progression.max_courses": 1,
+         "arms.upfront_rt.progression.local_with_next_line": True}
     )
 
 
@@ -369,6 +378,7 @@ CASES = [
     ("per_cycle_toxicity", lambda: per_cycle_toxicity_scenario(), ["systemic_only", "consolidative"]),
     ("growth_propensity", lambda: growth_propensity_scenario(), ["systemic_only", "at_progression"]),
     ("progressing_targets", lambda: progressing_targets_scenario(), ["upfront_rt", "at_progression"]),
+    ("local_with_next_line", lambda: local_with_next_line_scenario(), ["systemic_only", "upfront_rt"]),
 ]
 
 
@@ -740,6 +750,18 @@ def _mutate_progressing_without_new_lesions(monkeypatch):
     monkeypatch.setattr(reference_rt.RadiotherapyMixin, "_keep_progressing", changed)
 
 
+def _mutate_local_with_next_line_ignored(monkeypatch):
+    """The reference switches line without the local therapy the arm adds (model 8.4 step 5)."""
+    lower = reference_driver.lower_arm
+    monkeypatch.setattr(reference_driver, "lower_arm", lambda sc, arm: lower(sc, arm)._replace(local_with_next_line=False))
+
+
+def _mutate_local_with_next_line_unlimited(monkeypatch):
+    """The reference's local therapy with the next line ignores the limit on local courses."""
+    lower = reference_driver.lower_arm
+    monkeypatch.setattr(reference_driver, "lower_arm", lambda sc, arm: lower(sc, arm)._replace(max_courses=20))
+
+
 def _mutate_marginal_as_distant(monkeypatch):
     """A new node next to an irradiated one is classified out of field instead of marginal."""
     original = reference_assess.AssessmentMixin._failure_site
@@ -1067,12 +1089,15 @@ def _mutate_toxicity_cycle_off_by_one(monkeypatch):
         (_mutate_toxicity_cycle_off_by_one, "per_cycle_toxicity", per_cycle_toxicity_scenario, ["systemic_only"]),
         (_mutate_progressing_targets_ignored, "progressing_targets", progressing_targets_scenario, ["at_progression"]),
         (_mutate_progressing_without_new_lesions, "progressing_targets", progressing_targets_scenario, ["at_progression"]),
+        (_mutate_local_with_next_line_ignored, "local_with_next_line", local_with_next_line_scenario, ["systemic_only"]),
+        (_mutate_local_with_next_line_unlimited, "local_with_next_line", local_with_next_line_scenario, ["systemic_only"]),
     ],
     ids=["procedure_hold_ignored", "size_limit_doubled", "procedure_size_ignored", "resection_repeated", "no_field_scale", "no_patient_odds", "cord_and_bowel_swapped", "no_conduit", "pretreatment_forgotten", "prior_interval_at_median", "third_line_is_the_second_again", "colony_one_larger", "aggregate_faster", "growth_propensity_halved", "diffuse_grows_faster", "diffuse_death_weight_doubled", "complete_repair", "reirradiation_schedule_ignored", "primary_resistance_at_the_bottom", "resistant_lesions_keep_half_the_kill", "cytopenias_independent", "no_rt_marrow_toxicity", "window_never_closes", "visit_offset_mirrored", "bed_as_physical_dose", "fresh_rt_number", "fatal_fistula_doubled", "regional_seeding_doubled",
          "no_station_coverage", "tumour_fistula_doubled", "marginal_as_distant", "persistent_primary_unirradiated", "whole_line_paused", "slow_doubling_halved", "esophagus_kept_after_surgery", "statement5_same_level_only",
          "dfi_independent_of_growth", "dfi_at_median_growth", "nodes_not_adjacent", "node_sites_by_station", "common_size", "stations_uniform", "exclusion_by_escc_rule",
          "line_limit_ignored", "background_not_rescaled", "toxicity_odds_on_entry_ecog", "first_line_limit_ignored",
-         "toxicity_cycle_off_by_one", "progressing_targets_ignored", "progressing_without_new_lesions"],
+         "toxicity_cycle_off_by_one", "progressing_targets_ignored", "progressing_without_new_lesions",
+         "local_with_next_line_ignored", "local_with_next_line_unlimited"],
 )
 def test_strict_identity_catches_a_changed_mechanism(monkeypatch, mutate, label, factory, arms):
     """Teeth: the strict comparison fails when one mechanism of one engine (here the

@@ -24,6 +24,10 @@ both lines. Then the growth rate correlated with the metastatic propensity (mode
 ``progression.targets = "progressing"``: the lesions seen for the first time at that scan or grown
 since the nadir by the RECIST fraction and minimum), as shipped, with the constant hazards at 0,
 and with those at 0 and per-lesion resistance (sd 2) or the growth-propensity correlation (0.9).
+The last two variants change the comparison: the salvage arm also switches to the next line at
+every progression and adds RT to the progressing lesions at an oligometastatic one (model 8.4
+step 5, statement 12's "systemic therapy with local therapy"), so the HR is that of adding RT to
+the switch.
 
 With ``--slow-rule growth`` the oligometastatic first progressions are split instead by statement
 12's growth rule (``progression.slow_rule = "growth"``, model 8.4: slow if the visible disease
@@ -68,6 +72,10 @@ def _lesion_resistance(sd, regimens=("tp_pd1",)):
 #: ``progression.targets = "progressing"``; statement 12 speaks of treating the progressing lesions)
 TARGETS = "salvage progression.targets"
 PROGRESSING = {TARGETS: "progressing"}
+#: not a parameter either: the salvage arm switches to the next line at every progression and
+#: adds RT at an oligometastatic one (model 8.4 step 5, ``progression.local_with_next_line``)
+SWITCH = "salvage with the next line"
+WITH_NEXT_LINE = {SWITCH: True}
 
 PRIMARY_02 = {"regimens.tp_pd1.primary_resistance_fraction": 0.2}
 
@@ -96,6 +104,8 @@ VARIANTS = {
     "progressing lesions only, constant hazards 0": PROGRESSING | ZERO,
     "progressing lesions only, per-lesion resistance, sd 2, first line, constant hazards 0": PROGRESSING | _lesion_resistance(2.0) | ZERO,
     "progressing lesions only, growth correlated with propensity, 0.9, constant hazards 0": PROGRESSING | _correlated(0.9) | ZERO,
+    "next line with RT to the progressing lesions": WITH_NEXT_LINE | PROGRESSING,
+    "next line with RT to the progressing lesions, constant hazards 0": WITH_NEXT_LINE | PROGRESSING | ZERO,
 }
 SLOW_MONTHS = 6.0
 
@@ -106,13 +116,15 @@ def scenario(values, slow_doubling=None):
     sc = load_scenario(SCENARIO)
     values = dict(values)
     targets = values.pop(TARGETS, "all_seen")
+    switch = values.pop(SWITCH, False)
+    salvage_policy = {"local_therapy": "none", "local_with_next_line": True} if switch else {"local_therapy": "oligo"}
     # the default scenario's lines; both arms irradiate symptomatic brain and bone lesions at
     # entry (statement 6) with the same site schedules, so nothing differs before the first progression
     common = {"first_line": "tp_pd1", "second_line": "irinotecan_pd1", "metastasis_schedule": "by_site"}
     arms = {
         "next_line": common | {"label": "Next line at every progression", "rt_timing": "none", "progression": {"local_therapy": "none"}},
-        "salvage": common | {"label": "RT at every oligometastatic progression", "rt_timing": "at_progression",
-                             "progression": {"local_therapy": "oligo", "targets": targets}},
+        "salvage": common | {"label": "RT at every oligometastatic progression", "rt_timing": "none" if switch else "at_progression",
+                             "progression": salvage_policy | {"targets": targets}},
     }
     if slow_doubling is not None:
         arms["probe_oligo"] = common | {"label": "probe: local therapy at an oligometastatic progression", "rt_timing": "none",

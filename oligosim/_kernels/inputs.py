@@ -356,6 +356,7 @@ class ArmParams(NamedTuple):
     alternative_local: bool
     next_line: bool
     progressing_only: bool  # a progression's local therapy treats only the progressing lesions (model 8.1)
+    local_with_next_line: bool  # an oligoprogression not treated locally with the line continued: next line and local therapy (model 8.4)
     # the local therapy of each site's metastases (model 6.10): codes.LOCAL_*, by organ and
     # subsite (distant nodes: station); LOCAL_RT everywhere unless the arm chooses otherwise
     local_modality: np.ndarray  # (N_ORGANS, N_STATIONS) int

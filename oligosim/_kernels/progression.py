@@ -91,6 +91,13 @@ def no_line_left(A, line):
 
 
 @njit(cache=True, inline="always")
+def _local_with_switch(A, st, oligo):
+    """An oligoprogression the policy does not treat with the line continued: local therapy as
+    well as the next line, if the arm says so and the course limit allows (model 8.4)."""
+    return A.local_with_next_line and oligo and not st.fistula and (st.local_courses == 0 or st.extra_courses < A.max_courses)
+
+
+@njit(cache=True, inline="always")
 def _next_line(P, R, A, W, L):
     """Rapid or widespread progression: the line has failed; the next line if there is one."""
     st = W.state[0]
@@ -126,10 +133,14 @@ def on_progression(P, R, A, W, L, n_new):
         st.wpfs_event = True
         log_event(W, t, codes.EV_WIDESPREAD, 0)
         W.slot[S_WIDESPREAD_DEATH] = t + hazards.exp_time(rng.exponential(W.streams, rng.DEATH), P.death_after_widespread)
-    if _wants_local(A, st, oligo) and fitness.fit_for_local(P, W):
+    want = _wants_local(A, st, oligo)
+    if want and fitness.fit_for_local(P, W):
         _local_at_progression(P, R, A, W, L)
     else:
         _next_line(P, R, A, W, L)
+        # not when local therapy was wanted but the patient was unfit for it (already recorded)
+        if not want and _local_with_switch(A, st, oligo) and fitness.fit_for_local(P, W):
+            _local_at_progression(P, R, A, W, L)
     st.has_baseline = False  # the next scan sets a new baseline
     if st.widespread and not st.line_on and no_line_left(A, st.line):
         # Outcomes are settled (PFS, WPFS, first failure and its class) and nothing is left to

@@ -353,6 +353,10 @@ PROGRESSION = Section(
         "max_courses": Int(3, lo=0, hi=20, unit="courses", doc="at most this many local courses per patient after the first"),
         "alternative_local": Bool(True, doc="use surgery or ablation when cumulative dose forbids RT (statement 12)"),
         "next_line": Bool(True, doc="start the next systemic line at widespread or rapid progression"),
+        "local_with_next_line": Bool(
+            False,
+            doc="at an oligometastatic progression that the policy above does not treat locally with the line continued (a rapid one, or any with local_therapy = none), start the next line and also give local therapy, within max_courses (statement 12: after a rapid progression, systemic therapy with or without local therapy; model 8.4)",
+        ),
         "targets": Choice(
             ("all_seen", "progressing"),
             "all_seen",

@@ -154,20 +154,7 @@ class AssessmentMixin:
                 ):
                     do_local = True
         if do_local and self.fit_for_local():
-            if self.local_courses > 0:
-                self.extra_courses += 1
-            n_rt, n_alt, dead = self.plan_progression_course()
-            if dead:
-                self.finish(codes.DEATH_TREATMENT)  # a procedure's death (model 6.10)
-            elif n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
-                self.course_mode = 2
-                self.rt_start.book(now + P.rt_delay)
-            elif n_alt > 0:
-                # surgery or ablation only: a local course, but no RT. Nothing given (no lesion
-                # to treat, re-irradiation refused without an alternative, or a course already
-                # pending) is no local course (counted as one here before 2026-12-05).
-                self.local_courses += 1
-                self.last_local = now
+            self._local_at_progression()
         else:
             if self.line_on:
                 self.stop_line()
@@ -179,12 +166,35 @@ class AssessmentMixin:
             elif A.next_line and not self.fistula and self.line == 2 and A.third_line >= 0:
                 if self.fit_for_line(3):
                     self.start_line(3, A.third_line)  # the third line, when the second fails (model 5.1)
+            # statement 12's "systemic therapy with or without local therapy" (model 8.4)
+            if (not do_local and A.local_with_next_line and oligo and not self.fistula
+                    and (self.local_courses == 0 or self.extra_courses < A.max_courses) and self.fit_for_local()):
+                self._local_at_progression()
         self.has_baseline = False  # the next scan sets a new baseline
         if self.widespread and not self.line_on and self.no_line_left():
             # palliative: no scan could change any result any more (model 7.5)
             self.palliative = True
             self.scan.cancel()
             self.symptom_scan.cancel()
+
+    def _local_at_progression(self) -> None:
+        """Local therapy at this progression: surgery or ablation where chosen, an RT course
+        after the RT delay, or the alternative (model 8.4 step 3)."""
+        P, now = self.P, self.env.now
+        if self.local_courses > 0:
+            self.extra_courses += 1
+        n_rt, n_alt, dead = self.plan_progression_course()
+        if dead:
+            self.finish(codes.DEATH_TREATMENT)  # a procedure's death (model 6.10)
+        elif n_rt > 0 and not self.rt_start.pending and not self.rt_end.pending:
+            self.course_mode = 2
+            self.rt_start.book(now + P.rt_delay)
+        elif n_alt > 0:
+            # surgery or ablation only: a local course, but no RT. Nothing given (no lesion
+            # to treat, re-irradiation refused without an alternative, or a course already
+            # pending) is no local course (counted as one here before 2026-12-05).
+            self.local_courses += 1
+            self.last_local = now
 
     def no_line_left(self) -> bool:
         """Can no further systemic line start after the current one (model 7.5)?"""
