@@ -82,3 +82,16 @@ def test_an_arm_that_treats_every_oligoprogression_is_unchanged(runs):
     """Every oligometastatic progression already gets local therapy with the line continued, so
     the switch changes nothing (common random numbers)."""
     _columns_equal(runs[0].arms["at_progression"], runs[1].arms["at_progression"])
+
+
+def test_the_arm_counts_as_one_that_irradiates(default_scenario, runs):
+    """Summaries report the lesion local control of an arm whose RT comes only with the next line
+    (``analysis.summary.plans_rt``), not the missing value of an arm without RT."""
+    from oligosim.analysis.summary import plans_rt, summarize
+
+    arm = default_scenario.data["arms"]["systemic_only"]
+    assert not plans_rt(arm)
+    assert plans_rt({**arm, "progression": {**arm["progression"], "local_with_next_line": True}})
+    off, on = (summarize(r)["arms"]["systemic_only"]["lesion_local_control"] for r in runs)
+    assert all(v is None for v in off.values())
+    assert all(v is not None and 0.0 < v <= 1.0 for v in on.values())

@@ -84,7 +84,8 @@ def scenario_run(request):
 
 
 def _systemic_only(arm_cfg) -> bool:
-    return arm_cfg["rt_timing"] == "none" and arm_cfg["progression"]["local_therapy"] == "none"
+    prog = arm_cfg["progression"]
+    return arm_cfg["rt_timing"] == "none" and prog["local_therapy"] == "none" and not prog["local_with_next_line"]
 
 
 def test_scenario_runs_every_arm(scenario_run):

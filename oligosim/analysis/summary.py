@@ -80,9 +80,14 @@ def summarize_arm(arm: ArmResult, rmst_tau_months: float = DEFAULT_RMST_TAU_MONT
 
 
 def plans_rt(arm: dict) -> bool:
-    """Whether an arm's strategy irradiates: RT in its first course or at a later progression."""
+    """Whether an arm's strategy irradiates: RT in its first course or at a later progression
+    (with the line continued, or with the next line: model 8.4)."""
     progression = arm.get("progression", {}) or {}
-    return arm.get("rt_timing", "none") != "none" or progression.get("local_therapy", "none") != "none"
+    return (
+        arm.get("rt_timing", "none") != "none"
+        or progression.get("local_therapy", "none") != "none"
+        or bool(progression.get("local_with_next_line", False))
+    )
 
 
 def rmst_tau(scenario) -> float:
