@@ -351,7 +351,8 @@ class Result:
             control; first progressions for ESTRO-EORTC shares). A value that does not apply is
             missing (NaN), not a number: a median not reached, and local control in an arm
             whose strategy gives no RT (``rt_timing = "none"`` and no local therapy at
-            progression, with the line continued or with the next line), even if a few of its patients were irradiated outside the strategy.
+            progression, with the line continued or with the next line), even if a few of its
+            patients were irradiated outside the strategy.
         """
         import pandas as pd
 
