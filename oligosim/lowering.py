@@ -188,7 +188,7 @@ def _death_weights(weights, les) -> np.ndarray:
     return np.concatenate([by_organ, np.array(agg)])
 
 
-def _lower_disease(dis, les, v50_logv: float) -> np.ndarray:
+def _lower_disease(dis, les, v50_logv: float, sim) -> np.ndarray:
     """Disease the lesion slots do not hold (diffuse, 4.9; beyond the cap, 4.2) as a one-element
     DISEASE_DTYPE record.
 
@@ -204,6 +204,7 @@ def _lower_disease(dis, les, v50_logv: float) -> np.ndarray:
     r[0]["occult_mean_logv"] = math.log(math.pi / 6.0 * mean_d3)
     r[0]["v50_logv"] = v50_logv
     r[0]["growth_rho"] = float(dis["growth_propensity_correlation"])
+    r[0]["eager"] = sim["hazard_integration"] == "every_event"
     return r
 
 
@@ -268,7 +269,7 @@ def lower_model(sc: Scenario) -> ModelParams:
         entry=_lower_entry(co),
         pop=_lower_population(les),
         tx=_lower_toxicity(d["toxicity"], d["radiotherapy"]),
-        dz=_lower_disease(dis, les, logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5))),
+        dz=_lower_disease(dis, les, logv_of_diameter(detection_diameter(float(det_d50[modality]), float(im["slope_cm"]), 0.5)), sim),
         growth_median=_LN2 / dis["metastasis_doubling_median_months"],
         growth_sd_patient=float(dis["doubling_sdlog_patient"]),
         growth_sd_lesion=float(dis["doubling_sdlog_lesion"]),

@@ -184,7 +184,7 @@ def test_the_aggregate_seeds_and_kills(default_scenario):
     W, L = _full_workspace(on, 4, 1, CAP)
     handlers.on_seeding(on, R, W, L)
     L["logv"][CAP] = math.log(3.0)  # a large aggregate, 3 cm3
-    hazards.prepare(L, CAP + 1, 0.1, False)
+    L["vol"][: CAP + 1] = np.exp(L["logv"][: CAP + 1])  # the volumes now, as the event loop's anchor keeps them
     tau, kill = 4.0, 0.1
     i_seed, i_death = hazards.burden_integrals(L, on.death_weight, CAP + 1, kill, tau, on.seeding_rate, on.death_rate, 1.7)
     vols = np.exp(L["logv"][: CAP + 1])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from oligosim import codes
-from oligosim._kernels import diffuse, handlers, hazards, procedure, record, toxicity, uncounted
+from oligosim._kernels import anchor, diffuse, handlers, hazards, procedure, record, toxicity, uncounted
 from oligosim._kernels.inputs import ArmParams
 from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exported for the driver)
     INF,
@@ -121,7 +121,14 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
     slot = W.slot
     while not st.over:
         s_next, t_next = _next_slot(slot)
-        tau_sym, sym_i = hazards.prepare(L, st.n, st.kill, not st.palliative)
+        # the hazards' anchor (oligosim._kernels.anchor), set now if there is none, moved to now
+        # when a lesion changed; either pass also finds the next symptom
+        if st.a_valid:
+            tau_sym, sym_i, changed = anchor.check(L, st.n, st.kill, not st.palliative, st, P.death_weight)
+            if changed:
+                anchor.reanchor(P, W, L, False)
+        else:
+            tau_sym, sym_i = anchor.reanchor(P, W, L, not st.palliative)
         is_symptom = st.t + tau_sym < t_next
         if is_symptom:
             t_next = st.t + tau_sym
@@ -141,16 +148,20 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
             dt = tau_dif
             t_next = st.t + dt
             is_symptom = False
-        # continuous hazards inside (t, t_next]
-        i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
-        if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
-            handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
-            continue
+        # continuous hazards inside (t, t_next]: integrated from now only when one may cross
+        # its threshold; otherwise they keep accumulating from the anchor
+        if anchor.may_cross(P, W, L, t_next):
+            anchor.catch_up(P, W, L)
+            i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
+            st.a_valid = False  # the hazards are accumulated to the step's end below, or the crossing moves the lesions
+            if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
+                handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
+                continue
+            st.h_seed += i_seed
+            st.h_death += i_death
         hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
         if dif_on:
             diffuse.advance(P, W, dt)
-        st.h_seed += i_seed
-        st.h_death += i_death
         st.t = t_next
         if dif_death:
             handlers.finish_disease(W, codes.DISEASE_DEATH_DIFFUSE)

@@ -11,6 +11,8 @@ output tuples costs a reference-count update per array, about a third of the run
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -97,6 +99,9 @@ def _reset(P, W):
     st.overflow_at = INF
     st.h_seed = 0.0
     st.h_death = 0.0
+    st.a_valid = False  # the anchor is set at the first step (oligosim._kernels.anchor)
+    st.a_n = 0
+    st.a_t = 0.0
     diffuse.reset(W)
     for s in range(N_SLOTS):
         W.slot[s] = INF
@@ -290,10 +295,17 @@ def on_crossing(P, R, W, L, dt, i_seed, i_death):
     cross_seed = st.h_seed + i_seed >= st.e_seed
     cross_death = st.h_death + i_death >= st.e_death
     sr, dr = P.seeding_rate, P.death_rate
-    tau_s = hazards.crossing_time(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed) if cross_seed else INF
+    tau_s = INF
+    a_death = math.nan
+    known = False
+    if cross_seed:
+        tau_s, a_death, known = hazards.crossing(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed)
     tau_d = hazards.crossing_time(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
     tau = min(tau_s, tau_d)
-    a_seed, a_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, tau, sr, dr, st.propensity)
+    if tau_s < tau_d and not known:
+        # the death hazard up to the seeding (the search found it beside the root, unless it
+        # ended on its bracket); a death needs none
+        a_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, tau, sr, dr, st.propensity)[1]
     hazards.advance(L, st.n, st.kill, st.t, tau, P.eradication_logv, W)
     diffuse.advance(P, W, tau)
     st.t += tau

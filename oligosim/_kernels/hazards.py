@@ -52,7 +52,8 @@ def exp_time(e, rate):
 def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, propensity):
     """Cumulative seeding and disease-death hazards over the next ``tau`` months.
 
-    Uses the volumes cached by :func:`prepare` for the current time; ``L`` is the lesion record,
+    Uses the volumes ``L.vol`` at the current time (the hazards' anchor, :mod:`oligosim._kernels.anchor`,
+    is moved to it first); ``L`` is the lesion record,
     ``death_weight`` the organs' lethality weights, rates per cm3 and month.
     """
     seed = 0.0
@@ -67,7 +68,15 @@ def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, pr
 
 @njit(cache=True, _nrt=False)
 def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
-    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``.
+    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``
+    (:func:`crossing`'s first value)."""
+    return crossing(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target)[0]
+
+
+@njit(cache=True, _nrt=False)
+def crossing(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
+    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``, and the
+    disease-death hazard accumulated over it.
 
     ``which`` 0 is seeding, 1 is death. The cumulative hazard H(tau) is a sum of exponentials,
     increasing in tau. Newton's method is applied to log H(tau) - log(target), which is close
@@ -75,6 +84,10 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
     1/r months a step), and kept inside a shrinking bracket with bisection as the fallback. The
     result is a point where H has reached the target (to 1e-12 relative) or the bracket's upper
     end once the bracket is narrower than 1e-10 months.
+
+    Returns ``(tau, death, known)``: ``death`` is the death hazard over ``tau`` months as
+    :func:`burden_integrals` gives it (the same sums in the same order) when ``known``, i.e.
+    when ``tau`` is the last point evaluated; otherwise NaN, and the caller integrates.
     """
     scale = seeding_rate * propensity if which == 0 else death_rate
     log_target = math.log(target)
@@ -92,12 +105,15 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
     for _ in range(200):
         f = 0.0
         fp = 0.0
+        death = 0.0  # the death sum beside a seeding search, as burden_integrals adds it
         for i in range(n):
             if L.status[i] == C.ACTIVE:
                 w = 1.0 if which == 0 else death_weight[L.organ[i]]
                 v, em1 = _integral(L.vol[i], L.growth[i] - kill_of(L, i, kill), tau)
                 f += w * v
                 fp += w * L.vol[i] * (1.0 + em1)
+                if which == 0:
+                    death += v * death_weight[L.organ[i]]
         f *= scale
         fp *= scale
         if f <= 0.0:
@@ -106,7 +122,7 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
             continue
         g = math.log(f) - log_target
         if abs(g) <= 1e-12:
-            return tau
+            return tau, (death * death_rate if which == 0 else f), True
         if g > 0.0:
             hi = tau
         else:
@@ -118,7 +134,7 @@ def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propen
         if step <= lo or step >= hi:
             step = 0.5 * (lo + hi)
         tau = step
-    return hi
+    return hi, math.nan, False
 
 
 @njit(cache=True, _nrt=False)
@@ -148,6 +164,7 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
                 L.lc_slot[i] = -2
                 found += 1
         L.logv[i] = x1
+        L.a_x[i] = x1  # the loop's own growth: not a change of the lesion (anchor.check)
         if x1 < eradication_logv:
             L.status[i] = C.ERADICATED
     # log the failures of this interval in time order
@@ -158,33 +175,6 @@ def advance(L, n, kill, t0, dt, eradication_logv, W):
                 first = i
         log_event(W, L.fail_time[first], codes.EV_LOCAL_FAILURE, first)
         L.fail_time[first] = INF
-
-
-@njit(cache=True, _nrt=False)
-def prepare(L, n, kill, symptoms):
-    """Cache every active lesion's volume (cm3) at the current time, and find the next symptom.
-
-    Returns the months until the next lesion reaches its symptom size and its index
-    (inf, -1 if none or if ``symptoms`` is False).
-    """
-    best = INF
-    which = -1
-    for i in range(n):
-        if L.status[i] != C.ACTIVE:
-            continue
-        L.vol[i] = math.exp(L.logv[i])
-        if symptoms and not L.symptomatic[i]:
-            r = L.growth[i] - kill_of(L, i, kill)
-            if L.logv[i] >= L.sym_logv[i]:
-                if best > 0.0:
-                    best = 0.0
-                    which = i
-            elif r > 0.0 and best > 0.0:
-                tau = (L.sym_logv[i] - L.logv[i]) / r
-                if tau < best:
-                    best = tau
-                    which = i
-    return best, which
 
 
 @njit(cache=True, inline="always")

@@ -150,6 +150,8 @@ DISEASE_DTYPE = np.dtype(
         ("v50_logv", np.float64),  # ln cm3: the volume the staging modality sees with probability 1/2
         # the patient (model 3.1)
         ("growth_rho", np.float64),  # correlation of the log growth rate with the log metastatic propensity
+        # the simulation (simulation.hazard_integration)
+        ("eager", np.bool_),  # integrate the continuous hazards at every event (oligosim._kernels.anchor)
     ],
     align=True,
 )

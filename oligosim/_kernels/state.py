@@ -128,6 +128,13 @@ STATE_DTYPE = np.dtype(
         ("e_seed", np.float64),
         ("h_death", np.float64),
         ("e_death", np.float64),
+        # the hazards' anchor (oligosim._kernels.anchor): h_seed, h_death are accumulated up to a_t
+        ("a_valid", np.bool_),  # False: the accumulated hazards are current and no anchor is set
+        ("a_t", np.float64),  # months: when the anchor's volumes, rates and weights were taken
+        ("a_n", np.int64),  # lesion slots in use then
+        ("a_seed", np.float64),  # seeding hazard rate then, 1/month
+        ("a_death", np.float64),  # disease-death hazard rate then, 1/month
+        ("a_rmax", np.float64),  # the largest net growth rate of an active lesion then (-inf: none), 1/month
         # ---- diffuse serosal disease, one compartment (oligosim._kernels.diffuse, model 4.9)
         ("dif_state", np.int64),  # diffuse.ABSENT / OCCULT / SEEN
         ("dif_seen", np.bool_),  # shown by a scan at some time: never oligometastatic again
@@ -191,12 +198,17 @@ LESION_DTYPE = np.dtype(
         ("nadir_d", np.float64, (_CAP,)),  # diameter (cm) at the scan that set the current nadir
         ("exposed_at_start", np.uint8, (_CAP,)),  # had chemotherapy before its current RT course
         ("fail_time", np.float64, (_CAP,)),  # scratch: in-field failure time found while advancing
-        ("vol", np.float64, (_CAP,)),  # scratch: volume (cm3) at the current time
+        ("vol", np.float64, (_CAP,)),  # volume (cm3) at the hazards' anchor (the current time when a step is integrated)
         ("recist_target", np.uint8, (_CAP,)),  # a RECIST target lesion chosen at entry (record.py)
         ("procedures", np.int64, (_CAP,)),  # surgeries or ablations it had (model 6.10)
         ("to_procedure", np.uint8, (_CAP,)),  # scratch: planned for surgery or ablation now (model 6.10)
         ("resistant", np.uint8, (_CAP,)),  # the line in force kills it no more (per-lesion resistance, model 5.3)
         ("resist_at", np.float64, (_CAP,)),  # months: when it resists on the line in force (oligosim._kernels.lesres)
+        # the hazards' anchor (oligosim._kernels.anchor); ``vol`` holds the volume then
+        ("a_on", np.uint8, (_CAP,)),  # active at the anchor
+        ("a_r", np.float64, (_CAP,)),  # net growth rate at the anchor, 1/month
+        ("a_w", np.float64, (_CAP,)),  # its organ's lethality weight at the anchor
+        ("a_x", np.float64, (_CAP,)),  # ln cm3 the event loop last wrote (anchor or growth): another value is a change
     ],
     align=True,
 )

@@ -479,6 +479,12 @@ SCENARIO_SCHEMA = Section(
                 "seed": Int(20251121, lo=0, hi=2**63 - 1, doc="root seed of every random stream"),
                 "horizon_months": _pos(120.0, "months", "follow-up horizon; alive patients are censored here", "modelling choice"),
                 "max_lesions": Int(32, lo=4, hi=LESION_CAP_MAX, unit="lesions", doc="cap on lesions per patient; lesions seeded beyond it are counted, not simulated"),
+                "hazard_integration": Choice(
+                    ("lazy", "every_event"), "lazy",
+                    doc="how the kernel integrates the seeding and disease-death hazards: 'lazy' only when a bound says a "
+                    "threshold may be crossed or a lesion changed, 'every_event' at every event (the code before 2026-12-07, "
+                    "for checks); the same model, results equal up to the rounding of the accumulated hazards",
+                ),
                 "rmst_tau_months": _pos(
                     36.0, "months",
                     "the summary reports the restricted mean survival time up to this time next to every median "
