@@ -5,8 +5,8 @@ says a threshold may be crossed, or when a lesion changed. It is a numerical met
 the tests check the bound and the change detection function by function, and that whole courses
 under every mechanism that changes lesions or rates (RT, surgery and ablation, resistance lesion
 by lesion, colonies, the growing aggregate beyond the cap, diffuse disease, local therapy at
-progression) are those of ``simulation.hazard_integration = "every_event"`` (the code before the
-anchor, bit for bit) up to the rounding of the accumulated hazards.
+progression) are those of ``simulation.hazard_integration = "every_event"`` (the scheme before the
+anchor) up to the rounding of the accumulated hazards.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ that changes a lesion needs no flag of its own.
 The volumes and hazards are the same functions of time as when they are integrated at every
 event; only the rounding of the accumulated hazards differs (sums over longer intervals), so a
 threshold crossing can move by about 1e-13 months. ``simulation.hazard_integration =
-"every_event"`` (``P.dz[0].eager``) integrates at every event as before 2026-12-07: the bound is
-not used, every step re-anchors, and the results are bit-identical to that code.
+"every_event"`` (``P.dz[0].eager``) integrates at every event, as the kernel did before
+2026-12-07: the bound is not used and every step re-anchors (with the crossing search of that day's
+kernel, bit-identical to the code before the anchor; with Halley's search since, to rounding).
 """
 
 from __future__ import annotations
