@@ -52,6 +52,15 @@ def _random_patient(P, rng, n):
     return _patient(P, rng.uniform(-0.4, 0.8, n), rng.uniform(-8.0, 3.0, n), organs, kill=rng.uniform(0.0, 0.5))
 
 
+def _anchored_patients(P, seed, count):
+    """``count`` random patients (workspace, lesions, state record), each anchored now."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        W, L = _random_patient(P, rng, int(rng.integers(1, 30)))
+        anchor.reanchor(P, W, L, False)
+        yield rng, W, L, W.state[0]
+
+
 def _exact(P, W, L, tau):
     """The hazards over ``tau`` months from now by the closed form, in numpy."""
     st = W.state[0]
@@ -67,11 +76,7 @@ def test_reanchor_takes_volumes_rates_and_bound(default_scenario):
     """The anchor holds each active lesion's volume, net rate and weight now, the two hazard
     rates and the largest rate; the bound from it is never below the exact hazards."""
     P = lower_model(default_scenario)
-    rng = np.random.default_rng(11)
-    for _ in range(50):
-        W, L = _random_patient(P, rng, int(rng.integers(1, 30)))
-        st = W.state[0]
-        anchor.reanchor(P, W, L, False)
+    for _, W, L, st in _anchored_patients(P, 11, 50):
         n = st["n"]
         assert st["a_valid"] and st["a_t"] == st["t"] and st["a_n"] == n
         np.testing.assert_allclose(L["vol"][:n], np.exp(L["logv"][:n]), rtol=1e-14)  # libm and numpy may differ by an ulp
@@ -90,11 +95,7 @@ def test_may_cross_is_false_only_when_no_threshold_can_be_reached(default_scenar
     """With a threshold just above the hazard accumulated by the next event the step passes
     lazily; just below, it is integrated (the bound cannot hide a crossing, in either process)."""
     P = lower_model(default_scenario)
-    rng = np.random.default_rng(12)
-    for _ in range(40):
-        W, L = _random_patient(P, rng, int(rng.integers(1, 30)))
-        st = W.state[0]
-        anchor.reanchor(P, W, L, False)
+    for rng, W, L, st in _anchored_patients(P, 12, 40):
         tau = float(rng.uniform(0.1, 6.0))
         t_next = st["t"] + tau
         s, d = _exact(P, W, L, tau)
