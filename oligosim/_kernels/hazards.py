@@ -78,20 +78,17 @@ def crossing(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity,
     """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``, and the
     disease-death hazard accumulated over it.
 
-    ``which`` 0 is seeding, 1 is death. The cumulative hazard H(tau) is a sum of exponentials,
-    increasing in tau. Halley's method is applied to F = log H(tau) - log(target), which is
-    close to linear even far from the root (H itself is so curved that Newton on it creeps by
-    about 1/r months a step); its second derivative costs a multiplication per lesion and
-    makes the convergence cubic (on 3,000 random lesion sets, 2.4 evaluations of the sum on
-    average where Newton needed 3.9; the kernel 5% faster, 2026-12-07). The first
-    guess solves H's second-order expansion at 0, and every step is kept inside a shrinking
-    bracket, with Newton's step and then bisection as the fallbacks. The result is a point where
-    H has reached the target (to 1e-12 relative) or the bracket's upper end once the bracket is
-    narrower than 1e-10 months.
+    ``which`` 0 is seeding, 1 is death. H(tau) is a sum of exponentials, increasing in tau.
+    Halley's method on F = log H - log target (close to linear even far from the root; Newton
+    on H itself creeps by about 1/r months a step): cubic convergence for one multiplication
+    per lesion (2.4 evaluations of the sum on average where Newton needed 3.9, 2026-12-07),
+    from the root of H's second-order expansion, inside a shrinking bracket with Newton's step
+    and bisection as fallbacks. Ends where H has reached the target to 1e-12 relative, or at
+    the bracket's upper end once it is narrower than 1e-10 months.
 
     Returns ``(tau, death, known)``: ``death`` is the death hazard over ``tau`` months as
-    :func:`burden_integrals` gives it (the same sums in the same order) when ``known``, i.e.
-    when ``tau`` is the last point evaluated; otherwise NaN, and the caller integrates.
+    :func:`burden_integrals` gives it (same sums, same order) when ``known`` (``tau`` was the
+    last point evaluated), else NaN and the caller integrates.
     """
     scale = seeding_rate * propensity if which == 0 else death_rate
     log_target = math.log(target)
