@@ -91,10 +91,25 @@ def test_reanchor_takes_volumes_rates_and_bound(default_scenario):
             assert st["a_seed"] * bound >= s and st["a_death"] * bound >= d
 
 
-def test_may_cross_is_false_only_when_no_threshold_can_be_reached(default_scenario):
+def _step_crosses(P, W, L, t_next):
+    """What the event loop decides from :func:`anchor.to_next`: does a threshold fall before
+    ``t_next``? (The sums, when taken, are the closed form from the anchor.)"""
+    st = W.state[0]
+    known, s, d = anchor.to_next(P, W, L, t_next)
+    if not known:
+        assert math.isnan(s) and math.isnan(d)
+        return False
+    want_s, want_d = _exact(P, W, L, t_next - st["a_t"])
+    assert s == pytest.approx(want_s, rel=1e-10) and d == pytest.approx(want_d, rel=1e-10)
+    return st["h_seed"] + s >= st["e_seed"] or st["h_death"] + d >= st["e_death"]
+
+
+def test_to_next_skips_the_sum_only_when_no_threshold_can_be_reached(default_scenario):
     """With a threshold just above the hazard accumulated by the next event the step passes
-    lazily; just below, it is integrated (the bound cannot hide a crossing, in either process)."""
+    (lazily, or by the exact sum); just below, the exact sum is taken and says it crosses (the
+    bound cannot hide a crossing, in either process)."""
     P = lower_model(default_scenario)
+    lazy = 0
     for rng, W, L, st in _anchored_patients(P, 12, 40):
         tau = float(rng.uniform(0.1, 6.0))
         t_next = st["t"] + tau
@@ -102,19 +117,41 @@ def test_may_cross_is_false_only_when_no_threshold_can_be_reached(default_scenar
         for field, value in (("e_seed", s), ("e_death", d)):
             st["e_seed"] = st["e_death"] = np.inf
             st[field] = value * 0.999
-            assert anchor.may_cross(P, W, L, t_next)
+            assert _step_crosses(P, W, L, t_next)
             st[field] = value * 1.001
-            assert not anchor.may_cross(P, W, L, t_next)
+            assert not _step_crosses(P, W, L, t_next)
+            st[field] = value * 100.0
+            lazy += not anchor.to_next(P, W, L, t_next)[0]
         # the hazard accumulated before the anchor counts
         st["e_seed"], st["e_death"] = s * 1.5, np.inf
         st["h_seed"] = s * 0.6
-        assert anchor.may_cross(P, W, L, t_next)
+        assert _step_crosses(P, W, L, t_next)
         st["h_seed"] = 0.0
+    assert lazy >= 60  # far from a threshold the bound alone decides (80 cases)
     eager = P._replace(dz=P.dz.copy())
     eager.dz[0]["eager"] = True
     W, L = _patient(P, [0.1], [-5.0], [codes.LUNG])
     anchor.reanchor(eager, W, L, False)
-    assert anchor.may_cross(eager, W, L, 4.0)  # "every_event": every step is integrated
+    assert anchor.to_next(eager, W, L, 4.0)[0]  # "every_event": every step is summed
+
+
+def test_crossing_is_searched_from_the_anchor(default_scenario):
+    """A crossing after a lazy stretch is found from the anchor inside (now, next event]: the
+    root of the closed form from the anchor, with the death hazard up to it beside a seeding
+    root, for anchors up to 20 months back."""
+    P = lower_model(default_scenario)
+    for rng, W, L, st in _anchored_patients(P, 13, 40):
+        gap = float(rng.uniform(0.0, 20.0))
+        span = gap + float(rng.uniform(0.05, 8.0))
+        root = float(rng.uniform(gap, span))
+        ss = P.seeding_rate * st["propensity"]
+        s_root, d_root = _exact(P, W, L, root)
+        n = st["n"]
+        tau, death, known = hazards.crossing(L, n, gap, span, ss, P.death_rate, 0, s_root)
+        assert tau == pytest.approx(root, rel=1e-9, abs=1e-9)
+        if known:
+            assert death == pytest.approx(d_root, rel=1e-9)
+        assert hazards.crossing_time(L, n, gap, span, ss, P.death_rate, 1, d_root) == pytest.approx(root, rel=1e-9, abs=1e-9)
 
 
 def test_reanchor_adds_the_hazards_since_the_old_anchor(default_scenario):

@@ -717,14 +717,13 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     growth = np.array([2.5, 0.5, 0.05, 0.3])  # one very fast lesion: the hardest case for Newton on H
     logv = np.log(np.array([0.02, 3.0, 25.0, 1e-3]))
     organs = np.array([codes.LIVER, codes.LUNG, codes.PRIMARY, codes.BONE])
-    for i in range(4):
-        L["status"][i] = C.ACTIVE
-        L["growth"][i] = growth[i]
-        L["logv"][i] = logv[i]
-        L["vol"][i] = np.exp(logv[i])
-        L["organ"][i] = organs[i]
     w = P.death_weight[organs]
     r = growth - kill
+    for i in range(4):  # the hazards' anchor, as anchor.reanchor sets it (the search works from it)
+        L["a_on"][i] = True
+        L["a_r"][i] = r[i]
+        L["a_w"][i] = w[i]
+        L["vol"][i] = np.exp(logv[i])
 
     def H(tau):  # closed-form cumulative death hazard
         return P.death_rate * np.sum(w * np.exp(logv) * np.expm1(r * tau) / r)
@@ -734,6 +733,11 @@ def test_crossing_time_matches_closed_form_root(dt, kill):
     for where in (0.01, 0.05, 0.5, 0.99):
         root = where * dt
         target = H(root)
-        got = hazards.crossing_time(L, P.death_weight, 4, kill, dt, P.seeding_rate, P.death_rate, 1.0, 1, target)
+        got = hazards.crossing_time(L, 4, 0.0, dt, P.seeding_rate, P.death_rate, 1, target)
         assert got == pytest.approx(root, rel=1e-9, abs=1e-9), (dt, kill, where)
+        # the same root inside a bracket that starts later than the anchor (the event loop
+        # searches from the anchor between the current event and the next)
+        lo = 0.5 * root
+        got = hazards.crossing_time(L, 4, lo, dt, P.seeding_rate, P.death_rate, 1, target)
+        assert got == pytest.approx(root, rel=1e-9, abs=1e-9), (dt, kill, where, lo)
         assert brentq(lambda x: H(x) - target, 0.0, dt, xtol=1e-13) == pytest.approx(root, rel=1e-9, abs=1e-9)

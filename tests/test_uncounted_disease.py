@@ -18,7 +18,7 @@ from scipy import integrate
 
 from oligosim import codes, simulate
 from oligosim._kernels import cohort as C
-from oligosim._kernels import handlers, hazards, rng, uncounted
+from oligosim._kernels import anchor, handlers, hazards, rng, uncounted
 from oligosim._kernels.state import new_lesions, new_workspace
 from oligosim.lowering import lower_model, lower_regimens
 from oligosim.results import EVENT_RECORDS, LC_RECORDS
@@ -184,9 +184,11 @@ def test_the_aggregate_seeds_and_kills(default_scenario):
     W, L = _full_workspace(on, 4, 1, CAP)
     handlers.on_seeding(on, R, W, L)
     L["logv"][CAP] = math.log(3.0)  # a large aggregate, 3 cm3
-    L["vol"][: CAP + 1] = np.exp(L["logv"][: CAP + 1])  # the volumes now, as the event loop's anchor keeps them
     tau, kill = 4.0, 0.1
-    i_seed, i_death = hazards.burden_integrals(L, on.death_weight, CAP + 1, kill, tau, on.seeding_rate, on.death_rate, 1.7)
+    st = W.state[0]
+    st["kill"], st["propensity"] = kill, 1.7
+    anchor.reanchor(on, W, L, False)  # the event loop's anchor: the volumes, rates and weights now
+    i_seed, i_death = anchor.since(L, st["n"], tau, on.seeding_rate, 1.7, on.death_rate)
     vols = np.exp(L["logv"][: CAP + 1])
     rates = L["growth"][: CAP + 1] - kill
     integ = vols * np.expm1(rates * tau) / rates

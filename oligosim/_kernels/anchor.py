@@ -12,8 +12,9 @@ hazards accumulated up to it in ``st.h_seed``, ``st.h_death``. From the anchor,
 
 ``phi(r, tau) = (exp(r tau) - 1) / r`` being increasing in ``r``: one ``expm1`` bounds both
 hazards up to the next event. Only when the bound reaches a threshold is the exact sum taken
-(one pass); only when that reaches it is the step integrated from the current time as before
-(:func:`catch_up`, then ``hazards.burden_integrals`` and the crossing search). A step that changes
+(one pass, :func:`to_next`); only when that reaches it is the crossing searched, from the anchor
+too (``hazards.crossing`` on the anchor's volumes, rates and weights, inside the bracket from the
+current time to the next event). A step that changes
 a lesion (status, ln volume other than by the loop's own growth, net rate, organ weight) or the
 slot count moves the anchor to the current time (:func:`reanchor`): the change is found by
 comparing every slot with what the anchor and the loop itself wrote (:func:`check`), so a handler
@@ -23,8 +24,9 @@ The volumes and hazards are the same functions of time as when they are integrat
 event; only the rounding of the accumulated hazards differs (sums over longer intervals), so a
 threshold crossing can move by about 1e-13 months. ``simulation.hazard_integration =
 "every_event"`` (``P.dz[0].eager``) integrates at every event, as the kernel did before
-2026-12-07: the bound is not used and every step re-anchors (with the crossing search of that day's
-kernel, bit-identical to the code before the anchor; with Halley's search since, to rounding).
+2026-12-07: the bound is not used, every step re-anchors and adds the step's exact sums (with the
+crossing search of that day's kernel, bit-identical to the code before the anchor; with Halley's
+search since, to rounding).
 """
 
 from __future__ import annotations
@@ -42,6 +44,21 @@ from oligosim._kernels.state import INF
 #: by rounding when every rate equals the largest, and a step the bound lets pass must not end
 #: with an accumulated hazard past its threshold
 _MARGIN = 1.0 + 1e-9
+
+
+@njit(cache=True, inline="always")
+def _symptom(best, which, i, x, sym, r):
+    """The earlier of the next symptom so far (``best`` months, lesion ``which``) and lesion
+    ``i``'s (ln volume ``x``, symptom size ``sym``, net rate ``r``); one already past its
+    symptom size is due now."""
+    if best > 0.0:
+        if x >= sym:
+            return 0.0, i
+        if r > 0.0:
+            tau = (sym - x) / r
+            if tau < best:
+                return tau, i
+    return best, which
 
 
 @njit(cache=True, _nrt=False)
@@ -65,22 +82,16 @@ def check(L, n, kill, symptoms, st, death_weight):
         if not L.a_on[i] or L.logv[i] != L.a_x[i] or r != L.a_r[i] or death_weight[L.organ[i]] != L.a_w[i]:
             changed = True
         if symptoms and not L.symptomatic[i]:
-            if L.logv[i] >= L.sym_logv[i]:
-                if best > 0.0:
-                    best = 0.0
-                    which = i
-            elif r > 0.0 and best > 0.0:
-                tau = (L.sym_logv[i] - L.logv[i]) / r
-                if tau < best:
-                    best = tau
-                    which = i
+            best, which = _symptom(best, which, i, L.logv[i], L.sym_logv[i], r)
     return best, which, changed
 
 
 @njit(cache=True, _nrt=False)
 def since(L, n, tau, seeding_rate, propensity, death_rate):
-    """Seeding and death hazards accumulated over ``tau`` months from the anchor (the anchor's
-    volumes, rates, weights and active set; arithmetic as ``hazards.burden_integrals``)."""
+    """Seeding and death hazards accumulated over ``tau`` months from the anchor: sums over the
+    anchor's active set of ``vol (exp(r tau) - 1) / r`` (``hazards._integral``), with the anchor's
+    volumes, net rates and organ weights, times the seeding rate and propensity, and the death
+    rate (1/month each); ``n`` slots."""
     seed = 0.0
     death = 0.0
     for i in range(n):
@@ -126,15 +137,7 @@ def reanchor(P, W, L, symptoms):
             if r > rmax:
                 rmax = r
             if symptoms and not L.symptomatic[i]:
-                if x >= L.sym_logv[i]:
-                    if best > 0.0:
-                        best = 0.0
-                        which = i
-                elif r > 0.0 and best > 0.0:
-                    tau = (L.sym_logv[i] - x) / r
-                    if tau < best:
-                        best = tau
-                        which = i
+                best, which = _symptom(best, which, i, x, L.sym_logv[i], r)
     st.a_n = st.n
     st.a_t = st.t
     st.a_valid = True
@@ -153,28 +156,23 @@ def _phi(r, tau):
 
 
 @njit(cache=True, _nrt=False)
-def may_cross(P, W, L, t_next):
-    """May the seeding or the death hazard reach its threshold before ``t_next``? False only
-    when neither can: first by the bound from the anchor, then by the exact sum. Always True
-    when hazards are integrated at every event (``P.dz[0].eager``)."""
+def to_next(P, W, L, t_next):
+    """The seeding and death hazards from the anchor to ``t_next``, when either may reach its
+    threshold: ``(known, seed, death)``.
+
+    ``known`` is False when the bound from the anchor shows that neither can (``seed``, ``death``
+    are then NaN and need not be computed); otherwise they are the exact sums of :func:`since`
+    over ``t_next - st.a_t`` months. Always known when hazards are integrated at every event
+    (``P.dz[0].eager``; the anchor is then at the current time).
+    """
     st = W.state[0]
-    if P.dz[0].eager:
-        return True
     tau = t_next - st.a_t
-    if st.a_rmax == -INF:  # nothing active: no hazard at all
-        return False
-    b = _phi(st.a_rmax, tau) * _MARGIN
-    # written so that a NaN bound (0 x inf) falls through to the exact sum
-    if st.h_seed + st.a_seed * b < st.e_seed and st.h_death + st.a_death * b < st.e_death:
-        return False
+    if not P.dz[0].eager:
+        if st.a_rmax == -INF:  # nothing active: no hazard at all
+            return False, math.nan, math.nan
+        b = _phi(st.a_rmax, tau) * _MARGIN
+        # written so that a NaN bound (0 x inf) falls through to the exact sum
+        if st.h_seed + st.a_seed * b < st.e_seed and st.h_death + st.a_death * b < st.e_death:
+            return False, math.nan, math.nan
     s, d = since(L, st.a_n, tau, P.seeding_rate, st.propensity, P.death_rate)
-    return not (st.h_seed + s * _MARGIN < st.e_seed and st.h_death + d * _MARGIN < st.e_death)
-
-
-@njit(cache=True, _nrt=False)
-def catch_up(P, W, L):
-    """Bring the accumulated hazards and the volumes ``L.vol`` to the current time (a no-op when
-    the anchor is there already), so that the step can be integrated as at every event."""
-    st = W.state[0]
-    if st.a_t < st.t:
-        reanchor(P, W, L, False)
+    return True, s, d

@@ -148,17 +148,18 @@ def run_drawn(P, R, A, W, lesions, out, j, n):
             dt = tau_dif
             t_next = st.t + dt
             is_symptom = False
-        # continuous hazards inside (t, t_next]: integrated from now only when one may cross
-        # its threshold; otherwise they keep accumulating from the anchor
-        if anchor.may_cross(P, W, L, t_next):
-            anchor.catch_up(P, W, L)
-            i_seed, i_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, dt, P.seeding_rate, P.death_rate, st.propensity)
-            st.a_valid = False  # the hazards are accumulated to the step's end below, or the crossing moves the lesions
-            if st.h_seed + i_seed >= st.e_seed or st.h_death + i_death >= st.e_death:
-                handlers.on_crossing(P, R, W, L, dt, i_seed, i_death)
+        # continuous hazards up to t_next, from the anchor: summed only when one may cross its
+        # threshold, and searched from the anchor when one does; otherwise they keep
+        # accumulating from it
+        known, s_seed, s_death = anchor.to_next(P, W, L, t_next)
+        if known:
+            if st.h_seed + s_seed >= st.e_seed or st.h_death + s_death >= st.e_death:
+                handlers.on_crossing(P, R, W, L, t_next - st.a_t, s_seed, s_death)
                 continue
-            st.h_seed += i_seed
-            st.h_death += i_death
+            if P.dz[0].eager:  # "every_event": accumulated to the step's end, re-anchored next step
+                st.h_seed += s_seed
+                st.h_death += s_death
+                st.a_valid = False
         hazards.advance(L, st.n, st.kill, st.t, dt, P.eradication_logv, W)
         if dif_on:
             diffuse.advance(P, W, dt)

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from oligosim import codes
-from oligosim._kernels import assess, diffuse, fitness, hazards, lesres, procedure, record, rng, rt, systemic, toxicity, uncounted
+from oligosim._kernels import anchor, assess, diffuse, fitness, hazards, lesres, procedure, record, rng, rt, systemic, toxicity, uncounted
 from oligosim._kernels import cohort as C
 from oligosim._kernels.state import (
     INF,
@@ -287,28 +287,32 @@ def on_seeding(P, R, W, L):
 
 
 @njit(cache=True, inline="always")
-def on_crossing(P, R, W, L, dt, i_seed, i_death):
-    """A continuous hazard crosses its threshold within the next ``dt`` months (over which the
-    seeding and death hazards integrate to ``i_seed``, ``i_death``): move to the crossing and
-    let disease death (which wins a tie) or seeding happen."""
+def on_crossing(P, R, W, L, span, i_seed, i_death):
+    """A continuous hazard crosses its threshold before the next event, ``span`` months after
+    the hazards' anchor (over which the seeding and death hazards integrate to ``i_seed``,
+    ``i_death``; ``oligosim._kernels.anchor``): find the crossing from the anchor, move the
+    lesions to it and let disease death (which wins a tie) or seeding happen."""
     st = W.state[0]
+    lo = st.t - st.a_t  # no threshold was reached up to now
     cross_seed = st.h_seed + i_seed >= st.e_seed
     cross_death = st.h_death + i_death >= st.e_death
-    sr, dr = P.seeding_rate, P.death_rate
+    ss, dr = P.seeding_rate * st.propensity, P.death_rate
     tau_s = INF
     a_death = math.nan
     known = False
     if cross_seed:
-        tau_s, a_death, known = hazards.crossing(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 0, st.e_seed - st.h_seed)
-    tau_d = hazards.crossing_time(L, P.death_weight, st.n, st.kill, dt, sr, dr, st.propensity, 1, st.e_death - st.h_death) if cross_death else INF
+        tau_s, a_death, known = hazards.crossing(L, st.a_n, lo, span, ss, dr, 0, st.e_seed - st.h_seed)
+    tau_d = hazards.crossing_time(L, st.a_n, lo, span, ss, dr, 1, st.e_death - st.h_death) if cross_death else INF
     tau = min(tau_s, tau_d)
     if tau_s < tau_d and not known:
         # the death hazard up to the seeding (the search found it beside the root, unless it
         # ended on its bracket); a death needs none
-        a_death = hazards.burden_integrals(L, P.death_weight, st.n, st.kill, tau, sr, dr, st.propensity)[1]
-    hazards.advance(L, st.n, st.kill, st.t, tau, P.eradication_logv, W)
-    diffuse.advance(P, W, tau)
-    st.t += tau
+        a_death = anchor.since(L, st.a_n, tau, P.seeding_rate, st.propensity, dr)[1]
+    step = tau - lo
+    hazards.advance(L, st.n, st.kill, st.t, step, P.eradication_logv, W)
+    diffuse.advance(P, W, step)
+    st.t += step
+    st.a_valid = False  # the accumulated hazards are taken to the crossing below; a seeding adds a lesion
     if tau_d <= tau_s:
         finish_disease(W, codes.DISEASE_DEATH_BURDEN)
         return

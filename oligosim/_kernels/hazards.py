@@ -49,84 +49,66 @@ def exp_time(e, rate):
 
 
 @njit(cache=True, _nrt=False)
-def burden_integrals(L, death_weight, n, kill, tau, seeding_rate, death_rate, propensity):
-    """Cumulative seeding and disease-death hazards over the next ``tau`` months.
-
-    Uses the volumes ``L.vol`` at the current time (the hazards' anchor, :mod:`oligosim._kernels.anchor`,
-    is moved to it first); ``L`` is the lesion record,
-    ``death_weight`` the organs' lethality weights, rates per cm3 and month.
-    """
-    seed = 0.0
-    death = 0.0
-    for i in range(n):
-        if L.status[i] == C.ACTIVE:
-            v, _ = _integral(L.vol[i], L.growth[i] - kill_of(L, i, kill), tau)
-            seed += v
-            death += v * death_weight[L.organ[i]]
-    return seed * seeding_rate * propensity, death * death_rate
+def crossing_time(L, n, lo, hi, seed_scale, death_rate, which, target):
+    """Smallest tau in (lo, hi] from the hazards' anchor at which a cumulative hazard reaches
+    ``target`` (:func:`crossing`'s first value)."""
+    return crossing(L, n, lo, hi, seed_scale, death_rate, which, target)[0]
 
 
 @njit(cache=True, _nrt=False)
-def crossing_time(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
-    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``
-    (:func:`crossing`'s first value)."""
-    return crossing(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target)[0]
+def crossing(L, n, lo, hi, seed_scale, death_rate, which, target):
+    """Smallest tau in (lo, hi] at which a cumulative hazard from the anchor reaches ``target``,
+    and the disease-death hazard accumulated over it.
 
-
-@njit(cache=True, _nrt=False)
-def crossing(L, death_weight, n, kill, dt, seeding_rate, death_rate, propensity, which, target):
-    """Smallest tau in (0, dt] at which a cumulative hazard reaches ``target``, and the
-    disease-death hazard accumulated over it.
-
-    ``which`` 0 is seeding, 1 is death. H(tau) is a sum of exponentials, increasing in tau.
-    Halley's method on F = log H - log target (close to linear even far from the root; Newton
-    on H itself creeps by about 1/r months a step): cubic convergence for one multiplication
-    per lesion (2.4 evaluations of the sum on average where Newton needed 3.9, 2026-12-07),
-    from the root of H's second-order expansion, inside a shrinking bracket with Newton's step
-    and bisection as fallbacks. Ends where H has reached the target to 1e-12 relative, or at
-    the bracket's upper end once it is narrower than 1e-10 months.
+    Works on the anchor's lesions (:mod:`oligosim._kernels.anchor`: ``L.a_on``, volumes ``L.vol``,
+    net rates ``L.a_r``, weights ``L.a_w``; ``n`` slots); ``which`` 0 is seeding (rate
+    ``seed_scale`` per cm3 and month: seeding rate x propensity), 1 is death. H(tau) is a sum of
+    exponentials, increasing in tau. Halley's method on F = log H - log target (close to linear
+    even far from the root): cubic convergence for one multiplication per lesion (2.4
+    evaluations of the sum on average where Newton needed 3.9, 2026-12-07), from the root of
+    H's second-order expansion, in a shrinking bracket with Newton's step and bisection as
+    fallbacks. Ends where H is at the target to 1e-12 relative, or at the bracket's upper end
+    once it is narrower than 1e-10 months.
 
     Returns ``(tau, death, known)``: ``death`` is the death hazard over ``tau`` months as
-    :func:`burden_integrals` gives it (same sums, same order) when ``known`` (``tau`` was the
-    last point evaluated), else NaN and the caller integrates.
+    ``anchor.since`` gives it (same sums, same order) when ``known`` (``tau`` was the last point
+    evaluated), else NaN and the caller integrates.
     """
-    scale = seeding_rate * propensity if which == 0 else death_rate
+    scale = seed_scale if which == 0 else death_rate
     log_target = math.log(target)
-    lo = 0.0
-    hi = dt
     # first guess: the root of H's second-order expansion, H(tau) ~ h0 tau + h1 tau^2 / 2 with
-    # h0 the hazard now and h1 its slope (the constant-hazard guess target / h0 when h1 = 0)
+    # h0 the hazard at the anchor and h1 its slope (the constant-hazard guess when h1 = 0)
     h0 = 0.0
     h1 = 0.0
     for i in range(n):
-        if L.status[i] == C.ACTIVE:
-            c = (1.0 if which == 0 else death_weight[L.organ[i]]) * L.vol[i]
+        if L.a_on[i]:
+            c = (1.0 if which == 0 else L.a_w[i]) * L.vol[i]
             h0 += c
-            h1 += c * (L.growth[i] - kill_of(L, i, kill))
+            h1 += c * L.a_r[i]
     h0 *= scale
     h1 *= scale
-    tau = 0.5 * dt
+    tau = 0.5 * (lo + hi)
     if h0 > 0.0:
         disc = h0 * h0 + 2.0 * h1 * target
         tau = 2.0 * target / (h0 + math.sqrt(disc)) if disc > 0.0 else target / h0
-    if not 0.0 < tau < dt:
-        tau = 0.5 * dt
+    if not lo < tau < hi:
+        tau = 0.5 * (lo + hi)
     for _ in range(200):
         f = 0.0
         fp = 0.0
         fpp = 0.0
-        death = 0.0  # the death sum beside a seeding search, as burden_integrals adds it
+        death = 0.0  # the death sum beside a seeding search, as anchor.since adds it
         for i in range(n):
-            if L.status[i] == C.ACTIVE:
-                w = 1.0 if which == 0 else death_weight[L.organ[i]]
-                r = L.growth[i] - kill_of(L, i, kill)
+            if L.a_on[i]:
+                w = 1.0 if which == 0 else L.a_w[i]
+                r = L.a_r[i]
                 v, em1 = _integral(L.vol[i], r, tau)
                 f += w * v
                 d = w * L.vol[i] * (1.0 + em1)
                 fp += d
                 fpp += d * r
                 if which == 0:
-                    death += v * death_weight[L.organ[i]]
+                    death += v * L.a_w[i]
         f *= scale
         fp *= scale
         fpp *= scale
