@@ -10,7 +10,7 @@ hazards accumulated up to it in ``st.h_seed``, ``st.h_death``. From the anchor,
 
     H(tau) = sum_i c_i v_i (exp(r_i tau) - 1) / r_i  <=  (sum_i c_i v_i) phi(r_max, tau),
 
-``phi(r, tau) = (exp(r tau) - 1) / r`` being increasing in ``r``: one ``expm1`` bounds both
+``phi(r, tau) = (exp(r tau) - 1) / r`` being increasing in ``r``: one exponential bounds both
 hazards up to the next event. Only when the bound reaches a threshold is the exact sum taken
 (one pass, :func:`to_next`); only when that reaches it is the crossing searched, from the anchor
 too (``hazards.crossing`` on the anchor's volumes, rates and weights, inside the bracket from the
@@ -36,7 +36,7 @@ import math
 from numba import njit
 
 from oligosim._kernels import cohort as C
-from oligosim._kernels.hazards import _integral
+from oligosim._kernels.hazards import _integral, em1
 from oligosim._kernels.lesres import kill_of
 from oligosim._kernels.state import INF
 
@@ -152,7 +152,7 @@ def _phi(r, tau):
     """(exp(r tau) - 1) / r, months: the integral of exp(r s) over [0, tau] (tau at r = 0)."""
     if abs(r * tau) < 1e-10:
         return tau * (1.0 + 0.5 * r * tau)
-    return math.expm1(r * tau) / r
+    return em1(r * tau) / r
 
 
 @njit(cache=True, _nrt=False)
