@@ -180,8 +180,8 @@ def announce_compile(stream=None) -> bool:
     if simulate.kernel_cached() is not False:
         return False
     print(
-        "oligosim: compiling the simulation kernel (once per install; about 1-5 minutes, "
-        "later runs start in a second)...",
+        "oligosim: compiling the simulation kernel (once per install; 5-10 minutes were measured on 2 quiet "
+        "cores, more under load; later runs start in a second)...",
         file=stream or sys.stderr,
         flush=True,
     )
