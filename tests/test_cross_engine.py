@@ -465,8 +465,9 @@ def test_smoke_same_seed_paired():
         # the same virtual patients
         for c in ("histology", "presentation", "kps", "pdl1_high", "n_lesions_entry", "n_visible_entry", "attempts"):
             np.testing.assert_array_equal(a[c], b[c], err_msg=f"{name} {c}")
-        np.testing.assert_allclose(a["age"], b["age"], rtol=1e-6)
-        np.testing.assert_allclose(a["dfi"], b["dfi"], rtol=1e-6)
+        # to the bit: both engines turn a uniform into a normal deviate by the same AS241 operations
+        np.testing.assert_array_equal(a["age"], b["age"])
+        np.testing.assert_array_equal(a["dfi"], b["dfi"])
         # the same course for everyone (times may differ by root-finding accuracy, not more)
         same = np.isclose(a["os"], b["os"], rtol=0, atol=1e-6) & (a["death_cause"] == b["death_cause"])
         assert same.all(), f"{name}: patients {np.flatnonzero(~same)[:5]} differ (of {same.size})"
