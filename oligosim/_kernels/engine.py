@@ -16,7 +16,7 @@ Written for numba: arrays, records and scalars only, no allocation per patient.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
 from oligosim import codes
 from oligosim._kernels import anchor, diffuse, handlers, hazards, procedure, record, toxicity, uncounted
@@ -208,8 +208,11 @@ def arm_outputs(out, k):
     )
 
 
-@njit(cache=True, parallel=True)
-def simulate_arms(P, R, S, seed, first_patient, out, lo, hi, block):
+# nogil, not parallel=True: the driver (oligosim.simulate) runs blocks of patients on Python
+# threads, each call holding no GIL. numba's parallel loop compiled the whole engine again into its
+# gufunc: 370 of the first compile's 450 s (numba 0.68, 2026-12-07), for no speed.
+@njit(cache=True, nogil=True)
+def simulate_arms(P, R, S, seed, first_patient, out, lo, hi):
     """Simulate patients ``first_patient + j``, for j in ``range(lo, hi)``, under every arm of
     ``S`` (an ArmSet of K arms); arm ``k``'s results go to row j of ``arm_outputs(out, k)``
     (every array of ``out`` has shape ``(K, rows, ...)``).
@@ -217,25 +220,22 @@ def simulate_arms(P, R, S, seed, first_patient, out, lo, hi, block):
     Each patient is drawn once (:func:`handlers.draw`: the cohort is about half of a patient's
     time), kept in a :class:`~oligosim._kernels.state.Snapshot` and started from it in every
     arm: the draw depends only on (seed, patient index, model inputs), never on the arm, so
-    every arm gets exactly the patient it would have drawn itself. Patients are split into
-    blocks of ``block`` run in parallel; each block owns its scratch memory and snapshot, and
-    each patient's results depend only on (seed, patient index, inputs), so the output is
-    bit-identical for any thread count, block size, range or set of arms run together.
+    every arm gets exactly the patient it would have drawn itself. The call owns its scratch
+    memory and snapshot and releases the GIL, so the driver runs disjoint ranges on several
+    threads at once; each patient's results depend only on (seed, patient index, inputs), so
+    the output is bit-identical for any thread count, range split or set of arms run together.
     """
-    n = hi - lo
     n_arms = S[0].shape[0]
-    nblocks = (n + block - 1) // block
-    for b in prange(nblocks):
-        W = new_workspace(P.max_lesions, out.lc_time.shape[2], out.ev_time.shape[2])
-        lesions = new_lesions(P.max_lesions)
-        snap = new_snapshot()
-        j0 = lo + b * block
-        j1 = min(j0 + block, hi)
-        for j in range(j0, j1):
-            n_lesions = handlers.draw(P, seed, first_patient + j, W, lesions[0])
-            if n_arms > 1:
-                save_snapshot(W, lesions, snap)
-            for k in range(n_arms):
-                if k > 0:
-                    restore_snapshot(snap, W, lesions)
-                run_drawn(P, R, arm_at(S, k), W, lesions, arm_outputs(out, k), j, n_lesions)
+    if hi <= lo:
+        return
+    W = new_workspace(P.max_lesions, out.lc_time.shape[2], out.ev_time.shape[2])
+    lesions = new_lesions(P.max_lesions)
+    snap = new_snapshot()
+    for j in range(lo, hi):
+        n_lesions = handlers.draw(P, seed, first_patient + j, W, lesions[0])
+        if n_arms > 1:
+            save_snapshot(W, lesions, snap)
+        for k in range(n_arms):
+            if k > 0:
+                restore_snapshot(snap, W, lesions)
+            run_drawn(P, R, arm_at(S, k), W, lesions, arm_outputs(out, k), j, n_lesions)

@@ -16,8 +16,8 @@ from oligosim import codes
 
 #: The primary, its bed and the regional nodes after entry (model 3.3, 4.2, 6.8). A record (a
 #: one-element array of this dtype, ``P.lr``; kernels read ``P.lr[0].field``) rather than more
-#: ModelParams fields: numba's parallel loop passes a tuple of at most 100 fields, and no
-#: nested tuple.
+#: ModelParams fields: numba's parallel loop, which ran the patients until 2026-12-07, took a
+#: tuple of at most 100 fields and no nested tuple; a record groups the block either way.
 LOCOREGIONAL_DTYPE = np.dtype(
     [
         ("crt_share", np.float64),  # share of non-synchronous patients whose primary had definitive CRT
@@ -134,7 +134,8 @@ ENTRY_DTYPE = np.dtype(
 
 #: Disease the lesion slots do not hold (model 4.2, 4.9): the diffuse serosal compartment and the
 #: aggregate beyond the lesion cap, a record like :data:`LOCOREGIONAL_DTYPE` (``P.dz[0].field``;
-#: one record for both, as ModelParams is at numba's limit of 100 fields).
+#: one record for both, written when ModelParams was at the parallel loop's limit of 100
+#: fields).
 DISEASE_DTYPE = np.dtype(
     [
         # diffuse serosal disease (model 4.9)
@@ -383,9 +384,9 @@ from oligosim.codes import (  # noqa: E402,F401
 
 #: Several arms as one argument of the kernel: field ``f`` of :class:`ArmParams` as an array
 #: over arms (shape ``(n_arms,)``, or ``(n_arms, N_ORGANS, N_STATIONS)`` for the site
-#: schedules). One type whatever the number of arms, so that the parallel kernel is compiled
-#: once (a tuple of ArmParams would be a new type, and a new compilation of the whole engine,
-#: for each number of arms; and numba's parallel loop takes no nested tuple).
+#: schedules). One type whatever the number of arms, so that the kernel is compiled once (a
+#: tuple of ArmParams would be a new type, and a new compilation of the whole engine, for each
+#: number of arms).
 ArmSet = NamedTuple("ArmSet", [(f, np.ndarray) for f in ArmParams._fields])
 
 

@@ -323,12 +323,12 @@ class Snapshot(NamedTuple):
 
 @njit(cache=True)
 def new_snapshot():
-    """An empty :class:`Snapshot`, allocated once per parallel block and reused."""
+    """An empty :class:`Snapshot`, allocated once per kernel call and reused."""
     return Snapshot(np.zeros(1, STATE_DTYPE), np.zeros(rng.N_PURPOSES, np.uint64), np.zeros(1, LESION_DTYPE))
 
 
-# Not inlined: inlined into the body of numba's parallel loop (engine.simulate_arms), the copy
-# loop of the stream counters was found to copy nothing (numba 0.68; tests/test_multi_arm.py
+# Not inlined: inlined into the body of numba's parallel loop (engine.simulate_arms, until
+# 2026-12-07 a prange loop), the copy loop of the stream counters was found to copy nothing (numba 0.68; tests/test_multi_arm.py
 # catches it); as calls, once per patient and arm, they cost nothing measurable.
 @njit(cache=True, _nrt=False)
 def save_snapshot(W, lesions, S):
