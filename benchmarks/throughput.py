@@ -7,6 +7,9 @@ taken in the same run.
 
 * cold start: a fresh Python process that loads the scenario and simulates 100 patients, so
   it includes imports and numba's JIT or on-disk cache load;
+* first compile (``--first-compile``, a few minutes more): the same fresh process with numba's
+  cache pointed at an empty temporary directory (``NUMBA_CACHE_DIR``), so it compiles every
+  kernel the run needs, as a new install's first run does;
 * warm: the same process runs again; ``patients`` counts patient-arms (every arm simulates
   the same patients, so a 5-arm scenario with N patients is 5N patient-arms);
 * arms alone: the same warm run, one thread, with each arm run on its own (``arms=[name]``), so
@@ -26,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,10 +46,16 @@ print(time.perf_counter() - t0)
 """
 
 
-def cold_start_seconds(config: str) -> float:
+def cold_start_seconds(config: str, env: dict | None = None) -> float:
     """Seconds for a fresh process to import, load the cache (or compile) and run 100 patients."""
-    out = subprocess.run([sys.executable, "-c", _COLD.format(config=config)], capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", _COLD.format(config=config)], capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def first_compile_seconds(config: str) -> float:
+    """:func:`cold_start_seconds` with an empty numba cache: the first run of a new install."""
+    with tempfile.TemporaryDirectory(prefix="oligosim-numba-cache-") as cache:
+        return cold_start_seconds(config, env={**os.environ, "NUMBA_CACHE_DIR": cache})
 
 
 _PEAK = """
@@ -114,6 +124,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/default.toml")
     ap.add_argument("--quick", action="store_true", help="fewer patients and repeats (a few minutes once compiled)")
+    ap.add_argument("--first-compile", action="store_true", help="also time a first compile into an empty cache (minutes)")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
     import numba
@@ -124,6 +135,7 @@ def main(argv=None) -> int:
     n = 10_000 if args.quick else 100_000
     reps = 2 if args.quick else 3
     cold = cold_start_seconds(args.config)
+    first = first_compile_seconds(args.config) if args.first_compile else None
     one = warm_rate(sc, n, 1, reps)
     alone = arms_alone_rate(sc, n, reps)
     cores = numba.config.NUMBA_NUM_THREADS
@@ -156,6 +168,7 @@ def main(argv=None) -> int:
         "simpy_patients_per_s": round(simpy, 1),
         "speedup_vs_simpy": round(one / simpy, 1),
         "cold_start_s": round(cold, 2),
+        "first_compile_s": None if first is None else round(first, 1),
         "peak_rss_mb_1m_patients": round(mem[1_000_000][1]),
         "peak_rss_mb_10m_patients": round(rss10),
         "peak_rss_10m_method": how,
@@ -164,6 +177,8 @@ def main(argv=None) -> int:
     }
     print(f"scenario {args.config}: {len(sc.data['arms'])} arms x {n} patients (patient-arms counted)")
     print(f"  cold start (fresh process, 100 patients) {cold:8.2f} s")
+    if first is not None:
+        print(f"  first compile (empty numba cache)        {first:8.1f} s")
     print(f"  warm, 1 thread                           {one:10,.0f} patients/s")
     print(f"  warm, 1 thread, each arm on its own      {alone:10,.0f} patients/s  (all arms at once: {one / alone:.2f}x)")
     print(f"  warm, {cores} threads                          {every:10,.0f} patients/s  (efficiency {result['parallel_efficiency']:.2f})")

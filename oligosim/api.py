@@ -142,7 +142,7 @@ def run(
 
     Notes
     -----
-    The first run on a machine compiles the kernel (a minute or more; numba caches it on disk);
+    The first run on a machine compiles the kernel (a few minutes; numba caches it on disk);
     a message on stderr says so before it starts.
     """
     from oligosim.simulate import run_scenario
@@ -180,8 +180,8 @@ def announce_compile(stream=None) -> bool:
     if simulate.kernel_cached() is not False:
         return False
     print(
-        "oligosim: compiling the simulation kernel (once per install; 5-10 minutes were measured on 2 quiet "
-        "cores, more under load; later runs start in a second)...",
+        "oligosim: compiling the simulation kernel (once per install; about 2.5 minutes were measured on "
+        "2 cores, more under load; later runs start in a second)...",
         file=stream or sys.stderr,
         flush=True,
     )

@@ -74,7 +74,7 @@ def _arm_rows(out: engine.Outputs, k: int, lo: int, hi: int) -> engine.Outputs:
 
 def kernel_cached() -> bool | None:
     """Whether the kernel is ready to run without compiling: True if compiled in this process or
-    cached on disk for this CPU, False if the next run compiles it (one to five minutes: a fresh
+    cached on disk for this CPU, False if the next run compiles it (a few minutes: a fresh
     install, or kernel sources changed, :mod:`oligosim._numba_cache`), None if that cannot be told.
 
     The command line and :func:`oligosim.run` use it to announce a compile instead of sitting
@@ -133,7 +133,8 @@ def run_scenario(
     patients, seed : int, optional
         Override ``simulation.patients`` / ``simulation.seed`` (``seed=0`` is a seed like any other).
     threads : int, optional
-        numba threads (default: all). Results do not depend on it.
+        Threads running the kernel (default: ``numba.get_num_threads()``, all cores unless
+        ``NUMBA_NUM_THREADS`` says otherwise). Results do not depend on it.
     events : bool
         Keep the event log (up to EVENT_RECORDS events per patient); implies ``keep="all"``.
     keep : {"all", "summary"}

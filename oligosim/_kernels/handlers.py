@@ -220,7 +220,7 @@ def on_entry(P, R, A, W, L, out, j, n):
             start_now = False
             st.first_line_at = LINE_AFTER_RT
     if start_now and fitness.fit_for_line(P, W, 1):
-        systemic.start_line(P, R, A, W, L, 1, first)
+        systemic.start_line(P, R, A, W, L, np.int64(1), first)
     toxicity.update_window(P, W)
     return True
 
@@ -452,7 +452,7 @@ def on_rt_start(P, R, A, W, L):
             W.slot[S_CONSOLIDATION] += dur
     W.slot[S_RT_END] = t + dur
     if start_line_now:
-        systemic.start_line(P, R, A, W, L, 1, A.first_line)
+        systemic.start_line(P, R, A, W, L, np.int64(1), A.first_line)
 
 
 @njit(cache=True, inline="always")
@@ -473,7 +473,7 @@ def on_rt_end(P, R, A, W, L):
     if st.first_line_at == LINE_AFTER_RT:
         st.first_line_at = LINE_NONE
         if not st.fistula and fitness.fit_for_line(P, W, 1):
-            systemic.start_line(P, R, A, W, L, 1, A.first_line)
+            systemic.start_line(P, R, A, W, L, np.int64(1), A.first_line)
 
 
 @njit(cache=True, inline="always")

@@ -7,6 +7,7 @@ event loop); like the handlers, these functions are inlined into the loop.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from oligosim import codes
@@ -111,10 +112,10 @@ def _next_line(P, R, A, W, L):
     # reached, so the next progression offers the same line again
     if A.next_line and (st.line == 1 or (st.line == 0 and A.first_line < 0)) and A.second_line >= 0:
         if fitness.fit_for_line(P, W, 2):
-            systemic.start_line(P, R, A, W, L, 2, A.second_line)
+            systemic.start_line(P, R, A, W, L, np.int64(2), A.second_line)
     elif A.next_line and st.line == 2 and A.third_line >= 0:
         if fitness.fit_for_line(P, W, 3):
-            systemic.start_line(P, R, A, W, L, 3, A.third_line)
+            systemic.start_line(P, R, A, W, L, np.int64(3), A.third_line)
 
 
 @njit(cache=True, inline="always")

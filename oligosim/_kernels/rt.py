@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from oligosim import codes
@@ -230,7 +231,7 @@ def plan_progression_course(P, R, A, W, L):
     """
     st = W.state[0]
     t = st.t
-    plan_course(P, A, L, st.n, PLAN_PROGRESSION)
+    plan_course(P, A, L, st.n, np.int64(PLAN_PROGRESSION))  # int64: one compiled plan_course, not one per literal mode
     n_rt = 0
     n_alt = 0
     for i in range(st.n):

@@ -72,7 +72,10 @@ def paused_kill(R, reg, pdl1_high):
 
 @njit(cache=True, _nrt=False)
 def start_line(P, R, A, W, L, line, reg):
-    """Start line ``line`` (1 or 2) with regimen ``reg``: its kill rate and its events.
+    """Start line ``line`` (1, 2 or 3) with regimen ``reg``: its kill rate and its events.
+
+    Callers pass ``line`` as ``np.int64``: a literal constant makes numba compile one version of
+    this function (and of everything inlined into it) per line number.
 
     The draws are made in a fixed number per line (2 for resistance, 2 per toxicity slot) so
     that the streams stay aligned whatever happens. A first line that starts while an RT
