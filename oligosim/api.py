@@ -180,7 +180,7 @@ def announce_compile(stream=None) -> bool:
     if simulate.kernel_cached() is not False:
         return False
     print(
-        "oligosim: compiling the simulation kernel (once per install; about 2.5 minutes were measured on "
+        "oligosim: compiling the simulation kernel (once per install; about 2 minutes were measured on "
         "2 cores, more under load; later runs start in a second)...",
         file=stream or sys.stderr,
         flush=True,

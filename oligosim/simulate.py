@@ -10,6 +10,7 @@ and the optional event log is limited to the patients asked for.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,7 +42,8 @@ DEFAULT_CHUNK = 200_000
 #: (about 1 kB a patient and arm), so the chunk is capped to keep that buffer near 50 MB
 #: (results do not depend on the chunk)
 ECONOMICS_CHUNK = 50_000
-DEFAULT_BLOCK = 64
+#: the smallest piece of a chunk a thread takes (patients; ``_pieces``)
+DEFAULT_BLOCK = 16
 
 
 class InfeasibleCohort(ValueError):
@@ -144,7 +146,8 @@ def run_scenario(
         (about 55 bytes per patient and arm), with an identical summary and metrics.
     chunk, block : int
         Patient-arms per kernel call (every arm runs the call's ``max(1, chunk // arms)``
-        patients; a summary-only run's buffer holds them) and patients per parallel work item.
+        patients; a summary-only run's buffer holds them) and the smallest piece of a call that
+        a thread takes (patients).
         Results do not depend on them.
     arms : list of str, optional
         Only these arms.
@@ -291,18 +294,25 @@ def _run(P, R, S, seed, first, out, lo, hi, block, progress) -> None:
     """Patients ``first + j``, j in ``range(lo, hi)``, of every arm of ``S`` into rows j of ``out``.
 
     With more than one thread (``numba.get_num_threads()``, which ``threads=`` and
-    ``NUMBA_NUM_THREADS`` set) the range is cut into pieces of ``block`` patients, run by a pool
-    of that many Python threads; the kernel releases the GIL, and each piece writes only its own
+    ``NUMBA_NUM_THREADS`` set) the range is cut into pieces (:func:`_pieces`), run by a pool of
+    that many Python threads; the kernel releases the GIL, and each piece writes only its own
     rows, so the rows are the same whatever the threads or the pieces.
     """
     pieces = _pieces(lo, hi, block, numba.get_num_threads())
     args = (P, R, S, np.int64(seed), np.int64(first), out)
     if len(pieces) == 1:
-        engine.simulate_arms(*args, np.int64(lo), np.int64(hi))
+        engine.simulate_arms(*args, np.int64(lo), np.int64(hi), *engine.new_scratch(P, out))
     else:
         workers = min(numba.get_num_threads(), len(pieces))
+        local = threading.local()
+
+        def piece(a, b):
+            if not hasattr(local, "scratch"):  # one set of scratch memory per thread, reused
+                local.scratch = engine.new_scratch(P, out)
+            engine.simulate_arms(*args, np.int64(a), np.int64(b), *local.scratch)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oligosim-kernel") as pool:
-            futures = [pool.submit(engine.simulate_arms, *args, np.int64(a), np.int64(b)) for a, b in pieces]
+            futures = [pool.submit(piece, a, b) for a, b in pieces]
             try:
                 for f in futures:
                     f.result()  # the first error (or Ctrl-C while waiting) is raised here
@@ -315,12 +325,22 @@ def _run(P, R, S, seed, first, out, lo, hi, block, progress) -> None:
 
 
 def _pieces(lo: int, hi: int, block: int, threads: int) -> list[tuple[int, int]]:
-    """``[lo, hi)`` as one piece for one thread, else as pieces of ``block`` patients (the last
-    shorter): small enough that the threads finish together, large enough (a few ms each) that
-    the call per piece costs nothing measurable."""
+    """``[lo, hi)`` cut into the pieces the threads take in turn, largest first.
+
+    One piece for one thread. Otherwise each piece is a ``2 * threads``-th of what is left, and at
+    least ``block`` patients: few calls while much is left (each call costs about 30 us of
+    argument unboxing under the GIL), and pieces of ``block`` at the end, so that the threads
+    finish within about one small piece of each other.
+    """
     if threads <= 1 or hi - lo <= block:
         return [(lo, hi)]
-    return [(a, min(a + block, hi)) for a in range(lo, hi, block)]
+    pieces = []
+    a = lo
+    while a < hi:
+        b = min(hi, a + max(block, -(-(hi - a) // (2 * threads))))
+        pieces.append((a, b))
+        a = b
+    return pieces
 
 
 def _check_feasible(os_col: np.ndarray, first: int, P) -> None:

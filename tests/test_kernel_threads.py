@@ -22,15 +22,26 @@ from oligosim.config import load_scenario
 from oligosim.simulate import _pieces, run_scenario
 
 
-@pytest.mark.parametrize(("lo", "hi", "block", "threads"), [(0, 100, 7, 2), (5, 6, 64, 2), (3, 3 + 128, 64, 4), (0, 100, 7, 1), (10, 10, 4, 2)])
-def test_pieces_cover_the_range_once_in_order(lo, hi, block, threads):
+@pytest.mark.parametrize(
+    ("lo", "hi", "block", "threads"), [(0, 100, 7, 2), (5, 6, 64, 2), (3, 3 + 128, 64, 4), (0, 100, 7, 1), (10, 10, 4, 2), (0, 40_000, 16, 2), (0, 1000, 1, 3)]
+)
+def test_pieces_cover_the_range_once_largest_first(lo, hi, block, threads):
     pieces = _pieces(lo, hi, block, threads)
     covered = [j for a, b in pieces for j in range(a, b)]
     assert covered == list(range(lo, hi))
     if threads == 1 or hi - lo <= block:
         assert pieces == [(lo, hi)]  # one call: no pieces for a single thread
-    else:
-        assert all(0 < b - a <= block for a, b in pieces)
+        return
+    sizes = [b - a for a, b in pieces]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(s >= block for s in sizes[:-1]) and sizes[-1] >= 1
+    # each piece a 2*threads-th of what was left (rounded up), or block when that is smaller
+    left = hi - lo
+    for s in sizes:
+        assert s == min(left, max(block, -(-left // (2 * threads))))
+        left -= s
+    # the threads end together: the last 2*threads pieces are at most max(block, 1) patients
+    assert max(sizes[-2 * threads :]) <= max(block, 1) or len(sizes) <= 2 * threads
 
 
 def test_kernel_releases_the_gil():
@@ -46,7 +57,7 @@ def test_pieces_run_on_several_threads_and_cover_every_row(monkeypatch):
 
     def spy(*args):
         with lock:
-            calls.append((threading.get_ident(), int(args[-2]), int(args[-1])))
+            calls.append((threading.get_ident(), int(args[6]), int(args[7])))
             first_two = len(calls) <= 2
         if first_two:
             both.wait()  # the first two pieces meet: both threads are in the kernel at once
@@ -69,8 +80,8 @@ def test_an_error_in_one_piece_stops_the_run_and_is_raised(monkeypatch):
 
     def failing(*args):
         with lock:
-            started.append(int(args[-2]))
-        if int(args[-2]) == 0:
+            started.append(int(args[6]))
+        if int(args[6]) == 0:
             raise RuntimeError("oligosim engine: an event was scheduled in the past")
         hold.wait(1.0)
 
@@ -88,7 +99,7 @@ def test_one_thread_calls_the_kernel_once_per_chunk(monkeypatch):
     real = engine.simulate_arms
 
     def spy(*args):
-        calls.append((int(args[-2]), int(args[-1])))
+        calls.append((int(args[6]), int(args[7])))
         return real(*args)
 
     monkeypatch.setattr(engine, "simulate_arms", spy)

@@ -28,13 +28,13 @@ _KPS_OF_ECOG = (90.0, 80.0, 60.0)
 _LOG_PI_6 = math.log(math.pi / 6.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def logv_of_diameter(d_cm):
     """Log volume (ln cm3) of a sphere of diameter ``d_cm``."""
     return _LOG_PI_6 + 3.0 * math.log(d_cm)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def diameter_of_logv(logv):
     """Diameter (cm) of a sphere of log volume ``logv``."""
     return math.exp((logv - _LOG_PI_6) / 3.0)

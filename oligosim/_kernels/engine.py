@@ -48,7 +48,7 @@ from oligosim._kernels.state import (  # noqa: F401  (Outputs, Workspace: re-exp
     save_snapshot,
 )
 
-__all__ = ["Outputs", "Workspace", "arm_at", "arm_outputs", "new_lesions", "new_workspace", "run_drawn", "simulate_arms", "simulate_patient"]
+__all__ = ["Outputs", "Workspace", "arm_at", "arm_outputs", "new_lesions", "new_scratch", "new_workspace", "run_drawn", "simulate_arms", "simulate_patient"]
 
 
 @njit(cache=True, _nrt=False)
@@ -208,29 +208,26 @@ def arm_outputs(out, k):
     )
 
 
-# nogil, not parallel=True: the driver (oligosim.simulate) runs blocks of patients on Python
+# nogil, not parallel=True: the driver (oligosim.simulate) runs pieces of the patients on Python
 # threads, each call holding no GIL. numba's parallel loop compiled the whole engine again into its
-# gufunc: 370 of the first compile's 450 s (numba 0.68, 2026-12-07), for no speed.
-@njit(cache=True, nogil=True)
-def simulate_arms(P, R, S, seed, first_patient, out, lo, hi):
+# gufunc: 370 of the first compile's 450 s (numba 0.68, 2026-12-07), for no speed. No NRT either:
+# the driver allocates the scratch memory, so no call below counts references to the arrays.
+@njit(cache=True, nogil=True, _nrt=False)
+def simulate_arms(P, R, S, seed, first_patient, out, lo, hi, W, lesions, snap):
     """Simulate patients ``first_patient + j``, for j in ``range(lo, hi)``, under every arm of
     ``S`` (an ArmSet of K arms); arm ``k``'s results go to row j of ``arm_outputs(out, k)``
-    (every array of ``out`` has shape ``(K, rows, ...)``).
+    (every array of ``out`` has shape ``(K, rows, ...)``), in the scratch memory ``W``,
+    ``lesions`` and ``snap`` (:func:`new_scratch`; one set per thread).
 
     Each patient is drawn once (:func:`handlers.draw`: the cohort is about half of a patient's
-    time), kept in a :class:`~oligosim._kernels.state.Snapshot` and started from it in every
-    arm: the draw depends only on (seed, patient index, model inputs), never on the arm, so
-    every arm gets exactly the patient it would have drawn itself. The call owns its scratch
-    memory and snapshot and releases the GIL, so the driver runs disjoint ranges on several
-    threads at once; each patient's results depend only on (seed, patient index, inputs), so
-    the output is bit-identical for any thread count, range split or set of arms run together.
+    time), kept in the :class:`~oligosim._kernels.state.Snapshot` ``snap`` and started from it
+    in every arm: the draw depends only on (seed, patient index, model inputs), never on the arm,
+    so every arm gets exactly the patient it would have drawn itself. The call releases the GIL,
+    so the driver runs disjoint ranges on several threads at once; each patient's results depend
+    only on (seed, patient index, inputs), so the output is bit-identical for any thread count,
+    range split or set of arms run together.
     """
     n_arms = S[0].shape[0]
-    if hi <= lo:
-        return
-    W = new_workspace(P.max_lesions, out.lc_time.shape[2], out.ev_time.shape[2])
-    lesions = new_lesions(P.max_lesions)
-    snap = new_snapshot()
     for j in range(lo, hi):
         n_lesions = handlers.draw(P, seed, first_patient + j, W, lesions[0])
         if n_arms > 1:
@@ -239,3 +236,9 @@ def simulate_arms(P, R, S, seed, first_patient, out, lo, hi):
             if k > 0:
                 restore_snapshot(snap, W, lesions)
             run_drawn(P, R, arm_at(S, k), W, lesions, arm_outputs(out, k), j, n_lesions)
+
+
+def new_scratch(P, out):
+    """The scratch memory of one thread's :func:`simulate_arms` calls for ``P`` and ``out``:
+    (workspace, lesions, snapshot)."""
+    return new_workspace(P.max_lesions, out.lc_time.shape[2], out.ev_time.shape[2]), new_lesions(P.max_lesions), new_snapshot()

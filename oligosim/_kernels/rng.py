@@ -64,7 +64,7 @@ PURPOSE_NAMES = (
 )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _mix64(z):
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
@@ -97,7 +97,7 @@ def init_streams(seed, patient, state):
         state[p] = stream_key(seed, patient, p)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def uniform(state, purpose):
     """Next draw of stream ``purpose``: a float64 strictly inside (0, 1)."""
     state[purpose] += _GOLDEN
@@ -105,7 +105,7 @@ def uniform(state, purpose):
     return (float(z >> _S11) + 0.5) * _TWO_M53
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def exponential(state, purpose):
     """Unit-rate exponential draw, by inversion of the survival function."""
     return -math.log(uniform(state, purpose))
@@ -133,7 +133,7 @@ _AS241_FAR = (
 )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _horner(c, r):
     """The polynomial with coefficients ``c`` (8, highest power first) at ``r``."""
     v = c[0]
@@ -166,13 +166,13 @@ def std_normal_ppf(p):
     return -x if q < 0.0 else x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def normal(state, purpose):
     """Standard normal draw by inversion (one uniform per draw keeps streams aligned)."""
     return std_normal_ppf(uniform(state, purpose))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def lognormal_median(state, purpose, median, sigma):
     """Lognormal draw given its median and the sd of its logarithm."""
     return median * math.exp(sigma * normal(state, purpose))

@@ -172,7 +172,7 @@ def schedule(A, L, i):
     return A.metastasis_dose / A.metastasis_fractions, A.metastasis_fractions, A.fractions_per_day, A.theta_early, A.theta_late
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def bed(d, k, ab, per_day, theta):
     """BED (Gy) of ``k`` fractions of ``d`` Gy, ``per_day`` a day: with one a day repair between
     fractions is complete (the plain LQ form); with more, Thames 1985's incomplete repair
@@ -182,7 +182,7 @@ def bed(d, k, ab, per_day, theta):
     return rb.bed_extended(d, k, ab, per_day, theta, 0.0, 0.0, 0.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def eqd2(d, k, ab, per_day, theta):
     """EQD2 (Gy) of the schedule, as :func:`bed`."""
     if per_day == 1:

@@ -357,7 +357,7 @@ def tally_scratch(st):
     return st.tally_system, st.tally_side, st.tally_station
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def log_event(W, t, code, detail):
     """Append (t, code, detail) to the patient's event log; count it even when it is full."""
     st = W.state[0]
