@@ -88,7 +88,7 @@ def test_an_error_in_one_piece_stops_the_run_and_is_raised(monkeypatch):
     monkeypatch.setattr(engine, "simulate_arms", failing)
     with pytest.raises(RuntimeError, match="scheduled in the past"):
         run_scenario(sc, patients=1000, seed=2, threads=2, block=1)
-    # 1,000 pieces: the first fails at once, the other thread is held in its piece, and the
+    # 22 pieces: the first fails at once, the other thread is held in its piece, and the
     # pieces not started are cancelled (the failing thread may take one more before the cancel)
     assert 0 in started and len(started) <= 3
 
