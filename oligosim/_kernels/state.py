@@ -323,7 +323,7 @@ class Snapshot(NamedTuple):
 
 @njit(cache=True)
 def new_snapshot():
-    """An empty :class:`Snapshot`, allocated once per kernel call and reused."""
+    """An empty :class:`Snapshot`: one per thread of a chunk (``engine.new_scratch``), reused."""
     return Snapshot(np.zeros(1, STATE_DTYPE), np.zeros(rng.N_PURPOSES, np.uint64), np.zeros(1, LESION_DTYPE))
 
 
