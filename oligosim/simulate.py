@@ -298,27 +298,27 @@ def _run(P, R, S, seed, first, out, lo, hi, block, progress) -> None:
     that many Python threads; the kernel releases the GIL, and each piece writes only its own
     rows, so the rows are the same whatever the threads or the pieces.
     """
-    pieces = _pieces(lo, hi, block, numba.get_num_threads())
+    threads = numba.get_num_threads()
+    pieces = _pieces(lo, hi, block, threads)
     args = (P, R, S, np.int64(seed), np.int64(first), out)
+    local = threading.local()
+
+    def piece(a, b):
+        if not hasattr(local, "scratch"):  # one set of scratch memory per thread, reused
+            local.scratch = engine.new_scratch(P, out)
+        engine.simulate_arms(*args, np.int64(a), np.int64(b), *local.scratch)
+
     if len(pieces) == 1:
-        engine.simulate_arms(*args, np.int64(lo), np.int64(hi), *engine.new_scratch(P, out))
+        piece(lo, hi)
     else:
-        workers = min(numba.get_num_threads(), len(pieces))
-        local = threading.local()
-
-        def piece(a, b):
-            if not hasattr(local, "scratch"):  # one set of scratch memory per thread, reused
-                local.scratch = engine.new_scratch(P, out)
-            engine.simulate_arms(*args, np.int64(a), np.int64(b), *local.scratch)
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oligosim-kernel") as pool:
+        with ThreadPoolExecutor(max_workers=min(threads, len(pieces)), thread_name_prefix="oligosim-kernel") as pool:
             futures = [pool.submit(piece, a, b) for a, b in pieces]
             try:
                 for f in futures:
                     f.result()  # the first error (or Ctrl-C while waiting) is raised here
             except BaseException:
                 for f in futures:
-                    f.cancel()  # pieces not started are dropped; running ones end within a block
+                    f.cancel()  # pieces not started are dropped; running ones end with their piece
                 raise
     if progress is not None:
         progress((hi - lo) * S.first_line.shape[0])
