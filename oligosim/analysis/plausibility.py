@@ -6,7 +6,8 @@ flagged when one of its rates lies, beyond its Monte Carlo error, above the **Wi
 series reports** for that type (:data:`UPPER`): a rate above what even the most toxic published
 arm is statistically compatible with. The bound is deliberately permissive, so a warning means
 "outside everything reported", not "different from one trial". Treatment deaths,
-which Table 4 does not list, are flagged above :data:`TREATMENT_DEATH_LIMIT`.
+which Table 4 does not list, are flagged by the same rule on the grade 5 rates of a first-line
+trial (:data:`GRADE5`, :data:`TREATMENT_DEATH_LIMIT`).
 
 Each warning names the parameters that drive the rate, so that a user knows where to look
 (docs/model.md 9). Warnings are advice: they change no result.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from oligosim import codes
 from oligosim.analysis.proportions import proportion_ci
 
-__all__ = ["TABLE4", "ORGAN_LIMITS", "UPPER", "TREATMENT_DEATH_LIMIT", "DRIVERS", "wilson_upper", "wilson_lower", "check_arm"]
+__all__ = ["TABLE4", "GRADE5", "ORGAN_LIMITS", "UPPER", "TREATMENT_DEATH_LIMIT", "TREATMENT_DEATH_BASIS", "DRIVERS", "wilson_upper", "wilson_lower", "check_arm"]
 
 
 #: Table 4 of the consensus (grade >= 3 treatment-related adverse events, %), one row per arm:
@@ -42,11 +43,6 @@ TABLE4: tuple[tuple[str, int, dict[str, float]], ...] = (
     ("Liu 2020 (ref. 17), SBRT + chemotherapy", 17, {"leukopenia": 36.0, "thrombocytopenia": 6.0, "fatigue": 18.0, "nausea": 0.0}),
 )
 
-#: Treatment deaths (grade 5) above this share of an arm are flagged. An assumption: Table 4 has
-#: no grade 5 column; treatment deaths are rare in its series and in SABR for oligometastases
-#: (grade 3-5 events usually below 13% over 1,290 patients, consensus ref. 94), and issue 18 asks
-#: for at most 2% unless a source says otherwise.
-TREATMENT_DEATH_LIMIT = 0.02
 
 #: The parameters that drive each rate, named in its warning.
 DRIVERS = {
@@ -76,6 +72,32 @@ def wilson_upper(rate: float, n: int) -> float:
 def wilson_lower(rate: float, n: int) -> float:
     """Lower limit of the Wilson 95 % interval of a proportion ``rate`` (0-1) seen in ``n``."""
     return float(proportion_ci(rate * n, n)[0])
+
+
+#: Treatment-related deaths (grade 5) of first-line systemic therapy for advanced ESCC, one row
+#: per arm: (series, patients treated, deaths). Table 4 has no grade 5 column; ORIENT-15 (Lu Z et
+#: al., BMJ 2022;377:e068714, Table 3: treatment-related adverse events of grade 5,
+#: pmc.ncbi.nlm.nih.gov/articles/PMC9016493/table/tbl3) gives them by arm for the chemotherapy
+#: backbone the model's first lines use (paclitaxel + cisplatin in 93% of its patients).
+GRADE5: tuple[tuple[str, int, int], ...] = (
+    ("ORIENT-15 (Lu 2022), sintilimab + chemotherapy", 327, 9),
+    ("ORIENT-15 (Lu 2022), placebo + chemotherapy", 332, 6),
+)
+
+
+def _grade5_limit() -> tuple[float, str]:
+    """The Wilson 95 % upper limit of the highest treatment-death rate of :data:`GRADE5`, and its arm
+    (the rule of the Table 4 types)."""
+    series, n, deaths = max(GRADE5, key=lambda row: (row[2] / row[1], wilson_upper(row[2] / row[1], row[1])))
+    return wilson_upper(deaths / n, n), f"{series}: {deaths} of {n}"
+
+
+#: Treatment deaths above this share of an arm are flagged, with its basis: the Wilson 95 % upper
+#: limit of the highest published rate (:data:`GRADE5`), 5.1 %. The model counts deaths over the
+#: whole course (every line and RT course), the trial over its first line, so the flag is
+#: conservative. Until 2026-12-07 the limit was 2 %, an assumption (issue 18: "unless a source
+#: says otherwise"); ORIENT-15's first line alone gives 2.8 % with anti-PD-1 and 1.8 % without.
+TREATMENT_DEATH_LIMIT, TREATMENT_DEATH_BASIS = _grade5_limit()
 
 
 def _upper_limits() -> dict[str, tuple[float, str]]:
@@ -128,7 +150,8 @@ def check_arm(entry: dict) -> list[dict]:
             out.append(_warning(metric, value, limit, why, DRIVERS[kind]))
     deaths = float(entry["treatment_deaths"])
     if wilson_lower(deaths, n) > TREATMENT_DEATH_LIMIT:
-        out.append(_warning("treatment_deaths", deaths, TREATMENT_DEATH_LIMIT, "treatment deaths are rare in the published series, docs/model.md 9", DRIVERS["treatment_deaths"]))
+        why = f"the Wilson 95% upper limit of the highest published rate of treatment-related deaths, {TREATMENT_DEATH_BASIS}, docs/model.md 9"
+        out.append(_warning("treatment_deaths", deaths, TREATMENT_DEATH_LIMIT, why, DRIVERS["treatment_deaths"]))
     return out
 
 
