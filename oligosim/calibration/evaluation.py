@@ -65,15 +65,34 @@ def target_weight(r: TargetResult, settings: dict) -> float:
     return n if n0 is None else n * float(n0) / (n + float(n0))
 
 
+def target_cost(e2: float, settings: dict) -> float:
+    """Cost ``c_i`` of one target from its squared error ``e2`` (tolerance units squared).
+
+    ``loss = "squared"`` (default): ``c = e2``, a Gaussian error model. ``loss = "student_t"``
+    with ``dof`` nu: ``c = nu ln(1 + e2 / nu)``, which is ``2 nu / (nu + 1)`` times the negative
+    log-likelihood of a Student-t error with nu degrees of freedom (the same factor for every
+    target, so the same minimiser). It equals ``e2`` to first order near 0 and grows only
+    logarithmically beyond ``|e| ~ sqrt(nu)``: a target the model structurally cannot meet (a
+    heavy-tailed model discrepancy) no longer outweighs many targets just outside their bands.
+    It tends to ``e2`` as nu grows.
+    """
+    if not math.isfinite(e2):
+        return math.inf
+    if settings.get("loss", "squared") == "student_t":
+        nu = float(settings.get("dof") or 1.0)
+        return nu * math.log1p(e2 / nu)
+    return e2
+
+
 def objective(results: Sequence[TargetResult], settings: dict) -> tuple[float, list[float | None], list[float]]:
-    """Precision-weighted mean squared error in tolerance units.
+    """Precision-weighted mean cost in tolerance units (mean squared error by default).
 
     Returns
     -------
     (value, errors, weights)
-        ``value = sum_i w_i c_i / sum_i w_i`` with ``c_i = e_i^2`` (``e_i`` from
-        :func:`target_error`) or ``undefined_penalty`` when the model value is undefined;
-        ``errors`` are the ``e_i`` (None where undefined).
+        ``value = sum_i w_i c_i / sum_i w_i`` with ``c_i`` = :func:`target_cost` of ``e_i^2``
+        (``e_i`` from :func:`target_error`), or of ``undefined_penalty`` when the model value
+        is undefined; ``errors`` are the ``e_i`` (None where undefined).
     """
     errs, ws = [], []
     num = den = 0.0
@@ -81,7 +100,7 @@ def objective(results: Sequence[TargetResult], settings: dict) -> tuple[float, l
     for r in results:
         e = target_error(r, median_scale=settings.get("median_scale", "log"))
         w = target_weight(r, settings)
-        c = pen if e is None else (e * e if math.isfinite(e) else math.inf)
+        c = target_cost(pen if e is None else e * e, settings)
         num += w * c
         den += w
         errs.append(e)

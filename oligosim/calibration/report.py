@@ -237,10 +237,12 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
     rep.bullets(
         [
             "Common random numbers: every candidate is simulated with the same virtual patients, so the objective is a deterministic function of the parameters and differences between candidates are not Monte Carlo noise.",
-            "Objective L = sum_i w_i c_i / sum_i w_i, with c_i = e_i^2 and e_i the error of target i in units of its tolerance half-width "
+            "Objective L = sum_i w_i c_i / sum_i w_i, with "
+            + (f"c_i = nu ln(1 + e_i^2 / nu), nu = {fmt(s_obj.get('dof') or 1.0)} (loss = \"student_t\": a heavy-tailed model discrepancy, so that a target the model cannot meet weighs logarithmically, not quadratically)" if s_obj.get("loss", "squared") == "student_t" else "c_i = e_i^2")
+            + " and e_i the error of target i in units of its tolerance half-width "
             "(the map's scoring rule: |e_i| <= 1 is within tolerance; 0 on the allowed side of a one-sided bound)"
             + ("; for month-valued targets with a relative tolerance t the error is on the log scale, e = ln(model/target)/ln(1+t) above and ln(model/target)/-ln(1-t) below the target (band edges stay at +-1; a model twice the target counts like one half of it)" if s_obj["median_scale"] == "log" else "")
-            + f"; an undefined model value (median not reached) costs c_i = {fmt(s_obj['undefined_penalty'])}.",
+            + (f"; an undefined model value (median not reached) counts as e_i^2 = {fmt(s_obj['undefined_penalty'])}." if s_obj.get("loss", "squared") == "student_t" else f"; an undefined model value (median not reached) costs c_i = {fmt(s_obj['undefined_penalty'])}."),
             (
                 f"Weights w_i = n_i, the patients behind the published figure (its precision); targets without n weigh "
                 + (f"{fmt(mw)}." if mw is not None else f"the median n of the others ({fmt(s_obj['missing_n_weight_resolved'])}).")

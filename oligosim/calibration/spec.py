@@ -104,6 +104,12 @@ SCHEMA = Section(
                 ),
                 "median_scale": Choice(("log", "linear"), "log", doc="error of month-valued targets and hazard ratios with a relative tolerance: on the log scale or linear"),
                 "undefined_penalty": Float(100.0, lo=0.0, uncertain=False, doc="squared error charged for an undefined model value (median not reached)"),
+                "loss": Choice(
+                    ("squared", "student_t"), "squared",
+                    doc="cost of a target's error e (tolerance units): \"squared\", e^2 (Gaussian errors); \"student_t\", dof ln(1 + e^2/dof) "
+                    "(heavy-tailed model discrepancy: a structural miss grows the objective logarithmically; not with history matching)",
+                ),
+                "dof": Maybe(Float(lo=0.0, lo_open=True, hi=1e6, uncertain=False), doc="degrees of freedom of loss = \"student_t\" (default 1, Cauchy)"),
             }
         ),
         "optimize": Section(
@@ -343,6 +349,10 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     cal = data["calibration"]
     if data["objective"]["discrepancy_n"] is not None and data["objective"]["weighting"] != "n":
         bad("objective.discrepancy_n", data["objective"]["discrepancy_n"], 'applies to weighting = "n" only (weighting is "equal")')
+    if data["objective"]["dof"] is not None and data["objective"]["loss"] != "student_t":
+        bad("objective.dof", data["objective"]["dof"], 'applies to loss = "student_t" only (loss is "squared")')
+    if data["objective"]["loss"] == "student_t" and data["calibration"]["method"] == "history":
+        bad("objective.loss", "student_t", 'history matching emulates a Gaussian likelihood of the errors: use loss = "squared" with method = "history"')
     # the map is relative to the file that names it (this one, or a file it extends)
     writer = sources.get("calibration.map")
     map_path = (source_dir(writer) if writer else Path(path).parent) / cal["map"]

@@ -79,6 +79,8 @@ def main(args: argparse.Namespace) -> int:
 
     _check_memory(args, spec)
     method = args.method or spec.method
+    if method == "history" and spec.objective["loss"] != "squared":
+        raise UserError(f'{args.config}: objective.loss = "{spec.objective["loss"]}" with --method history: history matching emulates a Gaussian likelihood of the errors; use loss = "squared"')
     if method == "sensitivity":
         return _sensitivity(args, spec, out)
     o, a = spec.optimize, spec.abc
