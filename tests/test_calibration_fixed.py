@@ -146,6 +146,20 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert spec.history["error_scale"] == first.history["error_scale"] and spec.objective == first.objective
         assert spec.history["waves"] == 0 and spec.history["combine"] and len(spec.history["start"]) == 1
         assert Path(spec.history["start"][0]).resolve() == (CONFIG.parents[3] / "docs" / "calibration" / "v2" / "history" / "evaluations.csv").resolve()
+    if path.stem in ("calibrate_v2_robust", "calibrate_v2_tied"):  # the joint's model, a Student-t objective
+        joint = load_calibration(path.with_name("calibrate_v2_joint.toml"), SHARED_TARGETS)
+        assert spec.fixed == joint.fixed and spec.objective["loss"] == "student_t" and spec.objective["dof"] == 1.0
+        assert spec.method == "optimize"
+        tied = {"regimens.tp_pd1.kill_rate_per_month", "regimens.tp_pd1.resistance_median_months"} if path.stem.endswith("tied") else set()
+        assert {p.path for p in spec.parameters} == {p.path for p in joint.parameters} - tied
+    if path.stem == "calibrate_v2_tied":  # TP + anti-PD-1 follows TP by ESCORT-1st's same-trial contrasts
+        from oligosim.regimen_library import ESCORT_1ST
+
+        kill_of, kill_ratio = spec.tied["regimens.tp_pd1.kill_rate_per_month"]
+        res_of, res_ratio = spec.tied["regimens.tp_pd1.resistance_median_months"]
+        assert (kill_of, res_of) == ("regimens.tp.kill_rate_per_month", "regimens.tp.resistance_median_months")
+        assert kill_ratio == pytest.approx(ESCORT_1ST.arm.orr / ESCORT_1ST.control.orr, abs=5e-6)
+        assert res_ratio == pytest.approx(ESCORT_1ST.arm.dor_months / ESCORT_1ST.control.dor_months, abs=5e-6)
     if path.stem == "calibrate_v2_history3":  # the same model and targets; the evidence counted by publication
         first = load_calibration(path.with_name("calibrate_v2_history.toml"), SHARED_TARGETS)
         assert [p.to_json() for p in spec.parameters] == [p.to_json() for p in first.parameters] and spec.fixed == first.fixed

@@ -65,6 +65,10 @@ Config file (TOML, validated strictly; ``configs/calibration/calibrate.toml``)::
     [start]                     # optional: where the point fit starts (fitted parameters only;
     disease.seeding_rate_per_cm3_month = 0.055  # screened first; the others: scenarios' values)
 
+    [tied]                      # optional: keys set to a sourced ratio x a fitted parameter
+    "regimens.tp_pd1.kill_rate_per_month" = { of = "regimens.tp.kill_rate_per_month", ratio = 1.161 }
+                                # (point fits and sensitivity only; oligosim.calibration.tied)
+
     [report]
     discussion = "..."          # free text for the report (blank line = new paragraph)
 
@@ -261,6 +265,8 @@ def run_calibration(
         If ``journal`` is another calibration's journal or damaged.
     """
     method = method or spec.method
+    if spec.tied and method in ("abc", "both", "history"):
+        raise ValueError(f'[tied] with method = "{method}": a posterior\'s particles would reach [psa] posterior without their tied values; use method = "optimize"')
     if method == "history" and spec.objective.get("loss", "squared") != "squared":
         raise ValueError(f'objective.loss = "{spec.objective["loss"]}" with method = "history": history matching emulates a Gaussian likelihood of the errors; use loss = "squared"')
     say = log or (lambda s: None)

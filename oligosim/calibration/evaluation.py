@@ -180,7 +180,7 @@ class Evaluator:
             "map": os.fspath(self.spec.map_path),
             "patients": self.spec.patients,
             "seed": self.spec.seed if seed is None else seed,
-            "overrides": {**self.spec.fixed, **overrides},  # workers load the map's scenarios from their files
+            "overrides": self.spec.overrides(overrides),  # [fixed] and [tied] too: workers load the map's scenarios from their files
             "threads": threads,
         }
 

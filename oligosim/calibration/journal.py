@@ -120,6 +120,7 @@ def fingerprint(spec) -> str:
         "seed": spec.seed,
         "objective": dict(spec.objective),
         "fixed": dict(spec.fixed),
+        "tied": {k: [of, r] for k, (of, r) in spec.tied.items()},
         "targets": [_jsonable(t) for t in tmap.targets.values()],
         # where the files lie does not change a value: scenarios by their path from the map's directory
         "entries": [[e.id, os.path.relpath(e.scenario_path, spec.map_path.parent), _jsonable(e.arms), e.metric, e.tolerance, _jsonable(e.tolerance_value), e.bound] for e in tmap.entries],

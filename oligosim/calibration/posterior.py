@@ -69,13 +69,18 @@ def calibrated_toml(result: CalibrationResult) -> str:
     if spec.fixed:
         lines[-1:-1] = ["# Values marked 'fixed' are the config's [fixed] settings: the fit assumed them, so they belong to the calibrated model."]
     # one table per section (TOML allows a table header once), fixed settings and fitted values together
-    for section, keys in _sections({**spec.fixed, **best.values}).items():
+    if spec.tied:
+        lines[-1:-1] = ["# Values marked 'tied' follow a fitted value by the config's [tied] ratio: part of the calibrated model too."]
+    for section, keys in _sections(spec.overrides(best.values)).items():
         lines.append(f"[{section}]")
         for key, v in keys.items():
             path = f"{section}.{key}"
             if path in labels:
                 p = labels[path]
                 lines.append(f"{key} = {_num(v)}    # {p.label}; prior {p.describe_prior()}; default {fmt(p.default, 4)}")
+            elif path in spec.tied:
+                of, ratio = spec.tied[path]
+                lines.append(f"{key} = {_num(v)}    # tied: {ratio:g} x {of}")
             else:
                 lines.append(f"{key} = {_toml_value(v)}    # fixed")
         lines.append("")

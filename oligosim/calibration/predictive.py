@@ -166,8 +166,11 @@ def replicate_task(task: dict) -> list[float]:
 
 
 def predictive_check(spec, points: Sequence[dict], weights: Sequence[float] | None = None, *, draws: int, source: str, **kw) -> PredictiveCheck:
-    """:func:`replicate_studies` of a calibration: its map, ``[fixed]`` settings, seed and the
+    """:func:`replicate_studies` of a calibration: its map, ``[fixed]`` and ``[tied]`` settings, seed and the
     objective's ``missing_n_weight`` as the size of studies without ``n``."""
+    from oligosim.calibration.tied import tied_values
+
+    points = [{**p, **tied_values(spec.tied, p, spec.parameters)} for p in points]  # [tied] keys follow each point
     return replicate_studies(
         spec.tmap, points, weights, draws=draws, source=source, targets_path=spec.targets_path, map_path=spec.map_path,
         seed=spec.seed, missing_n=spec.objective["missing_n_weight_resolved"], fixed=spec.fixed, **kw,

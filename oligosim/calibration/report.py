@@ -264,6 +264,11 @@ def build_report(result: CalibrationResult, summary, diagnostics, files) -> Repo
             else []
         )
         + (
+            ["Tied to a fitted parameter for every candidate (the config's [tied] table, part of the calibrated model): " + ", ".join(f"{k} = {r:g} x {of}" for k, (of, r) in spec.tied.items()) + "."]
+            if spec.tied
+            else []
+        )
+        + (
             [
                 f"Point fit: {spec.optimize['screen_points']} scrambled Sobol' candidates (and the current defaults) simulated in parallel, then bounded Nelder-Mead from the best (initial simplex edge {spec.optimize['initial_step']} of the cube, because PFS medians are read at restaging scans and the objective has plateaus; budget {spec.optimize['max_evaluations']} evaluations, {spec.optimize['restarts']} restart(s)). "
                 f"Screen best {fmt(result.opt.screen_best)}; Nelder-Mead runs: " + "; ".join(f"{fmt(r['start'])} -> {fmt(r['end'])} in {r['evaluations']} evaluations" for r in result.opt.local_runs) + "."

@@ -32,6 +32,7 @@ from oligosim.config import (
     validate,
 )
 from oligosim.config.files import load_merged, source_dir
+from oligosim.calibration.tied import check_tied, parse_tied
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -265,6 +266,8 @@ class CalibrationSpec:
     predictive_draws: int = 0
     #: history matching (``[history]``, :mod:`oligosim.calibration.history`), sizes resolved
     history: dict = field(default_factory=dict)
+    #: ``[tied]``: ``{path: (of, ratio)}``, keys set to ratio x a fitted parameter (:mod:`oligosim.calibration.tied`)
+    tied: dict = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -273,6 +276,13 @@ class CalibrationSpec:
     def values(self, z) -> dict:
         """``{path: value}`` of a unit-cube point."""
         return {p.path: float(p.to_value(zi)) for p, zi in zip(self.parameters, z)}
+
+    def overrides(self, values: dict) -> dict:
+        """Every scenario setting of a candidate: ``[fixed]``, its fitted ``values`` and the
+        ``[tied]`` keys that follow them."""
+        from oligosim.calibration.tied import tied_values
+
+        return {**self.fixed, **values, **tied_values(self.tied, values, self.parameters)}
 
     def to_json(self) -> dict:
         return {
@@ -291,6 +301,7 @@ class CalibrationSpec:
             "parameters": [p.to_json() for p in self.parameters],
             "fixed": dict(self.fixed),
             "start": dict(self.start),
+            "tied": {k: {"of": of, "ratio": r} for k, (of, r) in self.tied.items()},
         }
 
 
@@ -324,8 +335,9 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     data = None
     fixed = _flatten_fixed(raw.get("fixed", {}), display, errors)
     start = _flatten_fixed(raw.get("start", {}), display, errors, table="start")
+    tied = parse_tied(raw.get("tied", {}), display, errors)
     try:
-        data = dict(validate({k: v for k, v in raw.items() if k not in ("parameter", "fixed", "start")}, top, origin=display).data)
+        data = dict(validate({k: v for k, v in raw.items() if k not in ("parameter", "fixed", "start", "tied")}, top, origin=display).data)
     except ConfigError as exc:
         errors.extend(exc.errors)
     param_schema = Section({"parameter": SCHEMA.fields["parameter"]})
@@ -437,6 +449,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         # a staged fit: the other parameters keep the scenarios' values (their defaults or [fixed])
         params = [p for p in params if p.path in cal["free"]]
     _check_start(start, params, bad)
+    check_tied(tied, params, fixed, scenarios, cal["method"], bad)
     if errors:
         raise ConfigError(errors)
     sizes = {k: v for k, v in data["quick"].items() if v is not None}
@@ -501,6 +514,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         start=start,
         predictive_draws=int(predictive_draws),
         history=hist,
+        tied=tied,
     )
 
 
