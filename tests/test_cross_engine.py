@@ -1151,12 +1151,16 @@ def test_teeth_seeding_rate():
     entry. With the calibrated defaults (2026-11-22) seeding barely shapes outcomes: the rate is at
     the bottom of its prior, most progressions come from the occult disease present at entry, and
     new lesions seeded at 1.2 mm need about a year to be seen at the fitted 1.8-month doubling
-    time; even 16-fold seeding in the default scenario left KS p about 0.8. Here 16-fold seeding
-    gave PFS KS p = 8e-5 and OS KS p = 0.02 (4-fold: 0.17 and 0.43)."""
+    time; even 16-fold seeding in the default scenario left KS p about 0.8. The visible disease
+    must also be held long enough for seeded lesions to show: the first line's time to resistance
+    is set to 24 months here (since 2026-12-07 the default, 5.8 months, lets the visible lesions
+    progress first, and 16-fold seeding gave PFS KS p = 0.05). So set up (2026-12-07), 16-fold
+    seeding gives PFS KS p = 6e-9 and OS KS p = 3e-4, the unmutated reference 0.93 and 0.96."""
     n = 4000
     # no occult disease at entry, distant or locoregional (model 3.7): what progresses is seeded
     sc = default_scenario().with_values(
-        {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0, "disease.seeding_rate_per_cm3_month": 0.06}
+        {"cohort.lesions.occult_mean": 0.0, "locoregional.occult_regional_nodes_mean_synchronous": 0.0, "disease.seeding_rate_per_cm3_month": 0.06,
+         "regimens.tp_pd1.resistance_median_months": 24.0}
     )
     arm = "systemic_only"
     ker = simulate.run_scenario(sc, patients=n, seed=SEED_KERNEL, arms=[arm]).arms[arm]

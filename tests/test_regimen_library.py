@@ -350,3 +350,18 @@ def test_lines_count_from_the_cohorts_entry_line():
     assert sc.warnings == []
     first = sc.with_values({"cohort.entry_line": 1})
     assert any("arms.docetaxel.second_line = 'docetaxel': given as line 1" in w for w in first.warnings), first.warnings
+
+
+def test_chemo_immunotherapy_follows_its_backbone_by_escort1st_contrasts():
+    """base.toml's TP + anti-PD-1 kills and resists as TP times ESCORT-1st's same-trial response
+    and duration-of-response ratios (the library's conversion applied to the anchor itself): its
+    kill is never slower than its own chemotherapy backbone's, whatever TP's calibrated values."""
+    from oligosim.regimen_library import ESCORT_1ST
+
+    sc = load_scenario(CONFIGS / "default.toml")
+    tp, tp_pd1 = sc.get("regimens.tp"), sc.get("regimens.tp_pd1")
+    r_orr = ESCORT_1ST.arm.orr / ESCORT_1ST.control.orr
+    r_dor = ESCORT_1ST.arm.dor_months / ESCORT_1ST.control.dor_months
+    assert tp_pd1["kill_rate_per_month"] == pytest.approx(tp["kill_rate_per_month"] * r_orr, rel=1e-4)
+    assert tp_pd1["resistance_median_months"] == pytest.approx(tp["resistance_median_months"] * r_dor, rel=1e-4)
+    assert tp_pd1["kill_rate_per_month"] > tp["kill_rate_per_month"]

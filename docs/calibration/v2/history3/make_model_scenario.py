@@ -30,6 +30,12 @@ from oligosim.calibration.search import weighted_quantile  # noqa: E402
 
 NAME = "v2_history"
 
+#: Defaults of the model this posterior was fitted on that the shipped defaults changed later;
+#: the posterior's model keeps them. TP + anti-PD-1's induction kill was 0.60/month until
+#: 2026-12-07, when configs/base.toml tied it to TP's (docs/calibration/README.md, "A Student-t
+#: objective, and TP + anti-PD-1 tied to its backbone"); its resistance time is fitted here.
+PINNED = {"regimens.tp_pd1.kill_rate_per_month": 0.6}
+
 
 def _sig(v: float, digits: int = 6) -> float:
     return 0.0 if v == 0 else round(v, digits - 1 - int(math.floor(math.log10(abs(v)))))
@@ -50,7 +56,8 @@ def main() -> int:
         f"# The model of the shipped posterior '{NAME}' (configs/calibration/posteriors/{NAME}.csv), for a PSA that",
         "# draws it (experiments/psa_posterior.toml): the default scenario with the settings its calibration fixed",
         f"# ({NAME}.toml) and every fitted parameter at its weighted posterior median ({len(table)} particles,",
-        f"# ESS {1.0 / np.sum(w**2):.0f}). Written by docs/calibration/v2/history3/make_model_scenario.py; not the shipped defaults.",
+        f"# ESS {1.0 / np.sum(w**2):.0f}), and the defaults of its time the shipped ones have since changed ({', '.join(PINNED)}).",
+        "# Written by docs/calibration/v2/history3/make_model_scenario.py; not the shipped defaults.",
         'extends = "../../default.toml"',
         "",
         "[scenario]",
@@ -59,7 +66,7 @@ def main() -> int:
         "",
     ]
     sections: dict = {}
-    for key, value in list(fixed.items()) + list(medians.items()):
+    for key, value in list(fixed.items()) + list(PINNED.items()) + list(medians.items()):
         head, _, leaf = key.rpartition(".")
         sections.setdefault(head, []).append((leaf, value))
     for head, items in sections.items():
