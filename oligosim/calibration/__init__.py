@@ -265,10 +265,9 @@ def run_calibration(
         If ``journal`` is another calibration's journal or damaged.
     """
     method = method or spec.method
-    if spec.tied and method in ("abc", "both", "history"):
-        raise ValueError(f'[tied] with method = "{method}": a posterior\'s particles would reach [psa] posterior without their tied values; use method = "optimize"')
-    if method == "history" and spec.objective.get("loss", "squared") != "squared":
-        raise ValueError(f'objective.loss = "{spec.objective["loss"]}" with method = "history": history matching emulates a Gaussian likelihood of the errors; use loss = "squared"')
+    conflict = spec.method_conflict(method, f'method = "{method}"')
+    if conflict:
+        raise ValueError(conflict)
     say = log or (lambda s: None)
     t_start = time.perf_counter()
     jr = None

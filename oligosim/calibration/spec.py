@@ -32,7 +32,7 @@ from oligosim.config import (
     validate,
 )
 from oligosim.config.files import load_merged, source_dir
-from oligosim.calibration.tied import check_tied, parse_tied
+from oligosim.calibration.tied import check_tied, parse_tied, tied_values
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -280,9 +280,17 @@ class CalibrationSpec:
     def overrides(self, values: dict) -> dict:
         """Every scenario setting of a candidate: ``[fixed]``, its fitted ``values`` and the
         ``[tied]`` keys that follow them."""
-        from oligosim.calibration.tied import tied_values
-
         return {**self.fixed, **values, **tied_values(self.tied, values, self.parameters)}
+
+    def method_conflict(self, method: str, said: str) -> str | None:
+        """Why ``method`` cannot run this calibration (``said``: how the caller names it, e.g.
+        ``--method abc``), or None. Checked before anything is simulated, by the API and the CLI
+        (a file's own ``calibration.method`` is checked at load time)."""
+        if self.tied and method in ("abc", "both", "history"):
+            return f"[tied] with {said}: a posterior's particles would reach [psa] posterior without their tied values; use the point fit (method optimize) or --method sensitivity"
+        if method == "history" and self.objective.get("loss", "squared") != "squared":
+            return f'objective.loss = "{self.objective["loss"]}" with {said}: history matching emulates a Gaussian likelihood of the errors; use loss = "squared"'
+        return None
 
     def to_json(self) -> dict:
         return {

@@ -79,10 +79,9 @@ def main(args: argparse.Namespace) -> int:
 
     _check_memory(args, spec)
     method = args.method or spec.method
-    if spec.tied and method in ("abc", "both", "history"):
-        raise UserError(f"{args.config}: [tied] with --method {method}: a posterior's particles would reach [psa] posterior without their tied values; use --method optimize (or sensitivity)")
-    if method == "history" and spec.objective["loss"] != "squared":
-        raise UserError(f'{args.config}: objective.loss = "{spec.objective["loss"]}" with --method history: history matching emulates a Gaussian likelihood of the errors; use loss = "squared"')
+    conflict = spec.method_conflict(method, f"--method {method}")
+    if conflict:
+        raise UserError(f"{args.config}: {conflict}")
     if method == "sensitivity":
         return _sensitivity(args, spec, out)
     o, a = spec.optimize, spec.abc
