@@ -160,6 +160,15 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert (kill_of, res_of) == ("regimens.tp.kill_rate_per_month", "regimens.tp.resistance_median_months")
         assert kill_ratio == pytest.approx(ESCORT_1ST.arm.orr / ESCORT_1ST.control.orr, abs=5e-6)
         assert res_ratio == pytest.approx(ESCORT_1ST.arm.dor_months / ESCORT_1ST.control.dor_months, abs=5e-6)
+    if path.stem == "calibrate_v2_factors":  # the tied restart with the patient factors of model 3.9 on
+        tied = load_calibration(path.with_name("calibrate_v2_tied.toml"), SHARED_TARGETS)
+        decline = "patient_factors.ecog_decline_at_progression"
+        assert {p.path for p in spec.parameters} == {p.path for p in tied.parameters} | {decline}
+        (p,) = [p for p in spec.parameters if p.path == decline]
+        assert (p.low, p.high) == (0.0, 0.68)  # Müller 2021's share read as all performance status
+        limits = {f"patient_factors.max_ecog_{k}": 1 for k in ("second_line", "third_line", "local")}
+        assert spec.fixed == {**tied.fixed, **limits} and spec.tied == tied.tied
+        assert spec.objective == tied.objective and spec.patients == 10000
     if path.stem == "calibrate_v2_history3":  # the same model and targets; the evidence counted by publication
         first = load_calibration(path.with_name("calibrate_v2_history.toml"), SHARED_TARGETS)
         assert [p.to_json() for p in spec.parameters] == [p.to_json() for p in first.parameters] and spec.fixed == first.fixed
