@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         "Model ORR and DCR: RECIST 1.1 at the first assessment (6 weeks) among evaluable patients "
         "(`response.orr`, `response.dcr`); the trials report the best overall response, so the model's "
         "figures are lower by construction (docs/model.md 5.7). Second-line regimens are measured in "
-        "this treatment-naive population (no entry at the second line yet). Ratios are the conversion's "
+        "this treatment-naive population, not in a cohort entering at the second line (docs/model.md 3.8). Ratios are the conversion's "
         "(`oligosim/regimen_scaling.py`; r_DCR — where a disease-control rate is missing on a side, "
         "docs/model.md 5.7); the trial columns are the regimen's own arm (Trial DCR — where no source read "
         "gives it); Primary resistance is the regimen's `primary_resistance_fraction`.",
