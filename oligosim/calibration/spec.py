@@ -32,10 +32,12 @@ from oligosim.config import (
     validate,
 )
 from oligosim.config.files import load_merged, source_dir
-from oligosim.calibration.tied import check_tied, parse_tied, tied_values
+from oligosim.calibration.tied import POSTERIOR_METHODS, WHY_NO_POSTERIOR, check_tied, parse_tied, tied_values
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
+#: why history matching takes the squared loss only (checked at load time and before a run)
+GAUSSIAN_ONLY = "history matching emulates a Gaussian likelihood of the errors"
 METHODS = ("optimize", "abc", "both", "history")
 QUICK_KEYS = (
     "patients", "screen_points", "max_evaluations", "restarts", "particles", "prior_draws", "generations", "max_proposals",
@@ -286,10 +288,10 @@ class CalibrationSpec:
         """Why ``method`` cannot run this calibration (``said``: how the caller names it, e.g.
         ``--method abc``), or None. Checked before anything is simulated, by the API and the CLI
         (a file's own ``calibration.method`` is checked at load time)."""
-        if self.tied and method in ("abc", "both", "history"):
-            return f"[tied] with {said}: a posterior's particles would reach [psa] posterior without their tied values; use the point fit (method optimize) or --method sensitivity"
+        if self.tied and method in POSTERIOR_METHODS:
+            return f"[tied] with {said}: {WHY_NO_POSTERIOR}; use the point fit (method optimize) or --method sensitivity"
         if method == "history" and self.objective.get("loss", "squared") != "squared":
-            return f'objective.loss = "{self.objective["loss"]}" with {said}: history matching emulates a Gaussian likelihood of the errors; use loss = "squared"'
+            return f'objective.loss = "{self.objective["loss"]}" with {said}: {GAUSSIAN_ONLY}; use loss = "squared"'
         return None
 
     def to_json(self) -> dict:
@@ -372,7 +374,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
     if data["objective"]["dof"] is not None and data["objective"]["loss"] != "student_t":
         bad("objective.dof", data["objective"]["dof"], 'applies to loss = "student_t" only (loss is "squared")')
     if data["objective"]["loss"] == "student_t" and data["calibration"]["method"] == "history":
-        bad("objective.loss", "student_t", 'history matching emulates a Gaussian likelihood of the errors: use loss = "squared" with method = "history"')
+        bad("objective.loss", "student_t", f'{GAUSSIAN_ONLY}: use loss = "squared" with method = "history"')
     # the map is relative to the file that names it (this one, or a file it extends)
     writer = sources.get("calibration.map")
     map_path = (source_dir(writer) if writer else Path(path).parent) / cal["map"]

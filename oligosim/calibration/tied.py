@@ -24,7 +24,12 @@ import math
 
 from oligosim.config import format_value
 
-__all__ = ["parse_tied", "check_tied", "tied_values"]
+__all__ = ["parse_tied", "check_tied", "tied_values", "POSTERIOR_METHODS", "WHY_NO_POSTERIOR"]
+
+#: Methods that cannot run with ties, and why (checked at load time here and before a run by
+#: :meth:`CalibrationSpec.method_conflict`)
+POSTERIOR_METHODS = ("abc", "both", "history")
+WHY_NO_POSTERIOR = "a posterior's particles would reach [psa] posterior without their tied values"
 
 
 def parse_tied(raw, display: str, errors: list[str]) -> dict[str, tuple[str, float]]:
@@ -93,8 +98,8 @@ def check_tied(tied: dict, params, fixed: dict, scenarios, method: str, bad) -> 
                     rule = "; ".join(getattr(exc, "errors", [str(exc)]))
                     bad(key, f"{{ of = {of!r}, ratio = {ratio:g} }}", f"{ratio:g} x {value / ratio:g} (an end of {of}'s range) is not valid for scenario {sc.name}: {rule}")
                     return
-    if tied and method in ("abc", "both", "history"):
-        bad("calibration.method", method, "[tied] works with method = \"optimize\" (and --method sensitivity): a posterior's particles would reach [psa] posterior without their tied values")
+    if tied and method in POSTERIOR_METHODS:
+        bad("calibration.method", method, f'[tied] works with method = "optimize" (and --method sensitivity): {WHY_NO_POSTERIOR}')
 
 
 def tied_values(tied: dict, values: dict, params) -> dict:
