@@ -74,8 +74,9 @@ def file_kind(doc: dict) -> str:
 
     ``[experiment]`` -> ``experiment``; ``[calibration]`` -> ``calibration``; ``[[target]]`` (an
     array of tables) -> ``targets``; ``[target.<id>]`` (a table) -> ``map``; a ``[fixed]`` table
-    alone -> ``posterior`` (the settings a calibration posterior belongs to, written beside its
-    ``posterior.csv``, :mod:`oligosim.experiments.joint`); a document with ``[arms.*]`` ->
+    alone, or with a ``[tied]`` table -> ``posterior`` (the settings a calibration posterior
+    belongs to, written beside its ``posterior.csv``, :mod:`oligosim.experiments.joint`); a
+    document with ``[arms.*]`` ->
     ``scenario``; anything else -> ``base`` (a scenario without arms, for others to extend).
     """
     if isinstance(doc.get("experiment"), dict):
@@ -86,7 +87,7 @@ def file_kind(doc: dict) -> str:
         return "targets"
     if isinstance(doc.get("target"), dict):
         return "map"
-    if isinstance(doc.get("fixed"), dict) and set(doc) == {"fixed"}:
+    if isinstance(doc.get("fixed"), dict) and set(doc) <= {"fixed", "tied"}:
         return "posterior"
     return "scenario" if doc.get("arms") else "base"
 

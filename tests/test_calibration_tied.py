@@ -5,7 +5,7 @@
 * an end-to-end quick point fit on the tiny study: the tie reaches every simulated candidate
   (its recorded errors are those of the candidate simulated with the tied value set by hand,
   and differ from those without it), and the calibrated overlay writes the tied value;
-* a posterior method with ties is refused in the file, on the command line and through the API.
+* a posterior run with ties writes them beside its particles, and a PSA drawing it sets them.
 """
 
 from __future__ import annotations
@@ -105,21 +105,43 @@ def test_overrides_set_fixed_fitted_and_tied_values(tmp_path):
     assert spec.to_json()["tied"] == {RES: {"of": KILL, "ratio": 8.0}}
 
 
-@pytest.mark.parametrize("method", ["abc", "both", "history"])
-def test_a_posterior_with_ties_is_refused(tmp_path, capsys, method):
+def test_a_posterior_carries_its_ties_into_a_psa(tmp_path):
+    """A posterior run with ties writes them beside its particles, and a PSA drawing that
+    posterior sets each tied key to its ratio times the drawn particle's followed value."""
+    import numpy as np
+
+    from oligosim.experiments import loads_experiment
+
     out = tmp_path / "out"
-    # in the file
-    assert cli.main(["calibrate", str(_config(tmp_path, TIE, method=method)), "--targets", str(TARGETS), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f'calibration.method = "{method}": [tied] works with method = "optimize"' in err
-    # on the command line and through the API, before anything is simulated
-    cfg = _config(tmp_path, TIE)
-    assert cli.main(["calibrate", str(cfg), "--targets", str(TARGETS), "--out", str(out), "--method", method]) == 2
-    err = capsys.readouterr().err
-    assert f"[tied] with --method {method}" in err and "Traceback" not in err
-    assert not out.exists()
-    with pytest.raises(ValueError, match=r"\[tied\] with method"):
-        run_calibration(load_calibration(cfg, TARGETS), method=method)
+    cfg = _config(tmp_path, TIE, method="abc")
+    assert cli.main(["calibrate", str(cfg), "--targets", str(TARGETS), "--out", str(out), "--quick", "--workers", "1", "--quiet"]) == 0
+    side = tomllib.loads((out / "posterior.toml").read_text(encoding="utf-8"))
+    assert side["tied"] == {RES: {"of": KILL, "ratio": 8.0}}
+    # the model the posterior is of: the study with each column at its weighted median and the
+    # tied key at its ratio times the followed median
+    rows = list(csv.DictReader((out / "posterior.csv").open(encoding="utf-8")))
+    w = np.array([float(r["weight"]) for r in rows])
+
+    def median(col):
+        x = np.array([float(r[col]) for r in rows])
+        order = np.argsort(x)
+        return float(x[order][np.searchsorted(np.cumsum(w[order]) / w.sum(), 0.5)])
+
+    cols = [c for c in rows[0] if c not in ("particle", "weight", "distance")]
+    values = {c: median(c) for c in cols} | {RES: 8.0 * median(KILL)}
+    model = tmp_path / "model.toml"
+    model.write_text(f'extends = "{(DATA / "study.toml").as_posix()}"\n' + "".join(f'{c} = {v!r}\n' for c, v in values.items()))
+    exp = loads_experiment(
+        f'[experiment]\nkind = "psa"\nscenario = "{model.as_posix()}"\narms = ["chemo"]\noutcome = "os.median"\npatients = 10\n'
+        f'[psa]\ndraws = 5\nposterior = "{(out / "posterior.csv").as_posix()}"\n',
+        base_dir=tmp_path, name="psa.toml",
+    )
+    post = exp.posterior
+    assert post.paths[-1] == RES and RES not in post.paths[:-1]
+    kill = post.paths.index(KILL)
+    assert np.allclose(post.values[:, -1], 8.0 * post.values[:, kill], rtol=1e-15)
+    X = post.draw(40, seed=3)
+    assert np.allclose(X[:, -1], 8.0 * X[:, kill], rtol=1e-15)
 
 
 def test_quick_fit_simulates_and_writes_the_tied_value(tmp_path):

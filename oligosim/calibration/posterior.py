@@ -181,12 +181,16 @@ def posterior_distributions(result: CalibrationResult, summary: list[dict]) -> t
 
 def posterior_model_toml(spec) -> str:
     """The ``posterior.toml`` beside ``posterior.csv``: the ``[fixed]`` settings of the
-    calibration, which belong to the model the posterior is of; :mod:`oligosim.experiments.joint`
-    refuses a PSA whose scenario has other values for them."""
+    calibration, which belong to the model the posterior is of (:mod:`oligosim.experiments.joint`
+    refuses a PSA whose scenario has other values for them), and its ``[tied]`` keys, which a PSA
+    sets from each drawn particle."""
     lines = [
         f"# The model of posterior.csv ({spec.title}): the calibration fixed these settings for every",
         "# candidate. A PSA that names the posterior (psa.posterior) must run a scenario with these values.",
         "[fixed]",
     ]
     lines += [f'"{k}" = {_toml_value(v)}' for k, v in sorted(spec.fixed.items())]
+    if spec.tied:
+        lines += ["", "# Keys set to ratio x a fitted value for every candidate: a PSA sets them from each drawn particle.", "[tied]"]
+        lines += [f'"{k}" = {{ of = "{of}", ratio = {ratio!r} }}' for k, (of, ratio) in sorted(spec.tied.items())]
     return "\n".join(lines) + "\n"

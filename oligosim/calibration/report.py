@@ -483,9 +483,9 @@ def write_outputs(result: CalibrationResult, out: Path) -> list[str]:
                 [[k, float(result.abc.weights[k]), json_number(float(result.abc.distances[k]))] + [float(v) for v in X[k]] for k in range(len(X))],
             )
             add("posterior.csv", f"{posterior_kind(result)[0]} ({posterior_kind(result)[1]}): weight, distance, parameter values")
-            if spec.fixed:
+            if spec.fixed or spec.tied:
                 (tmp / "posterior.toml").write_text(posterior_model_toml(spec), encoding="utf-8")
-                add("posterior.toml", "the settings the calibration fixed: a PSA naming posterior.csv must run a scenario with them (experiments/joint.py)")
+                add("posterior.toml", "the settings the calibration fixed (a PSA naming posterior.csv must run a scenario with them) and its ties (a PSA sets them from each particle; experiments/joint.py)")
             (tmp / "posterior_distributions.toml").write_text(overlay, encoding="utf-8")
             add("posterior_distributions.toml", "fitted marginal distributions as a scenario overlay")
             (tmp / "psa_parameters.toml").write_text(psa, encoding="utf-8")

@@ -32,7 +32,7 @@ from oligosim.config import (
     validate,
 )
 from oligosim.config.files import load_merged, source_dir
-from oligosim.calibration.tied import POSTERIOR_METHODS, WHY_NO_POSTERIOR, check_tied, parse_tied, tied_values
+from oligosim.calibration.tied import check_tied, parse_tied, tied_values
 from oligosim.experiments.spec import DistributionSpec
 
 SCALES = ("linear", "log")
@@ -288,8 +288,6 @@ class CalibrationSpec:
         """Why ``method`` cannot run this calibration (``said``: how the caller names it, e.g.
         ``--method abc``), or None. Checked before anything is simulated, by the API and the CLI
         (a file's own ``calibration.method`` is checked at load time)."""
-        if self.tied and method in POSTERIOR_METHODS:
-            return f"[tied] with {said}: {WHY_NO_POSTERIOR}; use the point fit (method optimize) or --method sensitivity"
         if method == "history" and self.objective.get("loss", "squared") != "squared":
             return f'objective.loss = "{self.objective["loss"]}" with {said}: {GAUSSIAN_ONLY}; use loss = "squared"'
         return None
@@ -459,7 +457,7 @@ def load_calibration(path: str | os.PathLike, targets: str | os.PathLike, *, qui
         # a staged fit: the other parameters keep the scenarios' values (their defaults or [fixed])
         params = [p for p in params if p.path in cal["free"]]
     _check_start(start, params, bad)
-    check_tied(tied, params, fixed, scenarios, cal["method"], bad)
+    check_tied(tied, params, fixed, scenarios, bad)
     if errors:
         raise ConfigError(errors)
     sizes = {k: v for k, v in data["quick"].items() if v is not None}

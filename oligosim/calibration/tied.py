@@ -14,8 +14,10 @@ fit gives the backbone. Fitting both freely would ignore that source; fixing the
 value would break the relation as soon as the backbone moves.
 
 The tie is part of the calibrated model: the calibrated overlay writes the tied value, the
-predictive check and the local sensitivity use it. A posterior (ABC, history matching) is
-refused with ties: its particles feed ``[psa] posterior``, which sets the fitted paths only.
+predictive check and the local sensitivity use it. A posterior (ABC, history matching) writes its
+ties beside its particles (``posterior.toml``, table ``[tied]``), and ``[psa] posterior`` sets each
+tied key to its ratio times the drawn particle's value (:mod:`oligosim.experiments.joint`), so a
+PSA keeps the relation too.
 """
 
 from __future__ import annotations
@@ -24,13 +26,7 @@ import math
 
 from oligosim.config import format_value
 
-__all__ = ["parse_tied", "check_tied", "tied_values", "POSTERIOR_METHODS", "WHY_NO_POSTERIOR"]
-
-#: Methods that cannot run with ties, and why (checked at load time here and before a run by
-#: :meth:`CalibrationSpec.method_conflict`)
-POSTERIOR_METHODS = ("abc", "both", "history")
-WHY_NO_POSTERIOR = "a posterior's particles would reach [psa] posterior without their tied values"
-
+__all__ = ["parse_tied", "check_tied", "tied_values"]
 
 def parse_tied(raw, display: str, errors: list[str]) -> dict[str, tuple[str, float]]:
     """The ``[tied]`` table as ``{path: (of, ratio)}``; problems are appended to ``errors``.
@@ -70,10 +66,9 @@ def parse_tied(raw, display: str, errors: list[str]) -> dict[str, tuple[str, flo
     return out
 
 
-def check_tied(tied: dict, params, fixed: dict, scenarios, method: str, bad) -> None:
+def check_tied(tied: dict, params, fixed: dict, scenarios, bad) -> None:
     """Each tie follows a fitted parameter, sets a key that is neither fitted, fixed nor followed
-    by another tie, is valid in every study scenario at the followed parameter's range ends, and
-    is used with a point fit or a sensitivity run only (``method``)."""
+    by another tie, and is valid in every study scenario at the followed parameter's range ends."""
     fitted = {p.path: p for p in params}
     for path, (of, ratio) in tied.items():
         key = f"tied.{path}"
@@ -98,8 +93,6 @@ def check_tied(tied: dict, params, fixed: dict, scenarios, method: str, bad) -> 
                     rule = "; ".join(getattr(exc, "errors", [str(exc)]))
                     bad(key, f"{{ of = {of!r}, ratio = {ratio:g} }}", f"{ratio:g} x {value / ratio:g} (an end of {of}'s range) is not valid for scenario {sc.name}: {rule}")
                     return
-    if tied and method in POSTERIOR_METHODS:
-        bad("calibration.method", method, f'[tied] works with method = "optimize" (and --method sensitivity): {WHY_NO_POSTERIOR}')
 
 
 def tied_values(tied: dict, values: dict, params) -> dict:

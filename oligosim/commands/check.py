@@ -113,15 +113,27 @@ def _check_one(path: str, kind: str | None, targets: str | None) -> str:
 
 
 def _check_posterior_settings(path: str) -> str:
-    """A posterior's ``[fixed]`` settings must be valid scenario keys and values (checked on the
-    shipped base scenario)."""
-    fixed = tomllib.loads(Path(path).read_text(encoding="utf-8"))["fixed"]
+    """A posterior's ``[fixed]`` settings must be valid scenario keys and values, and each of its
+    ``[tied]`` keys a valid key with a well-formed tie (checked on the shipped base scenario)."""
+    from oligosim.calibration.tied import parse_tied
+
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    fixed = raw["fixed"]
     base = config.load_scenario(shipped.resolve("base", "configs"))
     try:
         base.with_values(fixed)
     except config.ConfigError as exc:
         raise config.ConfigError([f"{path}: fixed: {line}" for line in exc.errors]) from None
-    return f"posterior settings, {len(fixed)} fixed"
+    errors: list[str] = []
+    tied = parse_tied(raw.get("tied", {}), path, errors)
+    for key in tied:
+        try:
+            base.get(key)
+        except KeyError:
+            errors.append(f"{path}: tied.{key}: is not a scenario key")
+    if errors:
+        raise config.ConfigError(errors)
+    return f"posterior settings, {len(fixed)} fixed" + (f", {len(tied)} tied" if tied else "")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -17,7 +17,9 @@ scenario's value of each column must lie inside the column's weighted central 99
 calibration that fixed settings for every candidate (``[fixed]``: a mechanism switched on, the
 lesion cap) writes them beside its posterior (``posterior.toml``; a shipped ``<name>.csv`` has
 ``<name>.toml``): they belong to the model the posterior is of, so the scenario must have the same
-values, or the posterior's parameter values would be run in another model.
+values, or the posterior's parameter values would be run in another model. The same file's
+``[tied]`` table (a calibration's ties, :mod:`oligosim.calibration.tied`) adds one column per tie,
+its ratio times the column it follows, so that each drawn particle sets the tied keys too.
 """
 
 from __future__ import annotations
@@ -157,7 +159,10 @@ def load_posterior(value: str, base_dir: Path, scenario, listed: set, display: s
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
         return None, [f"{key}: {f}: the weights must be finite, >= 0 and not all 0"]
     values = table[:, 3:]
-    problems = []
+    fixed, tied, side, problems = _sidecar(f, key)
+    if problems:
+        return None, problems
+    paths, values, problems = _with_ties(paths, values, tied, side, listed, key)
     for j, path in enumerate(paths):
         if path in listed:
             problems.append(f"{key}: {path} is drawn from the posterior and also has a [[parameter]] table: remove one")
@@ -194,22 +199,49 @@ def load_posterior(value: str, base_dir: Path, scenario, listed: set, display: s
                 f"{key}: column {path}: the scenario's value {base:.6g} lies outside the posterior's central {PSA_CENTRAL:.0%} "
                 f"[{lo:.6g}, {hi:.6g}]: the PSA would be about another model (use the scenario the calibration fitted, or its calibrated values)"
             )
-    problems += _model_problems(f, scenario, key)
+    problems += _fixed_problems(fixed, side, scenario, key)
     return (None if problems else post), problems
 
 
-def _model_problems(f: Path, scenario, key: str) -> list[str]:
-    """The settings the posterior's calibration fixed (``<stem>.toml`` beside ``f``, table
-    ``[fixed]`` of dotted scenario keys) that the scenario does not share, one line each."""
+def _sidecar(f: Path, key: str) -> tuple[dict, dict, Path, list[str]]:
+    """The posterior's model settings (``<stem>.toml`` beside ``f``): its ``[fixed]`` table of
+    dotted scenario keys and its ``[tied]`` table as ``{path: (of, ratio)}``; both empty without
+    the file. The last item lists the problems, one line each."""
     import tomllib
+
+    from oligosim.calibration.tied import parse_tied
 
     side = f.with_suffix(".toml")
     if not side.is_file():
-        return []
+        return {}, {}, side, []
     try:
-        fixed = tomllib.loads(side.read_text(encoding="utf-8")).get("fixed", {})
+        raw = tomllib.loads(side.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        return [f"{key}: cannot read the posterior's model settings {side}: {exc}"]
+        return {}, {}, side, [f"{key}: cannot read the posterior's model settings {side}: {exc}"]
+    errors: list[str] = []
+    tied = parse_tied(raw.get("tied", {}), f"{key}: {side.name}", errors)
+    return raw.get("fixed", {}), tied, side, errors
+
+
+def _with_ties(paths: tuple, values: np.ndarray, tied: dict, side: Path, listed: set, key: str) -> tuple[tuple, np.ndarray, list[str]]:
+    """``paths`` and ``values`` with one more column per tie: its ratio times the column it
+    follows (the calibration set the tied key so for every candidate). A tie must follow a
+    column and set a key that is neither a column nor a ``[[parameter]]`` of the experiment."""
+    problems, cols = [], []
+    for path, (of, ratio) in sorted(tied.items()):
+        if of not in paths:
+            problems.append(f"{key}: {side.name}: tied.{path}.of = {of!r}: is not a column of the posterior (columns: {', '.join(paths)})")
+        elif path in paths or path in listed:
+            problems.append(f"{key}: {side.name}: tied.{path}: is also " + ("a column of the posterior" if path in paths else "a [[parameter]] of the experiment") + ": a key is drawn or tied, not both")
+        else:
+            cols.append((path, ratio * values[:, paths.index(of)]))
+    if problems or not cols:
+        return paths, values, problems
+    return paths + tuple(p for p, _ in cols), np.column_stack([values] + [c for _, c in cols]), []
+
+
+def _fixed_problems(fixed: dict, side: Path, scenario, key: str) -> list[str]:
+    """The settings the posterior's calibration fixed that the scenario does not share, one line each."""
     out = []
     for path, want in sorted(fixed.items()):
         try:
