@@ -446,7 +446,7 @@ def test_calibrated_toml_is_a_scenario_overlay(quick_run):
         assert sc.get(path) == pytest.approx(value, rel=1e-5)
 
 
-def test_posterior_files_feed_a_psa(quick_run):
+def test_posterior_files_feed_a_psa(quick_run, tmp_path):
     from oligosim.experiments.spec import loads_experiment
 
     post = (quick_run / "posterior.csv").read_text().splitlines()
@@ -457,11 +457,14 @@ def test_posterior_files_feed_a_psa(quick_run):
     sc = loads_scenario(f'extends = ["{_q(STUDY)}", "{_q(overlay)}"]\n', name="t.toml")
     assert set(sc.uncertain) == {"disease.death_hazard_per_cm3_month", "regimens.tp.kill_rate_per_month"}
     assert sc.uncertain["disease.death_hazard_per_cm3_month"].kind == "lognormal"
-    # [[parameter]] tables: a PSA experiment accepts them as they are
+    # [[parameter]] tables: a PSA experiment accepts them as they are, on the calibrated model
+    # (the study scenario with the fit's values: a PSA must be centred on its scenario's values)
+    fitted = tmp_path / "psa_scenario.toml"
+    fitted.write_text(f'extends = ["{_q(STUDY)}", "{_q(quick_run / "calibrated.toml")}"]\n')
     head = f"""
 [experiment]
 kind = "psa"
-scenario = "{_q(STUDY)}"
+scenario = "{_q(fitted)}"
 arms = ["chemo"]
 outcome = "os.median"
 patients = 10

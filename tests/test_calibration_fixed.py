@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from oligosim.config import load_scenario
 from oligosim.calibration import load_calibration, run_calibration
 
 from tests.test_calibrate import CONFIG, TARGETS
@@ -175,6 +176,14 @@ def test_shipped_calibrations_load_against_the_targets(path):
         assert spec.objective == first.objective and spec.history["combine"] and spec.history["waves"] == 0
         assert spec.history["error_scale"] == pytest.approx(first.history["error_scale"] * 70 / 15, abs=0.005)
         assert [Path(f).parent.name for f in spec.history["start"]] == ["history", "history2"]
+    if path.stem == "calibrate_v2_factors_history":  # the posterior of the shipped model
+        factors = load_calibration(path.with_name("calibrate_v2_factors.toml"), SHARED_TARGETS)
+        assert [p.path for p in spec.parameters] == [p.path for p in factors.parameters]
+        assert [(p.low, p.high) for p in spec.parameters] == [(p.low, p.high) for p in factors.parameters]
+        assert spec.tied == factors.tied and spec.objective["loss"] == "squared" and spec.history["combine"]
+        assert spec.fixed == {**factors.fixed, "simulation.max_lesions": 32}
+        shipped = load_scenario(CONFIG.parents[3] / "configs" / "default.toml")
+        assert all(shipped.get(k) == v for k, v in spec.fixed.items())  # every fixed setting is the shipped one
 
 
 def test_schema_ranges_reach_optional_keys():

@@ -19,6 +19,7 @@ from oligosim import cli
 from oligosim.calibration import load_calibration, run_calibration
 from oligosim.calibration.identify import SHOWN_STEP, Sensitivity, local_sensitivity
 from oligosim.calibration.evaluation import Evaluator
+from oligosim.config import load_scenario
 
 from tests.test_calibrate import CONFIG, PNG_MAGIC, TARGETS
 
@@ -63,7 +64,7 @@ def test_nan_sensitivities_count_as_uninformative_and_bounds_are_flagged():
 
 
 def _centred_config(directory):
-    """The tiny calibration with the TP kill range around its default (1.038)."""
+    """The tiny calibration with the TP kill range around its default (1.18127 since the v2 fit)."""
     text = CONFIG.read_text().replace('map = "map.toml"', f'map = "{(CONFIG.parent / "map.toml").as_posix()}"').replace("high = 0.9", "high = 1.5")
     path = directory / "centred.toml"
     path.write_text(text)
@@ -136,4 +137,6 @@ def test_the_command_writes_every_output(tmp_path, monkeypatch, capsys):
     # the shipped test config's TP range leaves out its default: refused, naming the key and the range
     code = cli.main(["calibrate", str(CONFIG), "--targets", str(TARGETS), "--out", str(tmp_path / "y"), "--quick", "--method", "sensitivity"])
     err = capsys.readouterr().err
-    assert code == 2 and "regimens.tp.kill_rate_per_month = 1.038 (range [0.3, 0.9])" in err and not (tmp_path / "y").exists()
+    tp_kill = load_scenario(CONFIG.parent / "study.toml").data["regimens"]["tp"]["kill_rate_per_month"]
+    assert tp_kill > 0.9  # the shipped default, above the range
+    assert code == 2 and f"regimens.tp.kill_rate_per_month = {tp_kill:.6g} (range [0.3, 0.9])" in err and not (tmp_path / "y").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from oligosim import cli
-from oligosim.config import ConfigError
+from oligosim.config import ConfigError, load_scenario
 from oligosim.experiments.spec import load_experiment, loads_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +44,19 @@ def test_every_shipped_experiment_is_centred_on_its_scenario(path):
             assert q1 <= p.base <= q3, f"{path.name}: {p.path} = {p.base:g} outside the quartiles [{q1:g}, {q3:g}]"
 
 
-#: a second, centred parameter for kinds that need two
-_SECOND = '\n[[parameter]]\npath = "toxicity.pneumonitis_td50_gy"\nlow = 26.0\nhigh = 39.0\n'
+#: a second, centred parameter for kinds that need two (the shipped default 27.8824 +/- 20%)
+_SECOND = '\n[[parameter]]\npath = "toxicity.pneumonitis_td50_gy"\nlow = 22.3\nhigh = 33.5\n'
+
+
+def _default(path: str) -> float:
+    """The default scenario's value of ``path`` (the shipped default), so that the bad ranges
+    below miss it whatever the current calibration point is."""
+    return float(load_scenario(ROOT / "configs" / "default.toml").get(path))
+
+
+def _g(x: float) -> str:
+    """``x`` to 3 significant figures, as written in a file and printed in a message."""
+    return f"{float(f'{x:.3g}'):g}"
 
 
 def _file(kind: str, parameter: str, extra: str = "") -> str:
@@ -67,31 +78,41 @@ patients = 100
 @pytest.mark.parametrize("kind", ["oneway", "sobol", "morris"])
 def test_a_range_that_misses_the_base_value_is_refused(kind):
     extra = "[sobol]\nbase_samples = 16\n" if kind == "sobol" else ""
-    text = _file(kind, 'path = "disease.seeding_rate_per_cm3_month"\nlow = 0.03\nhigh = 0.12', extra)
+    base = _default("disease.seeding_rate_per_cm3_month")
+    low, high = _g(1.2 * base), _g(3.0 * base)  # above the base value
+    assert base < float(low)
+    text = _file(kind, f'path = "disease.seeding_rate_per_cm3_month"\nlow = {low}\nhigh = {high}', extra)
     with pytest.raises(ConfigError) as e:
         loads_experiment(text, name="x.toml")
     msg = str(e.value)
     assert 'parameter[0].path = "disease.seeding_rate_per_cm3_month"' in msg
-    assert "0.02506 lies outside [low, high] = [0.03, 0.12]" in msg and "must contain the base value" in msg
+    assert f"{base:.6g} lies outside [low, high] = [{low}, {high}]" in msg and "must contain the base value" in msg
     # the same range moved to hold the value passes
-    loads_experiment(_file(kind, 'path = "disease.seeding_rate_per_cm3_month"\nlow = 0.02\nhigh = 0.12', extra), name="x.toml")
+    low = _g(0.5 * base)
+    loads_experiment(_file(kind, f'path = "disease.seeding_rate_per_cm3_month"\nlow = {low}\nhigh = {high}', extra), name="x.toml")
 
 
 def test_a_psa_distribution_far_from_the_base_value_is_refused():
-    text = _file("psa", 'path = "disease.propensity_sdlog"\ndistribution = { dist = "gamma", mean = 1.3, sd = 0.2 }')
+    base = _default("disease.propensity_sdlog")
+    # mean at half the base value, CV 0.15: its 99.5th percentile is about 0.7 x the base value
+    far = f'path = "disease.propensity_sdlog"\ndistribution = {{ dist = "gamma", mean = {_g(0.5 * base)}, sd = {_g(0.075 * base)} }}'
     with pytest.raises(ConfigError) as e:
-        loads_experiment(text, name="x.toml")
-    assert "2.498 lies outside the distribution's central 99%" in str(e.value)
-    ok = _file("psa", 'path = "disease.propensity_sdlog"\ndistribution = { dist = "gamma", mean = 2.4, sd = 0.3 }')
+        loads_experiment(_file("psa", far), name="x.toml")
+    assert f"{base:.6g} lies outside the distribution's central 99%" in str(e.value)
+    near = f'path = "disease.propensity_sdlog"\ndistribution = {{ dist = "gamma", mean = {_g(0.96 * base)}, sd = {_g(0.12 * base)} }}'
+    ok = _file("psa", near)
     assert loads_experiment(ok, name="x.toml").warnings == ()
 
 
 def test_a_sweep_beyond_the_base_value_is_a_warning_only(tmp_path, capsys):
     """A threshold sweep may explore away from the base: loaded, with a warning that `oligosim
     check` prints (exit 0)."""
-    text = _file("threshold", 'path = "disease.seeding_rate_per_cm3_month"\nvalues = [0.05, 0.1]')
+    base = _default("disease.seeding_rate_per_cm3_month")
+    lo, hi = _g(1.3 * base), _g(2.6 * base)  # above the base value
+    assert base < float(lo)
+    text = _file("threshold", f'path = "disease.seeding_rate_per_cm3_month"\nvalues = [{lo}, {hi}]')
     exp = loads_experiment(text, name="x.toml")
-    assert len(exp.warnings) == 1 and "0.02506 lies outside the swept values [0.05, 0.1]" in exp.warnings[0]
+    assert len(exp.warnings) == 1 and f"{base:.6g} lies outside the swept values [{lo}, {hi}]" in exp.warnings[0]
     f = tmp_path / "sweep.toml"
     f.write_text(text)
     assert cli.main(["check", str(f)]) == 0

@@ -17,16 +17,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oligosim.config import ConfigError
+from oligosim.config import ConfigError, load_scenario
 from oligosim.experiments import joint, loads_experiment
 from oligosim.experiments.psa import draw_parameters
 from oligosim.experiments.runner import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_RATE, DEATH = "disease.seeding_rate_per_cm3_month", "disease.death_hazard_per_cm3_month"
+_DISEASE = load_scenario(ROOT / "configs" / "default.toml").data["disease"]
+#: the default scenario's values of the two posterior columns and of the experiment's own parameter
+CENTRE = (_DISEASE["seeding_rate_per_cm3_month"], _DISEASE["death_hazard_per_cm3_month"])
+PROPENSITY = _DISEASE["propensity_sdlog"]
 
 
-def _write_posterior(path: Path, n=200, seed=3, weights=None, header=None, centre=(0.02506, 0.00171)):
+def _write_posterior(path: Path, n=200, seed=3, weights=None, header=None, centre=CENTRE):
     """Particles of two strongly correlated parameters around ``centre`` (the defaults)."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal(n)
@@ -54,17 +58,17 @@ draws = {draws}
 posterior = "{posterior}"
 """
     if own_parameter:
-        text += """
+        text += f"""
 [[parameter]]
 path = "disease.propensity_sdlog"
-distribution = { dist = "gamma", mean = 2.498, sd = 0.25 }
+distribution = {{ dist = "gamma", mean = {PROPENSITY!r}, sd = 0.25 }}
 """
     return loads_experiment(text, base_dir=base_dir, name="psa_post.toml")
 
 
 def test_draws_are_whole_particles_in_proportion_to_their_weights(tmp_path):
     w = np.array([0.1, 0.2, 0.3, 0.15, 0.25])
-    _write_posterior(tmp_path / "p.csv", n=5, weights=w, centre=(0.025, 0.0017))
+    _write_posterior(tmp_path / "p.csv", n=5, weights=w, centre=CENTRE)
     exp = _experiment(tmp_path, "p.csv")
     post = exp.posterior
     assert post.paths == (SEED_RATE, DEATH) and np.allclose(post.weights, w)
@@ -114,7 +118,7 @@ def test_a_posterior_alone_needs_no_parameter_table_and_names_resolve(tmp_path, 
         ("weights", "the weights must be finite, >= 0 and not all 0"),
         ("key", "column disease.no_such_rate is not a key of scenario"),
         ("listed", "disease.propensity_sdlog is drawn from the posterior and also has a [[parameter]] table"),
-        ("off_centre", f"column {SEED_RATE}: the scenario's value 0.02506 lies outside the posterior's central 99%"),
+        ("off_centre", f"column {SEED_RATE}: the scenario's value {CENTRE[0]:.6g} lies outside the posterior's central 99%"),
     ],
 )
 def test_bad_posteriors_are_refused_naming_key_value_and_rule(tmp_path, kind, expected):
@@ -126,9 +130,9 @@ def test_bad_posteriors_are_refused_naming_key_value_and_rule(tmp_path, kind, ex
     elif kind == "key":
         _write_posterior(f, header=f"particle,weight,distance,disease.no_such_rate,{DEATH}")
     elif kind == "listed":
-        _write_posterior(f, header=f"particle,weight,distance,disease.propensity_sdlog,{DEATH}", centre=(2.498, 0.00171))
+        _write_posterior(f, header=f"particle,weight,distance,disease.propensity_sdlog,{DEATH}", centre=(PROPENSITY, CENTRE[1]))
     else:
-        _write_posterior(f, centre=(0.06, 0.00171))
+        _write_posterior(f, centre=(4.0 * CENTRE[0], CENTRE[1]))  # four times the value: far outside
     with pytest.raises(ConfigError) as exc:
         _experiment(tmp_path, "p.csv")
     text = "\n".join(exc.value.errors)
@@ -156,13 +160,13 @@ def test_a_posterior_of_another_model_is_refused(tmp_path):
     with other values for them is refused (the values would run in another model), one with the
     same values is accepted."""
     _write_posterior(tmp_path / "p.csv")
-    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "grows"\n"simulation.max_lesions" = 64\n')
+    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "frozen"\n"simulation.max_lesions" = 64\n')
     with pytest.raises(ConfigError) as exc:
         _experiment(tmp_path, "p.csv")
     text = "\n".join(exc.value.errors)
-    assert "the posterior's calibration fixed disease.uncounted_disease = 'grows' (p.toml), the scenario has 'frozen'" in text, text
+    assert "the posterior's calibration fixed disease.uncounted_disease = 'frozen' (p.toml), the scenario has 'grows'" in text, text
     assert "fixed simulation.max_lesions = 64 (p.toml), the scenario has 32" in text
-    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "frozen"\n"simulation.max_lesions" = 32\n')
+    (tmp_path / "p.toml").write_text('[fixed]\n"disease.uncounted_disease" = "grows"\n"simulation.max_lesions" = 32\n')
     exp = _experiment(tmp_path, "p.csv")
     assert exp is not None
 
@@ -179,27 +183,53 @@ def test_the_calibration_writes_its_fixed_settings_beside_the_posterior(tmp_path
     assert tomllib.loads(text)["fixed"] == spec.fixed and spec.fixed["simulation.max_lesions"] == 64
 
 
-def test_the_shipped_v2_posterior_drives_its_psa_by_name(tmp_path):
-    """configs/calibration/posteriors/v2_history.csv (issue 20 item 3): an effective sample size
-    of at least 200, the model settings of its calibration beside it, and experiments/
-    psa_posterior.toml draws whole particles of it, by name, on the model it was fitted with."""
+def test_the_shipped_posterior_of_the_shipped_model_drives_its_psa_by_name(tmp_path):
+    """configs/calibration/posteriors/v2_factors.csv (issue 20 item 3): an effective sample size of
+    at least 200; beside it the settings of its calibration, every one the shipped model's, and its
+    ties; experiments/psa_posterior.toml draws whole particles of it, by name, with the tied keys
+    following each particle."""
+    from oligosim.config import load_scenario
     from oligosim.experiments import load_experiment
 
-    assert "v2_history" in joint.shipped_posteriors()
+    assert {"v2_factors", "v2_history"} <= set(joint.shipped_posteriors())
     exp = load_experiment(ROOT / "experiments" / "psa_posterior.toml", quick=True)
+    post = exp.posterior
+    assert post.file.name == "v2_factors.csv" and post.ess >= 200 and len(post.paths) == 29 + 2
+    import tomllib
+
+    side = tomllib.loads(post.file.with_suffix(".toml").read_text())
+    shipped = load_scenario(ROOT / "configs" / "default.toml")
+    assert all(shipped.get(k) == v for k, v in side["fixed"].items())  # the shipped model's settings
+    for tied, tie in side["tied"].items():
+        j, k = post.paths.index(tied), post.paths.index(tie["of"])
+        assert np.allclose(post.values[:, j], tie["ratio"] * post.values[:, k], rtol=1e-15)
+    small = replace(exp, patients=60, settings=dict(exp.settings, draws=3))
+    doc = run_experiment(small, tmp_path / "out", workers=1, quiet=True)
+    X = np.array(doc["results"]["parameter_draws"])
+    rows = {tuple(r) for r in post.values}
+    assert X.shape == (3, 31) and all(tuple(x) in rows for x in X)
+
+
+def test_the_shipped_v2_history_posterior_keeps_its_own_model(tmp_path):
+    """configs/calibration/posteriors/v2_history.csv: an effective sample size of at least 200,
+    the model settings of its calibration beside it (the lesion cap of 64, the patient factors
+    off); a PSA drawing it by name runs on that model, and the shipped default scenario, another
+    model, is refused naming the setting."""
+    text = (ROOT / "experiments" / "psa_posterior.toml").read_text().replace('posterior = "v2_factors"', 'posterior = "v2_history"')
+    exp = loads_experiment(text.replace("v2_factors_model.toml", "v2_history_model.toml"), base_dir=ROOT / "experiments", name="psa_posterior.toml")
     post = exp.posterior
     assert post.file.name == "v2_history.csv" and post.ess >= 200 and len(post.paths) == 29
     import tomllib
 
     fixed = tomllib.loads(post.file.with_suffix(".toml").read_text())["fixed"]
-    assert fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True, "simulation.max_lesions": 64}
+    factors_off = {"patient_factors.ecog_decline_at_progression": 0.0, "patient_factors.max_ecog_second_line": 3,
+                   "patient_factors.max_ecog_third_line": 3, "patient_factors.max_ecog_local": 3}
+    assert fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True, "simulation.max_lesions": 64, **factors_off}
     assert all(exp.scenario.get(k) == v for k, v in fixed.items())
     # the default scenario is another model: refused, naming the setting
-    text = (ROOT / "experiments" / "psa_posterior.toml").read_text().replace(
-        "../configs/calibration/posteriors/v2_history_model.toml", (ROOT / "configs" / "default.toml").as_posix()
-    )
-    with pytest.raises(ConfigError, match="the posterior's calibration fixed disease.uncounted_disease = 'grows'"):
-        loads_experiment(text, base_dir=ROOT / "experiments", name="psa_posterior.toml")
+    with pytest.raises(ConfigError, match="the posterior's calibration fixed patient_factors.ecog_decline_at_progression = 0.0"):
+        loads_experiment(text.replace("../configs/calibration/posteriors/v2_factors_model.toml", (ROOT / "configs" / "default.toml").as_posix()),
+                         base_dir=ROOT / "experiments", name="psa_posterior.toml")
     small = replace(exp, patients=60, settings=dict(exp.settings, draws=3))
     doc = run_experiment(small, tmp_path / "out", workers=1, quiet=True)
     X = np.array(doc["results"]["parameter_draws"])
@@ -221,3 +251,31 @@ def test_check_reads_a_posteriors_settings_file(tmp_path, capsys):
     assert cli.main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: fixed:" in err and "no_such_switch" in err
+
+
+def test_a_tie_beside_the_posterior_sets_its_key_from_each_particle(tmp_path, capsys):
+    """[tied] in the posterior's settings file (a calibration's ties): each drawn particle sets
+    the tied key to the ratio times its followed column; a tie that follows no column, or ties a
+    column, is refused naming the key and the rule; `oligosim check` reads the file."""
+    from oligosim import cli
+
+    a, b, _ = _write_posterior(tmp_path / "p.csv")
+    wide = "disease.death_hazard_after_widespread_per_month"
+    ratio = _DISEASE[wide.split(".")[1]] / CENTRE[1]  # centred: the scenario's value is ratio x the centre
+    side = tmp_path / "p.toml"
+    side.write_text(f'[fixed]\n\n[tied]\n"{wide}" = {{ of = "{DEATH}", ratio = {ratio!r} }}\n')
+    post = _experiment(tmp_path, "p.csv", own_parameter=False).posterior
+    assert post.paths == (SEED_RATE, DEATH, wide)
+    assert np.allclose(post.values[:, 2], ratio * b, rtol=1e-15)
+    X = post.draw(50, seed=4)
+    assert np.allclose(X[:, 2], ratio * X[:, 1], rtol=1e-15)
+    assert cli.main(["check", str(side)]) == 0
+    assert "ok (posterior settings, 0 fixed, 1 tied)" in capsys.readouterr().out
+    for tie, rule in (
+        (f'"{wide}" = {{ of = "disease.not_a_column", ratio = 2.0 }}', f"tied.{wide}.of = 'disease.not_a_column': is not a column of the posterior"),
+        (f'"{SEED_RATE}" = {{ of = "{DEATH}", ratio = 2.0 }}', f"tied.{SEED_RATE}: is also a column of the posterior: a key is drawn or tied, not both"),
+    ):
+        side.write_text(f"[fixed]\n\n[tied]\n{tie}\n")
+        with pytest.raises(ConfigError) as exc:
+            _experiment(tmp_path, "p.csv", own_parameter=False)
+        assert rule in "\n".join(exc.value.errors)

@@ -48,19 +48,35 @@ def _events(arm, j):
     return arm.ev_time[j, :k], arm.ev_code[j, :k], arm.ev_detail[j, :k]
 
 
+#: every patient factor off: the shipped defaults (the v2 fit, 2026-12-08) switch the decline and
+#: the limits of later lines and local therapy on; each test here switches on what it tests
+FACTORS_OFF = {
+    "patient_factors.ecog_decline_at_progression": 0.0,
+    "patient_factors.max_ecog_second_line": codes.ECOG_MAX,
+    "patient_factors.max_ecog_third_line": codes.ECOG_MAX,
+    "patient_factors.max_ecog_local": codes.ECOG_MAX,
+}
+
+
 @pytest.fixture(scope="module")
-def off(default_scenario):
-    return _run(default_scenario)
+def factors_off(default_scenario):
+    """The default scenario with every patient factor off."""
+    return default_scenario.with_values(FACTORS_OFF)
+
+
+@pytest.fixture(scope="module")
+def off(factors_off):
+    return _run(factors_off)
 
 
 # ----------------------------------------------------------------------------- decline
 
 
-def test_decline_share_matches_its_probability(default_scenario):
+def test_decline_share_matches_its_probability(factors_off):
     """Each progression of a patient below ECOG 3 is followed, at the same time, by a decline with
     probability p; ECOG 3 never declines further; the recorded ECOG goes up one level at a time."""
     p = 0.3
-    res = _run(default_scenario.with_values({"patient_factors.ecog_decline_at_progression": p}), arms=["systemic_only", "at_progression"])
+    res = _run(factors_off.with_values({"patient_factors.ecog_decline_at_progression": p}), arms=["systemic_only", "at_progression"])
     trials = declines = 0
     for arm in res.arms.values():
         ecog0 = _entry_ecog(arm)
@@ -84,12 +100,12 @@ def test_decline_share_matches_its_probability(default_scenario):
     assert abs(declines / trials - p) < 4 * se, f"{declines}/{trials} declines, expected {p}"
 
 
-def test_decline_alone_changes_nothing_but_its_events(default_scenario, off):
+def test_decline_alone_changes_nothing_but_its_events(factors_off, off):
     """A decline that acts on nothing (every limit at ECOG 3, hazard ratios 1, ECOG odds ratio 1)
     changes no column of any patient: its PATIENT draws move no other stream; only the event logs
     gain the decline events."""
-    on = _run(default_scenario.with_values({"patient_factors.ecog_decline_at_progression": 1.0, "toxicity.ecog2_odds_ratio": 1.0}))
-    base = off if default_scenario.data["toxicity"]["ecog2_odds_ratio"] == 1.0 else _run(default_scenario.with_values({"toxicity.ecog2_odds_ratio": 1.0}))
+    on = _run(factors_off.with_values({"patient_factors.ecog_decline_at_progression": 1.0, "toxicity.ecog2_odds_ratio": 1.0}))
+    base = off if factors_off.data["toxicity"]["ecog2_odds_ratio"] == 1.0 else _run(factors_off.with_values({"toxicity.ecog2_odds_ratio": 1.0}))
     n_decl = 0
     for name in ARMS:
         a, b = base.arms[name], on.arms[name]
@@ -108,11 +124,11 @@ def test_decline_alone_changes_nothing_but_its_events(default_scenario, off):
 # ----------------------------------------------------------------------------- eligibility
 
 
-def test_unfit_patient_starts_no_first_line(default_scenario, off):
+def test_unfit_patient_starts_no_first_line(factors_off, off):
     """First line limited to ECOG 0: an ECOG 1 patient starts no line at all (the patient stays
     before line 1, so no later line either) and an 'unfit' event says which line was refused; ECOG
     0 patients are bit-identical to the run without the limit (common random numbers)."""
-    on = _run(default_scenario.with_values({"patient_factors.max_ecog_first_line": 0}))
+    on = _run(factors_off.with_values({"patient_factors.max_ecog_first_line": 0}))
     for name in ARMS:
         a, b = off.arms[name], on.arms[name]
         ecog = _entry_ecog(b)
@@ -130,11 +146,11 @@ def test_unfit_patient_starts_no_first_line(default_scenario, off):
         assert_arms_identical(a, b, rows=np.flatnonzero(ecog == 0), label=name)
 
 
-def test_unfit_patient_gets_no_local_course(default_scenario, off):
+def test_unfit_patient_gets_no_local_course(factors_off, off):
     """Local therapy limited to ECOG 0: an ECOG 1 patient gets no course of the initial plan, no
     consolidation and no course at an oligoprogression (only the urgent palliative course may
     come), each refusal recorded; ECOG 0 patients are untouched."""
-    on = _run(default_scenario.with_values({"patient_factors.max_ecog_local": 0}))
+    on = _run(factors_off.with_values({"patient_factors.max_ecog_local": 0}))
     refused = 0
     for name in ARMS:
         a, b = off.arms[name], on.arms[name]
@@ -151,11 +167,11 @@ def test_unfit_patient_gets_no_local_course(default_scenario, off):
     assert refused > 300
 
 
-def test_second_line_needs_the_current_ecog(default_scenario):
+def test_second_line_needs_the_current_ecog(factors_off):
     """Every patient declines at each progression (p = 1) and the second line needs ECOG <= 1: an
     ECOG 1 patient (ECOG 2 at the first progression) never starts a second line, an ECOG 0 patient
     (ECOG 1 then) does whenever the run without the limit gives one at the first progression."""
-    sc = default_scenario.with_values({"patient_factors.ecog_decline_at_progression": 1.0})
+    sc = factors_off.with_values({"patient_factors.ecog_decline_at_progression": 1.0})
     free = _run(sc, arms=["systemic_only"]).arms["systemic_only"]
     lim = _run(sc.with_values({"patient_factors.max_ecog_second_line": 1}), arms=["systemic_only"]).arms["systemic_only"]
     ecog = _entry_ecog(lim)
@@ -174,10 +190,10 @@ def _gompertz_H(r60, b, age, months):
 
 
 @pytest.mark.parametrize("hr", [0.5, 1.0, 2.5])
-def test_entry_hazard_ratio_is_the_gompertz_inversion(default_scenario, hr):
+def test_entry_hazard_ratio_is_the_gompertz_inversion(factors_off, hr):
     """hr H(T) = e: the background time drawn with hazard ratio hr (e / hr into the inversion)
     solves the closed form, in both engines alike."""
-    P = lower_model(default_scenario)
+    P = lower_model(factors_off)
     for age, e in [(50.0, 0.3), (74.0, 1.7), (63.0, 0.01)]:
         t_k = kernel_cohort.gompertz_time(P, age, e / hr)
         t_r = reference_cohort.gompertz_months(P, age, e / hr)
@@ -186,11 +202,11 @@ def test_entry_hazard_ratio_is_the_gompertz_inversion(default_scenario, hr):
 
 
 @pytest.mark.parametrize("hr_old,hr_new", [(1.0, 2.0), (1.5, 3.0), (2.0, 1.0)])
-def test_rescaled_background_is_exact(default_scenario, hr_old, hr_new):
+def test_rescaled_background_is_exact(factors_off, hr_old, hr_new):
     """A decline at t1 changes the hazard ratio: the new time T' uses up the same unit
     exponential, hr_old H(0, t1) + hr_new H(t1, T') = e (closed form), with no new draw; both
     engines give the same T'; the constant-hazard limit (slope 0) scales the remainder."""
-    P = lower_model(default_scenario)
+    P = lower_model(factors_off)
     r60, b = P.bg_rate60, P.bg_slope
     for age, e, t1 in [(60.0, 0.5, 10.0), (75.0, 2.0, 30.0), (68.0, 0.05, 1.0)]:
         T = kernel_cohort.gompertz_time(P, age, e / hr_old)
@@ -203,11 +219,11 @@ def test_rescaled_background_is_exact(default_scenario, hr_old, hr_new):
     assert fitness.rescaled_background(2.0, 12.0, 0.0, 1.0, 2.0) == pytest.approx(7.0)
 
 
-def test_hazard_ratio_acts_on_the_ecog_it_names_only(default_scenario, off):
+def test_hazard_ratio_acts_on_the_ecog_it_names_only(factors_off, off):
     """Other-cause hazard ratio 3 at ECOG 1: ECOG 0 patients are bit-identical to the run without
     it; ECOG 1 patients die of other causes more often (never later: each one's time is the same
     draw scaled down)."""
-    on = _run(default_scenario.with_values({"patient_factors.other_cause_hr_ecog1": 3.0}), arms=["systemic_only"])
+    on = _run(factors_off.with_values({"patient_factors.other_cause_hr_ecog1": 3.0}), arms=["systemic_only"])
     a, b = off.arms["systemic_only"], on.arms["systemic_only"]
     ecog = _entry_ecog(b)
     assert_arms_identical(a, b, rows=np.flatnonzero(ecog == 0))
@@ -222,12 +238,12 @@ def test_hazard_ratio_acts_on_the_ecog_it_names_only(default_scenario, off):
 # ----------------------------------------------------------------------------- toxicity, inputs
 
 
-def test_toxicity_odds_read_the_current_ecog(default_scenario):
+def test_toxicity_odds_read_the_current_ecog(factors_off):
     """The ECOG >= 2 odds ratio applies at the current ECOG: a patient who entered at ECOG 1 and
     declined to 2 gets it (kernel and reference)."""
     from oligosim.reference import oar as reference_oar
 
-    P = lower_model(default_scenario.with_values({"toxicity.ecog2_odds_ratio": 2.0, "toxicity.elderly_odds_ratio": 1.0}))
+    P = lower_model(factors_off.with_values({"toxicity.ecog2_odds_ratio": 2.0, "toxicity.elderly_odds_ratio": 1.0}))
     st = np.zeros(1, STATE_DTYPE)
     st[0]["age"], st[0]["ecog"], st[0]["ecog_now"] = 60.0, 1, 1
     assert oar.patient_odds(P, st[0]) == 1.0
@@ -245,8 +261,8 @@ def test_toxicity_odds_read_the_current_ecog(default_scenario):
     "key,value",
     [("max_ecog_second_line", 4), ("max_ecog_local", -1), ("ecog_decline_at_progression", 1.2), ("other_cause_hr_ecog2", 0.0), ("max_ecog_first_line", 1.0)],
 )
-def test_bad_values_are_refused(default_scenario, key, value):
+def test_bad_values_are_refused(factors_off, key, value):
     """No ECOG 4 (the model stops at 3), probabilities in [0, 1], hazard ratios > 0, integer
     limits: each refused with the key named."""
     with pytest.raises(ConfigError, match=f"patient_factors.{key}"):
-        default_scenario.with_values({f"patient_factors.{key}": value})
+        factors_off.with_values({f"patient_factors.{key}": value})

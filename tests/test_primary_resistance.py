@@ -54,7 +54,8 @@ def _primarily_resisted(arm) -> np.ndarray:
 def runs(default_scenario):
     """The systemic-only and upfront-RT arms with primary resistance 0 and 0.3."""
     arms = ["systemic_only", "upfront_rt"]
-    off = simulate.run_scenario(default_scenario, patients=N, seed=SEED, arms=arms, events=True)
+    # primary resistance off on every regimen (the v2 fit gives TP and TP + anti-PD-1 a small share)
+    off = simulate.run_scenario(_with(default_scenario, primary_resistance_fraction=0.0), patients=N, seed=SEED, arms=arms, events=True)
     on = simulate.run_scenario(_with(default_scenario, primary_resistance_fraction=0.3), patients=N, seed=SEED, arms=arms, events=True)
     return off, on
 

@@ -66,7 +66,10 @@ def test_seeding_handler_makes_a_colony_in_one_organ(default_scenario, cap):
     """Exact, patient by patient: the number of new lesions is 1 + the quantile of the SEEDING
     stream's second uniform (the first is the next threshold), all in one organ; beyond the cap
     the patient is marked as having uncounted disease and stops seeding."""
-    P = lower_model(default_scenario)._replace(cluster_extra_mean=2.0, cluster_size=1.0, max_lesions=cap)
+    # diffuse disease off (a seeding event could start it instead) and uncounted disease frozen
+    # (growing, the overflow adds the aggregate in slot cap): the handler's lesion path alone
+    sc = default_scenario.with_values({"disease.diffuse.enabled": False, "disease.uncounted_disease": "frozen"})
+    P = lower_model(sc)._replace(cluster_extra_mean=2.0, cluster_size=1.0, max_lesions=cap)
     R = lower_regimens(default_scenario)
     overflowed = 0
     for pid in range(300):

@@ -24,6 +24,11 @@ from oligosim.lowering import lower_model, lower_regimens
 from oligosim.results import EVENT_RECORDS, LC_RECORDS
 
 
+#: the mechanism off: seeding stops at a full cap and uncounted disease neither grows nor kills
+FROZEN = {"disease.uncounted_disease": "frozen"}
+NO_DIFFUSE = {"disease.diffuse.enabled": False}
+
+
 def _full_workspace(P, seed, pid, cap):
     """A patient whose ``cap`` lesion slots all hold active liver metastases, at t = 2 months."""
     W = new_workspace(P.max_lesions, LC_RECORDS, EVENT_RECORDS)
@@ -44,10 +49,11 @@ def _full_workspace(P, seed, pid, cap):
 
 
 def test_lowered_switch_and_weights(default_scenario):
-    """Off by default; the aggregate's lethality is the mean over the distant organs by each
+    """On by default since the v2 fit (2026-12-08), 'frozen' switches it off; the aggregate's lethality is the mean over the distant organs by each
     histology's shares of new metastases."""
-    P = lower_model(default_scenario)
+    P = lower_model(default_scenario.with_values(FROZEN))
     assert not P.dz[0]["uncounted_grows"]
+    assert lower_model(default_scenario).dz[0]["uncounted_grows"]
     assert P.death_weight.shape == (codes.N_ORGANS + 2,)
     les = default_scenario.data["cohort"]["lesions"]
     w = default_scenario.data["disease"]["death_weights"]
@@ -66,8 +72,9 @@ def test_seeding_beyond_the_cap_starts_then_feeds_the_aggregate(default_scenario
     frozen; deposits that still reach the handler add their seed volume while the leading deposit
     stays one seed."""
     cap = CAP
-    P0 = lower_model(default_scenario)._replace(max_lesions=cap)
-    on = lower_model(default_scenario.with_values({"disease.uncounted_disease": "grows"}))._replace(max_lesions=cap)
+    P0 = lower_model(default_scenario.with_values({**FROZEN, **NO_DIFFUSE}))._replace(max_lesions=cap)
+    # diffuse disease off: with it on, a seeding event may start serosal disease instead
+    on = lower_model(default_scenario.with_values({"disease.uncounted_disease": "grows", **NO_DIFFUSE}))._replace(max_lesions=cap)
     R = lower_regimens(default_scenario)
     W, L = _full_workspace(P0, 4, 1, cap)
     handlers.on_seeding(P0, R, W, L)
@@ -122,7 +129,7 @@ def test_occult_deposits_beyond_the_cap_at_entry(default_scenario):
     L["status"][CAP] = C.ERADICATED
     assert not uncounted.countable(on, st, L)  # eradicated: nothing left to count
     # frozen: the calendar rule of model 4.2
-    off = lower_model(default_scenario)._replace(max_lesions=CAP)
+    off = lower_model(default_scenario.with_values(FROZEN))._replace(max_lesions=CAP)
     st["overflow_at"] = 5.0
     st["t"] = 4.9
     assert not uncounted.countable(off, st, L)

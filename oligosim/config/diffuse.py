@@ -22,15 +22,16 @@ _VERSTEGEN = (
 DIFFUSE = Section(
     {
         "enabled": Bool(
-            False,
+            True,
             doc="a seeding event may start diffuse serosal disease (pleural or peritoneal carcinomatosis) instead of a lesion (model 4.9); "
-            "false: the mechanism is off and every result is as without it",
+            "false: the mechanism is off and every result is as without it; on since 2026-12-08, as the v2 fit assumed "
+            "(docs/calibration/v2/factors), with the onset and entry shares below at their assumed values (not fitted)",
         ),
         "onset_fraction_escc": _prob(
             0.03, "share of an ESCC patient's seeding events that start (or, once present, add to) diffuse serosal disease instead of making a lesion",
             A + "no series reports carcinomatosis per dissemination event; pleural or peritoneal dissemination is an uncommon site of "
             "recurrence of squamous cell carcinoma (lung, liver and bone were the commonest distant sites in Su et al., J Thorac Dis, 190 recurrences after complete resection of ESCC); "
-            "kept small, and the switch off, until a refit can weigh it",
+            "kept small; the v2 fit kept it, with the switch on, and did not fit it",
         ),
         "onset_fraction_eac": _prob(
             0.10, "the same for an adenocarcinoma patient",

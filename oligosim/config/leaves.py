@@ -11,6 +11,9 @@ from oligosim.config.nodes import Float, Section
 A = "assumption: "
 #: source of the values fitted by the calibration (docs/calibration/report.md has the fit)
 CAL = "calibrated (oligosim calibrate, docs/calibration: fit to shared/calibration/targets.toml"
+#: source of the values of the v2 fit adopted on 2026-12-08 (the patient-factors restart at 10,000
+#: patients per arm, docs/calibration/v2/factors; 60 of the 70 targets at 20,000 per arm)
+CAL2 = "calibrated, v2 fit (oligosim calibrate, docs/calibration/v2/factors: fit to the 70 targets of shared/calibration/targets.toml"
 DAYS_PER_MONTH = 365.25 / 12.0  #: the model's month (docs/model.md 2)
 
 

@@ -10,7 +10,7 @@ sensitivity analysis.
 from __future__ import annotations
 
 from oligosim import codes
-from oligosim.config.leaves import A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
+from oligosim.config.leaves import CAL2, A, CAL, DAYS_PER_MONTH, _nonneg, _organ_table, _pos, _positive_sum, _prob, _sdlog, _sums_to_one, UNIT_MAX
 from oligosim.config.locoregional import LOCOREGIONAL
 from oligosim.config.patient import PATIENT_FACTORS
 from oligosim.config.population import ELIGIBILITY_KEYS, LESION_KEYS, check_population
@@ -92,20 +92,24 @@ LESIONS = Section(
             A + "ESO-Shanghai 13 and Liu 2020 report 1-2 lesions per patient on average",
         ),
         "extra_macroscopic_propensity_exponent": _nonneg(
-            0.2508, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
+            1.49996, "", "the Poisson mean of extra macroscopic lesions is extra_macroscopic_mean x propensity^exponent / E[propensity^exponent] "
             "(0: visible lesion count independent of the metastatic propensity; at most 4: with the widest propensity spread "
             "E[propensity^exponent] = exp(exponent^2 sdlog^2 / 2) overflows beyond)",
-            CAL + ", prior uniform 0-1.5; 0 before); oligometastatic eligibility then selects patients with less occult disease (model 3.2)",
+            CAL2 + ", prior uniform 0-1.5, fitted at its upper bound, as in every v2 fit: the targets want the visible lesion count to "
+            "carry the metastatic propensity; no source bounds it, 1.5 was the prior's reach; 0.2508 before 2026-12-08, 0 before the first fit); "
+            "oligometastatic eligibility then selects patients with less occult disease (model 3.2)",
             hi=4.0,
         ),
         "macroscopic_diameter_median_cm": _pos(1.6, "cm", "median diameter of macroscopic lesions", A + "typical SBRT-treated lesion, 1-3 cm"),
         "macroscopic_diameter_sdlog": _sdlog(0.45, "sd of log diameter of macroscopic lesions", A + "gives 5-95% range of 0.8-3.4 cm"),
         "occult_mean": _nonneg(
-            16.8, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
-            CAL + ", prior log-uniform 1-20); PET/CT finds metastases missed by conventional staging in 5-20% (BRIEF 1)",
+            19.7513, "lesions", "mean number of occult (sub-detectable) lesions at a propensity of 1 (Poisson, scaled by the propensity)",
+            CAL2 + ", prior log-uniform 1-20, fitted near its upper bound, as in every v2 fit; 16.8 before 2026-12-08); PET/CT finds "
+            "metastases missed by conventional staging in 5-20% (BRIEF 1); a wider prior would need a source for the count of "
+            "micrometastases, which no imaging series gives",
         ),
         "occult_diameter_min_cm": _pos(0.1811, "cm", "smallest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.03-0.19 cm, fitted near its upper bound; hand-set 0.05 before, about 10^5 cells)"),
-        "occult_diameter_max_cm": _pos(0.3065, "cm", "largest occult lesion diameter (log-uniform)", CAL + ", prior log-uniform 0.2-0.8 cm; hand-set 0.6 before, near the CT detection size)"),
+        "occult_diameter_max_cm": _pos(0.225287, "cm", "largest occult lesion diameter (log-uniform)", CAL2 + ", prior log-uniform 0.2-0.8 cm; 0.3065 before 2026-12-08, hand-set 0.6 before the first fit, near the CT detection size)"),
         "regional_nodes_mean": _nonneg(1.5, "nodes", "mean number of positive regional nodes at entry (synchronous; Poisson)", A + "most synchronous patients are node-positive"),
         "regional_nodes_mean_metachronous": _nonneg(0.0, "nodes", "mean number of recurrent regional nodes in metachronous patients (Poisson)", "set per study: locoregional recurrence (BRIEF 10, scenario 3)"),
         "regional_node_diameter_cm": _pos(1.2, "cm", "median diameter of positive regional nodes", A + "short-axis >= 1 cm is the CT criterion of a positive node"),
@@ -218,11 +222,11 @@ _SYMPTOM_DIAMETERS = {
 DISEASE = Section(
     {
         "metastasis_doubling_median_months": Float(
-            1.829, lo=DOUBLING_MIN_MONTHS, hi=DOUBLING_MAX_MONTHS, ceiling=True, unit="months",
+            1.50584, lo=DOUBLING_MIN_MONTHS, hi=DOUBLING_MAX_MONTHS, ceiling=True, unit="months",
             doc="median volume doubling time of metastases (patient level; at least 0.1 month, about 3 days, faster than any "
             "carcinoma's: shorter ones overflow the growth integrals; up to 1e12 months: a doubling time only divides, and a "
             "very long one means no growth)",
-            source=CAL + ", prior log-uniform 1.2-4.5 months; hand-set value before calibration 2.2)",
+            source=CAL2 + ", prior log-uniform 1.2-4.5 months; 1.829 before 2026-12-08; hand-set value before calibration 2.2)",
         ),
         "doubling_sdlog_patient": _sdlog(
             0.5681, "between-patient sd of log doubling time",
@@ -236,12 +240,12 @@ DISEASE = Section(
             source="BRIEF 3: primary ESCC about 6.3 months on serial studies",
         ),
         "seeding_rate_per_cm3_month": _pos(
-            0.02506, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
-            CAL + ", prior log-uniform 0.015-0.3); Iwata-type seeding proportional to burden",
+            0.038695, "1/(cm3 month)", "rate of new metastases per cm3 of tumour at a propensity of 1",
+            CAL2 + ", prior log-uniform 0.015-0.3; 0.02506 before 2026-12-08); Iwata-type seeding proportional to burden",
         ),
         "propensity_sdlog": _sdlog(
-            2.498, "sd of the log metastatic propensity between patients (median 1)",
-            CAL + ", prior uniform 0.5-2.5, fitted at its upper bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
+            1.84237, "sd of the log metastatic propensity between patients (median 1)",
+            CAL2 + ", prior uniform 0.5-2.5; 2.498 before 2026-12-08, at the bound); the indolent/aggressive mix that makes progression repeat-oligo or widespread",
         ),
         "growth_propensity_correlation": Float(
             0.0, lo=-1.0, hi=1.0,
@@ -253,10 +257,10 @@ DISEASE = Section(
             "rate and metastatic burden per patient; measured in docs/calibration/salvage_rt.md",
         ),
         "limited_capacity_fraction": _prob(
-            0.2946, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
+            0.353033, "share of patients (before eligibility) without metastatic capacity beyond their visible lesions: the "
             "lowest-propensity share, whose propensity is set to 0 once their visible lesions are drawn (no occult lesions, "
             "no new metastases ever)",
-            CAL + ", prior uniform 0-0.6; 0 before 2026-11-22: a continuum of propensities only; 0.2651 before the stage-3 refit of 2026-12-06, docs/calibration/stage3); the oligometastatic state "
+            CAL2 + ", prior uniform 0-0.6; 0.2946 before 2026-12-08; 0 before 2026-11-22: a continuum of propensities only); the oligometastatic state "
             "as the low end of a spectrum of metastatic capacity (Hellman & Weichselbaum, J Clin Oncol 1995; Weichselbaum & "
             "Hellman, Nat Rev Clin Oncol 2011)",
         ),
@@ -267,22 +271,27 @@ DISEASE = Section(
         ),
         "seeding_cluster_dispersion": _pos(1.0, "", "size parameter k of the negative-binomial count of extra lesions per seeding event (variance mean + mean^2/k; small k: most events make one lesion, a few make many)", A + "k = 1, a geometric count: the most dispersed common choice; used only with seeding_cluster_mean > 1"),
         "uncounted_disease": Choice(
-            ("frozen", "grows"), "frozen",
+            ("frozen", "grows"), "grows",
             doc="disease seeded once every lesion slot (simulation.max_lesions) is taken: 'frozen' stops seeding and the "
             "uncounted disease neither grows nor kills; 'grows' carries it (and the occult deposits drawn beyond the cap at "
-            "entry) as one aggregate that grows, is killed by systemic therapy and adds to the disease-death hazard (model 4.2)",
+            "entry) as one aggregate that grows, is killed by systemic therapy and adds to the disease-death hazard (model 4.2)"
+            "; 'grows' since 2026-12-08, as the v2 fit assumed (docs/calibration/v2/factors): disease the lesion slots cannot "
+            "hold is still disease; 'frozen' before, which made results depend on the cap",
         ),
         "seed_diameter_cm": _pos(0.12, "cm", "diameter of a newly seeded metastasis", A + "about 10^6 cells; sets the lag before a new lesion is visible"),
         "eradication_diameter_cm": _pos(0.005, "cm", "a lesion shrunk below this is eradicated", A + "about 100 cells"),
         "death_hazard_per_cm3_month": _pos(
-            0.00171, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
-            CAL + ", prior log-uniform 0.0003-0.006); burden-dependent death (BRIEF 3)",
+            0.00356616, "1/(cm3 month)", "disease-death hazard per cm3 of weighted tumour burden",
+            CAL2 + ", prior log-uniform 0.0003-0.006; 0.00171 before 2026-12-08); burden-dependent death (BRIEF 3)",
         ),
         "death_hazard_after_progression_per_month": _nonneg(
-            0.03046, "1/month",
+            0.00506274, "1/month",
             "disease-death hazard that starts at the first detected progression and does not scale with tumour burden "
             "(deterioration, refractory micro-disease, complications): post-progression survival",
-            CAL + ", prior log-uniform 0.005-0.2); assumption of the mechanism: without it burden-driven death leaves "
+            CAL2 + ", prior log-uniform 0.005-0.2, fitted at its lower bound: with the uncounted disease growing, diffuse disease "
+            "and the ECOG decline, death after progression comes from the disease itself and the fit wants almost none of this "
+            "hazard (0.03046 before 2026-12-08, when uncounted disease was frozen); the bound is kept so that the mechanism stays "
+            "visible to sensitivity analyses); assumption of the mechanism: without it burden-driven death leaves "
             "patients whose progressions are treated locally alive for years after progression, against the short "
             "post-progression survival of ESCC trials",
         ),

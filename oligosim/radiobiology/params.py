@@ -94,7 +94,7 @@ class TCPParams(NamedTuple):
     """
 
     # the one copy of the model's TCP defaults (oligosim/config/schema.py reads them from here)
-    bed50_ref_gy: float = 69.18
+    bed50_ref_gy: float = 64.9658
     gamma50: float = 2.437
     volume_ref_cm3: float = 40.0
     volume_exponent: float = 0.4041
