@@ -23,6 +23,16 @@ CONFIGS = ROOT / "configs"
 BASE_TOML = CONFIGS / "base.toml"
 SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
 
+#: every patient factor off (docs/model.md 3.9): no ECOG decline and no ECOG limit of later lines
+#: or local therapy. The shipped defaults switch them on since the v2 fit (2026-12-08); tests of
+#: other mechanisms, and of one factor at a time, start from this.
+PATIENT_FACTORS_OFF = {
+    "patient_factors.ecog_decline_at_progression": 0.0,
+    "patient_factors.max_ecog_second_line": codes.ECOG_MAX,
+    "patient_factors.max_ecog_third_line": codes.ECOG_MAX,
+    "patient_factors.max_ecog_local": codes.ECOG_MAX,
+}
+
 #: ``EVENT_NAMES`` index of each event, by name
 EV = {name: i for i, name in enumerate(codes.EVENT_NAMES)}
 TERMINAL_EVENTS = (EV["death_disease"], EV["death_other"], EV["death_treatment"], EV["censored"])

@@ -57,7 +57,7 @@ from oligosim.reference import systemic as reference_systemic
 from oligosim.reference import toxicity as reference_toxicity
 from oligosim.reference import uncounted as reference_uncounted
 
-from conftest import CONFIGS, load_fixture
+from conftest import CONFIGS, PATIENT_FACTORS_OFF, load_fixture
 
 SEED_KERNEL = 20251121
 SEED_REFERENCE = 987654321
@@ -1149,8 +1149,7 @@ V1_MODEL = {
     "disease.metastasis_doubling_median_months": 1.829, "regimens.tp_pd1.kill_rate_per_month": 1.2051,
     "regimens.tp_pd1.primary_resistance_fraction": 0.0, "disease.propensity_sdlog": 2.498,
     "cohort.lesions.extra_macroscopic_propensity_exponent": 0.2508, "disease.limited_capacity_fraction": 0.2946,
-    "disease.uncounted_disease": "frozen", "disease.diffuse.enabled": False, "patient_factors.ecog_decline_at_progression": 0.0,
-    "patient_factors.max_ecog_second_line": 3, "patient_factors.max_ecog_third_line": 3, "patient_factors.max_ecog_local": 3,
+    "disease.uncounted_disease": "frozen", "disease.diffuse.enabled": False, **PATIENT_FACTORS_OFF,
 }
 
 

@@ -22,6 +22,8 @@ from oligosim.experiments import joint, loads_experiment
 from oligosim.experiments.psa import draw_parameters
 from oligosim.experiments.runner import run_experiment
 
+from conftest import PATIENT_FACTORS_OFF
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED_RATE, DEATH = "disease.seeding_rate_per_cm3_month", "disease.death_hazard_per_cm3_month"
 _DISEASE = load_scenario(ROOT / "configs" / "default.toml").data["disease"]
@@ -222,9 +224,7 @@ def test_the_shipped_v2_history_posterior_keeps_its_own_model(tmp_path):
     import tomllib
 
     fixed = tomllib.loads(post.file.with_suffix(".toml").read_text())["fixed"]
-    factors_off = {"patient_factors.ecog_decline_at_progression": 0.0, "patient_factors.max_ecog_second_line": 3,
-                   "patient_factors.max_ecog_third_line": 3, "patient_factors.max_ecog_local": 3}
-    assert fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True, "simulation.max_lesions": 64, **factors_off}
+    assert fixed == {"disease.uncounted_disease": "grows", "disease.diffuse.enabled": True, "simulation.max_lesions": 64, **PATIENT_FACTORS_OFF}
     assert all(exp.scenario.get(k) == v for k, v in fixed.items())
     # the default scenario is another model: refused, naming the setting
     with pytest.raises(ConfigError, match="the posterior's calibration fixed patient_factors.ecog_decline_at_progression = 0.0"):

@@ -11,6 +11,8 @@ import pytest
 
 from oligosim import codes, simulate
 
+from conftest import PATIENT_FACTORS_OFF
+
 N = 3000
 SEED = 5
 
@@ -21,11 +23,6 @@ def _columns_equal(a, b):
         assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key
 
 
-#: every patient factor off (model 3.9)
-FACTORS_OFF = {"patient_factors.ecog_decline_at_progression": 0.0, "patient_factors.max_ecog_second_line": 3,
-               "patient_factors.max_ecog_third_line": 3, "patient_factors.max_ecog_local": 3}
-
-
 @pytest.fixture(scope="module")
 def runs(default_scenario):
     """The default scenario's systemic arm (no local therapy at progression) and its arm that
@@ -34,7 +31,7 @@ def runs(default_scenario):
     # the patient factors off (the shipped defaults, since the v2 fit, decline the ECOG at
     # progression and give later lines and local therapy only at ECOG <= 1): every patient is fit
     base = default_scenario.with_values({"arms.at_progression.progression.local_therapy": "oligo",
-                                         "arms.at_progression.progression.max_courses": 20, **FACTORS_OFF})
+                                         "arms.at_progression.progression.max_courses": 20, **PATIENT_FACTORS_OFF})
     on = base.with_values({f"arms.{a}.progression.local_with_next_line": True for a in ("systemic_only", "at_progression")})
     arms = ["systemic_only", "at_progression"]
     return (simulate.run_scenario(base, patients=N, seed=SEED, arms=arms, events=True),

@@ -25,7 +25,7 @@ from oligosim.lowering import lower_model
 from oligosim.reference import cohort as reference_cohort
 from oligosim.reference import fitness as reference_fitness
 
-from conftest import assert_arms_identical
+from conftest import PATIENT_FACTORS_OFF, assert_arms_identical
 
 N = 1500
 SEED = 23
@@ -48,20 +48,10 @@ def _events(arm, j):
     return arm.ev_time[j, :k], arm.ev_code[j, :k], arm.ev_detail[j, :k]
 
 
-#: every patient factor off: the shipped defaults (the v2 fit, 2026-12-08) switch the decline and
-#: the limits of later lines and local therapy on; each test here switches on what it tests
-FACTORS_OFF = {
-    "patient_factors.ecog_decline_at_progression": 0.0,
-    "patient_factors.max_ecog_second_line": codes.ECOG_MAX,
-    "patient_factors.max_ecog_third_line": codes.ECOG_MAX,
-    "patient_factors.max_ecog_local": codes.ECOG_MAX,
-}
-
-
 @pytest.fixture(scope="module")
 def factors_off(default_scenario):
     """The default scenario with every patient factor off."""
-    return default_scenario.with_values(FACTORS_OFF)
+    return default_scenario.with_values(PATIENT_FACTORS_OFF)  # each test switches on what it tests
 
 
 @pytest.fixture(scope="module")
